@@ -1,0 +1,1 @@
+"""rootkey: keep AWS root-user access keys at zero, from Slack."""
