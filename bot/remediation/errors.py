@@ -1,0 +1,47 @@
+"""Typed errors of the remediation flow; each carries one line a person can read."""
+
+from __future__ import annotations
+
+
+class RemediationError(Exception):
+    """Base: ``str(exc)`` is the one line shown to the person who caused it."""
+
+
+class RequestNotFound(RemediationError):
+    def __init__(self, request_id: int) -> None:
+        super().__init__(f"Request #{request_id} does not exist.")
+        self.request_id = request_id
+
+
+class NotAllowed(RemediationError):
+    """The person may not do this (not an approver, own request, already approved)."""
+
+
+class StaleState(RemediationError):
+    """The request is no longer in the state the action needs (decided, expired, running)."""
+
+    def __init__(self, request_id: int, state: str, wanted: str) -> None:
+        super().__init__(f"Request #{request_id} is already {state}; nothing to {wanted}.")
+        self.request_id = request_id
+        self.state = state
+        self.wanted = wanted
+
+
+class InvalidTransition(RemediationError):
+    def __init__(self, kind: str, from_state: str, to_state: str) -> None:
+        super().__init__(f"A {kind} request cannot go from {from_state} to {to_state}.")
+        self.kind = kind
+        self.from_state = from_state
+        self.to_state = to_state
+
+
+class InvalidInput(RemediationError):
+    """A form field is wrong; ``field`` names the modal block it belongs to."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class ApproverLookupFailed(RemediationError):
+    """Slack could not tell who is in an approver group: fail closed."""

@@ -1,0 +1,127 @@
+"""Pure decisions drawn from audit verdicts and settings: mode, key progress, dates, owners."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+
+from bot.audit.models import KeySlot, OrgFeatures, Status, Verdict
+from bot.remediation.errors import InvalidInput
+from bot.remediation.states import Mode, State
+
+MAX_EXCEPTION_DAYS = 90
+RECENT_USE_DAYS = 30
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+USER_ID = re.compile(r"^[UW][A-Z0-9]{1,}$")
+
+
+class KeyProgress(StrEnum):
+    """Where the root keys of an account stand, as one re-audit sees them."""
+
+    ACTIVE = "active"  # at least one key is active (or present and we cannot tell)
+    DEACTIVATED = "deactivated"  # keys present, all inactive
+    DELETED = "deleted"  # no root key left
+    UNKNOWN = "unknown"  # the audit could not read the account
+
+
+def key_progress(verdict: Verdict) -> KeyProgress:
+    if verdict.status is Status.ERROR:
+        return KeyProgress.UNKNOWN
+    if verdict.status is Status.COMPLIANT:
+        return KeyProgress.DELETED
+    if verdict.keys and not any(k.active for k in verdict.keys):
+        return KeyProgress.DEACTIVATED
+    return KeyProgress.ACTIVE
+
+
+def tracked_target(state: State, progress: KeyProgress) -> State | None:
+    """The state a tracked request moves to after a re-audit, or None to stay put."""
+    if progress is KeyProgress.DELETED:
+        return State.VERIFIED
+    if progress is KeyProgress.DEACTIVATED and state is State.TRACKING:
+        return State.DEACTIVATED
+    if progress is KeyProgress.ACTIVE and state is State.DEACTIVATED:
+        return State.TRACKING
+    return None
+
+
+def choose_mode(configured: str, features: OrgFeatures) -> tuple[Mode, str]:
+    """The mode that applies to an account, with one line saying why."""
+    if configured != Mode.ASSUME_ROOT.value:
+        return Mode.TRACKED, "tracked: a person removes the key, rootkey verifies it"
+    if features.assume_root_ready:
+        return (
+            Mode.ASSUME_ROOT,
+            "assume-root: rootkey deletes the key (centralized root access)",
+        )
+    flags = features.to_dict()
+    return Mode.TRACKED, (
+        "tracked: ROOTKEY_REMEDIATION=assume-root, but centralized root access is not ready "
+        f"(RootCredentialsManagement {flags['RootCredentialsManagement']}, "
+        f"RootSessions {flags['RootSessions']})"
+    )
+
+
+def used_recently(key: KeySlot, now: datetime, days: int = RECENT_USE_DAYS) -> bool:
+    return key.last_used_date is not None and now - key.last_used_date <= timedelta(days=days)
+
+
+def exception_end(until: date, today: date) -> datetime:
+    """The end of an exception chosen as a date: after today and at most 90 days ahead."""
+    if until <= today:
+        raise InvalidInput("until", "Pick a date after today.")
+    if until > today + timedelta(days=MAX_EXCEPTION_DAYS):
+        raise InvalidInput("until", f"An exception lasts at most {MAX_EXCEPTION_DAYS} days.")
+    return datetime.combine(until, time(0, 0), tzinfo=UTC)
+
+
+def clean_reason(raw: str | None) -> str:
+    reason = (raw or "").strip()
+    if len(reason) < 3:
+        raise InvalidInput("reason", "Give a reason (a few words at least).")
+    if len(reason) > 2000:
+        raise InvalidInput("reason", "Keep the reason under 2,000 characters.")
+    return reason
+
+
+def clean_ticket(raw: str | None) -> str | None:
+    ticket = (raw or "").strip()
+    if not ticket:
+        return None
+    if not re.fullmatch(r"https?://[^\s<>|]{3,500}", ticket):
+        raise InvalidInput("ticket", "The ticket link must be an http(s) URL.")
+    return ticket
+
+
+def parse_owners(text: str) -> dict[str, str]:
+    """Parse an owners file: a JSON object, or lines ``<account id> <Slack user id>``.
+
+    Lines may use spaces, ``=``, ``:`` or ``,`` between the two; ``#`` starts a comment.
+    Raises ``ValueError`` naming the bad entry.
+    """
+    stripped = text.strip()
+    pairs: list[tuple[str, str, str]] = []
+    if stripped.startswith("{"):
+        data = json.loads(stripped)
+        if not isinstance(data, dict):
+            raise ValueError("expected a JSON object of account id -> Slack user id")
+        pairs = [(str(k), str(v), f"key {k!r}") for k, v in data.items()]
+    else:
+        for number, line in enumerate(text.splitlines(), start=1):
+            body = line.split("#", 1)[0].strip()
+            if not body:
+                continue
+            parts = [p for p in re.split(r"[\s=:,]+", body) if p]
+            if len(parts) != 2:
+                raise ValueError(f"line {number}: expected '<account id> <Slack user id>'")
+            pairs.append((parts[0], parts[1], f"line {number}"))
+    owners: dict[str, str] = {}
+    for account, user, where in pairs:
+        if not ACCOUNT_ID.match(account):
+            raise ValueError(f"{where}: {account!r} is not a 12-digit account id")
+        if not USER_ID.match(user):
+            raise ValueError(f"{where}: {user!r} is not a Slack user id (U...)")
+        owners[account] = user
+    return owners

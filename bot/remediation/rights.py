@@ -1,0 +1,81 @@
+"""Who may do what with a request.
+
+- Anyone who can see a finding may ask for its remediation or for a risk exception.
+- Approvers are the users and user-group members named in ``ROOTKEY_APPROVERS``; an approver
+  may also request.
+- The requester never approves their own request, and each approver counts once:
+  ``ROOTKEY_REQUIRED_APPROVALS`` distinct approvers move a request to approved.
+- Any approver may reject a request that is still waiting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from bot.remediation.errors import NotAllowed, StaleState
+from bot.remediation.models import Request
+from bot.remediation.states import State
+
+
+@dataclass(frozen=True)
+class ApproverSpec:
+    """``ROOTKEY_APPROVERS`` split into user ids (U.../W...) and user-group ids (S...)."""
+
+    users: frozenset[str]
+    groups: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, ids: Iterable[str]) -> ApproverSpec:
+        users: set[str] = set()
+        groups: list[str] = []
+        for ident in ids:
+            if ident.startswith("S"):
+                groups.append(ident)
+            else:
+                users.add(ident)
+        return cls(users=frozenset(users), groups=tuple(groups))
+
+    def mention(self) -> str:
+        """Slack mentions of every approver entry (groups as user-group mentions)."""
+        parts = [f"<@{u}>" for u in sorted(self.users)]
+        parts += [f"<!subteam^{g}>" for g in self.groups]
+        return ", ".join(parts) if parts else "(no approvers configured: set ROOTKEY_APPROVERS)"
+
+    def resolve(self, group_members: Callable[[str], Iterable[str]]) -> frozenset[str]:
+        """All approver user ids; ``group_members(S...)`` lists a group's users.
+
+        ``group_members`` raises ``ApproverLookupFailed`` when Slack cannot be asked: the
+        check then fails closed instead of treating nobody or everybody as an approver.
+        """
+        members = set(self.users)
+        for group in self.groups:
+            members.update(group_members(group))
+        return frozenset(members)
+
+
+def remaining_approvals(request: Request, required: int) -> int:
+    return max(0, required - len(set(request.approvers_so_far)))
+
+
+def check_approve(request: Request, user: str, approvers: frozenset[str], spec_text: str) -> None:
+    """Raise unless ``user`` may add an approval to ``request`` now."""
+    if request.state is not State.REQUESTED:
+        raise StaleState(request.id, request.state.value, "approve")
+    if user not in approvers:
+        raise NotAllowed(f"Only approvers can approve request #{request.id}: {spec_text}.")
+    if user == request.requester:
+        raise NotAllowed(
+            f"You asked for request #{request.id}, so you cannot approve it; "
+            "another approver has to."
+        )
+    if user in request.approvers_so_far:
+        raise NotAllowed(f"You already approved request #{request.id}; it needs another approver.")
+
+
+def check_reject(request: Request, user: str, approvers: frozenset[str], spec_text: str) -> None:
+    """Raise unless ``user`` may reject ``request`` now."""
+    if request.state is not State.REQUESTED:
+        raise StaleState(request.id, request.state.value, "reject")
+    if user not in approvers:
+        raise NotAllowed(f"Only approvers can reject request #{request.id}: {spec_text}.")
