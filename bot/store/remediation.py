@@ -1,0 +1,517 @@
+"""Remediation requests, approvals, risk exceptions and their append-only audit log.
+
+Every state change is a conditional ``UPDATE ... WHERE id = :id AND state = :expected``; only the
+caller whose update touched the row has made the move, so double clicks, Slack retries, two
+approvers at once and two bot processes never move a request twice. The log line of a move is
+written in the same transaction as the move.
+
+The log has no update or delete method here, and the migration adds database triggers that
+refuse ``UPDATE`` and ``DELETE`` on it (SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.remediation.errors import RequestNotFound
+from bot.remediation.models import Approval, LogEntry, Request, RiskException
+from bot.remediation.states import TRACKED_STATES, Kind, Mode, State, require
+from bot.store.models import Base, BigId, UtcDateTime
+
+BOT_ACTOR = "rootkey"
+
+
+class RequestRow(Base):
+    __tablename__ = "remediation_requests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    account_id: Mapped[str] = mapped_column(String(12), nullable=False)
+    account_name: Mapped[str | None] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16), nullable=False)
+    mode: Mapped[str | None] = mapped_column(String(16))
+    requester: Mapped[str] = mapped_column(String(64), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    ticket_url: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(64), nullable=False)
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    assignee: Mapped[str | None] = mapped_column(String(64))
+    owner: Mapped[str | None] = mapped_column(String(64))
+    exception_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    state_since: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    checked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reminded_assignee_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reminded_approvers_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+    __table_args__ = (
+        Index("ix_remediation_requests_state", "state", "kind"),
+        Index("ix_remediation_requests_account", "account_id", "state"),
+    )
+
+
+class ApprovalRow(Base):
+    __tablename__ = "remediation_approvals"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("remediation_requests.id"), nullable=False
+    )
+    user: Mapped[str] = mapped_column(String(64), nullable=False)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint("request_id", "user", name="uq_remediation_approvals_request_user"),
+    )
+
+
+class LogRow(Base):
+    __tablename__ = "remediation_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("remediation_requests.id"), nullable=False
+    )
+    at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    actor: Mapped[str] = mapped_column(String(64), nullable=False)
+    event: Mapped[str] = mapped_column(String(16), nullable=False)
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str | None] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+    __table_args__ = (Index("ix_remediation_log_request", "request_id", "id"),)
+
+
+class ExceptionRow(Base):
+    __tablename__ = "risk_exceptions"
+
+    request_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("remediation_requests.id"), primary_key=True
+    )
+    account_id: Mapped[str] = mapped_column(String(12), nullable=False)
+    account_name: Mapped[str | None] = mapped_column(String(255))
+    owner: Mapped[str] = mapped_column(String(64), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+
+    __table_args__ = (Index("ix_risk_exceptions_account", "account_id", "expires_at"),)
+
+
+R = RequestRow.__table__
+A = ApprovalRow.__table__
+L = LogRow.__table__
+X = ExceptionRow.__table__
+
+
+@dataclass(frozen=True)
+class ApprovalOutcome:
+    """What one approval click did: counted or not, and whether it completed the approval."""
+
+    counted: bool  # False: the request was no longer waiting, or this user had approved already
+    approved: bool  # True only for the click whose approval moved the request to approved
+    request: Request
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    kind: Kind
+    account_id: str
+    requester: str
+    reason: str
+    channel: str
+    expires_at: datetime
+    account_name: str | None = None
+    mode: Mode | None = None
+    ticket_url: str | None = None
+    thread_ts: str | None = None
+    owner: str | None = None
+    exception_until: datetime | None = None
+
+
+def row_to_request(row: Any, approvals: Iterable[Approval] = ()) -> Request:
+    return Request(
+        id=int(row.id),
+        kind=Kind(row.kind),
+        account_id=row.account_id,
+        account_name=row.account_name,
+        state=State(row.state),
+        mode=Mode(row.mode) if row.mode else None,
+        requester=row.requester,
+        reason=row.reason,
+        ticket_url=row.ticket_url,
+        channel=row.channel,
+        thread_ts=row.thread_ts,
+        message_ts=row.message_ts,
+        assignee=row.assignee,
+        owner=row.owner,
+        exception_until=row.exception_until,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        state_since=row.state_since,
+        checked_at=row.checked_at,
+        reminded_assignee_at=row.reminded_assignee_at,
+        reminded_approvers_at=row.reminded_approvers_at,
+        approvals=tuple(approvals),
+        version=int(row.version),
+    )
+
+
+def row_to_log(row: Any) -> LogEntry:
+    return LogEntry(
+        id=int(row.id),
+        request_id=int(row.request_id),
+        at=row.at,
+        actor=row.actor,
+        event=row.event,
+        from_state=row.from_state,
+        to_state=row.to_state,
+        detail=row.detail,
+    )
+
+
+class RemediationStore:
+    """The only code that reads or writes the remediation tables."""
+
+    UPDATABLE = frozenset(
+        {"assignee", "checked_at", "message_ts", "thread_ts", "reminded_assignee_at"}
+    )
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def get(self, request_id: int) -> Request:
+        with self.engine.connect() as conn:
+            return self.load(conn, request_id)
+
+    def load(self, conn: Connection, request_id: int) -> Request:
+        row = conn.execute(select(R).where(R.c.id == request_id)).first()
+        if row is None:
+            raise RequestNotFound(request_id)
+        approvals = conn.execute(
+            select(A.c.user, A.c.at).where(A.c.request_id == request_id).order_by(A.c.id)
+        ).all()
+        return row_to_request(row, (Approval(a.user, a.at) for a in approvals))
+
+    def find(
+        self,
+        states: Iterable[State] | None = None,
+        kind: Kind | None = None,
+        account_id: str | None = None,
+    ) -> list[Request]:
+        query = select(R).order_by(R.c.id)
+        if states is not None:
+            query = query.where(R.c.state.in_([s.value for s in states]))
+        if kind is not None:
+            query = query.where(R.c.kind == kind.value)
+        if account_id is not None:
+            query = query.where(R.c.account_id == account_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+            if not rows:
+                return []
+            approvals: dict[int, list[Approval]] = {}
+            for a in conn.execute(
+                select(A.c.request_id, A.c.user, A.c.at)
+                .where(A.c.request_id.in_([r.id for r in rows]))
+                .order_by(A.c.id)
+            ):
+                approvals.setdefault(int(a.request_id), []).append(Approval(a.user, a.at))
+        return [row_to_request(r, approvals.get(int(r.id), ())) for r in rows]
+
+    def open_requests(self) -> list[Request]:
+        """Requests still waiting for a decision or a fix (not active exceptions)."""
+        remediation = self.find(
+            [State.REQUESTED, State.APPROVED, State.EXECUTING, *TRACKED_STATES],
+            kind=Kind.REMEDIATION,
+        )
+        waiting = self.find([State.REQUESTED], kind=Kind.EXCEPTION)
+        return sorted(remediation + waiting, key=lambda r: r.id)
+
+    def overdue(self, now: datetime) -> list[Request]:
+        """Requests still waiting for approval past their deadline."""
+        with self.engine.connect() as conn:
+            ids = conn.execute(
+                select(R.c.id).where(R.c.state == State.REQUESTED.value, R.c.expires_at <= now)
+            ).scalars()
+            return [self.load(conn, i) for i in ids]
+
+    def due_rechecks(self, now: datetime, interval: timedelta) -> list[Request]:
+        with self.engine.connect() as conn:
+            ids = conn.execute(
+                select(R.c.id).where(
+                    R.c.state.in_([s.value for s in TRACKED_STATES]),
+                    or_(R.c.checked_at.is_(None), R.c.checked_at <= now - interval),
+                )
+            ).scalars()
+            return [self.load(conn, i) for i in ids]
+
+    def active_exceptions(self, now: datetime) -> list[RiskException]:
+        query = (
+            select(X)
+            .join(R, R.c.id == X.c.request_id)
+            .where(R.c.state == State.APPROVED.value, X.c.expires_at > now)
+            .order_by(X.c.expires_at)
+        )
+        with self.engine.connect() as conn:
+            return [
+                RiskException(
+                    request_id=int(r.request_id),
+                    account_id=r.account_id,
+                    account_name=r.account_name,
+                    owner=r.owner,
+                    reason=r.reason,
+                    starts_at=r.starts_at,
+                    expires_at=r.expires_at,
+                )
+                for r in conn.execute(query)
+            ]
+
+    def lapsed_exceptions(self, now: datetime) -> list[Request]:
+        with self.engine.connect() as conn:
+            ids = conn.execute(
+                select(R.c.id)
+                .join(X, X.c.request_id == R.c.id)
+                .where(R.c.state == State.APPROVED.value, X.c.expires_at <= now)
+            ).scalars()
+            return [self.load(conn, i) for i in ids]
+
+    def log(self, request_id: int | None = None) -> list[LogEntry]:
+        return list(self.iter_log(request_id))
+
+    def iter_log(self, request_id: int | None = None) -> Iterator[LogEntry]:
+        query = select(L).order_by(L.c.id)
+        if request_id is not None:
+            query = query.where(L.c.request_id == request_id)
+        with self.engine.connect() as conn:
+            for row in conn.execution_options(yield_per=500).execute(query):
+                yield row_to_log(row)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def create(self, new: NewRequest, now: datetime) -> Request:
+        with self.engine.begin() as conn:
+            request_id = conn.execute(
+                insert(R)
+                .values(
+                    kind=new.kind.value,
+                    account_id=new.account_id,
+                    account_name=new.account_name,
+                    state=State.REQUESTED.value,
+                    mode=new.mode.value if new.mode else None,
+                    requester=new.requester,
+                    reason=new.reason,
+                    ticket_url=new.ticket_url,
+                    channel=new.channel,
+                    thread_ts=new.thread_ts,
+                    owner=new.owner,
+                    exception_until=new.exception_until,
+                    created_at=now,
+                    expires_at=new.expires_at,
+                    state_since=now,
+                    version=0,
+                )
+                .returning(R.c.id)
+            ).scalar_one()
+            what = "remediation" if new.kind is Kind.REMEDIATION else "risk exception"
+            self.append(
+                conn, request_id, new.requester, "transition", now, f"{what} requested",
+                to_state=State.REQUESTED,
+            )  # fmt: skip
+            return self.load(conn, request_id)
+
+    def transition(
+        self,
+        request_id: int,
+        from_state: State,
+        to_state: State,
+        actor: str,
+        detail: str,
+        now: datetime,
+        **fields: Any,
+    ) -> Request | None:
+        """Move the request if (and only if) it is still in ``from_state``.
+
+        Returns the moved request, or None when another click or process moved it first.
+        ``fields`` may also set a few columns in the same update (assignee, checked_at, ...).
+        """
+        unknown = set(fields) - self.UPDATABLE
+        if unknown:
+            raise ValueError(f"cannot set {sorted(unknown)} in a transition")
+        with self.engine.begin() as conn:
+            kind = conn.execute(select(R.c.kind).where(R.c.id == request_id)).scalar()
+            if kind is None:
+                raise RequestNotFound(request_id)
+            require(Kind(kind), from_state, to_state)
+            done = conn.execute(
+                update(R)
+                .where(R.c.id == request_id, R.c.state == from_state.value)
+                .values(state=to_state.value, state_since=now, version=R.c.version + 1, **fields)
+            )
+            if done.rowcount != 1:
+                return None
+            self.append(
+                conn, request_id, actor, "transition", now, detail,
+                from_state=from_state, to_state=to_state,
+            )  # fmt: skip
+            return self.load(conn, request_id)
+
+    def approve(
+        self, request_id: int, user: str, required: int, now: datetime, detail: str = ""
+    ) -> ApprovalOutcome:
+        """Count ``user``'s approval once; the click that reaches ``required`` approves.
+
+        The first statement takes the request's row lock (PostgreSQL) or the write lock
+        (SQLite), so concurrent approvals are counted one after the other.
+        """
+        with self.engine.begin() as conn:
+            locked = conn.execute(
+                update(R)
+                .where(
+                    R.c.id == request_id,
+                    R.c.state == State.REQUESTED.value,
+                    R.c.requester != user,
+                )
+                .values(version=R.c.version + 1)
+            )
+            if locked.rowcount != 1:
+                return ApprovalOutcome(False, False, self.load(conn, request_id))
+            already = conn.execute(
+                select(A.c.id).where(A.c.request_id == request_id, A.c.user == user)
+            ).first()
+            if already is not None:
+                return ApprovalOutcome(False, False, self.load(conn, request_id))
+            conn.execute(insert(A).values(request_id=request_id, user=user, at=now))
+            count = conn.execute(
+                select(func.count()).select_from(A).where(A.c.request_id == request_id)
+            ).scalar_one()
+            self.append(
+                conn, request_id, user, "approval", now,
+                detail or f"approval {count} of {required}",
+                from_state=State.REQUESTED, to_state=State.REQUESTED,
+            )  # fmt: skip
+            if count < required:
+                return ApprovalOutcome(True, False, self.load(conn, request_id))
+            conn.execute(
+                update(R)
+                .where(R.c.id == request_id, R.c.state == State.REQUESTED.value)
+                .values(state=State.APPROVED.value, state_since=now, version=R.c.version + 1)
+            )
+            self.append(
+                conn, request_id, user, "transition", now,
+                f"approved ({count} of {required} approvals)",
+                from_state=State.REQUESTED, to_state=State.APPROVED,
+            )  # fmt: skip
+            request = self.load(conn, request_id)
+            if request.kind is Kind.EXCEPTION:
+                conn.execute(
+                    insert(X).values(
+                        request_id=request_id,
+                        account_id=request.account_id,
+                        account_name=request.account_name,
+                        owner=request.owner or request.requester,
+                        reason=request.reason,
+                        starts_at=now,
+                        expires_at=request.exception_until or now,
+                    )
+                )
+            return ApprovalOutcome(True, True, request)
+
+    def set_message(self, request_id: int, message_ts: str, thread_ts: str) -> None:
+        """Remember where the request message (with its buttons) and its thread are."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(R)
+                .where(R.c.id == request_id)
+                .values(message_ts=message_ts, thread_ts=thread_ts)
+            )
+
+    def claim_recheck(self, request: Request, now: datetime) -> bool:
+        """Take the next re-audit of a tracked request; False when another process took it."""
+        previous = request.checked_at
+        condition = R.c.checked_at.is_(None) if previous is None else R.c.checked_at == previous
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(R).where(R.c.id == request.id, condition).values(checked_at=now)
+            )
+            return done.rowcount == 1
+
+    def claim_reminder(self, request_id: int, who: str, now: datetime) -> bool:
+        """Claim the one reminder to ``assignee`` or ``approvers`` for this request."""
+        column = {"assignee": R.c.reminded_assignee_at, "approvers": R.c.reminded_approvers_at}[who]
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(R).where(R.c.id == request_id, column.is_(None)).values({column.key: now})
+            )
+            if done.rowcount != 1:
+                return False
+            self.append(conn, request_id, BOT_ACTOR, "reminder", now, f"reminded the {who}")
+            return True
+
+    def note(self, request_id: int, actor: str, event: str, detail: str, now: datetime) -> LogEntry:
+        """Append a log line that is not a state change (a step, a refusal, a note)."""
+        with self.engine.begin() as conn:
+            state = conn.execute(select(R.c.state).where(R.c.id == request_id)).scalar()
+            if state is None:
+                raise RequestNotFound(request_id)
+            state = State(state)
+            return self.append(
+                conn, request_id, actor, event, now, detail, from_state=state, to_state=state
+            )
+
+    @staticmethod
+    def append(
+        conn: Connection,
+        request_id: int,
+        actor: str,
+        event: str,
+        now: datetime,
+        detail: str,
+        from_state: State | None = None,
+        to_state: State | None = None,
+    ) -> LogEntry:
+        values = {
+            "request_id": request_id,
+            "at": now,
+            "actor": actor,
+            "event": event,
+            "from_state": from_state.value if from_state else None,
+            "to_state": to_state.value if to_state else None,
+            "detail": detail,
+        }
+        new_id = conn.execute(insert(L).values(**values).returning(L.c.id)).scalar_one()
+        return LogEntry(
+            id=int(new_id),
+            request_id=request_id,
+            at=now,
+            actor=actor,
+            event=event,
+            from_state=values["from_state"],
+            to_state=values["to_state"],
+            detail=detail,
+        )
