@@ -1,0 +1,193 @@
+"""Centralized root access: delete a member account's root access keys through sts:AssumeRoot.
+
+Only the management account (or a delegated administrator) can do this, and only when the
+Organization has the ``RootCredentialsManagement`` and ``RootSessions`` features. The session is
+short (``DurationSeconds`` at most 900), comes from a regional STS endpoint (AssumeRoot is not
+served by the global one) and is limited by the task policy
+``arn:aws:iam::aws:policy/root-task/IAMDeleteRootUserCredentials`` to ListAccessKeys,
+GetAccessKeyLastUsed and DeleteAccessKey: it can delete a key, never deactivate or create one.
+
+No AWS call happens at import or construction; every failure is a ``RootAccessError`` whose
+text is one line naming the call and AWS's error code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlparse
+
+import boto3
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import BotoCoreError, ClientError
+
+from bot.audit.models import OrgFeatures, mask_key_id
+
+TASK_POLICY_ARN = "arn:aws:iam::aws:policy/root-task/IAMDeleteRootUserCredentials"
+MAX_DURATION = 900
+GLOBAL_STS_HOST = "sts.amazonaws.com"
+RETRIES = BotoConfig(retries={"mode": "standard", "max_attempts": 4})
+
+
+class RootAccessError(Exception):
+    """A step of centralized root access failed; ``str()`` is one line for the thread."""
+
+
+@dataclass(frozen=True)
+class RootKey:
+    """A root access key as the root session sees it, with its last use."""
+
+    key_id: str
+    active: bool
+    created: datetime | None = None
+    last_used_date: datetime | None = None
+    last_used_region: str | None = None
+    last_used_service: str | None = None
+
+    @property
+    def masked(self) -> str:
+        return mask_key_id(self.key_id)
+
+    def describe(self) -> str:
+        """``AKIA************0001 (active, created 2020-01-01, last used 2026-11-02 in
+        eu-west-1 by s3)`` -- the key id masked."""
+        parts = ["active" if self.active else "inactive"]
+        if self.created:
+            parts.append(f"created {self.created:%Y-%m-%d}")
+        if self.last_used_date:
+            where = f" in {self.last_used_region}" if self.last_used_region else ""
+            by = f" by {self.last_used_service}" if self.last_used_service else ""
+            parts.append(f"last used {self.last_used_date:%Y-%m-%d}{where}{by}")
+        else:
+            parts.append("never used")
+        return f"{self.masked} ({', '.join(parts)})"
+
+
+def fail(call: str, account_id: str | None, exc: Exception) -> RootAccessError:
+    where = f" in {account_id}" if account_id else ""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = error.get("Code", "Error")
+        message = " ".join(str(error.get("Message", "")).split())[:300]
+        return RootAccessError(f"{call}{where} failed: {code}: {message}")
+    return RootAccessError(f"{call}{where} failed: {type(exc).__name__}: {exc}")
+
+
+def named(value: str | None) -> str | None:
+    return None if value in (None, "", "N/A") else value
+
+
+class RootSession:
+    """Credentials of one AssumeRoot session in one member account."""
+
+    def __init__(self, account_id: str, iam: Any, expiration: datetime | None) -> None:
+        self.account_id = account_id
+        self.iam = iam
+        self.expiration = expiration
+
+    def list_keys(self) -> list[RootKey]:
+        """The root user's access keys, each with its last use (GetAccessKeyLastUsed)."""
+        try:
+            listed = self.iam.list_access_keys()["AccessKeyMetadata"]
+        except (ClientError, BotoCoreError) as exc:
+            raise fail("iam:ListAccessKeys", self.account_id, exc) from None
+        keys: list[RootKey] = []
+        for item in listed:
+            key_id = item["AccessKeyId"]
+            try:
+                used = self.iam.get_access_key_last_used(AccessKeyId=key_id)["AccessKeyLastUsed"]
+            except (ClientError, BotoCoreError) as exc:
+                raise fail("iam:GetAccessKeyLastUsed", self.account_id, exc) from None
+            keys.append(
+                RootKey(
+                    key_id=key_id,
+                    active=item.get("Status") == "Active",
+                    created=item.get("CreateDate"),
+                    last_used_date=used.get("LastUsedDate"),
+                    last_used_region=named(used.get("Region")),
+                    last_used_service=named(used.get("ServiceName")),
+                )
+            )
+        return keys
+
+    def delete_key(self, key_id: str) -> None:
+        try:
+            self.iam.delete_access_key(AccessKeyId=key_id)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchEntity":
+                return  # already gone: deleting twice has the same outcome
+            raise fail(f"iam:DeleteAccessKey {mask_key_id(key_id)}", self.account_id, exc) from None
+        except BotoCoreError as exc:
+            raise fail(f"iam:DeleteAccessKey {mask_key_id(key_id)}", self.account_id, exc) from None
+
+
+class RootAccess:
+    """Opens AssumeRoot sessions from the bot's (management account) credentials."""
+
+    def __init__(
+        self,
+        region: str,
+        session_factory: Callable[[], boto3.session.Session] | None = None,
+        duration: int = MAX_DURATION,
+    ) -> None:
+        if not 0 < duration <= MAX_DURATION:
+            raise ValueError(f"AssumeRoot sessions last at most {MAX_DURATION} seconds")
+        if not region or region == "aws-global":
+            raise ValueError("AssumeRoot needs a regional STS endpoint: set AWS_REGION")
+        self.region = region
+        self.session_factory = session_factory or boto3.session.Session
+        self.duration = duration
+
+    def sts_client(self, session: boto3.session.Session) -> Any:
+        client = session.client("sts", region_name=self.region, config=RETRIES)
+        if urlparse(client.meta.endpoint_url).hostname == GLOBAL_STS_HOST:
+            # AssumeRoot is only served by regional endpoints.
+            client = session.client(
+                "sts",
+                region_name=self.region,
+                endpoint_url=f"https://sts.{self.region}.amazonaws.com",
+                config=RETRIES,
+            )
+        return client
+
+    def features(self) -> OrgFeatures:
+        """iam:ListOrganizationsFeatures; unknown (None) when the caller may not ask."""
+        iam = self.session_factory().client("iam", region_name=self.region, config=RETRIES)
+        try:
+            enabled = set(iam.list_organizations_features().get("EnabledFeatures", []))
+        except ClientError:
+            return OrgFeatures()
+        except BotoCoreError as exc:
+            raise fail("iam:ListOrganizationsFeatures", None, exc) from None
+        return OrgFeatures(
+            root_credentials_management="RootCredentialsManagement" in enabled,
+            root_sessions="RootSessions" in enabled,
+        )
+
+    def open(self, account_id: str) -> RootSession:
+        """sts:AssumeRoot into ``account_id`` with the delete-credentials task policy."""
+        session = self.session_factory()
+        try:
+            answer = self.sts_client(session).assume_root(
+                TargetPrincipal=account_id,
+                TaskPolicyArn={"arn": TASK_POLICY_ARN},
+                DurationSeconds=self.duration,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise fail("sts:AssumeRoot", account_id, exc) from None
+        creds = answer["Credentials"]
+        iam = boto3.session.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+            region_name=self.region,
+        ).client("iam", config=RETRIES, **self.endpoint_kwargs(session))
+        return RootSession(account_id, iam, creds.get("Expiration"))
+
+    @staticmethod
+    def endpoint_kwargs(session: boto3.session.Session) -> dict[str, str]:
+        """Keep a custom endpoint the bot's own session uses (e.g. a local AWS stand-in)."""
+        endpoint = getattr(session, "endpoint_url", None)
+        return {"endpoint_url": endpoint} if isinstance(endpoint, str) and endpoint else {}

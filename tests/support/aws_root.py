@@ -1,0 +1,302 @@
+"""Centralized root access on the simulated AWS: ``sts:AssumeRoot`` and a root session's IAM.
+
+A stand-in extension (test support only): moto 5.2 implements neither ``sts:AssumeRoot`` nor
+the root session's view of the root user's access keys. ``RootAccessLayer`` sits between
+``tests.support.aws.FaultLayer`` (latency, faults, call counting, ListOrganizationsFeatures)
+and moto's own app, and answers at the HTTP level, as AWS would:
+
+* ``AssumeRoot`` (from the management account, with both Organization features enabled, a
+  ``root-task`` TaskPolicyArn and ``DurationSeconds`` <= 900) reuses moto's AssumeRole
+  machinery with the target account's ``:root`` ARN, so the session's access key belongs to the
+  target account's backend and every later call is attributed to that account.
+* With such a session's credentials, ``ListAccessKeys``, ``GetAccessKeyLastUsed`` and
+  ``DeleteAccessKey`` act on the account's simulated root user (``RootState`` in
+  ``tests.support.aws``), so the credential report and GetAccountSummary of the next audit see
+  a deleted key as gone. Anything else (``UpdateAccessKey`` included) is AccessDenied, as the
+  ``IAMDeleteRootUserCredentials`` task policy allows only those three.
+
+``hold(action)`` parks calls of one action until ``release(action)``: a test can stop the bot in
+the middle of its work (and kill it there) without any sleeping.
+
+    sim = SimulatedAws().start()
+    root = RootAccessStandIn.install(sim)
+    root.key_id(account_id, slot=1)    # the id the stand-in gives a root key
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from xml.sax.saxutils import escape
+
+from tests.support.aws import (
+    CallInfo,
+    FaultLayer,
+    SimulatedAws,
+    fmt_time,
+    query_error,
+)
+
+STS_XMLNS = "https://sts.amazonaws.com/doc/2011-06-15/"
+TASK_POLICY_PREFIX = "arn:aws:iam::aws:policy/root-task/"
+DELETE_KEYS_POLICY = TASK_POLICY_PREFIX + "IAMDeleteRootUserCredentials"
+ROOT_SESSION_ACTIONS = {
+    DELETE_KEYS_POLICY: {"ListAccessKeys", "GetAccessKeyLastUsed", "DeleteAccessKey"},
+}
+
+
+def root_key_id(account_id: str, slot: int) -> str:
+    """A stable, obviously simulated access key id for a root key slot (20 characters)."""
+    return f"AKIARK{account_id}{slot:02d}"
+
+
+@dataclass(frozen=True)
+class RootSession:
+    account_id: str
+    task_policy: str
+    duration: int
+    signing_region: str
+
+
+@dataclass
+class RootAccessRecord:
+    """What the stand-in saw: sessions opened and keys deleted (for assertions)."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    sessions: dict[str, RootSession] = field(default_factory=dict)  # access key id -> session
+    deleted: list[tuple[str, str]] = field(default_factory=list)  # (account, key id)
+    held: dict[str, threading.Event] = field(default_factory=dict)
+    waiting: dict[str, int] = field(default_factory=dict)
+
+
+class RootAccessLayer:
+    """WSGI layer over moto's app that answers AssumeRoot and a root session's key calls."""
+
+    def __init__(self, app: Callable[..., Any], outer: FaultLayer, sim: SimulatedAws) -> None:
+        self.app = app
+        self.outer = outer
+        self.sim = sim
+        self.record = RootAccessRecord()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        call = self.outer.identify(environ, body)
+        key_id = self.access_key_of(environ)
+        self.wait_if_held(call.action)
+        answer = None
+        if call.service == "sts" and call.action == "AssumeRoot":
+            answer = self.assume_root(call, environ)
+        elif key_id in self.record.sessions:
+            answer = self.root_session_call(call, self.record.sessions[key_id])
+        if answer is None:
+            return self.app(environ, start_response)
+        status, headers, payload = answer
+        headers = {**headers, "Content-Length": str(len(payload))}
+        start_response(f"{status} {'OK' if status == 200 else 'Error'}", list(headers.items()))
+        return [payload]
+
+    # -- holding calls -------------------------------------------------------------------------
+
+    def wait_if_held(self, action: str) -> None:
+        with self.record.lock:
+            gate = self.record.held.get(action)
+            if gate is None:
+                return
+            self.record.waiting[action] = self.record.waiting.get(action, 0) + 1
+        gate.wait(timeout=120)
+
+    # -- the operations ------------------------------------------------------------------------
+
+    @staticmethod
+    def access_key_of(environ: dict[str, Any]) -> str:
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        if "Credential=" not in auth:
+            return ""
+        return auth.split("Credential=", 1)[1].split("/", 1)[0]
+
+    @staticmethod
+    def signing_region(environ: dict[str, Any]) -> str:
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        scope = auth.split("Credential=", 1)[1].split(",", 1)[0].split("/") if auth else []
+        return scope[2] if len(scope) > 2 else ""
+
+    def assume_root(
+        self, call: CallInfo, environ: dict[str, Any]
+    ) -> tuple[int, dict[str, str], bytes]:
+        state = self.sim.state
+        target = call.params.get("TargetPrincipal", "")
+        policy = call.params.get("TaskPolicyArn.arn", "") or call.params.get("TaskPolicyArn", "")
+        try:
+            duration = int(call.params.get("DurationSeconds", "900"))
+        except ValueError:
+            duration = -1
+        if state.management is None or call.account_id != state.management:
+            return query_error(
+                "AccessDenied",
+                f"User: arn:aws:iam::{call.account_id}:root is not authorized to perform: "
+                "sts:AssumeRoot (only the management account or a delegated administrator)",
+                403,
+            )
+        if not {"RootCredentialsManagement", "RootSessions"} <= set(state.features):
+            return query_error(
+                "AccessDenied",
+                "Centralized root access (RootSessions) is not enabled for the organization",
+                403,
+            )
+        if target not in state.members:
+            return query_error("AccessDenied", f"{target!r} is not a member account", 403)
+        if policy not in ROOT_SESSION_ACTIONS:
+            return query_error("ValidationError", f"Unsupported TaskPolicyArn {policy!r}", 400)
+        if not 0 < duration <= 900:
+            return query_error(
+                "ValidationError",
+                "1 validation error detected: Value at 'durationSeconds' failed to satisfy "
+                "constraint: Member must have value less than or equal to 900",
+                400,
+            )
+        from moto.sts.models import sts_backends
+
+        backend = sts_backends[call.account_id]["aws"]
+        session = backend.assume_role(
+            region_name=self.signing_region(environ) or "us-east-1",
+            role_session_name="AssumeRoot",
+            role_arn=f"arn:aws:iam::{target}:root",
+            policy="",
+            duration=duration,
+            external_id="",
+        )
+        with self.record.lock:
+            self.record.sessions[session.access_key_id] = RootSession(
+                target, policy, duration, self.signing_region(environ)
+            )
+        inner = (
+            "<Credentials>"
+            f"<AccessKeyId>{session.access_key_id}</AccessKeyId>"
+            f"<SecretAccessKey>{escape(session.secret_access_key)}</SecretAccessKey>"
+            f"<SessionToken>{escape(session.session_token)}</SessionToken>"
+            f"<Expiration>{fmt_time(session.expiration).replace('+00:00', 'Z')}</Expiration>"
+            "</Credentials>"
+            f"<SourceIdentity>{escape(call.account_id)}</SourceIdentity>"
+        )
+        body = (
+            f'<AssumeRootResponse xmlns="{STS_XMLNS}"><AssumeRootResult>{inner}'
+            f"</AssumeRootResult><ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId>"
+            "</ResponseMetadata></AssumeRootResponse>"
+        )
+        return 200, {"Content-Type": "text/xml"}, body.encode()
+
+    def root_session_call(
+        self, call: CallInfo, session: RootSession
+    ) -> tuple[int, dict[str, str], bytes] | None:
+        account = session.account_id
+        if call.action not in ROOT_SESSION_ACTIONS[session.task_policy]:
+            return query_error(
+                "AccessDenied",
+                f"User: arn:aws:iam::{account}:root is not authorized to perform: "
+                f"{call.service}:{call.action} (not allowed by the task policy)",
+                403,
+            )
+        root = self.sim.state.root(account)
+        if call.action == "ListAccessKeys":
+            members = "".join(
+                "<member><UserName></UserName>"
+                f"<AccessKeyId>{root_key_id(account, k.slot)}</AccessKeyId>"
+                f"<Status>{'Active' if k.active else 'Inactive'}</Status>"
+                f"<CreateDate>{iso_z(k.created or root.created)}</CreateDate></member>"
+                for k in root.keys
+            )
+            return self.outer.xml_result(
+                call.action,
+                f"<AccessKeyMetadata>{members}</AccessKeyMetadata><IsTruncated>false</IsTruncated>",
+            )
+        key_id = call.params.get("AccessKeyId", "")
+        slot = next((k for k in root.keys if root_key_id(account, k.slot) == key_id), None)
+        if slot is None:
+            return query_error(
+                "NoSuchEntity", f"The Access Key with id {key_id} cannot be found", 404
+            )
+        if call.action == "GetAccessKeyLastUsed":
+            used = f"<LastUsedDate>{iso_z(slot.last_used)}</LastUsedDate>" if slot.last_used else ""
+            return self.outer.xml_result(
+                call.action,
+                "<UserName>root</UserName><AccessKeyLastUsed>"
+                f"{used}<ServiceName>{escape(slot.service or 'N/A')}</ServiceName>"
+                f"<Region>{escape(slot.region or 'N/A')}</Region></AccessKeyLastUsed>",
+            )
+        # DeleteAccessKey: the root user's key is gone for every later call and report.
+        self.sim.set_root(account, keys=[k for k in root.keys if k.slot != slot.slot])
+        with self.record.lock:
+            self.record.deleted.append((account, key_id))
+        return self.outer.xml_result(call.action, "")
+
+
+def iso_z(value: datetime | None) -> str:
+    return (
+        (value or datetime(2020, 1, 1, tzinfo=UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+
+
+class RootAccessStandIn:
+    """Handle on the layer: install it into a running ``SimulatedAws`` and inspect it."""
+
+    def __init__(self, layer: RootAccessLayer) -> None:
+        self.layer = layer
+
+    @classmethod
+    def install(cls, sim: SimulatedAws) -> RootAccessStandIn:
+        assert sim.server is not None, "start the SimulatedAws first"
+        outer = sim.server.app
+        assert isinstance(outer, FaultLayer)
+        if isinstance(outer.app, RootAccessLayer):
+            return cls(outer.app)
+        layer = RootAccessLayer(outer.app, outer, sim)
+        outer.app = layer
+        return cls(layer)
+
+    @property
+    def record(self) -> RootAccessRecord:
+        return self.layer.record
+
+    @staticmethod
+    def key_id(account_id: str, slot: int = 1) -> str:
+        return root_key_id(account_id, slot)
+
+    def sessions(self) -> list[RootSession]:
+        with self.record.lock:
+            return list(self.record.sessions.values())
+
+    def deleted(self) -> list[tuple[str, str]]:
+        with self.record.lock:
+            return list(self.record.deleted)
+
+    def hold(self, action: str) -> None:
+        """Park every call of ``action`` until ``release(action)``."""
+        with self.record.lock:
+            self.record.held[action] = threading.Event()
+            self.record.waiting[action] = 0
+
+    def waiting(self, action: str) -> int:
+        with self.record.lock:
+            return self.record.waiting.get(action, 0)
+
+    def release(self, action: str) -> None:
+        with self.record.lock:
+            gate = self.record.held.pop(action, None)
+        if gate is not None:
+            gate.set()
+
+    def reset(self) -> None:
+        with self.record.lock:
+            for gate in self.record.held.values():
+                gate.set()
+            self.record.held.clear()
+            self.record.waiting.clear()
+            self.record.sessions.clear()
+            self.record.deleted.clear()
