@@ -12,6 +12,7 @@ refuse ``UPDATE`` and ``DELETE`` on it (SQLite and PostgreSQL).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +38,7 @@ from bot.remediation.errors import RequestNotFound
 from bot.remediation.models import Approval, LogEntry, Request, RiskException
 from bot.remediation.states import TRACKED_STATES, Kind, Mode, State, require
 from bot.store.models import Base, BigId, UtcDateTime
+from bot.store.store import database_errors
 
 BOT_ACTOR = "rootkey"
 
@@ -203,10 +205,24 @@ class RemediationStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        with database_errors(), self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """A write transaction; on SQLite ``BEGIN IMMEDIATE`` so no read goes stale before the
+        write lock is taken (PostgreSQL ignores the option and locks rows as it updates)."""
+        with database_errors(), self.engine.connect() as conn:
+            conn = conn.execution_options(sqlite_immediate=True)
+            with conn.begin():
+                yield conn
+
     # -- reading -------------------------------------------------------------------------------
 
     def get(self, request_id: int) -> Request:
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             return self.load(conn, request_id)
 
     def load(self, conn: Connection, request_id: int) -> Request:
@@ -231,7 +247,7 @@ class RemediationStore:
             query = query.where(R.c.kind == kind.value)
         if account_id is not None:
             query = query.where(R.c.account_id == account_id)
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             rows = conn.execute(query).all()
             if not rows:
                 return []
@@ -255,14 +271,14 @@ class RemediationStore:
 
     def overdue(self, now: datetime) -> list[Request]:
         """Requests still waiting for approval past their deadline."""
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             ids = conn.execute(
                 select(R.c.id).where(R.c.state == State.REQUESTED.value, R.c.expires_at <= now)
             ).scalars()
             return [self.load(conn, i) for i in ids]
 
     def due_rechecks(self, now: datetime, interval: timedelta) -> list[Request]:
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             ids = conn.execute(
                 select(R.c.id).where(
                     R.c.state.in_([s.value for s in TRACKED_STATES]),
@@ -278,7 +294,7 @@ class RemediationStore:
             .where(R.c.state == State.APPROVED.value, X.c.expires_at > now)
             .order_by(X.c.expires_at)
         )
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             return [
                 RiskException(
                     request_id=int(r.request_id),
@@ -293,7 +309,7 @@ class RemediationStore:
             ]
 
     def lapsed_exceptions(self, now: datetime) -> list[Request]:
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             ids = conn.execute(
                 select(R.c.id)
                 .join(X, X.c.request_id == R.c.id)
@@ -308,14 +324,14 @@ class RemediationStore:
         query = select(L).order_by(L.c.id)
         if request_id is not None:
             query = query.where(L.c.request_id == request_id)
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             for row in conn.execution_options(yield_per=500).execute(query):
                 yield row_to_log(row)
 
     # -- writing -------------------------------------------------------------------------------
 
     def create(self, new: NewRequest, now: datetime) -> Request:
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             request_id = conn.execute(
                 insert(R)
                 .values(
@@ -363,7 +379,7 @@ class RemediationStore:
         unknown = set(fields) - self.UPDATABLE
         if unknown:
             raise ValueError(f"cannot set {sorted(unknown)} in a transition")
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             kind = conn.execute(select(R.c.kind).where(R.c.id == request_id)).scalar()
             if kind is None:
                 raise RequestNotFound(request_id)
@@ -389,7 +405,7 @@ class RemediationStore:
         The first statement takes the request's row lock (PostgreSQL) or the write lock
         (SQLite), so concurrent approvals are counted one after the other.
         """
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             locked = conn.execute(
                 update(R)
                 .where(
@@ -444,7 +460,7 @@ class RemediationStore:
 
     def set_message(self, request_id: int, message_ts: str, thread_ts: str) -> None:
         """Remember where the request message (with its buttons) and its thread are."""
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             conn.execute(
                 update(R)
                 .where(R.c.id == request_id)
@@ -455,7 +471,7 @@ class RemediationStore:
         """Take the next re-audit of a tracked request; False when another process took it."""
         previous = request.checked_at
         condition = R.c.checked_at.is_(None) if previous is None else R.c.checked_at == previous
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             done = conn.execute(
                 update(R).where(R.c.id == request.id, condition).values(checked_at=now)
             )
@@ -464,7 +480,7 @@ class RemediationStore:
     def claim_reminder(self, request_id: int, who: str, now: datetime) -> bool:
         """Claim the one reminder to ``assignee`` or ``approvers`` for this request."""
         column = {"assignee": R.c.reminded_assignee_at, "approvers": R.c.reminded_approvers_at}[who]
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             done = conn.execute(
                 update(R).where(R.c.id == request_id, column.is_(None)).values({column.key: now})
             )
@@ -475,7 +491,7 @@ class RemediationStore:
 
     def note(self, request_id: int, actor: str, event: str, detail: str, now: datetime) -> LogEntry:
         """Append a log line that is not a state change (a step, a refusal, a note)."""
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             state = conn.execute(select(R.c.state).where(R.c.id == request_id)).scalar()
             if state is None:
                 raise RequestNotFound(request_id)

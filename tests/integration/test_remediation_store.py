@@ -7,28 +7,22 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError
 
 import bot.store.remediation  # noqa: F401  (registers the tables)
 from bot.remediation.states import Kind, Mode, State
+from bot.store import Store
 from bot.store.remediation import NewRequest, RemediationStore
+from bot.store.store import create_store_engine
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "bot" / "store" / "migrations"
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
 
 def migrate(engine: Engine) -> None:
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    Store(engine).migrate()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -37,7 +31,7 @@ def engine(
 ) -> Iterator[Engine]:
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("remediation") / "rootkey.db"
-        eng = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
+        eng = create_store_engine(f"sqlite:///{path}")
         migrate(eng)
         yield eng
         eng.dispose()
@@ -49,7 +43,7 @@ def engine(
     admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    eng = create_engine(base_url.rsplit("/", 1)[0] + f"/{name}", pool_size=12)
+    eng = create_store_engine(base_url.rsplit("/", 1)[0] + f"/{name}")
     try:
         migrate(eng)
         yield eng
