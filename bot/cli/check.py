@@ -1,13 +1,142 @@
-"""`python -m bot check`: placeholder until its issue lands."""
+"""`python -m bot check`: audit root access keys and print the result.
+
+Sources: the account of the current AWS credentials (no flag), ``--org`` (every active account
+of the Organization), ``--account ID ...`` (named accounts), or ``--credential-report FILE ...``
+(credential reports as saved from the console, the CLI or a spreadsheet; no AWS call).
+Exit code 1 if any account is noncompliant, else 2 if any is an error or the arguments are wrong,
+else 0. Each error is one line on stderr.
+"""
+
+from __future__ import annotations
 
 import argparse
+import logging
+import os
+import re
 import sys
+from dataclasses import replace
+from pathlib import Path
+
+from bot.audit.models import AuditResult, Scope, Status, Verdict, utcnow
+from bot.audit.render import to_csv, to_json, to_text
+from bot.audit.report import ReportError, parse_credential_report
+from bot.audit.verdict import decide
+from bot.config import load_config
+
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+UNKNOWN_ACCOUNT = "unknown"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("rest", nargs="*")
+    source = parser.add_argument_group("what to audit (default: the current credentials' account)")
+    source.add_argument(
+        "--org", action="store_true", help="every active account of the Organization"
+    )
+    source.add_argument(
+        "--account",
+        dest="accounts",
+        metavar="ID",
+        nargs="+",
+        action="extend",
+        default=[],
+        help="12-digit account ids (the audit role is assumed in each)",
+    )
+    source.add_argument(
+        "--credential-report",
+        dest="reports",
+        metavar="FILE",
+        nargs="+",
+        action="extend",
+        default=[],
+        help="credential report CSV files; no AWS call is made",
+    )
+    parser.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        metavar="N",
+        help="accounts audited at once (default ROOTKEY_CONCURRENCY or 16)",
+    )
+
+
+def usage_error(message: str) -> int:
+    print(f"python -m bot check: error: {message}", file=sys.stderr)
+    return 2
 
 
 def run(args: argparse.Namespace) -> int:
-    print("'check' is not available yet", file=sys.stderr)
-    return 2
+    # A one-shot command: only warnings and errors reach stderr, not the SDK's INFO chatter.
+    logging.getLogger().setLevel(logging.WARNING)
+    bad = [a for a in args.accounts if not ACCOUNT_ID.match(a)]
+    if bad:
+        return usage_error(f"--account expects 12-digit account ids, got {bad[0]!r}")
+    if args.reports and (args.org or args.accounts):
+        return usage_error("--credential-report cannot be combined with --org or --account")
+    if args.org and args.accounts:
+        return usage_error("use either --org or --account, not both")
+    if args.concurrency is not None and not 1 <= args.concurrency <= 256:
+        return usage_error(f"--concurrency expects a number from 1 to 256, got {args.concurrency}")
+
+    if args.reports:
+        result = audit_reports(args.reports)
+    else:
+        from bot.aws.auditor import AwsAuditor
+        from bot.aws.errors import AuditError
+
+        config = load_config(os.environ)
+        if args.concurrency:
+            config = replace(config, concurrency=args.concurrency)
+        if args.org:
+            scope = Scope("org")
+        elif args.accounts:
+            scope = Scope("accounts", tuple(args.accounts))
+        else:
+            scope = Scope("account")
+        auditor = AwsAuditor(config)
+        try:
+            result = auditor.audit(scope)
+        except AuditError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        finally:
+            auditor.close()
+
+    render = {"text": to_text, "json": to_json, "csv": to_csv}[args.format]
+    sys.stdout.write(render(result))
+    sys.stdout.flush()
+    for verdict in result.sorted():
+        if verdict.status is Status.ERROR:
+            print(f"error: {verdict.label}: {verdict.reason}", file=sys.stderr)
+    return exit_code(result.verdicts)
+
+
+def exit_code(verdicts: tuple[Verdict, ...]) -> int:
+    if any(v.status is Status.NONCOMPLIANT for v in verdicts):
+        return 1
+    if any(v.status is Status.ERROR for v in verdicts):
+        return 2
+    return 0
+
+
+def audit_reports(files: list[str]) -> AuditResult:
+    started = utcnow()
+    verdicts = [audit_report_file(Path(name)) for name in files]
+    return AuditResult(
+        verdicts=tuple(verdicts), scope="reports", started_at=started, finished_at=utcnow()
+    )
+
+
+def audit_report_file(path: Path) -> Verdict:
+    """A file's verdict from the CIS console audit of its root row; a bad file is an error."""
+    now = utcnow()
+    source = f"report:{path}"
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        return decide(UNKNOWN_ACCOUNT, source=source, now=now, errors=[f"{path}: {reason}"])
+    try:
+        root = parse_credential_report(data)
+    except ReportError as exc:
+        return decide(UNKNOWN_ACCOUNT, source=source, now=now, errors=[f"{path}: {exc}"])
+    return decide(root.account_id or UNKNOWN_ACCOUNT, source=source, now=now, root=root)

@@ -1,0 +1,194 @@
+"""The verdict: does this account's root user have an access key?
+
+A pure function of what was read (the IAM account summary, the credential report's root row,
+and the errors met while reading). No boto3 here.
+
+Rules:
+* The account summary is the live truth for presence: ``AccountAccessKeysPresent`` counts a
+  key whether it is active or not. A key present -> noncompliant; a key that is only inactive
+  is "deactivated; delete it to finish".
+* The credential report adds detail (slot, age, last use) but can hide inactive keys and can be
+  up to 4 hours old, so its generation time goes into the reason.
+* From a report alone (no summary) the verdict follows the CIS console audit: an active key is
+  noncompliant; the reason says inactive keys are not visible in a report.
+* Nothing read, or only partial data that cannot rule a key out -> error, never compliant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from bot.audit.models import AccountSummary, Evidence, KeySlot, RootRow, Status, Verdict
+
+REPORT_BLIND_SPOT = "a credential report does not show inactive keys"
+
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "unknown time"
+
+
+def with_age(key: KeySlot, now: datetime) -> KeySlot:
+    if key.last_rotated is None:
+        return replace(key, age_days=None)
+    return replace(key, age_days=max(0, (now - key.last_rotated).days))
+
+
+def describe_key(key: KeySlot) -> str:
+    parts = []
+    if key.age_days is not None:
+        parts.append(f"{key.age_days} day{'s' if key.age_days != 1 else ''} old")
+    if key.last_used_date:
+        used = f"last used {key.last_used_date.strftime('%Y-%m-%d')}"
+        where = " ".join(p for p in (key.last_used_service, key.last_used_region) if p)
+        parts.append(f"{used} ({where})" if where else used)
+    else:
+        parts.append("never used")
+    return f"key {key.slot} ({', '.join(parts)})"
+
+
+def describe_keys(keys: Sequence[KeySlot]) -> str:
+    return ", ".join(describe_key(k) for k in keys)
+
+
+def report_note(generated_at: datetime | None) -> str:
+    if generated_at is None:
+        return "credential report"
+    return f"credential report of {when(generated_at)}"
+
+
+def credentials_removed(summary: AccountSummary) -> bool:
+    return (
+        summary.access_keys_present is False
+        and summary.mfa_enabled is False
+        and summary.signing_certificates_present is False
+        and summary.password_present is False
+    )
+
+
+def decide(
+    account_id: str,
+    *,
+    source: str,
+    now: datetime,
+    summary: AccountSummary | None = None,
+    root: RootRow | None = None,
+    report_generated_at: datetime | None = None,
+    errors: Sequence[str] = (),
+    account_name: str | None = None,
+) -> Verdict:
+    """One account's verdict from what could be read. ``errors`` are lines like
+    ``"GetAccountSummary: AccessDenied"``; ``now`` dates the key ages."""
+    keys = tuple(with_age(k, now) for k in root.keys) if root else ()
+    evidence = Evidence(
+        summary=summary,
+        root=root,
+        report_generated_at=report_generated_at,
+        errors=tuple(errors),
+    )
+
+    def verdict(status: Status, reason: str, shown: tuple[KeySlot, ...] = keys) -> Verdict:
+        mfa = root.mfa_active if root and root.mfa_active is not None else None
+        if mfa is None and summary is not None:
+            mfa = summary.mfa_enabled
+        return Verdict(
+            account_id=account_id,
+            account_name=account_name,
+            status=status,
+            reason=reason,
+            source=source,
+            keys=shown,
+            root_mfa_active=mfa,
+            evidence=evidence,
+            checked_at=now,
+        )
+
+    problems = "; ".join(errors)
+
+    if summary is not None and summary.access_keys_present is not None:
+        return from_summary(summary, root, keys, report_generated_at, problems, verdict)
+
+    if summary is not None and not errors:
+        problems = "GetAccountSummary did not return AccountAccessKeysPresent"
+
+    if root is not None:
+        return from_report(root, keys, report_generated_at, problems, verdict)
+
+    return verdict(Status.ERROR, f"could not audit: {problems or 'nothing could be read'}", ())
+
+
+def from_summary(
+    summary: AccountSummary,
+    root: RootRow | None,
+    keys: tuple[KeySlot, ...],
+    generated_at: datetime | None,
+    problems: str,
+    verdict: Callable[..., Verdict],
+) -> Verdict:
+    if not summary.access_keys_present:
+        if credentials_removed(summary):
+            return verdict(
+                Status.COMPLIANT,
+                "root credentials removed: no password, access key, signing certificate or MFA",
+                (),
+            )
+        if root is not None and root.keys:
+            return verdict(
+                Status.COMPLIANT,
+                f"no root access key (account summary); the {report_note(generated_at)} "
+                "still lists one, deleted since",
+                (),
+            )
+        return verdict(Status.COMPLIANT, "no root access key (account summary)", ())
+
+    active = tuple(k for k in keys if k.active)
+    inactive = tuple(k for k in keys if not k.active)
+    if active:
+        reason = f"root access key active: {describe_keys(active)}"
+        if inactive:
+            reason += f"; deactivated, delete too: {describe_keys(inactive)}"
+        return verdict(Status.NONCOMPLIANT, f"{reason} - {report_note(generated_at)}")
+    if inactive:
+        return verdict(
+            Status.NONCOMPLIANT,
+            f"root access key deactivated; delete it to finish: {describe_keys(inactive)}"
+            f" - {report_note(generated_at)}",
+        )
+    if root is not None:
+        return verdict(
+            Status.NONCOMPLIANT,
+            f"root access key present (account summary); the {report_note(generated_at)} "
+            "does not list it: it is inactive or newer than the report; delete it",
+        )
+    detail = f" ({problems})" if problems else ""
+    return verdict(
+        Status.NONCOMPLIANT, f"root access key present (account summary); no key details{detail}"
+    )
+
+
+def from_report(
+    root: RootRow,
+    keys: tuple[KeySlot, ...],
+    generated_at: datetime | None,
+    problems: str,
+    verdict: Callable[..., Verdict],
+) -> Verdict:
+    active = tuple(k for k in keys if k.active)
+    inactive = tuple(k for k in keys if not k.active)
+    note = report_note(generated_at)
+    if active:
+        reason = f"root access key active: {describe_keys(active)} - {note}"
+        if problems:
+            reason += f" (account summary unavailable: {problems})"
+        return verdict(Status.NONCOMPLIANT, reason)
+    if problems:
+        return verdict(
+            Status.ERROR,
+            f"could not audit: {problems}; the {note} shows no active key, but {REPORT_BLIND_SPOT}",
+        )
+    reason = f"no active root access key in the {note}; {REPORT_BLIND_SPOT}"
+    if inactive:
+        slots = " and ".join(str(k.slot) for k in inactive)
+        reason += f" (key {slots} marked inactive: deactivated or deleted)"
+    return verdict(Status.COMPLIANT, reason)

@@ -1,0 +1,257 @@
+"""The live audit: read each account's root-user state from AWS and decide its verdict.
+
+``AwsAuditor(config).audit(Scope("org"))`` lists the Organization's active accounts page by page
+and audits each account as soon as its page arrives, on a bounded pool of worker threads (each
+with its own boto3 session). Per account: AssumeRole into ``config.audit_role`` (the account of
+the current credentials is read directly), GetAccountSummary, and only where the summary says a
+root key is present (or could not be read) the credential report for the key's details. One
+account's failure is that account's ``error`` verdict; the others go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from bot.audit.models import (
+    AccountSummary,
+    AuditResult,
+    OrgFeatures,
+    RootRow,
+    Scope,
+    Verdict,
+    utcnow,
+)
+from bot.audit.report import ReportError, parse_credential_report
+from bot.audit.verdict import decide
+from bot.aws.errors import AuditError, AwsReadError
+from bot.aws.iam import (
+    Deadline,
+    read_account_summary,
+    read_credential_report,
+    read_error,
+    read_org_features,
+)
+from bot.aws.organizations import iter_active_accounts
+from bot.aws.session import CallCounter, Clients
+from bot.config import Config
+
+log = logging.getLogger(__name__)
+
+ROLE_SESSION_NAME = "rootkey-audit"
+SOURCE = "aws"
+
+
+@dataclass(frozen=True)
+class Caller:
+    account_id: str
+    arn: str
+
+    @property
+    def partition(self) -> str:
+        parts = self.arn.split(":")
+        return parts[1] if len(parts) > 1 and parts[1] else "aws"
+
+
+class AwsAuditor:
+    """Audits root access keys through AWS. Thread-safe; no AWS call until ``audit``."""
+
+    def __init__(
+        self,
+        config: Config,
+        session_factory: Callable[[], boto3.session.Session] | None = None,
+        *,
+        now: Callable[[], datetime] = utcnow,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self.clients = Clients(config, session_factory)
+        self.now = now
+        self.sleep = sleep
+        self.lock = threading.Lock()
+        self.pool: ThreadPoolExecutor | None = None
+        self.caller: Caller | None = None
+
+    # lifecycle -----------------------------------------------------------------
+    def executor(self) -> ThreadPoolExecutor:
+        with self.lock:
+            if self.pool is None:
+                self.pool = ThreadPoolExecutor(
+                    max_workers=self.config.concurrency, thread_name_prefix="rootkey-audit"
+                )
+            return self.pool
+
+    def close(self) -> None:
+        with self.lock:
+            pool, self.pool = self.pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    # public ----------------------------------------------------------------------
+    def audit(self, scope: Scope) -> AuditResult:
+        """Audit ``scope``; raises ``AuditError`` only when nothing can be audited at all."""
+        started = self.now()
+        counter = CallCounter()
+        pool = self.executor()
+        caller_future = (
+            None if self.caller else pool.submit(self.counted, counter, self.caller_identity)
+        )
+        features_future = pool.submit(self.counted, counter, self.read_features)
+        futures: list[Future[Verdict]] = []
+
+        def caller() -> Caller:
+            return caller_future.result() if caller_future else self.caller_identity()
+
+        try:
+            if scope.kind == "org":
+                self.clients.count_into(counter)
+                org = self.clients.current("organizations")
+                resolved: Caller | None = None
+                for account in iter_active_accounts(org):
+                    resolved = resolved or caller()
+                    futures.append(
+                        pool.submit(
+                            self.guarded, counter, account.account_id, account.name, resolved
+                        )
+                    )
+            elif scope.kind == "accounts":
+                resolved = caller()
+                for account_id in dict.fromkeys(scope.account_ids):
+                    futures.append(pool.submit(self.guarded, counter, account_id, None, resolved))
+            elif scope.kind == "account":
+                resolved = caller()
+                futures.append(
+                    pool.submit(self.guarded, counter, resolved.account_id, None, resolved)
+                )
+            else:
+                raise AuditError(f"unknown audit scope {scope.kind!r}")
+        except AuditError:
+            for future in futures:
+                future.cancel()
+            raise
+        verdicts = tuple(future.result() for future in futures)
+        features = features_future.result()
+        return AuditResult(
+            verdicts=verdicts,
+            scope=scope.kind,
+            started_at=started,
+            finished_at=self.now(),
+            features=features,
+            calls=counter.value(),
+        )
+
+    def audit_account(self, account_id: str, name: str | None = None) -> Verdict:
+        """Audit one account now, in this thread (the re-audit after a remediation)."""
+        counter = CallCounter()
+        self.clients.count_into(counter)
+        try:
+            caller = self.caller_identity()
+        except AuditError as exc:
+            return decide(
+                account_id, source=SOURCE, now=self.now(), errors=[str(exc)], account_name=name
+            )
+        return self.guarded(counter, account_id, name, caller)
+
+    # steps -----------------------------------------------------------------------
+    def counted(self, counter: CallCounter, step: Callable[[], object]) -> object:
+        self.clients.count_into(counter)
+        return step()
+
+    def caller_identity(self) -> Caller:
+        if self.caller is not None:
+            return self.caller
+        try:
+            identity = self.clients.current("sts").get_caller_identity()
+        except (ClientError, BotoCoreError) as exc:
+            raise AuditError(
+                f"no usable AWS credentials ({read_error('GetCallerIdentity', exc)})"
+            ) from None
+        caller = Caller(account_id=identity["Account"], arn=identity["Arn"])
+        self.caller = caller
+        return caller
+
+    def read_features(self) -> OrgFeatures:
+        return read_org_features(self.clients.current("iam"))
+
+    def guarded(
+        self, counter: CallCounter, account_id: str, name: str | None, caller: Caller
+    ) -> Verdict:
+        """One account's verdict, whatever happens: an unexpected failure is an error verdict
+        with a reference that is also logged."""
+        self.clients.count_into(counter)
+        try:
+            return self.audit_one(account_id, name, caller)
+        except Exception:  # one account's surprise must not sink the others' verdicts
+            ref = uuid.uuid4().hex[:8]
+            log.exception("unexpected failure auditing %s (ref %s)", account_id, ref)
+            return decide(
+                account_id,
+                source=SOURCE,
+                now=self.now(),
+                errors=[f"unexpected failure (ref {ref}, see the bot's log)"],
+                account_name=name,
+            )
+
+    def audit_one(self, account_id: str, name: str | None, caller: Caller) -> Verdict:
+        deadline = Deadline(self.config.account_timeout)
+        errors: list[str] = []
+        summary: AccountSummary | None = None
+        root: RootRow | None = None
+        generated: datetime | None = None
+        try:
+            iam = self.iam_for(account_id, caller)
+            deadline.check("GetAccountSummary")
+            try:
+                summary = read_account_summary(iam)
+            except AwsReadError as exc:
+                errors.append(str(exc))
+            if summary is None or summary.access_keys_present is not False:
+                # A key is present (or presence is unknown): the report tells which and how old.
+                deadline.check("GetCredentialReport")
+                report = read_credential_report(
+                    iam,
+                    min(self.config.report_deadline, deadline.remaining()),
+                    account_deadline=deadline,
+                    sleep=self.sleep,
+                )
+                generated = report.generated_at
+                try:
+                    root = parse_credential_report(report.content)
+                except ReportError as exc:
+                    errors.append(f"GetCredentialReport: {exc}")
+        except AwsReadError as exc:
+            errors.append(str(exc))
+        return decide(
+            account_id,
+            source=SOURCE,
+            now=self.now(),
+            summary=summary,
+            root=root,
+            report_generated_at=generated,
+            errors=errors,
+            account_name=name,
+        )
+
+    def iam_for(self, account_id: str, caller: Caller) -> object:
+        """IAM of ``account_id``: current credentials for the caller's own account, else the
+        audit role assumed from it."""
+        if account_id == caller.account_id:
+            return self.clients.current("iam")
+        role_arn = f"arn:{caller.partition}:iam::{account_id}:role/{self.config.audit_role}"
+        try:
+            credentials = self.clients.current("sts").assume_role(
+                RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME, DurationSeconds=900
+            )["Credentials"]
+        except (ClientError, BotoCoreError) as exc:
+            error = read_error(f"AssumeRole {self.config.audit_role}", exc)
+            raise error from None
+        return self.clients.assumed("iam", credentials)

@@ -1,0 +1,161 @@
+"""IAM reads: the account summary, the credential report, the Organization's root features.
+
+Each function takes a client and returns plain data from ``bot.audit.models`` or raises
+``AwsReadError`` naming the operation and the AWS error code.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from bot.audit.models import AccountSummary, OrgFeatures
+from bot.aws.errors import AccountTimeout, AwsReadError
+
+# Codes that mean "the report is not there yet / any more": generate it and wait.
+REPORT_RETRY_CODES = {"ReportInProgress", "ReportNotPresent", "ReportExpired", "LimitExceeded"}
+
+
+def error_code(exc: ClientError | BotoCoreError) -> str:
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code") or "ClientError")
+    return type(exc).__name__
+
+
+def read_error(operation: str, exc: ClientError | BotoCoreError) -> AwsReadError:
+    code = error_code(exc)
+    detail = ""
+    if isinstance(exc, ClientError):
+        retries = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+        if retries:
+            detail = f"after {retries} retries"
+    return AwsReadError(operation, code, detail)
+
+
+def flag(summary_map: dict[str, Any], name: str) -> bool | None:
+    value = summary_map.get(name)
+    return None if value is None else bool(int(value))
+
+
+def read_account_summary(iam: Any) -> AccountSummary:
+    try:
+        summary_map = iam.get_account_summary()["SummaryMap"]
+    except (ClientError, BotoCoreError) as exc:
+        raise read_error("GetAccountSummary", exc) from None
+    return AccountSummary(
+        access_keys_present=flag(summary_map, "AccountAccessKeysPresent"),
+        mfa_enabled=flag(summary_map, "AccountMFAEnabled"),
+        signing_certificates_present=flag(summary_map, "AccountSigningCertificatesPresent"),
+        password_present=flag(summary_map, "AccountPasswordPresent"),
+    )
+
+
+@dataclass(frozen=True)
+class CredentialReport:
+    content: bytes
+    generated_at: datetime | None
+
+
+class Deadline:
+    """A point in (monotonic) time; ``remaining()`` seconds until it."""
+
+    def __init__(
+        self, seconds: float, clock: Callable[[], float] = time.monotonic, label: str = ""
+    ) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self.at = clock() + seconds
+        self.label = label
+
+    def remaining(self) -> float:
+        return self.at - self.clock()
+
+    def check(self, operation: str) -> None:
+        if self.remaining() <= 0:
+            raise AccountTimeout(operation, self.seconds)
+
+
+def read_credential_report(
+    iam: Any,
+    deadline: float,
+    account_deadline: Deadline | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    first_wait: float = 0.25,
+    max_wait: float = 5.0,
+) -> CredentialReport:
+    """Generate (if needed), wait with backoff until ready or ``deadline`` seconds, then get.
+
+    ``LimitExceeded``, ``ReportInProgress``, ``ReportNotPresent`` and ``ReportExpired`` are
+    waited out; the deadline gives ``ReportNotReady``; other errors are raised at once.
+    """
+    report_deadline = Deadline(deadline, clock)
+    wait = first_wait
+    last_code = "ReportInProgress"
+    while True:
+        if account_deadline is not None:
+            account_deadline.check("GetCredentialReport")
+        try:
+            state = iam.generate_credential_report().get("State")
+        except ClientError as exc:
+            if error_code(exc) not in REPORT_RETRY_CODES:
+                raise read_error("GenerateCredentialReport", exc) from None
+            state, last_code = "INPROGRESS", error_code(exc)
+        except BotoCoreError as exc:
+            raise read_error("GenerateCredentialReport", exc) from None
+        if state == "COMPLETE":
+            try:
+                response = iam.get_credential_report()
+            except ClientError as exc:
+                if error_code(exc) not in REPORT_RETRY_CODES:
+                    raise read_error("GetCredentialReport", exc) from None
+                last_code = error_code(exc)
+            except BotoCoreError as exc:
+                raise read_error("GetCredentialReport", exc) from None
+            else:
+                return CredentialReport(
+                    content=as_bytes(response.get("Content", b"")),
+                    generated_at=as_utc(response.get("GeneratedTime")),
+                )
+        limit = report_deadline.remaining()
+        if account_deadline is not None:
+            limit = min(limit, account_deadline.remaining())
+        if limit <= 0:
+            raise AwsReadError(
+                "GetCredentialReport", "ReportNotReady", f"{last_code} after {deadline:g} s"
+            )
+        sleep(min(wait, limit))
+        wait = min(wait * 2, max_wait)
+
+
+def as_bytes(content: Any) -> bytes:
+    if isinstance(content, bytes):
+        return content
+    return str(content).encode()
+
+
+def as_utc(value: Any) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+FEATURE_FLAGS = {"RootCredentialsManagement", "RootSessions"}
+
+
+def read_org_features(iam: Any) -> OrgFeatures:
+    """Centralized root access features. Callers other than the management account (or a
+    delegated administrator) cannot read them: that is "unknown", not an error."""
+    try:
+        enabled = set(iam.list_organizations_features().get("EnabledFeatures") or [])
+    except (ClientError, BotoCoreError):
+        return OrgFeatures()
+    return OrgFeatures(
+        root_credentials_management="RootCredentialsManagement" in enabled,
+        root_sessions="RootSessions" in enabled,
+    )

@@ -1,0 +1,48 @@
+"""Organizations: the active accounts, page by page, as a stream."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from bot.aws.errors import AuditError
+from bot.aws.iam import error_code
+
+PAGE_SIZE = 20  # the most ListAccounts returns per page
+
+
+@dataclass(frozen=True)
+class OrgAccount:
+    account_id: str
+    name: str | None
+
+
+def iter_active_accounts(org: Any) -> Iterator[OrgAccount]:
+    """Yield ACTIVE accounts as each page arrives (follows NextToken; empty pages are fine).
+
+    A page that cannot be read raises ``AuditError``: the Organization cannot be enumerated.
+    """
+    token: str | None = None
+    seen: set[str] = set()
+    while True:
+        kwargs: dict[str, Any] = {"MaxResults": PAGE_SIZE}
+        if token:
+            kwargs["NextToken"] = token
+        try:
+            page = org.list_accounts(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            raise AuditError(
+                f"could not list the Organization's accounts (ListAccounts: {error_code(exc)})"
+            ) from None
+        for account in page.get("Accounts") or []:
+            status = account.get("Status") or account.get("State")
+            if status != "ACTIVE" or account["Id"] in seen:
+                continue
+            seen.add(account["Id"])
+            yield OrgAccount(account_id=account["Id"], name=account.get("Name"))
+        token = page.get("NextToken")
+        if not token:
+            return
