@@ -1,13 +1,83 @@
-"""`python -m bot run`: placeholder until its issue lands."""
+"""``python -m bot`` (or ``python -m bot run``): start the Slack bot.
+
+Socket Mode when ``SLACK_APP_TOKEN`` is set, otherwise HTTP on ``PORT`` with every Slack
+request at ``POST /slack/events``. ``GET /healthz`` answers in both modes (platforms that start
+a web process expect the port to be bound). SIGTERM or Ctrl-C stops it cleanly.
+"""
+
+from __future__ import annotations
 
 import argparse
-import sys
+import logging
+import os
+import signal
+import threading
+from typing import Any
+
+from bot.config import load_config
+
+log = logging.getLogger("bot")
+
+SHUTDOWN_GRACE = 20.0  # seconds running audits get to finish after SIGTERM
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("rest", nargs="*")
+    parser.add_argument(
+        "--host",
+        default="0.0.0.0",
+        help="address to listen on (default 0.0.0.0; 127.0.0.1 for local use only)",
+    )
+
+
+def wait_for_signal() -> None:
+    stop = threading.Event()
+
+    def handle(signum: int, _frame: Any) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+    stop.wait()
 
 
 def run(args: argparse.Namespace) -> int:
-    print("'run' is not available yet", file=sys.stderr)
-    return 2
+    from bot.app import build_app
+    from bot.slack.server import HttpServer, make_wsgi
+
+    config = load_config(os.environ)
+    config.require_slack()
+    app, services = build_app(config)
+    mode = "socket" if config.socket_mode else "http"
+    socket_handler = None
+    if config.socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        socket_handler = SocketModeHandler(app, config.slack_app_token)
+
+    def health() -> dict[str, Any]:
+        status: dict[str, Any] = {"ok": True, "mode": mode, "pending_audits": services.jobs.pending}
+        if socket_handler is not None:
+            status["slack_connected"] = bool(socket_handler.client.is_connected())
+        return status
+
+    server = HttpServer(
+        make_wsgi(None if config.socket_mode else app, health), args.host, config.port
+    )
+    services.start()
+    server.start()
+    if socket_handler is not None:
+        socket_handler.connect()
+        log.info("rootkey running in Socket Mode (health check on port %d)", server.port)
+    else:
+        log.info("rootkey listening on %s:%d (POST /slack/events)", args.host, server.port)
+    try:
+        wait_for_signal()
+    finally:
+        server.stop()
+        if socket_handler is not None:
+            socket_handler.close()
+        if not services.jobs.wait_idle(SHUTDOWN_GRACE):
+            log.warning("stopping with audits still running; they will not be posted")
+        services.shutdown(wait=False)
+    return 0

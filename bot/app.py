@@ -1,0 +1,137 @@
+"""``build_app``: the one place that wires the store, AWS, Slack and background work.
+
+Slack handlers and scheduled jobs are two entry points over the same ``Services``. Tests pass
+their own auditor, store or Slack client; production passes only the ``Config``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from slack_bolt import App
+from slack_bolt.error import BoltError
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.audit.models import AuditResult
+from bot.config import Config, ConfigError
+from bot.services.audit import Auditor, AuditService, RunStore
+from bot.slack.checks import CheckRunner
+from bot.slack.jobs import Jobs, MemoryGuard, RequestGuard
+from bot.slack.poster import TRANSPORT_ERRORS, Poster
+
+log = logging.getLogger(__name__)
+
+SLACK_TIMEOUT = 15  # seconds per Web API call
+LISTENER_THREADS = 16  # Bolt's listener pool: acks only, so small and never starved by audits
+AUDIT_WORKERS = 4
+MAX_PENDING_AUDITS = 32
+
+
+class Background(Protocol):
+    """Something that runs beside the Slack listeners (the scheduler, for example)."""
+
+    def start(self) -> None: ...
+
+    def shutdown(self) -> None: ...
+
+
+@dataclass
+class Services:
+    config: Config
+    client: WebClient
+    poster: Poster
+    audit: AuditService
+    jobs: Jobs
+    checks: CheckRunner
+    guard: RequestGuard
+    store: Any | None = None
+    # Filled by later features; handlers check for None and say "not enabled".
+    remediation: Any | None = None
+    digest: Any | None = None
+    background: list[Background] = field(default_factory=list)
+
+    def start(self) -> None:
+        for item in self.background:
+            item.start()
+
+    def shutdown(self, wait: bool = True) -> None:
+        for item in reversed(self.background):
+            item.shutdown()
+        self.jobs.shutdown(wait=wait)
+
+
+def web_client(config: Config) -> WebClient:
+    return WebClient(
+        token=config.slack_bot_token,
+        base_url=config.slack_api_url or WebClient.BASE_URL,
+        timeout=SLACK_TIMEOUT,
+    )
+
+
+def default_csv() -> Callable[[AuditResult], str]:
+    from bot.audit.render import to_csv
+
+    return to_csv
+
+
+def build_app(
+    config: Config,
+    *,
+    auditor: Auditor | None = None,
+    store: RunStore | None = None,
+    slack_client: WebClient | None = None,
+    guard: RequestGuard | None = None,
+    poster: Poster | None = None,
+    token_verification: bool = True,
+    audit_workers: int = AUDIT_WORKERS,
+) -> tuple[App, Services]:
+    """Wire everything; calls Slack's ``auth.test`` once unless ``token_verification`` is off."""
+    import handlers
+
+    client = slack_client or web_client(config)
+    if auditor is None:
+        from bot.aws.auditor import AwsAuditor
+
+        auditor = AwsAuditor(config)
+    poster = poster or Poster(client)
+    jobs = Jobs(workers=audit_workers, max_pending=MAX_PENDING_AUDITS)
+    audit = AuditService(auditor, store)
+    services = Services(
+        config=config,
+        client=client,
+        poster=poster,
+        audit=audit,
+        jobs=jobs,
+        checks=CheckRunner(audit, poster, jobs, csv=default_csv()),
+        guard=guard or MemoryGuard(),
+        store=store,
+    )
+    try:
+        app = App(
+            client=client,
+            signing_secret=config.slack_signing_secret or "",
+            token_verification_enabled=token_verification,
+            process_before_response=False,
+            listener_executor=ThreadPoolExecutor(
+                max_workers=LISTENER_THREADS, thread_name_prefix="rootkey-listener"
+            ),
+        )
+    except BoltError as exc:
+        # auth.test refused the token (invalid_auth, account_inactive, ...); say only the code.
+        cause = exc.__cause__ or exc.__context__
+        code = cause.response.get("error") if isinstance(cause, SlackApiError) else "refused"
+        raise ConfigError(
+            "SLACK_BOT_TOKEN", f"Slack's auth.test refused the token ({code})"
+        ) from None
+    except TRANSPORT_ERRORS as exc:
+        where = config.slack_api_url or WebClient.BASE_URL
+        raise ConfigError(
+            "SLACK_API_URL", f"could not reach Slack's Web API at {where} ({type(exc).__name__})"
+        ) from None
+    handlers.register(app, services)
+    return app, services

@@ -1,0 +1,42 @@
+"""Every Block Kit action id and view callback id the bot uses, in one place.
+
+Builders put these on buttons and modals; handlers listen for the same members, so a rename is
+one edit here. Button values carry ids only (see ``bot.slack.values``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+SLASH_COMMAND = "/rootkey"
+
+
+class ActionId(StrEnum):
+    """``action_id`` of interactive elements."""
+
+    REQUEST_REMEDIATION = "rootkey_request_remediation"
+    RERUN = "rootkey_rerun"
+    ACCEPT_RISK = "rootkey_accept_risk"
+    APPROVE = "rootkey_approve"
+    REJECT = "rootkey_reject"
+    VERIFY_NOW = "rootkey_verify_now"
+    OPEN_HISTORY = "rootkey_open_history"
+
+
+class CallbackId(StrEnum):
+    """``callback_id`` of modals (view submissions)."""
+
+    REMEDIATION_REQUEST = "rootkey_remediation_request"
+    ACCEPT_RISK = "rootkey_accept_risk_request"
+    REJECT_REASON = "rootkey_reject_reason"
+
+
+class BlockId(StrEnum):
+    """Prefixes of ``block_id`` values that handlers look up again."""
+
+    HEADER = "rootkey_header"
+    SUMMARY = "rootkey_summary"
+    FINDING = "rootkey_finding"  # + ":" + account id
+    COMPLIANT = "rootkey_compliant"
+    ACTIONS = "rootkey_actions"
+    NOTE = "rootkey_note"

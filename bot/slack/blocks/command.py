@@ -1,0 +1,80 @@
+"""Short replies to ``/rootkey``: help, usage errors, the ack line, notes."""
+
+from __future__ import annotations
+
+from bot.audit.models import Scope
+from bot.slack.action_ids import SLASH_COMMAND
+from bot.slack.blocks.common import Message, check_limits, context, escape, mrkdwn_section
+
+# (usage, what it does); later features append their lines here.
+HELP_LINES: list[tuple[str, str]] = [
+    ("check", "audit the default scope (ROOTKEY_SCOPE: this account or the Organization)"),
+    ("check all", "audit every active account of the Organization"),
+    ("check 123456789012 [...]", "audit the accounts named (12-digit ids)"),
+    ("help", "this help"),
+]
+
+INVITE_HINT = f"type `/invite @rootkey` in this channel, then run `{SLASH_COMMAND} check` again"
+
+
+def help_message(problem: str | None = None) -> Message:
+    lines = [f"• `{SLASH_COMMAND} {usage}`: {what}" for usage, what in HELP_LINES]
+    intro = f":grey_question: {escape(problem)}\n\n" if problem else ""
+    text = f"{intro}*rootkey* keeps AWS root-user access keys at zero.\n" + "\n".join(lines)
+    return check_limits(
+        Message(
+            blocks=[mrkdwn_section(text)],
+            text=f"{problem + ' ' if problem else ''}rootkey commands: "
+            + ", ".join(u for u, _ in HELP_LINES),
+        )
+    )
+
+
+def usage_error(problem: str) -> Message:
+    """One private line saying what was wrong, then the help."""
+    return help_message(problem)
+
+
+def ack_text(scope: Scope) -> str:
+    if scope.kind == "accounts":
+        n = len(scope.account_ids)
+        what = f"{n} account{'s' if n != 1 else ''}"
+    elif scope.kind == "org":
+        what = "every active account of the Organization"
+    else:
+        what = "the account of the bot's AWS credentials"
+    return f":mag: Auditing {what}… the result will be posted in this channel."
+
+
+def busy_text(pending: int) -> str:
+    return f":hourglass: rootkey is already running {pending} audits; try again in a minute."
+
+
+def not_in_channel_note(error: str) -> str:
+    """Appended to a result that came through the command's reply link."""
+    return (
+        f":information_source: rootkey could not post in this channel ({escape(error)}), "
+        f"so this came through the command's reply link. To get threads, buttons and "
+        f"reports here, {INVITE_HINT}."
+    )
+
+
+def not_enabled(feature: str) -> Message:
+    text = f":no_entry: {escape(feature)} is not enabled in this rootkey installation yet."
+    return check_limits(Message(blocks=[mrkdwn_section(text)], text=text))
+
+
+def error_message(text: str, error_id: str | None = None) -> Message:
+    ref = f" (error id `{error_id}`)" if error_id else ""
+    body = f":warning: {escape(text)}{ref}"
+    return check_limits(Message(blocks=[mrkdwn_section(body)], text=f"{text}{ref}"))
+
+
+def delivery_failed(error: str) -> Message:
+    text = f":warning: rootkey finished the audit but could not post the result ({escape(error)})."
+    return check_limits(Message(blocks=[mrkdwn_section(text), context(INVITE_HINT)], text=text))
+
+
+def note(text: str) -> Message:
+    """A one-line private note of text the bot wrote itself (already valid mrkdwn)."""
+    return check_limits(Message(blocks=[mrkdwn_section(text)], text=text))

@@ -1,0 +1,274 @@
+"""Block Kit of the compliance digest (and its thread notes).
+
+The message holds counts and the worst accounts of each list; whatever does not fit is named in
+the CSV posted in the thread, so the message stays within Slack's limits at any size. An all
+clear is one short section: a long digest always means something needs doing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
+
+from slack_sdk.models.blocks import SectionBlock
+
+from bot.slack.blocks.common import (
+    MAX_SECTION_TEXT,
+    Message,
+    check_limits,
+    context,
+    escape,
+    header,
+    mrkdwn_section,
+)
+from bot.store import AccountState
+
+if TYPE_CHECKING:
+    from bot.services.digest import Digest, Excepted, OpenRequestView
+
+T = TypeVar("T")
+
+LIST_LIMIT = 10  # accounts named per list in the message; the CSV has them all
+SECTION_BUDGET = MAX_SECTION_TEXT - 200
+SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+def user(ident: str | None) -> str:
+    if not ident:
+        return "nobody"
+    return f"<@{ident}>" if SLACK_USER.match(ident) else escape(ident)
+
+
+def when(digest: Digest, value: datetime) -> str:
+    local = digest.local(value)
+    return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "")
+
+
+def day(digest: Digest, value: datetime | None) -> str:
+    return digest.local(value).strftime("%Y-%m-%d") if value else "unknown"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def account(state: AccountState) -> str:
+    name = f" {escape(state.account_name)}" if state.account_name else ""
+    return f"`{escape(state.account_id)}`{name}"
+
+
+def keys_text(state: AccountState) -> str:
+    if not state.keys:
+        return "root key present"
+    active = sum(1 for k in state.keys if k.active)
+    text = plural(len(state.keys), "key")
+    return text + (f" ({active} active)" if active else " (deactivated)")
+
+
+def bullet_list(
+    items: Sequence[T], render: Callable[[T], str], *, more: str = "in the CSV in the thread"
+) -> str:
+    """Up to ``LIST_LIMIT`` lines within one section; the rest summed up in a last line."""
+    lines: list[str] = []
+    used = 0
+    for item in items[:LIST_LIMIT]:
+        line = "• " + render(item)
+        if used + len(line) + 1 > SECTION_BUDGET:
+            break
+        lines.append(line)
+        used += len(line) + 1
+    rest = len(items) - len(lines)
+    if rest:
+        lines.append(f"…and {rest} more {more}")
+    return "\n".join(lines)
+
+
+def section(
+    title: str, items: Sequence[T], render: Callable[[T], str], block_id: str
+) -> SectionBlock:
+    return mrkdwn_section(f"*{title}*\n" + bullet_list(items, render), block_id=block_id)
+
+
+def fallback(digest: Digest) -> str:
+    if digest.total == 0:
+        return "Root key digest: no accounts were audited."
+    if digest.all_clear:
+        return (
+            f"Root key digest: all clear, {plural(digest.total, 'account')} audited, "
+            "none has a root access key."
+        )
+    parts = [
+        f"{digest.noncompliant} of {plural(digest.total, 'account')} with a root access key"
+        + (f" ({len(digest.new_noncompliant)} new)" if digest.new_noncompliant else "")
+    ]
+    if digest.fixed:
+        parts.append(f"{len(digest.fixed)} fixed")
+    if digest.errors:
+        parts.append(f"{len(digest.errors)} could not be audited")
+    if digest.excepted:
+        parts.append(f"{len(digest.excepted)} accepted risk")
+    return "Root key digest: " + ", ".join(parts) + f"; {digest.percent_compliant:.1f}% compliant."
+
+
+def headline(digest: Digest) -> str:
+    if digest.total == 0:
+        return "Root key digest: no accounts were audited"
+    if digest.noncompliant:
+        return f"Root key digest: {plural(digest.noncompliant, 'account')} with a root key"
+    if digest.errors:
+        return f"Root key digest: {plural(len(digest.errors), 'account')} not audited"
+    return f"Root key digest: {plural(len(digest.excepted), 'accepted risk')} open"
+
+
+def digest_message(digest: Digest) -> Message:
+    run = f"audit run {digest.run.id}, {when(digest, digest.run.finished_at)}"
+    if digest.all_clear:
+        fixed = (
+            f" {plural(len(digest.fixed), 'account')} fixed since the last digest."
+            if digest.fixed
+            else ""
+        )
+        blocks = [
+            mrkdwn_section(
+                f":white_check_mark: *Root key digest: all clear.* All "
+                f"{plural(digest.total, 'account')} audited have no root access key.{fixed}",
+                block_id="rootkey_digest_summary",
+            ),
+            context(f"{run} · 30-day trend in the thread", block_id="rootkey_digest_context"),
+        ]
+        return check_limits(Message(blocks=blocks, text=fallback(digest)))
+
+    since = (
+        f"since the last digest ({when(digest, digest.baseline)})"
+        if not digest.first_digest
+        else f"since {when(digest, digest.baseline)} (no earlier digest: the last 24 hours)"
+    )
+    counts = [
+        f":red_circle: {digest.noncompliant} with a root access key",
+        f":white_check_mark: {digest.compliant} compliant",
+        f":warning: {len(digest.errors)} could not be audited",
+    ]
+    if digest.excepted:
+        counts.append(f":large_yellow_circle: {len(digest.excepted)} accepted risk")
+    changes = (
+        f"{plural(len(digest.new_noncompliant), 'account')} newly noncompliant, "
+        f"{len(digest.fixed)} fixed {since}."
+    )
+    summary = (
+        f"*{plural(digest.total, 'account')} audited · "
+        f"{digest.percent_compliant:.1f}% compliant*\n" + " · ".join(counts) + "\n" + changes
+    )
+    blocks = [
+        header(headline(digest), block_id="rootkey_digest_header"),
+        mrkdwn_section(summary, block_id="rootkey_digest_summary"),
+    ]
+
+    def open_line(s: AccountState) -> str:
+        days = digest.days_open(s)
+        return (
+            f"{account(s)} — {keys_text(s)}, open {plural(days or 0, 'day')} "
+            f"(since {day(digest, s.open_since)})"
+        )
+
+    def new_line(s: AccountState) -> str:
+        return f"{account(s)} — {keys_text(s)}, first seen open {day(digest, s.open_since)}"
+
+    def fixed_line(s: AccountState) -> str:
+        return f"{account(s)} — no root key since {day(digest, s.last_change)}"
+
+    def error_line(s: AccountState) -> str:
+        new = " (new)" if s in digest.new_errors else ""
+        return f"{account(s)}{new} — {escape(s.reason)}"
+
+    def excepted_line(e: Excepted) -> str:
+        return (
+            f"{account(e.state)} — owner {user(e.owner)}, until "
+            f"{day(digest, e.expires_at)}: {escape(e.reason)}"
+        )
+
+    def request_line(r: OpenRequestView) -> str:
+        who = f", assigned to {user(r.assignee)}" if r.assignee else ""
+        name = f" {escape(r.account_name)}" if r.account_name else ""
+        age = max(0, (digest.generated_at - r.created_at).days)
+        return (
+            f"#{r.id} `{escape(r.account_id)}`{name} — {escape(str(r.kind))}, "
+            f"{escape(str(r.state))}{who}, requested by {user(r.requester)} "
+            f"{plural(age, 'day')} ago"
+        )
+
+    if digest.new_noncompliant:
+        blocks.append(
+            section(
+                f"New since the last digest ({len(digest.new_noncompliant)})",
+                digest.new_noncompliant,
+                new_line,
+                "rootkey_digest_new",
+            )
+        )
+    if digest.fixed:
+        blocks.append(
+            section(
+                f"Fixed since the last digest ({len(digest.fixed)})",
+                digest.fixed,
+                fixed_line,
+                "rootkey_digest_fixed",
+            )
+        )
+    if digest.still_open:
+        blocks.append(
+            section(
+                f"Still open, oldest first ({len(digest.still_open)})",
+                digest.still_open,
+                open_line,
+                "rootkey_digest_open",
+            )
+        )
+    if digest.errors:
+        blocks.append(
+            section(
+                f"Could not be audited ({len(digest.errors)}), not counted as compliant",
+                digest.errors,
+                error_line,
+                "rootkey_digest_errors",
+            )
+        )
+    if digest.excepted:
+        blocks.append(
+            section(
+                f"Accepted risks ({len(digest.excepted)})",
+                digest.excepted,
+                excepted_line,
+                "rootkey_digest_excepted",
+            )
+        )
+    if digest.open_requests:
+        blocks.append(
+            section(
+                f"Open remediation requests ({len(digest.open_requests)})",
+                digest.open_requests,
+                request_line,
+                "rootkey_digest_requests",
+            )
+        )
+    blocks.append(
+        context(
+            f"{run} · 30-day trend chart and the full CSV in the thread",
+            block_id="rootkey_digest_context",
+        )
+    )
+    return check_limits(Message(blocks=blocks, text=fallback(digest)))
+
+
+def attachment_failed(name: str, error: str) -> Message:
+    text = f"Could not attach the {name} to this digest: {escape(error)}."
+    return check_limits(Message(blocks=[mrkdwn_section(f":warning: {text}")], text=text))
+
+
+def digest_started(channel: str) -> Message:
+    text = "Auditing and building the digest; it will be posted in this channel."
+    return check_limits(Message(blocks=[mrkdwn_section(text)], text=text))
+
+
+__all__ = ["attachment_failed", "digest_message", "digest_started", "fallback"]

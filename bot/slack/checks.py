@@ -1,0 +1,111 @@
+"""``/rootkey check`` and the "Re-run" button: audit after the ack, post the result.
+
+The handler only acks and calls ``CheckRunner.start``; the audit, the message and the CSV
+report happen in a worker of ``Jobs``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.audit.models import AuditResult, Scope
+from bot.services.audit import AuditService
+from bot.slack.blocks.audit import audit_failed, audit_result, needs_report
+from bot.slack.blocks.command import not_in_channel_note
+from bot.slack.blocks.common import Message
+from bot.slack.errors import describe
+from bot.slack.jobs import Jobs
+from bot.slack.poster import DeliveryError, Posted, Poster
+
+log = logging.getLogger(__name__)
+
+CsvRenderer = Callable[[AuditResult], str]
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    scope: Scope
+    channel: str
+    user: str | None = None
+    response_url: str | None = None
+    trigger: str = "command"
+
+
+class CheckRunner:
+    def __init__(
+        self,
+        audit: AuditService,
+        poster: Poster,
+        jobs: Jobs,
+        csv: CsvRenderer | None = None,
+    ) -> None:
+        self.audit = audit
+        self.poster = poster
+        self.jobs = jobs
+        self.csv = csv
+
+    def start(self, request: CheckRequest) -> bool:
+        """Queue the audit; False when too many are already waiting."""
+        return self.jobs.submit(f"check {request.scope.kind}", lambda: self.execute(request))
+
+    def execute(self, request: CheckRequest) -> None:
+        try:
+            run = self.audit.record(request.scope, request.trigger, request.user, request.channel)
+        except Exception as exc:  # the audit as a whole could not run: tell the user why
+            problem = describe(exc)
+            log.warning("audit of %s failed: %s", request.scope.kind, problem.text)
+            self.deliver(request, audit_failed(request.scope, problem.text, problem.error_id))
+            return
+
+        def build(note: str | None = None) -> Message:
+            return audit_result(
+                run.result,
+                request.scope,
+                run_id=run.run_id,
+                requested_by=request.user,
+                note=note,
+            )
+
+        posted = self.deliver(request, build(), lambda error: build(not_in_channel_note(error)))
+        if posted is None or not needs_report(run.result):
+            return
+        if posted.via != "chat" or not posted.ts:
+            log.info("full report not attached: the bot is not in %s", request.channel)
+            return
+        self.attach_report(request, run.result, posted.channel or request.channel, posted.ts)
+
+    def deliver(
+        self,
+        request: CheckRequest,
+        message: Message,
+        on_unreachable: Callable[[str], Message] | None = None,
+    ) -> Posted | None:
+        try:
+            return self.poster.post(
+                request.channel,
+                message,
+                response_url=request.response_url,
+                on_unreachable=on_unreachable,
+            )
+        except DeliveryError:
+            return None  # logged, and reported through response_url where there is one
+
+    def attach_report(
+        self, request: CheckRequest, result: AuditResult, channel: str, thread_ts: str
+    ) -> None:
+        if self.csv is None:
+            return
+        stamp = result.finished_at.strftime("%Y%m%d-%H%M%S")
+        try:
+            self.poster.upload(
+                channel,
+                filename=f"rootkey-{result.scope}-{stamp}.csv",
+                content=self.csv(result),
+                title=f"rootkey report: {result.summary.total} accounts",
+                thread_ts=thread_ts,
+                initial_comment="The full report, every account (CSV).",
+            )
+        except DeliveryError as exc:
+            log.error("could not upload the report to %s: %s", channel, exc.error)

@@ -1,0 +1,96 @@
+"""The ``/rootkey`` command text, parsed into a typed command (pure: no Slack, no AWS).
+
+``parse_command(text)`` never raises anything but ``UsageError``; the message of a
+``UsageError`` is safe to show (user text in it is quoted and shortened, and the Block Kit
+layer escapes it).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.audit.models import Scope
+
+MAX_ACCOUNTS = 100  # accounts named in one command
+MAX_SHOWN_ARG = 40  # characters of a bad argument quoted back
+ACCOUNT_ID = re.compile(r"\d{12}")
+DASHED_ACCOUNT_ID = re.compile(r"\d{4}-\d{4}-\d{4}")  # as the AWS console shows it
+
+
+class UsageError(ValueError):
+    """The command text is not understood; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """``/rootkey check [all | ID ...]``; ``scope`` None means the configured default."""
+
+    scope: Scope | None = None
+
+
+@dataclass(frozen=True)
+class Help:
+    """``/rootkey help`` (or an empty command)."""
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """Any other word: the dispatch table decides whether it exists."""
+
+    name: str
+    args: tuple[str, ...] = ()
+
+
+Command = Check | Help | Subcommand
+
+
+def quote(arg: str) -> str:
+    shown = arg if len(arg) <= MAX_SHOWN_ARG else arg[: MAX_SHOWN_ARG - 1] + "…"
+    return f"'{shown}'"
+
+
+def split(text: str | None) -> list[str]:
+    # Slack may send non-breaking spaces pasted from elsewhere; treat every space alike.
+    return (text or "").split()
+
+
+def parse_account_id(arg: str) -> str:
+    """``123456789012`` or ``1234-5678-9012`` -> ``123456789012``; else ``UsageError``."""
+    if ACCOUNT_ID.fullmatch(arg):
+        return arg
+    if DASHED_ACCOUNT_ID.fullmatch(arg):
+        return arg.replace("-", "")
+    raise UsageError(f"{quote(arg)} is not an AWS account id (12 digits, like 123456789012)")
+
+
+def parse_check(args: list[str]) -> Check:
+    if not args:
+        return Check()
+    if len(args) == 1 and args[0].lower() in {"all", "org", "organization", "organisation"}:
+        return Check(Scope(kind="org"))
+    if any(a.lower() == "all" for a in args):
+        raise UsageError("use either 'check all' or a list of account ids, not both")
+    bad = [a for a in args if not (ACCOUNT_ID.fullmatch(a) or DASHED_ACCOUNT_ID.fullmatch(a))]
+    if bad:
+        shown = ", ".join(quote(a) for a in bad[:3]) + (" …" if len(bad) > 3 else "")
+        noun = "is not an AWS account id" if len(bad) == 1 else "are not AWS account ids"
+        raise UsageError(f"{shown} {noun} (12 digits, like 123456789012)")
+    ids = tuple(dict.fromkeys(parse_account_id(a) for a in args))
+    if len(ids) > MAX_ACCOUNTS:
+        raise UsageError(
+            f"at most {MAX_ACCOUNTS} accounts per command; use 'check all' for the Organization"
+        )
+    return Check(Scope(kind="accounts", account_ids=ids))
+
+
+def parse_command(text: str | None) -> Command:
+    words = split(text)
+    if not words:
+        return Help()
+    name, args = words[0].lower(), words[1:]
+    if name in {"help", "-h", "--help", "?"}:
+        return Help()
+    if name == "check":
+        return parse_check(args)
+    return Subcommand(name=name, args=tuple(args))

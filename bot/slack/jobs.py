@@ -1,0 +1,94 @@
+"""Work that happens after Slack's 3-second ack: a bounded pool, and a guard against repeats.
+
+Audits run in their own small pool, never in Bolt's listener threads, so a slow Organization
+scan can never delay the next command's ack. When the pool is full the command is told so at
+once instead of waiting in an unbounded queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+
+class Jobs:
+    def __init__(self, workers: int = 4, max_pending: int = 32) -> None:
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rootkey-job")
+        self.max_pending = max_pending
+        self.pending = 0
+        self.lock = threading.Lock()
+        self.idle = threading.Condition(self.lock)
+
+    def submit(self, name: str, fn: Callable[[], None]) -> bool:
+        """Queue ``fn``; False (and nothing queued) when ``max_pending`` jobs are waiting."""
+        with self.lock:
+            if self.pending >= self.max_pending:
+                log.warning("job %s refused: %d jobs pending", name, self.pending)
+                return False
+            self.pending += 1
+
+        def run() -> None:
+            try:
+                fn()
+            finally:
+                with self.lock:
+                    self.pending -= 1
+                    self.idle.notify_all()
+
+        future = self.executor.submit(run)
+        future.add_done_callback(lambda f: report_crash(name, f.exception()))
+        return True
+
+    def wait_idle(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while self.pending:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.idle.wait(left)
+        return True
+
+    def shutdown(self, wait: bool = True) -> None:
+        self.executor.shutdown(wait=wait, cancel_futures=not wait)
+
+
+def report_crash(name: str, exc: BaseException | None) -> None:
+    # Jobs report their own errors to the user; anything arriving here is a bug in a job.
+    if exc is not None:
+        log.error("job %s crashed", name, exc_info=exc)
+
+
+class RequestGuard(Protocol):
+    def first_time(self, key: str) -> bool:
+        """True the first time ``key`` is seen (a Slack retry or a replay sees False)."""
+        ...
+
+
+class MemoryGuard:
+    """Keys seen in the last ``ttl`` seconds, in this process."""
+
+    def __init__(self, ttl: float = 900.0, max_keys: int = 50_000) -> None:
+        self.ttl = ttl
+        self.max_keys = max_keys
+        self.seen: OrderedDict[str, float] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def first_time(self, key: str) -> bool:
+        now = time.monotonic()
+        with self.lock:
+            while self.seen and (
+                next(iter(self.seen.values())) < now - self.ttl or len(self.seen) > self.max_keys
+            ):
+                self.seen.popitem(last=False)
+            if key in self.seen:
+                return False
+            self.seen[key] = now
+            return True

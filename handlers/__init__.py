@@ -1,0 +1,19 @@
+"""Bolt listeners by kind; ``register`` wires them all onto the app."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from handlers import actions, commands, errors, middleware
+
+if TYPE_CHECKING:
+    from slack_bolt import App
+
+    from bot.app import Services
+
+
+def register(app: App, services: Services) -> None:
+    middleware.register(app, services)
+    errors.register(app, services)
+    commands.register(app, services)
+    actions.register(app, services)

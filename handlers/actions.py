@@ -1,0 +1,62 @@
+"""Buttons on rootkey's messages (action ids from ``bot.slack.action_ids``)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack
+
+from bot.slack.action_ids import ActionId
+from bot.slack.blocks.command import ack_text, busy_text, error_message, not_enabled, note
+from bot.slack.blocks.common import Message
+from bot.slack.checks import CheckRequest
+from bot.slack.values import BadValue, decode_scope
+
+if TYPE_CHECKING:
+    from slack_bolt import App
+
+    from bot.app import Services
+
+log = logging.getLogger(__name__)
+
+
+def clicked(body: dict[str, Any]) -> tuple[str, str, str | None, str]:
+    """(channel, user, response_url, value) of a block_actions payload."""
+    action = (body.get("actions") or [{}])[0]
+    return (
+        (body.get("channel") or {}).get("id", ""),
+        (body.get("user") or {}).get("id", ""),
+        body.get("response_url"),
+        str(action.get("value") or ""),
+    )
+
+
+def register(app: App, services: Services) -> None:
+    def tell(response_url: str | None, message: Message) -> None:
+        if response_url:
+            services.poster.respond(response_url, message)
+
+    @app.action(ActionId.RERUN.value)
+    def rerun(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        channel, user, response_url, value = clicked(body)
+        try:
+            scope = decode_scope(value)
+        except BadValue:
+            log.warning("re-run button with a value rootkey did not write")
+            tell(response_url, error_message("This button is not valid; run the command again."))
+            return
+        request = CheckRequest(scope, channel, user, response_url, trigger="command")
+        if services.checks.start(request):
+            tell(response_url, note(ack_text(scope)))
+        else:
+            tell(response_url, note(busy_text(services.jobs.pending)))
+
+    if services.remediation is None:
+        # Until the remediation flow is wired, its buttons answer privately and change nothing.
+        @app.action(ActionId.REQUEST_REMEDIATION.value)
+        @app.action(ActionId.ACCEPT_RISK.value)
+        def remediation_disabled(ack: Ack, body: dict[str, Any]) -> None:
+            ack()
+            tell(body.get("response_url"), not_enabled("Remediation"))

@@ -1,0 +1,100 @@
+"""``/rootkey``: parse, ack at once, hand slow work to a service.
+
+``SUBCOMMANDS`` maps each subcommand to its function; a new one is one entry (and a line of
+``bot.slack.blocks.command.HELP_LINES``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack
+
+from bot.audit.models import Scope
+from bot.slack.action_ids import SLASH_COMMAND
+from bot.slack.blocks.command import ack_text, busy_text, help_message, usage_error
+from bot.slack.blocks.common import Message
+from bot.slack.checks import CheckRequest
+from bot.slack.commands import Check, Command, Help, Subcommand, UsageError, parse_command
+
+if TYPE_CHECKING:
+    from slack_bolt import App
+
+    from bot.app import Services
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """One invocation of ``/rootkey``, as the subcommand functions see it."""
+
+    services: Services
+    ack: Ack
+    channel: str
+    user: str
+    response_url: str | None
+    body: dict[str, Any]
+
+    def reply(self, message: Message) -> None:
+        """Ack with a private message (only the person who typed the command sees it)."""
+        self.ack(text=message.text, blocks=message.blocks)
+
+
+def check(ctx: CommandContext, command: Command) -> None:
+    assert isinstance(command, Check)
+    scope = command.scope or Scope(kind=ctx.services.config.scope)
+    request = CheckRequest(
+        scope=scope, channel=ctx.channel, user=ctx.user, response_url=ctx.response_url
+    )
+    if ctx.services.checks.start(request):
+        ctx.ack(text=ack_text(scope))
+    else:
+        ctx.ack(text=busy_text(ctx.services.jobs.pending))
+
+
+def show_help(ctx: CommandContext, command: Command) -> None:
+    ctx.reply(help_message())
+
+
+Handler = Callable[[CommandContext, Command], None]
+
+SUBCOMMANDS: dict[str, Handler] = {
+    "check": check,
+    "help": show_help,
+}
+
+
+def name_of(command: Command) -> str:
+    if isinstance(command, Check):
+        return "check"
+    if isinstance(command, Help):
+        return "help"
+    assert isinstance(command, Subcommand)
+    return command.name
+
+
+def register(app: App, services: Services) -> None:
+    @app.command(SLASH_COMMAND)
+    def rootkey_command(ack: Ack, command: dict[str, Any]) -> None:
+        ctx = CommandContext(
+            services=services,
+            ack=ack,
+            channel=command.get("channel_id", ""),
+            user=command.get("user_id", ""),
+            response_url=command.get("response_url"),
+            body=command,
+        )
+        try:
+            parsed = parse_command(command.get("text"))
+        except UsageError as exc:
+            ctx.reply(usage_error(str(exc)))
+            return
+        handler = SUBCOMMANDS.get(name_of(parsed))
+        if handler is None:
+            ctx.reply(usage_error(f"unknown command '{name_of(parsed)[:40]}'"))
+            return
+        handler(ctx, parsed)

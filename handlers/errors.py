@@ -1,0 +1,34 @@
+"""The one error handler: a listener's exception becomes one private line for the user."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import BoltResponse
+
+from bot.slack.blocks.command import error_message
+from bot.slack.errors import describe
+from bot.slack.poster import DeliveryError
+
+if TYPE_CHECKING:
+    from slack_bolt import App
+
+    from bot.app import Services
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, services: Services) -> None:
+    @app.error
+    def answer_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
+        problem = describe(error)
+        response_url = body.get("response_url") or next(
+            (r.get("response_url") for r in body.get("response_urls") or []), None
+        )
+        if response_url:
+            try:
+                services.poster.respond(response_url, error_message(problem.text, problem.error_id))
+            except DeliveryError as exc:
+                log.error("could not tell the user about an error: %s", exc.error)
+        return BoltResponse(status=500, body="")

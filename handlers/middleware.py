@@ -1,0 +1,54 @@
+"""Checks that run before every listener: repeats and foreign payloads never reach one."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import BoltRequest, BoltResponse
+
+if TYPE_CHECKING:
+    from slack_bolt import App
+
+    from bot.app import Services
+
+log = logging.getLogger(__name__)
+
+
+def request_key(body: dict[str, Any]) -> str | None:
+    """What makes a Slack request unique: a retry or a replay carries the same value."""
+    for field in ("trigger_id", "event_id"):
+        value = body.get(field)
+        if isinstance(value, str) and value:
+            return f"{field}:{value}"
+    return None
+
+
+def team_of(body: dict[str, Any]) -> str | None:
+    team = body.get("team_id") or body.get("team")
+    if isinstance(team, dict):
+        team = team.get("id")
+    return team if isinstance(team, str) else None
+
+
+def register(app: App, services: Services) -> None:
+    config = services.config
+
+    @app.use
+    def refuse_repeats_and_strangers(
+        body: dict[str, Any], request: BoltRequest, next: Callable[[], BoltResponse]
+    ) -> BoltResponse | None:
+        if config.slack_team_id and team_of(body) not in (None, config.slack_team_id):
+            log.warning("refused a request for another workspace")
+            return BoltResponse(status=403, body="")
+        app_id = body.get("api_app_id")
+        if config.slack_app_id and app_id and app_id != config.slack_app_id:
+            log.warning("refused a request for another app")
+            return BoltResponse(status=403, body="")
+        key = request_key(body)
+        if key and not services.guard.first_time(key):
+            retry = request.headers.get("x-slack-retry-num", ["-"])[0]
+            log.info("ignored a repeated request (retry %s)", retry)
+            return BoltResponse(status=200, body="")
+        return next()

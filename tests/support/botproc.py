@@ -1,0 +1,137 @@
+"""The real bot (``python -m bot``) as a subprocess, for end-to-end tests and benchmarks.
+
+    with BotProcess(env) as bot:          # waits for GET /healthz
+        requests.post(bot.events_url, ...)
+    bot.logs                              # everything it wrote, after it stopped
+
+The process gets only the environment given (plus PATH and the like), never the test
+runner's, so a test controls every setting.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+PASS_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class BotExited(RuntimeError):
+    pass
+
+
+class BotProcess:
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        args: tuple[str, ...] = ("run", "--host", "127.0.0.1"),
+        port: int | None = None,
+        cwd: Path | None = None,
+    ) -> None:
+        self.port = port or free_port()
+        self.env = {k: os.environ[k] for k in PASS_THROUGH if k in os.environ}
+        self.env.update({"PYTHONUNBUFFERED": "1", "PORT": str(self.port)})
+        self.env.update(env)
+        self.args = args
+        # A directory of its own: no stray .env is read, the SQLite default lands here.
+        self.workdir = Path(tempfile.mkdtemp(prefix="rootkey-bot-"))
+        self.cwd = cwd or self.workdir
+        self.log_path = self.workdir / "bot.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def events_url(self) -> str:
+        return f"{self.base_url}/slack/events"
+
+    @property
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def start(self, wait: float = 30.0) -> BotProcess:
+        log = self.log_path.open("ab")
+        pythonpath = os.pathsep.join(filter(None, [str(ROOT), self.env.get("PYTHONPATH")]))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", *self.args],
+            cwd=self.cwd,
+            env={**self.env, "PYTHONPATH": pythonpath},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        self.wait_healthy(wait)
+        return self
+
+    def wait_healthy(self, timeout: float) -> dict[str, object]:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise BotExited(f"bot exited with {self.proc.returncode}:\n{self.logs}")
+            try:
+                reply = requests.get(f"{self.base_url}/healthz", timeout=1)
+                if reply.status_code == 200:
+                    return dict(reply.json())
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"bot not healthy after {timeout} s:\n{self.logs}")
+            time.sleep(0.05)
+
+    def stop(self, timeout: float = 15.0) -> int | None:
+        """SIGTERM, then SIGKILL if it does not stop in ``timeout`` seconds."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(5)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def __enter__(self) -> BotProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def run_bot_once(
+    env: dict[str, str], *args: str, timeout: float = 30.0
+) -> subprocess.CompletedProcess[str]:
+    """``python -m bot ARGS`` to completion (for start-up errors and one-shot commands)."""
+    base = {k: os.environ[k] for k in PASS_THROUGH if k in os.environ}
+    base.update({"PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)})
+    base.update(env)
+    workdir = tempfile.mkdtemp(prefix="rootkey-bot-")
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=workdir,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
