@@ -1,13 +1,84 @@
-"""`python -m bot digest`: placeholder until its issue lands."""
+"""`python -m bot digest --print`: the digest's Block Kit JSON on stdout, nothing posted.
+
+By default it runs a fresh audit of the configured scope (``ROOTKEY_SCOPE``) through AWS and
+saves it, as a scheduled digest would; ``--no-audit`` builds from the last saved audit instead.
+Changes are counted from the last digest posted in ``--channel`` (default
+``ROOTKEY_DIGEST_CHANNEL``).
+"""
+
+from __future__ import annotations
 
 import argparse
+import json
+import logging
+import os
 import sys
+
+from bot.audit.models import Scope
+from bot.config import load_config
+from bot.store import Store, StoreError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("rest", nargs="*")
+    parser.add_argument(
+        "--print",
+        dest="print_json",
+        action="store_true",
+        help="write the digest's Block Kit JSON (blocks and text) to stdout without posting",
+    )
+    parser.add_argument(
+        "--no-audit",
+        action="store_true",
+        help="build from the last saved audit instead of running a fresh one",
+    )
+    parser.add_argument("--channel", help="count changes since the last digest in this channel")
+
+
+def fail(message: str) -> int:
+    print(f"python -m bot digest: error: {message}", file=sys.stderr)
+    return 2
 
 
 def run(args: argparse.Namespace) -> int:
-    print("'digest' is not available yet", file=sys.stderr)
-    return 2
+    from bot.aws.errors import AuditError
+    from bot.services.digest import DigestService
+    from bot.slack.blocks.digest import digest_message
+
+    logging.getLogger().setLevel(logging.WARNING)
+    if not args.print_json:
+        return fail("only --print is available here; the bot posts digests itself")
+    config = load_config(os.environ)
+    channel = args.channel or config.digest_channel
+    try:
+        store = Store.open(config.database_url)
+    except StoreError as exc:
+        return fail(str(exc))
+    try:
+        auditor = None
+        if not args.no_audit:
+            from bot.aws.auditor import AwsAuditor
+
+            auditor = AwsAuditor(config)
+        service = DigestService(
+            store, auditor=auditor, scope=Scope(kind=config.scope), zone=config.zone
+        )
+        try:
+            if auditor is not None:
+                try:
+                    run_id = service.audit("cli", None, channel)
+                finally:
+                    auditor.close()
+            else:
+                last = store.last_run()
+                if last is None:
+                    return fail("no saved audit yet; run without --no-audit")
+                run_id = last.id
+            message = digest_message(service.build(run_id, channel=channel))
+        except (AuditError, StoreError) as exc:
+            return fail(str(exc))
+    finally:
+        store.close()
+    payload = {"text": message.text, "blocks": [block.to_dict() for block in message.blocks]}
+    json.dump(payload, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0

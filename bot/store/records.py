@@ -18,7 +18,8 @@ class UnknownRun(StoreError):
         self.run_id = run_id
 
 
-TRIGGERS = ("command", "schedule", "recheck")
+# How an audit was started; "button" (Re-run) and "cli" come from the Slack app and the CLI.
+TRIGGERS = ("command", "schedule", "recheck", "button", "cli")
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,8 @@ class RequestRow(Base):
     checked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     reminded_assignee_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     reminded_approvers_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(128))  # executing: which process
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
     __table_args__ = (
@@ -177,6 +179,8 @@ def row_to_request(row: Any, approvals: Iterable[Approval] = ()) -> Request:
         checked_at=row.checked_at,
         reminded_assignee_at=row.reminded_assignee_at,
         reminded_approvers_at=row.reminded_approvers_at,
+        lease_owner=row.lease_owner,
+        lease_until=row.lease_until,
         approvals=tuple(approvals),
         version=int(row.version),
     )
@@ -199,7 +203,7 @@ class RemediationStore:
     """The only code that reads or writes the remediation tables."""
 
     UPDATABLE = frozenset(
-        {"assignee", "checked_at", "message_ts", "thread_ts", "reminded_assignee_at"}
+        {"assignee", "checked_at", "message_ts", "thread_ts", "lease_owner", "lease_until"}
     )
 
     def __init__(self, engine: Engine) -> None:
@@ -466,6 +470,24 @@ class RemediationStore:
                 .where(R.c.id == request_id)
                 .values(message_ts=message_ts, thread_ts=thread_ts)
             )
+
+    def take_over(self, request: Request, owner: str, until: datetime) -> bool:
+        """Take an executing request from a process that is gone (its lease as last seen)."""
+        condition = (
+            R.c.lease_owner.is_(None)
+            if request.lease_owner is None
+            else R.c.lease_owner == request.lease_owner
+        )
+        with self.writing() as conn:
+            done = conn.execute(
+                update(R)
+                .where(R.c.id == request.id, R.c.state == State.EXECUTING.value, condition)
+                .values(lease_owner=owner, lease_until=until, version=R.c.version + 1)
+            )
+            return done.rowcount == 1
+
+    def executing(self) -> list[Request]:
+        return self.find([State.EXECUTING], kind=Kind.REMEDIATION)
 
     def claim_recheck(self, request: Request, now: datetime) -> bool:
         """Take the next re-audit of a tracked request; False when another process took it."""

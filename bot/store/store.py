@@ -22,6 +22,7 @@ from sqlalchemy import (
     Row,
     and_,
     case,
+    cast,
     create_engine,
     event,
     func,
@@ -30,7 +31,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    type_coerce,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -343,12 +343,12 @@ class Store:
                 (
                     func.max(case((known_by_baseline, h.c.checked_at)))
                     if known_by_baseline is not None
-                    else type_coerce(null(), UtcDateTime)
+                    else cast(null(), UtcDateTime)
                 ).label("base_known_at"),
                 (
                     func.max(case((h.c.checked_at <= baseline, h.c.checked_at)))
                     if baseline is not None
-                    else type_coerce(null(), UtcDateTime)
+                    else cast(null(), UtcDateTime)
                 ).label("base_any_at"),
             )
             .select_from(cur)
@@ -685,8 +685,10 @@ class Store:
             ).scalar()
         return changed is not None
 
-    def last_posted_slot(self, channel: str | None = None) -> DigestSlot | None:
-        """The newest posted digest (of ``channel``, or of any channel)."""
+    def last_posted_slot(
+        self, channel: str | None = None, *, with_run: bool = False
+    ) -> DigestSlot | None:
+        """The newest posted digest (of ``channel``, or of any channel; with an audit run)."""
         query = (
             select(SLOTS)
             .where(SLOTS.c.state == "posted")
@@ -695,6 +697,8 @@ class Store:
         )
         if channel is not None:
             query = query.where(SLOTS.c.channel == channel)
+        if with_run:
+            query = query.where(SLOTS.c.run_id.is_not(None))
         with self.transaction() as conn:
             row = conn.execute(query).first()
         return slot_of(row) if row else None
@@ -713,6 +717,12 @@ class Store:
         with self.transaction() as conn:
             row = conn.execute(query).first()
         return slot_of(row) if row else None
+
+    def has_slots(self, channel: str) -> bool:
+        """Whether a digest was ever scheduled for ``channel``."""
+        with self.transaction() as conn:
+            found = conn.execute(select(SLOTS.c.id).where(SLOTS.c.channel == channel).limit(1))
+            return found.first() is not None
 
     def slots(self, channel: str | None = None) -> list[DigestSlot]:
         query = select(SLOTS).order_by(SLOTS.c.slot_time, SLOTS.c.id)

@@ -266,9 +266,31 @@ def attachment_failed(name: str, error: str) -> Message:
     return check_limits(Message(blocks=[mrkdwn_section(f":warning: {text}")], text=text))
 
 
+def audit_failed(error: str) -> Message:
+    text = (
+        f"Root key digest: the audit could not run, so nothing is known about the accounts "
+        f"today: {error}"
+    )
+    return check_limits(
+        Message(
+            blocks=[
+                header("Root key digest: audit failed"),
+                mrkdwn_section(f":x: {escape(text)}", block_id="rootkey_digest_summary"),
+            ],
+            text=text,
+        )
+    )
+
+
 def digest_started(channel: str) -> Message:
     text = "Auditing and building the digest; it will be posted in this channel."
     return check_limits(Message(blocks=[mrkdwn_section(text)], text=text))
 
 
-__all__ = ["attachment_failed", "digest_message", "digest_started", "fallback"]
+__all__ = [
+    "attachment_failed",
+    "audit_failed",
+    "digest_message",
+    "digest_started",
+    "fallback",
+]

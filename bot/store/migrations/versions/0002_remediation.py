@@ -49,6 +49,8 @@ def upgrade() -> None:
         sa.Column("checked_at", UtcDateTime()),
         sa.Column("reminded_assignee_at", UtcDateTime()),
         sa.Column("reminded_approvers_at", UtcDateTime()),
+        sa.Column("lease_owner", sa.String(128)),
+        sa.Column("lease_until", UtcDateTime()),
         sa.Column("version", sa.Integer(), nullable=False),
     )
     op.create_index("ix_remediation_requests_state", "remediation_requests", ["state", "kind"])

@@ -1,0 +1,208 @@
+"""The scheduled digest: APScheduler in the bot process, one post per slot across processes.
+
+Each process has its own ``BackgroundScheduler`` with the default in-memory job store (APScheduler
+3 must not share a job store between schedulers). What makes a digest happen once is the
+database: before posting, a process claims ``(slot time, channel)`` in the store; the insert is
+unique, so of several processes exactly one gets it. A claim is kept fresh by a heartbeat while
+the digest is built; a claim whose process died goes stale after ``CLAIM_LEASE`` and may be
+taken over.
+
+At start-up the most recent slot is posted if it was missed (bot down) and is within
+``ROOTKEY_DIGEST_GRACE``; otherwise a slot whose posting failed last time is retried once. Only
+one slot is ever caught up: a digest describes now, so one is enough.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+
+from bot.audit.models import utcnow
+from bot.config import Config
+from bot.services.digest import DigestService, Published
+from bot.store import DigestSlot, Store
+
+log = logging.getLogger(__name__)
+
+CLAIM_LEASE = timedelta(minutes=5)
+HEARTBEAT_EVERY = 30.0  # seconds
+LOOKBACKS = (timedelta(hours=2), timedelta(days=2), timedelta(days=32), timedelta(days=367))
+
+
+def process_owner() -> str:
+    """Who holds a claim: host, pid and a per-start nonce (pids are reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def previous_slot(trigger: CronTrigger, now: datetime) -> datetime | None:
+    """The latest fire time of ``trigger`` at or before ``now`` (UTC), None if none in a year."""
+    for lookback in LOOKBACKS:
+        fire = trigger.get_next_fire_time(None, now - lookback)
+        if fire is None or fire > now:
+            continue
+        while True:
+            following = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+            if following is None or following > now:
+                return fire.astimezone(UTC)
+            fire = following
+    return None
+
+
+class Heartbeat:
+    """Refreshes a slot claim in the background while a digest is being built and posted."""
+
+    def __init__(self, store: Store, slot: DigestSlot, owner: str, every: float) -> None:
+        self.store = store
+        self.slot = slot
+        self.owner = owner
+        self.every = every
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self.beat, name="rootkey-digest-claim", daemon=True)
+
+    def beat(self) -> None:
+        while not self.stopped.wait(self.every):
+            if not self.store.heartbeat_slot(self.slot.id, self.owner):
+                log.warning("digest slot %s: claim lost", self.slot.slot_time)
+                return
+
+    def __enter__(self) -> Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=5)
+
+
+class DigestScheduler:
+    """Starts and stops with the bot (``Services.background``)."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        digest: DigestService,
+        *,
+        owner: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        lease: timedelta = CLAIM_LEASE,
+        heartbeat: float = HEARTBEAT_EVERY,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.digest = digest
+        self.channel = config.digest_channel
+        self.grace = timedelta(seconds=config.digest_grace)
+        self.owner = owner or process_owner()
+        self.clock = clock
+        self.lease = lease
+        self.heartbeat = heartbeat
+        self.trigger = CronTrigger.from_crontab(config.digest_cron, timezone=config.zone)
+        self.scheduler: BackgroundScheduler | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if not self.channel:
+            log.info("no scheduled digest: ROOTKEY_DIGEST_CHANNEL is not set")
+            return
+        scheduler = BackgroundScheduler(timezone=self.config.zone)
+        scheduler.add_job(
+            self.fire,
+            self.trigger,
+            id="rootkey-digest",
+            name="compliance digest",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=max(1, int(self.grace.total_seconds())),
+        )
+        # The catch-up runs beside the listeners, never delaying start-up.
+        scheduler.add_job(
+            self.catch_up,
+            DateTrigger(run_date=self.clock()),
+            id="rootkey-digest-catch-up",
+            name="missed digest",
+            misfire_grace_time=None,
+        )
+        scheduler.add_listener(self.job_failed, EVENT_JOB_ERROR)
+        scheduler.start()
+        self.scheduler = scheduler
+        log.info(
+            "digest for %s on '%s' (%s); next at %s",
+            self.channel,
+            self.config.digest_cron,
+            self.config.timezone,
+            self.next_slot(),
+        )
+
+    def shutdown(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+
+    def next_slot(self) -> datetime | None:
+        return self.trigger.get_next_fire_time(None, self.clock())
+
+    @staticmethod
+    def job_failed(event: JobExecutionEvent) -> None:
+        log.error("scheduled job %s failed: %s", event.job_id, event.exception)
+
+    # -- jobs -----------------------------------------------------------------------------
+
+    def fire(self) -> Published | None:
+        """The cron job: post the digest of the slot that just came due."""
+        slot = previous_slot(self.trigger, self.clock())
+        if slot is None or self.channel is None:
+            return None
+        return self.run_slot(slot)
+
+    def catch_up(self) -> Published | None:
+        """At start: the latest slot if it was missed and is within the grace time, else the
+        last failed one; never more than one."""
+        if self.channel is None:
+            return None
+        now = self.clock()
+        latest = previous_slot(self.trigger, now)
+        # Only a bot that has posted here before can have missed one (a first start waits).
+        if latest is not None and now - latest <= self.grace and self.store.has_slots(self.channel):
+            return self.run_slot(latest)  # a posted (or in-progress) slot is not claimed again
+        unfinished = self.store.unfinished_slot(self.channel)
+        if unfinished is not None and unfinished.state == "failed":
+            log.info("digest slot %s failed last time; retrying", unfinished.slot_time)
+            return self.run_slot(unfinished.slot_time)
+        return None
+
+    def run_slot(self, slot_time: datetime) -> Published | None:
+        """Claim the slot; if it is ours, audit, build, post and record the outcome."""
+        assert self.channel is not None
+        claim = self.store.claim_slot(
+            self.channel, slot_time, self.owner, lease=self.lease, now=self.clock()
+        )
+        if claim is None:
+            log.info("digest slot %s for %s: taken by another process", slot_time, self.channel)
+            return None
+        with Heartbeat(self.store, claim, self.owner, self.heartbeat):
+            try:
+                published = self.digest.publish(self.channel, trigger="schedule")
+            except Exception as exc:
+                # Recorded, then raised on: the scheduler logs it, the next start retries it.
+                self.store.mark_slot_failed(claim.id, self.owner, f"{type(exc).__name__}: {exc}")
+                raise
+        self.store.mark_slot_posted(
+            claim.id,
+            self.owner,
+            run_id=published.run_id,
+            baseline_run_id=published.baseline_run_id,
+            message_ts=published.ts,
+        )
+        return published

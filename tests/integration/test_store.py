@@ -1,0 +1,269 @@
+"""The store on SQLite and PostgreSQL: saved audits answer the questions a digest asks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+
+from bot.audit.models import (
+    AccountSummary,
+    AuditResult,
+    Evidence,
+    KeySlot,
+    Status,
+    Verdict,
+)
+from bot.store import Store, UnknownRun
+from tests.support.database import BACKENDS, database, wipe
+
+ROOT = Path(__file__).resolve().parents[2]
+T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
+C, N, E = Status.COMPLIANT, Status.NONCOMPLIANT, Status.ERROR
+A, B, D = "111111111111", "222222222222", "333333333333"
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with database(request.param, tmp_path_factory.mktemp("store")) as db_url:
+        yield db_url
+
+
+@pytest.fixture
+def store(url: str) -> Iterator[Store]:
+    opened = Store.open(url)
+    wipe(opened.engine)
+    yield opened
+    opened.close()
+
+
+def verdict(account: str, status: Status, at: datetime, name: str | None = None) -> Verdict:
+    keys = (KeySlot(slot=1, active=True, age_days=400),) if status is N else ()
+    errors = ("GetAccountSummary: AccessDenied",) if status is E else ()
+    return Verdict(
+        account_id=account,
+        status=status,
+        reason={C: "no root access key", N: "root key in slot 1", E: "AccessDenied"}[status],
+        source="aws",
+        account_name=name,
+        keys=keys,
+        root_mfa_active=status is not E,
+        evidence=Evidence(summary=AccountSummary(access_keys_present=status is N), errors=errors),
+        checked_at=at,
+    )
+
+
+def save(store: Store, day: float, statuses: dict[str, Status], trigger: str = "schedule") -> int:
+    at = T0 + timedelta(days=day)
+    result = AuditResult(
+        verdicts=tuple(verdict(a, s, at, name=f"acct-{a[:3]}") for a, s in statuses.items()),
+        scope="org",
+        started_at=at - timedelta(minutes=1),
+        finished_at=at + timedelta(minutes=1),
+    )
+    return store.save_run(result, trigger, "U0001" if trigger == "command" else None, "C0001")
+
+
+def by_id(states: list) -> dict:
+    return {s.account_id: s for s in states}
+
+
+def test_a_saved_run_comes_back_with_its_verdicts_and_evidence(store: Store) -> None:
+    run_id = save(store, 0, {A: N, B: C, D: E}, trigger="command")
+    run = store.get_run(run_id)
+    assert (run.trigger, run.requested_by, run.channel, run.scope) == (
+        "command",
+        "U0001",
+        "C0001",
+        "org",
+    )
+    assert (run.summary.total, run.summary.noncompliant, run.summary.error) == (3, 1, 1)
+    states = by_id(store.account_states(run_id=run_id))
+    assert states[A].status is N and states[A].keys[0].active
+    assert states[D].status is E and states[D].reason == "AccessDenied"
+    assert states[B].account_name == "acct-222"
+    with pytest.raises(UnknownRun):
+        store.get_run(run_id + 1000)
+
+
+def test_open_streak_starts_after_the_last_compliant_verdict_and_survives_errors(
+    store: Store,
+) -> None:
+    save(store, 0, {A: N})  # an earlier streak, fixed on day 2
+    save(store, 1, {A: N})
+    save(store, 2, {A: C})
+    save(store, 3, {A: N})  # the current streak starts here
+    save(store, 4, {A: E})  # could not look: the streak goes on
+    last = save(store, 10, {A: N})
+    state = store.account_states(run_id=last)[0]
+    assert state.open_since == T0 + timedelta(days=3)
+    assert state.days_open(T0 + timedelta(days=10, hours=1)) == 7
+    assert state.first_seen == T0
+    assert state.last_change == T0 + timedelta(days=10)  # error -> noncompliant on day 10
+
+
+def test_latest_is_the_newest_verdict_per_account_and_compliant_has_nothing_open(
+    store: Store,
+) -> None:
+    save(store, 0, {A: N, B: N})
+    save(store, 1, {A: C})
+    states = by_id(store.latest())
+    assert states[A].status is C and states[A].open_since is None
+    assert states[A].last_change == T0 + timedelta(days=1)
+    assert states[B].status is N and states[B].checked_at == T0
+    assert store.latest_state("999999999999") is None
+
+
+def test_changes_since_a_run_name_new_fixed_and_errors_apart(store: Store) -> None:
+    base = save(store, 0, {A: N, B: C, D: C, "444444444444": N})
+    save(store, 1, {A: C, B: N, D: E, "444444444444": E, "555555555555": N})
+    changes = store.changes_since(base)
+    assert [s.account_id for s in changes.new_noncompliant] == [B, "555555555555"]
+    assert [s.account_id for s in changes.fixed] == [A]
+    assert [s.account_id for s in changes.errors] == [D, "444444444444"]
+    assert [s.account_id for s in changes.new_errors] == [D, "444444444444"]
+    # an error is never compliant, and an error after noncompliant is not "fixed"
+    assert "444444444444" not in {s.account_id for s in changes.fixed}
+
+
+def test_an_account_fixed_while_it_errored_at_the_baseline_counts_as_fixed(store: Store) -> None:
+    save(store, 0, {A: N})
+    base = save(store, 1, {A: E})
+    save(store, 2, {A: C})
+    assert [s.account_id for s in store.changes_since(base).fixed] == [A]
+
+
+def test_still_open_is_oldest_first(store: Store) -> None:
+    save(store, 0, {A: N, B: C, D: C})
+    save(store, 5, {A: N, B: N, D: C})
+    last = save(store, 6, {A: N, B: N, D: N})
+    changes = store.changes(run_id=last, baseline=T0 + timedelta(days=5, hours=12))
+    assert [s.account_id for s in changes.still_open] == [A, B, D]
+    assert [s.account_id for s in changes.new_noncompliant] == [D]
+
+
+def test_history_is_newest_first_with_the_trigger(store: Store) -> None:
+    save(store, 0, {A: C})
+    save(store, 1, {A: N}, trigger="command")
+    save(store, 2, {B: N})
+    entries = store.history(A)
+    assert [(e.status, e.trigger) for e in entries] == [(N, "command"), (C, "schedule")]
+    assert entries[0].requested_by == "U0001"
+    assert store.history(A, limit=1)[0].status is N
+
+
+def test_trend_carries_each_account_forward_day_by_day(store: Store) -> None:
+    save(store, -40, {A: N})  # before the window: counts from day one of it
+    save(store, 0, {B: C})
+    save(store, 2, {A: C, D: E})
+    trend = store.trend(5, now=T0 + timedelta(days=3, hours=1))
+    assert [t.day.isoformat() for t in trend] == [
+        "2026-09-30",
+        "2026-10-01",
+        "2026-10-02",
+        "2026-10-03",
+        "2026-10-04",
+    ]
+    assert [(t.compliant, t.noncompliant, t.error) for t in trend] == [
+        (0, 1, 0),
+        (1, 1, 0),
+        (1, 1, 0),
+        (2, 0, 1),
+        (2, 0, 1),
+    ]
+
+
+def test_an_unknown_trigger_is_refused(store: Store) -> None:
+    result = AuditResult(verdicts=(verdict(A, C, T0),))
+    with pytest.raises(ValueError, match="trigger"):
+        store.save_run(result, "whenever")
+
+
+def test_the_schema_is_migrated_on_open_and_reopening_changes_nothing(url: str) -> None:
+    first = Store.open(url)
+    revision = first.schema_revision()
+    first.close()
+    second = Store.open(url)
+    try:
+        assert second.schema_revision() == revision
+        tables = set(inspect(second.engine).get_table_names())
+        assert {"audit_runs", "audit_verdicts", "digest_slots", "alembic_version"} <= tables
+    finally:
+        second.close()
+
+
+# -- digest slots -------------------------------------------------------------------------
+
+
+def test_of_many_claimants_of_a_slot_exactly_one_gets_it(url: str, store: Store) -> None:
+    slot = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    stores = [Store.open(url, migrate=False) for _ in range(6)]
+    barrier = threading.Barrier(len(stores))
+    won: list[str] = []
+
+    def claim(i: int) -> None:
+        barrier.wait()
+        if stores[i].claim_slot("C0001", slot, f"proc-{i}") is not None:
+            won.append(f"proc-{i}")
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(len(stores))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for s in stores:
+        s.close()
+    assert len(won) == 1
+    assert [s.claimed_by for s in store.slots("C0001")] == won
+    # another channel's slot at the same time is a different slot
+    assert store.claim_slot("C0002", slot, "proc-x") is not None
+
+
+def test_a_posted_slot_is_never_claimed_again_a_failed_one_is(store: Store) -> None:
+    slot = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    claim = store.claim_slot("C0001", slot, "a")
+    assert claim is not None
+    assert store.mark_slot_failed(claim.id, "a", "DeliveryError: ratelimited")
+    assert store.unfinished_slot("C0001").state == "failed"
+    retry = store.claim_slot("C0001", slot, "b")
+    assert retry is not None and retry.attempts == 2 and retry.error is None
+    assert not store.mark_slot_posted(
+        retry.id, "a", run_id=None, baseline_run_id=None, message_ts="1"
+    )
+    assert store.mark_slot_posted(retry.id, "b", run_id=None, baseline_run_id=None, message_ts="2")
+    assert store.claim_slot("C0001", slot, "c") is None
+    assert store.last_posted_slot("C0001").message_ts == "2"
+    assert store.unfinished_slot("C0001") is None
+
+
+def test_a_stale_claim_is_taken_over_a_fresh_one_is_not(store: Store) -> None:
+    slot = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    now = datetime(2026, 11, 30, 9, 0, 5, tzinfo=UTC)
+    assert store.claim_slot("C0001", slot, "dead", now=now) is not None
+    lease = timedelta(minutes=5)
+    assert store.claim_slot("C0001", slot, "b", lease=lease, now=now + timedelta(minutes=1)) is None
+    taken = store.claim_slot("C0001", slot, "b", lease=lease, now=now + timedelta(minutes=6))
+    assert taken is not None and taken.claimed_by == "b"
+    # the dead process cannot record anything on a slot it lost
+    assert not store.mark_slot_posted(
+        taken.id, "dead", run_id=None, baseline_run_id=None, message_ts="x"
+    )
+
+
+def test_db_upgrade_command_migrates_an_empty_database(url: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "db", "upgrade", "--url", url],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "schema at revision" in done.stdout
+    assert "none" not in done.stdout
