@@ -41,6 +41,8 @@ class Request:
     checked_at: datetime | None = None  # last re-audit while tracking
     reminded_assignee_at: datetime | None = None
     reminded_approvers_at: datetime | None = None
+    lease_owner: str | None = None  # executing: the process doing it
+    lease_until: datetime | None = None
     approvals: tuple[Approval, ...] = ()
     version: int = 0
 

@@ -1,0 +1,659 @@
+"""The remediation use case: request, approve or reject, execute or track, verify, expire.
+
+Slack handlers and the scheduler call this; it moves requests through ``bot.remediation``'s
+state machine with the store's conditional updates, so each move happens once, and posts every
+move and step to the request's thread. Clicks carry only a request id: each one reloads the
+request and checks its state and the clicker's rights here, on the server.
+
+Execution (``assume-root``) runs in a worker thread after the approval click is acknowledged.
+The executing process holds a lease on the request; after a restart, a request left in
+``executing`` by a process that is gone is re-audited and either finished (verified) or put back
+to ``approved`` with a note, then executed again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, NoReturn, Protocol
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.audit.models import AuditResult, OrgFeatures, Scope, Status, Verdict
+from bot.aws.root import RootAccess, RootAccessError
+from bot.config import Config, ConfigError
+from bot.remediation import rights
+from bot.remediation.errors import (
+    ApproverLookupFailed,
+    InvalidInput,
+    NotAllowed,
+    RemediationError,
+    StaleState,
+)
+from bot.remediation.models import Request, RiskException
+from bot.remediation.progress import (
+    KeyProgress,
+    choose_mode,
+    clean_reason,
+    clean_ticket,
+    exception_end,
+    key_progress,
+    parse_owners,
+    tracked_target,
+)
+from bot.remediation.states import TRACKED_STATES, Kind, Mode, State
+from bot.slack.blocks import remediation as blocks
+from bot.slack.blocks.common import Message
+from bot.slack.poster import TRANSPORT_ERRORS, DeliveryError, Poster
+from bot.store.remediation import BOT_ACTOR, NewRequest, RemediationStore
+
+log = logging.getLogger(__name__)
+
+APPROVER_CACHE_SECONDS = 60.0
+LEASE = timedelta(minutes=16)  # an AssumeRoot session lasts at most 15 minutes
+MAX_SWEEP_INTERVAL = 60.0
+
+
+class AuditPath(Protocol):
+    """The normal audit path (``bot.services.audit.AuditService``)."""
+
+    def run(
+        self,
+        scope: Scope,
+        trigger: str,
+        requested_by: str | None = None,
+        channel: str | None = None,
+    ) -> AuditResult: ...
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def load_owners(path: str | None) -> dict[str, str]:
+    if not path:
+        return {}
+    try:
+        return parse_owners(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError("ROOTKEY_OWNERS", f"could not read {path!r}: {exc}") from None
+
+
+def process_id() -> str:
+    """Who holds an execution lease: host, process id and a token unique to this start."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def process_gone(owner: str | None) -> bool:
+    """True when the lease owner is a process on this host that no longer runs."""
+    if not owner:
+        return True
+    host, _, rest = owner.partition(":")
+    pid_text, _, _token = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False  # another machine: wait for its lease to run out
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True  # an earlier start of this process id: that process is gone
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class RemediationService:
+    def __init__(
+        self,
+        config: Config,
+        store: RemediationStore,
+        poster: Poster,
+        client: WebClient,
+        audit: AuditPath,
+        *,
+        root_access: RootAccess | None = None,
+        owners: dict[str, str] | None = None,
+        now: Callable[[], datetime] = utcnow,
+        workers: int = 2,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.poster = poster
+        self.client = client
+        self.audit = audit
+        self.root_access = root_access
+        self.owners = owners if owners is not None else load_owners(config.owners_file)
+        self.now = now
+        self.spec = rights.ApproverSpec.parse(config.approvers)
+        self.me = process_id()
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rootkey-remedy")
+        self.cache_lock = threading.Lock()
+        self.cached: tuple[float, frozenset[str]] | None = None
+
+    # -- lifecycle (a Background of build_app) ---------------------------------------------------
+
+    def start(self) -> None:
+        if not self.config.approvers:
+            log.warning("ROOTKEY_APPROVERS is empty: remediation requests cannot be approved")
+        self.background(self.resume_interrupted, True)
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def background(self, fn: Callable[..., object], *args: object) -> None:
+        """Run after the click's ack; a failure is logged with its traceback (a bug)."""
+
+        def report(future: Future[object]) -> None:
+            exc = future.exception() if not future.cancelled() else None
+            if exc is not None:
+                log.error("remediation work %s failed", fn.__name__, exc_info=exc)
+
+        self.pool.submit(fn, *args).add_done_callback(report)
+
+    @property
+    def sweep_interval(self) -> float:
+        """How often the scheduler should call ``sweep`` (seconds)."""
+        return min(self.config.recheck_interval, self.config.approval_ttl, MAX_SWEEP_INTERVAL)
+
+    # -- Slack plumbing ------------------------------------------------------------------------
+
+    def say(self, req: Request, message: Message) -> None:
+        """Post in the request's thread; a Slack failure is logged, never undoes a move."""
+        try:
+            self.poster.post(req.channel, message, thread_ts=req.thread_ts or req.message_ts)
+        except DeliveryError as exc:
+            log.error("request #%d: could not post to its thread: %s", req.id, exc.error)
+
+    def refresh_message(self, req: Request, line: str | None = None) -> None:
+        """Replace the request message in place (buttons while waiting, else ``line``)."""
+        if not req.message_ts:
+            return
+        zone = self.config.zone
+        message = (
+            blocks.request_message(req, self.spec.mention(), self.config.required_approvals, zone)
+            if req.state is State.REQUESTED
+            else blocks.decided_message(
+                req, line or blocks.decision_line(req.state, None, self.now(), zone), zone
+            )
+        )
+        try:
+            self.poster.update(req.channel, req.message_ts, message)
+        except DeliveryError as exc:
+            log.error("request #%d: could not update its message: %s", req.id, exc.error)
+
+    def step(self, req: Request, text: str, message: Message | None = None) -> None:
+        """One step of the work: logged, then posted to the thread."""
+        self.store.note(req.id, BOT_ACTOR, "step", text, self.now())
+        self.say(req, message or blocks.thread_note(text))
+
+    def moved(self, req: Request, old: State, detail: str, actor: str | None) -> None:
+        self.say(req, blocks.transition_note(req, old, detail, actor))
+
+    def move(
+        self, req: Request, to: State, actor: str, detail: str, **fields: Any
+    ) -> Request | None:
+        """Conditional move from ``req.state``; posts it when this call made it."""
+        moved = self.store.transition(req.id, req.state, to, actor, detail, self.now(), **fields)
+        if moved is not None:
+            self.moved(moved, req.state, detail, None if actor == BOT_ACTOR else actor)
+        return moved
+
+    # -- approvers -------------------------------------------------------------------------------
+
+    def group_members(self, group: str) -> list[str]:
+        try:
+            response = self.client.usergroups_users_list(usergroup=group)
+        except (SlackApiError, SlackClientError, *TRANSPORT_ERRORS) as exc:
+            raise ApproverLookupFailed(
+                f"Could not ask Slack who is in approver group {group}; nothing was changed, "
+                "try again."
+            ) from exc
+        return [str(u) for u in response.get("users") or []]
+
+    def approvers(self) -> frozenset[str]:
+        with self.cache_lock:
+            if self.cached and time.monotonic() - self.cached[0] < APPROVER_CACHE_SECONDS:
+                return self.cached[1]
+        members = self.spec.resolve(self.group_members)
+        with self.cache_lock:
+            self.cached = (time.monotonic(), members)
+        return members
+
+    # -- the form --------------------------------------------------------------------------------
+
+    def audit_one(self, account_id: str, trigger: str, user: str | None = None) -> AuditResult:
+        return self.audit.run(Scope(kind="accounts", account_ids=(account_id,)), trigger, user)
+
+    @staticmethod
+    def verdict_of(result: AuditResult, account_id: str) -> Verdict:
+        for verdict in result.verdicts:
+            if verdict.account_id == account_id:
+                return verdict
+        return Verdict(account_id, Status.ERROR, "the audit returned no verdict", "aws")
+
+    def open_form(self, ctx: blocks.FormContext, user: str, trigger_id: str) -> None:
+        """Open the request modal at once (a trigger id lasts 3 s), then fill it after an audit."""
+        opened = self.client.views_open(trigger_id=trigger_id, view=blocks.loading_modal())
+        view_id = opened["view"]["id"]
+        result = self.audit_one(ctx.account_id, "button", user)
+        verdict = self.verdict_of(result, ctx.account_id)
+        if verdict.status is Status.COMPLIANT and ctx.kind is Kind.REMEDIATION:
+            view = blocks.info_modal(
+                f":white_check_mark: A fresh audit finds no root access key in "
+                f"{ctx.account_id}: nothing to remediate."
+            )
+        elif verdict.status is Status.ERROR:
+            view = blocks.info_modal(
+                f":warning: Could not audit {ctx.account_id}, so no request can be made: "
+                f"{blocks.escape(verdict.reason)}"
+            )
+        elif ctx.kind is Kind.REMEDIATION:
+            mode, why = self.mode_for(result.features)
+            view = blocks.remediation_modal(ctx, verdict, mode, why, self.now())
+        else:
+            owner = self.owners.get(ctx.account_id, user)
+            view = blocks.exception_modal(ctx, verdict, owner, self.today(), self.now())
+        self.client.views_update(view_id=view_id, view=view)
+
+    def today(self) -> date:
+        return self.now().astimezone(self.config.zone).date()
+
+    def mode_for(self, features: OrgFeatures) -> tuple[Mode, str]:
+        return choose_mode(self.config.remediation, features)
+
+    def prepare(self, kind: Kind, meta: str, view: dict[str, Any], user: str) -> NewRequest:
+        """Validate a submitted form; raises ``InvalidInput`` naming the field."""
+        try:
+            ctx = blocks.FormContext.decode(meta)
+        except ValueError:
+            raise InvalidInput(
+                "reason", "This form is not valid any more; open it again."
+            ) from None
+        if ctx.kind is not kind:
+            raise InvalidInput("reason", "This form is not valid any more; open it again.")
+        values = blocks.form_values(view)
+        reason = clean_reason(values.get("reason"))
+        ticket = clean_ticket(values.get("ticket"))
+        owner = None
+        until = None
+        if kind is Kind.EXCEPTION:
+            raw = values.get("until") or ""
+            try:
+                picked = date.fromisoformat(raw)
+            except ValueError:
+                raise InvalidInput("until", "Pick the date the exception ends.") from None
+            until = exception_end(picked, self.today())
+            owner = values.get("owner") or user
+        for other in self.store.find(account_id=ctx.account_id, kind=kind):
+            if other.state in {State.REQUESTED, State.APPROVED, State.EXECUTING, *TRACKED_STATES}:
+                raise InvalidInput(
+                    "reason",
+                    f"Request #{other.id} for {ctx.account_id} is already {other.state.value}.",
+                )
+        now = self.now()
+        return NewRequest(
+            kind=kind,
+            account_id=ctx.account_id,
+            requester=user,
+            reason=reason,
+            channel=ctx.channel,
+            thread_ts=ctx.thread_ts,
+            expires_at=now + timedelta(seconds=self.config.approval_ttl),
+            ticket_url=ticket,
+            owner=owner,
+            exception_until=until,
+        )
+
+    def create(self, new: NewRequest) -> Request:
+        """Save the request and post it, with its buttons, in the finding's thread."""
+        if new.kind is Kind.REMEDIATION:
+            new = replace(new, mode=self.mode_for(self.features())[0])
+        req = self.store.create(new, self.now())
+        message = blocks.request_message(
+            req, self.spec.mention(), self.config.required_approvals, self.config.zone
+        )
+        try:
+            posted = self.poster.post(req.channel, message, thread_ts=req.thread_ts)
+        except DeliveryError as exc:
+            log.error("request #%d: could not post it: %s", req.id, exc.error)
+            return req
+        if posted.ts:
+            self.store.set_message(req.id, posted.ts, req.thread_ts or posted.ts)
+        return self.store.get(req.id)
+
+    def features(self) -> OrgFeatures:
+        if self.config.remediation != Mode.ASSUME_ROOT.value or self.root_access is None:
+            return OrgFeatures()
+        try:
+            return self.root_access.features()
+        except RootAccessError as exc:
+            log.warning("could not read the Organization features: %s", exc)
+            return OrgFeatures()
+
+    # -- decisions -------------------------------------------------------------------------------
+
+    def refuse(self, req: Request, user: str, what: str, exc: RemediationError) -> NoReturn:
+        """Log a refused click (the request itself is not touched) and re-raise it."""
+        self.store.note(req.id, user, "refused", f"{what} refused: {exc}", self.now())
+        raise exc
+
+    def fresh(self, request_id: int) -> Request:
+        """The request as stored now, expired first if its approval time ran out."""
+        req = self.store.get(request_id)
+        if req.state is State.REQUESTED and req.expires_at <= self.now():
+            self.expire(req)
+            req = self.store.get(request_id)
+        return req
+
+    def approve(self, request_id: int, user: str) -> Request:
+        req = self.fresh(request_id)
+        try:
+            rights.check_approve(req, user, self.approvers(), self.spec.mention())
+        except (NotAllowed, StaleState, ApproverLookupFailed) as exc:
+            self.refuse(req, user, "approve", exc)
+        outcome = self.store.approve(req.id, user, self.config.required_approvals, self.now())
+        if not outcome.counted:  # another click got there first
+            now_req = outcome.request
+            if now_req.state is State.REQUESTED:
+                exc = NotAllowed(f"You already approved request #{req.id}.")
+            else:
+                exc = StaleState(req.id, now_req.state.value, "approve")
+            self.refuse(now_req, user, "approve", exc)
+        done = outcome.request
+        if not outcome.approved:
+            left = rights.remaining_approvals(done, self.config.required_approvals)
+            self.refresh_message(done)
+            self.say(
+                done,
+                blocks.thread_note(
+                    f":ballot_box_with_check: <@{user}> approved request #{done.id}; "
+                    f"{left} more approval{'s' if left != 1 else ''} needed."
+                ),
+            )
+            return done
+        line = blocks.decision_line(State.APPROVED, user, self.now(), self.config.zone)
+        self.refresh_message(done, line)
+        self.moved(done, State.REQUESTED, f"{len(done.approvals)} approval(s)", user)
+        if done.kind is Kind.EXCEPTION:
+            self.say(
+                done,
+                blocks.thread_note(
+                    f":shield: Risk accepted for {done.account_id} until "
+                    f"{blocks.when(done.exception_until, self.config.zone)}, owner "
+                    f"<@{done.owner or done.requester}>. The account is shown apart until then."
+                ),
+            )
+        else:
+            self.background(self.proceed, done.id)
+        return done
+
+    def reject(self, request_id: int, user: str) -> Request:
+        req = self.fresh(request_id)
+        try:
+            rights.check_reject(req, user, self.approvers(), self.spec.mention())
+        except (NotAllowed, StaleState, ApproverLookupFailed) as exc:
+            self.refuse(req, user, "reject", exc)
+        moved = self.store.transition(
+            req.id, State.REQUESTED, State.REJECTED, user, "rejected", self.now()
+        )
+        if moved is None:
+            current = self.store.get(req.id)
+            self.refuse(current, user, "reject", StaleState(req.id, current.state.value, "reject"))
+        self.refresh_message(
+            moved, blocks.decision_line(State.REJECTED, user, self.now(), self.config.zone)
+        )
+        self.moved(moved, State.REQUESTED, "nothing will be changed", user)
+        return moved
+
+    def expire(self, req: Request) -> Request | None:
+        ttl = blocks.when(req.expires_at, self.config.zone)
+        moved = self.move(req, State.EXPIRED, BOT_ACTOR, f"not decided by {ttl}")
+        if moved is not None:
+            self.refresh_message(
+                moved, blocks.decision_line(State.EXPIRED, None, self.now(), self.config.zone)
+            )
+        return moved
+
+    # -- after approval --------------------------------------------------------------------------
+
+    def proceed(self, request_id: int) -> None:
+        """Start the work of an approved remediation: execute (assume-root) or track."""
+        req = self.store.get(request_id)
+        if req.state is not State.APPROVED:
+            return
+        if req.mode is Mode.ASSUME_ROOT:
+            features = self.features()
+            mode, why = self.mode_for(features)
+            if mode is Mode.ASSUME_ROOT:
+                self.execute(req)
+                return
+            self.step(
+                req, f":information_source: Cannot act as root now ({why}); tracking instead."
+            )
+        self.track(req)
+
+    def track(self, req: Request) -> None:
+        assignee = self.owners.get(req.account_id) or req.requester
+        source = "owner from ROOTKEY_OWNERS" if req.account_id in self.owners else "the requester"
+        moved = self.move(
+            req, State.TRACKING, BOT_ACTOR, f"assigned to {assignee} ({source})",
+            assignee=assignee, checked_at=self.now(),
+        )  # fmt: skip
+        if moved is None:
+            return
+        verdict = self.verdict_of(self.audit_one(req.account_id, "recheck"), req.account_id)
+        self.say(moved, blocks.tracked_steps(moved, verdict))
+        self.dm(
+            assignee,
+            f"You have been assigned remediation request #{moved.id}: remove the root access "
+            f"keys of {moved.account_id}. The steps are in the thread.",
+        )
+
+    def dm(self, user: str, text: str) -> None:
+        try:
+            self.poster.post(user, blocks.thread_note(text))
+        except DeliveryError as exc:
+            log.warning("could not message %s: %s", user, exc.error)
+
+    def execute(self, req: Request) -> None:
+        """assume-root: AssumeRoot, list keys with last use, delete (unless dry run), re-audit."""
+        until = self.now() + LEASE
+        running = self.move(
+            req, State.EXECUTING, BOT_ACTOR, "deleting through centralized root access",
+            lease_owner=self.me, lease_until=until,
+        )  # fmt: skip
+        if running is None:
+            return  # another click or process is on it
+        self.run_root_session(running)
+
+    def run_root_session(self, req: Request) -> None:
+        assert self.root_access is not None
+        dry = self.config.dry_run
+        try:
+            self.step(
+                req,
+                f":key: Opening a root session in {req.account_id}: sts:AssumeRoot on the "
+                f"regional endpoint ({self.root_access.region}), {self.root_access.duration} s, "
+                "task policy IAMDeleteRootUserCredentials.",
+            )
+            session = self.root_access.open(req.account_id)
+            keys = session.list_keys()
+            described = [k.describe() for k in keys]
+            self.store.note(
+                req.id, BOT_ACTOR, "step",
+                "keys: " + ("; ".join(described) or "none"), self.now(),
+            )  # fmt: skip
+            self.say(req, blocks.root_keys_note(req, described))
+            for key in keys:
+                if dry:
+                    self.step(
+                        req,
+                        f":test_tube: Dry run (ROOTKEY_DRY_RUN=true): would delete {key.masked}; "
+                        "nothing was deleted.",
+                    )
+                    continue
+                session.delete_key(key.key_id)
+                self.step(req, f":wastebasket: Deleted {key.masked}.")
+        except RootAccessError as exc:
+            self.move(req, State.FAILED, BOT_ACTOR, str(exc))
+            return
+        self.step(req, ":mag: Re-auditing the account through the normal audit path.")
+        self.finish_execution(req, dry)
+
+    def finish_execution(self, req: Request, dry: bool) -> Request | None:
+        verdict = self.verdict_of(self.audit_one(req.account_id, "recheck"), req.account_id)
+        progress = key_progress(verdict)
+        if progress is KeyProgress.DELETED:
+            return self.move(req, State.VERIFIED, BOT_ACTOR, "re-audit: no root access key left")
+        if dry:
+            detail = (
+                "dry run (ROOTKEY_DRY_RUN=true): nothing was deleted; the re-audit still finds "
+                f"{len(verdict.keys) or 'a'} root access key(s)"
+            )
+        elif progress is KeyProgress.UNKNOWN:
+            detail = f"re-audit could not read the account: {verdict.reason}"
+        else:
+            detail = f"re-audit still finds {len(verdict.keys) or 'a'} root access key(s)"
+        return self.move(req, State.FAILED, BOT_ACTOR, detail)
+
+    # -- tracked: verify and recheck --------------------------------------------------------------
+
+    def verify(self, request_id: int, user: str) -> Request:
+        """ "I've done it, verify now": re-audit a tracked request at once."""
+        req = self.store.get(request_id)
+        if req.state not in TRACKED_STATES:
+            self.refuse(req, user, "verify", StaleState(req.id, req.state.value, "verify"))
+        self.store.note(req.id, user, "note", "asked to verify now", self.now())
+        return self.recheck(req, user) or self.store.get(req.id)
+
+    def recheck(self, req: Request, asked_by: str | None = None) -> Request | None:
+        verdict = self.verdict_of(
+            self.audit_one(req.account_id, "recheck", asked_by), req.account_id
+        )
+        progress = key_progress(verdict)
+        target = tracked_target(req.state, progress)
+        if target is None:
+            if asked_by:
+                words = {
+                    KeyProgress.ACTIVE: "a root access key is still active",
+                    KeyProgress.DEACTIVATED: "the keys are deactivated but not deleted yet",
+                    KeyProgress.UNKNOWN: f"the account could not be read ({verdict.reason})",
+                }[progress]
+                text = f":mag: Checked request #{req.id} for <@{asked_by}>: {blocks.escape(words)}."
+                self.say(req, blocks.thread_note(text))
+            return None
+        detail = {
+            State.DEACTIVATED: "re-audit: keys present but deactivated",
+            State.VERIFIED: "re-audit: no root access key left (deleted)",
+            State.TRACKING: "re-audit: a key is active again (reactivated)",
+        }[target]
+        moved = self.move(req, target, BOT_ACTOR, detail)
+        if moved is not None and target is State.DEACTIVATED:
+            self.say(moved, blocks.back_out_note(moved))
+        return moved
+
+    # -- the scheduler's sweep ------------------------------------------------------------------
+
+    def sweep(self) -> None:
+        """Expire, end exceptions, recheck tracked accounts, remind; each request on its own."""
+        now = self.now()
+        for req in self.store.overdue(now):
+            self.guard(req, self.expire)
+        for req in self.store.lapsed_exceptions(now):
+            self.guard(req, self.end_exception)
+        interval = timedelta(seconds=self.config.recheck_interval)
+        for req in self.store.due_rechecks(now, interval):
+            if self.store.claim_recheck(req, now):
+                self.guard(req, self.recheck)
+        for req in self.store.find(TRACKED_STATES, kind=Kind.REMEDIATION):
+            self.guard(req, self.remind)
+        self.resume_interrupted(False)
+
+    def guard(self, req: Request, action: Callable[[Request], object]) -> None:
+        """One request's failure (AWS, Slack, database) must not stop the others."""
+        try:
+            action(req)
+        except (RemediationError, RootAccessError, DeliveryError) as exc:
+            log.error("request #%d: %s", req.id, exc)
+
+    def end_exception(self, req: Request) -> None:
+        self.move(req, State.EXPIRED, BOT_ACTOR, "the exception ran out; the account counts again")
+
+    def remind(self, req: Request) -> None:
+        since = max((a.at for a in req.approvals), default=req.created_at)
+        waited = (self.now() - since).total_seconds()
+        after = self.config.reminder_after
+        if waited >= after and self.store.claim_reminder(req.id, "assignee", self.now()):
+            text = (
+                f":bell: <@{req.assignee}>, request #{req.id} still waits for the root access "
+                f"keys of {req.account_id} to be removed ({req.state.value})."
+            )
+            self.say(req, blocks.thread_note(text))
+            if req.assignee:
+                self.dm(req.assignee, text)
+        if waited >= 2 * after and self.store.claim_reminder(req.id, "approvers", self.now()):
+            self.say(req, blocks.thread_note(
+                f":bell: {self.spec.mention()}: request #{req.id} ({req.account_id}) is still "
+                f"{req.state.value}, assigned to <@{req.assignee}>, {int(waited // 86400)} days "
+                "after approval."
+            ))  # fmt: skip
+
+    def resume_interrupted(self, at_start: bool) -> None:
+        """Requests left in ``executing`` by a process that is gone: re-audit and finish them,
+        or put them back to approved (with a note) and execute again."""
+        now = self.now()
+        for req in self.store.executing():
+            if req.lease_owner == self.me:
+                continue
+            expired = req.lease_until is None or req.lease_until <= now
+            if not (expired or process_gone(req.lease_owner)):
+                continue
+            if not self.store.take_over(req, self.me, now + LEASE):
+                continue
+            self.guard(self.store.get(req.id), self.resume)
+        if at_start:
+            log.info("remediation: resumed interrupted requests, if any")
+
+    def resume(self, req: Request) -> None:
+        self.step(
+            req,
+            ":arrows_counterclockwise: rootkey restarted while this request was executing; "
+            "re-auditing the account to see where it stands.",
+        )
+        verdict = self.verdict_of(self.audit_one(req.account_id, "recheck"), req.account_id)
+        if key_progress(verdict) is KeyProgress.DELETED:
+            self.move(req, State.VERIFIED, BOT_ACTOR, "after restart: re-audit finds no root key")
+            return
+        back = self.move(
+            req, State.APPROVED, BOT_ACTOR,
+            "interrupted by a restart; the re-audit still finds a root key, so the request is "
+            "back to approved and runs again",
+        )  # fmt: skip
+        if back is not None:
+            self.proceed(back.id)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def open_requests(self) -> list[Request]:
+        return self.store.open_requests()
+
+    def active_exceptions(self) -> list[RiskException]:
+        """Accounts to show apart in results and digests until their exception ends."""
+        return self.store.active_exceptions(self.now())
+
+    def status(self) -> Message:
+        return blocks.status_message(
+            self.open_requests(), self.active_exceptions(), self.config.zone
+        )

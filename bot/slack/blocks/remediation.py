@@ -1,0 +1,460 @@
+"""Block Kit of the remediation flow: the request modals, the request message with its
+Approve / Reject buttons, the decision that replaces them, thread notes, the tracked steps and
+``/rootkey status``.
+
+Button values and ``private_metadata`` carry ids only; everything shown is rebuilt from the
+store on every click.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    ConfirmObject,
+    DatePickerElement,
+    InputBlock,
+    PlainTextInputElement,
+    PlainTextObject,
+    UserSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.audit.models import KeySlot, Status, Verdict
+from bot.remediation.models import Request, RiskException
+from bot.remediation.progress import MAX_EXCEPTION_DAYS, used_recently
+from bot.remediation.states import Kind, Mode, State
+from bot.slack.action_ids import ActionId, CallbackId
+from bot.slack.blocks.common import (
+    Message,
+    check_limits,
+    context,
+    escape,
+    fmt_date,
+    mrkdwn_section,
+    plain,
+    truncate,
+)
+
+INPUT_ACTION = "value"  # action_id of every input element; block ids name the fields
+MAX_STATUS_ROWS = 40
+
+STATE_ICON = {
+    State.REQUESTED: ":hourglass_flowing_sand:",
+    State.APPROVED: ":white_check_mark:",
+    State.REJECTED: ":no_entry_sign:",
+    State.EXPIRED: ":alarm_clock:",
+    State.EXECUTING: ":gear:",
+    State.TRACKING: ":eyes:",
+    State.DEACTIVATED: ":double_vertical_bar:",
+    State.VERIFIED: ":white_check_mark:",
+    State.FAILED: ":x:",
+}
+
+
+@dataclass(frozen=True)
+class FormContext:
+    """Where a request form came from: ids only (the modal's ``private_metadata``)."""
+
+    kind: Kind
+    account_id: str
+    channel: str
+    thread_ts: str | None
+
+    def encode(self) -> str:
+        return json.dumps(
+            {"k": self.kind.value, "a": self.account_id, "c": self.channel, "t": self.thread_ts}
+        )
+
+    @classmethod
+    def decode(cls, raw: str) -> FormContext:
+        try:
+            data = json.loads(raw or "{}")
+            ctx = cls(Kind(data["k"]), str(data["a"]), str(data["c"]), data.get("t"))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError("not a rootkey request form") from exc
+        if not (ctx.account_id.isdigit() and len(ctx.account_id) == 12):
+            raise ValueError("not a rootkey request form")
+        if ctx.thread_ts is not None and not isinstance(ctx.thread_ts, str):
+            raise ValueError("not a rootkey request form")
+        return ctx
+
+
+def when(value: datetime | None, zone: ZoneInfo) -> str:
+    """``2026-11-30 09:12 UTC`` in the configured time zone."""
+    if value is None:
+        return "never"
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def clock(value: datetime, zone: ZoneInfo) -> str:
+    """``09:12 UTC`` (what a decision line shows)."""
+    return value.astimezone(zone).strftime("%H:%M %Z")
+
+
+def kind_word(kind: Kind) -> str:
+    return "Remediation" if kind is Kind.REMEDIATION else "Risk exception"
+
+
+def account_text(account_id: str, name: str | None) -> str:
+    return f"*{account_id}*" + (f" · {escape(name)}" if name else "")
+
+
+def key_line(key: KeySlot, now: datetime) -> str:
+    state = "active" if key.active else "deactivated"
+    age = f"{key.age_days} days old" if key.age_days is not None else "age unknown"
+    if key.last_used_date:
+        where = ", ".join(
+            escape(x) for x in (key.last_used_service, key.last_used_region) if x and x != "N/A"
+        )
+        used = f"last used {fmt_date(key.last_used_date)}" + (f" ({where})" if where else "")
+    else:
+        used = "never used"
+    line = f"• Key {key.slot}: {state} · {age} · {used}"
+    if used_recently(key, now):
+        line += (
+            "\n  :warning: *Used in the last 30 days*: deleting it may break whatever uses it. "
+            "Find that first."
+        )
+    return line
+
+
+def keys_text(verdict: Verdict, now: datetime) -> str:
+    if verdict.status is Status.COMPLIANT:
+        return ":white_check_mark: The last audit finds no root access key here."
+    if verdict.status is Status.ERROR:
+        return f":warning: Could not read the keys: {escape(truncate(verdict.reason, 400))}"
+    lines = [key_line(k, now) for k in verdict.keys] or [
+        "• A root access key is present (no slot detail in the credential report)"
+    ]
+    return "*Root access keys*\n" + "\n".join(lines)
+
+
+# -- modals ------------------------------------------------------------------------------------
+
+
+def text_input(
+    block_id: str, label: str, *, multiline: bool = False, optional: bool = False, hint: str = ""
+) -> InputBlock:
+    return InputBlock(
+        block_id=block_id,
+        label=label,
+        element=PlainTextInputElement(
+            action_id=INPUT_ACTION, multiline=multiline, max_length=2000 if multiline else 500
+        ),
+        optional=optional,
+        hint=hint or None,
+    )
+
+
+def modal(
+    callback_id: str, title: str, blocks: list[Any], meta: str = "", submit: str | None = None
+) -> View:
+    view = View(
+        type="modal",
+        callback_id=callback_id,
+        title=PlainTextObject(text=plain(title, 24)),
+        close=PlainTextObject(text="Cancel" if submit else "Close"),
+        submit=PlainTextObject(text=submit) if submit else None,
+        blocks=blocks,
+        private_metadata=meta,
+    )
+    view.to_dict()  # slack_sdk validates lengths and counts here
+    return view
+
+
+def loading_modal() -> View:
+    return modal(
+        CallbackId.REMEDIATION_REQUEST.value,
+        "rootkey",
+        [mrkdwn_section(":mag: Auditing the account's root access keys…")],
+    )
+
+
+def info_modal(text: str) -> View:
+    return modal(CallbackId.REMEDIATION_REQUEST.value, "rootkey", [mrkdwn_section(text)])
+
+
+def remediation_modal(
+    ctx: FormContext, verdict: Verdict, mode: Mode, why: str, now: datetime
+) -> View:
+    what = (
+        "rootkey deletes the keys through centralized root access (AssumeRoot), then re-audits."
+        if mode is Mode.ASSUME_ROOT
+        else "A person removes the keys (deactivate, then delete); rootkey tracks and verifies it."
+    )
+    blocks = [
+        mrkdwn_section(
+            "Remove the root access keys of "
+            + account_text(verdict.account_id, verdict.account_name)
+        ),
+        mrkdwn_section(keys_text(verdict, now)),
+        mrkdwn_section(f"*Mode:* {escape(mode.value)}. {what}"),
+        context(escape(why)),
+        text_input("reason", "Reason", multiline=True, hint="Why it is safe to remove them"),
+        text_input("ticket", "Ticket link", optional=True, hint="https://…"),
+        context("Approvers are asked in the finding's thread. Deleting a key cannot be undone."),
+    ]
+    return modal(
+        CallbackId.REMEDIATION_REQUEST.value, "Request remediation", blocks, ctx.encode(), "Request"
+    )
+
+
+def exception_modal(
+    ctx: FormContext, verdict: Verdict, owner: str, today: date, now: datetime
+) -> View:
+    blocks = [
+        mrkdwn_section(
+            f"Accept the risk of the root access keys of "
+            f"{account_text(verdict.account_id, verdict.account_name)} until a date "
+            f"(at most {MAX_EXCEPTION_DAYS} days). Until then the account is shown apart; "
+            "afterwards it counts again."
+        ),
+        mrkdwn_section(keys_text(verdict, now)),
+        InputBlock(
+            block_id="until",
+            label="Until",
+            element=DatePickerElement(
+                action_id=INPUT_ACTION, initial_date=(today + timedelta(days=30)).isoformat()
+            ),
+        ),
+        InputBlock(
+            block_id="owner",
+            label="Owner of the risk",
+            element=UserSelectElement(action_id=INPUT_ACTION, initial_user=owner),
+        ),
+        text_input("reason", "Reason", multiline=True, hint="Why the key has to stay for now"),
+        text_input("ticket", "Ticket link", optional=True, hint="https://…"),
+    ]
+    return modal(CallbackId.ACCEPT_RISK.value, "Accept risk", blocks, ctx.encode(), "Request")
+
+
+def form_values(view: dict[str, Any]) -> dict[str, str | None]:
+    """``{block_id: value}`` of a submitted request modal (text, date or user)."""
+    values: dict[str, str | None] = {}
+    for block_id, actions in ((view.get("state") or {}).get("values") or {}).items():
+        item = (actions or {}).get(INPUT_ACTION) or {}
+        values[block_id] = (
+            item.get("value") or item.get("selected_date") or item.get("selected_user")
+        )
+    return values
+
+
+# -- the request message ----------------------------------------------------------------------
+
+
+def request_body(req: Request, zone: ZoneInfo) -> list[Any]:
+    title = f"{STATE_ICON[req.state]} *{kind_word(req.kind)} request #{req.id}* · " + account_text(
+        req.account_id, req.account_name
+    )
+    lines = [title, f"Requested by <@{req.requester}> · {when(req.created_at, zone)}"]
+    if req.kind is Kind.REMEDIATION and req.mode:
+        lines.append(f"Mode: *{req.mode.value}*")
+    if req.kind is Kind.EXCEPTION:
+        lines.append(
+            f"Exception until *{when(req.exception_until, zone)}*, "
+            f"risk owner <@{req.owner or req.requester}>"
+        )
+    lines.append(f"Reason: {escape(truncate(req.reason, 1500))}")
+    if req.ticket_url:
+        lines.append(f"Ticket: <{req.ticket_url}|{escape(truncate(req.ticket_url, 200))}>")
+    return [mrkdwn_section("\n".join(lines), block_id=f"rootkey_request:{req.id}")]
+
+
+def request_message(req: Request, approvers: str, required: int, zone: ZoneInfo) -> Message:
+    """The request with Approve (confirmed) and Reject, mentioning the approvers."""
+    so_far = ", ".join(f"<@{u}>" for u in req.approvers_so_far)
+    needed = f"{required} approval{'s' if required != 1 else ''} needed"
+    progress = f" · approved so far by {so_far}" if so_far else ""
+    confirm_text = (
+        f"Approve deleting the root access keys of {req.account_id}? Deletion cannot be undone."
+        if req.kind is Kind.REMEDIATION
+        else f"Accept the risk for {req.account_id} until {when(req.exception_until, zone)}?"
+    )
+    buttons = ActionsBlock(
+        block_id=f"rootkey_decide:{req.id}",
+        elements=[
+            ButtonElement(
+                text="Approve",
+                action_id=ActionId.APPROVE.value,
+                value=str(req.id),
+                style="primary",
+                confirm=ConfirmObject(
+                    title="Approve this request?",
+                    text=truncate(confirm_text, 300),
+                    confirm="Approve",
+                    deny="Cancel",
+                ),
+            ),
+            ButtonElement(
+                text="Reject", action_id=ActionId.REJECT.value, value=str(req.id), style="danger"
+            ),
+        ],
+    )
+    blocks = [
+        *request_body(req, zone),
+        context(
+            f"Approvers: {approvers} ({needed}; the requester cannot approve){progress}. "
+            f"Expires {when(req.expires_at, zone)} unless decided."
+        ),
+        buttons,
+    ]
+    text = f"{kind_word(req.kind)} request #{req.id} for {req.account_id} waits for approval"
+    return check_limits(Message(blocks=blocks, text=text))
+
+
+def decided_message(req: Request, line: str, zone: ZoneInfo) -> Message:
+    """The request message after a decision: the buttons replaced by ``line``."""
+    blocks = [*request_body(req, zone), context(line)]
+    text = f"{kind_word(req.kind)} request #{req.id} for {req.account_id}: {line}"
+    return check_limits(Message(blocks=blocks, text=truncate(text, 3000)))
+
+
+def decision_line(state: State, actor: str | None, at: datetime, zone: ZoneInfo) -> str:
+    by = f" by <@{actor}>" if actor else ""
+    words = {
+        State.APPROVED: f":white_check_mark: Approved{by}, {clock(at, zone)}",
+        State.REJECTED: f":no_entry_sign: Rejected{by}, {clock(at, zone)}",
+        State.EXPIRED: f":alarm_clock: Expired, not decided in time ({when(at, zone)})",
+    }
+    return words.get(
+        state, f"{STATE_ICON[state]} {state.value.capitalize()}{by}, {clock(at, zone)}"
+    )
+
+
+def thread_note(text: str) -> Message:
+    """One line (or a few) of the bot's own mrkdwn in the request's thread."""
+    return check_limits(Message(blocks=[mrkdwn_section(text)], text=truncate(text, 3000)))
+
+
+def transition_note(req: Request, old: State, detail: str, actor: str | None) -> Message:
+    by = f" by <@{actor}>" if actor else ""
+    text = (
+        f"{STATE_ICON[req.state]} Request #{req.id}: *{old.value}* → *{req.state.value}*{by}. "
+        f"{escape(detail)}"
+    )
+    return thread_note(text.strip())
+
+
+# -- tracked mode ------------------------------------------------------------------------------
+
+
+def tracked_steps(req: Request, verdict: Verdict | None) -> Message:
+    """The CIS procedure for a person (console and CLI), with "I've done it, verify now"."""
+    keys = ", ".join(
+        f"key {k.slot} ({'active' if k.active else 'deactivated'})"
+        for k in (verdict.keys if verdict else ())
+    )
+    intro = (
+        f":bust_in_silhouette: Assigned to <@{req.assignee}>: remove the root access keys of "
+        f"{account_text(req.account_id, req.account_name)}" + (f" ({keys})" if keys else "") + ". "
+        "Only the root user can do this. First deactivate, watch that nothing breaks, then delete."
+    )
+    console = (
+        "*In the console* (signed in as the root user)\n"
+        "1. Account menu (top right) → *Security credentials*.\n"
+        "2. *Access keys*: for each key, *Actions → Deactivate*.\n"
+        "3. Wait and watch: nothing should fail, and the key's *last used* date should not move.\n"
+        "4. Then *Actions → Delete* and confirm. A deleted key cannot come back."
+    )
+    cli = (
+        "*With the AWS CLI* (run with the root user's credentials)\n"
+        "```aws iam list-access-keys\n"
+        "aws iam update-access-key --access-key-id <KEY_ID> --status Inactive\n"
+        "aws iam delete-access-key --access-key-id <KEY_ID>```"
+    )
+    verify = ActionsBlock(
+        block_id=f"rootkey_verify:{req.id}",
+        elements=[
+            ButtonElement(
+                text="I've done it, verify now",
+                action_id=ActionId.VERIFY_NOW.value,
+                value=str(req.id),
+                style="primary",
+            )
+        ],
+    )
+    blocks = [
+        mrkdwn_section(intro),
+        mrkdwn_section(console),
+        mrkdwn_section(cli),
+        context("rootkey re-audits the account on a schedule and posts progress here."),
+        verify,
+    ]
+    return check_limits(
+        Message(blocks=blocks, text=f"Request #{req.id}: steps to remove the root access keys")
+    )
+
+
+def back_out_note(req: Request) -> Message:
+    text = (
+        f":double_vertical_bar: Request #{req.id}: the keys of {req.account_id} are deactivated, "
+        "not deleted yet. *Back-out:* if something broke, the root user can reactivate a key "
+        "(console: Security credentials → Access keys → Actions → Activate, or "
+        "`aws iam update-access-key --access-key-id <KEY_ID> --status Active`). "
+        "Once a key is deleted it cannot come back, and rootkey never creates root keys. "
+        "When nothing broke, delete the keys."
+    )
+    return thread_note(text)
+
+
+def root_keys_note(req: Request, described: Sequence[str]) -> Message:
+    if not described:
+        return thread_note(f":mag: Request #{req.id}: the root session finds no access key.")
+    lines = "\n".join(f"• {escape(d)}" for d in described)
+    return thread_note(f":mag: Request #{req.id}: root access keys of {req.account_id}:\n{lines}")
+
+
+# -- /rootkey status ---------------------------------------------------------------------------
+
+
+def status_message(
+    requests: Sequence[Request], exceptions: Sequence[RiskException], zone: ZoneInfo
+) -> Message:
+    lines = ["*Open remediation requests*"]
+    for req in list(requests)[:MAX_STATUS_ROWS]:
+        who = f", assigned to <@{req.assignee}>" if req.assignee else ""
+        lines.append(
+            f"{STATE_ICON[req.state]} #{req.id} {kind_word(req.kind).lower()} · "
+            f"{account_text(req.account_id, req.account_name)} · *{req.state.value}*{who} · "
+            f"since {when(req.state_since, zone)}"
+        )
+    if not requests:
+        lines.append("None.")
+    elif len(requests) > MAX_STATUS_ROWS:
+        lines.append(f"…and {len(requests) - MAX_STATUS_ROWS} more.")
+    lines.append("")
+    lines.append("*Accepted risks (shown apart until they expire)*")
+    for exc in list(exceptions)[:MAX_STATUS_ROWS]:
+        lines.append(
+            f":shield: #{exc.request_id} {account_text(exc.account_id, exc.account_name)} · "
+            f"owner <@{exc.owner}> · until {when(exc.expires_at, zone)} · "
+            f"{escape(truncate(exc.reason, 120))}"
+        )
+    if not exceptions:
+        lines.append("None.")
+    text = f"{len(requests)} open remediation requests, {len(exceptions)} accepted risks"
+    return check_limits(Message(blocks=sections(lines), text=text))
+
+
+def sections(lines: Sequence[str], limit: int = 2900) -> list[Any]:
+    """Lines packed into as few sections as Slack's 3,000-character limit allows."""
+    blocks: list[Any] = []
+    chunk: list[str] = []
+    size = 0
+    for line in lines:
+        if chunk and size + len(line) + 1 > limit:
+            blocks.append(mrkdwn_section("\n".join(chunk)))
+            chunk, size = [], 0
+        chunk.append(line)
+        size += len(line) + 1
+    if chunk:
+        blocks.append(mrkdwn_section("\n".join(chunk)))
+    return blocks
