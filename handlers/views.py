@@ -1,0 +1,43 @@
+"""Modal submissions (callback ids from ``bot.slack.action_ids``)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack
+
+from bot.remediation.errors import InvalidInput
+from bot.remediation.states import Kind
+from bot.slack.action_ids import CallbackId
+
+if TYPE_CHECKING:
+    from slack_bolt import App
+
+    from bot.app import Services
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, services: Services) -> None:
+    remediation = services.remediation
+    if remediation is None:
+        return
+
+    @app.view(CallbackId.REMEDIATION_REQUEST.value)
+    @app.view(CallbackId.ACCEPT_RISK.value)
+    def submit_request(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """Validate at once (errors go back into the form), ack, then create and post."""
+        kind = (
+            Kind.EXCEPTION
+            if view.get("callback_id") == CallbackId.ACCEPT_RISK
+            else Kind.REMEDIATION
+        )
+        user = (body.get("user") or {}).get("id", "")
+        try:
+            new = remediation.prepare(kind, view.get("private_metadata", ""), view, user)
+        except InvalidInput as exc:
+            ack(response_action="errors", errors={exc.field: str(exc)})
+            return
+        ack()
+        remediation.create(new)
