@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from slack_bolt import App
 from slack_bolt.error import BoltError
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -65,6 +66,14 @@ class Services:
         self.jobs.shutdown(wait=wait)
 
 
+class SameTokenNotice(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN itself and warns that our client (built from that very
+    token, with the configured base URL) takes precedence; that line is noise at start-up."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
 def web_client(config: Config) -> WebClient:
     return WebClient(
         token=config.slack_bot_token,
@@ -77,6 +86,16 @@ def default_csv() -> Callable[[AuditResult], str]:
     from bot.audit.render import to_csv
 
     return to_csv
+
+
+def open_store(config: Config) -> Any:
+    """The SQL store at ``DATABASE_URL``, migrated; one line (exit 2) when it cannot open."""
+    from bot.store import Store, StoreError
+
+    try:
+        return Store.open(config.database_url)
+    except StoreError as exc:
+        raise ConfigError("DATABASE_URL", f"could not open the database ({exc})") from None
 
 
 def build_app(
@@ -94,23 +113,10 @@ def build_app(
     import handlers
 
     client = slack_client or web_client(config)
-    if auditor is None:
-        from bot.aws.auditor import AwsAuditor
-
-        auditor = AwsAuditor(config)
-    poster = poster or Poster(client)
-    jobs = Jobs(workers=audit_workers, max_pending=MAX_PENDING_AUDITS)
-    audit = AuditService(auditor, store)
-    services = Services(
-        config=config,
-        client=client,
-        poster=poster,
-        audit=audit,
-        jobs=jobs,
-        checks=CheckRunner(audit, poster, jobs, csv=default_csv()),
-        guard=guard or MemoryGuard(),
-        store=store,
-    )
+    # Slack first: auth.test is the cheapest check and the likeliest start-up failure.
+    bolt_logger = logging.getLogger("slack_bolt.App")
+    if not any(isinstance(f, SameTokenNotice) for f in bolt_logger.filters):
+        bolt_logger.addFilter(SameTokenNotice())
     try:
         app = App(
             client=client,
@@ -133,5 +139,30 @@ def build_app(
         raise ConfigError(
             "SLACK_API_URL", f"could not reach Slack's Web API at {where} ({type(exc).__name__})"
         ) from None
+    if auditor is None:
+        from bot.aws.auditor import AwsAuditor
+
+        auditor = AwsAuditor(config)
+    if store is None:
+        store = open_store(config)
+    poster = poster or Poster(client)
+    jobs = Jobs(workers=audit_workers, max_pending=MAX_PENDING_AUDITS)
+    audit = AuditService(auditor, store)
+    services = Services(
+        config=config,
+        client=client,
+        poster=poster,
+        audit=audit,
+        jobs=jobs,
+        checks=CheckRunner(audit, poster, jobs, csv=default_csv()),
+        guard=guard or MemoryGuard(),
+        store=store,
+    )
+    from bot.scheduler import attach_digest
+
+    attach_digest(services, auditor)  # services.digest, and the digest scheduler as background
+    from bot.services.remediation import attach_remediation
+
+    attach_remediation(services)  # services.remediation, and its sweep as background
     handlers.register(app, services)
     return app, services

@@ -21,16 +21,20 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
-from bot.audit.models import utcnow
+from bot.audit.models import Scope, utcnow
 from bot.config import Config
-from bot.services.digest import DigestService, Published
+from bot.services.digest import Auditor, DigestService, Published
 from bot.store import DigestSlot, Store
+
+if TYPE_CHECKING:
+    from bot.app import Services
 
 log = logging.getLogger(__name__)
 
@@ -206,3 +210,23 @@ class DigestScheduler:
             message_ts=published.ts,
         )
         return published
+
+
+def attach_digest(services: Services, auditor: Auditor) -> None:
+    """Give the bot its digest: the service (`/rootkey digest`) and the scheduler (started and
+    stopped with the bot). Needs the SQL store; without it there is no digest."""
+    if not isinstance(services.store, Store):
+        log.info("no digest: it needs the store (DATABASE_URL)")
+        return
+    from bot.store.remediation import RemediationStore
+
+    config = services.config
+    services.digest = DigestService(
+        services.store,
+        auditor=auditor,
+        poster=services.poster,
+        remediation=RemediationStore(services.store.engine),
+        scope=Scope(kind=config.scope),
+        zone=config.zone,
+    )
+    services.background.append(DigestScheduler(config, services.store, services.digest))

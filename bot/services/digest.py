@@ -80,7 +80,14 @@ class Auditor(Protocol):
 class DigestPoster(Protocol):
     """What publishing needs of ``bot.slack.poster.Poster`` (retries, 429 Retry-After)."""
 
-    def post(self, channel: str, message: Message, *, thread_ts: str | None = None) -> Posted: ...
+    def post(
+        self,
+        channel: str,
+        message: Message,
+        *,
+        thread_ts: str | None = None,
+        response_url: str | None = None,
+    ) -> Posted: ...
 
     def upload(
         self,
@@ -263,6 +270,7 @@ class DigestService:
         *,
         trigger: str = "schedule",
         requested_by: str | None = None,
+        response_url: str | None = None,
     ) -> Published:
         """Audit, save, build and post the digest in ``channel``; chart and CSV in its thread.
 
@@ -276,12 +284,13 @@ class DigestService:
         except AuditError as exc:
             # Nothing could be audited: the channel hears that, it never gets silence.
             log.error("digest audit for %s failed: %s", channel, exc)
-            posted = self.poster.post(channel, audit_failed(str(exc)))
+            posted = self.poster.post(channel, audit_failed(str(exc)), response_url=response_url)
             return Published(
                 run_id=None, channel=channel, ts=posted.ts, baseline_run_id=None, all_clear=False
             )
         digest = self.build(run_id, channel=channel)
-        posted = self.poster.post(channel, digest_message(digest))
+        # Where the bot may not post, the poster answers through the command's response_url.
+        posted = self.poster.post(channel, digest_message(digest), response_url=response_url)
         thread = posted.ts
         if thread:
             for name, make in (("trend chart", self.chart_file), ("CSV report", self.csv_file)):
@@ -315,6 +324,19 @@ class DigestService:
             baseline_run_id=digest.baseline_run_id,
             all_clear=digest.all_clear,
         )
+
+    def post_now(
+        self, channel: str, requested_by: str | None, response_url: str | None
+    ) -> Published | None:
+        """``/rootkey digest``: publish; a delivery failure was already told through
+        ``response_url`` by the poster, so it ends here."""
+        try:
+            return self.publish(
+                channel, trigger="command", requested_by=requested_by, response_url=response_url
+            )
+        except DeliveryError as exc:
+            log.warning("digest for %s not delivered: %s", channel, exc.error)
+            return None
 
     def chart_file(self, digest: Digest) -> tuple[str, bytes, str] | None:
         from bot.services.chart import trend_png

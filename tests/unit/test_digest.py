@@ -1,0 +1,280 @@
+"""The digest from crafted histories saved through the store (SQLite): figures, Block Kit, CSV,
+chart, and the `digest --print` command."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import struct
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.audit.models import AuditResult, KeySlot, Status, Verdict
+from bot.services.chart import trend_png
+from bot.services.digest import Digest, DigestService, digest_csv
+from bot.slack.blocks.common import MAX_BLOCKS, MAX_SECTION_TEXT
+from bot.slack.blocks.digest import digest_message
+from bot.slack.blocks.history import history_message
+from bot.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+C, N, E = Status.COMPLIANT, Status.NONCOMPLIANT, Status.ERROR
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store.open(f"sqlite:///{tmp_path / 'rootkey.db'}")
+    yield opened
+    opened.close()
+
+
+def save(store: Store, day: float, statuses: dict[str, Status], names: bool = True) -> int:
+    at = T0 + timedelta(days=day)
+    verdicts = tuple(
+        Verdict(
+            account_id=account,
+            status=status,
+            reason={C: "no root access key", N: "root key in slot 1", E: "AccessDenied"}[status],
+            source="aws",
+            account_name=f"team-{account[-3:]}" if names else None,
+            keys=(KeySlot(slot=1, active=True),) if status is N else (),
+            checked_at=at,
+        )
+        for account, status in statuses.items()
+    )
+    return store.save_run(
+        AuditResult(verdicts=verdicts, scope="org", started_at=at, finished_at=at), "schedule"
+    )
+
+
+def post_digest(store: Store, channel: str, run_id: int, slot: datetime) -> None:
+    """Record a posted digest of ``run_id``, as the scheduler does."""
+    claim = store.claim_slot(channel, slot, "test")
+    assert claim is not None
+    store.mark_slot_posted(claim.id, "test", run_id=run_id, baseline_run_id=None, message_ts="1")
+
+
+def service(store: Store, day: float, **kw: object) -> DigestService:
+    return DigestService(store, clock=lambda: T0 + timedelta(days=day, hours=1), **kw)  # type: ignore[arg-type]
+
+
+def ids(states: object) -> list[str]:
+    return [s.account_id for s in states]  # type: ignore[attr-defined]
+
+
+def block_texts(digest: Digest) -> str:
+    message = digest_message(digest)
+    return json.dumps([b.to_dict() for b in message.blocks], ensure_ascii=False)
+
+
+def test_figures_match_the_saved_audits(store: Store) -> None:
+    a, b, c, d, e, f = (f"{i}" * 12 for i in range(1, 7))
+    save(store, 0, {a: N, b: C, c: N, d: C, e: C})
+    previous = save(store, 10, {a: N, b: C, c: N, d: C, e: C})
+    post_digest(store, "C1", previous, T0 + timedelta(days=10))
+    save(store, 11, {a: N, b: N, c: C, d: E, e: C})  # a check between digests
+    now_run = save(store, 12, {a: N, b: N, c: C, d: E, e: C, f: N})
+
+    digest = service(store, 12).build(now_run, channel="C1")
+
+    assert digest.baseline_run_id == previous
+    assert (digest.total, digest.compliant, digest.noncompliant, len(digest.errors)) == (6, 2, 3, 1)
+    assert digest.percent_compliant == pytest.approx(100 * 2 / 6)
+    assert ids(digest.new_noncompliant) == [b, f]
+    assert ids(digest.fixed) == [c]
+    assert ids(digest.still_open) == [a, b, f]  # oldest open streak first
+    assert [digest.days_open(s) for s in digest.still_open] == [12, 1, 0]
+    assert ids(digest.errors) == [d]
+    assert not digest.all_clear
+
+    text = block_texts(digest)
+    assert "open 12 days" in text and "open 1 day " in text
+    assert "Could not be audited (1)" in text and "AccessDenied" in text
+    fallback = digest_message(digest).text
+    assert "3 of 6 accounts with a root access key (2 new)" in fallback
+    assert "1 fixed" in fallback and "1 could not be audited" in fallback
+    assert "33.3% compliant" in fallback
+
+
+def test_without_an_earlier_digest_changes_are_those_of_the_last_24_hours(store: Store) -> None:
+    save(store, 0, {"111111111111": N, "222222222222": C})
+    run = save(store, 5, {"111111111111": N, "222222222222": N})
+    digest = service(store, 5).build(run, channel="C9")
+    assert digest.first_digest
+    assert ids(digest.new_noncompliant) == ["222222222222"]
+    assert "no earlier digest" in block_texts(digest)
+
+
+def test_an_account_that_could_not_be_audited_is_never_all_clear(store: Store) -> None:
+    run = save(store, 0, {"111111111111": C, "222222222222": E})
+    digest = service(store, 0).build(run)
+    assert not digest.all_clear and digest.compliant == 1
+    assert digest.percent_compliant == 50.0
+    assert "Root key digest: 1 account not audited" in block_texts(digest)
+
+
+def test_all_clear_is_one_short_message(store: Store) -> None:
+    save(store, 0, {"111111111111": N, "222222222222": C})
+    previous = save(store, 1, {"111111111111": N, "222222222222": C})
+    post_digest(store, "C1", previous, T0 + timedelta(days=1))
+    run = save(store, 2, {"111111111111": C, "222222222222": C})
+    digest = service(store, 2).build(run, channel="C1")
+    assert digest.all_clear
+    message = digest_message(digest)
+    assert len(message.blocks) == 2
+    assert message.text.startswith("Root key digest: all clear, 2 accounts audited")
+    assert "1 account fixed since the last digest" in block_texts(digest)
+    assert service(store, 2).csv_file(digest) is None  # nothing to list
+
+
+def test_no_accounts_audited_is_not_all_clear(store: Store) -> None:
+    run = save(store, 0, {})
+    digest = service(store, 0).build(run)
+    assert not digest.all_clear
+    assert digest_message(digest).text == "Root key digest: no accounts were audited."
+
+
+@dataclass(frozen=True)
+class Req:
+    id: int
+    account_id: str
+    kind: str
+    state: str
+    requester: str
+    created_at: datetime
+    account_name: str | None = None
+    assignee: str | None = None
+
+
+@dataclass(frozen=True)
+class Exc:
+    account_id: str
+    owner: str
+    reason: str
+    expires_at: datetime
+
+
+class Remediation:
+    def open_requests(self) -> list[Req]:
+        return [Req(7, "111111111111", "remediation", "tracking", "UREQ1", T0, assignee="UOWN1")]
+
+    def active_exceptions(self, now: datetime) -> list[Exc]:
+        return [Exc("222222222222", "UOWN2", "legacy batch job", T0 + timedelta(days=60))]
+
+
+def test_accepted_risks_are_shown_apart_and_open_requests_listed(store: Store) -> None:
+    run = save(store, 0, {"111111111111": N, "222222222222": N, "333333333333": C})
+    digest = service(store, 3, remediation=Remediation()).build(run)
+    assert ids(digest.still_open) == ["111111111111"]
+    assert [x.state.account_id for x in digest.excepted] == ["222222222222"]
+    text = block_texts(digest)
+    assert "Accepted risks (1)" in text and "<@UOWN2>" in text and "legacy batch job" in text
+    assert "Open remediation requests (1)" in text and "#7" in text and "<@UOWN1>" in text
+    rows = list(csv.DictReader(io.StringIO(digest_csv(digest))))
+    assert [r["status"] for r in rows] == ["noncompliant", "excepted", "compliant"]
+
+
+def test_ten_thousand_accounts_stay_within_slack_limits_and_the_csv_has_them_all(
+    store: Store,
+) -> None:
+    statuses = {f"{i:012d}": (N if i % 3 == 0 else E if i % 7 == 0 else C) for i in range(10_000)}
+    save(store, 0, statuses, names=False)
+    run = save(store, 1, statuses)
+    digest = service(store, 1).build(run)
+    message = digest_message(digest)
+    assert len(message.blocks) <= MAX_BLOCKS
+    for block in message.blocks:
+        body = block.to_dict()
+        assert len(body.get("text", {}).get("text", "")) <= MAX_SECTION_TEXT
+    assert len(json.dumps([b.to_dict() for b in message.blocks])) < 20_000
+    assert f"…and {digest.noncompliant - 10} more in the CSV" in block_texts(digest)
+    rows = list(csv.DictReader(io.StringIO(digest_csv(digest))))
+    assert len(rows) == 10_000
+    assert sum(r["status"] == "error" for r in rows) == len(digest.errors)
+
+
+def test_a_name_that_looks_like_a_formula_is_inert_in_the_csv(store: Store) -> None:
+    at = T0
+    verdict = Verdict(
+        account_id="111111111111",
+        status=N,
+        reason="root key",
+        source="aws",
+        account_name='=HYPERLINK("http://x")',
+        checked_at=at,
+    )
+    run = store.save_run(AuditResult(verdicts=(verdict,), started_at=at, finished_at=at), "cli")
+    rows = list(csv.reader(io.StringIO(digest_csv(service(store, 0).build(run)))))
+    assert rows[1][1].startswith("'=")
+
+
+def test_the_trend_chart_is_a_png_of_the_thirty_days(store: Store) -> None:
+    for day in range(30):
+        save(store, day, {"111111111111": N if day < 20 else C, "222222222222": C})
+    digest = service(store, 29).build(save(store, 29, {"111111111111": C}))
+    assert len(digest.trend) == 30
+    assert digest.trend[0].noncompliant == 1 and digest.trend[-1].noncompliant == 0
+    png = trend_png(digest.trend)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    assert (width, height) == (800, 320)
+
+
+def test_history_shows_the_changes_of_an_account(store: Store) -> None:
+    for day, status in enumerate([C, C, N, N, N, E, N]):
+        save(store, day, {"111111111111": status})
+    now = T0 + timedelta(days=6, hours=2)
+    message = history_message(
+        "111111111111",
+        store.history("111111111111"),
+        store.latest_state("111111111111"),
+        now=now,
+    )
+    text = json.dumps([b.to_dict() for b in message.blocks], ensure_ascii=False)
+    assert "Open since* 2026-11-03 09:00 UTC: 4 days" in text
+    assert text.count("root access key present") == 3  # now, then the two streaks around the error
+    assert "2 audits" in text and "3 audits" in text
+    assert message.text == "History of 111111111111 (team-111): now noncompliant, open 4 days"
+    empty = history_message("999999999999", [], None, now=now)
+    assert "No saved audit of 999999999999 yet" in empty.text
+
+
+def test_digest_print_writes_block_kit_json_from_the_last_saved_audit(
+    store: Store, tmp_path: Path
+) -> None:
+    save(store, 0, {"111111111111": N, "222222222222": C})
+    env = {
+        **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")},
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'rootkey.db'}",
+        "PYTHONPATH": str(ROOT),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "digest", "--print", "--no-audit"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert payload["text"].startswith("Root key digest: 1 of 2 accounts with a root access key")
+    assert payload["blocks"][0]["type"] == "header"
+    refused = subprocess.run(
+        [sys.executable, "-m", "bot", "digest"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
