@@ -6,6 +6,11 @@ from __future__ import annotations
 class RemediationError(Exception):
     """Base: ``str(exc)`` is the one line shown to the person who caused it."""
 
+    @property
+    def user_message(self) -> str:
+        """What the one error handler shows, privately, to the person who clicked."""
+        return str(self)
+
 
 class RequestNotFound(RemediationError):
     def __init__(self, request_id: int) -> None:

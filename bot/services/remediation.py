@@ -26,6 +26,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
+from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
@@ -243,10 +246,14 @@ class RemediationService:
                 return verdict
         return Verdict(account_id, Status.ERROR, "the audit returned no verdict", "aws")
 
-    def open_form(self, ctx: blocks.FormContext, user: str, trigger_id: str) -> None:
-        """Open the request modal at once (a trigger id lasts 3 s), then fill it after an audit."""
-        opened = self.client.views_open(trigger_id=trigger_id, view=blocks.loading_modal())
-        view_id = opened["view"]["id"]
+    def open_form(
+        self, ctx: blocks.FormContext, user: str, trigger_id: str, view_id: str | None = None
+    ) -> None:
+        """Open the request modal at once (a trigger id lasts 3 s), then fill it after a fresh
+        audit of the account; ``view_id`` replaces an open form instead."""
+        if view_id is None:
+            opened = self.client.views_open(trigger_id=trigger_id, view=blocks.loading_modal())
+            view_id = opened["view"]["id"]
         result = self.audit_one(ctx.account_id, "button", user)
         verdict = self.verdict_of(result, ctx.account_id)
         if verdict.status is Status.COMPLIANT and ctx.kind is Kind.REMEDIATION:
@@ -657,3 +664,60 @@ class RemediationService:
         return blocks.status_message(
             self.open_requests(), self.active_exceptions(), self.config.zone
         )
+
+
+class RemediationSweep:
+    """The periodic sweep (expiry, exception ends, tracked rechecks, reminders, stale
+    executions) on an APScheduler interval; starts and stops with the bot."""
+
+    def __init__(self, service: RemediationService) -> None:
+        self.service = service
+        self.scheduler: BackgroundScheduler | None = None
+
+    def start(self) -> None:
+        scheduler = BackgroundScheduler(timezone=UTC)
+        scheduler.add_job(
+            self.service.sweep,
+            IntervalTrigger(seconds=self.service.sweep_interval),
+            id="rootkey-remediation-sweep",
+            name="remediation sweep",
+            coalesce=True,
+            max_instances=1,
+        )
+        scheduler.add_listener(self.job_failed, EVENT_JOB_ERROR)
+        scheduler.start()
+        self.scheduler = scheduler
+
+    def shutdown(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+
+    @staticmethod
+    def job_failed(event: JobExecutionEvent) -> None:
+        log.error("remediation sweep failed", exc_info=event.exception)
+
+
+def attach_remediation(services: Any) -> None:
+    """Give the bot its remediation flow (buttons, modals, `/rootkey status`) and its sweep.
+    Needs the SQL store; without it the buttons say remediation is not enabled."""
+    from bot.store import Store
+
+    store = services.store
+    if not isinstance(store, Store):
+        log.info("no remediation: it needs the store (DATABASE_URL)")
+        return
+    config = services.config
+    root_access = (
+        RootAccess(config.aws_region) if config.remediation == Mode.ASSUME_ROOT.value else None
+    )
+    service = RemediationService(
+        config,
+        RemediationStore(store.engine),
+        services.poster,
+        services.client,
+        services.audit,
+        root_access=root_access,
+    )
+    services.remediation = service
+    services.background.extend([service, RemediationSweep(service)])

@@ -131,6 +131,10 @@ L = LogRow.__table__
 X = ExceptionRow.__table__
 
 
+class Unchanged(Exception):
+    """Raised inside a write transaction to roll it back: nothing was to be changed."""
+
+
 @dataclass(frozen=True)
 class ApprovalOutcome:
     """What one approval click did: counted or not, and whether it completed the approval."""
@@ -409,58 +413,59 @@ class RemediationStore:
         The first statement takes the request's row lock (PostgreSQL) or the write lock
         (SQLite), so concurrent approvals are counted one after the other.
         """
-        with self.writing() as conn:
-            locked = conn.execute(
-                update(R)
-                .where(
-                    R.c.id == request_id,
-                    R.c.state == State.REQUESTED.value,
-                    R.c.requester != user,
-                )
-                .values(version=R.c.version + 1)
-            )
-            if locked.rowcount != 1:
-                return ApprovalOutcome(False, False, self.load(conn, request_id))
-            already = conn.execute(
-                select(A.c.id).where(A.c.request_id == request_id, A.c.user == user)
-            ).first()
-            if already is not None:
-                return ApprovalOutcome(False, False, self.load(conn, request_id))
-            conn.execute(insert(A).values(request_id=request_id, user=user, at=now))
-            count = conn.execute(
-                select(func.count()).select_from(A).where(A.c.request_id == request_id)
-            ).scalar_one()
-            self.append(
-                conn, request_id, user, "approval", now,
-                detail or f"approval {count} of {required}",
-                from_state=State.REQUESTED, to_state=State.REQUESTED,
-            )  # fmt: skip
-            if count < required:
-                return ApprovalOutcome(True, False, self.load(conn, request_id))
-            conn.execute(
-                update(R)
-                .where(R.c.id == request_id, R.c.state == State.REQUESTED.value)
-                .values(state=State.APPROVED.value, state_since=now, version=R.c.version + 1)
-            )
-            self.append(
-                conn, request_id, user, "transition", now,
-                f"approved ({count} of {required} approvals)",
-                from_state=State.REQUESTED, to_state=State.APPROVED,
-            )  # fmt: skip
-            request = self.load(conn, request_id)
-            if request.kind is Kind.EXCEPTION:
-                conn.execute(
-                    insert(X).values(
-                        request_id=request_id,
-                        account_id=request.account_id,
-                        account_name=request.account_name,
-                        owner=request.owner or request.requester,
-                        reason=request.reason,
-                        starts_at=now,
-                        expires_at=request.exception_until or now,
+        try:
+            with self.writing() as conn:
+                locked = conn.execute(
+                    update(R)
+                    .where(
+                        R.c.id == request_id,
+                        R.c.state == State.REQUESTED.value,
+                        R.c.requester != user,
                     )
+                    .values(version=R.c.version + 1)
                 )
-            return ApprovalOutcome(True, True, request)
+                already = conn.execute(
+                    select(A.c.id).where(A.c.request_id == request_id, A.c.user == user)
+                ).first()
+                if locked.rowcount != 1 or already is not None:
+                    raise Unchanged  # rolls back the version bump: a refused click changes nothing
+                conn.execute(insert(A).values(request_id=request_id, user=user, at=now))
+                count = conn.execute(
+                    select(func.count()).select_from(A).where(A.c.request_id == request_id)
+                ).scalar_one()
+                self.append(
+                    conn, request_id, user, "approval", now,
+                    detail or f"approval {count} of {required}",
+                    from_state=State.REQUESTED, to_state=State.REQUESTED,
+                )  # fmt: skip
+                if count < required:
+                    return ApprovalOutcome(True, False, self.load(conn, request_id))
+                conn.execute(
+                    update(R)
+                    .where(R.c.id == request_id, R.c.state == State.REQUESTED.value)
+                    .values(state=State.APPROVED.value, state_since=now, version=R.c.version + 1)
+                )
+                self.append(
+                    conn, request_id, user, "transition", now,
+                    f"approved ({count} of {required} approvals)",
+                    from_state=State.REQUESTED, to_state=State.APPROVED,
+                )  # fmt: skip
+                request = self.load(conn, request_id)
+                if request.kind is Kind.EXCEPTION:
+                    conn.execute(
+                        insert(X).values(
+                            request_id=request_id,
+                            account_id=request.account_id,
+                            account_name=request.account_name,
+                            owner=request.owner or request.requester,
+                            reason=request.reason,
+                            starts_at=now,
+                            expires_at=request.exception_until or now,
+                        )
+                    )
+                return ApprovalOutcome(True, True, request)
+        except Unchanged:
+            return ApprovalOutcome(False, False, self.get(request_id))
 
     def set_message(self, request_id: int, message_ts: str, thread_ts: str) -> None:
         """Remember where the request message (with its buttons) and its thread are."""

@@ -106,12 +106,13 @@ def test_the_requester_cannot_approve_and_an_approver_counts_once(
     store: RemediationStore,
 ) -> None:
     rid = new_request(store)
+    before = store.get(rid)
     own = store.approve(rid, "UREQ", 1, T0)
-    assert not own.counted and own.request.state is State.REQUESTED
+    assert not own.counted and own.request == before  # refused: not even the version moved
     first = store.approve(rid, "UA", 2, T0)
     again = store.approve(rid, "UA", 2, T0)
     assert first.counted and not first.approved
-    assert not again.counted
+    assert not again.counted and again.request == first.request
     assert store.get(rid).state is State.REQUESTED
     second = store.approve(rid, "UB", 2, T0)
     assert second.approved and second.request.state is State.APPROVED
