@@ -1,0 +1,244 @@
+"""Start everything of the demo on 127.0.0.1, and stop all of it.
+
+1. moto's server with the simulated Organization (``scenario``);
+2. the page and the Slack Web API (``server.DemoServer``);
+3. the real bot, unchanged, as a subprocess (``python -m bot run --host 127.0.0.1``), in HTTP
+   mode, with SQLite in a temporary directory, pointed at both;
+4. print the page's address and wait for Ctrl-C (SIGINT) or SIGTERM, then stop the bot (SIGTERM,
+   then SIGKILL if it hangs), the servers, and remove the temporary directory.
+
+The bot runs in its own session (a terminal's Ctrl-C reaches only the demo, which stops it in
+order), and on Linux it also gets SIGTERM should the demo itself be killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.demo import identities as ids
+from bot.demo import scenario
+from bot.demo.server import DemoServer
+
+ROOT = Path(__file__).resolve().parents[2]
+PASS_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
+BOT_START_TIMEOUT = 60.0
+BOT_STOP_TIMEOUT = 25.0
+DEMO_TOKEN = "xoxb-demo-0000000000-local"  # accepted only by the demo's own Web API
+
+
+class DemoError(Exception):
+    """Something kept the demo from starting; one line for the person who ran it."""
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def parent_death_signal() -> Callable[[], None] | None:
+    """On Linux: a child pre-exec hook so the bot gets SIGTERM if the demo dies without cleanup."""
+    if not sys.platform.startswith("linux"):
+        return None
+    name = ctypes.util.find_library("c")
+    if not name:
+        return None
+    prctl = ctypes.CDLL(name, use_errno=True).prctl
+    pr_set_pdeathsig = 1
+
+    def hook() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+    return hook
+
+
+def bot_environment(
+    api_url: str, aws_env: dict[str, str], port: int, secret: str, workdir: Path
+) -> dict[str, str]:
+    """Only what the bot needs, set explicitly: nothing from the user's shell or a .env file
+    (a real token or AWS profile there must never reach the demo)."""
+    env = {k: os.environ[k] for k in PASS_THROUGH if k in os.environ}
+    env.update(aws_env)
+    env.update(
+        {
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": str(ROOT),
+            "PYTHON_DOTENV_DISABLED": "1",
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "SLACK_BOT_TOKEN": DEMO_TOKEN,
+            "SLACK_SIGNING_SECRET": secret,
+            "SLACK_API_URL": api_url,
+            "SLACK_TEAM_ID": ids.TEAM_ID,
+            "SLACK_APP_ID": ids.APP_ID,
+            "PORT": str(port),
+            "DATABASE_URL": f"sqlite:///{workdir / 'rootkey.db'}",
+            "ROOTKEY_SCOPE": "org",
+            "ROOTKEY_REMEDIATION": "assume-root",
+            "ROOTKEY_APPROVERS": ids.APPROVER.user_id,
+            "ROOTKEY_DIGEST_CHANNEL": ids.DIGEST.channel_id,
+        }
+    )
+    return env
+
+
+@dataclass
+class Demo:
+    port: int = 0
+    out: TextIO = sys.stdout
+    err: TextIO = sys.stderr
+    stop_requested: threading.Event = field(default_factory=threading.Event)
+    world: scenario.Scenario | None = None
+    server: DemoServer | None = None
+    bot: subprocess.Popen[bytes] | None = None
+    workdir: Path | None = None
+
+    @property
+    def log_path(self) -> Path | None:
+        return self.workdir / "bot.log" if self.workdir else None
+
+    def bot_log_tail(self, lines: int = 15) -> str:
+        path = self.log_path
+        if path is None or not path.exists():
+            return ""
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def start(self) -> str:
+        """Start everything; returns the page's address."""
+        self.workdir = Path(tempfile.mkdtemp(prefix="rootkey-demo-"))
+        print("rootkey demo: starting a simulated AWS Organization…", file=self.err, flush=True)
+        self.world = scenario.start()
+        try:
+            self.server = DemoServer(self.port, token=DEMO_TOKEN)
+        except OSError as exc:
+            raise DemoError(f"cannot listen on 127.0.0.1:{self.port}: {exc.strerror}") from None
+        self.server.info = {"accounts": self.world.accounts, "mode": "assume-root"}
+        self.server.start()
+        self.start_bot()
+        return f"{self.server.base_url}/"
+
+    def start_bot(self) -> None:
+        assert self.server and self.world and self.workdir
+        print("rootkey demo: starting the rootkey bot…", file=self.err, flush=True)
+        secret = secrets.token_hex(16)
+        port = free_port()
+        env = bot_environment(self.server.api_url, self.world.env(), port, secret, self.workdir)
+        with open(self.workdir / "bot.log", "ab") as log:
+            self.bot = subprocess.Popen(
+                [sys.executable, "-m", "bot", "run", "--host", "127.0.0.1"],
+                cwd=self.workdir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=parent_death_signal(),
+            )
+        base = f"http://127.0.0.1:{port}"
+        self.wait_healthy(base)
+        self.server.connect(f"{base}/slack/events", secret)
+
+    def wait_healthy(self, base: str) -> dict[str, Any]:
+        deadline = time.monotonic() + BOT_START_TIMEOUT
+        while True:
+            assert self.bot is not None
+            if self.bot.poll() is not None:
+                raise DemoError(
+                    f"the rootkey bot stopped while starting (exit {self.bot.returncode}):\n"
+                    + self.bot_log_tail()
+                )
+            if self.stop_requested.is_set():
+                raise KeyboardInterrupt
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=1) as reply:
+                    if reply.status == 200:
+                        return dict(json.loads(reply.read() or b"{}"))
+            except (urllib.error.URLError, OSError, ValueError):
+                pass
+            if time.monotonic() > deadline:
+                raise DemoError(
+                    f"the rootkey bot did not answer within {BOT_START_TIMEOUT:.0f} s:\n"
+                    + self.bot_log_tail()
+                )
+            self.stop_requested.wait(0.1)
+
+    def wait(self) -> int:
+        """Until a signal (0) or the bot exits by itself (1)."""
+        while not self.stop_requested.wait(0.5):
+            if self.bot is not None and self.bot.poll() is not None:
+                print(
+                    f"rootkey demo: the bot stopped (exit {self.bot.returncode}):\n"
+                    + self.bot_log_tail(),
+                    file=self.err,
+                    flush=True,
+                )
+                return 1
+        return 0
+
+    def stop(self) -> None:
+        """Stop everything that was started, in reverse order; safe to call more than once."""
+        if self.bot is not None and self.bot.poll() is None:
+            self.bot.send_signal(signal.SIGTERM)
+            try:
+                self.bot.wait(BOT_STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.bot.pid, signal.SIGKILL)
+                self.bot.wait(5)
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+        if self.world is not None:
+            self.world.stop()
+            self.world = None
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+
+def run(port: int = 0, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    demo = Demo(port=port, out=out, err=err)
+
+    def request_stop(signum: int, _frame: Any) -> None:
+        demo.stop_requested.set()
+
+    previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            address = demo.start()
+        except (DemoError, scenario.ScenarioUnavailable) as exc:
+            print(f"rootkey demo: {exc}", file=err, flush=True)
+            return 2
+        except KeyboardInterrupt:
+            return 0
+        print(
+            f"rootkey demo: open {address} in your browser (Ctrl-C stops it)", file=out, flush=True
+        )
+        code = demo.wait()
+        print("rootkey demo: stopping…", file=err, flush=True)
+        return code
+    finally:
+        demo.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -1,0 +1,344 @@
+"""The demo's HTTP server on 127.0.0.1: the Slack Web API for the bot, response URLs, file
+uploads and downloads, the page, and the page's backend (``/ui/...``).
+
+Routes:
+  POST /api/<method>          Slack Web API (the bot's SLACK_API_URL is ``<base>/api/``)
+  POST /upload/<file id>      the upload URL of files.getUploadURLExternal
+  POST /response/<token>      a command's or a click's response_url
+  GET  /files/<file id>       an uploaded file (images inline, anything else as text or download)
+  GET  /                      the page; /static/<name> its script and style
+  GET  /ui/config, /ui/state  who is who; the long-polled state for one person
+  POST /ui/command, /ui/action, /ui/submit, /ui/close, /ui/message   what the person did
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from bot.demo import identities as ids
+from bot.demo.feed import Feed
+from bot.demo.relay import Relay, person_ref
+from bot.demo.webapi import WebApi
+from bot.demo.workspace import Json, SlackError, Workspace
+
+log = logging.getLogger(__name__)
+
+PAGE_DIR = Path(__file__).with_name("page")
+STATIC = {
+    "app.js": "text/javascript; charset=utf-8",
+    "style.css": "text/css; charset=utf-8",
+}
+INLINE_TYPES = {"image/png", "image/jpeg", "image/gif"}
+MAX_BODY = 20 * 1024 * 1024
+LONG_POLL = 20.0
+
+
+class DemoServer:
+    """The workspace, its Web API and the page, served on one local port."""
+
+    def __init__(self, port: int = 0, token: str = "xoxb-demo") -> None:
+        self.workspace = Workspace()
+        self.feed = Feed(self.workspace)
+        self.relay: Relay | None = None
+        self.info: Json = {}  # what the page says about the simulation (accounts, mode)
+        self.closing = False
+        handler = type("Handler", (RequestHandler,), {"demo": self})
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.httpd.daemon_threads = True
+        self.port = int(self.httpd.server_address[1])
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.api = WebApi(self.workspace, token, self.base_url)
+        self.thread: threading.Thread | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/"
+
+    def connect(self, bot_url: str, signing_secret: str) -> None:
+        """Point the page's actions at the bot's ``/slack/events``."""
+        self.relay = Relay(self.workspace, self.api, bot_url, signing_secret)
+
+    def start(self) -> None:
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, name="demo-http", daemon=True
+        )
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.closing = True
+        with self.workspace.changed:
+            self.workspace.touch()  # wake the long polls
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class RequestHandler(BaseHTTPRequestHandler):
+    demo: DemoServer
+    server_version = "rootkey-demo"
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def send(
+        self, status: int, body: bytes, content_type: str, extra: dict[str, str] | None = None
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Cache-Control", "no-store")
+        for key, value in (extra or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def send_json(self, data: object, status: int = 200) -> None:
+        self.send(status, json.dumps(data).encode(), "application/json; charset=utf-8")
+
+    def body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            raise SlackError("request_too_large")
+        return self.rfile.read(length) if length else b""
+
+    def local_host(self) -> bool:
+        """Refuse other Host names, so a web page elsewhere cannot reach the demo by DNS tricks."""
+        host = (self.headers.get("Host") or "").rsplit(":", 1)[0]
+        return host in ("127.0.0.1", "localhost", "[::1]")
+
+    def route(self) -> tuple[str, dict[str, list[str]]]:
+        parts = urlsplit(self.path)
+        return parts.path, parse_qs(parts.query)
+
+    # -- GET -----------------------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        if not self.local_host():
+            self.send(HTTPStatus.MISDIRECTED_REQUEST, b"unknown host", "text/plain")
+            return
+        path, query = self.route()
+        if path == "/":
+            page = (PAGE_DIR / "index.html").read_bytes()
+            self.send(
+                200,
+                page,
+                "text/html; charset=utf-8",
+                {
+                    "Content-Security-Policy": (
+                        "default-src 'self'; img-src 'self' data:; "
+                        "style-src 'self' 'unsafe-inline'; script-src 'self'; "
+                        "connect-src 'self'; frame-ancestors 'none'"
+                    ),
+                },
+            )
+        elif path.startswith("/static/") and path[len("/static/") :] in STATIC:
+            name = path[len("/static/") :]
+            self.send(200, (PAGE_DIR / name).read_bytes(), STATIC[name])
+        elif path.startswith("/files/"):
+            self.file(path[len("/files/") :], "download" in query)
+        elif path == "/ui/config":
+            self.send_json(self.config())
+        elif path == "/ui/state":
+            self.state(query)
+        elif path == "/healthz":
+            self.send_json({"ok": True, "bot_connected": self.demo.relay is not None})
+        elif path.startswith("/api/"):
+            self.web_api(path[len("/api/") :], {k: v[-1] for k, v in query.items()})
+        else:
+            self.send(404, b"not found", "text/plain")
+
+    def config(self) -> Json:
+        return {
+            "team": ids.TEAM_NAME,
+            "bot": ids.BOT_NAME,
+            "command": ids.COMMAND,
+            "people": [
+                {"id": p.user_id, "name": p.real_name, "role": p.role, "color": p.color}
+                for p in ids.PEOPLE
+            ],
+            "default_channel": ids.SECURITY.channel_id,
+            "info": self.demo.info,
+        }
+
+    def state(self, query: dict[str, list[str]]) -> None:
+        user = (query.get("user") or [ids.REQUESTER.user_id])[-1]
+        try:
+            person_ref(user)
+        except SlackError:
+            self.send_json({"error": "unknown user"}, 400)
+            return
+        since = (query.get("since") or [""])[-1]
+        if since.isdigit() and not self.demo.closing:
+            self.demo.workspace.wait(int(since), LONG_POLL)
+        self.send_json(self.demo.feed.snapshot(user))
+
+    def file(self, file_id: str, download: bool) -> None:
+        stored = self.demo.workspace.files.get(file_id)
+        if stored is None or not stored.complete:
+            self.send(404, b"no such file", "text/plain")
+            return
+        mime = stored.mimetype
+        safe_name = "".join(c for c in stored.name if c.isalnum() or c in "._-") or "file"
+        if download:
+            extra = {"Content-Disposition": f'attachment; filename="{safe_name}"'}
+            self.send(200, stored.content, "application/octet-stream", extra)
+        elif mime in INLINE_TYPES:
+            self.send(200, stored.content, mime)
+        else:  # shown as text, never interpreted by the browser
+            self.send(
+                200,
+                stored.content,
+                "text/plain; charset=utf-8",
+                {"Content-Security-Policy": "default-src 'none'; sandbox"},
+            )
+
+    # -- POST ----------------------------------------------------------------------------
+
+    def do_POST(self) -> None:
+        if not self.local_host():
+            self.send(HTTPStatus.MISDIRECTED_REQUEST, b"unknown host", "text/plain")
+            return
+        path, query = self.route()
+        try:
+            body = self.body()
+        except SlackError:
+            self.send(413, b"too large", "text/plain")
+            return
+        if path.startswith("/api/"):
+            args: Json = {k: v[-1] for k, v in query.items()}
+            args.update(self.parse_args(body))
+            self.web_api(path[len("/api/") :], args)
+        elif path.startswith("/upload/"):
+            try:
+                self.demo.workspace.upload(path[len("/upload/") :], body)
+            except SlackError:
+                self.send(404, b"unknown upload", "text/plain")
+                return
+            self.send(200, f"OK - {len(body)}".encode(), "text/plain")
+        elif path.startswith("/response/"):
+            self.response_url(path[len("/response/") :], body)
+        elif path.startswith("/ui/"):
+            self.ui(path[len("/ui/") :], body)
+        else:
+            self.send(404, b"not found", "text/plain")
+
+    def parse_args(self, body: bytes) -> Json:
+        kind = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if not body:
+            return {}
+        if kind == "application/json":
+            try:
+                data = json.loads(body)
+            except json.JSONDecodeError:
+                return {}
+            return data if isinstance(data, dict) else {}
+        return {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+
+    def web_api(self, method: str, args: Json) -> None:
+        auth = self.headers.get("Authorization") or ""
+        token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else args.pop("token", None)
+        args.pop("token", None)
+        self.send_json(self.demo.api.call(method, args, token))
+
+    def response_url(self, token: str, body: bytes) -> None:
+        try:
+            data = json.loads(body or b"{}")
+            if not isinstance(data, dict):
+                raise SlackError("invalid_payload")
+            self.demo.api.respond(token, data)
+        except json.JSONDecodeError:
+            self.send_json({"ok": False, "error": "invalid_payload"}, 400)
+        except SlackError as exc:
+            status = 404 if exc.code in ("expired_url", "used_url") else 400
+            self.send_json({"ok": False, "error": exc.code}, status)
+        else:
+            self.send_json({"ok": True})
+
+    # -- the page's backend --------------------------------------------------------------
+
+    def ui(self, name: str, body: bytes) -> None:
+        kind = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if kind != "application/json":  # a cross-site form cannot send JSON without CORS
+            self.send_json({"error": "expected application/json"}, 415)
+            return
+        try:
+            data = json.loads(body or b"{}")
+        except json.JSONDecodeError:
+            self.send_json({"error": "invalid JSON"}, 400)
+            return
+        handlers: dict[str, Callable[[Relay, Json], Json]] = {
+            "command": self.ui_command,
+            "action": self.ui_action,
+            "submit": self.ui_submit,
+            "close": self.ui_close,
+            "message": self.ui_message,
+        }
+        handler = handlers.get(name)
+        relay = self.demo.relay
+        if handler is None or not isinstance(data, dict):
+            self.send_json({"error": "unknown"}, 404)
+        elif relay is None:
+            self.send_json({"error": "rootkey is still starting; try again in a moment"}, 503)
+        else:
+            try:
+                person_ref(str(data.get("user")))
+                self.send_json(handler(relay, data))
+            except SlackError as exc:
+                self.send_json({"error": exc.code}, 400)
+
+    def ui_command(self, relay: Relay, data: Json) -> Json:
+        text = str(data.get("text") or "").strip()
+        command = ids.COMMAND
+        if not text.startswith(command + " ") and text != command:
+            name = text.split()[0] if text else ""
+            return {"error": f"{name} is not a command here: try {command} help"}
+        reply = relay.command(
+            str(data["user"]), str(data.get("channel")), text[len(command) :].strip()
+        )
+        return {"status": reply.status, "problem": reply.problem}
+
+    def ui_action(self, relay: Relay, data: Json) -> Json:
+        container = data.get("container")
+        if not isinstance(container, dict):
+            raise SlackError("invalid_arguments")
+        reply = relay.action(
+            str(data["user"]),
+            container,
+            str(data.get("block_id")),
+            str(data.get("action_id")),
+            value=data.get("value"),
+            values=data.get("values"),
+            state=data.get("state"),
+        )
+        return {"status": reply.status, "problem": reply.problem}
+
+    def ui_submit(self, relay: Relay, data: Json) -> Json:
+        return relay.submit(str(data["user"]), str(data.get("view_id")), data.get("values"))
+
+    def ui_close(self, relay: Relay, data: Json) -> Json:
+        relay.close(str(data["user"]), str(data.get("view_id")))
+        return {"closed": True}
+
+    def ui_message(self, relay: Relay, data: Json) -> Json:
+        """A plain message from the person: shown in the channel (the bot does not read it)."""
+        channel = self.demo.workspace.resolve_channel(data.get("channel"))
+        text = str(data.get("text") or "")[:4000]
+        if not text.strip():
+            raise SlackError("no_text")
+        thread = str(data.get("thread_ts") or "") or None
+        self.demo.workspace.post(
+            channel=channel.channel_id, user=str(data["user"]), text=text, thread_ts=thread
+        )
+        return {"posted": True}

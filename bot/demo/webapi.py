@@ -1,0 +1,445 @@
+"""The Slack Web API methods the bot calls, answered from the demo workspace.
+
+Arguments arrive as Slack accepts them: a form or JSON body, or the query string; structured
+arguments (``blocks``, ``view``, ``files``...) may be JSON strings. Answers have Slack's shape:
+``{"ok": true, ...}`` or ``{"ok": false, "error": "<code>"}``. Slack's message limits are enforced
+so that a message Slack would refuse is refused here too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+
+from bot.demo import identities as ids
+from bot.demo.workspace import Json, Message, ResponseTarget, SlackError, Workspace
+
+log = logging.getLogger(__name__)
+
+MAX_BLOCKS = 50
+MAX_MODAL_BLOCKS = 100
+MAX_SECTION_TEXT = 3000
+MAX_TEXT = 40000
+STRUCTURED = ("blocks", "attachments", "view", "files", "metadata")
+
+
+def decode(args: Json) -> Json:
+    out = dict(args)
+    for key in STRUCTURED:
+        value = out.get(key)
+        if isinstance(value, str) and value.strip():
+            try:
+                out[key] = json.loads(value)
+            except json.JSONDecodeError:
+                raise SlackError(
+                    f"invalid_{'blocks' if key == 'blocks' else 'arguments'}"
+                ) from None
+    return out
+
+
+def check_blocks(blocks: object, limit: int = MAX_BLOCKS) -> list[Json] | None:
+    if blocks is None or blocks == "":
+        return None
+    if not isinstance(blocks, list) or not all(
+        isinstance(b, dict) and b.get("type") for b in blocks
+    ):
+        raise SlackError("invalid_blocks")
+    if len(blocks) > limit:
+        raise SlackError("invalid_blocks")
+    for block in blocks:
+        text = block.get("text")
+        section = block.get("type") == "section"
+        if section and isinstance(text, dict) and len(str(text.get("text", ""))) > MAX_SECTION_TEXT:
+            raise SlackError("invalid_blocks")
+        if block.get("type") == "section" and len(block.get("fields") or []) > 10:
+            raise SlackError("invalid_blocks")
+    return blocks
+
+
+def person(user_id: str) -> Json:
+    for p in ids.PEOPLE:
+        if p.user_id == user_id:
+            return {
+                "id": p.user_id,
+                "team_id": ids.TEAM_ID,
+                "name": p.handle,
+                "real_name": p.real_name,
+                "is_bot": False,
+                "deleted": False,
+                "tz": "UTC",
+                "tz_offset": 0,
+                "profile": {
+                    "real_name": p.real_name,
+                    "display_name": p.handle,
+                    "title": p.role,
+                },
+            }
+    if user_id == ids.BOT_USER_ID:
+        return {
+            "id": ids.BOT_USER_ID,
+            "team_id": ids.TEAM_ID,
+            "name": ids.BOT_NAME,
+            "real_name": ids.BOT_NAME,
+            "is_bot": True,
+            "deleted": False,
+            "tz": "UTC",
+            "tz_offset": 0,
+            "profile": {"real_name": ids.BOT_NAME, "display_name": ids.BOT_NAME},
+        }
+    raise SlackError("user_not_found")
+
+
+class WebApi:
+    """``call(method, args, token)`` -> the JSON answer."""
+
+    def __init__(self, workspace: Workspace, token: str, base_url: str) -> None:
+        self.ws = workspace
+        self.token = token
+        self.base_url = base_url.rstrip("/")
+        self.calls: list[tuple[str, str]] = []  # (method, "ok" or the error): the page shows them
+        self.methods: dict[str, Callable[[Json], Json]] = {
+            "api.test": lambda a: {},
+            "auth.test": self.auth_test,
+            "bots.info": self.bots_info,
+            "team.info": lambda a: {
+                "team": {"id": ids.TEAM_ID, "name": ids.TEAM_NAME, "domain": ids.TEAM_DOMAIN}
+            },
+            "chat.postMessage": self.post_message,
+            "chat.postEphemeral": self.post_ephemeral,
+            "chat.update": self.update,
+            "chat.delete": self.delete,
+            "chat.getPermalink": self.permalink,
+            "reactions.add": lambda a: self.react(a, True),
+            "reactions.remove": lambda a: self.react(a, False),
+            "views.open": lambda a: self.open_view(a, push=False),
+            "views.push": lambda a: self.open_view(a, push=True),
+            "views.update": self.update_view,
+            "views.publish": lambda a: {"view": dict(decode(a).get("view") or {}, id="VHOME")},
+            "files.getUploadURLExternal": self.upload_url,
+            "files.completeUploadExternal": self.complete_upload,
+            "files.info": self.file_info,
+            "users.info": lambda a: {"user": person(str(a.get("user", "")))},
+            "users.list": lambda a: {
+                "members": [person(p.user_id) for p in ids.PEOPLE] + [person(ids.BOT_USER_ID)]
+            },
+            "usergroups.list": self.usergroups_list,
+            "usergroups.users.list": self.usergroup_users,
+            "conversations.info": lambda a: {
+                "channel": self.ws.resolve_channel(a.get("channel")).public()
+            },
+            "conversations.list": lambda a: {
+                "channels": [c.public() for c in self.ws.conversations.values() if not c.im_user]
+            },
+            "conversations.join": lambda a: {
+                "channel": self.ws.resolve_channel(a.get("channel")).public()
+            },
+            "conversations.members": lambda a: {
+                "members": list(self.ws.resolve_channel(a.get("channel")).members)
+            },
+            "conversations.open": self.open_dm,
+            "conversations.history": self.history,
+            "conversations.replies": self.thread,
+        }
+
+    def call(self, method: str, args: Json, token: str | None) -> Json:
+        handler = self.methods.get(method)
+        if handler is None:
+            log.warning("the demo does not implement Web API method %s", method)
+            result: Json = {"ok": False, "error": "unknown_method"}
+        elif token != self.token:
+            result = {"ok": False, "error": "not_authed" if not token else "invalid_auth"}
+        else:
+            try:
+                result = {"ok": True, **handler(args)}
+            except SlackError as exc:
+                result = {"ok": False, "error": exc.code}
+        self.calls.append((method, "ok" if result["ok"] else str(result.get("error"))))
+        if not result["ok"]:
+            log.info("Web API %s -> %s", method, result.get("error"))
+        return result
+
+    # -- identity ------------------------------------------------------------------------
+
+    def auth_test(self, args: Json) -> Json:
+        return {
+            "url": f"{self.base_url}/",
+            "team": ids.TEAM_NAME,
+            "user": ids.BOT_NAME,
+            "team_id": ids.TEAM_ID,
+            "user_id": ids.BOT_USER_ID,
+            "bot_id": ids.BOT_ID,
+            "app_id": ids.APP_ID,
+            "is_enterprise_install": False,
+        }
+
+    def bots_info(self, args: Json) -> Json:
+        return {
+            "bot": {
+                "id": ids.BOT_ID,
+                "name": ids.BOT_NAME,
+                "app_id": ids.APP_ID,
+                "user_id": ids.BOT_USER_ID,
+                "deleted": False,
+            }
+        }
+
+    # -- messages ------------------------------------------------------------------------
+
+    def message_fields(self, args: Json, limit: int = MAX_BLOCKS) -> Json:
+        args = decode(args)
+        blocks = check_blocks(args.get("blocks"), limit)
+        text = str(args.get("text") or "")
+        attachments = args.get("attachments") or None
+        if attachments is not None and not isinstance(attachments, list):
+            raise SlackError("invalid_attachments")
+        if len(text) > MAX_TEXT:
+            raise SlackError("msg_too_long")
+        return {
+            "text": text,
+            "blocks": blocks,
+            "attachments": attachments,
+            "mrkdwn": args.get("mrkdwn") not in (False, "false", "0"),
+        }
+
+    def post_message(self, args: Json) -> Json:
+        fields = self.message_fields(args)
+        if not fields["text"] and not fields["blocks"] and not fields["attachments"]:
+            raise SlackError("no_text")
+        channel = self.ws.resolve_channel(args.get("channel"))
+        message = self.ws.post(
+            channel=channel.channel_id,
+            user=ids.BOT_USER_ID,
+            from_bot=True,
+            thread_ts=str(args.get("thread_ts") or "") or None,
+            reply_broadcast=str(args.get("reply_broadcast")).lower() in ("true", "1"),
+            **fields,
+        )
+        return {"channel": channel.channel_id, "ts": message.ts, "message": message.public()}
+
+    def post_ephemeral(self, args: Json) -> Json:
+        fields = self.message_fields(args)
+        if not fields["text"] and not fields["blocks"] and not fields["attachments"]:
+            raise SlackError("no_text")
+        channel = self.ws.resolve_channel(args.get("channel"))
+        user = str(args.get("user") or "")
+        if user not in channel.members:
+            raise SlackError("user_not_in_channel")
+        message = self.ws.post(
+            channel=channel.channel_id,
+            user=ids.BOT_USER_ID,
+            from_bot=True,
+            ephemeral_to=user,
+            thread_ts=str(args.get("thread_ts") or "") or None,
+            **fields,
+        )
+        return {"message_ts": message.ts}
+
+    def update(self, args: Json) -> Json:
+        channel = self.ws.resolve_channel(args.get("channel"))
+        message = self.ws.find(channel.channel_id, args.get("ts"))
+        if not message.from_bot:
+            raise SlackError("cant_update_message")
+        fields = self.message_fields(args)
+        decoded = decode(args)
+        changes: Json = {"text": fields["text"] or message.text}
+        if "blocks" in decoded:
+            changes["blocks"] = fields["blocks"]
+        if "attachments" in decoded:
+            changes["attachments"] = fields["attachments"]
+        updated = self.ws.update(channel.channel_id, message.ts, **changes)
+        return {
+            "channel": channel.channel_id,
+            "ts": updated.ts,
+            "text": updated.text,
+            "message": updated.public(),
+        }
+
+    def delete(self, args: Json) -> Json:
+        channel = self.ws.resolve_channel(args.get("channel"))
+        message = self.ws.find(channel.channel_id, args.get("ts"))
+        if not message.from_bot:
+            raise SlackError("cant_delete_message")
+        self.ws.delete(channel.channel_id, message.ts)
+        return {"channel": channel.channel_id, "ts": message.ts}
+
+    def permalink(self, args: Json) -> Json:
+        channel = self.ws.resolve_channel(args.get("channel"))
+        message = self.ws.find(channel.channel_id, args.get("message_ts"))
+        return {
+            "channel": channel.channel_id,
+            "permalink": f"{self.base_url}/#{channel.channel_id}/{message.ts}",
+        }
+
+    def react(self, args: Json, add: bool) -> Json:
+        channel = self.ws.resolve_channel(args.get("channel"))
+        name = str(args.get("name") or "").strip(":")
+        if not name:
+            raise SlackError("invalid_name")
+        self.ws.react(channel.channel_id, str(args.get("timestamp")), name, ids.BOT_USER_ID, add)
+        return {}
+
+    def history(self, args: Json) -> Json:
+        channel = self.ws.resolve_channel(args.get("channel"))
+        found = [
+            m.public()
+            for m in self.ws.messages.values()
+            if m.channel == channel.channel_id
+            and not m.ephemeral_to
+            and (m.thread_ts is None or m.thread_ts == m.ts or m.reply_broadcast)
+        ]
+        return {"messages": list(reversed(found)), "has_more": False}
+
+    def thread(self, args: Json) -> Json:
+        channel = self.ws.resolve_channel(args.get("channel"))
+        parent = self.ws.find(channel.channel_id, args.get("ts"))
+        root = parent.thread_ts or parent.ts
+        head = self.ws.find(channel.channel_id, root)
+        found = [head] + [
+            m for m in self.ws.replies(channel.channel_id, root) if not m.ephemeral_to
+        ]
+        return {"messages": [m.public() for m in found], "has_more": False}
+
+    def open_dm(self, args: Json) -> Json:
+        users = [u.strip() for u in str(args.get("users") or "").split(",") if u.strip()]
+        if len(users) != 1:
+            raise SlackError("not_enough_users" if not users else "too_many_users")
+        return {"channel": self.ws.resolve_channel(users[0]).public()}
+
+    # -- modals --------------------------------------------------------------------------
+
+    def checked_view(self, args: Json) -> Json:
+        view = decode(args).get("view")
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            raise SlackError("invalid_arguments")
+        check_blocks(view.get("blocks") or [], MAX_MODAL_BLOCKS)
+        for key in ("title", "submit", "close"):
+            label = view.get(key)
+            if label is not None and len(str((label or {}).get("text", ""))) > 24:
+                raise SlackError("invalid_arguments")
+        if len(str(view.get("private_metadata", ""))) > 3000:
+            raise SlackError("invalid_arguments")
+        return view
+
+    def open_view(self, args: Json, push: bool) -> Json:
+        view = self.checked_view(args)
+        user = self.ws.use_trigger(args.get("trigger_id"))
+        if push and not self.ws.stacks.get(user):
+            raise SlackError("not_found")
+        return {"view": self.ws.store_view(user, view, replace=None, push=push)}
+
+    def update_view(self, args: Json) -> Json:
+        view = self.checked_view(args)
+        view_id = self.ws.view_by(args.get("view_id"), args.get("external_id"))
+        current = self.ws.views[view_id]
+        if args.get("hash") and args.get("hash") != current["hash"]:
+            raise SlackError("hash_conflict")
+        user = self.ws.view_owner[view_id]
+        return {"view": self.ws.store_view(user, view, replace=view_id, push=False)}
+
+    # -- files ---------------------------------------------------------------------------
+
+    def upload_url(self, args: Json) -> Json:
+        name = str(args.get("filename") or "")
+        try:
+            length = int(args.get("length") or 0)
+        except ValueError:
+            raise SlackError("invalid_arguments") from None
+        if not name or length <= 0:
+            raise SlackError("invalid_arguments")
+        stored = self.ws.new_file(name, length, args.get("alt_txt"))
+        return {"upload_url": f"{self.base_url}/upload/{stored.file_id}", "file_id": stored.file_id}
+
+    def complete_upload(self, args: Json) -> Json:
+        args = decode(args)
+        entries = args.get("files")
+        if not isinstance(entries, list) or not entries:
+            raise SlackError("invalid_arguments")
+        shared = []
+        for entry in entries:
+            stored = self.ws.files.get(str((entry or {}).get("id")))
+            if stored is None or not stored.content:
+                raise SlackError("file_not_found")
+            stored.title = entry.get("title") or stored.name
+            stored.complete = True
+            shared.append(stored.public())
+        channels = [str(args.get("channel_id") or ""), *str(args.get("channels") or "").split(",")]
+        channels = [c for c in channels if c.strip()]
+        for channel_id in channels:
+            channel = self.ws.resolve_channel(channel_id.strip())
+            self.ws.post(
+                channel=channel.channel_id,
+                user=ids.BOT_USER_ID,
+                from_bot=True,
+                text=str(args.get("initial_comment") or ""),
+                files=shared,
+                thread_ts=str(args.get("thread_ts") or "") or None,
+            )
+        return {"files": shared}
+
+    def file_info(self, args: Json) -> Json:
+        stored = self.ws.files.get(str(args.get("file")))
+        if stored is None:
+            raise SlackError("file_not_found")
+        return {"file": stored.public()}
+
+    # -- user groups ---------------------------------------------------------------------
+
+    def usergroups_list(self, args: Json) -> Json:
+        return {
+            "usergroups": [
+                {"id": gid, "handle": handle, "name": handle, "users": list(users)}
+                for gid, (handle, users) in self.ws.usergroups.items()
+            ]
+        }
+
+    def usergroup_users(self, args: Json) -> Json:
+        group = self.ws.usergroups.get(str(args.get("usergroup") or ""))
+        if group is None:
+            raise SlackError("no_such_subteam")
+        return {"users": list(group[1])}
+
+    # -- response URLs -------------------------------------------------------------------
+
+    def respond(self, token: str, body: Json) -> None:
+        """A POST to a ``response_url`` from a command or an interaction."""
+        target = self.ws.use_response_url(token)
+        fields = self.message_fields(body)
+        if body.get("delete_original") and target.message_ts:
+            self.ws.delete(target.channel, target.message_ts)
+            return
+        if body.get("replace_original") and target.message_ts:
+            original = self.ws.find(target.channel, target.message_ts)
+            changes = {k: v for k, v in fields.items() if k != "mrkdwn"}
+            changes["text"] = fields["text"] or original.text
+            self.ws.update(target.channel, original.ts, **changes)
+            return
+        if not fields["text"] and not fields["blocks"] and not fields["attachments"]:
+            raise SlackError("no_text")
+        thread_ts = str(body.get("thread_ts") or "") or target.thread_ts
+        if body.get("response_type") == "in_channel":
+            self.ws.post(
+                channel=target.channel,
+                user=ids.BOT_USER_ID,
+                from_bot=True,
+                thread_ts=thread_ts,
+                **fields,
+            )
+        else:
+            self.ws.post(
+                channel=target.channel,
+                user=ids.BOT_USER_ID,
+                from_bot=True,
+                ephemeral_to=target.user,
+                thread_ts=thread_ts,
+                **fields,
+            )
+
+    def response_target(self, user: str, channel: str, message: Message | None) -> str:
+        target = ResponseTarget(
+            user=user,
+            channel=channel,
+            message_ts=message.ts if message else None,
+            thread_ts=message.thread_ts if message else None,
+        )
+        return f"{self.base_url}/response/{self.ws.new_response_url(target)}"
