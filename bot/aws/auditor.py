@@ -254,4 +254,4 @@ class AwsAuditor:
         except (ClientError, BotoCoreError) as exc:
             error = read_error(f"AssumeRole {self.config.audit_role}", exc)
             raise error from None
-        return self.clients.assumed("iam", credentials)
+        return self.clients.member_iam(credentials)

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 from botocore.config import Config as BotoConfig
 
 from bot.config import Config
@@ -54,6 +56,9 @@ class Clients:
 
     def __init__(self, config: Config, session_factory: SessionFactory | None = None) -> None:
         self.config = config
+        # One loader for every session this object makes: service models are parsed once, not
+        # once per worker thread.
+        self.loader = botocore.loaders.create_loader()
         self.session_factory = session_factory or self.default_session
         self.boto_config = boto_config(config)
         self.local = threading.local()
@@ -61,7 +66,10 @@ class Clients:
         self.counters_lock = threading.Lock()
 
     def default_session(self) -> boto3.session.Session:
-        return boto3.session.Session(region_name=self.config.aws_region)
+        """The standard credential chain and endpoint settings (env, config files, roles)."""
+        core = botocore.session.get_session()
+        core.register_component("data_loader", self.loader)
+        return boto3.session.Session(botocore_session=core, region_name=self.config.aws_region)
 
     def session(self) -> boto3.session.Session:
         session = getattr(self.local, "session", None)
@@ -88,6 +96,34 @@ class Clients:
             client = session.client(service, config=self.boto_config)
             client.meta.events.register("before-send", self.on_send)
             self.local.clients[service] = client
+        return client
+
+    def member_iam(self, credentials: dict[str, Any]) -> Any:
+        """An IAM client with assumed-role credentials.
+
+        Made once per thread and re-pointed for each account: the client holds a botocore
+        ``Credentials`` object that its signer reads at every request, and this thread is its
+        only user. That saves building a client (several ms of CPU) for every account.
+        """
+        member = getattr(self.local, "member", None)
+        if member is None:
+            template = self.current("iam")
+            core = botocore.session.get_session()
+            core.register_component("data_loader", self.loader)
+            core.set_credentials("unset", "unset", "unset")
+            holder = core.get_credentials()
+            client = core.create_client(
+                "iam",
+                region_name=template.meta.region_name,
+                endpoint_url=template.meta.endpoint_url,
+                config=self.boto_config,
+            )
+            client.meta.events.register("before-send", self.on_send)
+            member = self.local.member = (holder, client)
+        holder, client = member
+        holder.access_key = credentials["AccessKeyId"]
+        holder.secret_key = credentials["SecretAccessKey"]
+        holder.token = credentials["SessionToken"]
         return client
 
     def assumed(self, service: str, credentials: dict[str, Any]) -> Any:

@@ -225,6 +225,19 @@ def install_root_user_patch() -> None:
             return result
 
         original_report_response = iam_responses.IamResponse.get_credential_report
+        # Speed only: moto finds a request's account by scanning every account's IAM backend
+        # for the access key (O(accounts) per request); remember the answers instead.
+        original_account_of = iam_models.get_account_id_from
+
+        def cached_account_of(access_key: str) -> str:
+            known = STATE.key_accounts.get(access_key)
+            if known is None:
+                known = original_account_of(access_key)
+                with STATE.lock:
+                    STATE.key_accounts[access_key] = known
+            return known
+
+        iam_models.get_account_id_from = cached_account_of
         iam_models.IAMBackend.generate_report = patched_generate  # type: ignore[method-assign]
         iam_models.IAMBackend.get_credential_report = patched_report  # type: ignore[method-assign]
         iam_responses.IamResponse.get_credential_report = patched_report_response  # type: ignore[method-assign]
