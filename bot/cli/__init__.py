@@ -47,10 +47,12 @@ def main(argv: list[str]) -> int:
     from dotenv import load_dotenv
 
     load_dotenv(override=False)
+    # Subcommand modules are imported before logging is set up: libraries that log at import
+    # (alembic's plugin set-up) must not add lines in front of a one-line error.
+    parser, modules = build_parser()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    parser, modules = build_parser()
     try:
         args = parser.parse_args(argv or ["run"])
     except SystemExit as exc:

@@ -1,0 +1,78 @@
+"""Starting and stopping ``python -m bot``: configuration errors are one line and exit 2."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.botproc import BotProcess, run_bot_once
+from tests.support.signing import TEST_SIGNING_SECRET
+from tests.support.slack_standin import SlackStandin
+
+pytestmark = pytest.mark.slow
+
+
+def one_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "not-a-token"}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-wrong-kind"}, "SLACK_APP_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "PORT": "http"}, "PORT"),
+        (
+            {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "ROOTKEY_SCOPE": "world"},
+            "ROOTKEY_SCOPE",
+        ),
+    ],
+)
+def test_missing_or_malformed_configuration_is_one_line_and_exit_2(
+    env: dict[str, str], variable: str
+) -> None:
+    done = run_bot_once(env)
+
+    assert done.returncode == 2
+    line = one_line(done.stderr)
+    assert variable in line
+    for secret in env.values():
+        if secret.startswith("xox") or secret == "s":
+            assert secret not in line or secret == "xoxb-"
+
+
+def test_a_token_slack_refuses_stops_start_up_in_one_line() -> None:
+    with SlackStandin(bot_token="xoxb-the-right-one") as slack:
+        done = run_bot_once(
+            {
+                "SLACK_BOT_TOKEN": "xoxb-a-revoked-one",
+                "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
+                "SLACK_API_URL": slack.base_url,
+            }
+        )
+
+    assert done.returncode == 2
+    line = one_line(done.stderr)
+    assert "SLACK_BOT_TOKEN" in line and "invalid_auth" in line
+    assert "xoxb-a-revoked-one" not in done.stderr + done.stdout
+    assert [c.method for c in slack.attempts()] == ["auth.test"]
+
+
+def test_sigterm_stops_the_bot_cleanly() -> None:
+    with SlackStandin() as slack:
+        bot = BotProcess(
+            {
+                "SLACK_BOT_TOKEN": "xoxb-test-token",
+                "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
+                "SLACK_API_URL": slack.base_url,
+            }
+        ).start()
+        code = bot.stop()
+
+    assert code == 0
+    assert "received SIGTERM, stopping" in bot.logs
+    assert TEST_SIGNING_SECRET not in bot.logs
