@@ -83,13 +83,35 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def load_owners(path: str | None) -> dict[str, str]:
-    if not path:
-        return {}
-    try:
-        return parse_owners(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigError("ROOTKEY_OWNERS", f"could not read {path!r}: {exc}") from None
+class Owners:
+    """``ROOTKEY_OWNERS``: account id -> Slack user, re-read when the file changes."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = Path(path) if path else None
+        self.lock = threading.Lock()
+        self.stamp: float | None = None
+        self.mapping: dict[str, str] = {}
+        if self.path is not None:
+            self.read()  # a broken file stops start-up with one line
+
+    def read(self) -> dict[str, str]:
+        assert self.path is not None
+        try:
+            stamp = self.path.stat().st_mtime
+            if stamp != self.stamp:
+                self.mapping = parse_owners(self.path.read_text(encoding="utf-8"))
+                self.stamp = stamp
+        except (OSError, ValueError) as exc:
+            if self.stamp is None:
+                raise ConfigError("ROOTKEY_OWNERS", f"could not read {self.path}: {exc}") from None
+            log.error("ROOTKEY_OWNERS: %s; keeping the last good mapping", exc)
+        return self.mapping
+
+    def get(self, account_id: str) -> str | None:
+        if self.path is None:
+            return None
+        with self.lock:
+            return self.read().get(account_id)
 
 
 def process_id() -> str:
@@ -127,7 +149,7 @@ class RemediationService:
         audit: AuditPath,
         *,
         root_access: RootAccess | None = None,
-        owners: dict[str, str] | None = None,
+        owners: Owners | None = None,
         now: Callable[[], datetime] = utcnow,
         workers: int = 2,
     ) -> None:
@@ -137,7 +159,7 @@ class RemediationService:
         self.client = client
         self.audit = audit
         self.root_access = root_access
-        self.owners = owners if owners is not None else load_owners(config.owners_file)
+        self.owners = owners if owners is not None else Owners(config.owners_file)
         self.now = now
         self.spec = rights.ApproverSpec.parse(config.approvers)
         self.me = process_id()
@@ -270,7 +292,7 @@ class RemediationService:
             mode, why = self.mode_for(result.features)
             view = blocks.remediation_modal(ctx, verdict, mode, why, self.now())
         else:
-            owner = self.owners.get(ctx.account_id, user)
+            owner = self.owners.get(ctx.account_id) or user
             view = blocks.exception_modal(ctx, verdict, owner, self.today(), self.now())
         self.client.views_update(view_id=view_id, view=view)
 
@@ -452,8 +474,9 @@ class RemediationService:
         self.track(req)
 
     def track(self, req: Request) -> None:
-        assignee = self.owners.get(req.account_id) or req.requester
-        source = "owner from ROOTKEY_OWNERS" if req.account_id in self.owners else "the requester"
+        owner = self.owners.get(req.account_id)
+        assignee = owner or req.requester
+        source = "owner from ROOTKEY_OWNERS" if owner else "the requester"
         moved = self.move(
             req, State.TRACKING, BOT_ACTOR, f"assigned to {assignee} ({source})",
             assignee=assignee, checked_at=self.now(),

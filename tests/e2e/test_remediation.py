@@ -1,0 +1,482 @@
+"""Remediation end to end: the real bot process, signed block_actions and view_submission
+payloads, the Slack stand-in recording every call, moto's server (with the centralized root
+access stand-in) behind it, the SQL store on disk.
+
+Each scenario starts from a finding's "Request remediation" button and ends where a person
+would look: the thread, the request message, the AWS account, the exported log.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+import requests
+
+from bot.remediation.models import Request
+from bot.remediation.states import State
+from bot.slack.action_ids import ActionId
+from bot.store.remediation import RemediationStore
+from bot.store.store import create_store_engine
+from tests.support.aws import RootKeySpec, SimulatedAws, days_ago
+from tests.support.aws_root import RootAccessStandIn
+from tests.support.botproc import ROOT, BotProcess
+from tests.support.signing import TEST_SIGNING_SECRET, actions_body, post_signed
+from tests.support.slack_standin import TEAM, SlackStandin
+
+pytestmark = pytest.mark.slow
+
+BOT_TOKEN = "xoxb-test-token"
+CHANNEL = "C0ROOTKEY1"
+FINDING_TS = "1700000000.000100"  # the finding message the thread hangs off
+ALICE = "U0ALICE001"  # finds the key, asks for the fix
+APPROVER = "U0APPROVE1"  # named in ROOTKEY_APPROVERS
+GROUP_APPROVER = "U0APPROVE2"  # approver through the user group
+APPROVER_GROUP = "S0SECOPS01"
+MALLORY = "U0MALLORY1"  # not an approver
+OWNER = "U0OWNER001"
+
+
+# -- plumbing ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def slack() -> Iterator[SlackStandin]:
+    with SlackStandin(bot_token=BOT_TOKEN) as standin:
+        yield standin
+
+
+@pytest.fixture(scope="module")
+def root_access(moto_server: SimulatedAws) -> RootAccessStandIn:
+    return RootAccessStandIn.install(moto_server)
+
+
+class Bot:
+    """A bot configuration: its database survives restarts of the process."""
+
+    def __init__(self, env: dict[str, str], db: Path) -> None:
+        self.db_url = f"sqlite:///{db}"
+        self.env = {**env, "DATABASE_URL": self.db_url}
+        self.process: BotProcess | None = None
+        self.store = RemediationStore(create_store_engine(self.db_url))
+
+    def start(self) -> Bot:
+        self.process = BotProcess(self.env).start()
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+            assert TEST_SIGNING_SECRET not in self.process.logs
+            assert BOT_TOKEN not in self.process.logs
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+
+    @property
+    def url(self) -> str:
+        assert self.process is not None
+        return self.process.events_url
+
+    @property
+    def logs(self) -> str:
+        return self.process.logs if self.process else ""
+
+
+def make_bot(
+    slack: SlackStandin,
+    moto: SimulatedAws,
+    tmp: pytest.TempPathFactory,
+    **settings: str,
+) -> Bot:
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
+        "SLACK_API_URL": slack.base_url,
+        "ROOTKEY_APPROVERS": f"{APPROVER},{APPROVER_GROUP}",
+        **moto.env(),
+        **settings,
+    }
+    return Bot(env, tmp.mktemp("bot") / "rootkey.db").start()
+
+
+@pytest.fixture(scope="module")
+def assume_root_bot(
+    slack: SlackStandin, moto_server: SimulatedAws, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Bot]:
+    bot = make_bot(slack, moto_server, tmp_path_factory, ROOTKEY_REMEDIATION="assume-root")
+    yield bot
+    bot.stop()
+
+
+@pytest.fixture
+def fresh(
+    slack: SlackStandin, aws: SimulatedAws, root_access: RootAccessStandIn
+) -> Iterator[SlackStandin]:
+    slack.reset()
+    slack.set_usergroup(APPROVER_GROUP, [GROUP_APPROVER])
+    root_access.reset()
+    yield slack
+    root_access.reset()
+
+
+def member_with_key(aws: SimulatedAws, **key: Any) -> str:
+    org = aws.create_organization(members=["prod"])
+    account = org.members[0].account_id
+    spec = {"slot": 1, "active": True, "created": days_ago(500), **key}
+    aws.set_root_keys(account, [RootKeySpec(**spec)])
+    return account
+
+
+def click(
+    bot: Bot, slack: SlackStandin, action: ActionId, value: str, user: str, ts: str = FINDING_TS
+) -> requests.Response:
+    body = actions_body(
+        action.value, value, response_url=slack.response_url(), user=user, message_ts=ts
+    )
+    reply = post_signed(bot.url, body)
+    assert reply.status_code == 200
+    return reply
+
+
+def submit(bot: Bot, view: dict[str, Any], user: str, values: dict[str, Any]) -> requests.Response:
+    """A view_submission of ``view`` (as the bot last sent it) with the given field values."""
+    state = {
+        block: {"value": {"type": "plain_text_input", "value": value}}
+        for block, value in values.items()
+    }
+    payload = {
+        "type": "view_submission",
+        "team": {"id": TEAM, "domain": "example"},
+        "user": {"id": user, "username": user.lower(), "team_id": TEAM},
+        "api_app_id": "A0ROOTKEY1",
+        "token": "deprecated-verification-token",
+        "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:12]}",
+        "view": {**view, "state": {"values": state}},
+    }
+    return post_signed(bot.url, urlencode({"payload": json.dumps(payload)}))
+
+
+def filled_form(slack: SlackStandin) -> dict[str, Any]:
+    """The request form after the bot filled it in (views.update of the loading modal)."""
+
+    def ready() -> dict[str, Any] | None:
+        for call in reversed(slack.calls("views.update")):
+            view = call.args["view"]
+            if view.get("submit"):
+                return {**view, "id": call.args["view_id"]}
+        return None
+
+    return slack.wait_for(ready)
+
+
+def thread(slack: SlackStandin) -> list[str]:
+    return [m.args.get("text") or "" for m in slack.messages(CHANNEL) if m.thread_ts == FINDING_TS]
+
+
+def wait_thread(slack: SlackStandin, words: str, timeout: float = 30.0) -> str:
+    return slack.wait_for(lambda: next((t for t in thread(slack) if words in t), None), timeout)
+
+
+def request_message(slack: SlackStandin, request_id: int) -> dict[str, Any]:
+    for m in slack.messages(CHANNEL):
+        if any(b.get("block_id") == f"rootkey_request:{request_id}" for b in m.args["blocks"]):
+            return {"ts": m.ts, **m.args}
+    raise AssertionError(f"no message for request #{request_id}")
+
+
+def ask_for_remediation(
+    bot: Bot, slack: SlackStandin, account: str, user: str = ALICE
+) -> tuple[int, str]:
+    """Button, form, submit; returns the request id and its message ts."""
+    click(bot, slack, ActionId.REQUEST_REMEDIATION, f"{account}:", user)
+    form = filled_form(slack)
+    reply = submit(bot, form, user, {"reason": "unused since 2019", "ticket": None})
+    assert reply.status_code == 200 and not reply.text
+    posted = slack.wait_for(
+        lambda: next(
+            (
+                m
+                for m in slack.messages(CHANNEL)
+                if any(
+                    str(b.get("block_id", "")).startswith("rootkey_decide:")
+                    for b in m.args["blocks"]
+                )
+            ),
+            None,
+        )
+    )
+    decide = next(b for b in posted.args["blocks"] if b["type"] == "actions")
+    request_id = int(decide["block_id"].split(":")[1])
+    wait_until(lambda: bot.store.get(request_id).message_ts == posted.ts)
+    return request_id, posted.ts
+
+
+def responses_text(slack: SlackStandin) -> str:
+    return "\n".join(str(r.get("text")) for r in slack.responses())
+
+
+def wait_state(bot: Bot, request_id: int, state: State, timeout: float = 30.0) -> Request:
+    deadline = time.monotonic() + timeout
+    while True:
+        req = bot.store.get(request_id)
+        if req.state is state:
+            return req
+        if time.monotonic() > deadline:
+            raise AssertionError(f"request #{request_id} is {req.state}, not {state}\n{bot.logs}")
+        time.sleep(0.05)
+
+
+def export_log(bot: Bot, fmt: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "log", "--format", fmt, "--url", bot.db_url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def refused_unchanged(
+    bot: Bot, slack: SlackStandin, request_id: int, ts: str, action: ActionId, user: str
+) -> str:
+    """Click as ``user``; assert the request did not change; return the private answer."""
+    before = bot.store.get(request_id)
+    seen = len(slack.responses())
+    click(bot, slack, action, str(request_id), user, ts)
+    slack.wait_for(lambda: len(slack.responses()) > seen)
+    assert bot.store.get(request_id) == before
+    return str(slack.responses()[-1].get("text"))
+
+
+# -- assume-root -------------------------------------------------------------------------------
+
+
+def test_assume_root_runs_from_the_button_to_a_verified_fix(
+    assume_root_bot: Bot, fresh: SlackStandin, aws: SimulatedAws, root_access: RootAccessStandIn
+) -> None:
+    bot, slack = assume_root_bot, fresh
+    account = member_with_key(aws, last_used=days_ago(3), region="eu-west-1", service="s3")
+
+    click(bot, slack, ActionId.REQUEST_REMEDIATION, f"{account}:", ALICE)
+    form = filled_form(slack)
+    shown = json.dumps(form["blocks"])
+    assert account in shown
+    assert "Used in the last 30 days" in shown  # the key was used 3 days ago
+    assert "*Mode:* assume-root" in shown
+    assert json.loads(form["private_metadata"]) == {
+        "k": "remediation",
+        "a": account,
+        "c": CHANNEL,
+        "t": FINDING_TS,
+    }
+    # The reason is required: an empty one comes back as a form error, nothing is created.
+    refused = submit(bot, form, ALICE, {"reason": "  ", "ticket": None})
+    assert refused.json()["response_action"] == "errors" and "reason" in refused.json()["errors"]
+    assert bot.store.find() == []
+
+    ok = submit(bot, form, ALICE, {"reason": "unused since 2019", "ticket": "https://t.example/1"})
+    assert ok.status_code == 200
+    [req] = slack.wait_for(lambda: bot.store.find())
+    posted = slack.wait_for(lambda: req.id and request_message(slack, req.id))
+    text = json.dumps(posted["blocks"])
+    assert f"<@{APPROVER}>" in text and f"<!subteam^{APPROVER_GROUP}>" in text
+    approve = next(b for b in posted["blocks"] if b["type"] == "actions")["elements"][0]
+    assert approve["action_id"] == ActionId.APPROVE and approve["value"] == str(req.id)
+    assert "confirm" in approve  # Approve asks first
+
+    click(bot, slack, ActionId.APPROVE, str(req.id), GROUP_APPROVER, posted["ts"])
+    done = wait_state(bot, req.id, State.VERIFIED)
+
+    # The buttons were replaced in place by the decision.
+    after = request_message(slack, req.id)
+    assert not any(b["type"] == "actions" for b in after["blocks"])
+    assert f"Approved by <@{GROUP_APPROVER}>" in json.dumps(after["blocks"])
+    # Every step is in the thread, in order.
+    steps = thread(slack)
+    order = [
+        "Opening a root session",
+        "root access keys of",
+        "Deleted AKIA",
+        "Re-auditing",
+        "*executing* → *verified*",
+    ]
+    found = [next(i for i, t in enumerate(steps) if words in t) for words in order]
+    assert found == sorted(found), steps
+    assert "last used" in next(t for t in steps if "root access keys of" in t)
+    # AWS: one root session of at most 900 s with the delete task policy; the key is gone.
+    [session] = root_access.sessions()
+    assert session.account_id == account and session.duration <= 900
+    assert session.task_policy.endswith("root-task/IAMDeleteRootUserCredentials")
+    assert root_access.deleted() == [(account, root_access.key_id(account, 1))]
+    assert aws.state.root(account).keys == ()
+    assert root_access.key_id(account, 1) not in "\n".join(steps)  # masked ids only
+    # The log has every move, and the export shows it.
+    moves = [(e.from_state, e.to_state) for e in bot.store.log(req.id) if e.event == "transition"]
+    assert moves == [
+        (None, "requested"),
+        ("requested", "approved"),
+        ("approved", "executing"),
+        ("executing", "verified"),
+    ]
+    rows = list(csv.DictReader(io.StringIO(export_log(bot, "csv"))))
+    assert [(r["from_state"], r["to_state"]) for r in rows if r["event"] == "transition"] == [
+        ("", "requested"),
+        ("requested", "approved"),
+        ("approved", "executing"),
+        ("executing", "verified"),
+    ]
+    assert {r["account_id"] for r in rows} == {account}
+    assert done.approvals[0].user == GROUP_APPROVER
+
+
+def test_rejection_changes_nothing_in_aws(
+    assume_root_bot: Bot, fresh: SlackStandin, aws: SimulatedAws, root_access: RootAccessStandIn
+) -> None:
+    bot, slack = assume_root_bot, fresh
+    account = member_with_key(aws)
+    request_id, ts = ask_for_remediation(bot, slack, account)
+
+    click(bot, slack, ActionId.REJECT, str(request_id), APPROVER, ts)
+    wait_state(bot, request_id, State.REJECTED)
+    wait_thread(slack, "*requested* → *rejected*")
+    message = request_message(slack, request_id)
+    assert f"Rejected by <@{APPROVER}>" in json.dumps(message["blocks"])
+    assert not any(b["type"] == "actions" for b in message["blocks"])
+    # A late approval is refused and changes nothing.
+    answer = refused_unchanged(bot, slack, request_id, ts, ActionId.APPROVE, GROUP_APPROVER)
+    assert "already rejected" in answer
+    assert root_access.sessions() == [] and len(aws.state.root(account).keys) == 1
+
+
+def test_self_approval_and_strangers_are_refused(
+    assume_root_bot: Bot, fresh: SlackStandin, aws: SimulatedAws, root_access: RootAccessStandIn
+) -> None:
+    bot, slack = assume_root_bot, fresh
+    account = member_with_key(aws)
+    # An approver may ask, but never approve their own request.
+    request_id, ts = ask_for_remediation(bot, slack, account, user=APPROVER)
+
+    own = refused_unchanged(bot, slack, request_id, ts, ActionId.APPROVE, APPROVER)
+    assert "cannot approve it" in own
+    stranger = refused_unchanged(bot, slack, request_id, ts, ActionId.APPROVE, MALLORY)
+    assert "Only approvers can approve" in stranger
+    stranger_reject = refused_unchanged(bot, slack, request_id, ts, ActionId.REJECT, MALLORY)
+    assert "Only approvers can reject" in stranger_reject
+    # Tampered values change nothing either.
+    click(bot, slack, ActionId.APPROVE, "1 OR 1=1", GROUP_APPROVER, ts)
+    assert bot.store.get(request_id).state is State.REQUESTED
+    refusals = [e for e in bot.store.log(request_id) if e.event == "refused"]
+    assert [e.actor for e in refusals] == [APPROVER, MALLORY, MALLORY]
+    assert root_access.sessions() == []
+
+
+def test_a_double_click_and_two_approvers_at_once_execute_once(
+    assume_root_bot: Bot, fresh: SlackStandin, aws: SimulatedAws, root_access: RootAccessStandIn
+) -> None:
+    bot, slack = assume_root_bot, fresh
+    account = member_with_key(aws)
+    request_id, ts = ask_for_remediation(bot, slack, account)
+
+    clickers = [APPROVER, APPROVER, GROUP_APPROVER, GROUP_APPROVER]
+    barrier = threading.Barrier(len(clickers))
+
+    def go(user: str) -> None:
+        barrier.wait()
+        click(bot, slack, ActionId.APPROVE, str(request_id), user, ts)
+
+    threads = [threading.Thread(target=go, args=(u,)) for u in clickers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wait_state(bot, request_id, State.VERIFIED)
+    slack.wait_for(lambda: len(slack.responses()) >= len(clickers) - 1)
+
+    assert len(root_access.sessions()) == 1
+    assert len(root_access.deleted()) == 1
+    moves = [e.to_state for e in bot.store.log(request_id) if e.event == "transition"]
+    assert moves == ["requested", "approved", "executing", "verified"]
+    assert len(bot.store.get(request_id).approvals) == 1
+    assert sum("Deleted AKIA" in t for t in thread(slack)) == 1
+
+
+def test_status_lists_open_requests(
+    assume_root_bot: Bot, fresh: SlackStandin, aws: SimulatedAws
+) -> None:
+    bot, slack = assume_root_bot, fresh
+    account = member_with_key(aws)
+    request_id, _ = ask_for_remediation(bot, slack, account)
+    from tests.support.signing import command_body
+
+    reply = post_signed(
+        bot.url, command_body("status", response_url=slack.response_url(), user=MALLORY)
+    )
+    assert reply.status_code == 200
+    text = json.dumps(reply.json())
+    assert f"#{request_id}" in text and account in text and "requested" in text
+
+
+# -- a restart in the middle of execution ------------------------------------------------------
+
+
+def test_a_process_killed_while_executing_resumes_after_restart(
+    slack: SlackStandin,
+    moto_server: SimulatedAws,
+    aws: SimulatedAws,
+    root_access: RootAccessStandIn,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    slack.reset()
+    slack.set_usergroup(APPROVER_GROUP, [GROUP_APPROVER])
+    root_access.reset()
+    bot = make_bot(slack, moto_server, tmp_path_factory, ROOTKEY_REMEDIATION="assume-root")
+    try:
+        account = member_with_key(aws)
+        request_id, ts = ask_for_remediation(bot, slack, account)
+        root_access.hold("AssumeRoot")  # the bot will wait inside its AssumeRoot call
+        click(bot, slack, ActionId.APPROVE, str(request_id), APPROVER, ts)
+        wait_state(bot, request_id, State.EXECUTING)
+        slack.wait_for(lambda: root_access.waiting("AssumeRoot") >= 1)
+        bot.kill()  # SIGKILL: no clean-up of any kind
+        root_access.release("AssumeRoot")
+        assert bot.store.get(request_id).state is State.EXECUTING
+        assert aws.state.root(account).keys != ()
+
+        bot.start()  # same database
+        wait_state(bot, request_id, State.VERIFIED, timeout=60)
+    finally:
+        bot.stop()
+    steps = thread(slack)
+    assert any("restarted while this request was executing" in t for t in steps)
+    assert any("*executing* → *approved*" in t for t in steps)
+    assert aws.state.root(account).keys == ()
+    moves = [e.to_state for e in bot.store.log(request_id) if e.event == "transition"]
+    assert moves == [
+        "requested", "approved", "executing", "approved", "executing", "verified",
+    ]  # fmt: skip
+
+
+def wait_until(probe: Callable[[], Any], timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := probe()):
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)
+    return value
