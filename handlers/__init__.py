@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from handlers import actions, commands, errors, middleware
+from handlers import actions, commands, errors, middleware, views
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -17,3 +17,4 @@ def register(app: App, services: Services) -> None:
     errors.register(app, services)
     commands.register(app, services)
     actions.register(app, services)
+    views.register(app, services)

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import logging
+import re
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack
 
+from bot.remediation.states import Kind
 from bot.slack.action_ids import ActionId
 from bot.slack.blocks.command import ack_text, busy_text, error_message, not_enabled, note
 from bot.slack.blocks.common import Message
+from bot.slack.blocks.remediation import FormContext
 from bot.slack.checks import CheckRequest
-from bot.slack.values import BadValue, decode_scope
+from bot.slack.values import BadValue, FindingRef, decode_scope
 
 if TYPE_CHECKING:
     from slack_bolt import App
 
     from bot.app import Services
+    from bot.services.remediation import RemediationService
 
 log = logging.getLogger(__name__)
 
@@ -60,3 +65,53 @@ def register(app: App, services: Services) -> None:
         def remediation_disabled(ack: Ack, body: dict[str, Any]) -> None:
             ack()
             tell(body.get("response_url"), not_enabled("Remediation"))
+
+        return
+    remediation: RemediationService = services.remediation
+
+    @app.action(ActionId.REQUEST_REMEDIATION.value)
+    @app.action(ActionId.ACCEPT_RISK.value)
+    def open_request_form(ack: Ack, body: dict[str, Any]) -> None:
+        """A finding's button (or "accept the risk instead" in the form): open the form."""
+        ack()
+        channel, user, response_url, value = clicked(body)
+        action_id = (body.get("actions") or [{}])[0].get("action_id")
+        kind = Kind.EXCEPTION if action_id == ActionId.ACCEPT_RISK.value else Kind.REMEDIATION
+        view = body.get("view") or {}
+        try:
+            if view:  # clicked inside the request form: its ids are in private_metadata
+                ctx = replace(FormContext.decode(view.get("private_metadata", "")), kind=kind)
+            else:
+                message = body.get("message") or {}
+                thread = message.get("thread_ts") or message.get("ts")
+                ctx = FormContext(kind, FindingRef.decode(value).account_id, channel, thread)
+        except ValueError:  # BadValue included
+            log.warning("remediation button with a value rootkey did not write")
+            tell(response_url, error_message("This button is not valid; run the check again."))
+            return
+        remediation.open_form(ctx, user, body.get("trigger_id", ""), view.get("id"))
+
+    @app.action(ActionId.APPROVE.value)
+    def approve_request(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        _, user, _, value = clicked(body)
+        remediation.approve(request_id(value), user)
+
+    @app.action(ActionId.REJECT.value)
+    def reject_request(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        _, user, _, value = clicked(body)
+        remediation.reject(request_id(value), user)
+
+    @app.action(ActionId.VERIFY_NOW.value)
+    def verify_request(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        _, user, _, value = clicked(body)
+        remediation.verify(request_id(value), user)
+
+
+def request_id(value: str) -> int:
+    """A request button's value: the request id and nothing else."""
+    if not re.fullmatch(r"[0-9]{1,18}", value):
+        raise BadValue("not a request id")
+    return int(value)

@@ -9,6 +9,7 @@ store on every click.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -80,7 +81,7 @@ class FormContext:
             ctx = cls(Kind(data["k"]), str(data["a"]), str(data["c"]), data.get("t"))
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError("not a rootkey request form") from exc
-        if not (ctx.account_id.isdigit() and len(ctx.account_id) == 12):
+        if not re.fullmatch(r"[0-9]{12}", ctx.account_id):  # ASCII digits only
             raise ValueError("not a rootkey request form")
         if ctx.thread_ts is not None and not isinstance(ctx.thread_ts, str):
             raise ValueError("not a rootkey request form")
