@@ -14,8 +14,8 @@ from bot.audit.models import Scope
 
 MAX_ACCOUNTS = 100  # accounts named in one command
 MAX_SHOWN_ARG = 40  # characters of a bad argument quoted back
-ACCOUNT_ID = re.compile(r"\d{12}")
-DASHED_ACCOUNT_ID = re.compile(r"\d{4}-\d{4}-\d{4}")  # as the AWS console shows it
+ACCOUNT_ID = re.compile(r"[0-9]{12}")  # ASCII only: \d also matches other scripts
+DASHED_ACCOUNT_ID = re.compile(r"[0-9]{4}-[0-9]{4}-[0-9]{4}")  # as the AWS console shows it
 
 
 class UsageError(ValueError):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from bot.audit.models import Scope
 
-ACCOUNT_ID = re.compile(r"\d{12}")
+ACCOUNT_ID = re.compile(r"[0-9]{12}")  # ASCII only: \d also matches other scripts
 RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_VALUE = 2000  # Slack's limit for a button value
 MAX_RERUN_ACCOUNTS = 100

@@ -34,8 +34,8 @@ from bot.slack.blocks.common import (
 )
 from bot.slack.values import FindingRef, encode_scope
 
-# header, summary, divider, compliant line, note, extra note, actions
-FIXED_BLOCKS = 7
+# header, counts, context, divider, compliant line, truncation note, extra note, actions
+FIXED_BLOCKS = 8
 MAX_FINDINGS = MAX_BLOCKS - FIXED_BLOCKS
 MAX_NAMED_COMPLIANT = 10
 SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,20}")
