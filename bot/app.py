@@ -79,6 +79,9 @@ def web_client(config: Config) -> WebClient:
         token=config.slack_bot_token,
         base_url=config.slack_api_url or WebClient.BASE_URL,
         timeout=SLACK_TIMEOUT,
+        # Retries are the Poster's job: it checks whether an ambiguous failure had delivered
+        # the message before sending it again; a blind transport retry here could double it.
+        retry_handlers=[],
     )
 
 

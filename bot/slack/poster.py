@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import socket
 import time
 import urllib.error
@@ -67,8 +68,10 @@ class Posted:
 
 def slack_error(exc: SlackApiError) -> str:
     data = exc.response.data if exc.response is not None else None
-    if isinstance(data, dict) and data.get("error"):
-        return str(data["error"])
+    error = data.get("error") if isinstance(data, dict) else None
+    # Slack's codes are snake_case words; slack_sdk puts prose there for a non-JSON body.
+    if isinstance(error, str) and re.fullmatch(r"[a-z0-9_]{1,64}", error):
+        return error
     return f"http_{exc.response.status_code}" if exc.response is not None else "unknown_error"
 
 
