@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from bot.audit.models import KeySlot, RootRow
 
 ROOT_USER = "<root_account>"
-ROOT_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):root$")
+ROOT_ARN = re.compile(r"^arn:aws[a-z-]*:iam::([0-9]{12}):root$")
 REQUIRED = ("user", "arn", "access_key_1_active", "access_key_2_active")
 # Values AWS writes where there is nothing to report.
 EMPTY_VALUES = {"", "n/a", "no_information", "not_supported", "not supported", "-"}
@@ -140,6 +140,13 @@ def root_from_cells(cells: dict[str, str]) -> RootRow:
     for slot in (1, 2):
         prefix = f"access_key_{slot}_"
         active = parse_flag(prefix + "active", get(prefix + "active"))
+        if active is None:
+            # AWS always writes true or false here; a blank means the row was cut short, and
+            # reading it as "no key" would call a truncated report compliant.
+            raise ReportError(
+                f"malformed credential report: the root row has no {prefix}active value "
+                "(is the file cut short?)"
+            )
         rotated = parse_time(prefix + "last_rotated", get(prefix + "last_rotated"))
         if not active and rotated is None:
             continue  # no key in this slot
