@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -91,23 +92,31 @@ def register(app: App, services: Services) -> None:
             return
         remediation.open_form(ctx, user, body.get("trigger_id", ""), view.get("id"))
 
+    def on_request(body: dict[str, Any], act: Callable[[int, str], object]) -> None:
+        """Button values carry the request id only; the service reloads and checks the rest."""
+        _, user, response_url, value = clicked(body)
+        try:
+            number = request_id(value)
+        except BadValue:
+            log.warning("request button with a value rootkey did not write")
+            tell(response_url, error_message("This button is not valid."))
+            return
+        act(number, user)
+
     @app.action(ActionId.APPROVE.value)
     def approve_request(ack: Ack, body: dict[str, Any]) -> None:
         ack()
-        _, user, _, value = clicked(body)
-        remediation.approve(request_id(value), user)
+        on_request(body, remediation.approve)
 
     @app.action(ActionId.REJECT.value)
     def reject_request(ack: Ack, body: dict[str, Any]) -> None:
         ack()
-        _, user, _, value = clicked(body)
-        remediation.reject(request_id(value), user)
+        on_request(body, remediation.reject)
 
     @app.action(ActionId.VERIFY_NOW.value)
     def verify_request(ack: Ack, body: dict[str, Any]) -> None:
         ack()
-        _, user, _, value = clicked(body)
-        remediation.verify(request_id(value), user)
+        on_request(body, remediation.verify)
 
 
 def request_id(value: str) -> int:

@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -33,7 +34,7 @@ from bot.store.store import create_store_engine
 from tests.support.aws import RootKeySpec, SimulatedAws, days_ago
 from tests.support.aws_root import RootAccessStandIn
 from tests.support.botproc import ROOT, BotProcess
-from tests.support.signing import TEST_SIGNING_SECRET, actions_body, post_signed
+from tests.support.signing import TEST_SIGNING_SECRET, actions_body, command_body, post_signed
 from tests.support.slack_standin import TEAM, SlackStandin
 
 pytestmark = pytest.mark.slow
@@ -153,9 +154,14 @@ def click(
 
 
 def submit(bot: Bot, view: dict[str, Any], user: str, values: dict[str, Any]) -> requests.Response:
-    """A view_submission of ``view`` (as the bot last sent it) with the given field values."""
+    """A view_submission of ``view`` (as the bot last sent it) with the given field values
+    (text; a dict is sent as the element's state as is, e.g. a date picker's)."""
     state = {
-        block: {"value": {"type": "plain_text_input", "value": value}}
+        block: {
+            "value": value
+            if isinstance(value, dict)
+            else {"type": "plain_text_input", "value": value}
+        }
         for block, value in values.items()
     }
     payload = {
@@ -380,7 +386,10 @@ def test_self_approval_and_strangers_are_refused(
     stranger_reject = refused_unchanged(bot, slack, request_id, ts, ActionId.REJECT, MALLORY)
     assert "Only approvers can reject" in stranger_reject
     # Tampered values change nothing either.
+    seen = len(slack.responses())
     click(bot, slack, ActionId.APPROVE, "1 OR 1=1", GROUP_APPROVER, ts)
+    slack.wait_for(lambda: len(slack.responses()) > seen)
+    assert "not valid" in responses_text(slack)
     assert bot.store.get(request_id).state is State.REQUESTED
     refusals = [e for e in bot.store.log(request_id) if e.event == "refused"]
     assert [e.actor for e in refusals] == [APPROVER, MALLORY, MALLORY]
@@ -423,7 +432,6 @@ def test_status_lists_open_requests(
     bot, slack = assume_root_bot, fresh
     account = member_with_key(aws)
     request_id, _ = ask_for_remediation(bot, slack, account)
-    from tests.support.signing import command_body
 
     reply = post_signed(
         bot.url, command_body("status", response_url=slack.response_url(), user=MALLORY)
@@ -480,3 +488,172 @@ def wait_until(probe: Callable[[], Any], timeout: float = 30.0) -> Any:
             raise AssertionError("condition not met in time")
         time.sleep(0.05)
     return value
+
+
+# -- tracked -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def owners_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("owners") / "owners.txt"
+    path.write_text("# account owner\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def tracked_bot(
+    slack: SlackStandin,
+    moto_server: SimulatedAws,
+    tmp_path_factory: pytest.TempPathFactory,
+    owners_file: Path,
+) -> Iterator[Bot]:
+    bot = make_bot(
+        slack, moto_server, tmp_path_factory,
+        ROOTKEY_REMEDIATION="tracked", ROOTKEY_RECHECK_INTERVAL="1s",
+        ROOTKEY_REMINDER_AFTER="2s", ROOTKEY_OWNERS=str(owners_file),
+    )  # fmt: skip
+    yield bot
+    bot.stop()
+
+
+def test_tracked_run_goes_through_deactivated_to_verified_by_recheck(
+    tracked_bot: Bot,
+    fresh: SlackStandin,
+    aws: SimulatedAws,
+    root_access: RootAccessStandIn,
+    owners_file: Path,
+) -> None:
+    bot, slack = tracked_bot, fresh
+    account = member_with_key(aws)
+    owners_file.write_text(f"{account} {OWNER}\n")
+    request_id, ts = ask_for_remediation(bot, slack, account)
+    form = next(c.args["view"] for c in slack.calls("views.update") if c.args["view"].get("submit"))
+    assert "*Mode:* tracked" in json.dumps(form["blocks"])
+
+    click(bot, slack, ActionId.APPROVE, str(request_id), APPROVER, ts)
+    req = wait_state(bot, request_id, State.TRACKING)
+    assert req.assignee == OWNER  # from ROOTKEY_OWNERS
+    steps = slack.wait_for(
+        lambda: next(
+            (
+                m
+                for m in slack.messages(CHANNEL)
+                if m.thread_ts == FINDING_TS and "steps" in m.args["text"]
+            ),
+            None,
+        )
+    )
+    body = json.dumps(steps.args["blocks"])
+    assert "Deactivate" in body and "update-access-key" in body and "delete-access-key" in body
+    assert body.index("Deactivate") < body.index("Delete")  # deactivate, then delete
+    verify = next(b for b in steps.args["blocks"] if b["type"] == "actions")["elements"][0]
+    assert verify["action_id"] == ActionId.VERIFY_NOW and verify["value"] == str(request_id)
+    # The owner hears about it directly; reminders follow (assignee, then approvers).
+    slack.wait_for(lambda: slack.messages(OWNER))
+    wait_thread(slack, f"<@{OWNER}>, request #{request_id} still waits")
+    wait_thread(slack, f"request #{request_id} ({account}) is still tracking")
+
+    # The root user deactivates the key: the recheck sees it and offers the back-out.
+    aws.set_root_keys(account, [RootKeySpec(slot=1, active=False, created=days_ago(500))])
+    wait_state(bot, request_id, State.DEACTIVATED)
+    wait_thread(slack, "*tracking* → *deactivated*")
+    back_out = wait_thread(slack, "Back-out")
+    assert "update-access-key" in back_out and "never creates root keys" in back_out
+    # ... and deletes it: verified.
+    aws.set_root_keys(account, [])
+    wait_state(bot, request_id, State.VERIFIED)
+    wait_thread(slack, "*deactivated* → *verified*")
+    assert root_access.sessions() == []  # tracked mode never acts as root
+    moves = [e.to_state for e in bot.store.log(request_id) if e.event == "transition"]
+    assert moves == ["requested", "approved", "tracking", "deactivated", "verified"]
+    exported = json.loads(export_log(bot, "json"))
+    assert [
+        r["to_state"]
+        for r in exported
+        if r["request_id"] == request_id and r["event"] == "transition"
+    ] == moves
+    assert any(r["event"] == "reminder" for r in exported if r["request_id"] == request_id)
+
+
+def test_accept_risk_records_an_exception_shown_apart(
+    tracked_bot: Bot, fresh: SlackStandin, aws: SimulatedAws
+) -> None:
+    bot, slack = tracked_bot, fresh
+    account = member_with_key(aws)
+    click(bot, slack, ActionId.ACCEPT_RISK, f"{account}:", ALICE)
+    form = filled_form(slack)
+    assert form["callback_id"] == "rootkey_accept_risk_request"
+    until = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    too_far = (datetime.now(UTC) + timedelta(days=120)).date().isoformat()
+    values: dict[str, Any] = {
+        "until": {"type": "datepicker", "selected_date": too_far},
+        "owner": {"type": "users_select", "selected_user": OWNER},
+        "reason": "vendor appliance needs it until the migration",
+        "ticket": None,
+    }
+    refused = submit(bot, form, ALICE, values)
+    assert "90 days" in refused.json()["errors"]["until"]
+    values["until"]["selected_date"] = until
+    assert submit(bot, form, ALICE, values).status_code == 200
+    [req] = slack.wait_for(lambda: [r for r in bot.store.find() if r.account_id == account])
+    wait_until(lambda: bot.store.get(req.id).message_ts)
+    message = request_message(slack, req.id)
+    click(bot, slack, ActionId.APPROVE, str(req.id), APPROVER, message["ts"])
+    wait_state(bot, req.id, State.APPROVED)
+    wait_thread(slack, "Risk accepted")
+    status = post_signed(bot.url, command_body("status", response_url=slack.response_url()))
+    text = json.dumps(status.json())
+    assert "Accepted risks" in text and account in text and f"<@{OWNER}>" in text
+
+
+# -- expiry and "verify now" ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def short_ttl_bot(
+    slack: SlackStandin, moto_server: SimulatedAws, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Bot]:
+    bot = make_bot(
+        slack, moto_server, tmp_path_factory,
+        ROOTKEY_APPROVAL_TTL="6s", ROOTKEY_RECHECK_INTERVAL="1h",
+    )  # fmt: skip
+    yield bot
+    bot.stop()
+
+
+def test_an_undecided_request_expires(
+    short_ttl_bot: Bot, fresh: SlackStandin, aws: SimulatedAws
+) -> None:
+    bot, slack = short_ttl_bot, fresh
+    account = member_with_key(aws)
+    request_id, ts = ask_for_remediation(bot, slack, account)
+
+    wait_state(bot, request_id, State.EXPIRED)  # by the scheduler's sweep, nobody clicked
+    wait_thread(slack, "*requested* → *expired*")
+    message = request_message(slack, request_id)
+    assert "Expired, not decided in time" in json.dumps(message["blocks"])
+    assert not any(b["type"] == "actions" for b in message["blocks"])
+    answer = refused_unchanged(bot, slack, request_id, ts, ActionId.APPROVE, APPROVER)
+    assert "already expired" in answer
+
+
+def test_verify_now_rechecks_at_once(
+    short_ttl_bot: Bot, fresh: SlackStandin, aws: SimulatedAws
+) -> None:
+    bot, slack = short_ttl_bot, fresh
+    account = member_with_key(aws)
+    request_id, ts = ask_for_remediation(bot, slack, account)
+    click(bot, slack, ActionId.APPROVE, str(request_id), APPROVER, ts)
+    assert wait_state(bot, request_id, State.TRACKING).assignee == ALICE  # no owner: requester
+
+    click(bot, slack, ActionId.VERIFY_NOW, str(request_id), ALICE)
+    wait_thread(slack, f"Checked request #{request_id} for <@{ALICE}>: a root access key is still")
+    assert bot.store.get(request_id).state is State.TRACKING
+
+    aws.set_root_keys(account, [])  # deleted straight away, without deactivating first
+    click(bot, slack, ActionId.VERIFY_NOW, str(request_id), ALICE)
+    wait_state(bot, request_id, State.VERIFIED)
+    wait_thread(slack, "*tracking* → *verified*")
+    # A late click on a finished request is refused and changes nothing.
+    answer = refused_unchanged(bot, slack, request_id, ts, ActionId.VERIFY_NOW, ALICE)
+    assert "already verified" in answer
