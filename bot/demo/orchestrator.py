@@ -126,6 +126,7 @@ class Demo:
 
     def start(self) -> str:
         """Start everything; returns the page's address."""
+        scenario.load_support()  # before anything starts: one line if moto is missing
         self.workdir = Path(tempfile.mkdtemp(prefix="rootkey-demo-"))
         print("rootkey demo: starting a simulated AWS Organization…", file=self.err, flush=True)
         self.world = scenario.start()

@@ -12,7 +12,9 @@ runs from a clone of the repository, where they are importable.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 MEMBERS = (
@@ -31,6 +33,30 @@ MEMBERS = (
 )
 MISSING_ROLE = "ml-research"
 NO_MFA = {"dev-sandbox", "legacy-billing"}
+
+
+@dataclass(frozen=True)
+class Key:
+    """A root access key of the scenario (ages in days before the demo starts)."""
+
+    slot: int
+    active: bool
+    age: int
+    used_days_ago: int | None = None
+    region: str | None = None
+    service: str | None = None
+
+
+ROOT_KEYS: dict[str, tuple[Key, ...]] = {
+    # six years old and used two days ago: the modal warns that deleting it may break something
+    "legacy-billing": (Key(1, True, 2150, 2, "us-east-1", "s3"),),
+    # one active key, and an old one already deactivated
+    "analytics": (Key(1, True, 400, 95, "eu-west-1", "ec2"), Key(2, False, 200)),
+    # created a month ago, never used
+    "dev-sandbox": (Key(1, True, 30),),
+    # deactivated, not yet deleted
+    "marketing-site": (Key(1, False, 900, 300, "us-west-2", "cloudfront"),),
+}
 
 
 class ScenarioUnavailable(Exception):
@@ -63,8 +89,8 @@ def load_support() -> tuple[Any, Any]:
         import moto.moto_server.werkzeug_app  # noqa: F401
     except ImportError as exc:
         raise ScenarioUnavailable(
-            f"moto's server is not installed ({exc.name}): "
-            "run .venv/bin/pip install -r requirements-demo.txt"
+            f"moto's server (the demo extra) is not installed ({exc.name} missing): run "
+            f"{Path(sys.executable).as_posix()} -m pip install -r requirements-demo.txt"
         ) from None
     try:
         from tests.support import aws, aws_root
@@ -85,51 +111,24 @@ def start() -> Scenario:
         root = aws_root.RootAccessStandIn.install(sim)
         by_name = {m.name: m.account_id for m in org.members}
         ago = aws.days_ago
-        key = aws.RootKeySpec
         for name, account_id in by_name.items():
             sim.set_root(account_id, mfa=name not in NO_MFA, password_last_used=ago(40))
         sim.set_root(org.management_id, mfa=True, password_last_used=ago(3))
-        sim.set_root_keys(
-            by_name["legacy-billing"],
-            [
-                key(
-                    slot=1,
-                    active=True,
-                    created=ago(2150),
-                    last_used=ago(2),
-                    region="us-east-1",
-                    service="s3",
-                )
-            ],
-        )
-        sim.set_root_keys(
-            by_name["analytics"],
-            [
-                key(
-                    slot=1,
-                    active=True,
-                    created=ago(400),
-                    last_used=ago(95),
-                    region="eu-west-1",
-                    service="ec2",
-                ),
-                key(slot=2, active=False, created=ago(200)),
-            ],
-        )
-        sim.set_root_keys(by_name["dev-sandbox"], [key(slot=1, active=True, created=ago(30))])
-        sim.set_root_keys(
-            by_name["marketing-site"],
-            [
-                key(
-                    slot=1,
-                    active=False,
-                    created=ago(900),
-                    last_used=ago(300),
-                    region="us-west-2",
-                    service="cloudfront",
-                )
-            ],
-        )
+        for name, keys in ROOT_KEYS.items():
+            sim.set_root_keys(
+                by_name[name],
+                [
+                    aws.RootKeySpec(
+                        slot=k.slot,
+                        active=k.active,
+                        created=ago(k.age),
+                        last_used=None if k.used_days_ago is None else ago(k.used_days_ago),
+                        region=k.region,
+                        service=k.service,
+                    )
+                    for k in keys
+                ],
+            )
         sim.set_org_features("RootCredentialsManagement", "RootSessions")
         sim.reset_calls()
     except BaseException:

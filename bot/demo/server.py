@@ -169,6 +169,7 @@ class RequestHandler(BaseHTTPRequestHandler):
                 for p in ids.PEOPLE
             ],
             "default_channel": ids.SECURITY.channel_id,
+            "digest_channel": ids.DIGEST.channel_id,
             "info": self.demo.info,
         }
 

@@ -177,6 +177,10 @@ function renderList(container, messages, inThread) {
 }
 
 function emptyText() {
+  if (S.channel === S.config.digest_channel) {
+    const code = el("code", {}, S.config.command + " digest");
+    return ["The compliance digest is posted here on schedule. Type ", code, " to post one now."];
+  }
   const code = el("code", {}, S.config.command + " check all");
   return ["No messages yet. Type ", code, " below to audit the simulated Organization."];
 }
@@ -423,6 +427,14 @@ $("composer-form").addEventListener("submit", (event) => {
 });
 
 $("thread-close").addEventListener("click", () => { S.thread = null; render(); });
+
+// An image that finishes loading makes its list taller: keep a list that was at the bottom there.
+for (const id of ["messages", "thread-messages"]) {
+  $(id).addEventListener("load", (event) => {
+    const list = $(id);
+    if (event.target.tagName === "IMG" && list.dataset.stuck === "1") list.scrollTop = list.scrollHeight;
+  }, true);
+}
 
 async function start() {
   S.config = await (await fetch("/ui/config")).json();

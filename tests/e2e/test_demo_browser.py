@@ -1,0 +1,211 @@
+"""The demo page in a real headless Chromium: from `/rootkey check all` to a verified fix.
+
+The page talks to the demo's server, which signs every click and form as Slack would and posts
+it to the real bot process; the bot audits the simulated Organization on moto's server and
+answers through the demo's Web API. Nothing here calls the bot or AWS directly.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import signal
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urljoin
+
+import pytest
+
+from bot.demo import identities as ids
+from bot.demo.scenario import MEMBERS, MISSING_ROLE, ROOT_KEYS
+from tests.e2e.test_demo_process import DemoProcess
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WAIT = 90_000  # ms: a deadline for slow machines, never a speed assertion
+FIXED = "legacy-billing"
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        "Chromium is not installed at /usr/bin/chromium (apt-get install chromium; .ci/run does)",
+        allow_module_level=True,
+    )
+
+from playwright.sync_api import BrowserContext, Page, expect, sync_playwright  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[DemoProcess]:
+    process = DemoProcess()
+    yield process
+    assert process.stop(signal.SIGINT) == 0, process.errors()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[BrowserContext]:
+    profile = tempfile.mkdtemp(prefix="rootkey-chromium-")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            profile,
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1440, "height": 900},
+        )
+        yield context
+        context.close()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def page(browser: BrowserContext, demo: DemoProcess) -> Iterator[Page]:
+    page = browser.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.goto(demo.url)
+    expect(page.locator("#channel-name")).to_have_text("#security", timeout=WAIT)
+    yield page
+    page.close()
+    assert not problems, f"errors in the page's script: {problems}"
+
+
+def run(page: Page, command: str) -> None:
+    page.fill("#composer", command)
+    page.press("#composer", "Enter")
+
+
+def act_as(page: Page, user_id: str) -> None:
+    page.click(f'.person[data-user="{user_id}"]')
+    expect(page.locator(f'.person.active[data-user="{user_id}"]')).to_be_visible()
+
+
+def latest_result(page: Page, count_before: int) -> None:
+    """Wait for a new audit result (a bot message with a Re-run button) after ``count_before``."""
+    results = page.locator("#messages .msg:not(.ephemeral)", has=page.locator(".bk-actions"))
+    expect(results).to_have_count(count_before + 1, timeout=WAIT)
+
+
+def test_check_request_approve_verified(page: Page) -> None:
+    results = page.locator("#messages .msg:not(.ephemeral)", has=page.locator(".bk-actions"))
+    before = results.count()
+    run(page, "/rootkey check all")
+    latest_result(page, before)
+    result = results.last
+
+    # Every account with a root key has its own finding with a button; the others do not.
+    for name in ROOT_KEYS:
+        finding = result.locator(".bk-section", has_text=name)
+        expect(finding.get_by_role("button", name="Request remediation")).to_be_visible()
+    expect(result.get_by_role("button", name="Request remediation")).to_have_count(len(ROOT_KEYS))
+    expect(result).to_contain_text(MISSING_ROLE)  # could not be audited: said, not hidden
+    for name in set(MEMBERS) - set(ROOT_KEYS) - {MISSING_ROLE}:
+        expect(result.locator(".bk-section:has(button)", has_text=name)).to_have_count(0)
+    account_id = re.search(r"(\d{12})\D+" + FIXED, result.inner_text())
+    assert account_id, result.inner_text()
+
+    # The requester asks for the fix through the modal.
+    result.locator(".bk-section", has_text=FIXED).get_by_role(
+        "button", name="Request remediation"
+    ).click()
+    modal = page.locator("#modal-root .modal")
+    expect(modal).to_be_visible(timeout=WAIT)
+    expect(modal).to_contain_text(account_id.group(1))
+    modal.locator(".modal-submit").click()  # the reason is required: Slack refuses it empty
+    expect(modal.locator(".bk-error:visible")).to_have_count(1)
+    reason = modal.locator(".bk-input-block", has_text="Reason").locator("textarea, input")
+    reason.fill("Unused by any workload; the owner confirmed it in the ticket.")
+    modal.locator(".modal-submit").click()
+    expect(page.locator("#modal-root")).to_be_hidden(timeout=WAIT)
+
+    # The request lands in the finding's thread with Approve and Reject.
+    result.locator(".replies-link").click()
+    thread = page.locator("#thread")
+    expect(thread).to_be_visible()
+    approve = thread.get_by_role("button", name="Approve")
+    expect(approve).to_be_visible(timeout=WAIT)
+
+    # The requester cannot approve their own request: told privately, nothing changes.
+    private_before = thread.locator(".msg.ephemeral").count()
+    approve.click()
+    page.locator("#confirm-root .dialog-foot button").last.click()
+    expect(thread.locator(".msg.ephemeral")).to_have_count(private_before + 1, timeout=WAIT)
+    expect(approve).to_be_visible()
+
+    # The approver approves (after the confirmation dialog); rootkey deletes the key through
+    # centralized root access and re-audits: the thread ends at "verified".
+    act_as(page, ids.APPROVER.user_id)
+    approve = page.locator("#thread").get_by_role("button", name="Approve")
+    expect(approve).to_be_visible(timeout=WAIT)
+    approve.click()
+    dialog = page.locator("#confirm-root .dialog")
+    expect(dialog).to_be_visible()
+    dialog.locator(".dialog-foot button").last.click()
+    expect(page.locator("#thread-messages")).to_contain_text("verified", timeout=WAIT)
+    expect(page.locator("#thread").get_by_role("button", name="Approve")).to_have_count(0)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "demo-verified.png"))
+
+    # A fresh audit agrees: the fixed account no longer has a finding.
+    page.click("#thread-close")
+    before = results.count()
+    run(page, "/rootkey check all")
+    latest_result(page, before)
+    again = results.last
+    expect(again.get_by_role("button", name="Request remediation")).to_have_count(
+        len(ROOT_KEYS) - 1
+    )
+    expect(again.locator(".bk-section:has(button)", has_text=FIXED)).to_have_count(0)
+    page.screenshot(path=str(ARTIFACTS / "demo-after-fix.png"))
+
+
+def test_digest_on_demand_with_chart_and_csv(page: Page) -> None:
+    page.click(f'#channel-list button[data-channel="{ids.DIGEST.channel_id}"]')
+    expect(page.locator("#channel-name")).to_have_text(f"#{ids.DIGEST.name}")
+    posted = page.locator("#messages .msg:not(.ephemeral)")
+    before = posted.count()
+    run(page, "/rootkey digest")
+    expect(posted).to_have_count(before + 1, timeout=WAIT)
+    digest = posted.last
+    for name in set(ROOT_KEYS) - {FIXED}:
+        expect(digest).to_contain_text(name)
+    expect(digest).to_contain_text(MISSING_ROLE)
+    # The trend chart and the CSV arrive in the digest's thread, uploaded as files.
+    replies = digest.locator(".replies-link")
+    expect(replies).to_be_visible(timeout=WAIT)
+    replies.click()
+    thread = page.locator("#thread-messages")
+    chart = thread.locator(".file-image img")
+    expect(chart).to_be_visible(timeout=WAIT)
+    assert chart.evaluate("img => img.complete && img.naturalWidth > 0")
+    csv_link = thread.locator(".file-doc a.file-name")
+    expect(csv_link).to_be_visible(timeout=WAIT)
+    href = csv_link.get_attribute("href")
+    assert href
+    body = page.request.get(urljoin(page.url, href)).text()
+    for name in set(ROOT_KEYS) - {FIXED}:
+        assert name in body
+    page.screenshot(path=str(ARTIFACTS / "demo-digest.png"))
+
+
+def test_page_shows_the_web_api_answer_of_an_unknown_command_privately(page: Page) -> None:
+    act_as(page, ids.REQUESTER.user_id)
+    private = page.locator("#messages .msg.ephemeral")
+    before = private.count()
+    run(page, "/rootkey <b>frobnicate</b>")
+    expect(private).to_have_count(before + 2, timeout=WAIT)  # the typed command, then help
+    # Typed markup is shown as text, never as HTML.
+    expect(page.locator("#messages b", has_text="frobnicate")).to_have_count(0)
+    expect(private.nth(before)).to_contain_text("<b>frobnicate</b>")
