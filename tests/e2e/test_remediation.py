@@ -657,3 +657,44 @@ def test_verify_now_rechecks_at_once(
     # A late click on a finished request is refused and changes nothing.
     answer = refused_unchanged(bot, slack, request_id, ts, ActionId.VERIFY_NOW, ALICE)
     assert "already verified" in answer
+
+
+# -- dry run, two approvals --------------------------------------------------------------------
+
+
+def test_dry_run_with_two_approvals_deletes_nothing_and_says_so(
+    slack: SlackStandin,
+    moto_server: SimulatedAws,
+    aws: SimulatedAws,
+    root_access: RootAccessStandIn,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    slack.reset()
+    slack.set_usergroup(APPROVER_GROUP, [GROUP_APPROVER])
+    root_access.reset()
+    bot = make_bot(
+        slack, moto_server, tmp_path_factory,
+        ROOTKEY_REMEDIATION="assume-root", ROOTKEY_DRY_RUN="true", ROOTKEY_REQUIRED_APPROVALS="2",
+    )  # fmt: skip
+    try:
+        account = member_with_key(aws)
+        request_id, ts = ask_for_remediation(bot, slack, account)
+        click(bot, slack, ActionId.APPROVE, str(request_id), APPROVER, ts)
+        wait_thread(slack, f"<@{APPROVER}> approved request #{request_id}; 1 more approval needed")
+        waiting = request_message(slack, request_id)
+        assert any(b["type"] == "actions" for b in waiting["blocks"])  # still open
+        assert f"approved so far by <@{APPROVER}>" in json.dumps(waiting["blocks"])
+        assert bot.store.get(request_id).state is State.REQUESTED
+        # The same approver again does not count twice.
+        again = refused_unchanged(bot, slack, request_id, ts, ActionId.APPROVE, APPROVER)
+        assert "already approved" in again
+
+        click(bot, slack, ActionId.APPROVE, str(request_id), GROUP_APPROVER, ts)
+        done = wait_state(bot, request_id, State.FAILED)
+    finally:
+        bot.stop()
+    assert [a.user for a in done.approvals] == [APPROVER, GROUP_APPROVER]
+    assert "Dry run (ROOTKEY_DRY_RUN=true): would delete AKIA" in "\n".join(thread(slack))
+    wait_thread(slack, "dry run (ROOTKEY_DRY_RUN=true): nothing was deleted")
+    assert len(root_access.sessions()) == 1 and root_access.deleted() == []
+    assert len(aws.state.root(account).keys) == 1
