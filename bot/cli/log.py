@@ -72,7 +72,7 @@ def rows(store: Store, request_id: int | None) -> Iterator[dict[str, Any]]:
 
 
 def write_csv(out: TextIO, items: Iterable[dict[str, Any]]) -> None:
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL)  # line breaks inside a cell stay inside
     writer.writerow(COLUMNS)
     for item in items:
         writer.writerow([neutralise(item[c]) for c in COLUMNS])
