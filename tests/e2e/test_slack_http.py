@@ -43,6 +43,7 @@ def bot(slack: SlackStandin, moto_server: SimulatedAws) -> Iterator[BotProcess]:
         "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
         "SLACK_API_URL": slack.base_url,
         "ROOTKEY_SCOPE": "account",
+        "SLACK_TEAM_ID": "T0TEAM0001",
         **moto_server.env(),
     }
     with BotProcess(env) as process:
@@ -318,6 +319,30 @@ def test_rerun_button_audits_again_and_the_finding_button_opens_the_request_form
     # The remediation flow takes the finding's button from here: it opens its request form.
     [form] = fresh.wait_for(lambda: fresh.calls("views.open"))
     assert form.args["view"]["type"] == "modal"
+
+
+def test_an_audit_that_cannot_run_says_so_and_marks_nothing_compliant(
+    bot: BotProcess, fresh: SlackStandin, aws: SimulatedAws
+) -> None:
+    aws.create_organization(members=2)
+    aws.deny(None, "ListAccounts")
+
+    command(bot, fresh, "check all")
+
+    [message] = result_in(fresh)
+    assert "could not run" in message.args["text"]
+    assert "ListAccounts" in message.args["text"] and "AccessDenied" in message.args["text"]
+    assert "Nothing was marked compliant" in message.args["text"]
+
+
+def test_a_request_for_another_workspace_is_refused(bot: BotProcess, fresh: SlackStandin) -> None:
+    foreign = command(bot, fresh, "check", team="T0STRANGER")
+    assert foreign.status_code == 403
+    ours = command(bot, fresh, "check")
+    assert ours.status_code == 200
+    result_in(fresh)
+    time.sleep(0.5)
+    assert len(fresh.messages()) == 1
 
 
 def test_health_check_and_unknown_paths(bot: BotProcess) -> None:
