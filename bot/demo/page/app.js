@@ -430,9 +430,15 @@ $("thread-close").addEventListener("click", () => { S.thread = null; render(); }
 
 // An image that finishes loading makes its list taller: keep a list that was at the bottom there.
 for (const id of ["messages", "thread-messages"]) {
-  $(id).addEventListener("load", (event) => {
-    const list = $(id);
-    if (event.target.tagName === "IMG" && list.dataset.stuck === "1") list.scrollTop = list.scrollHeight;
+  const list = $(id);
+  list.addEventListener("scroll", () => {
+    const gap = list.scrollHeight - list.scrollTop - list.clientHeight;
+    list.dataset.atBottom = gap < 80 ? "1" : "0";
+  });
+  list.addEventListener("load", (event) => {
+    if (event.target.tagName === "IMG" && list.dataset.atBottom !== "0") {
+      list.scrollTop = list.scrollHeight;
+    }
   }, true);
 }
 
