@@ -483,6 +483,8 @@ class SocketModeServer:
         with self.lock:
             self.connections.append(connection)
             self.lock.notify_all()
+        from websockets.exceptions import ConnectionClosed
+
         try:
             for message in connection:
                 data = json.loads(message)
@@ -490,6 +492,8 @@ class SocketModeServer:
                     with self.lock:
                         self.acks[data["envelope_id"]] = data
                         self.lock.notify_all()
+        except ConnectionClosed:
+            pass  # the bot went away without a close frame (it was stopped)
         finally:
             with self.lock:
                 self.connections.remove(connection)
