@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 
 ROLE_SESSION_NAME = "rootkey-audit"
 SOURCE = "aws"
+# A summary refused by policy may still leave the credential report readable.
+ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
 
 
 @dataclass(frozen=True)
@@ -72,9 +74,11 @@ class AwsAuditor:
         *,
         now: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] = time.sleep,
+        max_attempts: int = 5,
     ) -> None:
+        """``max_attempts``: tries per AWS call (botocore standard retry mode, backoff between)."""
         self.config = config
-        self.clients = Clients(config, session_factory)
+        self.clients = Clients(config, session_factory, max_attempts)
         self.now = now
         self.sleep = sleep
         self.lock = threading.Lock()
@@ -214,7 +218,11 @@ class AwsAuditor:
                 summary = read_account_summary(iam)
             except AwsReadError as exc:
                 errors.append(str(exc))
-            if summary is None or summary.access_keys_present is not False:
+                # throttled or unreachable: the report would fare no better
+                report_may_help = exc.code in ACCESS_DENIED
+            else:
+                report_may_help = summary.access_keys_present is not False
+            if report_may_help:
                 # A key is present (or presence is unknown): the report tells which and how old.
                 deadline.check("GetCredentialReport")
                 report = read_credential_report(

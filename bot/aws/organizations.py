@@ -45,4 +45,7 @@ def iter_active_accounts(org: Any) -> Iterator[OrgAccount]:
             yield OrgAccount(account_id=account["Id"], name=account.get("Name"))
         token = page.get("NextToken")
         if not token:
+            if not seen:
+                # every Organization has at least its management account
+                raise AuditError("the Organization listed no active account (ListAccounts)")
             return

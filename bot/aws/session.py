@@ -27,7 +27,7 @@ def boto_config(config: Config, max_attempts: int = 5) -> BotoConfig:
     limit = max(1.0, config.account_timeout)
     return BotoConfig(
         region_name=config.aws_region,
-        retries={"mode": "standard", "max_attempts": max_attempts},
+        retries={"mode": "standard", "total_max_attempts": max_attempts},
         connect_timeout=min(10.0, limit),
         read_timeout=min(30.0, limit),
         max_pool_connections=max(10, config.concurrency),
@@ -54,13 +54,18 @@ class CallCounter:
 class Clients:
     """Per-thread sessions and clients, made from ``session_factory``."""
 
-    def __init__(self, config: Config, session_factory: SessionFactory | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        session_factory: SessionFactory | None = None,
+        max_attempts: int = 5,
+    ) -> None:
         self.config = config
         # One loader for every session this object makes: service models are parsed once, not
         # once per worker thread.
         self.loader = botocore.loaders.create_loader()
         self.session_factory = session_factory or self.default_session
-        self.boto_config = boto_config(config)
+        self.boto_config = boto_config(config, max_attempts)
         self.local = threading.local()
         self.counters: list[CallCounter] = []
         self.counters_lock = threading.Lock()

@@ -411,6 +411,13 @@ class FaultLayer:
                 f"<OrganizationId>{state.org_id}</OrganizationId>"
                 f"<EnabledFeatures>{members}</EnabledFeatures>",
             )
+        if call.action == "ListAccounts" and state.management is None:
+            # moto answers an empty list; AWS refuses when there is no Organization
+            return json_error(
+                "AWSOrganizationsNotInUseException",
+                "Your account is not a member of an organization.",
+                400,
+            )
         if call.action == "AssumeRole" and call.service == "sts":
             arn = call.params.get("RoleArn", "")
             parts = arn.split(":")

@@ -1,0 +1,278 @@
+"""AwsAuditor through boto3 against moto's server (with the root-user and fault extensions)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import boto3
+import pytest
+
+from bot.audit.models import AuditResult, Scope, Status, Verdict
+from bot.aws.auditor import AwsAuditor
+from bot.aws.errors import AuditError
+from bot.config import Config
+from tests.support.aws import (
+    MANAGEMENT_ACCOUNT,
+    REGION,
+    EndpointSession,
+    RootKeySpec,
+    SimulatedAws,
+    days_ago,
+    utcnow,
+)
+
+
+def auditor(aws: SimulatedAws, max_attempts: int = 5, **settings: object) -> AwsAuditor:
+    config = Config(**{"report_deadline": 5.0, **settings})  # type: ignore[arg-type]
+    return AwsAuditor(config, aws.session_factory(), max_attempts=max_attempts)
+
+
+def by_id(result: AuditResult) -> dict[str, Verdict]:
+    return {v.account_id: v for v in result.verdicts}
+
+
+def test_single_account_compliant_in_at_most_three_calls(aws: SimulatedAws) -> None:
+    aws.create_organization(0)
+    aws.reset_calls()
+    result = auditor(aws).audit(Scope("account"))
+    (v,) = result.verdicts
+    assert v.account_id == MANAGEMENT_ACCOUNT
+    assert v.status is Status.COMPLIANT
+    assert result.calls <= 3
+    assert aws.call_count() == result.calls
+    assert result.features.root_credentials_management is True
+    assert aws.call_count(action="GetCredentialReport") == 0
+
+
+def test_single_account_with_active_key(aws: SimulatedAws) -> None:
+    aws.set_root_keys(
+        MANAGEMENT_ACCOUNT,
+        [
+            RootKeySpec(
+                slot=1,
+                created=days_ago(90),
+                last_used=days_ago(1),
+                region="us-west-2",
+                service="sts",
+            )
+        ],
+    )
+    aws.set_report_time(MANAGEMENT_ACCOUNT, utcnow() - timedelta(hours=3))
+    v = auditor(aws).audit(Scope("account")).verdicts[0]
+    assert v.status is Status.NONCOMPLIANT
+    assert [(k.slot, k.active, k.age_days) for k in v.keys] == [(1, True, 90)]
+    assert v.keys[0].last_used_region == "us-west-2" and v.keys[0].last_used_service == "sts"
+    generated = v.evidence.report_generated_at
+    assert generated is not None and utcnow() - generated >= timedelta(hours=3)
+    assert generated.strftime("%Y-%m-%d %H:%M") in v.reason
+
+
+def test_single_account_deactivated_key(aws: SimulatedAws) -> None:
+    aws.set_root_keys(MANAGEMENT_ACCOUNT, [RootKeySpec(slot=2, active=False)])
+    v = auditor(aws).audit(Scope("account")).verdicts[0]
+    assert v.status is Status.NONCOMPLIANT
+    assert "deactivated; delete it to finish" in v.reason
+
+
+def test_root_credentials_removed(aws: SimulatedAws) -> None:
+    aws.remove_root_credentials(MANAGEMENT_ACCOUNT)
+    v = auditor(aws).audit(Scope("account")).verdicts[0]
+    assert v.status is Status.COMPLIANT
+    assert "root credentials removed" in v.reason
+
+
+def test_organization_members_via_assume_role(aws: SimulatedAws) -> None:
+    org = aws.create_organization(["dev", "prod", "audit", "sandbox"], missing_role={"sandbox"})
+    dev, prod, audit_acct, sandbox = org.members
+    aws.set_root_keys(prod.account_id, [RootKeySpec(slot=1, created=days_ago(700))])
+    aws.set_root_keys(audit_acct.account_id, [RootKeySpec(slot=2, active=False)])
+    aws.set_root(dev.account_id, mfa=True)
+    aws.reset_calls()
+
+    result = auditor(aws).audit(Scope("org"))
+    v = by_id(result)
+    assert set(v) == {a.account_id for a in org.all_accounts}
+    assert v[dev.account_id].status is Status.COMPLIANT
+    assert v[dev.account_id].account_name == "dev"
+    assert v[dev.account_id].root_mfa_active is True
+    assert v[prod.account_id].status is Status.NONCOMPLIANT
+    assert v[prod.account_id].keys[0].age_days == 700
+    assert "deactivated" in v[audit_acct.account_id].reason
+    assert v[sandbox.account_id].status is Status.ERROR
+    assert "AssumeRole RootkeyAudit: AccessDenied" in v[sandbox.account_id].reason
+    assert v[MANAGEMENT_ACCOUNT].status is Status.COMPLIANT
+    # the management account is read with the current credentials, members through the role
+    assert aws.call_count(action="AssumeRole") == len(org.members)
+    # the report only where a key is present
+    assert aws.call_count(action="GetCredentialReport") == 2
+    assert result.summary.to_dict() == {"total": 5, "compliant": 2, "noncompliant": 2, "error": 1}
+
+
+def test_audit_role_name_comes_from_config(aws: SimulatedAws) -> None:
+    org = aws.create_organization(2, role_name="SecurityAudit")
+    result = auditor(aws, audit_role="SecurityAudit").audit(Scope("org"))
+    assert all(v.status is Status.COMPLIANT for v in result.verdicts)
+    default = auditor(aws).audit(Scope("org"))
+    assert {v.account_id for v in default.verdicts if v.status is Status.ERROR} == {
+        m.account_id for m in org.members
+    }
+
+
+def test_access_denied_on_summary(aws: SimulatedAws) -> None:
+    org = aws.create_organization(3)
+    a, b, c = (m.account_id for m in org.members)
+    aws.deny(a, "GetAccountSummary")
+    aws.deny(b, "GetAccountSummary")
+    aws.set_root_keys(b, [RootKeySpec(slot=1)])
+    aws.deny(c, "GetAccountSummary", "GenerateCredentialReport")
+    v = by_id(auditor(aws).audit(Scope("org")))
+    assert v[a].status is Status.ERROR and "GetAccountSummary: AccessDenied" in v[a].reason
+    # the report still shows b's active key: noncompliant whatever the summary says
+    assert v[b].status is Status.NONCOMPLIANT
+    assert v[c].status is Status.ERROR
+    assert "GenerateCredentialReport: AccessDenied" in v[c].reason
+    assert v[MANAGEMENT_ACCOUNT].status is Status.COMPLIANT
+
+
+def test_throttling_within_the_retry_budget_is_invisible(aws: SimulatedAws) -> None:
+    org = aws.create_organization(2)
+    target = org.members[0].account_id
+    aws.throttle(target, "GetAccountSummary", times=2)
+    aws.throttle(None, "ListAccounts", times=1)
+    result = auditor(aws).audit(Scope("org"))
+    assert all(v.status is Status.COMPLIANT for v in result.verdicts)
+    assert aws.call_count(target, "GetAccountSummary") == 3
+
+
+def test_throttling_beyond_the_retry_budget_is_an_error(aws: SimulatedAws) -> None:
+    org = aws.create_organization(2)
+    target = org.members[0].account_id
+    aws.throttle(target, "*")
+    v = by_id(auditor(aws, max_attempts=3).audit(Scope("org")))
+    assert v[target].status is Status.ERROR
+    assert "GetAccountSummary: Throttling (after 2 retries)" in v[target].reason
+    assert aws.call_count(target, "GetAccountSummary") == 3
+    assert v[org.members[1].account_id].status is Status.COMPLIANT
+
+
+def test_report_never_ready(aws: SimulatedAws) -> None:
+    org = aws.create_organization(2)
+    keyed, hidden = (m.account_id for m in org.members)
+    aws.set_root_keys(keyed, [RootKeySpec(slot=1)])
+    aws.report_never_ready(keyed)
+    aws.deny(hidden, "GetAccountSummary")
+    aws.report_never_ready(hidden)
+    v = by_id(auditor(aws, report_deadline=1.0).audit(Scope("org")))
+    # presence is known from the summary; only the details are missing
+    assert v[keyed].status is Status.NONCOMPLIANT
+    assert "ReportNotReady" in v[keyed].reason
+    assert v[hidden].status is Status.ERROR
+    assert "ReportNotReady" in v[hidden].reason and "AccessDenied" in v[hidden].reason
+    # it polled with backoff, not in a busy loop
+    assert aws.call_count(keyed, "GenerateCredentialReport") <= 6
+
+
+def test_per_account_time_limit(aws: SimulatedAws) -> None:
+    org = aws.create_organization(1)
+    aws.set_latency(0.3)
+    v = by_id(
+        auditor(aws, account_timeout=0.2).audit(Scope("accounts", (org.members[0].account_id,)))
+    )
+    (verdict,) = v.values()
+    assert verdict.status is Status.ERROR
+    assert "Timeout" in verdict.reason
+
+
+def test_listing_follows_tokens_through_empty_pages_and_skips_closed_accounts(
+    aws: SimulatedAws,
+) -> None:
+    org = aws.create_organization(45)
+    closed = org.members[7].account_id
+    aws.close_account(closed)
+    aws.empty_list_pages()
+    result = auditor(aws).audit(Scope("org"))
+    ids = {v.account_id for v in result.verdicts}
+    assert ids == {a.account_id for a in org.all_accounts} - {closed}
+    assert len(result.verdicts) == len(ids)
+    assert {v.account_name for v in result.verdicts} >= {"member-0000", "member-0044"}
+
+
+def test_listing_denied_is_an_audit_error(aws: SimulatedAws) -> None:
+    aws.create_organization(2)
+    aws.deny(None, "ListAccounts")
+    with pytest.raises(AuditError, match="ListAccounts: AccessDeniedException"):
+        auditor(aws).audit(Scope("org"))
+
+
+def test_no_organization_is_an_audit_error(aws: SimulatedAws) -> None:
+    with pytest.raises(AuditError, match="ListAccounts: AWSOrganizationsNotInUseException"):
+        auditor(aws).audit(Scope("org"))
+
+
+def test_named_accounts(aws: SimulatedAws) -> None:
+    org = aws.create_organization(3)
+    wanted = (org.members[2].account_id, MANAGEMENT_ACCOUNT)
+    aws.reset_calls()
+    result = auditor(aws).audit(Scope("accounts", wanted))
+    assert {v.account_id for v in result.verdicts} == set(wanted)
+    assert all(v.status is Status.COMPLIANT for v in result.verdicts)
+    assert aws.call_count(action="AssumeRole") == 1
+
+
+def test_org_features_unknown_for_a_member_caller(aws: SimulatedAws) -> None:
+    org = aws.create_organization(1)
+    member = org.members[0].account_id
+    creds = aws.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{member}:role/RootkeyAudit", RoleSessionName="rootkey-test"
+    )["Credentials"]
+
+    def member_session() -> boto3.session.Session:
+        return EndpointSession(
+            aws.endpoint_url,
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+            region_name=REGION,
+        )
+
+    result = AwsAuditor(Config(), member_session).audit(Scope("account"))
+    assert result.verdicts[0].account_id == member
+    assert result.verdicts[0].status is Status.COMPLIANT
+    assert result.features.root_credentials_management is None
+    assert result.features.to_dict()["RootSessions"] == "unknown"
+
+
+def test_org_features_reported_for_the_management_account(aws: SimulatedAws) -> None:
+    aws.create_organization(1)
+    aws.set_org_features("RootCredentialsManagement")
+    features = auditor(aws).audit(Scope("org")).features
+    assert features.root_credentials_management is True
+    assert features.root_sessions is False
+    assert not features.assume_root_ready
+
+
+def test_audit_account_for_a_re_audit(aws: SimulatedAws) -> None:
+    org = aws.create_organization(1)
+    member = org.members[0].account_id
+    aws.set_root_keys(member, [RootKeySpec(slot=1)])
+    a = auditor(aws)
+    assert a.audit_account(member, "dev").status is Status.NONCOMPLIANT
+    aws.set_root_keys(member, [])
+    v = a.audit_account(member, "dev")
+    assert v.status is Status.COMPLIANT and v.account_name == "dev"
+
+
+def test_two_hundred_members_in_one_audit(aws: SimulatedAws) -> None:
+    org = aws.create_organization(200, missing_role={17})
+    noncompliant = {org.members[3].account_id, org.members[150].account_id}
+    for account_id in noncompliant:
+        aws.set_root_keys(account_id, [RootKeySpec(slot=1)])
+    result = auditor(aws).audit(Scope("org"))
+    v = by_id(result)
+    assert len(v) == 201
+    assert {a for a, x in v.items() if x.status is Status.NONCOMPLIANT} == noncompliant
+    assert {a for a, x in v.items() if x.status is Status.ERROR} == {org.members[17].account_id}
+    assert result.summary.compliant == 198
+    # two calls per compliant member (AssumeRole, GetAccountSummary); listing and the rest
+    # are shared
+    assert result.calls <= 2 * 201 + 2 * 4 + 11 + 3
