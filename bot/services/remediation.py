@@ -150,6 +150,7 @@ class RemediationService:
         *,
         root_access: RootAccess | None = None,
         owners: Owners | None = None,
+        names: Callable[[str], str | None] | None = None,
         now: Callable[[], datetime] = utcnow,
         workers: int = 2,
     ) -> None:
@@ -160,6 +161,7 @@ class RemediationService:
         self.audit = audit
         self.root_access = root_access
         self.owners = owners if owners is not None else Owners(config.owners_file)
+        self.names = names or (lambda _account: None)
         self.now = now
         self.spec = rights.ApproverSpec.parse(config.approvers)
         self.me = process_id()
@@ -335,6 +337,7 @@ class RemediationService:
         return NewRequest(
             kind=kind,
             account_id=ctx.account_id,
+            account_name=self.names(ctx.account_id),
             requester=user,
             reason=reason,
             channel=ctx.channel,
@@ -741,6 +744,7 @@ def attach_remediation(services: Any) -> None:
         services.client,
         services.audit,
         root_access=root_access,
+        names=lambda account: getattr(store.latest_state(account), "account_name", None),
     )
     services.remediation = service
     services.background.extend([service, RemediationSweep(service)])
