@@ -233,6 +233,8 @@ values = st.one_of(
 
 @settings(max_examples=400, deadline=None)
 @given(value=values)
+@example(value="²")  # str.isdigit() says yes, int() says no
+@example(value="١٢")
 def test_button_values_parse_or_bad_value(value: str) -> None:
     for decode in (decode_scope, FindingRef.decode):
         with contextlib.suppress(BadValue):

@@ -24,7 +24,7 @@ def help_message(problem: str | None = None) -> Message:
     return check_limits(
         Message(
             blocks=[mrkdwn_section(text)],
-            text=f"{problem + ' ' if problem else ''}rootkey commands: "
+            text=f"{escape(problem) + ' ' if problem else ''}rootkey commands: "
             + ", ".join(u for u, _ in HELP_LINES),
         )
     )
@@ -67,7 +67,7 @@ def not_enabled(feature: str) -> Message:
 def error_message(text: str, error_id: str | None = None) -> Message:
     ref = f" (error id `{error_id}`)" if error_id else ""
     body = f":warning: {escape(text)}{ref}"
-    return check_limits(Message(blocks=[mrkdwn_section(body)], text=f"{text}{ref}"))
+    return check_limits(Message(blocks=[mrkdwn_section(body)], text=f"{escape(text)}{ref}"))
 
 
 def delivery_failed(error: str) -> Message:

@@ -91,7 +91,7 @@ def history_message(
             block_id="rootkey_history_context",
         ),
     ]
-    text = f"History of {account_id}{name}: now {state.status.value}" + (
+    text = f"History of {account_id}{escape(name)}: now {state.status.value}" + (
         f", open {state.days_open(now)} days" if state.open_since is not None else ""
     )
     return check_limits(Message(blocks=blocks, text=text))
