@@ -60,11 +60,20 @@ def show_help(ctx: CommandContext, command: Command) -> None:
     ctx.reply(help_message())
 
 
+def status(ctx: CommandContext, command: Command) -> None:
+    """Open remediation requests and accepted risks, privately."""
+    if ctx.services.remediation is None:
+        ctx.ack(text="Remediation is not enabled here: it needs the store (DATABASE_URL).")
+        return
+    ctx.reply(ctx.services.remediation.status())
+
+
 Handler = Callable[[CommandContext, Command], None]
 
 SUBCOMMANDS: dict[str, Handler] = {
     "check": check,
     "help": show_help,
+    "status": status,
 }
 
 

@@ -11,6 +11,7 @@ HELP_LINES: list[tuple[str, str]] = [
     ("check", "audit the default scope (ROOTKEY_SCOPE: this account or the Organization)"),
     ("check all", "audit every active account of the Organization"),
     ("check 123456789012 [...]", "audit the accounts named (12-digit ids)"),
+    ("status", "open remediation requests and accepted risks"),
     ("help", "this help"),
 ]
 
