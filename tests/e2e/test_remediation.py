@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -580,9 +581,29 @@ def test_accept_risk_records_an_exception_shown_apart(
 ) -> None:
     bot, slack = tracked_bot, fresh
     account = member_with_key(aws)
-    click(bot, slack, ActionId.ACCEPT_RISK, f"{account}:", ALICE)
-    form = filled_form(slack)
-    assert form["callback_id"] == "rootkey_accept_risk_request"
+    # From the remediation form: "Accept the risk instead" turns it into the exception form.
+    click(bot, slack, ActionId.REQUEST_REMEDIATION, f"{account}:", ALICE)
+    first = filled_form(slack)
+    in_form = json.loads(urllib.parse.parse_qs(actions_body(
+        ActionId.ACCEPT_RISK.value, account, response_url=slack.response_url(), user=ALICE
+    ))["payload"][0])  # fmt: skip
+    in_form.pop("channel"), in_form.pop("message"), in_form.pop("response_url")
+    in_form["container"] = {"type": "view", "view_id": first["id"]}
+    in_form["view"] = first
+    body = urlencode({"payload": json.dumps(in_form)})
+    assert post_signed(bot.url, body).status_code == 200
+    form = slack.wait_for(
+        lambda: next(
+            (
+                {**c.args["view"], "id": c.args["view_id"]}
+                for c in slack.calls("views.update")
+                if c.args["view"].get("callback_id") == "rootkey_accept_risk_request"
+            ),
+            None,
+        )
+    )
+    assert form["id"] == first["id"]  # the same modal, replaced in place
+    assert len(slack.calls("views.open")) == 1
     until = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
     too_far = (datetime.now(UTC) + timedelta(days=120)).date().isoformat()
     values: dict[str, Any] = {

@@ -202,6 +202,15 @@ def remediation_modal(
         text_input("reason", "Reason", multiline=True, hint="Why it is safe to remove them"),
         text_input("ticket", "Ticket link", optional=True, hint="https://…"),
         context("Approvers are asked in the finding's thread. Deleting a key cannot be undone."),
+        mrkdwn_section(
+            "The key has to stay for now? Ask for a time-limited exception instead.",
+            block_id="rootkey_switch_to_exception",
+            accessory=ButtonElement(
+                text="Accept the risk instead",
+                action_id=ActionId.ACCEPT_RISK.value,
+                value=verdict.account_id,
+            ),
+        ),
     ]
     return modal(
         CallbackId.REMEDIATION_REQUEST.value, "Request remediation", blocks, ctx.encode(), "Request"
