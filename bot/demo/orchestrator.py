@@ -35,12 +35,13 @@ from typing import Any, TextIO
 
 from bot.demo import identities as ids
 from bot.demo import scenario
-from bot.demo.server import DemoServer
+from bot.demo.server import DemoServer, ExportError
 
 ROOT = Path(__file__).resolve().parents[2]
 PASS_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
 BOT_START_TIMEOUT = 60.0
 BOT_STOP_TIMEOUT = 25.0
+EXPORT_TIMEOUT = 30.0
 DEMO_TOKEN = "xoxb-demo-0000000000-local"  # accepted only by the demo's own Web API
 
 
@@ -103,6 +104,29 @@ def bot_environment(
     return env
 
 
+def export_log(env: dict[str, str], workdir: Path | None, fmt: str) -> bytes:
+    """The remediation audit log as the product exports it: ``python -m bot log``, run against
+    the demo bot's database."""
+    if workdir is None:
+        raise ExportError("the demo is stopping")
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "log", "--format", fmt],
+            cwd=workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=EXPORT_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise ExportError(f"python -m bot log took longer than {EXPORT_TIMEOUT:.0f} s") from None
+    if done.returncode != 0:
+        lines = done.stderr.decode(errors="replace").strip().splitlines()
+        raise ExportError(lines[-1] if lines else f"python -m bot log exited {done.returncode}")
+    return done.stdout
+
+
 @dataclass
 class Demo:
     port: int = 0
@@ -159,6 +183,7 @@ class Demo:
         base = f"http://127.0.0.1:{port}"
         self.wait_healthy(base)
         self.server.connect(f"{base}/slack/events", secret)
+        self.server.export_log = lambda fmt: export_log(env, self.workdir, fmt)
 
     def wait_healthy(self, base: str) -> dict[str, Any]:
         deadline = time.monotonic() + BOT_START_TIMEOUT

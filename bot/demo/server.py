@@ -41,6 +41,10 @@ MAX_BODY = 20 * 1024 * 1024
 LONG_POLL = 20.0
 
 
+class ExportError(Exception):
+    """The audit-log export failed; the message is one line for the page."""
+
+
 class DemoServer:
     """The workspace, its Web API and the page, served on one local port."""
 
@@ -49,6 +53,9 @@ class DemoServer:
         self.feed = Feed(self.workspace)
         self.relay: Relay | None = None
         self.info: Json = {}  # what the page says about the simulation (accounts, mode)
+        # The product's own audit-log export (``python -m bot log``), set by the orchestrator:
+        # format ("json" or "csv") -> the export, or raises DemoExportError.
+        self.export_log: Callable[[str], bytes] | None = None
         self.closing = False
         handler = type("Handler", (RequestHandler,), {"demo": self})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
@@ -152,6 +159,8 @@ class RequestHandler(BaseHTTPRequestHandler):
             self.send_json(self.config())
         elif path == "/ui/state":
             self.state(query)
+        elif path == "/ui/audit-log":
+            self.audit_log((query.get("format") or ["json"])[-1])
         elif path == "/healthz":
             self.send_json({"ok": True, "bot_connected": self.demo.relay is not None})
         elif path.startswith("/api/"):
@@ -184,6 +193,22 @@ class RequestHandler(BaseHTTPRequestHandler):
         if since.isdigit() and not self.demo.closing:
             self.demo.workspace.wait(int(since), LONG_POLL)
         self.send_json(self.demo.feed.snapshot(user))
+
+    def audit_log(self, fmt: str) -> None:
+        export = self.demo.export_log
+        if export is None or fmt not in ("json", "csv"):
+            self.send_json({"error": "the audit log export is not available"}, 404)
+            return
+        try:
+            data = export(fmt)
+        except ExportError as exc:
+            self.send_json({"error": str(exc)}, 502)
+            return
+        if fmt == "csv":
+            extra = {"Content-Disposition": 'attachment; filename="rootkey-audit-log.csv"'}
+            self.send(200, data, "text/csv; charset=utf-8", extra)
+        else:
+            self.send(200, data, "application/json; charset=utf-8")
 
     def file(self, file_id: str, download: bool) -> None:
         stored = self.demo.workspace.files.get(file_id)

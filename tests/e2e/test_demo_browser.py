@@ -158,6 +158,19 @@ def test_check_request_approve_verified(page: Page) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "demo-verified.png"))
 
+    # The audit log (the product's own export of the bot's database) records who did what.
+    page.click("#open-log")
+    rows = page.locator("#log-root .log-table tbody tr")
+    expect(rows.filter(has_text="verified")).to_have_count(1, timeout=WAIT)
+    approved = rows.filter(has_text=ids.APPROVER.real_name).filter(has_text="approved")
+    expect(approved.first).to_be_visible()
+    expect(
+        rows.filter(has_text=ids.REQUESTER.real_name).filter(has_text="requested").first
+    ).to_be_visible()
+    expect(rows.first).to_contain_text(account_id.group(1))
+    page.keyboard.press("Escape")
+    expect(page.locator("#log-root")).to_be_hidden()
+
     # A fresh audit agrees: the fixed account no longer has a finding.
     page.click("#thread-close")
     before = results.count()
@@ -168,6 +181,13 @@ def test_check_request_approve_verified(page: Page) -> None:
         len(ROOT_KEYS) - 1
     )
     expect(again.locator(".bk-section:has(button)", has_text=FIXED)).to_have_count(0)
+
+    # The account's history shows the finding and the fix.
+    replies = page.locator("#messages .msg.ephemeral:not(.command)")
+    before = replies.count()
+    run(page, f"/rootkey history {account_id.group(1)}")
+    expect(replies).to_have_count(before + 1, timeout=WAIT)
+    expect(replies.last).to_contain_text(account_id.group(1))
     page.screenshot(path=str(ARTIFACTS / "demo-after-fix.png"))
 
 

@@ -413,6 +413,7 @@ document.addEventListener("change", (event) => {
 document.addEventListener("keydown", (event) => {
   if (event.key !== "Escape") return;
   if (!$("confirm-root").hidden) { $("confirm-root").hidden = true; return; }
+  if (!$("log-root").hidden) { $("log-root").hidden = true; return; }
   const modal = document.querySelector("#modal-root .modal");
   if (modal && !$("modal-root").hidden) modal.querySelector(".modal-x").click();
 });
@@ -441,6 +442,49 @@ for (const id of ["messages", "thread-messages"]) {
     }
   }, true);
 }
+
+// ---- the audit log (python -m bot log, run by the demo against the bot's database) ------
+
+const LOG_COLUMNS = ["at", "request_id", "account_id", "actor", "event", "from_state", "to_state", "detail"];
+
+function personName(id) {
+  const person = S.config.people.find((p) => p.id === id);
+  return person ? person.name : id;
+}
+
+async function showAuditLog() {
+  const root = $("log-root");
+  const body = el("div", { class: "log-body" }, "Loading…");
+  const close = el("button", { type: "button", class: "bk-button", onclick: () => { root.hidden = true; } }, "Close");
+  const csv = el("a", { class: "bk-button", href: "/ui/audit-log?format=csv", download: "rootkey-audit-log.csv" }, "Download CSV");
+  root.replaceChildren(el("div", { class: "dialog wide", role: "dialog", "aria-modal": "true" },
+    el("div", { class: "dialog-title" }, "Remediation audit log"),
+    el("div", { class: "log-note" }, "Every request's transitions, as ", el("code", {}, "python -m bot log"), " exports them from the bot's database."),
+    body,
+    el("div", { class: "dialog-foot" }, csv, close)));
+  root.hidden = false;
+  let rows;
+  try {
+    const response = await fetch("/ui/audit-log?format=json");
+    rows = await response.json();
+    if (!response.ok) throw new Error(rows.error || "HTTP " + response.status);
+  } catch (e) {
+    body.textContent = "Could not export the log: " + e.message;
+    return;
+  }
+  if (!rows.length) {
+    body.textContent = "No entries yet: request a remediation on a finding first.";
+    return;
+  }
+  const head = el("tr", {}, ...LOG_COLUMNS.map((c) => el("th", {}, c.replace("_", " "))));
+  const lines = rows.map((row) => el("tr", {}, ...LOG_COLUMNS.map((c) => {
+    const value = row[c] === null || row[c] === undefined ? "" : String(row[c]);
+    return el("td", {}, c === "actor" ? personName(value) : value);
+  })));
+  body.replaceChildren(el("table", { class: "log-table" }, el("thead", {}, head), el("tbody", {}, ...lines)));
+}
+
+$("open-log").addEventListener("click", showAuditLog);
 
 async function start() {
   S.config = await (await fetch("/ui/config")).json();
