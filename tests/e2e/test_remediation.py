@@ -35,6 +35,7 @@ from bot.store.store import create_store_engine
 from tests.support.aws import RootKeySpec, SimulatedAws, days_ago
 from tests.support.aws_root import RootAccessStandIn
 from tests.support.botproc import ROOT, BotProcess
+from tests.support.database import postgres_database
 from tests.support.signing import TEST_SIGNING_SECRET, actions_body, command_body, post_signed
 from tests.support.slack_standin import TEAM, SlackStandin
 
@@ -68,8 +69,8 @@ def root_access(moto_server: SimulatedAws) -> RootAccessStandIn:
 class Bot:
     """A bot configuration: its database survives restarts of the process."""
 
-    def __init__(self, env: dict[str, str], db: Path) -> None:
-        self.db_url = f"sqlite:///{db}"
+    def __init__(self, env: dict[str, str], db_url: str) -> None:
+        self.db_url = db_url
         self.env = {**env, "DATABASE_URL": self.db_url}
         self.process: BotProcess | None = None
         self.store = RemediationStore(create_store_engine(self.db_url))
@@ -102,6 +103,7 @@ def make_bot(
     slack: SlackStandin,
     moto: SimulatedAws,
     tmp: pytest.TempPathFactory,
+    db_url: str | None = None,
     **settings: str,
 ) -> Bot:
     env = {
@@ -112,7 +114,7 @@ def make_bot(
         **moto.env(),
         **settings,
     }
-    return Bot(env, tmp.mktemp("bot") / "rootkey.db").start()
+    return Bot(env, db_url or f"sqlite:///{tmp.mktemp('bot') / 'rootkey.db'}").start()
 
 
 @pytest.fixture(scope="module")
@@ -719,3 +721,48 @@ def test_dry_run_with_two_approvals_deletes_nothing_and_says_so(
     wait_thread(slack, "dry run (ROOTKEY_DRY_RUN=true): nothing was deleted")
     assert len(root_access.sessions()) == 1 and root_access.deleted() == []
     assert len(aws.state.root(account).keys) == 1
+
+
+# -- two processes on one PostgreSQL -------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_two_processes_on_postgres_execute_once(
+    slack: SlackStandin,
+    moto_server: SimulatedAws,
+    aws: SimulatedAws,
+    root_access: RootAccessStandIn,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    slack.reset()
+    slack.set_usergroup(APPROVER_GROUP, [GROUP_APPROVER])
+    root_access.reset()
+    with postgres_database("rootkey_remediation") as url:
+        one = make_bot(slack, moto_server, tmp_path_factory, url, ROOTKEY_REMEDIATION="assume-root")
+        two = make_bot(slack, moto_server, tmp_path_factory, url, ROOTKEY_REMEDIATION="assume-root")
+        try:
+            account = member_with_key(aws)
+            request_id, ts = ask_for_remediation(one, slack, account)
+            # Both approvers click at the same moment, each reaching a different process.
+            barrier = threading.Barrier(4)
+
+            def go(bot: Bot, user: str) -> None:
+                barrier.wait()
+                click(bot, slack, ActionId.APPROVE, str(request_id), user, ts)
+
+            pairs = [(one, APPROVER), (two, APPROVER), (one, GROUP_APPROVER), (two, GROUP_APPROVER)]
+            threads = [threading.Thread(target=go, args=pair) for pair in pairs]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            wait_state(one, request_id, State.VERIFIED)
+            moves = [e.to_state for e in two.store.log(request_id) if e.event == "transition"]
+        finally:
+            one.stop()
+            two.stop()
+            one.store.engine.dispose()
+            two.store.engine.dispose()
+    assert moves == ["requested", "approved", "executing", "verified"]
+    assert len(root_access.sessions()) == 1 and len(root_access.deleted()) == 1
+    assert sum("Deleted AKIA" in t for t in thread(slack)) == 1

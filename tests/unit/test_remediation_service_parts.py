@@ -1,0 +1,61 @@
+"""Pieces of the remediation service that need no Slack or AWS: leases and the owners file."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError
+from bot.services.remediation import Owners, process_gone, process_id
+
+
+def test_a_lease_of_a_dead_process_on_this_host_is_gone() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    host = socket.gethostname()
+    assert process_gone(f"{host}:{child.pid}:abcd1234")
+    assert process_gone(None)
+
+
+def test_a_live_process_or_another_host_keeps_its_lease() -> None:
+    host = socket.gethostname()
+    assert not process_gone(f"{host}:1:abcd1234")  # pid 1 always runs
+    assert not process_gone(f"other-host-{host}:{os.getpid()}:abcd1234")
+
+
+def test_this_process_id_from_an_earlier_start_is_gone() -> None:
+    # The same pid with another token is an earlier start of this pid number: it is not us.
+    mine = process_id()
+    assert mine.startswith(f"{socket.gethostname()}:{os.getpid()}:")
+    assert process_gone(f"{socket.gethostname()}:{os.getpid()}:00000000")
+
+
+def test_owners_file_is_reread_when_it_changes(tmp_path: Path) -> None:
+    path = tmp_path / "owners.txt"
+    path.write_text("111111111111 UOWNERA\n")
+    owners = Owners(str(path))
+    assert owners.get("111111111111") == "UOWNERA"
+    path.write_text("111111111111 UOWNERB\n222222222222 UOWNERC\n")
+    os.utime(path, (1_900_000_000, 1_900_000_000))  # a new modification time
+    assert owners.get("111111111111") == "UOWNERB"
+    assert owners.get("222222222222") == "UOWNERC"
+    # A broken edit keeps the last good mapping instead of dropping every owner.
+    path.write_text("not an owners line at all\n")
+    os.utime(path, (1_900_000_100, 1_900_000_100))
+    assert owners.get("222222222222") == "UOWNERC"
+
+
+def test_a_broken_owners_file_stops_start_up(tmp_path: Path) -> None:
+    path = tmp_path / "owners.txt"
+    path.write_text("111111111111 someone\n")
+    with pytest.raises(ConfigError, match="ROOTKEY_OWNERS"):
+        Owners(str(path))
+
+
+def test_no_owners_file_means_no_owner() -> None:
+    assert Owners(None).get("111111111111") is None
