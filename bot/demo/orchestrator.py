@@ -151,13 +151,13 @@ class Demo:
     def start(self) -> str:
         """Start everything; returns the page's address."""
         scenario.load_support()  # before anything starts: one line if moto is missing
-        self.workdir = Path(tempfile.mkdtemp(prefix="rootkey-demo-"))
-        print("rootkey demo: starting a simulated AWS Organization…", file=self.err, flush=True)
-        self.world = scenario.start()
-        try:
+        try:  # the page's port first: a port in use fails before anything else starts
             self.server = DemoServer(self.port, token=DEMO_TOKEN)
         except OSError as exc:
             raise DemoError(f"cannot listen on 127.0.0.1:{self.port}: {exc.strerror}") from None
+        self.workdir = Path(tempfile.mkdtemp(prefix="rootkey-demo-"))
+        print("rootkey demo: starting a simulated AWS Organization…", file=self.err, flush=True)
+        self.world = scenario.start()
         self.server.info = {"accounts": self.world.accounts, "mode": "assume-root"}
         self.server.start()
         self.start_bot()

@@ -83,7 +83,9 @@ class DemoServer:
         self.closing = True
         with self.workspace.changed:
             self.workspace.touch()  # wake the long polls
-        self.httpd.shutdown()
+        if self.thread is not None:  # shutdown() waits for serve_forever: only if it runs
+            self.httpd.shutdown()
+            self.thread = None
         self.httpd.server_close()
 
 

@@ -158,3 +158,36 @@ def test_demo_without_moto_says_how_to_install_it() -> None:
     assert len(lines) == 1 and "-m pip install -r requirements-demo.txt" in lines[0], result.stderr
     assert "Traceback" not in result.stderr
     assert "http://" not in result.stdout
+
+
+def test_a_port_in_use_is_one_clear_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "demo", "--port", str(port)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr and "http://" not in result.stdout
+
+
+def test_the_bot_does_not_outlive_a_killed_demo() -> None:
+    """Even SIGKILL, which the demo cannot handle, leaves no bot running (Linux)."""
+    demo = DemoProcess()
+    bots = [p for p in descendants(demo.proc.pid) if "-m bot run" in command_line(p)]
+    assert bots
+    demo.proc.kill()
+    demo.proc.wait(STOP_DEADLINE)
+    deadline = time.monotonic() + STOP_DEADLINE
+    while any(alive(pid) for pid in bots) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [pid for pid in bots if alive(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "the bot kept running after the demo was killed"
