@@ -192,7 +192,8 @@ class RemediationService:
     @property
     def sweep_interval(self) -> float:
         """How often the scheduler should call ``sweep`` (seconds)."""
-        return min(self.config.recheck_interval, self.config.approval_ttl, MAX_SWEEP_INTERVAL)
+        ttl = self.config.approval_ttl / 4  # an expiry is seen at most a quarter TTL late
+        return max(1.0, min(self.config.recheck_interval, ttl, MAX_SWEEP_INTERVAL))
 
     # -- Slack plumbing ------------------------------------------------------------------------
 
@@ -280,10 +281,10 @@ class RemediationService:
             view_id = opened["view"]["id"]
         result = self.audit_one(ctx.account_id, "button", user)
         verdict = self.verdict_of(result, ctx.account_id)
-        if verdict.status is Status.COMPLIANT and ctx.kind is Kind.REMEDIATION:
+        if verdict.status is Status.COMPLIANT:
             view = blocks.info_modal(
                 f":white_check_mark: A fresh audit finds no root access key in "
-                f"{ctx.account_id}: nothing to remediate."
+                f"{ctx.account_id}: nothing to remediate or to accept."
             )
         elif verdict.status is Status.ERROR:
             view = blocks.info_modal(

@@ -444,6 +444,17 @@ def test_status_lists_open_requests(
     assert f"#{request_id}" in text and account in text and "requested" in text
 
 
+def test_an_account_without_a_key_gets_no_form(
+    assume_root_bot: Bot, fresh: SlackStandin, aws: SimulatedAws
+) -> None:
+    bot, slack = assume_root_bot, fresh
+    account = aws.create_organization(members=["clean"]).members[0].account_id
+    click(bot, slack, ActionId.REQUEST_REMEDIATION, f"{account}:", ALICE)
+    view = slack.wait_for(lambda: next((c.args["view"] for c in slack.calls("views.update")), None))
+    assert "nothing to remediate" in json.dumps(view["blocks"])
+    assert not view.get("submit")  # no request can be made from it
+
+
 # -- a restart in the middle of execution ------------------------------------------------------
 
 
@@ -638,7 +649,7 @@ def short_ttl_bot(
 ) -> Iterator[Bot]:
     bot = make_bot(
         slack, moto_server, tmp_path_factory,
-        ROOTKEY_APPROVAL_TTL="6s", ROOTKEY_RECHECK_INTERVAL="1h",
+        ROOTKEY_APPROVAL_TTL="10s", ROOTKEY_RECHECK_INTERVAL="1h",
     )  # fmt: skip
     yield bot
     bot.stop()
