@@ -179,6 +179,9 @@ class DigestScheduler:
         latest = previous_slot(self.trigger, now)
         # Only a bot that has posted here before can have missed one (a first start waits).
         if latest is not None and now - latest <= self.grace and self.store.has_slots(self.channel):
+            posted = self.store.last_posted_slot(self.channel)
+            if posted is None or posted.slot_time < latest:
+                log.info("digest slot %s was missed; posting it now", latest.isoformat())
             return self.run_slot(latest)  # a posted (or in-progress) slot is not claimed again
         unfinished = self.store.unfinished_slot(self.channel)
         if unfinished is not None and unfinished.state == "failed":
@@ -197,7 +200,9 @@ class DigestScheduler:
             return None
         with Heartbeat(self.store, claim, self.owner, self.heartbeat):
             try:
-                published = self.digest.publish(self.channel, trigger="schedule")
+                published = self.digest.publish(
+                    self.channel, trigger="schedule", slot_time=claim.slot_time
+                )
             except Exception as exc:
                 # Recorded, then raised on: the scheduler logs it, the next start retries it.
                 self.store.mark_slot_failed(claim.id, self.owner, f"{type(exc).__name__}: {exc}")

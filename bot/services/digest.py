@@ -127,6 +127,7 @@ class Digest:
     excepted: tuple[Excepted, ...] = ()
     open_requests: tuple[OpenRequestView, ...] = ()
     trend: tuple[TrendDay, ...] = ()
+    slot_time: datetime | None = None  # the schedule slot it was posted for, None when asked
 
     @property
     def total(self) -> int:
@@ -217,6 +218,7 @@ class DigestService:
         channel: str | None = None,
         baseline: datetime | None = None,
         baseline_run_id: int | None = None,
+        slot_time: datetime | None = None,
     ) -> Digest:
         run = self.store.get_run(run_id)
         if baseline is None:
@@ -253,6 +255,7 @@ class DigestService:
             excepted=excepted,
             open_requests=requests,
             trend=tuple(self.store.trend(self.trend_days, now=now, zone=self.zone)),
+            slot_time=slot_time,
         )
 
     # -- auditing and posting -------------------------------------------------------------
@@ -271,6 +274,7 @@ class DigestService:
         trigger: str = "schedule",
         requested_by: str | None = None,
         response_url: str | None = None,
+        slot_time: datetime | None = None,
     ) -> Published:
         """Audit, save, build and post the digest in ``channel``; chart and CSV in its thread.
 
@@ -288,7 +292,7 @@ class DigestService:
             return Published(
                 run_id=None, channel=channel, ts=posted.ts, baseline_run_id=None, all_clear=False
             )
-        digest = self.build(run_id, channel=channel)
+        digest = self.build(run_id, channel=channel, slot_time=slot_time)
         # Where the bot may not post, the poster answers through the command's response_url.
         posted = self.poster.post(channel, digest_message(digest), response_url=response_url)
         thread = posted.ts

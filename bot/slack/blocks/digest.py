@@ -124,6 +124,8 @@ def headline(digest: Digest) -> str:
 
 def digest_message(digest: Digest) -> Message:
     run = f"audit run {digest.run.id}, {when(digest, digest.run.finished_at)}"
+    if digest.slot_time is not None:
+        run = f"Scheduled digest of {when(digest, digest.slot_time)} · {run}"
     if digest.all_clear:
         fixed = (
             f" {plural(len(digest.fixed), 'account')} fixed since the last digest."
