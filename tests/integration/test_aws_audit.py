@@ -276,3 +276,24 @@ def test_two_hundred_members_in_one_audit(aws: SimulatedAws) -> None:
     # two calls per compliant member (AssumeRole, GetAccountSummary); listing and the rest
     # are shared
     assert result.calls <= 2 * 201 + 2 * 4 + 11 + 3
+
+
+def test_report_limit_exceeded_and_expired_are_waited_out(aws: SimulatedAws) -> None:
+    org = aws.create_organization(1)
+    member = org.members[0].account_id
+    aws.set_root_keys(member, [RootKeySpec(slot=1, created=days_ago(12))])
+    aws.fail(member, "GenerateCredentialReport", "LimitExceeded", times=2, status=409)
+    aws.fail(member, "GetCredentialReport", "ReportExpired", times=1, status=410)
+    v = auditor(aws).audit_account(member)
+    assert v.status is Status.NONCOMPLIANT
+    assert v.keys[0].age_days == 12  # the details arrived after all
+    assert aws.call_count(member, "GetCredentialReport") == 2
+
+
+def test_server_failures_are_retried(aws: SimulatedAws) -> None:
+    org = aws.create_organization(1)
+    member = org.members[0].account_id
+    aws.fail(member, "GetAccountSummary", "ServiceFailure", times=2, status=500)
+    v = auditor(aws).audit_account(member)
+    assert v.status is Status.COMPLIANT
+    assert aws.call_count(member, "GetAccountSummary") == 3

@@ -9,6 +9,7 @@ No pytest in here: ``bench/`` and ``python -m bot demo`` use it too.
         sim.set_root_keys(org.members[0].account_id, [RootKeySpec(slot=1, active=True)])
         sim.deny(org.members[1].account_id, "GetAccountSummary")
         sim.throttle(None, "ListAccounts", times=2)  # two throttled answers, then success
+        sim.fail(None, "GetCredentialReport", "ReportExpired", times=1)  # any AWS error code
         sim.set_latency(0.05)                         # every AWS call waits 50 ms in the server
         session = sim.session()                       # boto3 Session aimed at the server
         env = sim.env()                               # variables for a subprocess
@@ -149,6 +150,7 @@ class Simulation:
     latency: float = 0.0
     denied: set[tuple[str, str]] = field(default_factory=set)
     throttled: dict[tuple[str, str], int | None] = field(default_factory=dict)
+    failures: dict[tuple[str, str], tuple[str, int, int | None]] = field(default_factory=dict)
     report_never_ready: set[str] = field(default_factory=set)
     empty_pages: bool = False
     calls: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -165,6 +167,7 @@ class Simulation:
             self.latency = 0.0
             self.denied.clear()
             self.throttled.clear()
+            self.failures.clear()
             self.report_never_ready.clear()
             self.empty_pages = False
             self.calls.clear()
@@ -266,7 +269,10 @@ STATUS_TEXT = {
     400: "400 Bad Request",
     403: "403 Forbidden",
     404: "404 Not Found",
+    409: "409 Conflict",
     410: "410 Gone",
+    500: "500 Internal Server Error",
+    503: "503 Service Unavailable",
 }
 
 
@@ -385,6 +391,13 @@ class FaultLayer:
                         state.throttled[key] = left - 1
                     code = "TooManyRequestsException" if call.json_protocol else "Throttling"
                     return err(code, "Rate exceeded", 400)
+            key = self.matches(state.failures, call)
+            if key is not None:
+                code, status, left = state.failures[key]
+                if left is None or left > 0:
+                    if left is not None:
+                        state.failures[key] = (code, status, left - 1)
+                    return err(code, f"simulated {code}", status)
             never_ready = call.account_id in state.report_never_ready
         if never_ready and call.action == "GenerateCredentialReport":
             return self.xml_result(call.action, "<State>INPROGRESS</State>")
@@ -676,6 +689,19 @@ class SimulatedAws:
         with self.state.lock:
             self.state.throttled[(account_id or "*", action)] = times
 
+    def fail(
+        self,
+        account_id: str | None,
+        action: str,
+        code: str,
+        times: int | None = None,
+        status: int = 400,
+    ) -> None:
+        """Answer ``times`` calls (None: all) with the AWS error ``code``, e.g. LimitExceeded,
+        ReportExpired, ReportNotPresent, ServiceFailure (status 500 is retried by botocore)."""
+        with self.state.lock:
+            self.state.failures[(account_id or "*", action)] = (code, status, times)
+
     def report_never_ready(self, account_id: str) -> None:
         with self.state.lock:
             self.state.report_never_ready.add(account_id)
@@ -689,6 +715,7 @@ class SimulatedAws:
             self.state.latency = 0.0
             self.state.denied.clear()
             self.state.throttled.clear()
+            self.state.failures.clear()
             self.state.report_never_ready.clear()
             self.state.empty_pages = False
 
