@@ -36,20 +36,24 @@ def with_age(key: KeySlot, now: datetime) -> KeySlot:
 
 
 def describe_key(key: KeySlot) -> str:
+    """``key 1 is 400 days old, last used 2026-05-30 by s3 in us-east-1``."""
     parts = []
     if key.age_days is not None:
-        parts.append(f"{key.age_days} day{'s' if key.age_days != 1 else ''} old")
+        parts.append(f"is {key.age_days} day{'s' if key.age_days != 1 else ''} old")
     if key.last_used_date:
         used = f"last used {key.last_used_date.strftime('%Y-%m-%d')}"
-        where = " ".join(p for p in (key.last_used_service, key.last_used_region) if p)
-        parts.append(f"{used} ({where})" if where else used)
+        if key.last_used_service:
+            used += f" by {key.last_used_service}"
+        if key.last_used_region:
+            used += f" in {key.last_used_region}"
+        parts.append(used)
     else:
         parts.append("never used")
-    return f"key {key.slot} ({', '.join(parts)})"
+    return f"key {key.slot} " + ", ".join(parts)
 
 
 def describe_keys(keys: Sequence[KeySlot]) -> str:
-    return ", ".join(describe_key(k) for k in keys)
+    return "; ".join(describe_key(k) for k in keys)
 
 
 def report_note(generated_at: datetime | None) -> str:
@@ -147,13 +151,13 @@ def from_summary(
     if active:
         reason = f"root access key active: {describe_keys(active)}"
         if inactive:
-            reason += f"; deactivated, delete too: {describe_keys(inactive)}"
-        return verdict(Status.NONCOMPLIANT, f"{reason} - {report_note(generated_at)}")
+            reason += f"; also deactivated, delete it too: {describe_keys(inactive)}"
+        return verdict(Status.NONCOMPLIANT, f"{reason} ({report_note(generated_at)})")
     if inactive:
         return verdict(
             Status.NONCOMPLIANT,
             f"root access key deactivated; delete it to finish: {describe_keys(inactive)}"
-            f" - {report_note(generated_at)}",
+            f" ({report_note(generated_at)})",
         )
     if root is not None:
         return verdict(
@@ -178,7 +182,7 @@ def from_report(
     inactive = tuple(k for k in keys if not k.active)
     note = report_note(generated_at)
     if active:
-        reason = f"root access key active: {describe_keys(active)} - {note}"
+        reason = f"root access key active: {describe_keys(active)} ({note})"
         if problems:
             reason += f" (account summary unavailable: {problems})"
         return verdict(Status.NONCOMPLIANT, reason)
