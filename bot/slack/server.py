@@ -67,6 +67,11 @@ def make_wsgi(app: App | None, health: Callable[[], dict[str, Any]]) -> Callable
                 length = -1
             if length < 0 or length > MAX_BODY:
                 return plain(start_response, "413 Content Too Large", b"", "text/plain")
+            stamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
+            if stamp and not (stamp.isascii() and stamp.lstrip("-").isdigit()):
+                # slack_sdk's verifier raises on a non-numeric timestamp (a 500): refuse it
+                # as the bad signature it is.
+                return plain(start_response, "401 Unauthorized", b"", "text/plain")
             return slack(environ, start_response)
         return plain(start_response, "404 Not Found", b"not found\n", "text/plain")
 

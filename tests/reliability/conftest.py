@@ -6,7 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.reliability.harness import APPROVER_GROUP, BOT_TOKEN, GROUP_APPROVER
+from tests.support.aws import SimulatedAws
 from tests.support.pg_cluster import PgCluster, PgClusterUnavailable
+from tests.support.slack_standin import SlackStandin
 
 
 @pytest.fixture
@@ -18,3 +21,18 @@ def pg_cluster() -> Iterator[PgCluster]:
         pytest.skip(f"no throw-away PostgreSQL cluster: {exc}")
     with cluster:
         yield cluster
+
+
+@pytest.fixture(scope="module")
+def slack() -> Iterator[SlackStandin]:
+    """The Slack Web API stand-in, knowing the distinctive bot token of these tests."""
+    with SlackStandin(bot_token=BOT_TOKEN) as standin:
+        yield standin
+
+
+@pytest.fixture
+def fresh(slack: SlackStandin, aws: SimulatedAws) -> SlackStandin:
+    """The stand-in with nothing recorded, the approver group known; AWS empty."""
+    slack.reset()
+    slack.set_usergroup(APPROVER_GROUP, [GROUP_APPROVER])
+    return slack

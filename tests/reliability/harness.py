@@ -1,0 +1,309 @@
+"""Plumbing of the reliability tests: the real bot process with a store that survives
+restarts, signed clicks and form submissions, and checks that posted text is inert.
+
+No pytest fixtures here (``conftest.py`` has them); ``bench/load.py`` uses this module too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+import requests
+
+from bot.remediation.models import LogEntry, Request
+from bot.remediation.states import State
+from bot.slack.action_ids import ActionId
+from bot.store.remediation import RemediationStore
+from bot.store.store import create_store_engine
+from tests.support.botproc import ROOT, BotProcess
+from tests.support.signing import actions_body, command_body, post_signed
+from tests.support.slack_standin import TEAM, SlackStandin
+
+T = TypeVar("T")
+
+# Distinctive values: a test scans everything the bot wrote for them.
+BOT_TOKEN = "xoxb-111-222-rk6SECRETbottokenQ7f3"
+SIGNING_SECRET = "rk6SECRETsigningsecretZ9x2"
+AWS_SECRET = "rk6SECRETawssecretkeyK4m8"
+SECRETS = (BOT_TOKEN, SIGNING_SECRET, AWS_SECRET)
+
+CHANNEL = "C0ROOTKEY1"
+APP_ID = "A0ROOTKEY1"
+FINDING_TS = "1700000000.000100"
+ALICE = "U0ALICE001"  # asks for fixes, not an approver
+APPROVER = "U0APPROVE1"  # named in ROOTKEY_APPROVERS
+APPROVER_2 = "U0APPROVE3"  # named in ROOTKEY_APPROVERS
+GROUP_APPROVER = "U0APPROVE2"  # approver through the user group
+APPROVER_GROUP = "S0SECOPS01"
+MALLORY = "U0MALLORY1"  # nobody in particular
+
+
+def wait_until(probe: Callable[[], T], timeout: float = 30.0, what: str = "condition") -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not met in {timeout} s")
+        time.sleep(0.05)
+
+
+class Bot:
+    """One bot configuration; its database outlives restarts and kills of the process."""
+
+    def __init__(self, env: dict[str, str], database_url: str) -> None:
+        self.database_url = database_url
+        self.env = {**env, "DATABASE_URL": database_url}
+        self.process: BotProcess | None = None
+        self.previous_logs = ""
+        self._store: RemediationStore | None = None
+
+    @property
+    def store(self) -> RemediationStore:
+        if self._store is None:
+            self._store = RemediationStore(create_store_engine(self.database_url))
+        return self._store
+
+    def start(self, wait: float = 60.0) -> Bot:
+        self.process = BotProcess(self.env)
+        self.process.start(wait)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+            self.previous_logs += self.process.logs
+            self.process = None
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up of any kind."""
+        assert self.process is not None
+        self.process.kill()
+        self.previous_logs += self.process.logs
+        self.process = None
+
+    def restart(self) -> Bot:
+        self.stop()
+        return self.start()
+
+    @property
+    def url(self) -> str:
+        assert self.process is not None, "the bot is not running"
+        return self.process.events_url
+
+    @property
+    def logs(self) -> str:
+        return self.previous_logs + (self.process.logs if self.process else "")
+
+
+def bot_env(slack: SlackStandin, aws_env: dict[str, str], **settings: str) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.base_url,
+        "SLACK_TEAM_ID": TEAM,
+        "SLACK_APP_ID": APP_ID,
+        "ROOTKEY_APPROVERS": f"{APPROVER},{APPROVER_2},{APPROVER_GROUP}",
+        **aws_env,
+        "AWS_SECRET_ACCESS_KEY": AWS_SECRET,
+        **settings,
+    }
+
+
+# -- requests into the bot -----------------------------------------------------------------------
+
+
+def command(
+    bot: Bot, slack: SlackStandin, text: str, user: str = ALICE, **kw: Any
+) -> requests.Response:
+    response_url = kw.pop("response_url", None) or slack.response_url()
+    body = command_body(text, response_url=response_url, user=user, **kw)
+    return post_signed(bot.url, body, SIGNING_SECRET)
+
+
+def click(
+    bot: Bot,
+    slack: SlackStandin,
+    action: str,
+    value: str,
+    user: str,
+    ts: str = FINDING_TS,
+    **kw: Any,
+) -> requests.Response:
+    body = actions_body(
+        action, value, response_url=slack.response_url(), user=user, message_ts=ts, **kw
+    )
+    return post_signed(bot.url, body, SIGNING_SECRET)
+
+
+def view_payload(
+    view: dict[str, Any],
+    user: str,
+    values: dict[str, Any],
+    *,
+    team: str = TEAM,
+    api_app_id: str = APP_ID,
+) -> str:
+    state = {
+        block: {
+            "value": value
+            if isinstance(value, dict)
+            else {"type": "plain_text_input", "value": value}
+        }
+        for block, value in values.items()
+    }
+    payload = {
+        "type": "view_submission",
+        "team": {"id": team, "domain": "example"},
+        "user": {"id": user, "username": user.lower(), "team_id": team},
+        "api_app_id": api_app_id,
+        "token": "deprecated-verification-token",
+        "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:12]}",
+        "view": {**view, "state": {"values": state}},
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def submit(
+    bot: Bot, view: dict[str, Any], user: str, values: dict[str, Any], **kw: Any
+) -> requests.Response:
+    return post_signed(bot.url, view_payload(view, user, values, **kw), SIGNING_SECRET)
+
+
+def filled_form(slack: SlackStandin, after: int = 0) -> dict[str, Any]:
+    """The request form as the bot filled it in (the latest views.update with a submit)."""
+
+    def ready() -> dict[str, Any] | None:
+        for call in reversed(slack.calls("views.update")[after:]):
+            view = call.args["view"]
+            if view.get("submit"):
+                return {**view, "id": call.args["view_id"]}
+        return None
+
+    return slack.wait_for(ready)
+
+
+def decide_buttons(slack: SlackStandin) -> dict[int, str]:
+    """request id -> ts of every request message (the one with Approve / Reject)."""
+    found: dict[int, str] = {}
+    for m in slack.messages(CHANNEL):
+        for b in m.args.get("blocks") or []:
+            block_id = str(b.get("block_id", ""))
+            if block_id.startswith("rootkey_decide:"):
+                found[int(block_id.split(":")[1])] = m.ts
+    return found
+
+
+def ask_for(
+    bot: Bot,
+    slack: SlackStandin,
+    account: str,
+    user: str = ALICE,
+    action: ActionId = ActionId.REQUEST_REMEDIATION,
+    reason: str = "unused since 2019, owner agrees",
+    extra: dict[str, Any] | None = None,
+) -> tuple[int, str]:
+    """Button, form, submit: returns the new request's id and the ts of its message."""
+    known = set(decide_buttons(slack))
+    updates = len(slack.calls("views.update"))
+    reply = click(bot, slack, action.value, f"{account}:", user)
+    assert reply.status_code == 200, reply.text
+    form = filled_form(slack, updates)
+    reply = submit(bot, form, user, {"reason": reason, "ticket": None, **(extra or {})})
+    assert reply.status_code == 200 and not reply.text, reply.text
+    new = slack.wait_for(lambda: set(decide_buttons(slack)) - known)
+    request_id = max(new)
+    ts = decide_buttons(slack)[request_id]
+    wait_until(lambda: bot.store.get(request_id).message_ts == ts, what="request message saved")
+    return request_id, ts
+
+
+def snapshot(bot: Bot) -> tuple[list[Request], list[LogEntry]]:
+    """Every request and every audit-log line, to compare before and after."""
+    return bot.store.find(), list(bot.store.iter_log(None))
+
+
+def wait_state(bot: Bot, request_id: int, state: State, timeout: float = 30.0) -> Request:
+    return wait_until(
+        lambda: (r := bot.store.get(request_id)).state is state and r,
+        timeout,
+        f"request #{request_id} {state.value}",
+    )
+
+
+def export_log(database_url: str, fmt: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "log", "--format", fmt, "--url", database_url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+# -- what the bot said ----------------------------------------------------------------------------
+
+LIVE_MARKUP = re.compile(
+    r"<!(channel|here|everyone)|<@U0EVIL|<#C0EVIL|<!subteam\^S0EVIL|<https://evil",
+    re.IGNORECASE,
+)
+MASS_MENTION = re.compile(r"(?<![\w\u200b])@(channel|here|everyone)\b", re.IGNORECASE)
+
+
+def mrkdwn_of(payload: Any) -> list[str]:
+    """Every string of a message payload that Slack reads as mrkdwn (and the ``text``)."""
+    found: list[str] = []
+
+    def walk(node: Any, parent_type: str | None) -> None:
+        if isinstance(node, dict):
+            kind = node.get("type")
+            if kind == "mrkdwn" and isinstance(node.get("text"), str):
+                found.append(node["text"])
+            for key, value in node.items():
+                if key == "text" and isinstance(value, str) and parent_type is None:
+                    found.append(value)
+                walk(value, kind if isinstance(kind, str) else parent_type)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, parent_type)
+
+    walk(payload, None)
+    return found
+
+
+def live_markup(payload: Any) -> list[str]:
+    """Hostile markup that would ping, link or mention, as found in ``payload``."""
+    bad = []
+    for text in mrkdwn_of(payload):
+        for pattern in (LIVE_MARKUP, MASS_MENTION):
+            match = pattern.search(text)
+            if match:
+                bad.append(f"{match.group(0)!r} in {text[:120]!r}")
+    return bad
+
+
+def everything_sent(slack: SlackStandin) -> str:
+    """Every Web API request, response_url message and upload the stand-in received."""
+    parts = [json.dumps(c.args, default=str) for c in slack.attempts()]
+    parts += [json.dumps(r, default=str) for r in slack.responses()]
+    parts += [u.content.decode("utf-8", "replace") for u in slack.state.uploads.values()]
+    parts += [str(u.initial_comment or "") + str(u.title or "") for u in slack.uploads()]
+    return "\n".join(parts)
+
+
+def read_all(path: Path) -> str:
+    return path.read_text(errors="replace") if path.exists() else ""
