@@ -85,11 +85,12 @@ class Feed:
         self.cache: dict[str, tuple[int, str]] = {}
 
     def html(self, message: Message, names: Directory, people: list[tuple[str, str]]) -> str:
+        revision = message.revision  # read first: an update while rendering re-renders later
         cached = self.cache.get(message.key)
-        if cached and cached[0] == message.revision:
+        if cached and cached[0] == revision:
             return cached[1]
         rendered = message_item(message, names, people)
-        self.cache[message.key] = (message.revision, rendered)
+        self.cache[message.key] = (revision, rendered)
         return rendered
 
     def snapshot(self, user: str) -> Json:

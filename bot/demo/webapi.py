@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import deque
 from collections.abc import Callable
 
 from bot.demo import identities as ids
@@ -97,7 +98,8 @@ class WebApi:
         self.ws = workspace
         self.token = token
         self.base_url = base_url.rstrip("/")
-        self.calls: list[tuple[str, str]] = []  # (method, "ok" or the error): the page shows them
+        # (method, "ok" or the error code) of the latest calls, for a look when debugging
+        self.calls: deque[tuple[str, str]] = deque(maxlen=1000)
         self.methods: dict[str, Callable[[Json], Json]] = {
             "api.test": lambda a: {},
             "auth.test": self.auth_test,

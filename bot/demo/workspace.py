@@ -306,8 +306,11 @@ class Workspace:
 
     def new_trigger(self, user: str) -> str:
         trigger = f"{int(time.time())}.{secrets.randbelow(10**12)}.{secrets.token_hex(16)}"
+        now = time.monotonic()
         with self.changed:
-            self.triggers[trigger] = (user, time.monotonic() + TRIGGER_TTL)
+            for old in [t for t, (_, expires) in self.triggers.items() if expires < now]:
+                del self.triggers[old]
+            self.triggers[trigger] = (user, now + TRIGGER_TTL)
         return trigger
 
     def use_trigger(self, trigger: object) -> str:
@@ -322,8 +325,11 @@ class Workspace:
 
     def new_response_url(self, target: ResponseTarget) -> str:
         token = secrets.token_urlsafe(18)
-        target.expires = time.monotonic() + RESPONSE_URL_TTL
+        now = time.monotonic()
+        target.expires = now + RESPONSE_URL_TTL
         with self.changed:
+            for old in [t for t, known in self.response_urls.items() if known.expires < now]:
+                del self.response_urls[old]
             self.response_urls[token] = target
         return token
 

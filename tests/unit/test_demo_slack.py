@@ -263,3 +263,78 @@ def test_the_page_backend_refuses_cross_site_forms_and_other_hosts(demo: DemoSer
     assert form.status_code == 415
     other = requests.get(demo.base_url + "/", headers={"Host": "evil.example"}, timeout=10)
     assert other.status_code == 421
+
+
+def test_a_click_on_a_private_message_can_replace_it_through_the_response_url(
+    client: WebClient, demo: DemoServer, listener: Listener
+) -> None:
+    client.chat_postEphemeral(
+        channel=ids.SECURITY.channel_id,
+        user=ids.REQUESTER.user_id,
+        text="confirm?",
+        blocks=[
+            {
+                "type": "actions",
+                "block_id": "b1",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "ok",
+                        "text": {"type": "plain_text", "text": "OK"},
+                    }
+                ],
+            }
+        ],
+    )
+    mine = next(m for m in state(demo)["messages"] if 'data-action-id="ok"' in m["html"])
+    where = {"type": "message", "channel": ids.SECURITY.channel_id, "ts": mine["ts"]}
+    refused = ui(
+        demo, "action", user=ids.APPROVER.user_id, block_id="b1", action_id="ok", container=where
+    )
+    assert refused["error"] == "message_not_found"  # another person cannot click it
+    ui(demo, "action", user=ids.REQUESTER.user_id, block_id="b1", action_id="ok", container=where)
+    click = listener.received[-1]
+    assert click["container"]["is_ephemeral"] is True and "message" not in click
+    requests.post(
+        click["response_url"], json={"replace_original": True, "text": "done"}, timeout=10
+    )
+    updated = next(m for m in state(demo)["messages"] if m["ts"] == mine["ts"])
+    assert "done" in updated["html"] and 'data-action-id="ok"' not in updated["html"]
+
+
+def test_errors_in_a_view_submission_ack_keep_the_modal_open(
+    demo: DemoServer, listener: Listener
+) -> None:
+    trigger = demo.workspace.new_trigger(ids.REQUESTER.user_id)
+    view = WebClient(token=TOKEN, base_url=demo.api_url).views_open(
+        trigger_id=trigger,
+        view={
+            "type": "modal",
+            "title": {"type": "plain_text", "text": "Accept risk"},
+            "submit": {"type": "plain_text", "text": "Submit"},
+            "blocks": [
+                {
+                    "type": "input",
+                    "block_id": "until",
+                    "label": {"type": "plain_text", "text": "Until"},
+                    "element": {"type": "datepicker", "action_id": "date"},
+                }
+            ],
+        },
+    )["view"]
+    listener.acks.append(
+        json.dumps({"response_action": "errors", "errors": {"until": "At most 90 days"}}).encode()
+    )
+    answer = ui(
+        demo,
+        "submit",
+        user=ids.REQUESTER.user_id,
+        view_id=view["id"],
+        values={"until": {"date": {"value": "2099-01-01"}}},
+    )
+    assert answer == {"errors": {"until": "At most 90 days"}}
+    assert listener.received[-1]["view"]["state"]["values"]["until"]["date"] == {
+        "type": "datepicker",
+        "selected_date": "2099-01-01",
+    }
+    assert state(demo)["modal"]["view_id"] == view["id"]
