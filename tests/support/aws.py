@@ -241,6 +241,12 @@ def install_root_user_patch() -> None:
             return known
 
         iam_models.get_account_id_from = cached_account_of
+
+        # Speed only: moto's server lists its package directory on disk for every request.
+        from moto import backends as moto_backends
+
+        modules = tuple(moto_backends.list_of_moto_modules())
+        moto_backends.list_of_moto_modules = lambda: modules
         iam_models.IAMBackend.generate_report = patched_generate  # type: ignore[method-assign]
         iam_models.IAMBackend.get_credential_report = patched_report  # type: ignore[method-assign]
         iam_responses.IamResponse.get_credential_report = patched_report_response  # type: ignore[method-assign]
