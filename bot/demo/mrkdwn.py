@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -140,7 +139,6 @@ class Directory:
     users: dict[str, str] = field(default_factory=dict)
     channels: dict[str, str] = field(default_factory=dict)
     usergroups: dict[str, str] = field(default_factory=dict)
-    user_link: Callable[[str], str] | None = None
 
     def user(self, user_id: str) -> str:
         return self.users.get(user_id, user_id)
