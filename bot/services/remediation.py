@@ -65,6 +65,7 @@ log = logging.getLogger(__name__)
 APPROVER_CACHE_SECONDS = 60.0
 LEASE = timedelta(minutes=16)  # an AssumeRoot session lasts at most 15 minutes
 MAX_SWEEP_INTERVAL = 60.0
+STALLED = timedelta(minutes=2)  # approved this long without starting: the click's worker died
 
 
 class AuditPath(Protocol):
@@ -646,7 +647,8 @@ class RemediationService:
 
     def resume_interrupted(self, at_start: bool) -> None:
         """Requests left in ``executing`` by a process that is gone: re-audit and finish them,
-        or put them back to approved (with a note) and execute again."""
+        or put them back to approved (with a note) and execute again. Approved requests that
+        never started are started."""
         now = self.now()
         for req in self.store.executing():
             if req.lease_owner == self.me:
@@ -656,9 +658,15 @@ class RemediationService:
                 continue
             if not self.store.take_over(req, self.me, now + LEASE):
                 continue
+            log.info("request #%d: resuming an execution interrupted by a restart", req.id)
             self.guard(self.store.get(req.id), self.resume)
-        if at_start:
-            log.info("remediation: resumed interrupted requests, if any")
+        # Approved but never started (a restart right after the approval click): start now.
+        # The moves out of approved are conditional, so a process that is starting it at this
+        # very moment and this one cannot both do it.
+        for req in self.store.find([State.APPROVED], kind=Kind.REMEDIATION):
+            if at_start or req.state_since <= now - STALLED:
+                log.info("request #%d: approved but not started; starting it", req.id)
+                self.guard(req, lambda r: self.proceed(r.id))
 
     def resume(self, req: Request) -> None:
         self.step(

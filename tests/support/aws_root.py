@@ -15,8 +15,9 @@ and moto's own app, and answers at the HTTP level, as AWS would:
   a deleted key as gone. Anything else (``UpdateAccessKey`` included) is AccessDenied, as the
   ``IAMDeleteRootUserCredentials`` task policy allows only those three.
 
-``hold(action)`` parks calls of one action until ``release(action)``: a test can stop the bot in
-the middle of its work (and kill it there) without any sleeping.
+``hold(action)`` parks calls of one action (any action, at the outermost layer) until
+``release(action)``: a test can stop the bot in the middle of its work (and kill it there)
+without any sleeping.
 
     sim = SimulatedAws().start()
     root = RootAccessStandIn.install(sim)
@@ -89,7 +90,6 @@ class RootAccessLayer:
         environ["wsgi.input"] = io.BytesIO(body)
         call = self.outer.identify(environ, body)
         key_id = self.access_key_of(environ)
-        self.wait_if_held(call.action)
         answer = None
         if call.service == "sts" and call.action == "AssumeRoot":
             answer = self.assume_root(call, environ)
@@ -101,16 +101,6 @@ class RootAccessLayer:
         headers = {**headers, "Content-Length": str(len(payload))}
         start_response(f"{status} {'OK' if status == 200 else 'Error'}", list(headers.items()))
         return [payload]
-
-    # -- holding calls -------------------------------------------------------------------------
-
-    def wait_if_held(self, action: str) -> None:
-        with self.record.lock:
-            gate = self.record.held.get(action)
-            if gate is None:
-                return
-            self.record.waiting[action] = self.record.waiting.get(action, 0) + 1
-        gate.wait(timeout=120)
 
     # -- the operations ------------------------------------------------------------------------
 
@@ -243,6 +233,31 @@ def iso_z(value: datetime | None) -> str:
     )
 
 
+class HoldLayer:
+    """The outermost WSGI layer: parks calls of a held action (any action, also those the
+    inner layers answer themselves) until the test releases it."""
+
+    def __init__(self, app: FaultLayer, record: RootAccessRecord) -> None:
+        self.app = app
+        self.record = record
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        if not environ.get("PATH_INFO", "").startswith(("/moto-api", "/rootkey-sim")):
+            self.wait_if_held(self.app.identify(environ, body).action)
+        return self.app(environ, start_response)
+
+    def wait_if_held(self, action: str) -> None:
+        with self.record.lock:
+            gate = self.record.held.get(action)
+            if gate is None:
+                return
+            self.record.waiting[action] = self.record.waiting.get(action, 0) + 1
+        gate.wait(timeout=120)
+
+
 class RootAccessStandIn:
     """Handle on the layer: install it into a running ``SimulatedAws`` and inspect it."""
 
@@ -252,12 +267,14 @@ class RootAccessStandIn:
     @classmethod
     def install(cls, sim: SimulatedAws) -> RootAccessStandIn:
         assert sim.server is not None, "start the SimulatedAws first"
-        outer = sim.server.app
-        assert isinstance(outer, FaultLayer)
-        if isinstance(outer.app, RootAccessLayer):
-            return cls(outer.app)
-        layer = RootAccessLayer(outer.app, outer, sim)
-        outer.app = layer
+        top = sim.server.app
+        if isinstance(top, HoldLayer):
+            assert isinstance(top.app.app, RootAccessLayer)
+            return cls(top.app.app)
+        assert isinstance(top, FaultLayer)
+        layer = RootAccessLayer(top.app, top, sim)
+        top.app = layer
+        sim.server.app = HoldLayer(top, layer.record)
         return cls(layer)
 
     @property
