@@ -99,12 +99,11 @@ class VerdictRow(Base):
     checked_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
     __table_args__ = (
-        # latest verdict per account, an account's timeline
-        Index("ix_audit_verdicts_account_time", "account_id", "checked_at", "id"),
-        # last compliant / first noncompliant per account
-        Index("ix_audit_verdicts_status_account_time", "status", "account_id", "checked_at"),
+        # Covering indexes: an account's history (streaks, last change, timeline) and the
+        # day-by-day trend are read from the index alone, never from the wide rows.
+        Index("ix_audit_verdicts_account_time", "account_id", "checked_at", "status", "id"),
+        Index("ix_audit_verdicts_time_account", "checked_at", "account_id", "status"),
         Index("ix_audit_verdicts_run", "run_id", "account_id"),
-        Index("ix_audit_verdicts_checked_at", "checked_at"),
     )
 
 

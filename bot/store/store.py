@@ -553,10 +553,22 @@ class Store:
             ):
                 state[account_id] = status
                 counts[status] += 1
-            rows = conn.execution_options(yield_per=5000).execute(
-                select(v.c.account_id, v.c.status, v.c.checked_at)
+            # Only the verdicts that change an account's status move the counts: the database
+            # finds them (LAG over the covering index), Python walks just those.
+            previous = (
+                func.lag(v.c.status)
+                .over(partition_by=v.c.account_id, order_by=(v.c.checked_at, v.c.id))
+                .label("previous")
+            )
+            window = (
+                select(v.c.account_id, v.c.status, v.c.checked_at, previous)
                 .where(v.c.checked_at >= start, v.c.checked_at <= now)
-                .order_by(v.c.checked_at, v.c.id)
+                .subquery()
+            )
+            rows = conn.execution_options(yield_per=5000).execute(
+                select(window.c.account_id, window.c.status, window.c.checked_at)
+                .where(or_(window.c.previous.is_(None), window.c.previous != window.c.status))
+                .order_by(window.c.checked_at, window.c.account_id)
             )
             index = 0
             for account_id, status, checked_at in rows:

@@ -61,15 +61,14 @@ def upgrade() -> None:
         sa.Column("checked_at", UtcDateTime(), nullable=False),
     )
     op.create_index(
-        "ix_audit_verdicts_account_time", "audit_verdicts", ["account_id", "checked_at", "id"]
+        "ix_audit_verdicts_account_time",
+        "audit_verdicts",
+        ["account_id", "checked_at", "status", "id"],
     )
     op.create_index(
-        "ix_audit_verdicts_status_account_time",
-        "audit_verdicts",
-        ["status", "account_id", "checked_at"],
+        "ix_audit_verdicts_time_account", "audit_verdicts", ["checked_at", "account_id", "status"]
     )
     op.create_index("ix_audit_verdicts_run", "audit_verdicts", ["run_id", "account_id"])
-    op.create_index("ix_audit_verdicts_checked_at", "audit_verdicts", ["checked_at"])
 
     op.create_table(
         "digest_slots",

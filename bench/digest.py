@@ -1,0 +1,229 @@
+"""How long building a digest takes, and its peak memory, at 10,000 accounts x 30 days.
+
+    .venv/bin/python bench/digest.py                       # SQLite file in a temp dir
+    ROOTKEY_BENCH_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \\
+        .venv/bin/python bench/digest.py                   # a throw-away database on that server
+
+It saves 30 daily audit runs of 10,000 accounts (about 3% with a root key, in streaks that
+start and end over the month; 1% that could not be audited) through the store, then times
+``DigestService.build`` (the store's queries: latest verdicts, open streaks, changes since the
+last digest, the 30-day trend), the Block Kit message, the CSV and the trend chart. Peak memory
+is measured in a second pass under tracemalloc (Python allocations), and as the process's
+maximum resident size (ru_maxrss). Figures are printed; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bot.audit.models import (
+    AccountSummary,
+    AuditResult,
+    Evidence,
+    KeySlot,
+    RootRow,
+    Status,
+    Verdict,
+)
+from bot.services.chart import trend_png
+from bot.services.digest import DigestService, digest_csv
+from bot.slack.blocks.digest import digest_message
+from bot.store import Store
+
+T = TypeVar("T")
+START = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+
+
+@contextmanager
+def database(kind: str) -> Iterator[str]:
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="rootkey-bench-") as tmp:
+            yield f"sqlite:///{Path(tmp) / 'rootkey.db'}"
+        return
+    server = make_url(os.environ["ROOTKEY_BENCH_POSTGRES_URL"])
+    name = f"rootkey_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def verdict(account: str, status: Status, at: datetime) -> Verdict:
+    keys: tuple[KeySlot, ...] = ()
+    if status is Status.NONCOMPLIANT:
+        keys = (
+            KeySlot(
+                slot=1,
+                active=True,
+                last_rotated=at - timedelta(days=500),
+                last_used_date=at - timedelta(days=3),
+                last_used_region="us-east-1",
+                last_used_service="s3",
+                age_days=500,
+            ),
+        )
+    errors = ("GetAccountSummary: AccessDenied",) if status is Status.ERROR else ()
+    summary = (
+        None
+        if errors
+        else AccountSummary(access_keys_present=bool(keys), mfa_enabled=True, password_present=True)
+    )
+    root = (
+        None
+        if errors
+        else RootRow(
+            arn=f"arn:aws:iam::{account}:root",
+            account_id=account,
+            password_enabled=True,
+            password_last_used=at - timedelta(days=40),
+            mfa_active=True,
+            keys=keys,
+        )
+    )
+    return Verdict(
+        account_id=account,
+        status=status,
+        reason={
+            Status.COMPLIANT: "no root access key",
+            Status.NONCOMPLIANT: "root access key in slot 1 (active, 500 days old)",
+            Status.ERROR: "could not read the account: GetAccountSummary AccessDenied",
+        }[status],
+        source="aws",
+        account_name=f"workload-{account[-5:]}",
+        keys=keys,
+        root_mfa_active=None if errors else True,
+        evidence=Evidence(summary=summary, root=root, report_generated_at=at, errors=errors),
+        checked_at=at,
+    )
+
+
+def fill(store: Store, accounts: int, days: int, seed: int) -> tuple[int, int]:
+    """``days`` daily runs of ``accounts``; returns (last run id, the run of the day before)."""
+    rng = random.Random(seed)
+    ids = [f"{100000000000 + i:012d}" for i in range(accounts)]
+    state = {a: Status.NONCOMPLIANT if rng.random() < 0.02 else Status.COMPLIANT for a in ids}
+    run_ids = []
+    for day in range(days):
+        at = START + timedelta(days=day)
+        verdicts = []
+        for account in ids:
+            roll = rng.random()
+            if state[account] is Status.NONCOMPLIANT and roll < 0.04:
+                state[account] = Status.COMPLIANT  # fixed
+            elif state[account] is Status.COMPLIANT and roll < 0.002:
+                state[account] = Status.NONCOMPLIANT  # a new key
+            shown = Status.ERROR if rng.random() < 0.01 else state[account]
+            verdicts.append(verdict(account, shown, at))
+        result = AuditResult(
+            verdicts=tuple(verdicts),
+            scope="org",
+            started_at=at - timedelta(minutes=4),
+            finished_at=at,
+        )
+        run_ids.append(store.save_run(result, "schedule"))
+    return run_ids[-1], run_ids[-2]
+
+
+def timed(fn: Callable[[], T]) -> tuple[T, float]:
+    started = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - started
+
+
+def cpu_timed(fn: Callable[[], T]) -> float:
+    """CPU seconds of this process (SQLite runs in it; PostgreSQL's share is not counted)."""
+    started = time.process_time()
+    fn()
+    return time.process_time() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=10_000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    kind = "postgresql" if os.environ.get("ROOTKEY_BENCH_POSTGRES_URL") else "sqlite"
+
+    with database(kind) as url:
+        store = Store.open(url)
+        try:
+            (last, previous), fill_s = timed(
+                lambda: fill(store, args.accounts, args.days, args.seed)
+            )
+            # the previous day's digest was posted: changes are counted from its audit
+            claim = store.claim_slot("CBENCH", START + timedelta(days=args.days - 2), "bench")
+            assert claim is not None
+            store.mark_slot_posted(
+                claim.id, "bench", run_id=previous, baseline_run_id=None, message_ts="1"
+            )
+            now = START + timedelta(days=args.days - 1, hours=1)
+            service = DigestService(store, clock=lambda: now)
+
+            digest, build_s = timed(lambda: service.build(last, channel="CBENCH"))
+            message, blocks_s = timed(lambda: digest_message(digest))
+            report, csv_s = timed(lambda: digest_csv(digest))
+            png, chart_s = timed(lambda: trend_png(digest.trend))
+            rebuild = [timed(lambda: service.build(last, channel="CBENCH"))[1] for _ in range(3)]
+            build_cpu = cpu_timed(lambda: service.build(last, channel="CBENCH"))
+
+            tracemalloc.start()
+            service.build(last, channel="CBENCH")
+            build_peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.reset_peak()
+            digest_message(digest)
+            digest_csv(digest)
+            render_peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        finally:
+            store.close()
+
+    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows = args.accounts * args.days
+    print(f"database        {kind}")
+    print(f"history         {args.accounts:,} accounts x {args.days} days = {rows:,} verdicts")
+    print(f"fill (saving)   {fill_s:8.2f} s  ({rows / fill_s:,.0f} verdicts/s)")
+    print(
+        f"digest          {digest.total:,} accounts, {digest.noncompliant} open, "
+        f"{len(digest.new_noncompliant)} new, {len(digest.fixed)} fixed, "
+        f"{len(digest.errors)} not audited"
+    )
+    again = ", ".join(f"{s:.3f}" for s in rebuild)
+    print(f"build (store)   {build_s:8.3f} s first, then {again} s (wall clock)")
+    print(f"build CPU       {build_cpu:8.3f} s (this process; SQLite runs in it)")
+    print(f"block kit       {blocks_s:8.3f} s  ({len(message.blocks)} blocks)")
+    print(f"csv             {csv_s:8.3f} s  ({len(report) / 1024:,.0f} KiB)")
+    print(f"trend chart     {chart_s:8.3f} s  ({len(png) / 1024:,.0f} KiB PNG)")
+    print(
+        f"peak (tracemalloc) build {build_peak / 2**20:6.1f} MiB, "
+        f"render {render_peak / 2**20:6.1f} MiB"
+    )
+    print(f"max RSS         {rss_mib:8.1f} MiB (whole process, including the fill)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
