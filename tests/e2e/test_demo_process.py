@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -182,6 +183,7 @@ def test_the_bot_does_not_outlive_a_killed_demo() -> None:
     demo = DemoProcess()
     bots = [p for p in descendants(demo.proc.pid) if "-m bot run" in command_line(p)]
     assert bots
+    workdir = Path(os.readlink(f"/proc/{bots[0]}/cwd"))  # the demo's temporary directory
     demo.proc.kill()
     demo.proc.wait(STOP_DEADLINE)
     deadline = time.monotonic() + STOP_DEADLINE
@@ -190,4 +192,6 @@ def test_the_bot_does_not_outlive_a_killed_demo() -> None:
     left = [pid for pid in bots if alive(pid)]
     for pid in left:
         os.kill(pid, signal.SIGKILL)
+    if workdir.name.startswith("rootkey-demo-"):  # a killed demo could not remove it
+        shutil.rmtree(workdir, ignore_errors=True)
     assert not left, "the bot kept running after the demo was killed"
