@@ -222,6 +222,11 @@ class Demo:
                 return 1
         return 0
 
+    def kill_bot(self) -> None:
+        if self.bot is not None and self.bot.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.bot.pid, signal.SIGKILL)
+
     def stop(self) -> None:
         """Stop everything that was started, in reverse order; safe to call more than once."""
         if self.bot is not None and self.bot.poll() is None:
@@ -229,8 +234,7 @@ class Demo:
             try:
                 self.bot.wait(BOT_STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.bot.pid, signal.SIGKILL)
+                self.kill_bot()
                 self.bot.wait(5)
         if self.server is not None:
             self.server.stop()
@@ -247,6 +251,8 @@ def run(port: int = 0, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> in
     demo = Demo(port=port, out=out, err=err)
 
     def request_stop(signum: int, _frame: Any) -> None:
+        if demo.stop_requested.is_set():  # a second Ctrl-C: do not wait for the bot
+            demo.kill_bot()
         demo.stop_requested.set()
 
     previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
