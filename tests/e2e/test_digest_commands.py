@@ -1,0 +1,89 @@
+"""`/rootkey digest` and `/rootkey history` into the real bot process (SQLite, moto, the Slack
+stand-in), with signed requests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from tests.support.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws
+from tests.support.botproc import BotProcess
+from tests.support.signing import TEST_SIGNING_SECRET, command_body, post_signed
+from tests.support.slack_standin import SlackStandin
+
+pytestmark = pytest.mark.slow
+
+BOT_TOKEN = "xoxb-test-token"
+CHANNEL = "C0SECURITY"
+
+
+@pytest.fixture(scope="module")
+def slack() -> Iterator[SlackStandin]:
+    with SlackStandin(bot_token=BOT_TOKEN) as standin:
+        yield standin
+
+
+@pytest.fixture(scope="module")
+def bot(slack: SlackStandin, moto_server: SimulatedAws) -> Iterator[BotProcess]:
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
+        "SLACK_API_URL": slack.base_url,
+        "ROOTKEY_SCOPE": "account",
+        **moto_server.env(),
+    }  # DATABASE_URL unset: the default SQLite file in the bot's own directory
+    with BotProcess(env) as process:
+        yield process
+    assert "no scheduled digest: ROOTKEY_DIGEST_CHANNEL is not set" in process.logs
+
+
+def command(bot: BotProcess, slack: SlackStandin, text: str) -> requests.Response:
+    return post_signed(
+        bot.events_url, command_body(text, response_url=slack.response_url(), channel=CHANNEL)
+    )
+
+
+def top_level(slack: SlackStandin) -> list[Any]:
+    return [m for m in slack.messages(CHANNEL) if m.thread_ts is None]
+
+
+def test_digest_command_posts_in_the_channel_and_history_shows_the_timeline(
+    bot: BotProcess, slack: SlackStandin, aws: SimulatedAws
+) -> None:
+    slack.reset()
+    aws.set_root_keys(MANAGEMENT_ACCOUNT, [RootKeySpec(slot=1, active=True)])
+    ack = command(bot, slack, "digest")
+    assert ack.status_code == 200
+    assert "building the digest" in ack.json()["text"]
+    [digest] = slack.wait_for(lambda: top_level(slack))
+    assert "1 of 1 account with a root access key" in digest.args["text"]
+    blocks = json.dumps(digest.args["blocks"])
+    assert MANAGEMENT_ACCOUNT in blocks and "open 0 days" in blocks
+    uploads = slack.wait_for(lambda: len(slack.uploads()) >= 2 and slack.uploads())
+    assert {u.thread_ts for u in uploads} == {digest.ts}
+
+    aws.remove_root_credentials(MANAGEMENT_ACCOUNT)
+    command(bot, slack, "digest")
+    second = slack.wait_for(lambda: len(top_level(slack)) >= 2 and top_level(slack)[1])
+    assert second.args["text"].startswith("Root key digest: all clear")
+
+    reply = command(bot, slack, f"history {MANAGEMENT_ACCOUNT}").json()
+    assert reply["response_type"] == "ephemeral"
+    timeline = json.dumps(reply["blocks"])
+    assert f"History of {MANAGEMENT_ACCOUNT}" in timeline
+    assert "root access key present" in timeline and "compliant" in timeline
+    assert reply["text"] == f"History of {MANAGEMENT_ACCOUNT}: now compliant"
+
+
+def test_history_of_an_unknown_or_malformed_account_says_so_privately(
+    bot: BotProcess, slack: SlackStandin
+) -> None:
+    unknown = command(bot, slack, "history 999999999999").json()
+    assert "No saved audit of 999999999999 yet" in unknown["text"]
+    bad = command(bot, slack, "history 12345").json()
+    assert bad.get("response_type", "ephemeral") == "ephemeral"
+    assert "'12345' is not an AWS account id" in bad["text"]
