@@ -13,12 +13,22 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack
 
-from bot.audit.models import Scope
+from bot.audit.models import Scope, utcnow
 from bot.slack.action_ids import SLASH_COMMAND
 from bot.slack.blocks.command import ack_text, busy_text, help_message, usage_error
 from bot.slack.blocks.common import Message
+from bot.slack.blocks.digest import digest_started
+from bot.slack.blocks.history import history_message
 from bot.slack.checks import CheckRequest
-from bot.slack.commands import Check, Command, Help, Subcommand, UsageError, parse_command
+from bot.slack.commands import (
+    Check,
+    Command,
+    Help,
+    Subcommand,
+    UsageError,
+    parse_account_id,
+    parse_command,
+)
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -68,11 +78,49 @@ def status(ctx: CommandContext, command: Command) -> None:
     ctx.reply(ctx.services.remediation.status())
 
 
+def digest(ctx: CommandContext, command: Command) -> None:
+    service = ctx.services.digest
+    if service is None:
+        ctx.ack(
+            response_type="ephemeral",
+            text="The digest is not enabled here: it needs the store (DATABASE_URL).",
+        )
+        return
+    job = lambda: service.post_now(ctx.channel, ctx.user, ctx.response_url)  # noqa: E731
+    if ctx.services.jobs.submit("digest", job):
+        ctx.ack(response_type="ephemeral", text=digest_started(ctx.channel).text)
+    else:
+        ctx.ack(response_type="ephemeral", text=busy_text(ctx.services.jobs.pending))
+
+
+def history(ctx: CommandContext, command: Command) -> None:
+    assert isinstance(command, Subcommand)
+    store = ctx.services.store
+    if len(command.args) != 1:
+        ctx.reply(usage_error("usage: history 123456789012 (one account id)"))
+        return
+    try:
+        account_id = parse_account_id(command.args[0])
+    except UsageError as exc:
+        ctx.reply(usage_error(str(exc)))
+        return
+    if store is None:
+        ctx.ack(
+            response_type="ephemeral",
+            text="History is not enabled here: it needs the store (DATABASE_URL).",
+        )
+        return
+    entries = store.history(account_id)
+    ctx.reply(history_message(account_id, entries, store.latest_state(account_id), now=utcnow()))
+
+
 Handler = Callable[[CommandContext, Command], None]
 
 SUBCOMMANDS: dict[str, Handler] = {
     "check": check,
     "help": show_help,
+    "digest": digest,
+    "history": history,
     "status": status,
 }
 

@@ -11,6 +11,8 @@ HELP_LINES: list[tuple[str, str]] = [
     ("check", "audit the default scope (ROOTKEY_SCOPE: this account or the Organization)"),
     ("check all", "audit every active account of the Organization"),
     ("check 123456789012 [...]", "audit the accounts named (12-digit ids)"),
+    ("digest", "post the compliance digest in this channel now"),
+    ("history 123456789012", "that account's timeline: when its root key appeared and went"),
     ("status", "open remediation requests and accepted risks"),
     ("help", "this help"),
 ]
