@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
 from tests.support.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws
-from tests.support.botproc import BotProcess
+from tests.support.botproc import BotProcess, run_bot_once
 from tests.support.signing import TEST_SIGNING_SECRET, command_body, post_signed
 from tests.support.slack_standin import SlackStandin
 
@@ -87,3 +88,23 @@ def test_history_of_an_unknown_or_malformed_account_says_so_privately(
     bad = command(bot, slack, "history 12345").json()
     assert bad.get("response_type", "ephemeral") == "ephemeral"
     assert "'12345' is not an AWS account id" in bad["text"]
+
+
+def test_digest_print_audits_saves_and_prints_without_posting(
+    slack: SlackStandin, aws: SimulatedAws, tmp_path: Path
+) -> None:
+    aws.set_root_keys(MANAGEMENT_ACCOUNT, [RootKeySpec(slot=2, active=False)])
+    slack.reset()
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'rootkey.db'}", **aws.env()}
+    first = run_bot_once(env, "digest", "--print", timeout=120)
+    assert first.returncode == 0, first.stderr
+    payload = json.loads(first.stdout)
+    assert payload["text"].startswith("Root key digest: 1 of 1 account with a root access key")
+    assert "1 key (deactivated)" in json.dumps(payload["blocks"])
+    # the audit was saved: building from it again needs no AWS
+    again = run_bot_once(
+        {"DATABASE_URL": env["DATABASE_URL"]}, "digest", "--print", "--no-audit", timeout=120
+    )
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["text"] == payload["text"]
+    assert slack.messages() == []  # nothing posted
