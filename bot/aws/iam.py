@@ -18,6 +18,13 @@ from bot.audit.models import AccountSummary, OrgFeatures
 from bot.aws.errors import AccountTimeout, AwsReadError
 
 # Codes that mean "the report is not there yet / any more": generate it and wait.
+THROTTLING_CODES = {
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "SlowDown",
+}
 REPORT_RETRY_CODES = {"ReportInProgress", "ReportNotPresent", "ReportExpired", "LimitExceeded"}
 
 
@@ -29,12 +36,14 @@ def error_code(exc: ClientError | BotoCoreError) -> str:
 
 def read_error(operation: str, exc: ClientError | BotoCoreError) -> AwsReadError:
     code = error_code(exc)
-    detail = ""
+    notes = []
+    if code in THROTTLING_CODES and "throttl" not in code.lower():
+        notes.append("throttled")
     if isinstance(exc, ClientError):
         retries = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
         if retries:
-            detail = f"after {retries} retries"
-    return AwsReadError(operation, code, detail)
+            notes.append(f"after {retries} {'retry' if retries == 1 else 'retries'}")
+    return AwsReadError(operation, code, ", ".join(notes))
 
 
 def flag(summary_map: dict[str, Any], name: str) -> bool | None:

@@ -9,7 +9,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.aws.errors import AuditError
-from bot.aws.iam import error_code
+from bot.aws.iam import read_error
 
 PAGE_SIZE = 20  # the most ListAccounts returns per page
 
@@ -35,7 +35,7 @@ def iter_active_accounts(org: Any) -> Iterator[OrgAccount]:
             page = org.list_accounts(**kwargs)
         except (ClientError, BotoCoreError) as exc:
             raise AuditError(
-                f"could not list the Organization's accounts (ListAccounts: {error_code(exc)})"
+                f"could not list the Organization's accounts ({read_error('ListAccounts', exc)})"
             ) from None
         for account in page.get("Accounts") or []:
             status = account.get("Status") or account.get("State")

@@ -297,3 +297,13 @@ def test_server_failures_are_retried(aws: SimulatedAws) -> None:
     v = auditor(aws).audit_account(member)
     assert v.status is Status.COMPLIANT
     assert aws.call_count(member, "GetAccountSummary") == 3
+
+
+def test_listing_throttled_for_good_is_an_audit_error_in_one_line(aws: SimulatedAws) -> None:
+    aws.create_organization(2)
+    aws.throttle(None, "ListAccounts")
+    with pytest.raises(AuditError) as caught:
+        auditor(aws, max_attempts=2).audit(Scope("org"))
+    message = str(caught.value)
+    assert "ListAccounts: TooManyRequestsException (throttled, after 1 retry)" in message
+    assert "\n" not in message
