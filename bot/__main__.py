@@ -2,4 +2,6 @@ import sys
 
 from bot.cli import main
 
-sys.exit(main(sys.argv[1:]))
+# Guarded: audit worker processes (spawned) import this module as __mp_main__.
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

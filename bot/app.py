@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.audit.models import AuditResult
 from bot.config import Config, ConfigError
-from bot.services.audit import Auditor, AuditService, RunStore
+from bot.services.audit import Auditor, AuditService, ProcessAuditor, RunStore
 from bot.slack.checks import CheckRunner
 from bot.slack.jobs import Jobs, MemoryGuard, RequestGuard
 from bot.slack.poster import TRANSPORT_ERRORS, Poster
@@ -64,6 +64,9 @@ class Services:
         for item in reversed(self.background):
             item.shutdown()
         self.jobs.shutdown(wait=wait)
+        close = getattr(self.audit.auditor, "close", None)
+        if callable(close):
+            close()
 
 
 class SameTokenNotice(logging.Filter):
@@ -143,9 +146,8 @@ def build_app(
             "SLACK_API_URL", f"could not reach Slack's Web API at {where} ({type(exc).__name__})"
         ) from None
     if auditor is None:
-        from bot.aws.auditor import AwsAuditor
-
-        auditor = AwsAuditor(config)
+        # Audits run in worker processes, so they never hold up Slack's acks and clicks.
+        auditor = ProcessAuditor(config)
     if store is None:
         store = open_store(config)
     poster = poster or Poster(client)

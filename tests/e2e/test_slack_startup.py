@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
 
+from tests.support.aws import SimulatedAws
 from tests.support.botproc import BotProcess, run_bot_once
-from tests.support.signing import TEST_SIGNING_SECRET
+from tests.support.signing import TEST_SIGNING_SECRET, command_body, post_signed
 from tests.support.slack_standin import SlackStandin
 
 pytestmark = pytest.mark.slow
@@ -76,3 +80,51 @@ def test_sigterm_stops_the_bot_cleanly() -> None:
     assert code == 0
     assert "received SIGTERM, stopping" in bot.logs
     assert TEST_SIGNING_SECRET not in bot.logs
+
+
+def children_of(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_audit_workers_do_not_outlive_a_killed_bot(aws: SimulatedAws) -> None:
+    aws.create_organization(members=4)
+    aws.set_latency(0.3)  # keep the audit busy while the bot is killed
+    with SlackStandin() as slack:
+        bot = BotProcess(
+            {
+                "SLACK_BOT_TOKEN": "xoxb-test-token",
+                "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
+                "SLACK_API_URL": slack.base_url,
+                **aws.env(),
+            }
+        ).start()
+        assert bot.proc is not None
+        body = command_body("check all", response_url=slack.response_url())
+        assert post_signed(bot.events_url, body).status_code == 200
+        deadline = time.monotonic() + 30
+        while not (workers := children_of(bot.proc.pid)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert workers, "no audit worker process started"
+
+        bot.kill()  # SIGKILL: no clean-up code runs in the bot
+
+        deadline = time.monotonic() + 15
+        while any(alive(p) for p in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(alive(p) for p in workers), bot.logs
