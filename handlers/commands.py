@@ -51,7 +51,10 @@ class CommandContext:
 
     def reply(self, message: Message) -> None:
         """Ack with a private message (only the person who typed the command sees it)."""
-        self.ack(text=message.text, blocks=message.blocks)
+        self.ack(text=message.text, blocks=message.blocks, response_type="ephemeral")
+
+    def say_privately(self, text: str) -> None:
+        self.ack(text=text, response_type="ephemeral")
 
 
 def check(ctx: CommandContext, command: Command) -> None:
@@ -61,36 +64,25 @@ def check(ctx: CommandContext, command: Command) -> None:
         scope=scope, channel=ctx.channel, user=ctx.user, response_url=ctx.response_url
     )
     if ctx.services.checks.start(request):
-        ctx.ack(text=ack_text(scope))
+        ctx.say_privately(ack_text(scope))
     else:
-        ctx.ack(text=busy_text(ctx.services.jobs.pending))
+        ctx.say_privately(busy_text(ctx.services.jobs.pending))
 
 
 def show_help(ctx: CommandContext, command: Command) -> None:
     ctx.reply(help_message())
 
 
-def status(ctx: CommandContext, command: Command) -> None:
-    """Open remediation requests and accepted risks, privately."""
-    if ctx.services.remediation is None:
-        ctx.ack(text="Remediation is not enabled here: it needs the store (DATABASE_URL).")
-        return
-    ctx.reply(ctx.services.remediation.status())
-
-
 def digest(ctx: CommandContext, command: Command) -> None:
     service = ctx.services.digest
     if service is None:
-        ctx.ack(
-            response_type="ephemeral",
-            text="The digest is not enabled here: it needs the store (DATABASE_URL).",
-        )
+        ctx.say_privately("The digest is not enabled here: it needs the store (DATABASE_URL).")
         return
     job = lambda: service.post_now(ctx.channel, ctx.user, ctx.response_url)  # noqa: E731
     if ctx.services.jobs.submit("digest", job):
-        ctx.ack(response_type="ephemeral", text=digest_started(ctx.channel).text)
+        ctx.say_privately(digest_started(ctx.channel).text)
     else:
-        ctx.ack(response_type="ephemeral", text=busy_text(ctx.services.jobs.pending))
+        ctx.say_privately(busy_text(ctx.services.jobs.pending))
 
 
 def history(ctx: CommandContext, command: Command) -> None:
@@ -105,13 +97,18 @@ def history(ctx: CommandContext, command: Command) -> None:
         ctx.reply(usage_error(str(exc)))
         return
     if store is None:
-        ctx.ack(
-            response_type="ephemeral",
-            text="History is not enabled here: it needs the store (DATABASE_URL).",
-        )
+        ctx.say_privately("History is not enabled here: it needs the store (DATABASE_URL).")
         return
     entries = store.history(account_id)
     ctx.reply(history_message(account_id, entries, store.latest_state(account_id), now=utcnow()))
+
+
+def status(ctx: CommandContext, command: Command) -> None:
+    """Open remediation requests and accepted risks, privately."""
+    if ctx.services.remediation is None:
+        ctx.say_privately("Remediation is not enabled here: it needs the store (DATABASE_URL).")
+        return
+    ctx.reply(ctx.services.remediation.status())
 
 
 Handler = Callable[[CommandContext, Command], None]
