@@ -14,6 +14,25 @@ No pytest in here: ``bench/`` and ``python -m bot demo`` use it too.
         session = sim.session()                       # boto3 Session aimed at the server
         env = sim.env()                               # variables for a subprocess
 
+The whole API of ``SimulatedAws``:
+
+* lifecycle: ``start()``/``stop()`` (or ``with``), ``endpoint_url``, ``reset()`` (moto's
+  ``/moto-api/reset`` plus every root state and fault), ``env()``, ``session()``,
+  ``session_factory()``, ``client(service)`` (management account credentials);
+* the Organization: ``create_organization(members, missing_role=..., role_name=...)`` ->
+  ``SimOrg``, ``close_account(id)`` (SUSPENDED), ``set_org_features(*names)``;
+* the root user, per account: ``set_root_keys(id, [RootKeySpec(...)])``,
+  ``set_root(id, mfa=..., password=..., signing_certs=..., password_last_used=...)``,
+  ``remove_root_credentials(id)``, ``set_report_time(id, datetime)``;
+* faults (``account_id`` None = every account, action ``"*"`` = every action): ``deny``,
+  ``throttle``, ``fail``, ``report_never_ready``, ``empty_list_pages``, ``set_latency``,
+  ``clear_faults()``;
+* counting (server side, retries included): ``call_count(account_id, action)``,
+  ``calls_by_action()``, ``reset_calls()``.
+
+``python -m tests.support.aws --members N --latency S`` serves a simulated Organization from
+its own process (see ``serve_main``).
+
 What moto 5.2 lacks, and how it is extended here (test support only; the product's own AWS code
 is what runs against it):
 
@@ -26,9 +45,14 @@ is what runs against it):
 * ``iam:ListOrganizationsFeatures``: answered by the HTTP layer below for the management account.
 * AssumeRole into a role that does not exist: moto allows it; AWS refuses it. The HTTP layer
   answers AccessDenied when the role is missing in a simulated member account.
+* ListAccounts without an Organization: moto answers an empty list; AWS (and this layer)
+  answers AWSOrganizationsNotInUseException.
 * Faults and latency: a WSGI layer around moto's app (``FaultLayer``) adds a fixed latency to
-  every AWS call, answers AccessDenied or throttling for chosen accounts and actions, keeps a
-  credential report "in progress" for ever, and can put empty pages into ListAccounts.
+  every AWS call, answers AccessDenied, throttling or any error code for chosen accounts and
+  actions, keeps a credential report "in progress" for ever, and can put empty pages into
+  ListAccounts.
+* Speed only: moto's lookup of a request's account (a scan of every account) and its listing
+  of its own package directory on every request are cached.
 """
 
 from __future__ import annotations
