@@ -213,7 +213,7 @@ def main() -> int:
     )
     again = ", ".join(f"{s:.3f}" for s in rebuild)
     print(f"build (store)   {build_s:8.3f} s first, then {again} s (wall clock)")
-    print(f"build CPU       {build_cpu:8.3f} s (this process; SQLite runs in it)")
+    print(f"build CPU       {build_cpu:8.3f} s (this process: SQLite all, PostgreSQL client side)")
     print(f"block kit       {blocks_s:8.3f} s  ({len(message.blocks)} blocks)")
     print(f"csv             {csv_s:8.3f} s  ({len(report) / 1024:,.0f} KiB)")
     print(f"trend chart     {chart_s:8.3f} s  ({len(png) / 1024:,.0f} KiB PNG)")
