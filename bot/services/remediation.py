@@ -115,6 +115,15 @@ class Owners:
             return self.read().get(account_id)
 
 
+def elapsed(seconds: float) -> str:
+    """``3 days``, ``5 hours``, ``2 minutes``: how long, in the largest whole unit."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = int(seconds // size)
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return "under a minute"
+
+
 def process_id() -> str:
     """Who holds an execution lease: host, process id and a token unique to this start."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -641,7 +650,7 @@ class RemediationService:
         if waited >= 2 * after and self.store.claim_reminder(req.id, "approvers", self.now()):
             self.say(req, blocks.thread_note(
                 f":bell: {self.spec.mention()}: request #{req.id} ({req.account_id}) is still "
-                f"{req.state.value}, assigned to <@{req.assignee}>, {int(waited // 86400)} days "
+                f"{req.state.value}, assigned to <@{req.assignee}>, {elapsed(waited)} "
                 "after approval."
             ))  # fmt: skip
 

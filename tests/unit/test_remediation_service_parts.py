@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError
-from bot.services.remediation import Owners, process_gone, process_id
+from bot.services.remediation import Owners, elapsed, process_gone, process_id
 
 
 def test_a_lease_of_a_dead_process_on_this_host_is_gone() -> None:
@@ -59,3 +59,11 @@ def test_a_broken_owners_file_stops_start_up(tmp_path: Path) -> None:
 
 def test_no_owners_file_means_no_owner() -> None:
     assert Owners(None).get("111111111111") is None
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [(5, "under a minute"), (60, "1 minute"), (7200, "2 hours"), (3 * 86400 + 5, "3 days")],
+)
+def test_elapsed_time_in_words(seconds: float, words: str) -> None:
+    assert elapsed(seconds) == words
