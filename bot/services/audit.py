@@ -19,6 +19,7 @@ from typing import Protocol
 
 from bot.audit.models import AuditResult, Scope
 from bot.config import Config
+from bot.store.records import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,8 @@ class RunStore(Protocol):
 @dataclass(frozen=True)
 class AuditRun:
     result: AuditResult
-    run_id: str | None  # None when no store is wired
+    run_id: str | None  # None when no store is wired, or saving failed
+    save_error: str | None = None  # the audit ran but could not be saved
 
 
 class AuditService:
@@ -70,7 +72,12 @@ class AuditService:
         )
         if self.store is None:
             return AuditRun(result=result, run_id=None)
-        run_id = self.store.save_run(result, trigger, requested_by, channel)
+        try:
+            run_id = self.store.save_run(result, trigger, requested_by, channel)
+        except StoreError as exc:
+            # The verdicts are still true: show them, and say they were not recorded.
+            log.error("audit of %s not saved: %s", scope.kind, exc)
+            return AuditRun(result=result, run_id=None, save_error=str(exc))
         return AuditRun(result=result, run_id=str(run_id) if run_id is not None else None)
 
     def run(

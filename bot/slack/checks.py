@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from bot.audit.models import AuditResult, Scope
 from bot.services.audit import AuditService
 from bot.slack.blocks.audit import audit_failed, audit_result, needs_report
-from bot.slack.blocks.command import not_in_channel_note
+from bot.slack.blocks.command import not_in_channel_note, not_saved_note
 from bot.slack.blocks.common import Message
 from bot.slack.errors import describe
 from bot.slack.jobs import Jobs
@@ -60,12 +60,13 @@ class CheckRunner:
             return
 
         def build(note: str | None = None) -> Message:
+            notes = [n for n in (not_saved_note(run.save_error), note) if n]
             return audit_result(
                 run.result,
                 request.scope,
                 run_id=run.run_id,
                 requested_by=request.user,
-                note=note,
+                note="\n".join(notes) or None,
             )
 
         posted = self.deliver(request, build(), lambda error: build(not_in_channel_note(error)))

@@ -62,6 +62,16 @@ def not_in_channel_note(error: str) -> str:
     )
 
 
+def not_saved_note(error: str | None) -> str | None:
+    """Shown under a result that the store could not record."""
+    if not error:
+        return None
+    return (
+        f":warning: This result was not saved ({escape(error[:300])}): history, digests "
+        "and remediation requests will not see it until a later check is saved."
+    )
+
+
 def not_enabled(feature: str) -> Message:
     text = f":no_entry: {escape(feature)} is not enabled in this rootkey installation yet."
     return check_limits(Message(blocks=[mrkdwn_section(text)], text=text))
