@@ -2,13 +2,18 @@
 
 Accepts the report as AWS returns it and as people save it: a byte order mark, CRLF line ends,
 ``TRUE``/``FALSE`` in any letter case, comma, semicolon or tab separated, UTF-8 or UTF-16.
-Columns are found by their header names, never by position. Pure: no I/O, no boto3.
+Columns are found by their header names, never by position. ``load_report`` also takes the JSON
+that ``aws iam get-credential-report`` prints (base64 ``Content`` and ``GeneratedTime``).
+Pure: no I/O, no boto3.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import csv
 import io
+import json
 import re
 from datetime import UTC, datetime
 
@@ -172,3 +177,27 @@ def root_from_cells(cells: dict[str, str]) -> RootRow:
         cert_1_active=parse_flag("cert_1_active", get("cert_1_active")),
         cert_2_active=parse_flag("cert_2_active", get("cert_2_active")),
     )
+
+
+def load_report(data: bytes | str) -> tuple[RootRow, datetime | None]:
+    """The root row and, when the input says it, the report's generation time.
+
+    Takes a credential report (any form ``parse_credential_report`` takes) or the JSON printed
+    by ``aws iam get-credential-report`` (``{"Content": "<base64>", "GeneratedTime": ...}``).
+    """
+    text = decode(data).strip()
+    if not text.startswith("{"):
+        return parse_credential_report(data), None
+    try:
+        document = json.loads(text)
+    except ValueError:
+        raise ReportError("not a credential report: malformed JSON") from None
+    if not isinstance(document, dict) or not isinstance(document.get("Content"), str):
+        raise ReportError("not a credential report: JSON without a Content field")
+    try:
+        content = base64.b64decode(document["Content"], validate=True)
+    except (binascii.Error, ValueError):
+        raise ReportError("not a credential report: Content is not base64") from None
+    generated = document.get("GeneratedTime")
+    generated_at = parse_time("GeneratedTime", generated) if isinstance(generated, str) else None
+    return parse_credential_report(content), generated_at

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bot.audit.models import AuditResult, Scope, Status, Verdict, utcnow
 from bot.audit.render import to_csv, to_json, to_text
-from bot.audit.report import ReportError, parse_credential_report
+from bot.audit.report import ReportError, load_report
 from bot.audit.verdict import decide
 from bot.config import load_config
 
@@ -48,7 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         action="extend",
         default=[],
-        help="credential report CSV files; no AWS call is made",
+        help="credential report files (CSV, or the JSON of aws iam get-credential-report; "
+        "- for standard input); no AWS call is made",
     )
     parser.add_argument("--format", choices=("text", "json", "csv"), default="text")
     parser.add_argument(
@@ -127,16 +128,25 @@ def audit_reports(files: list[str]) -> AuditResult:
 
 
 def audit_report_file(path: Path) -> Verdict:
-    """A file's verdict from the CIS console audit of its root row; a bad file is an error."""
+    """A file's verdict from the CIS console audit of its root row; a bad file is an error.
+    ``-`` reads standard input."""
     now = utcnow()
-    source = f"report:{path}"
+    stdin = str(path) == "-"
+    name = "<stdin>" if stdin else str(path)
+    source = f"report:{name}"
     try:
-        data = path.read_bytes()
+        data = sys.stdin.buffer.read() if stdin else path.read_bytes()
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        return decide(UNKNOWN_ACCOUNT, source=source, now=now, errors=[f"{path}: {reason}"])
+        return decide(UNKNOWN_ACCOUNT, source=source, now=now, errors=[f"{name}: {reason}"])
     try:
-        root = parse_credential_report(data)
+        root, generated_at = load_report(data)
     except ReportError as exc:
-        return decide(UNKNOWN_ACCOUNT, source=source, now=now, errors=[f"{path}: {exc}"])
-    return decide(root.account_id or UNKNOWN_ACCOUNT, source=source, now=now, root=root)
+        return decide(UNKNOWN_ACCOUNT, source=source, now=now, errors=[f"{name}: {exc}"])
+    return decide(
+        root.account_id or UNKNOWN_ACCOUNT,
+        source=source,
+        now=now,
+        root=root,
+        report_generated_at=generated_at,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -38,7 +39,7 @@ def root_line(account: str, key1: str = "false", key2: str = "false") -> str:
 
 
 def run_check(
-    *args: str, env: dict[str, str] | None = None, cwd: Path
+    *args: str, env: dict[str, str] | None = None, cwd: Path, stdin: bytes | None = None
 ) -> subprocess.CompletedProcess[str]:
     base = {
         "PATH": os.environ.get("PATH", ""),
@@ -54,6 +55,7 @@ def run_check(
         [sys.executable, "-m", "bot", "check", *args],
         env={**base, **(env or {})},
         cwd=cwd,
+        input=stdin.decode("latin-1") if stdin is not None else None,
         capture_output=True,
         text=True,
         timeout=120,
@@ -243,3 +245,32 @@ def test_current_account_default(aws: SimulatedAws, tmp_path: Path) -> None:
     assert account["account_id"] == "123456789012"
     assert "deactivated; delete it to finish" in account["reason"]
     assert account["keys"] == [{**account["keys"][0], "slot": 2, "active": False}]
+
+
+def test_json_of_the_aws_cli_and_standard_input(tmp_path: Path) -> None:
+    report = HEADER + "\n" + root_line("444444444444", key1="true") + "\n"
+    cli_json = json.dumps(
+        {
+            "Content": base64.b64encode(report.encode()).decode(),
+            "ReportFormat": "text/csv",
+            "GeneratedTime": "2026-03-04T05:06:07+00:00",
+        }
+    )
+    saved = tmp_path / "from-cli.json"
+    saved.write_text(cli_json)
+    proc = run_check(
+        "--format",
+        "json",
+        "--credential-report",
+        str(saved),
+        "-",
+        cwd=tmp_path,
+        stdin=(HEADER + "\n" + root_line("555555555555") + "\n").encode(),
+    )
+    assert proc.returncode == 1, proc.stderr
+    by_id = {a["account_id"]: a for a in json.loads(proc.stdout)["accounts"]}
+    assert by_id["444444444444"]["status"] == "noncompliant"
+    assert "2026-03-04 05:06 UTC" in by_id["444444444444"]["reason"]
+    assert by_id["444444444444"]["evidence"]["report_generated_at"] == "2026-03-04T05:06:07Z"
+    assert by_id["555555555555"]["status"] == "compliant"
+    assert by_id["555555555555"]["source"] == "report:<stdin>"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.audit.report import ReportError, parse_credential_report
+from bot.audit.report import ReportError, load_report, parse_credential_report
 from tests.support.aws import RootKeySpec, RootState, root_row
 
 HEADER = (
@@ -166,3 +168,30 @@ def test_any_root_row_reads_back(keys: list[RootKeySpec], mfa: bool, certs: list
         (k.slot, k.active, k.created) for k in keys
     )
     assert root.signing_certificates_active is (any(certs) if certs else False)
+
+
+def test_json_of_the_aws_cli_gives_the_generation_time() -> None:
+    document = json.dumps(
+        {
+            "Content": base64.b64encode(AWS_REPORT.encode()).decode(),
+            "ReportFormat": "text/csv",
+            "GeneratedTime": "2026-03-04T05:06:07Z",
+        }
+    )
+    root, generated = load_report(document.encode())
+    assert root.account_id == "111111111111"
+    assert generated == datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+
+
+def test_plain_csv_through_load_report_has_no_generation_time() -> None:
+    root, generated = load_report(AWS_REPORT)
+    assert root.keys[0].active is True and generated is None
+
+
+@pytest.mark.parametrize(
+    "document",
+    ['{"Content": "not base64!"}', '{"Report": "x"}', "{not json", "[1, 2]"],
+)
+def test_bad_json_is_not_a_report(document: str) -> None:
+    with pytest.raises(ReportError, match="not a credential report"):
+        load_report(document)
