@@ -24,12 +24,13 @@ SessionFactory = Callable[[], boto3.session.Session]
 def boto_config(config: Config, max_attempts: int = 5) -> BotoConfig:
     """Retries with backoff (standard mode: throttling and transient errors) and timeouts that
     fit inside the per-account time limit."""
-    limit = max(1.0, config.account_timeout)
+    # every attempt of a call (with its retries) fits in the per-account time limit
+    per_attempt = max(1.0, config.account_timeout / max(1, max_attempts))
     return BotoConfig(
         region_name=config.aws_region,
         retries={"mode": "standard", "total_max_attempts": max_attempts},
-        connect_timeout=min(10.0, limit),
-        read_timeout=min(30.0, limit),
+        connect_timeout=min(10.0, per_attempt),
+        read_timeout=min(30.0, per_attempt),
         max_pool_connections=max(10, config.concurrency),
         user_agent_extra="rootkey",
     )
