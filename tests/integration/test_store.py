@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -22,6 +23,7 @@ from bot.audit.models import (
 )
 from bot.store import Store, UnknownRun
 from tests.support.database import BACKENDS, database, wipe
+from tests.support.slack_standin import SlackStandin
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
@@ -30,8 +32,13 @@ A, B, D = "111111111111", "222222222222", "333333333333"
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with database(request.param, tmp_path_factory.mktemp("store")) as db_url:
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with database(backend, tmp_path_factory.mktemp("store")) as db_url:
         yield db_url
 
 
@@ -267,3 +274,60 @@ def test_db_upgrade_command_migrates_an_empty_database(url: str) -> None:
     assert done.returncode == 0, done.stderr
     assert "schema at revision" in done.stdout
     assert "none" not in done.stdout
+
+
+def test_processes_starting_together_migrate_a_fresh_database_once(
+    backend: str, tmp_path: Path
+) -> None:
+    with database(backend, tmp_path) as fresh:
+        barrier = threading.Barrier(4)
+        opened: list[Store] = []
+        failures: list[BaseException] = []
+
+        def start() -> None:
+            barrier.wait()
+            try:
+                opened.append(Store.open(fresh))
+            except BaseException as exc:  # collected and asserted below
+                failures.append(exc)
+
+        threads = [threading.Thread(target=start) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        try:
+            assert failures == []
+            assert len({s.schema_revision() for s in opened}) == 1
+        finally:
+            for s in opened:
+                s.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [(("db", "upgrade"), "database error"), (("run",), "configuration error: DATABASE_URL")],
+)
+def test_an_unreachable_database_is_one_line_and_exit_2(args: tuple[str, ...], says: str) -> None:
+    with SlackStandin() as slack:
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "DATABASE_URL": "postgresql+psycopg://rootkey:secret-pw@127.0.0.1:1/rootkey",
+            "SLACK_BOT_TOKEN": "xoxb-test-token",
+            "SLACK_SIGNING_SECRET": "not-a-real-secret",
+            "SLACK_API_URL": slack.base_url,
+            "PYTHONPATH": str(ROOT),
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=60,
+        )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "secret-pw" not in done.stderr + done.stdout
+    last = done.stderr.strip().splitlines()[-1]
+    assert says in last and "127.0.0.1" in last
