@@ -278,3 +278,50 @@ def test_digest_print_writes_block_kit_json_from_the_last_saved_audit(
         timeout=120,
     )
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+
+
+def test_the_remediation_store_feeds_accepted_risks_and_open_requests(store: Store) -> None:
+    from bot.remediation.states import Kind, Mode
+    from bot.store.remediation import NewRequest, RemediationStore
+
+    remediation = RemediationStore(store.engine)
+    until = T0 + timedelta(days=30)
+    excepted = remediation.create(
+        NewRequest(
+            kind=Kind.EXCEPTION,
+            account_id="222222222222",
+            requester="UREQ1",
+            reason="vendor appliance, replaced in Q1",
+            channel="C1",
+            expires_at=T0 + timedelta(hours=72),
+            owner="UOWN2",
+            exception_until=until,
+        ),
+        T0,
+    )
+    assert remediation.approve(excepted.id, "UAPPROVER", 1, T0).approved
+    remediation.create(
+        NewRequest(
+            kind=Kind.REMEDIATION,
+            account_id="111111111111",
+            requester="UREQ1",
+            reason="unused key",
+            channel="C1",
+            expires_at=T0 + timedelta(hours=72),
+            mode=Mode.TRACKED,
+        ),
+        T0,
+    )
+    run = save(store, 1, {"111111111111": N, "222222222222": N, "333333333333": C})
+
+    during = service(store, 2, remediation=remediation).build(run)
+    assert ids(during.still_open) == ["111111111111"]
+    assert [x.state.account_id for x in during.excepted] == ["222222222222"]
+    assert [r.account_id for r in during.open_requests] == ["111111111111"]
+    text = block_texts(during)
+    assert "vendor appliance" in text and "until 2026-12-01" in text
+    assert "requested by <@UREQ1>" in text
+
+    after = service(store, 31, remediation=remediation).build(run)  # the exception ran out
+    assert ids(after.still_open) == ["111111111111", "222222222222"]
+    assert after.excepted == ()
