@@ -8,6 +8,7 @@ front of it, as Slack requires HTTPS.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -25,15 +26,42 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 MAX_BODY = 1024 * 1024  # Slack's payloads are a few KB; a modal submission well under 1 MB
 SOCKET_TIMEOUT = 30  # seconds a client may idle mid-request
+MAX_CONNECTIONS = 128
+BUSY_RESPONSE = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\n"
+    b"Connection: close\r\n\r\n"
+)
 
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
 
 
 class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    """A thread per connection, at most ``MAX_CONNECTIONS`` at once; beyond that a
+    connection gets an immediate 503 instead of another thread (Slack retries later)."""
+
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            log.warning("more than %d connections at once: answering 503", MAX_CONNECTIONS)
+            with contextlib.suppress(OSError):
+                request.sendall(BUSY_RESPONSE)
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
 
 class QuietHandler(WSGIRequestHandler):

@@ -4,6 +4,7 @@ moto's server behind it."""
 from __future__ import annotations
 
 import csv
+import http.client
 import io
 import time
 from collections.abc import Iterator
@@ -351,6 +352,13 @@ def test_health_check_and_unknown_paths(bot: BotProcess) -> None:
     assert health.json()["ok"] is True and health.json()["mode"] == "http"
     assert requests.get(f"{bot.base_url}/nothing", timeout=5).status_code == 404
     assert requests.get(bot.events_url, timeout=5).status_code == 405
+    # A body announced as 5 MB is refused before a byte of it is read.
+    conn = http.client.HTTPConnection("127.0.0.1", bot.port, timeout=5)
+    conn.putrequest("POST", "/slack/events")
+    conn.putheader("Content-Length", str(5 * 1024 * 1024))
+    conn.endheaders()
+    assert conn.getresponse().status == 413
+    conn.close()
 
 
 def test_url_verification_is_answered(bot: BotProcess) -> None:
