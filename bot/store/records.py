@@ -11,11 +11,20 @@ from bot.audit.models import KeySlot, Status, Summary
 class StoreError(Exception):
     """The database could not be reached or answered with an error."""
 
+    @property
+    def user_message(self) -> str:
+        """The one line a Slack user reads (through the one error handler)."""
+        return f"rootkey's database is not available right now ({self}); try again in a minute."
+
 
 class UnknownRun(StoreError):
     def __init__(self, run_id: int) -> None:
         super().__init__(f"no saved audit run with id {run_id}")
         self.run_id = run_id
+
+    @property
+    def user_message(self) -> str:
+        return str(self)
 
 
 # How an audit was started; "button" (Re-run) and "cli" come from the Slack app and the CLI.
