@@ -325,3 +325,14 @@ def test_the_remediation_store_feeds_accepted_risks_and_open_requests(store: Sto
     after = service(store, 31, remediation=remediation).build(run)  # the exception ran out
     assert ids(after.still_open) == ["111111111111", "222222222222"]
     assert after.excepted == ()
+
+
+def test_an_account_with_a_key_that_can_no_longer_be_read_keeps_its_open_date(
+    store: Store,
+) -> None:
+    save(store, 0, {"111111111111": N})
+    run = save(store, 3, {"111111111111": E})
+    digest = service(store, 3).build(run)
+    assert digest.still_open == () and ids(digest.errors) == ["111111111111"]
+    assert "Last seen with a root key, open since 2026-11-01." in block_texts(digest)
+    assert not digest.all_clear

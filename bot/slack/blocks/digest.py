@@ -51,7 +51,7 @@ def day(digest: Digest, value: datetime | None) -> str:
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (many or word + 's')}"
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
 
 
 def account(state: AccountState) -> str:
@@ -81,7 +81,7 @@ def bullet_list(
         used += len(line) + 1
     rest = len(items) - len(lines)
     if rest:
-        lines.append(f"…and {rest} more {more}")
+        lines.append(f"…and {rest:,} more {more}")
     return "\n".join(lines)
 
 
@@ -100,15 +100,15 @@ def fallback(digest: Digest) -> str:
             "none has a root access key."
         )
     parts = [
-        f"{digest.noncompliant} of {plural(digest.total, 'account')} with a root access key"
-        + (f" ({len(digest.new_noncompliant)} new)" if digest.new_noncompliant else "")
+        f"{digest.noncompliant:,} of {plural(digest.total, 'account')} with a root access key"
+        + (f" ({len(digest.new_noncompliant):,} new)" if digest.new_noncompliant else "")
     ]
     if digest.fixed:
-        parts.append(f"{len(digest.fixed)} fixed")
+        parts.append(f"{len(digest.fixed):,} fixed")
     if digest.errors:
-        parts.append(f"{len(digest.errors)} could not be audited")
+        parts.append(f"{len(digest.errors):,} could not be audited")
     if digest.excepted:
-        parts.append(f"{len(digest.excepted)} accepted risk")
+        parts.append(f"{len(digest.excepted):,} accepted risk")
     return "Root key digest: " + ", ".join(parts) + f"; {digest.percent_compliant:.1f}% compliant."
 
 
@@ -148,15 +148,15 @@ def digest_message(digest: Digest) -> Message:
         else f"since {when(digest, digest.baseline)} (no earlier digest: the last 24 hours)"
     )
     counts = [
-        f":red_circle: {digest.noncompliant} with a root access key",
-        f":white_check_mark: {digest.compliant} compliant",
-        f":warning: {len(digest.errors)} could not be audited",
+        f":red_circle: {digest.noncompliant:,} with a root access key",
+        f":white_check_mark: {digest.compliant:,} compliant",
+        f":warning: {len(digest.errors):,} could not be audited",
     ]
     if digest.excepted:
-        counts.append(f":large_yellow_circle: {len(digest.excepted)} accepted risk")
+        counts.append(f":large_yellow_circle: {len(digest.excepted):,} accepted risk")
     changes = (
         f"{plural(len(digest.new_noncompliant), 'account')} newly noncompliant, "
-        f"{len(digest.fixed)} fixed {since}."
+        f"{len(digest.fixed):,} fixed {since}."
     )
     summary = (
         f"*{plural(digest.total, 'account')} audited · "
@@ -182,7 +182,12 @@ def digest_message(digest: Digest) -> Message:
 
     def error_line(s: AccountState) -> str:
         new = " (new)" if s in digest.new_errors else ""
-        return f"{account(s)}{new} — {escape(s.reason)}"
+        known = (
+            f" Last seen with a root key, open since {day(digest, s.open_since)}."
+            if s.open_since is not None
+            else ""
+        )
+        return f"{account(s)}{new} — {escape(s.reason)}{known}"
 
     def excepted_line(e: Excepted) -> str:
         return (
@@ -203,7 +208,7 @@ def digest_message(digest: Digest) -> Message:
     if digest.new_noncompliant:
         blocks.append(
             section(
-                f"New since the last digest ({len(digest.new_noncompliant)})",
+                f"New since the last digest ({len(digest.new_noncompliant):,})",
                 digest.new_noncompliant,
                 new_line,
                 "rootkey_digest_new",
@@ -212,7 +217,7 @@ def digest_message(digest: Digest) -> Message:
     if digest.fixed:
         blocks.append(
             section(
-                f"Fixed since the last digest ({len(digest.fixed)})",
+                f"Fixed since the last digest ({len(digest.fixed):,})",
                 digest.fixed,
                 fixed_line,
                 "rootkey_digest_fixed",
@@ -221,7 +226,7 @@ def digest_message(digest: Digest) -> Message:
     if digest.still_open:
         blocks.append(
             section(
-                f"Still open, oldest first ({len(digest.still_open)})",
+                f"Still open, oldest first ({len(digest.still_open):,})",
                 digest.still_open,
                 open_line,
                 "rootkey_digest_open",
@@ -230,7 +235,7 @@ def digest_message(digest: Digest) -> Message:
     if digest.errors:
         blocks.append(
             section(
-                f"Could not be audited ({len(digest.errors)}), not counted as compliant",
+                f"Could not be audited ({len(digest.errors):,}), not counted as compliant",
                 digest.errors,
                 error_line,
                 "rootkey_digest_errors",
@@ -239,7 +244,7 @@ def digest_message(digest: Digest) -> Message:
     if digest.excepted:
         blocks.append(
             section(
-                f"Accepted risks ({len(digest.excepted)})",
+                f"Accepted risks ({len(digest.excepted):,})",
                 digest.excepted,
                 excepted_line,
                 "rootkey_digest_excepted",
@@ -248,7 +253,7 @@ def digest_message(digest: Digest) -> Message:
     if digest.open_requests:
         blocks.append(
             section(
-                f"Open remediation requests ({len(digest.open_requests)})",
+                f"Open remediation requests ({len(digest.open_requests):,})",
                 digest.open_requests,
                 request_line,
                 "rootkey_digest_requests",
