@@ -196,7 +196,7 @@ def test_ten_thousand_accounts_stay_within_slack_limits_and_the_csv_has_them_all
         body = block.to_dict()
         assert len(body.get("text", {}).get("text", "")) <= MAX_SECTION_TEXT
     assert len(json.dumps([b.to_dict() for b in message.blocks])) < 20_000
-    assert f"…and {digest.noncompliant - 10} more in the CSV" in block_texts(digest)
+    assert f"…and {digest.noncompliant - 10:,} more in the CSV" in block_texts(digest)
     rows = list(csv.DictReader(io.StringIO(digest_csv(digest))))
     assert len(rows) == 10_000
     assert sum(r["status"] == "error" for r in rows) == len(digest.errors)
