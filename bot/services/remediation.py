@@ -371,7 +371,18 @@ class RemediationService:
             posted = self.poster.post(req.channel, message, thread_ts=req.thread_ts)
         except DeliveryError as exc:
             log.error("request #%d: could not post it: %s", req.id, exc.error)
-            return req
+            # Nobody could approve it: close it at once, so that asking again is possible.
+            closed = self.store.transition(
+                req.id, State.REQUESTED, State.EXPIRED, BOT_ACTOR,
+                f"could not be posted ({exc.error})", self.now(),
+            )  # fmt: skip
+            self.dm(
+                req.requester,
+                f":warning: rootkey could not post request #{req.id} in <#{req.channel}> "
+                f"({blocks.escape(exc.error)}), so nobody could approve it; it is closed. "
+                "Invite the bot to the channel and ask again.",
+            )
+            return closed or req
         if posted.ts:
             self.store.set_message(req.id, posted.ts, req.thread_ts or posted.ts)
         return self.store.get(req.id)

@@ -436,6 +436,19 @@ def test_status_lists_open_requests(
     account = member_with_key(aws)
     request_id, _ = ask_for_remediation(bot, slack, account)
 
+    # A second request for the same account is refused in the form while one is open.
+    click(bot, slack, ActionId.REQUEST_REMEDIATION, f"{account}:", MALLORY)
+    form = slack.wait_for(
+        lambda: (
+            (forms := [c for c in slack.calls("views.update") if c.args["view"].get("submit")])
+            and len(forms) >= 2
+            and {**forms[-1].args["view"], "id": forms[-1].args["view_id"]}
+        )
+    )
+    again = submit(bot, form, MALLORY, {"reason": "me too", "ticket": None}).json()
+    assert f"Request #{request_id} for {account} is already requested" in again["errors"]["reason"]
+    assert len(bot.store.find(account_id=account)) == 1
+
     reply = post_signed(
         bot.url, command_body("status", response_url=slack.response_url(), user=MALLORY)
     )
@@ -453,6 +466,22 @@ def test_an_account_without_a_key_gets_no_form(
     view = slack.wait_for(lambda: next((c.args["view"] for c in slack.calls("views.update")), None))
     assert "nothing to remediate" in json.dumps(view["blocks"])
     assert not view.get("submit")  # no request can be made from it
+
+
+def test_a_request_that_cannot_be_posted_is_closed_and_the_requester_told(
+    assume_root_bot: Bot, fresh: SlackStandin, aws: SimulatedAws
+) -> None:
+    bot, slack = assume_root_bot, fresh
+    account = member_with_key(aws)
+    click(bot, slack, ActionId.REQUEST_REMEDIATION, f"{account}:", ALICE)
+    form = filled_form(slack)
+    slack.refuse_channel(CHANNEL)  # the bot was removed from the channel meanwhile
+    assert submit(bot, form, ALICE, {"reason": "unused", "ticket": None}).status_code == 200
+    [dm] = slack.wait_for(lambda: slack.messages(ALICE))
+    assert "could not post request" in dm.args["text"] and "not_in_channel" in dm.args["text"]
+    [req] = bot.store.find(account_id=account)
+    assert req.state is State.EXPIRED  # closed, so asking again is possible
+    assert "could not be posted (not_in_channel)" in bot.store.log(req.id)[-1].detail
 
 
 # -- a restart in the middle of execution ------------------------------------------------------
