@@ -14,7 +14,7 @@ import signal
 import threading
 from typing import Any
 
-from bot.config import load_config
+from bot.config import ConfigError, load_config
 
 log = logging.getLogger("bot")
 
@@ -41,6 +41,25 @@ def wait_for_signal() -> None:
     stop.wait()
 
 
+def connect_socket_mode(handler: Any) -> None:
+    """Open the Socket Mode connection; a refused app token is one configuration line."""
+    from slack_sdk.errors import SlackApiError
+
+    from bot.slack.poster import TRANSPORT_ERRORS
+
+    try:
+        handler.connect()
+    except SlackApiError as exc:
+        code = exc.response.get("error") if exc.response is not None else "refused"
+        raise ConfigError(
+            "SLACK_APP_TOKEN", f"Slack refused to open a Socket Mode connection ({code})"
+        ) from None
+    except TRANSPORT_ERRORS as exc:
+        raise ConfigError(
+            "SLACK_APP_TOKEN", f"could not open a Socket Mode connection ({type(exc).__name__})"
+        ) from None
+
+
 def run(args: argparse.Namespace) -> int:
     from bot.app import build_app
     from bot.slack.server import HttpServer, make_wsgi
@@ -61,17 +80,24 @@ def run(args: argparse.Namespace) -> int:
             status["slack_connected"] = bool(socket_handler.client.is_connected())
         return status
 
-    server = HttpServer(
-        make_wsgi(None if config.socket_mode else app, health), args.host, config.port
-    )
-    services.start()
-    server.start()
-    if socket_handler is not None:
-        socket_handler.connect()
-        log.info("rootkey running in Socket Mode (health check on port %d)", server.port)
-    else:
-        log.info("rootkey listening on %s:%d (POST /slack/events)", args.host, server.port)
     try:
+        server = HttpServer(
+            make_wsgi(None if config.socket_mode else app, health), args.host, config.port
+        )
+    except OSError as exc:
+        services.shutdown(wait=False)
+        raise ConfigError(
+            "PORT", f"cannot listen on {args.host}:{config.port} ({exc.strerror or exc})"
+        ) from None
+    try:
+        if socket_handler is not None:
+            connect_socket_mode(socket_handler)
+        services.start()
+        server.start()
+        if socket_handler is not None:
+            log.info("rootkey running in Socket Mode (health check on port %d)", server.port)
+        else:
+            log.info("rootkey listening on %s:%d (POST /slack/events)", args.host, server.port)
         wait_for_signal()
     finally:
         server.stop()

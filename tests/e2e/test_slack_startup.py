@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
 
@@ -128,3 +129,47 @@ def test_audit_workers_do_not_outlive_a_killed_bot(aws: SimulatedAws) -> None:
         while any(alive(p) for p in workers) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not any(alive(p) for p in workers), bot.logs
+
+
+def last_line(stderr: str) -> str:
+    assert "Traceback" not in stderr, stderr
+    return [line for line in stderr.splitlines() if line.strip()][-1]
+
+
+def test_an_app_token_slack_refuses_stops_socket_mode_in_one_line(aws: SimulatedAws) -> None:
+    with SlackStandin(bot_token="xoxb-test-token", app_token="xapp-1-right") as slack:
+        done = run_bot_once(
+            {
+                "SLACK_BOT_TOKEN": "xoxb-test-token",
+                "SLACK_APP_TOKEN": "xapp-1-revoked",
+                "SLACK_API_URL": slack.base_url,
+                **aws.env(),
+            }
+        )
+
+    assert done.returncode == 2
+    line = last_line(done.stderr)
+    assert line.startswith("configuration error: SLACK_APP_TOKEN")
+    assert "invalid_auth" in line
+    assert "xapp-1-revoked" not in done.stderr
+
+
+def test_a_port_in_use_stops_start_up_in_one_line() -> None:
+    with SlackStandin() as slack, socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        done = run_bot_once(
+            {
+                "SLACK_BOT_TOKEN": "xoxb-test-token",
+                "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
+                "SLACK_API_URL": slack.base_url,
+                "PORT": str(taken.getsockname()[1]),
+            },
+            "run",
+            "--host",
+            "127.0.0.1",
+        )
+
+    assert done.returncode == 2
+    line = last_line(done.stderr)
+    assert line.startswith("configuration error: PORT: cannot listen on 127.0.0.1:")
