@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,7 +33,7 @@ from bot.audit.models import (
 )
 from bot.audit.report import ReportError, parse_credential_report
 from bot.audit.verdict import decide
-from bot.aws.errors import AuditError, AwsReadError
+from bot.aws.errors import AccountTimeout, AuditError, AwsReadError
 from bot.aws.iam import (
     Deadline,
     read_account_summary,
@@ -49,8 +49,23 @@ log = logging.getLogger(__name__)
 
 ROLE_SESSION_NAME = "rootkey-audit"
 SOURCE = "aws"
+TIME_LIMIT_GRACE = 1.0  # seconds past the per-account limit before a stuck account is given up
 # A summary refused by policy may still leave the credential report readable.
 ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
+
+
+@dataclass
+class Job:
+    """One account's audit on the pool."""
+
+    account_id: str
+    name: str | None
+    future: Future[Verdict] | None = None
+    started: float | None = None  # time.monotonic() when a worker picked it up
+
+    @property
+    def label(self) -> str:
+        return f"{self.account_id} ({self.name})" if self.name else self.account_id
 
 
 @dataclass(frozen=True)
@@ -110,10 +125,15 @@ class AwsAuditor:
             None if self.caller else pool.submit(self.counted, counter, self.caller_identity)
         )
         features_future = pool.submit(self.counted, counter, self.read_features)
-        futures: list[Future[Verdict]] = []
+        jobs: list[Job] = []
 
         def caller() -> Caller:
             return caller_future.result() if caller_future else self.caller_identity()
+
+        def submit(account_id: str, name: str | None, resolved: Caller) -> None:
+            job = Job(account_id, name)
+            job.future = pool.submit(self.guarded, counter, account_id, name, resolved, job)
+            jobs.append(job)
 
         try:
             if scope.kind == "org":
@@ -122,27 +142,22 @@ class AwsAuditor:
                 resolved: Caller | None = None
                 for account in iter_active_accounts(org):
                     resolved = resolved or caller()
-                    futures.append(
-                        pool.submit(
-                            self.guarded, counter, account.account_id, account.name, resolved
-                        )
-                    )
+                    submit(account.account_id, account.name, resolved)
             elif scope.kind == "accounts":
                 resolved = caller()
                 for account_id in dict.fromkeys(scope.account_ids):
-                    futures.append(pool.submit(self.guarded, counter, account_id, None, resolved))
+                    submit(account_id, None, resolved)
             elif scope.kind == "account":
                 resolved = caller()
-                futures.append(
-                    pool.submit(self.guarded, counter, resolved.account_id, None, resolved)
-                )
+                submit(resolved.account_id, None, resolved)
             else:
                 raise AuditError(f"unknown audit scope {scope.kind!r}")
         except AuditError:
-            for future in futures:
-                future.cancel()
+            for job in jobs:
+                if job.future is not None:
+                    job.future.cancel()
             raise
-        verdicts = tuple(future.result() for future in futures)
+        verdicts = tuple(self.collect(job) for job in jobs)
         features = features_future.result()
         return AuditResult(
             verdicts=verdicts,
@@ -164,6 +179,30 @@ class AwsAuditor:
                 account_id, source=SOURCE, now=self.now(), errors=[str(exc)], account_name=name
             )
         return self.guarded(counter, account_id, name, caller)
+
+    def collect(self, job: Job) -> Verdict:
+        """The job's verdict, or an ``error`` once it has run past the per-account time limit
+        (plus a little grace): a call that hangs must not hold the whole audit. The abandoned
+        thread finishes on its own; its late result is dropped."""
+        limit = self.config.account_timeout + TIME_LIMIT_GRACE
+        future = job.future
+        assert future is not None
+        while not future.done():
+            if job.started is None:
+                wait([future], timeout=0.2)  # still queued behind other accounts
+                continue
+            remaining = job.started + limit - time.monotonic()
+            if remaining <= 0:
+                log.warning("audit of %s passed its time limit; reported as an error", job.label)
+                return decide(
+                    job.account_id,
+                    source=SOURCE,
+                    now=self.now(),
+                    errors=[str(AccountTimeout("audit", self.config.account_timeout))],
+                    account_name=job.name,
+                )
+            wait([future], timeout=remaining)
+        return future.result()
 
     # steps -----------------------------------------------------------------------
     def counted(self, counter: CallCounter, step: Callable[[], object]) -> object:
@@ -187,12 +226,20 @@ class AwsAuditor:
         return read_org_features(self.clients.current("iam"))
 
     def guarded(
-        self, counter: CallCounter, account_id: str, name: str | None, caller: Caller
+        self,
+        counter: CallCounter,
+        account_id: str,
+        name: str | None,
+        caller: Caller,
+        job: Job | None = None,
     ) -> Verdict:
         """One account's verdict, whatever happens: an unexpected failure is an error verdict
         with a reference that is also logged."""
         self.clients.count_into(counter)
         try:
+            self.clients.prepare()
+            if job is not None:
+                job.started = time.monotonic()
             return self.audit_one(account_id, name, caller)
         except Exception:  # one account's surprise must not sink the others' verdicts
             ref = uuid.uuid4().hex[:8]

@@ -104,13 +104,14 @@ class Clients:
             self.local.clients[service] = client
         return client
 
-    def member_iam(self, credentials: dict[str, Any]) -> Any:
-        """An IAM client with assumed-role credentials.
+    def prepare(self) -> None:
+        """Build this thread's session and clients now (they are kept for the thread's life),
+        so that the first account a worker audits does not pay for them in its time limit."""
+        self.current("sts")
+        self.current("iam")
+        self.member_client()
 
-        Made once per thread and re-pointed for each account: the client holds a botocore
-        ``Credentials`` object that its signer reads at every request, and this thread is its
-        only user. That saves building a client (several ms of CPU) for every account.
-        """
+    def member_client(self) -> tuple[Any, Any]:
         member = getattr(self.local, "member", None)
         if member is None:
             template = self.current("iam")
@@ -126,7 +127,16 @@ class Clients:
             )
             client.meta.events.register("before-send", self.on_send)
             member = self.local.member = (holder, client)
-        holder, client = member
+        return member
+
+    def member_iam(self, credentials: dict[str, Any]) -> Any:
+        """An IAM client with assumed-role credentials.
+
+        Made once per thread and re-pointed for each account: the client holds a botocore
+        ``Credentials`` object that its signer reads at every request, and this thread is its
+        only user. That saves building a client (several ms of CPU) for every account.
+        """
+        holder, client = self.member_client()
         holder.access_key = credentials["AccessKeyId"]
         holder.secret_key = credentials["SecretAccessKey"]
         holder.token = credentials["SessionToken"]

@@ -307,3 +307,19 @@ def test_listing_throttled_for_good_is_an_audit_error_in_one_line(aws: Simulated
     message = str(caught.value)
     assert "ListAccounts: TooManyRequestsException (throttled, after 1 retry)" in message
     assert "\n" not in message
+
+
+def test_a_hanging_account_is_given_up_at_its_time_limit(aws: SimulatedAws) -> None:
+    org = aws.create_organization(2)
+    stuck, fine = (m.account_id for m in org.members)
+    aws.set_latency(4.0, account_id=stuck)  # every call in that account hangs for 4 s
+    checker = auditor(aws, max_attempts=3, account_timeout=0.5)
+    try:
+        result = checker.audit(Scope("org"))
+    finally:
+        checker.close()  # waits for the abandoned call, so it cannot leak into other tests
+    v = by_id(result)
+    assert v[stuck].status is Status.ERROR
+    assert "account time limit of 0.5 s reached" in v[stuck].reason
+    assert v[fine].status is Status.COMPLIANT
+    assert v[MANAGEMENT_ACCOUNT].status is Status.COMPLIANT

@@ -172,6 +172,7 @@ class Simulation:
     org_id: str | None = None
     features: tuple[str, ...] = ("RootCredentialsManagement", "RootSessions")
     latency: float = 0.0
+    account_latency: dict[str, float] = field(default_factory=dict)
     denied: set[tuple[str, str]] = field(default_factory=set)
     throttled: dict[tuple[str, str], int | None] = field(default_factory=dict)
     failures: dict[tuple[str, str], tuple[str, int, int | None]] = field(default_factory=dict)
@@ -189,6 +190,7 @@ class Simulation:
             self.org_id = None
             self.features = ("RootCredentialsManagement", "RootSessions")
             self.latency = 0.0
+            self.account_latency.clear()
             self.denied.clear()
             self.throttled.clear()
             self.failures.clear()
@@ -333,8 +335,9 @@ class FaultLayer:
         environ["wsgi.input"] = io.BytesIO(body)
         call = self.identify(environ, body)
         state = self.state
-        if state.latency:
-            time.sleep(state.latency)
+        delay = state.account_latency.get(call.account_id, state.latency)
+        if delay:
+            time.sleep(delay)
         with state.lock:
             state.calls[(call.account_id, call.action)] += 1
         answer = self.fault(call)
@@ -704,9 +707,14 @@ class SimulatedAws:
             self.state.report_times[account_id] = generated
 
     # faults ----------------------------------------------------------------------
-    def set_latency(self, seconds: float) -> None:
-        """Every AWS call waits this long in the server before it is answered."""
-        self.state.latency = seconds
+    def set_latency(self, seconds: float, account_id: str | None = None) -> None:
+        """Every AWS call (or every call made in ``account_id``) waits this long in the server
+        before it is answered."""
+        with self.state.lock:
+            if account_id is None:
+                self.state.latency = seconds
+            else:
+                self.state.account_latency[account_id] = seconds
 
     def deny(self, account_id: str | None, *actions: str) -> None:
         """AccessDenied for these actions (``"*"`` = all) called in this account (None = any)."""
@@ -743,6 +751,7 @@ class SimulatedAws:
     def clear_faults(self) -> None:
         with self.state.lock:
             self.state.latency = 0.0
+            self.state.account_latency.clear()
             self.state.denied.clear()
             self.state.throttled.clear()
             self.state.failures.clear()
