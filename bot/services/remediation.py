@@ -515,6 +515,7 @@ class RemediationService:
             f"You have been assigned remediation request #{moved.id}: remove the root access "
             f"keys of {moved.account_id}. The steps are in the thread.",
         )
+        self.progress(moved, verdict, None)  # already deactivated or deleted meanwhile
 
     def dm(self, user: str, text: str) -> None:
         try:
@@ -597,6 +598,10 @@ class RemediationService:
         verdict = self.verdict_of(
             self.audit_one(req.account_id, "recheck", asked_by), req.account_id
         )
+        return self.progress(req, verdict, asked_by)
+
+    def progress(self, req: Request, verdict: Verdict, asked_by: str | None) -> Request | None:
+        """Move a tracked request to where a re-audit shows its keys (posting the move)."""
         progress = key_progress(verdict)
         target = tracked_target(req.state, progress)
         if target is None:
