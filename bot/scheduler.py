@@ -197,6 +197,7 @@ class DigestScheduler:
         )
         if claim is None:
             log.info("digest slot %s for %s: taken by another process", slot_time, self.channel)
+            self.watch_claim(slot_time)
             return None
         with Heartbeat(self.store, claim, self.owner, self.heartbeat):
             try:
@@ -215,6 +216,25 @@ class DigestScheduler:
             message_ts=published.ts,
         )
         return published
+
+    def watch_claim(self, slot_time: datetime) -> None:
+        """If another process holds the slot but has not posted it, look again once its claim
+        could have gone stale: a process that died while posting leaves the slot to us."""
+        held = self.store.get_slot(self.channel or "", slot_time)
+        if held is None or held.state != "claimed" or self.scheduler is None:
+            return
+        when = held.claimed_at + self.lease + timedelta(seconds=1)
+        if when - slot_time > self.grace:
+            return
+        self.scheduler.add_job(
+            self.run_slot,
+            DateTrigger(run_date=when),
+            args=(slot_time,),
+            id=f"rootkey-digest-watch-{slot_time.isoformat()}",
+            name="digest claimed elsewhere",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
 
 
 def attach_digest(services: Services, auditor: Auditor) -> None:

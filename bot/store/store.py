@@ -730,6 +730,13 @@ class Store:
             row = conn.execute(query).first()
         return slot_of(row) if row else None
 
+    def get_slot(self, channel: str, slot_time: datetime) -> DigestSlot | None:
+        slot_time = slot_time.astimezone(UTC).replace(microsecond=0)
+        query = select(SLOTS).where(SLOTS.c.channel == channel, SLOTS.c.slot_time == slot_time)
+        with self.transaction() as conn:
+            row = conn.execute(query).first()
+        return slot_of(row) if row else None
+
     def has_slots(self, channel: str) -> bool:
         """Whether a digest was ever scheduled for ``channel``."""
         with self.transaction() as conn:

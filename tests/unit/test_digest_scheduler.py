@@ -11,13 +11,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from slack_sdk import WebClient
 
 from bot.audit.models import Scope
 from bot.aws.auditor import AwsAuditor
 from bot.config import load_config
-from bot.scheduler import DigestScheduler, previous_slot
+from bot.scheduler import CLAIM_LEASE, DigestScheduler, previous_slot
 from bot.services.digest import DigestService
 from bot.slack.poster import DeliveryError, Poster
 from bot.store import Store
@@ -223,3 +224,33 @@ def test_without_a_channel_there_is_no_scheduler_and_it_is_said_once(
     assert quiet.scheduler is None
     said = [r.message for r in caplog.records if "ROOTKEY_DIGEST_CHANNEL" in r.message]
     assert said == ["no scheduled digest: ROOTKEY_DIGEST_CHANNEL is not set"]
+
+
+def test_a_slot_left_claimed_by_a_dead_process_is_taken_over_once_the_claim_is_stale(
+    make_bot, slack: SlackStandin
+) -> None:
+    make_bot(Clock(DAY1 + timedelta(seconds=1))).scheduler.fire()  # an earlier digest
+    slot = DAY1 + timedelta(days=1)
+    clock = Clock(slot + timedelta(seconds=30))
+    bot = make_bot(clock)
+    assert bot.store.claim_slot(CHANNEL, slot, "dead-process", now=clock()) is not None
+    # restarted a minute later: the claim is still fresh, so the slot is watched, not posted
+    clock.now = slot + timedelta(minutes=1)
+    paused = BackgroundScheduler(timezone="UTC")
+    paused.start(paused=True)
+    bot.scheduler.scheduler = paused
+    try:
+        assert bot.scheduler.catch_up() is None
+        [watch] = [j for j in paused.get_jobs() if j.name == "digest claimed elsewhere"]
+        assert watch.trigger.run_date == slot + timedelta(seconds=30) + CLAIM_LEASE + timedelta(
+            seconds=1
+        )
+        assert len(digests(slack)) == 1
+        # when the watch fires, the dead claim has gone stale: this process posts the slot
+        clock.now = watch.trigger.run_date
+        assert bot.scheduler.run_slot(*watch.args) is not None
+    finally:
+        paused.shutdown(wait=False)
+        bot.scheduler.scheduler = None
+    assert len(digests(slack)) == 2
+    assert bot.store.get_slot(CHANNEL, slot).state == "posted"
