@@ -1,18 +1,25 @@
-"""The check use case in-process, against the Slack stand-in: what a failing store does."""
+"""The check use case in-process, against the Slack stand-in: a failing store, a full queue."""
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from slack_bolt import BoltRequest
 from slack_sdk import WebClient
 
+from bot.app import build_app
 from bot.audit.models import AuditResult, KeySlot, Scope, Status, Verdict
+from bot.config import load_config
 from bot.services.audit import AuditService
 from bot.slack.checks import CheckRequest, CheckRunner
 from bot.slack.jobs import Jobs
 from bot.slack.poster import Poster
 from bot.store.records import StoreError
+from tests.support.signing import TEST_SIGNING_SECRET, command_body, signed_headers
 from tests.support.slack_standin import SlackStandin
 
 TOKEN = "xoxb-test-token"
@@ -63,3 +70,56 @@ def test_a_result_the_store_could_not_save_is_still_shown_and_says_so(
     assert store.tried == 1
     assert "111111111111" in text and "Request remediation" in text
     assert "This result was not saved (database error: connection refused)" in text
+
+
+class Held:
+    """An auditor that waits until the test lets it finish."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.started = threading.Semaphore(0)
+
+    def audit(self, scope: Scope) -> AuditResult:
+        self.started.release()
+        self.release.wait(20)
+        return OneFinding().audit(scope)
+
+
+def test_when_the_audit_queue_is_full_the_command_is_told_at_once(
+    slack: SlackStandin, tmp_path: Path
+) -> None:
+    config = load_config(
+        {
+            "SLACK_BOT_TOKEN": TOKEN,
+            "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
+            "SLACK_API_URL": slack.base_url,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'rootkey.db'}",
+        }
+    )
+    auditor = Held()
+    app, services = build_app(config, auditor=auditor, audit_workers=1)
+    services.jobs.max_pending = 2
+
+    def send() -> dict[str, object]:
+        body = command_body("check", response_url=slack.response_url())
+        response = app.dispatch(
+            BoltRequest(
+                body=body, headers={k.lower(): [v] for k, v in signed_headers(body).items()}
+            )
+        )
+        assert response.status == 200
+        return json.loads(response.body)
+
+    try:
+        first = send()
+        assert auditor.started.acquire(timeout=10)  # running
+        second = send()  # queued
+        third = send()  # refused
+        assert "Auditing" in str(first["text"]) and "Auditing" in str(second["text"])
+        assert "already running 2 audits" in str(third["text"])
+        assert third["response_type"] == "ephemeral"
+    finally:
+        auditor.release.set()
+    slack.wait_for(lambda: len(slack.messages()) >= 2)
+    services.shutdown()
+    assert len(slack.messages()) == 2
