@@ -1,0 +1,155 @@
+"""The remediation service with a clock we move: exceptions that run out, overdue requests,
+reminders. Real store (SQLite), real Slack client against the stand-in, real audit on moto."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from slack_sdk import WebClient
+
+from bot.aws.auditor import AwsAuditor
+from bot.config import load_config
+from bot.remediation.states import Kind, State
+from bot.services.audit import AuditService
+from bot.services.remediation import RemediationService
+from bot.slack.blocks.remediation import FormContext
+from bot.slack.poster import Poster
+from bot.store import Store
+from bot.store.remediation import RemediationStore
+from tests.support.aws import RootKeySpec, SimulatedAws
+from tests.support.slack_standin import SlackStandin
+
+CHANNEL = "C0ROOTKEY1"
+THREAD = "1700000000.000100"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandin]:
+    with SlackStandin(bot_token="xoxb-test") as standin:
+        yield standin
+
+
+@pytest.fixture
+def service(
+    slack: SlackStandin, aws: SimulatedAws, tmp_path: Path
+) -> Iterator[tuple[RemediationService, Clock, str]]:
+    org = aws.create_organization(members=["prod"])
+    account = org.members[0].account_id
+    aws.set_root_keys(account, [RootKeySpec(slot=1, active=True)])
+    config = load_config(
+        {"ROOTKEY_APPROVERS": "U0APPROVE1", "ROOTKEY_REMINDER_AFTER": "1d", **aws.env()}
+    )
+    store = Store.open(f"sqlite:///{tmp_path / 'rootkey.db'}")
+    client = WebClient(token="xoxb-test", base_url=slack.base_url)
+    auditor = AwsAuditor(config, session_factory=aws.session)
+    clock = Clock()
+    remediation = RemediationService(
+        config,
+        RemediationStore(store.engine),
+        Poster(client, sleep=lambda _s: None),
+        client,
+        AuditService(auditor, store),
+        now=clock,
+    )
+    yield remediation, clock, account
+    remediation.shutdown()
+    auditor.close()
+    store.close()
+
+
+def form(kind: Kind, account: str, **values: dict[str, str]) -> tuple[str, dict[str, object]]:
+    """private_metadata and a submitted view in Slack's shape: block id -> action id -> state."""
+    meta = FormContext(kind, account, CHANNEL, THREAD).encode()
+    return meta, {"state": {"values": {k: {"value": v} for k, v in values.items()}}}
+
+
+def thread(slack: SlackStandin) -> str:
+    return "\n".join(m.args.get("text") or "" for m in slack.messages(CHANNEL))
+
+
+def test_an_exception_counts_again_when_it_runs_out(
+    service: tuple[RemediationService, Clock, str], slack: SlackStandin
+) -> None:
+    remediation, clock, account = service
+    until = (clock.now + timedelta(days=10)).date().isoformat()
+    meta, view = form(
+        Kind.EXCEPTION, account,
+        until={"type": "datepicker", "selected_date": until},
+        owner={"type": "users_select", "selected_user": "U0OWNER001"},
+        reason={"type": "plain_text_input", "value": "appliance needs it"},
+    )  # fmt: skip
+    req = remediation.create(remediation.prepare(Kind.EXCEPTION, meta, view, "U0ALICE001"))
+    remediation.approve(req.id, "U0APPROVE1")
+    [active] = remediation.active_exceptions()
+    assert (active.account_id, active.owner) == (account, "U0OWNER001")
+
+    clock.advance(days=9)
+    remediation.sweep()
+    assert remediation.store.get(req.id).state is State.APPROVED
+
+    clock.advance(days=2)
+    remediation.sweep()
+    assert remediation.store.get(req.id).state is State.EXPIRED
+    assert remediation.active_exceptions() == []
+    assert "the exception ran out; the account counts again" in thread(slack)
+    assert remediation.status().text.endswith("0 accepted risks")
+
+
+def test_reminders_come_once_each_assignee_then_approvers(
+    service: tuple[RemediationService, Clock, str], slack: SlackStandin
+) -> None:
+    remediation, clock, account = service
+    meta, view = form(
+        Kind.REMEDIATION, account, reason={"type": "plain_text_input", "value": "unused"}
+    )
+    req = remediation.create(remediation.prepare(Kind.REMEDIATION, meta, view, "U0ALICE001"))
+    remediation.approve(req.id, "U0APPROVE1")
+    slack.wait_for(lambda: remediation.store.get(req.id).state is State.TRACKING)
+    slack.wait_for(lambda: "steps to remove" in thread(slack))
+
+    def reminders() -> list[str]:
+        return [e.detail for e in remediation.store.log(req.id) if e.event == "reminder"]
+
+    clock.advance(hours=23)
+    remediation.sweep()
+    assert reminders() == []
+    clock.advance(hours=2)
+    remediation.sweep()
+    remediation.sweep()
+    assert reminders() == ["reminded the assignee"]
+    assert slack.messages("U0ALICE001")  # the requester is the assignee: no owner file
+    clock.advance(days=1)
+    remediation.sweep()
+    remediation.sweep()
+    assert reminders() == ["reminded the assignee", "reminded the approvers"]
+    assert "<@U0APPROVE1>: request" in thread(slack)
+    assert "2 days after approval" in thread(slack)
+
+
+def test_an_overdue_request_expires_on_the_next_click(
+    service: tuple[RemediationService, Clock, str], slack: SlackStandin
+) -> None:
+    remediation, clock, account = service
+    meta, view = form(
+        Kind.REMEDIATION, account, reason={"type": "plain_text_input", "value": "unused"}
+    )
+    req = remediation.create(remediation.prepare(Kind.REMEDIATION, meta, view, "U0ALICE001"))
+    clock.advance(hours=73)  # past ROOTKEY_APPROVAL_TTL, before any sweep
+    with pytest.raises(Exception, match="already expired"):
+        remediation.approve(req.id, "U0APPROVE1")
+    assert remediation.store.get(req.id).state is State.EXPIRED
+    assert [a.user for a in remediation.store.get(req.id).approvals] == []
