@@ -6,6 +6,7 @@ report happen in a worker of ``Jobs``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from bot.audit.models import AuditResult, Scope
 from bot.services.audit import AuditService
 from bot.slack.blocks.audit import audit_failed, audit_result, needs_report
-from bot.slack.blocks.command import not_in_channel_note, not_saved_note
+from bot.slack.blocks.command import not_in_channel_note, not_saved_note, report_failed
 from bot.slack.blocks.common import Message
 from bot.slack.errors import describe
 from bot.slack.jobs import Jobs
@@ -59,17 +60,20 @@ class CheckRunner:
             self.deliver(request, audit_failed(request.scope, problem.text, problem.error_id))
             return
 
-        def build(note: str | None = None) -> Message:
-            notes = [n for n in (not_saved_note(run.save_error), note) if n]
+        def build(unreachable: str | None = None) -> Message:
+            notes = [not_saved_note(run.save_error)]
+            if unreachable:
+                notes.append(not_in_channel_note(unreachable))
             return audit_result(
                 run.result,
                 request.scope,
                 run_id=run.run_id,
                 requested_by=request.user,
-                note="\n".join(notes) or None,
+                note="\n".join(n for n in notes if n) or None,
+                report_in_thread=unreachable is None,
             )
 
-        posted = self.deliver(request, build(), lambda error: build(not_in_channel_note(error)))
+        posted = self.deliver(request, build(), build)
         if posted is None or not needs_report(run.result):
             return
         if posted.via != "chat" or not posted.ts:
@@ -110,3 +114,5 @@ class CheckRunner:
             )
         except DeliveryError as exc:
             log.error("could not upload the report to %s: %s", channel, exc.error)
+            with contextlib.suppress(DeliveryError):  # logged by the poster as well
+                self.poster.post(channel, report_failed(exc.error), thread_ts=thread_ts)

@@ -123,3 +123,31 @@ def test_when_the_audit_queue_is_full_the_command_is_told_at_once(
     slack.wait_for(lambda: len(slack.messages()) >= 2)
     services.shutdown()
     assert len(slack.messages()) == 2
+
+
+class ManyFindings:
+    def audit(self, scope: Scope) -> AuditResult:
+        return AuditResult(
+            verdicts=tuple(
+                Verdict(f"{n:012d}", Status.NONCOMPLIANT, "root access key present", "aws")
+                for n in range(1, 61)
+            ),
+            scope="org",
+        )
+
+
+def test_a_report_that_cannot_be_attached_is_said_in_the_thread(slack: SlackStandin) -> None:
+    from bot.audit.render import to_csv
+
+    client = WebClient(token=TOKEN, base_url=slack.base_url, retry_handlers=[])
+    jobs = Jobs(workers=1)
+    runner = CheckRunner(AuditService(ManyFindings()), Poster(client), jobs, csv=to_csv)
+    slack.fail("files.completeUploadExternal", "invalid_arguments")
+
+    runner.execute(CheckRequest(Scope("org"), "C1", "U0ALICE001", slack.response_url()))
+    jobs.shutdown()
+
+    result, reply = slack.messages("C1")
+    assert reply.thread_ts == result.ts
+    assert "could not be attached (invalid_arguments)" in reply.args["text"]
+    assert not slack.uploads()

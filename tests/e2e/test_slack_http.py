@@ -277,7 +277,7 @@ def test_a_large_organization_stays_within_slack_limits_and_gets_the_csv(
     shown = [b for b in sections(message) if b.get("accessory")]
     oldest = noncompliant[-1]
     assert oldest in shown[0]["block_id"]  # worst (oldest key) first
-    assert "the full report (CSV, every account) is in the thread" in str(blocks)
+    assert "every account is in the full report (CSV) in the thread" in str(blocks)
     [upload] = fresh.wait_for(lambda: fresh.uploads())
     assert upload.channel == CHANNEL and upload.thread_ts == message.ts
     rows = list(csv.reader(io.StringIO(upload.content.decode())))

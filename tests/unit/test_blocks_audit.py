@@ -233,3 +233,14 @@ def test_any_result_builds_a_message_slack_accepts(
     assert len(message.blocks) <= MAX_BLOCKS
     rendered = texts(message)
     assert "<!" not in rendered.replace("<@", "")  # no special mention can come from data
+
+
+def test_a_result_that_came_without_the_bot_in_the_channel_does_not_promise_a_thread() -> None:
+    big = result(*[noncompliant(n) for n in range(1, 60)])
+
+    here = texts(audit_result(big, ORG))
+    elsewhere = texts(audit_result(big, ORG, report_in_thread=False))
+
+    assert "in the thread" in here
+    assert "in the thread" not in elsewhere
+    assert "python -m bot check --format csv" in elsewhere

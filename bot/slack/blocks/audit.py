@@ -193,6 +193,15 @@ def fallback(result: AuditResult) -> str:
     return truncate(escape(text), MAX_FALLBACK_TEXT)
 
 
+def where_report(in_thread: bool) -> str:
+    if in_thread:
+        return "the full report (CSV) in the thread"
+    return (
+        "the full report, which needs rootkey in this channel"
+        " (or `python -m bot check --format csv`)"
+    )
+
+
 def audit_result(
     result: AuditResult,
     scope: Scope,
@@ -200,6 +209,7 @@ def audit_result(
     run_id: str | None = None,
     requested_by: str | None = None,
     note: str | None = None,
+    report_in_thread: bool = True,
 ) -> Message:
     """The channel message for one audit. ``note`` is already-escaped mrkdwn shown above the
     buttons (e.g. why the message came through the command's reply link)."""
@@ -236,7 +246,7 @@ def audit_result(
         blocks.append(
             mrkdwn_section(
                 f":white_check_mark: {layout.compliant_count} accounts compliant"
-                " (each one is listed in the CSV report in the thread)",
+                f" (each one is listed in {where_report(report_in_thread)})",
                 block_id=BlockId.COMPLIANT.value,
             )
         )
@@ -245,7 +255,7 @@ def audit_result(
         blocks.append(
             context(
                 f":page_facing_up: Showing the {shown} worst of {shown + layout.hidden_findings}"
-                " accounts with findings; the full report (CSV, every account) is in the thread.",
+                f" accounts with findings; every account is in {where_report(report_in_thread)}.",
                 block_id=BlockId.NOTE.value,
             )
         )

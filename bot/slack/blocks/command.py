@@ -72,6 +72,14 @@ def not_saved_note(error: str | None) -> str | None:
     )
 
 
+def report_failed(error: str) -> Message:
+    text = (
+        f":warning: The full report could not be attached ({escape(error)}); "
+        "`python -m bot check --format csv` writes the same report."
+    )
+    return check_limits(Message(blocks=[mrkdwn_section(text)], text=text))
+
+
 def not_enabled(feature: str) -> Message:
     text = f":no_entry: {escape(feature)} is not enabled in this rootkey installation yet."
     return check_limits(Message(blocks=[mrkdwn_section(text)], text=text))
