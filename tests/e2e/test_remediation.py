@@ -37,7 +37,7 @@ from tests.support.aws_root import RootAccessStandIn
 from tests.support.botproc import ROOT, BotProcess
 from tests.support.database import postgres_database
 from tests.support.signing import TEST_SIGNING_SECRET, actions_body, command_body, post_signed
-from tests.support.slack_standin import TEAM, SlackStandin
+from tests.support.slack_standin import TEAM, SlackStandin, SocketModeServer
 
 pytestmark = pytest.mark.slow
 
@@ -837,3 +837,57 @@ def test_two_processes_on_postgres_execute_once(
     assert moves == ["requested", "approved", "executing", "verified"]
     assert len(root_access.sessions()) == 1 and len(root_access.deleted()) == 1
     assert sum("Deleted AKIA" in t for t in thread(slack)) == 1
+
+
+# -- Socket Mode -------------------------------------------------------------------------------
+
+
+def test_the_request_form_works_over_socket_mode(
+    aws: SimulatedAws, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    app_token = "xapp-1-test-app-token"
+    with SlackStandin(bot_token=BOT_TOKEN, app_token=app_token) as slack, SocketModeServer() as ws:
+        slack.set_socket_url(ws.url)
+        db = tmp_path_factory.mktemp("socket") / "rootkey.db"
+        env = {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_APP_TOKEN": app_token,
+            "SLACK_API_URL": slack.base_url,
+            "DATABASE_URL": f"sqlite:///{db}",
+            "ROOTKEY_APPROVERS": APPROVER,
+            **aws.env(),
+        }
+        with BotProcess(env) as bot:
+            ws.wait_connected()
+            account = member_with_key(aws)
+            click_body = actions_body(
+                ActionId.REQUEST_REMEDIATION.value, f"{account}:",
+                response_url=slack.response_url(), user=ALICE, message_ts=FINDING_TS,
+            )  # fmt: skip
+            ws.wait_ack(
+                ws.push("interactive", json.loads(urllib.parse.parse_qs(click_body)["payload"][0]))
+            )
+            form = filled_form(slack)
+
+            def submission(reason: str) -> dict[str, Any]:
+                state = {"reason": {"value": {"type": "plain_text_input", "value": reason}}}
+                return {
+                    "type": "view_submission",
+                    "team": {"id": TEAM},
+                    "user": {"id": ALICE, "team_id": TEAM},
+                    "api_app_id": "A0ROOTKEY1",
+                    "trigger_id": uuid.uuid4().hex,
+                    "view": {**form, "state": {"values": state}},
+                }
+
+            refused = ws.wait_ack(ws.push("interactive", submission(" ")))
+            assert refused["payload"]["response_action"] == "errors"
+            ws.wait_ack(ws.push("interactive", submission("unused since 2019")))
+            posted = slack.wait_for(
+                lambda: next(
+                    (m for m in slack.messages(CHANNEL) if "waits for approval" in m.args["text"]),
+                    None,
+                )
+            )
+            assert posted.thread_ts == FINDING_TS
+            assert bot.wait_healthy(5)["mode"] == "socket"
