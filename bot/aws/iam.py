@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from bot.audit.models import AccountSummary, OrgFeatures
 from bot.aws.errors import AccountTimeout, AwsReadError
@@ -37,6 +37,8 @@ def error_code(exc: ClientError | BotoCoreError) -> str:
 def read_error(operation: str, exc: ClientError | BotoCoreError) -> AwsReadError:
     code = error_code(exc)
     notes = []
+    if isinstance(exc, NoCredentialsError):
+        notes.append("no AWS credentials found: environment, config files or an attached role")
     if code in THROTTLING_CODES and "throttl" not in code.lower():
         notes.append("throttled")
     if isinstance(exc, ClientError):

@@ -274,3 +274,20 @@ def test_json_of_the_aws_cli_and_standard_input(tmp_path: Path) -> None:
     assert by_id["444444444444"]["evidence"]["report_generated_at"] == "2026-03-04T05:06:07Z"
     assert by_id["555555555555"]["status"] == "compliant"
     assert by_id["555555555555"]["source"] == "report:<stdin>"
+
+
+def test_no_credentials_is_one_line_exit_2(tmp_path: Path) -> None:
+    proc = run_check(
+        "--org",
+        cwd=tmp_path,
+        env={
+            "AWS_ACCESS_KEY_ID": "",
+            "AWS_SECRET_ACCESS_KEY": "",
+            "AWS_EC2_METADATA_DISABLED": "true",  # never probe an instance metadata service
+            "AWS_CONFIG_FILE": str(tmp_path / "none"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        },
+    )
+    assert proc.returncode == 2
+    assert_clean_stderr(proc, 1)
+    assert "no AWS credentials found" in proc.stderr
