@@ -291,3 +291,18 @@ def test_no_credentials_is_one_line_exit_2(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert_clean_stderr(proc, 1)
     assert "no AWS credentials found" in proc.stderr
+
+
+def test_two_hundred_member_organization_in_one_command(aws: SimulatedAws, tmp_path: Path) -> None:
+    org = aws.create_organization(200, missing_role={42})
+    keyed = {org.members[0].account_id, org.members[199].account_id}
+    for account_id in keyed:
+        aws.set_root_keys(account_id, [RootKeySpec(slot=1, created=days_ago(5))])
+    proc = run_check("--org", "--format", "json", env=aws.env(), cwd=tmp_path)
+    assert proc.returncode == 1
+    doc = json.loads(proc.stdout)
+    assert doc["summary"] == {"total": 201, "compliant": 198, "noncompliant": 2, "error": 1}
+    assert {a["account_id"] for a in doc["accounts"][:2]} == keyed
+    assert doc["accounts"][2]["account_id"] == org.members[42].account_id
+    assert doc["accounts"][2]["account_name"] == "member-0042"
+    assert_clean_stderr(proc, 1)
