@@ -93,9 +93,10 @@ def decide(
     )
 
     def verdict(status: Status, reason: str, shown: tuple[KeySlot, ...] = keys) -> Verdict:
-        mfa = root.mfa_active if root and root.mfa_active is not None else None
-        if mfa is None and summary is not None:
-            mfa = summary.mfa_enabled
+        # the summary is live; the report may be hours old
+        mfa = summary.mfa_enabled if summary is not None else None
+        if mfa is None and root is not None:
+            mfa = root.mfa_active
         return Verdict(
             account_id=account_id,
             account_name=account_name,

@@ -219,13 +219,19 @@ def test_key_age_in_days_against_now(rotated: datetime | None, expected: int | N
     assert v.keys[0].age_days == expected
 
 
-def test_mfa_from_report_row_else_summary() -> None:
+def test_mfa_from_the_live_summary_else_the_report_row() -> None:
     v = decide(
-        ACCOUNT, source="aws", now=NOW, summary=summary(True, mfa=True), root=root(key(), mfa=False)
+        ACCOUNT,
+        source="aws",
+        now=NOW,
+        summary=summary(True, mfa=True),
+        root=root(key(), mfa=False),
     )
-    assert v.root_mfa_active is False
+    assert v.root_mfa_active is True
     v = decide(ACCOUNT, source="aws", now=NOW, summary=summary(False, mfa=False))
     assert v.root_mfa_active is False
+    v = decide(ACCOUNT, source="report:r.csv", now=NOW, root=root(mfa=True))
+    assert v.root_mfa_active is True
     v = decide(ACCOUNT, source="aws", now=NOW, errors=["x: y"])
     assert v.root_mfa_active is None
 
