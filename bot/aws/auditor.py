@@ -18,6 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -296,7 +297,7 @@ class AwsAuditor:
             account_name=name,
         )
 
-    def iam_for(self, account_id: str, caller: Caller) -> object:
+    def iam_for(self, account_id: str, caller: Caller) -> Any:
         """IAM of ``account_id``: current credentials for the caller's own account, else the
         audit role assumed from it."""
         if account_id == caller.account_id:
