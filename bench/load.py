@@ -1,0 +1,331 @@
+"""Load on the running bot: signed commands and button clicks over about a minute.
+
+    .venv/bin/python bench/load.py                      # 1,000 commands, 200 clicks, 500 accounts
+    .venv/bin/python bench/load.py --commands 200 --clicks 40 --members 50 --duration 15
+
+What runs: moto's server with a simulated Organization (its own process,
+``python -m tests.support.aws``), the Slack Web API stand-in, and the real bot
+(``python -m bot``) in HTTP mode on SQLite. The load is open-loop: request ``i`` is sent at
+``i * duration / total`` seconds, by a pool of senders, whatever the bot's pace.
+
+The commands: ``check <one account>``, ``check all``, ``help``, ``status``, ``history <id>``,
+unknown words; one in ten is sent again with ``X-Slack-Retry-Num`` as Slack does when an ack
+is late. The clicks: "Re-run" on results, and "Approve" on a few remediation requests by many
+approvers at once. Each check and re-run has a channel of its own, so every audit result can be
+traced to the request that asked for it.
+
+Printed: ack latency p50 / p99 / max, errors (non-200 or no answer), "busy" answers (the bot
+refusing an audit because its queue is full, said to the user), results posted, and
+duplicate executions: an audit posted twice for one request, or a request approved twice.
+Duplicate executions must be 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import boto3  # noqa: E402
+import requests  # noqa: E402
+
+from bot.slack.action_ids import ActionId  # noqa: E402
+from tests.reliability.harness import (  # noqa: E402
+    ALICE,
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    Bot,
+    ask_for,
+    bot_env,
+)
+from tests.support.aws import FAKE_KEY_ID, FAKE_SECRET, REGION  # noqa: E402
+from tests.support.signing import actions_body, command_body, signed_headers  # noqa: E402
+from tests.support.slack_standin import SlackStandin  # noqa: E402
+
+APPROVERS = [f"U0LOADAP{i:02d}" for i in range(10)]
+
+
+@dataclass
+class Shot:
+    kind: str  # "command" or "click"
+    body: str
+    channel: str | None = None  # set for work that posts a result (check, re-run)
+    retry: bool = False
+
+
+@dataclass
+class Outcome:
+    latencies: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    busy: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def start_organization(members: int, noncompliant: int) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.support.aws",
+            "--members",
+            str(members),
+            "--noncompliant",
+            str(noncompliant),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line:
+        proc.kill()
+        raise SystemExit("the simulated Organization did not start")
+    return proc, json.loads(line)["endpoint_url"]
+
+
+def aws_env(endpoint: str) -> dict[str, str]:
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": FAKE_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": FAKE_SECRET,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }
+
+
+def member_ids(endpoint: str) -> tuple[list[str], list[str]]:
+    """(every member account id, the ids of those given a root key), by name order."""
+    org = boto3.client(
+        "organizations",
+        endpoint_url=endpoint,
+        aws_access_key_id=FAKE_KEY_ID,
+        aws_secret_access_key=FAKE_SECRET,
+        region_name=REGION,
+    )
+    accounts = []
+    for page in org.get_paginator("list_accounts").paginate():
+        accounts += [a for a in page["Accounts"] if a["Name"].startswith("member-")]
+    accounts.sort(key=lambda a: a["Name"])
+    ids = [a["Id"] for a in accounts]
+    return ids, ids[:20]  # tests.support.aws gives the first members (by name) a root key
+
+
+def plan(
+    commands: int, clicks: int, members: list[str], slack: SlackStandin, requests_: list[int]
+) -> list[Shot]:
+    rng = random.Random(6)
+    shots: list[Shot] = []
+    distinct = commands - commands // 10
+    for i in range(distinct):
+        roll = rng.random()
+        channel = None
+        if roll < 0.28:
+            channel = f"C0LOAD{i:05d}"
+            text = f"check {rng.choice(members)}"
+        elif roll < 0.30:
+            channel = f"C0LOAD{i:05d}"
+            text = "check all"
+        elif roll < 0.55:
+            text = "help"
+        elif roll < 0.75:
+            text = "status"
+        elif roll < 0.95:
+            text = f"history {rng.choice(members)}"
+        else:
+            text = rng.choice(["frobnicate", "check nope", "<!channel>"])
+        body = command_body(
+            text,
+            response_url=slack.response_url(),
+            channel=channel or "C0ROOTKEY1",
+            user=f"U0LOADUS{i % 50:02d}",
+        )
+        shots.append(Shot("command", body, channel))
+    for shot in rng.sample(shots, commands - distinct):  # Slack retrying a slow ack
+        shots.append(Shot("command", shot.body, shot.channel, retry=True))
+    approve_clicks = min(clicks // 5, len(requests_) * len(APPROVERS))
+    for i in range(clicks - approve_clicks):
+        channel = f"C0RERUN{i:04d}"
+        value = "accounts:" + rng.choice(members)
+        body = actions_body(
+            ActionId.RERUN.value, value, response_url=slack.response_url(), channel=channel
+        )
+        shots.append(Shot("click", body, channel))
+    for i in range(approve_clicks):
+        request_id = requests_[i % len(requests_)]
+        body = actions_body(
+            ActionId.APPROVE.value,
+            str(request_id),
+            response_url=slack.response_url(),
+            user=APPROVERS[(i // len(requests_)) % len(APPROVERS)],
+        )
+        shots.append(Shot("click", body))
+    rng.shuffle(shots)
+    return shots
+
+
+def fire(url: str, shot: Shot, outcome: Outcome) -> None:
+    headers = signed_headers(shot.body, SIGNING_SECRET)
+    if shot.retry:
+        headers.update({"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    started = time.perf_counter()
+    try:
+        reply = requests.post(url, data=shot.body.encode(), headers=headers, timeout=10)
+    except requests.RequestException as exc:
+        with outcome.lock:
+            outcome.errors[type(exc).__name__] += 1
+        return
+    took = time.perf_counter() - started
+    with outcome.lock:
+        outcome.latencies.append(took)
+        if reply.status_code != 200:
+            outcome.errors[f"http {reply.status_code}"] += 1
+        elif "already running" in reply.text:
+            outcome.busy += 1
+
+
+def run_load(url: str, shots: list[Shot], duration: float, senders: int) -> tuple[Outcome, float]:
+    outcome = Outcome()
+    interval = duration / max(1, len(shots))
+    started = time.perf_counter()
+
+    def scheduled(i: int, shot: Shot) -> None:
+        delay = started + i * interval - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        fire(url, shot, outcome)
+
+    with ThreadPoolExecutor(max_workers=senders) as pool:
+        for i, shot in enumerate(shots):
+            pool.submit(scheduled, i, shot)
+    return outcome, time.perf_counter() - started
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def drain(slack: SlackStandin, quiet: float, limit: float) -> None:
+    """Wait until the bot has posted nothing new for ``quiet`` seconds (or ``limit`` passed)."""
+    deadline = time.monotonic() + limit
+    seen, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        count = len(slack.attempts())
+        if count != seen:
+            seen, since = count, time.monotonic()
+        elif time.monotonic() - since > quiet:
+            return
+        time.sleep(0.5)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--commands", type=int, default=1000)
+    parser.add_argument("--clicks", type=int, default=200)
+    parser.add_argument("--members", type=int, default=500, help="member accounts")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds to spread over")
+    parser.add_argument("--senders", type=int, default=32, help="concurrent senders")
+    parser.add_argument("--drain", type=float, default=300.0, help="max seconds to wait after")
+    args = parser.parse_args(argv)
+
+    print(f"starting a simulated Organization of {args.members} member accounts…", flush=True)
+    sim, endpoint = start_organization(args.members, noncompliant=20)
+    workdir = Path(tempfile.mkdtemp(prefix="rootkey-load-"))
+    try:
+        members, keyed = member_ids(endpoint)
+        with SlackStandin(bot_token=BOT_TOKEN) as slack:
+            env = bot_env(
+                slack,
+                aws_env(endpoint),
+                ROOTKEY_SCOPE="org",
+                ROOTKEY_APPROVERS=",".join(APPROVERS),
+            )
+            bot = Bot(env, f"sqlite:///{workdir / 'rootkey.db'}").start()
+            try:
+                request_ids = [ask_for(bot, slack, account, ALICE)[0] for account in keyed[:4]]
+                slack.reset()
+                shots = plan(args.commands, args.clicks, members, slack, request_ids)
+                print(
+                    f"sending {sum(s.kind == 'command' for s in shots)} commands and "
+                    f"{sum(s.kind == 'click' for s in shots)} clicks over {args.duration:.0f} s…",
+                    flush=True,
+                )
+                outcome, took = run_load(bot.url, shots, args.duration, args.senders)
+                drain(slack, quiet=15.0, limit=args.drain)
+                report(slack, shots, outcome, took, bot, request_ids)
+            finally:
+                bot.stop()
+    finally:
+        sim.kill()
+        sim.wait(10)
+    return 0
+
+
+def report(
+    slack: SlackStandin,
+    shots: list[Shot],
+    outcome: Outcome,
+    took: float,
+    bot: Bot,
+    request_ids: list[int],
+) -> None:
+    per_channel = Counter(m.channel for m in slack.messages() if not m.thread_ts)
+    traced = {s.channel for s in shots if s.channel}
+    posted = sum(per_channel[c] for c in traced)
+    duplicate_audits = sum(1 for c in traced if per_channel[c] > 1)
+    approvals = Counter(
+        e.request_id
+        for e in bot.store.log()
+        if e.event == "transition" and e.to_state == "approved" and e.request_id in request_ids
+    )
+    duplicate_approvals = sum(1 for r in request_ids if approvals[r] > 1)
+    lat = outcome.latencies
+    figures = {
+        "requests": len(shots),
+        "commands": sum(s.kind == "command" for s in shots),
+        "clicks": sum(s.kind == "click" for s in shots),
+        "seconds": round(took, 1),
+        "ack_p50_ms": round(percentile(lat, 0.50) * 1000, 1),
+        "ack_p99_ms": round(percentile(lat, 0.99) * 1000, 1),
+        "ack_max_ms": round(max(lat, default=float("nan")) * 1000, 1),
+        "errors": sum(outcome.errors.values()),
+        "error_kinds": dict(outcome.errors),
+        "busy_answers": outcome.busy,
+        "audits_asked": len(traced),
+        "results_posted": posted,
+        "requests_approved": sum(1 for r in request_ids if approvals[r] >= 1),
+        "duplicate_executions": duplicate_audits + duplicate_approvals,
+    }
+    print(
+        f"{figures['requests']} requests ({figures['commands']} commands, "
+        f"{figures['clicks']} clicks) in {figures['seconds']} s"
+    )
+    print(
+        f"ack latency: p50 {figures['ack_p50_ms']} ms, p99 {figures['ack_p99_ms']} ms, "
+        f"max {figures['ack_max_ms']} ms"
+    )
+    print(f"errors: {figures['errors']} {figures['error_kinds'] or ''}".rstrip())
+    print(
+        f"audits asked: {figures['audits_asked']}, results posted: {figures['results_posted']}, "
+        f"busy answers: {figures['busy_answers']}"
+    )
+    print(f"approved: {figures['requests_approved']} of {len(request_ids)} requests")
+    print(f"duplicate executions: {figures['duplicate_executions']}")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
