@@ -63,14 +63,19 @@ class Shot:
     body: str
     channel: str | None = None  # set for work that posts a result (check, re-run)
     retry: bool = False
+    response_path: str = ""  # where its response_url points (the stand-in records by path)
 
 
 @dataclass
 class Outcome:
     latencies: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
-    busy: int = 0
+    busy: set[str] = field(default_factory=set)  # channels whose audit was refused as busy
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def path_of(url: str) -> str:
+    return "/" + url.split("/", 3)[3]
 
 
 def start_organization(members: int, noncompliant: int) -> tuple[subprocess.Popen[str], str]:
@@ -146,23 +151,20 @@ def plan(
             text = f"history {rng.choice(members)}"
         else:
             text = rng.choice(["frobnicate", "check nope", "<!channel>"])
+        url = slack.response_url()
         body = command_body(
-            text,
-            response_url=slack.response_url(),
-            channel=channel or "C0ROOTKEY1",
-            user=f"U0LOADUS{i % 50:02d}",
+            text, response_url=url, channel=channel or "C0ROOTKEY1", user=f"U0LOADUS{i % 50:02d}"
         )
-        shots.append(Shot("command", body, channel))
+        shots.append(Shot("command", body, channel, response_path=path_of(url)))
     for shot in rng.sample(shots, commands - distinct):  # Slack retrying a slow ack
-        shots.append(Shot("command", shot.body, shot.channel, retry=True))
+        shots.append(Shot("command", shot.body, shot.channel, True, shot.response_path))
     approve_clicks = min(clicks // 5, len(requests_) * len(APPROVERS))
     for i in range(clicks - approve_clicks):
         channel = f"C0RERUN{i:04d}"
         value = "accounts:" + rng.choice(members)
-        body = actions_body(
-            ActionId.RERUN.value, value, response_url=slack.response_url(), channel=channel
-        )
-        shots.append(Shot("click", body, channel))
+        url = slack.response_url()
+        body = actions_body(ActionId.RERUN.value, value, response_url=url, channel=channel)
+        shots.append(Shot("click", body, channel, response_path=path_of(url)))
     for i in range(approve_clicks):
         request_id = requests_[i % len(requests_)]
         body = actions_body(
@@ -192,8 +194,8 @@ def fire(url: str, shot: Shot, outcome: Outcome) -> None:
         outcome.latencies.append(took)
         if reply.status_code != 200:
             outcome.errors[f"http {reply.status_code}"] += 1
-        elif "already running" in reply.text:
-            outcome.busy += 1
+        elif "already running" in reply.text and shot.channel:
+            outcome.busy.add(shot.channel)
 
 
 def run_load(url: str, shots: list[Shot], duration: float, senders: int) -> tuple[Outcome, float]:
@@ -286,6 +288,9 @@ def report(
     traced = {s.channel for s in shots if s.channel}
     posted = sum(per_channel[c] for c in traced)
     duplicate_audits = sum(1 for c in traced if per_channel[c] > 1)
+    busy_paths = {path for path, body in slack.state.responses if "already running" in str(body)}
+    busy = set(outcome.busy) | {s.channel for s in shots if s.response_path in busy_paths}
+    unanswered = sorted(c for c in traced if not per_channel[c] and c not in busy)
     approvals = Counter(
         e.request_id
         for e in bot.store.log()
@@ -303,9 +308,10 @@ def report(
         "ack_max_ms": round(max(lat, default=float("nan")) * 1000, 1),
         "errors": sum(outcome.errors.values()),
         "error_kinds": dict(outcome.errors),
-        "busy_answers": outcome.busy,
         "audits_asked": len(traced),
         "results_posted": posted,
+        "busy_answers": len(busy - {c for c in traced if per_channel[c]}),
+        "unanswered": len(unanswered),
         "requests_approved": sum(1 for r in request_ids if approvals[r] >= 1),
         "duplicate_executions": duplicate_audits + duplicate_approvals,
     }
@@ -320,7 +326,8 @@ def report(
     print(f"errors: {figures['errors']} {figures['error_kinds'] or ''}".rstrip())
     print(
         f"audits asked: {figures['audits_asked']}, results posted: {figures['results_posted']}, "
-        f"busy answers: {figures['busy_answers']}"
+        f"refused as busy (said to the user): {figures['busy_answers']}, "
+        f"unanswered: {figures['unanswered']}"
     )
     print(f"approved: {figures['requests_approved']} of {len(request_ids)} requests")
     print(f"duplicate executions: {figures['duplicate_executions']}")
