@@ -61,7 +61,6 @@ import contextlib
 import io
 import json
 import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -173,6 +172,7 @@ class Simulation:
     features: tuple[str, ...] = ("RootCredentialsManagement", "RootSessions")
     latency: float = 0.0
     account_latency: dict[str, float] = field(default_factory=dict)
+    reset_event: threading.Event = field(default_factory=threading.Event)
     denied: set[tuple[str, str]] = field(default_factory=set)
     throttled: dict[tuple[str, str], int | None] = field(default_factory=dict)
     failures: dict[tuple[str, str], tuple[str, int, int | None]] = field(default_factory=dict)
@@ -183,6 +183,8 @@ class Simulation:
 
     def clear(self) -> None:
         with self.lock:
+            self.reset_event.set()
+            self.reset_event = threading.Event()
             self.roots.clear()
             self.report_times.clear()
             self.members.clear()
@@ -335,11 +337,12 @@ class FaultLayer:
         environ["wsgi.input"] = io.BytesIO(body)
         call = self.identify(environ, body)
         state = self.state
-        delay = state.account_latency.get(call.account_id, state.latency)
-        if delay:
-            time.sleep(delay)
         with state.lock:
             state.calls[(call.account_id, call.action)] += 1
+            delay = state.account_latency.get(call.account_id, state.latency)
+            woken_by_reset = state.reset_event
+        if delay:
+            woken_by_reset.wait(delay)  # a reset ends the wait: nothing leaks into the next test
         answer = self.fault(call)
         if answer is None:
             answer = self.extension(call)
