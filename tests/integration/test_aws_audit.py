@@ -323,3 +323,20 @@ def test_a_hanging_account_is_given_up_at_its_time_limit(aws: SimulatedAws) -> N
     assert "account time limit of 0.5 s reached" in v[stuck].reason
     assert v[fine].status is Status.COMPLIANT
     assert v[MANAGEMENT_ACCOUNT].status is Status.COMPLIANT
+
+
+def test_one_worker_reads_each_member_with_that_members_credentials(aws: SimulatedAws) -> None:
+    org = aws.create_organization(4)
+    first, second, third, fourth = (m.account_id for m in org.members)
+    aws.set_root_keys(second, [RootKeySpec(slot=1)])
+    aws.set_root_keys(fourth, [RootKeySpec(slot=2, active=False)])
+    aws.deny(third, "GetAccountSummary", "GenerateCredentialReport")
+    aws.reset_calls()
+    v = by_id(auditor(aws, concurrency=1).audit(Scope("org")))
+    assert v[first].status is Status.COMPLIANT
+    assert v[second].status is Status.NONCOMPLIANT and v[second].keys[0].slot == 1
+    assert v[third].status is Status.ERROR
+    assert v[fourth].status is Status.NONCOMPLIANT and v[fourth].keys[0].slot == 2
+    # each member's reads arrived signed as that member
+    for member in (first, second, third, fourth):
+        assert aws.call_count(member, "GetAccountSummary") == 1
