@@ -227,7 +227,7 @@ class DigestService:
         states = self.store.account_states(run_id=run_id, baseline=baseline)
         changes = changes_of(states, baseline)
 
-        exceptions = {}
+        exceptions: dict[str, ExceptionView] = {}
         requests: tuple[OpenRequestView, ...] = ()
         if self.remediation is not None:
             exceptions = {x.account_id: x for x in self.remediation.active_exceptions(now)}
