@@ -147,7 +147,10 @@ def build_app(
         ) from None
     if auditor is None:
         # Audits run in worker processes, so they never hold up Slack's acks and clicks.
-        auditor = ProcessAuditor(config)
+        process_auditor = ProcessAuditor(config)
+        auditor = process_auditor
+    else:
+        process_auditor = None
     if store is None:
         store = open_store(config)
     poster = poster or Poster(client)
@@ -163,6 +166,8 @@ def build_app(
         guard=guard or MemoryGuard(),
         store=store,
     )
+    if process_auditor is not None:
+        services.background.append(process_auditor)  # workers started with the bot
     from bot.scheduler import attach_digest
 
     attach_digest(services, auditor)  # services.digest, and the digest scheduler as background

@@ -148,6 +148,10 @@ def audit_in_worker(scope: Scope) -> AuditResult:
         raise AuditFailed(problem.text, problem.error_id) from None
 
 
+def worker_ready() -> bool:
+    return WORKER is not None
+
+
 class ProcessAuditor:
     """``Auditor`` whose audits run in worker processes; a crashed pool is replaced."""
 
@@ -178,6 +182,15 @@ class ProcessAuditor:
             raise AuditFailed(
                 "the audit worker stopped unexpectedly; run the check again"
             ) from None
+
+    def start(self) -> None:
+        """Start the workers now (imports take a second or two), not at the first audit."""
+        with self.lock:
+            for _ in range(self.workers):
+                self.pool.submit(worker_ready)
+
+    def shutdown(self) -> None:
+        self.close()
 
     def close(self) -> None:
         with self.lock:
