@@ -267,3 +267,42 @@ def test_assume_root_failing_half_way_ends_in_a_state_the_thread_explains(
     assert bot.store.get(request_id) == failed
     moves = [e.to_state for e in bot.store.log(request_id) if e.event == "transition"]
     assert moves == ["requested", "approved", "executing", "failed"], moves
+
+
+@pytest.mark.parametrize("throttled", ["briefly", "for good"])
+def test_throttled_remediation_apis_are_retried_or_fail_clearly(
+    fresh: SlackStandin,
+    aws: SimulatedAws,
+    root_access: RootAccessStandIn,
+    tmp_path: Path,
+    throttled: str,
+) -> None:
+    """AssumeRoot, ListAccessKeys and DeleteAccessKey throttled: twice each (retried, the fix
+    goes through), or DeleteAccessKey for good (failed, the thread names it, nothing deleted)."""
+    slack = fresh
+    account = aws.create_organization(members=["prod"]).members[0].account_id
+    aws.set_root_keys(account, [RootKeySpec(slot=1, active=True, created=days_ago(300))])
+    db = tmp_path / "rootkey.db"
+    bot = new_bot(slack, aws, db, ROOTKEY_SCOPE="org", ROOTKEY_REMEDIATION="assume-root")
+    bot.start()
+    try:
+        request_id, ts = ask_for(bot, slack, account, ALICE)
+        if throttled == "briefly":
+            for api in ("AssumeRoot", "ListAccessKeys", "DeleteAccessKey"):
+                aws.throttle(None, api, times=2)
+        else:
+            aws.throttle(None, "DeleteAccessKey")
+        click(bot, slack, ActionId.APPROVE.value, str(request_id), APPROVER, ts)
+        final = State.VERIFIED if throttled == "briefly" else State.FAILED
+        wait_state(bot, request_id, final, timeout=90)
+    finally:
+        bot.stop()
+    steps = "\n".join(thread_texts(slack))
+    if throttled == "briefly":
+        assert len(root_access.deleted()) == 1 and aws.state.root(account).keys == ()
+        assert aws.call_count(action="AssumeRoot") >= 3
+    else:
+        assert root_access.deleted() == [] and len(aws.state.root(account).keys) == 1
+        assert "Throttling" in steps, steps
+    moves = [e.to_state for e in bot.store.log(request_id) if e.event == "transition"]
+    assert moves == ["requested", "approved", "executing", final.value], moves
