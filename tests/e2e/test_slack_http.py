@@ -174,6 +174,7 @@ def test_bad_signature_and_stale_timestamp_are_refused(
     body = command_body("check", response_url=fresh.response_url())
     wrong = post_signed(bot.events_url, body, "not-the-secret")
     stale = post_signed(bot.events_url, body, timestamp=int(time.time()) - 600)
+    future = post_signed(bot.events_url, body, timestamp=int(time.time()) + 600)
     unsigned = requests.post(
         bot.events_url, data=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
     )
@@ -188,7 +189,7 @@ def test_bad_signature_and_stale_timestamp_are_refused(
         },
     )
 
-    assert [r.status_code for r in (wrong, stale, unsigned, tampered)] == [401] * 4
+    assert [r.status_code for r in (wrong, stale, future, unsigned, tampered)] == [401] * 5
     ok = command(bot, fresh, "check")
     assert ok.status_code == 200
     result_in(fresh)

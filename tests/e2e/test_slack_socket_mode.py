@@ -4,15 +4,16 @@ acks it over the socket and posts the result through the Web API."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qs, parse_qsl
 
 import pytest
 
 from tests.support.aws import RootKeySpec, SimulatedAws, days_ago
 from tests.support.botproc import BotProcess
-from tests.support.signing import command_body
+from tests.support.signing import actions_body, command_body
 from tests.support.slack_standin import SlackStandin, SocketModeServer
 
 pytestmark = pytest.mark.slow
@@ -72,3 +73,21 @@ def test_help_over_socket_mode_is_private(
     assert ack["payload"]["response_type"] == "ephemeral"
     assert "unknown command 'bogus'" in ack["payload"]["text"]
     assert not slack.calls("chat.postMessage")
+
+
+def test_a_button_click_over_socket_mode_runs_the_audit_again(
+    socket_bot: tuple[BotProcess, SlackStandin, SocketModeServer], aws: SimulatedAws
+) -> None:
+    _, slack, ws = socket_bot
+    ws.wait_ack(ws.push("slash_commands", slash_payload("check", slack)))
+    [first] = slack.wait_for(lambda: slack.messages())
+    actions = next(b for b in first.args["blocks"] if b["type"] == "actions")
+    rerun = actions["elements"][0]
+    form = actions_body(rerun["action_id"], rerun["value"], response_url=slack.response_url())
+    payload = json.loads(parse_qs(form)["payload"][0])
+
+    ack = ws.wait_ack(ws.push("interactive", payload))
+
+    assert ack["envelope_id"]
+    second = slack.wait_for(lambda: len(slack.messages()) >= 2 and slack.messages())[1]
+    assert second.args["blocks"][0] == first.args["blocks"][0]  # same account, same verdict

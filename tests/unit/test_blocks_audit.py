@@ -244,3 +244,12 @@ def test_a_result_that_came_without_the_bot_in_the_channel_does_not_promise_a_th
     assert "in the thread" in here
     assert "in the thread" not in elsewhere
     assert "python -m bot check --format csv" in elsewhere
+
+
+@given(st.text(max_size=500))
+def test_escaped_text_has_no_markup_left(value: str) -> None:
+    escaped = escape(value)
+    assert "<" not in escaped and ">" not in escaped
+    assert escaped.replace("&amp;", "").replace("&lt;", "").replace("&gt;", "").count("&") == 0
+    for word in ("@here", "@channel", "@everyone"):
+        assert word not in escaped.lower()
