@@ -56,6 +56,13 @@ def keys_cell(keys: Sequence[KeySlot]) -> str:
     return ", ".join(f"{k.slot}:{'active' if k.active else 'inactive'}" for k in keys)
 
 
+def name_cell(v: Verdict) -> str:
+    """The account's name; for a credential-report file without one, the file."""
+    if v.account_name:
+        return v.account_name
+    return v.source.removeprefix("report:") if v.source.startswith("report:") else "-"
+
+
 def flag_cell(value: bool | None) -> str:
     return "?" if value is None else ("yes" if value else "no")
 
@@ -68,7 +75,7 @@ def to_text(result: AuditResult | Iterable[Verdict]) -> str:
         (
             v.status.value.upper(),
             v.account_id,
-            v.account_name or "-",
+            name_cell(v),
             keys_cell(v.keys),
             flag_cell(v.root_mfa_active),
             v.reason,

@@ -165,6 +165,7 @@ def test_csv_and_text_formats(reports: dict[str, Path], tmp_path: Path) -> None:
     proc = run_check("--credential-report", *files, cwd=tmp_path)
     lines = proc.stdout.splitlines()
     assert lines[1].startswith("NONCOMPLIANT")
+    assert str(reports["excel_key"]) in lines[1]  # a report's row names its file
     assert lines[-1] == "2 accounts: 1 noncompliant, 0 error, 1 compliant"
     assert proc.returncode == 1
 
