@@ -72,6 +72,15 @@ def test_semicolon_separated_with_spreadsheet_dates() -> None:
     assert root.keys[0].last_rotated == datetime(2023, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
+@pytest.mark.parametrize(
+    "saved", ["2023-01-02 03:04", "1/2/2023 3:04", "02.01.2023 03:04", "2023-01-02T03:04:00Z"]
+)
+def test_dates_as_spreadsheets_save_them(saved: str) -> None:
+    row = ROOT.replace("2023-01-02T03:04:05+00:00", saved)
+    root = parse_credential_report(f"{HEADER}\n{row}\n")
+    assert root.keys[0].last_rotated == datetime(2023, 1, 2, 3, 4, tzinfo=UTC)
+
+
 def test_columns_found_by_name_not_position() -> None:
     names = HEADER.split(",")
     values = ROOT.split(",")
