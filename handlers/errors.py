@@ -28,7 +28,8 @@ def register(app: App, services: Services) -> None:
         )
         if response_url:
             try:
-                services.poster.respond(response_url, error_message(problem.text, problem.error_id))
+                message = error_message(problem.text, problem.error_id, mrkdwn=problem.mrkdwn)
+                services.poster.respond(response_url, message)
             except DeliveryError as exc:
                 log.error("could not tell the user about an error: %s", exc.error)
         return BoltResponse(status=500, body="")

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 
 class RemediationError(Exception):
-    """Base: ``str(exc)`` is the one line shown to the person who caused it."""
+    """Base: ``str(exc)`` is the one line shown to the person who caused it.
+
+    ``mrkdwn``, when given, is the same line as Slack mrkdwn built only from what the bot wrote
+    itself (ids, mentions of the configured approvers): it is shown as is, so its mentions stay
+    mentions. Without it the line is plain text and the one error handler escapes all of it.
+    """
+
+    def __init__(self, message: str, *, mrkdwn: str | None = None) -> None:
+        super().__init__(message)
+        self.mrkdwn = mrkdwn
 
     @property
     def user_message(self) -> str:
         """What the one error handler shows, privately, to the person who clicked."""
         return str(self)
+
+    @property
+    def user_mrkdwn(self) -> str | None:
+        """The line as trusted mrkdwn, or None (then ``user_message`` is escaped)."""
+        return self.mrkdwn
 
 
 class RequestNotFound(RemediationError):

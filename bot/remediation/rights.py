@@ -58,12 +58,23 @@ def remaining_approvals(request: Request, required: int) -> int:
     return max(0, required - len(set(request.approvers_so_far)))
 
 
+def not_an_approver(request: Request, verb: str, spec_text: str) -> NotAllowed:
+    """The refusal for someone who is not an approver, naming who is.
+
+    ``spec_text`` is ``ApproverSpec.mention()``: mentions the bot built from validated ids, so
+    the line is also trusted mrkdwn and the approvers are shown as real mentions.
+    """
+    line = f"Only approvers can {verb} request #{request.id}: {spec_text}."
+    return NotAllowed(line, mrkdwn=line)
+
+
 def check_approve(request: Request, user: str, approvers: frozenset[str], spec_text: str) -> None:
-    """Raise unless ``user`` may add an approval to ``request`` now."""
+    """Raise unless ``user`` may add an approval to ``request`` now (``spec_text``: the
+    approver mentions of ``ApproverSpec.mention()``)."""
     if request.state is not State.REQUESTED:
         raise StaleState(request.id, request.state.value, "approve")
     if user not in approvers:
-        raise NotAllowed(f"Only approvers can approve request #{request.id}: {spec_text}.")
+        raise not_an_approver(request, "approve", spec_text)
     if user == request.requester:
         raise NotAllowed(
             f"You asked for request #{request.id}, so you cannot approve it; "
@@ -78,4 +89,4 @@ def check_reject(request: Request, user: str, approvers: frozenset[str], spec_te
     if request.state is not State.REQUESTED:
         raise StaleState(request.id, request.state.value, "reject")
     if user not in approvers:
-        raise NotAllowed(f"Only approvers can reject request #{request.id}: {spec_text}.")
+        raise not_an_approver(request, "reject", spec_text)

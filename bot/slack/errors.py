@@ -1,8 +1,10 @@
 """Exceptions turned into one line a Slack user reads.
 
 Domain exceptions say what went wrong through a ``user_message`` attribute (any module can
-define one without importing this). Known library errors get a fixed sentence. Anything else
-is a bug: it is logged with a short error id, and the user sees only that id.
+define one without importing this), plain text that is escaped when shown; a ``user_mrkdwn``
+attribute may give the same line as mrkdwn the bot built itself (e.g. approver mentions).
+Known library errors get a fixed sentence. Anything else is a bug: it is logged with a short
+error id, and the user sees only that id.
 """
 
 from __future__ import annotations
@@ -21,12 +23,16 @@ log = logging.getLogger(__name__)
 class UserError:
     text: str
     error_id: str | None = None  # set for unexpected errors: the same id is in the log
+    # The same line as mrkdwn the bot built itself (its mentions stay mentions); None: escape
+    # ``text``.
+    mrkdwn: str | None = None
 
 
 def describe(exc: BaseException) -> UserError:
     message = getattr(exc, "user_message", None)
     if isinstance(message, str) and message:
-        return UserError(message)
+        trusted = getattr(exc, "user_mrkdwn", None)
+        return UserError(message, mrkdwn=trusted if isinstance(trusted, str) and trusted else None)
     if isinstance(exc, ConfigError):
         return UserError(f"configuration problem: {exc}")
     if isinstance(exc, AuditError | AwsReadError):

@@ -85,10 +85,13 @@ def not_enabled(feature: str) -> Message:
     return check_limits(Message(blocks=[mrkdwn_section(text)], text=text))
 
 
-def error_message(text: str, error_id: str | None = None) -> Message:
+def error_message(text: str, error_id: str | None = None, *, mrkdwn: str | None = None) -> Message:
+    """One private error line. ``text`` is plain (escaped here); ``mrkdwn``, when given, is the
+    same line built by the bot from trusted parts only and is shown as is (mentions stay
+    mentions)."""
     ref = f" (error id `{error_id}`)" if error_id else ""
-    body = f":warning: {escape(text)}{ref}"
-    return check_limits(Message(blocks=[mrkdwn_section(body)], text=f"{escape(text)}{ref}"))
+    line = (mrkdwn if mrkdwn else escape(text)) + ref
+    return check_limits(Message(blocks=[mrkdwn_section(f":warning: {line}")], text=line))
 
 
 def delivery_failed(error: str) -> Message:
