@@ -174,5 +174,7 @@ def build_app(
     from bot.services.remediation import attach_remediation
 
     attach_remediation(services)  # services.remediation, and its sweep as background
+    if services.remediation is not None:  # accepted risks are shown apart in check results
+        services.checks.exceptions = services.remediation.active_exceptions
     handlers.register(app, services)
     return app, services

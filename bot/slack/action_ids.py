@@ -37,6 +37,8 @@ class BlockId(StrEnum):
     HEADER = "rootkey_header"
     SUMMARY = "rootkey_summary"
     FINDING = "rootkey_finding"  # + ":" + account id
+    FINDING_ACTIONS = "rootkey_finding_actions"  # + ":" + account id: its buttons
+    ACCEPTED = "rootkey_accepted"  # accounts with an accepted risk, shown apart
     COMPLIANT = "rootkey_compliant"
     ACTIONS = "rootkey_actions"
     NOTE = "rootkey_note"

@@ -1,17 +1,19 @@
 """``/rootkey check`` and the "Re-run" button: audit after the ack, post the result.
 
 The handler only acks and calls ``CheckRunner.start``; the audit, the message and the CSV
-report happen in a worker of ``Jobs``.
+report happen in a worker of ``Jobs``. Accounts with an accepted risk (``exceptions``, the
+remediation flow's active exceptions, read after the audit) are shown apart in the message.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.audit.models import AuditResult, Scope
+from bot.remediation.models import RiskException
 from bot.services.audit import AuditService
 from bot.slack.blocks.audit import audit_failed, audit_result, needs_report
 from bot.slack.blocks.command import not_in_channel_note, not_saved_note, report_failed
@@ -19,10 +21,17 @@ from bot.slack.blocks.common import Message
 from bot.slack.errors import describe
 from bot.slack.jobs import Jobs
 from bot.slack.poster import DeliveryError, Posted, Poster
+from bot.store.records import StoreError
 
 log = logging.getLogger(__name__)
 
 CsvRenderer = Callable[[AuditResult], str]
+ExceptionSource = Callable[[], Sequence[RiskException]]
+
+EXCEPTIONS_UNREAD = (
+    ":warning: Accepted risks could not be read from the database, so every account with a "
+    "root access key is listed as a finding."
+)
 
 
 @dataclass(frozen=True)
@@ -41,11 +50,25 @@ class CheckRunner:
         poster: Poster,
         jobs: Jobs,
         csv: CsvRenderer | None = None,
+        exceptions: ExceptionSource | None = None,
     ) -> None:
         self.audit = audit
         self.poster = poster
         self.jobs = jobs
         self.csv = csv
+        # Set by build_app when the remediation flow is wired (it needs the store).
+        self.exceptions = exceptions
+
+    def accepted_risks(self) -> tuple[Sequence[RiskException], str | None]:
+        """The active exceptions, and a note when they could not be read (then none apply:
+        a finding is never hidden because the database did not answer)."""
+        if self.exceptions is None:
+            return (), None
+        try:
+            return self.exceptions(), None
+        except StoreError as exc:
+            log.warning("accepted risks not read: %s", exc)
+            return (), EXCEPTIONS_UNREAD
 
     def start(self, request: CheckRequest) -> bool:
         """Queue the audit; False when too many are already waiting."""
@@ -60,8 +83,10 @@ class CheckRunner:
             self.deliver(request, audit_failed(request.scope, problem.text, problem.error_id))
             return
 
+        exceptions, unread = self.accepted_risks()
+
         def build(unreachable: str | None = None) -> Message:
-            notes = [not_saved_note(run.save_error)]
+            notes = [not_saved_note(run.save_error), unread]
             if unreachable:
                 notes.append(not_in_channel_note(unreachable))
             return audit_result(
@@ -71,10 +96,11 @@ class CheckRunner:
                 requested_by=request.user,
                 note="\n".join(n for n in notes if n) or None,
                 report_in_thread=unreachable is None,
+                exceptions=exceptions,
             )
 
         posted = self.deliver(request, build(), build)
-        if posted is None or not needs_report(run.result):
+        if posted is None or not needs_report(run.result, exceptions):
             return
         if posted.via != "chat" or not posted.ts:
             log.info("full report not attached: the bot is not in %s", request.channel)

@@ -44,7 +44,13 @@ if not CHROMIUM.exists():
         allow_module_level=True,
     )
 
-from playwright.sync_api import BrowserContext, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import (  # noqa: E402
+    BrowserContext,
+    Locator,
+    Page,
+    expect,
+    sync_playwright,
+)
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +98,14 @@ def act_as(page: Page, user_id: str) -> None:
     expect(page.locator(f'.person.active[data-user="{user_id}"]')).to_be_visible()
 
 
+def buttons_of(result: Locator, name: str) -> Locator:
+    """A finding's buttons: the actions block right under the section naming ``name``."""
+    return result.locator(
+        f'.bk-section[data-block-id^="rootkey_finding:"]:has-text("{name}")'
+        ' + .bk-actions[data-block-id^="rootkey_finding_actions:"]'
+    )
+
+
 def latest_result(page: Page, count_before: int) -> None:
     """Wait for a new audit result (a bot message with a Re-run button) after ``count_before``."""
     results = page.locator("#messages .msg:not(.ephemeral)", has=page.locator(".bk-actions"))
@@ -107,19 +121,19 @@ def test_check_request_approve_verified(page: Page) -> None:
 
     # Every account with a root key has its own finding with a button; the others do not.
     for name in ROOT_KEYS:
-        finding = result.locator(".bk-section", has_text=name)
-        expect(finding.get_by_role("button", name="Request remediation")).to_be_visible()
+        expect(
+            buttons_of(result, name).get_by_role("button", name="Request remediation")
+        ).to_be_visible()
+        expect(buttons_of(result, name).get_by_role("button", name="Accept risk")).to_be_visible()
     expect(result.get_by_role("button", name="Request remediation")).to_have_count(len(ROOT_KEYS))
     expect(result).to_contain_text(MISSING_ROLE)  # could not be audited: said, not hidden
     for name in set(MEMBERS) - set(ROOT_KEYS) - {MISSING_ROLE}:
-        expect(result.locator(".bk-section:has(button)", has_text=name)).to_have_count(0)
+        expect(buttons_of(result, name)).to_have_count(0)
     account_id = re.search(r"(\d{12})\D+" + FIXED, result.inner_text())
     assert account_id, result.inner_text()
 
     # The requester asks for the fix through the modal.
-    result.locator(".bk-section", has_text=FIXED).get_by_role(
-        "button", name="Request remediation"
-    ).click()
+    buttons_of(result, FIXED).get_by_role("button", name="Request remediation").click()
     modal = page.locator("#modal-root .modal")
     expect(modal).to_be_visible(timeout=WAIT)
     expect(modal).to_contain_text(account_id.group(1))
@@ -180,7 +194,7 @@ def test_check_request_approve_verified(page: Page) -> None:
     expect(again.get_by_role("button", name="Request remediation")).to_have_count(
         len(ROOT_KEYS) - 1
     )
-    expect(again.locator(".bk-section:has(button)", has_text=FIXED)).to_have_count(0)
+    expect(buttons_of(again, FIXED)).to_have_count(0)
 
     # The account's history shows the finding and the fix.
     replies = page.locator("#messages .msg.ephemeral:not(.command)")

@@ -79,6 +79,14 @@ def finding(message: Any, account_id: str) -> dict[str, Any]:
     raise AssertionError(f"no section for {account_id}")
 
 
+def remediation_button(message: Any, account_id: str) -> dict[str, Any]:
+    """The finding's "Request remediation" button (in the actions block under its section)."""
+    for block in message.args["blocks"]:
+        if block.get("block_id") == f"rootkey_finding_actions:{account_id}":
+            return dict(block["elements"][0])
+    raise AssertionError(f"no buttons for {account_id}")
+
+
 def org_with_one_key(aws: SimulatedAws) -> tuple[str, str]:
     org = aws.create_organization(members=["prod", "staging", "sandbox"])
     bad = org.members[0].account_id
@@ -115,7 +123,7 @@ def test_check_all_acks_then_posts_the_finding_with_its_button(
     assert "*active*" in section["text"]["text"]
     assert "400 days old" in section["text"]["text"]
     assert "eu-west-1" in section["text"]["text"] and "(s3)" in section["text"]["text"]
-    button = section["accessory"]
+    button = remediation_button(message, bad)
     assert button["action_id"] == ActionId.REQUEST_REMEDIATION
     assert button["value"].split(":")[0] == bad
     compliant = next(b for b in sections(message) if b["block_id"] == "rootkey_compliant")
@@ -275,7 +283,7 @@ def test_a_large_organization_stays_within_slack_limits_and_gets_the_csv(
     assert len(blocks) <= 50
     assert all(len(b["text"]["text"]) <= 3000 for b in sections(message))
     assert blocks[0]["text"]["text"] == "Root access keys in 50 of 61 accounts"
-    shown = [b for b in sections(message) if b.get("accessory")]
+    shown = [b for b in blocks if str(b.get("block_id")).startswith("rootkey_finding_actions:")]
     oldest = noncompliant[-1]
     assert oldest in shown[0]["block_id"]  # worst (oldest key) first
     assert "every account is in the full report (CSV) in the thread" in str(blocks)
@@ -293,9 +301,9 @@ def test_rerun_button_audits_again_and_the_finding_button_opens_the_request_form
     bad, _ = org_with_one_key(aws)
     command(bot, fresh, "check all")
     [first] = result_in(fresh)
-    actions = next(b for b in first.args["blocks"] if b["type"] == "actions")
+    actions = next(b for b in first.args["blocks"] if b.get("block_id") == "rootkey_actions")
     rerun = actions["elements"][0]
-    remediate = finding(first, bad)["accessory"]
+    remediate = remediation_button(first, bad)
 
     click = post_signed(
         bot.events_url,

@@ -59,7 +59,10 @@ def test_slash_command_over_socket_mode_is_acked_and_answered(
     assert message.args["blocks"][0]["text"]["text"] == "Root access keys in 1 of 3 accounts"
     section = next(b for b in message.args["blocks"] if b.get("block_id", "").endswith(bad))
     assert "deactivated (delete it to finish)" in section["text"]["text"]
-    assert section["accessory"]["value"].startswith(bad)
+    buttons = next(
+        b for b in message.args["blocks"] if b.get("block_id") == f"rootkey_finding_actions:{bad}"
+    )
+    assert buttons["elements"][0]["value"].startswith(bad)
     assert bot.wait_healthy(5)["mode"] == "socket"
 
 
@@ -81,7 +84,7 @@ def test_a_button_click_over_socket_mode_runs_the_audit_again(
     _, slack, ws = socket_bot
     ws.wait_ack(ws.push("slash_commands", slash_payload("check", slack)))
     [first] = slack.wait_for(lambda: slack.messages())
-    actions = next(b for b in first.args["blocks"] if b["type"] == "actions")
+    actions = next(b for b in first.args["blocks"] if b.get("block_id") == "rootkey_actions")
     rerun = actions["elements"][0]
     form = actions_body(rerun["action_id"], rerun["value"], response_url=slack.response_url())
     payload = json.loads(parse_qs(form)["payload"][0])

@@ -86,14 +86,19 @@ def test_a_finding_shows_key_details_and_a_remediation_button_with_ids_only() ->
         result(noncompliant(1, name="prod"), compliant(2)), ORG, run_id="42", requested_by="U0AB"
     )
 
-    finding = next(s for s in sections(message) if s.get("accessory"))
+    blocks = as_dicts(message)
+    at = next(
+        i for i, b in enumerate(blocks) if b.get("block_id") == "rootkey_finding:000000000001"
+    )
+    finding, buttons = blocks[at], blocks[at + 1]  # the finding, then its buttons
     text = finding["text"]["text"]
     assert "*000000000001* · prod" in text
     assert "Key 1: *active* · 400 days old · last used 2026-11-27 in eu-west-1 (s3)" in text
     assert "Root MFA: *off*" in text
-    button = finding["accessory"]
+    button, accept = buttons["elements"]
     assert button["action_id"] == ActionId.REQUEST_REMEDIATION
     assert FindingRef.decode(button["value"]) == FindingRef("000000000001", "42")
+    assert accept["action_id"] == ActionId.ACCEPT_RISK and accept["value"] == button["value"]
     assert message.blocks[0].to_dict()["text"]["text"] == "Root access keys in 1 of 2 accounts"
     assert "000000000001" in message.text  # notification fallback
     assert "<@U0AB>" in texts(message)
@@ -107,6 +112,7 @@ def test_a_deactivated_key_says_to_delete_it_and_errors_get_no_remediation_butto
     assert "could not be checked" in failed["text"]["text"]
     assert "AssumeRole: AccessDenied" in failed["text"]["text"]
     assert "accessory" not in failed
+    assert "rootkey_finding_actions:000000000002" not in texts(message)  # no buttons for errors
 
 
 def test_active_keys_come_before_deactivated_ones_and_errors() -> None:

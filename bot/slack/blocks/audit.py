@@ -1,15 +1,19 @@
 """The result of an audit as a Slack message.
 
-One section per account with a finding (worst first) carrying a "Request remediation" button,
-the compliant accounts in one line, a "Re-run" button. However large the Organization, the
-message stays within Slack's limits: it shows the worst accounts and says that the full report
-is in the thread (``needs_report`` tells the caller to upload it).
+One section per account with a finding (worst first), each noncompliant one followed by its
+"Request remediation" and "Accept risk" buttons; accounts whose risk was accepted (an approved,
+unexpired exception) in a short section of their own, counted apart in the header; the
+compliant accounts in one line; a "Re-run" button. However large the Organization, the message
+stays within Slack's limits: it shows the worst accounts and says that the full report is in
+the thread (``needs_report`` tells the caller to upload it).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -18,6 +22,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.audit.models import AuditResult, KeySlot, Scope, Status, Verdict
+from bot.remediation.models import RiskException
 from bot.slack.action_ids import ActionId, BlockId
 from bot.slack.blocks.common import (
     MAX_BLOCKS,
@@ -34,10 +39,14 @@ from bot.slack.blocks.common import (
 )
 from bot.slack.values import FindingRef, encode_scope
 
-# header, counts, context, divider, compliant line, truncation note, extra note, actions
-FIXED_BLOCKS = 8
-MAX_FINDINGS = MAX_BLOCKS - FIXED_BLOCKS
+# header, counts, context, divider, compliant line, accepted risks, truncation note, extra
+# note, actions
+FIXED_BLOCKS = 9
+FINDING_BUDGET = MAX_BLOCKS - FIXED_BLOCKS
+# A noncompliant finding takes two blocks (its section, then its buttons); an error one.
+MAX_FINDINGS = FINDING_BUDGET // 2  # shown at least, when every finding has buttons
 MAX_NAMED_COMPLIANT = 10
+MAX_ACCEPTED_REASON = 200
 SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,20}")
 
 
@@ -47,11 +56,20 @@ class Layout:
     hidden_findings: int
     compliant: list[Verdict]  # named in one line; empty when only counted
     compliant_count: int
+    # Noncompliant accounts with an accepted risk, soonest end first: shown apart, not as
+    # findings, and not counted as noncompliant.
+    accepted: list[tuple[Verdict, RiskException]]
+    accepted_lines: list[str]  # the lines that fit in the accepted-risk section
+    open_count: int  # noncompliant accounts that need action (accepted ones excluded)
 
     @property
     def complete(self) -> bool:
         """Every account is named in the message (no CSV needed)."""
-        return self.hidden_findings == 0 and len(self.compliant) == self.compliant_count
+        return (
+            self.hidden_findings == 0
+            and len(self.compliant) == self.compliant_count
+            and len(self.accepted_lines) == len(self.accepted)
+        )
 
 
 def severity(verdict: Verdict) -> tuple[int, int, int, str]:
@@ -76,26 +94,96 @@ def compliant_line(verdicts: list[Verdict]) -> str:
     return f":white_check_mark: Compliant ({len(verdicts)}): {names}"
 
 
-def plan(result: AuditResult) -> Layout:
+def accepted_risks(
+    result: AuditResult, exceptions: Sequence[RiskException]
+) -> dict[str, RiskException]:
+    """Account id -> the exception that covers its finding when the audit finished.
+
+    Only a noncompliant account is excepted: an account that could not be read stays an
+    error, and one without a key is simply compliant. An exception that had ended by then
+    covers nothing, so the account counts again.
+    """
+    covering: dict[str, RiskException] = {}
+    for exc in exceptions:
+        if exc.expires_at <= result.finished_at:
+            continue
+        held = covering.get(exc.account_id)
+        if held is None or exc.expires_at > held.expires_at:
+            covering[exc.account_id] = exc
+    return {
+        v.account_id: covering[v.account_id]
+        for v in result.verdicts
+        if v.status is Status.NONCOMPLIANT and v.account_id in covering
+    }
+
+
+def mention(user: str) -> str:
+    """A Slack mention for a user id; anything else is shown as text, escaped."""
+    return f"<@{user}>" if SLACK_USER.fullmatch(user) else escape(user)
+
+
+def accepted_line(verdict: Verdict, exc: RiskException) -> str:
+    until = fmt_date(exc.expires_at.astimezone(UTC))
+    reason = escape(" ".join(truncate(exc.reason, MAX_ACCEPTED_REASON).split()))
+    return (
+        f"• {account_label(verdict)}: Accepted risk until {until}, owner {mention(exc.owner)}, "
+        f"reason: {reason} (request #{exc.request_id})"
+    )
+
+
+def accepted_title(count: int) -> str:
+    return (
+        f":large_yellow_circle: *Accepted risk ({count})*: a root access key is present, "
+        "not counted as noncompliant until the exception ends"
+    )
+
+
+def plan(result: AuditResult, exceptions: Sequence[RiskException] = ()) -> Layout:
+    covered = accepted_risks(result, exceptions)
     ordered = sorted(result.verdicts, key=severity)
-    findings = [v for v in ordered if v.status is not Status.COMPLIANT]
+    findings = [
+        v for v in ordered if v.status is not Status.COMPLIANT and v.account_id not in covered
+    ]
+    shown: list[Verdict] = []
+    used = 0
+    for verdict in findings:
+        cost = 2 if verdict.status is Status.NONCOMPLIANT else 1
+        if used + cost > FINDING_BUDGET:
+            break
+        shown.append(verdict)
+        used += cost
     compliant = sorted(
         (v for v in result.verdicts if v.status is Status.COMPLIANT), key=lambda v: v.account_id
     )
     named = compliant if len(compliant) <= MAX_NAMED_COMPLIANT else []
     if named and len(compliant_line(named)) > MAX_SECTION_TEXT:
         named = []
+    accepted = sorted(
+        ((v, covered[v.account_id]) for v in result.verdicts if v.account_id in covered),
+        key=lambda pair: (pair[1].expires_at, pair[0].account_id),
+    )
+    lines: list[str] = []
+    room = MAX_SECTION_TEXT - len(accepted_title(len(accepted))) - 200  # for "and N more"
+    for verdict, exc in accepted:
+        line = accepted_line(verdict, exc)
+        if len(line) + 1 > room:
+            break
+        lines.append(line)
+        room -= len(line) + 1
     return Layout(
-        findings=findings[:MAX_FINDINGS],
-        hidden_findings=max(0, len(findings) - MAX_FINDINGS),
+        findings=shown,
+        hidden_findings=len(findings) - len(shown),
         compliant=named,
         compliant_count=len(compliant),
+        accepted=accepted,
+        accepted_lines=lines,
+        open_count=result.summary.noncompliant - len(accepted),
     )
 
 
-def needs_report(result: AuditResult) -> bool:
+def needs_report(result: AuditResult, exceptions: Sequence[RiskException] = ()) -> bool:
     """True when the message cannot name every account: attach the CSV in the thread."""
-    return not plan(result).complete
+    return not plan(result, exceptions).complete
 
 
 def describe_key(key: KeySlot) -> str:
@@ -137,37 +225,62 @@ def finding_text(verdict: Verdict) -> str:
     return "\n".join(lines)
 
 
-def remediation_button(verdict: Verdict, run_id: str | None) -> ButtonElement:
-    return ButtonElement(
-        text="Request remediation",
-        action_id=ActionId.REQUEST_REMEDIATION.value,
-        value=FindingRef(verdict.account_id, run_id).encode(),
-        style="danger",
+def finding_buttons(verdict: Verdict, run_id: str | None) -> ActionsBlock:
+    """A noncompliant finding's two ways forward: fix it, or accept the risk for a while.
+    Both open the request form of the remediation flow (values carry ids only)."""
+    value = FindingRef(verdict.account_id, run_id).encode()
+    return ActionsBlock(
+        block_id=f"{BlockId.FINDING_ACTIONS.value}:{verdict.account_id}",
+        elements=[
+            ButtonElement(
+                text="Request remediation",
+                action_id=ActionId.REQUEST_REMEDIATION.value,
+                value=value,
+                style="danger",
+            ),
+            ButtonElement(text="Accept risk", action_id=ActionId.ACCEPT_RISK.value, value=value),
+        ],
     )
 
 
-def headline(result: AuditResult) -> str:
+def accepted_words(count: int) -> str:
+    return f"{count} accepted risk{'s' if count != 1 else ''}"
+
+
+def headline(result: AuditResult, layout: Layout) -> str:
     s = result.summary
+    accepted = len(layout.accepted)
     if s.total == 0:
         return "No accounts were audited"
     if s.total == 1:
         only = result.verdicts[0]
         label = only.label
+        if layout.accepted:
+            until = fmt_date(layout.accepted[0][1].expires_at.astimezone(UTC))
+            return f"Root access key in {label}: risk accepted until {until}"
         return {
             Status.NONCOMPLIANT: f"Root access key found in {label}",
             Status.ERROR: f"Could not check {label}",
             Status.COMPLIANT: f"No root access key in {label}",
         }[only.status]
-    if s.noncompliant:
-        return f"Root access keys in {s.noncompliant} of {s.total} accounts"
+    also = f" (and {accepted_words(accepted)})" if accepted else ""
+    if layout.open_count:
+        return f"Root access keys in {layout.open_count} of {s.total} accounts{also}"
     if s.error:
-        return f"No root access keys found, but {s.error} of {s.total} accounts not checked"
+        return (
+            f"No root access keys needing action{also}, but {s.error} of {s.total} accounts "
+            "not checked"
+        )
+    if accepted:
+        return f"No root access keys needing action: {accepted_words(accepted)} of {s.total}"
     return f"No root access keys: all {s.total} accounts compliant"
 
 
-def counts_line(result: AuditResult) -> str:
+def counts_line(result: AuditResult, layout: Layout) -> str:
     s = result.summary
-    parts = [f":red_circle: *{s.noncompliant}* noncompliant"]
+    parts = [f":red_circle: *{layout.open_count}* noncompliant"]
+    if layout.accepted:
+        parts.append(f":large_yellow_circle: *{len(layout.accepted)}* accepted risk")
     if s.error:
         parts.append(f":warning: *{s.error}* could not be checked")
     parts.append(f":white_check_mark: *{s.compliant}* compliant")
@@ -180,17 +293,32 @@ def who(requested_by: str | None) -> str:
     return f" · asked by <@{requested_by}>" if SLACK_USER.fullmatch(requested_by) else ""
 
 
-def fallback(result: AuditResult) -> str:
+def fallback(result: AuditResult, layout: Layout) -> str:
     s = result.summary
+    excepted = {v.account_id for v, _ in layout.accepted}
     worst = [
-        v.label for v in sorted(result.verdicts, key=severity) if v.status is Status.NONCOMPLIANT
+        v.label
+        for v in sorted(result.verdicts, key=severity)
+        if v.status is Status.NONCOMPLIANT and v.account_id not in excepted
     ]
-    text = f"rootkey: {headline(result)}."
+    text = f"rootkey: {headline(result, layout)}."
     if worst:
         text += " Noncompliant: " + ", ".join(worst[:10]) + (" …" if len(worst) > 10 else "") + "."
+    if layout.accepted and s.total > 1:
+        names = [v.label for v, _ in layout.accepted]
+        text += " Accepted risk: " + ", ".join(names[:10]) + (" …" if len(names) > 10 else "")
+        text += "."
     if s.error and s.total > 1:
         text += f" {s.error} could not be checked."
     return truncate(escape(text), MAX_FALLBACK_TEXT)
+
+
+def accepted_section(layout: Layout, report_in_thread: bool) -> str:
+    lines = [accepted_title(len(layout.accepted)), *layout.accepted_lines]
+    more = len(layout.accepted) - len(layout.accepted_lines)
+    if more:
+        lines.append(f"…and {more} more, each listed in {where_report(report_in_thread)}")
+    return "\n".join(lines)
 
 
 def where_report(in_thread: bool) -> str:
@@ -210,15 +338,18 @@ def audit_result(
     requested_by: str | None = None,
     note: str | None = None,
     report_in_thread: bool = True,
+    exceptions: Sequence[RiskException] = (),
 ) -> Message:
     """The channel message for one audit. ``note`` is already-escaped mrkdwn shown above the
-    buttons (e.g. why the message came through the command's reply link)."""
-    layout = plan(result)
+    buttons (e.g. why the message came through the command's reply link). ``exceptions`` are
+    the active accepted risks (``RemediationService.active_exceptions()``): their accounts are
+    shown apart and not counted as noncompliant."""
+    layout = plan(result, exceptions)
     s = result.summary
     took = (result.finished_at - result.started_at).total_seconds()
     blocks = [
-        header(headline(result), block_id=BlockId.HEADER.value),
-        mrkdwn_section(counts_line(result), block_id=BlockId.SUMMARY.value),
+        header(headline(result, layout), block_id=BlockId.HEADER.value),
+        mrkdwn_section(counts_line(result, layout), block_id=BlockId.SUMMARY.value),
         context(
             f"Scope: {escape(scope.describe())}{who(requested_by)}"
             f" · {result.finished_at:%Y-%m-%d %H:%M} UTC · {took:.1f} s",
@@ -228,11 +359,15 @@ def audit_result(
     for verdict in layout.findings:
         blocks.append(
             mrkdwn_section(
-                finding_text(verdict),
-                block_id=f"{BlockId.FINDING.value}:{verdict.account_id}",
-                accessory=remediation_button(verdict, run_id)
-                if verdict.status is Status.NONCOMPLIANT
-                else None,
+                finding_text(verdict), block_id=f"{BlockId.FINDING.value}:{verdict.account_id}"
+            )
+        )
+        if verdict.status is Status.NONCOMPLIANT:
+            blocks.append(finding_buttons(verdict, run_id))
+    if layout.accepted:
+        blocks.append(
+            mrkdwn_section(
+                accepted_section(layout, report_in_thread), block_id=BlockId.ACCEPTED.value
             )
         )
     if s.total == 1 and layout.compliant:
@@ -273,7 +408,7 @@ def audit_result(
             ],
         )
     )
-    return check_limits(Message(blocks=blocks, text=fallback(result)))
+    return check_limits(Message(blocks=blocks, text=fallback(result, layout)))
 
 
 def audit_failed(scope: Scope, reason: str, error_id: str | None = None) -> Message:

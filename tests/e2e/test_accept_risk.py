@@ -1,0 +1,234 @@
+"""Accept risk from a finding, end to end: the real bot process, signed commands, clicks and
+form submissions, the Slack stand-in recording every call, moto's server behind it.
+
+`/rootkey check all` -> the finding's "Accept risk" button -> the exception form -> an approver
+approves -> "Re-run": the account is in the accepted-risk section, counted apart, and not a
+finding. When the exception's end date has passed, the next check lists it as a finding again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from sqlalchemy import update
+
+from bot.remediation.models import Request
+from bot.remediation.states import Kind, State
+from bot.slack.action_ids import ActionId, CallbackId
+from bot.store.remediation import ExceptionRow, RemediationStore
+from bot.store.store import create_store_engine
+from tests.support.aws import RootKeySpec, SimulatedAws, days_ago
+from tests.support.botproc import BotProcess
+from tests.support.signing import TEST_SIGNING_SECRET, actions_body, command_body, post_signed
+from tests.support.slack_standin import TEAM, Posted, SlackStandin
+
+pytestmark = pytest.mark.slow
+
+BOT_TOKEN = "xoxb-test-token"
+CHANNEL = "C0ROOTKEY1"
+ALICE = "U0ALICE001"  # asks for the exception
+APPROVER = "U0APPROVE1"
+OWNER = "U0OWNER001"  # owns the accepted risk
+REASON = "vendor appliance <!channel> needs it until Q1 & <@U0MALLORY1> agrees"
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandin]:
+    with SlackStandin(bot_token=BOT_TOKEN) as standin:
+        yield standin
+
+
+@pytest.fixture
+def bot(
+    slack: SlackStandin, aws: SimulatedAws, tmp_path: Path
+) -> Iterator[tuple[BotProcess, RemediationStore]]:
+    url = f"sqlite:///{tmp_path / 'rootkey.db'}"
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
+        "SLACK_API_URL": slack.base_url,
+        "DATABASE_URL": url,
+        "ROOTKEY_APPROVERS": APPROVER,
+        **aws.env(),
+    }
+    with BotProcess(env) as process:
+        store = RemediationStore(create_store_engine(url))
+        yield process, store
+        store.engine.dispose()
+    assert TEST_SIGNING_SECRET not in process.logs and BOT_TOKEN not in process.logs
+
+
+def wait_until(probe: Callable[[], Any], timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := probe()):
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)
+    return value
+
+
+def results(slack: SlackStandin) -> list[Posted]:
+    """Audit result messages in the channel (not thread replies), oldest first."""
+    return [
+        m
+        for m in slack.messages(CHANNEL)
+        if m.thread_ts is None
+        and any(b.get("block_id") == "rootkey_header" for b in m.args.get("blocks") or [])
+    ]
+
+
+def next_result(slack: SlackStandin, seen: int) -> Posted:
+    return slack.wait_for(lambda: (r := results(slack)) and len(r) > seen and r[seen])
+
+
+def block(message: Posted, block_id: str) -> dict[str, Any] | None:
+    return next((b for b in message.args["blocks"] if b.get("block_id") == block_id), None)
+
+
+def findings(message: Posted) -> set[str]:
+    return {
+        str(b["block_id"]).split(":")[1]
+        for b in message.args["blocks"]
+        if str(b.get("block_id", "")).startswith("rootkey_finding:")
+    }
+
+
+def button(message: Posted, block_id: str, action: ActionId) -> dict[str, Any]:
+    found = block(message, block_id)
+    assert found is not None, f"no block {block_id}"
+    return next(e for e in found["elements"] if e["action_id"] == action)
+
+
+def click(
+    process: BotProcess, slack: SlackStandin, element: dict[str, Any], user: str, ts: str
+) -> None:
+    body = actions_body(
+        element["action_id"], element["value"], response_url=slack.response_url(), user=user,
+        message_ts=ts,
+    )  # fmt: skip
+    assert post_signed(process.events_url, body).status_code == 200
+
+
+def submit(process: BotProcess, view: dict[str, Any], user: str, values: dict[str, Any]) -> None:
+    state = {block_id: {"value": value} for block_id, value in values.items()}
+    payload = {
+        "type": "view_submission",
+        "team": {"id": TEAM, "domain": "example"},
+        "user": {"id": user, "username": user.lower(), "team_id": TEAM},
+        "api_app_id": "A0ROOTKEY1",
+        "token": "deprecated-verification-token",
+        "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:12]}",
+        "view": {**view, "state": {"values": state}},
+    }
+    reply = post_signed(process.events_url, urlencode({"payload": json.dumps(payload)}))
+    assert reply.status_code == 200 and not reply.text, reply.text
+
+
+def exception_form(slack: SlackStandin) -> dict[str, Any]:
+    """The accept-risk form after the bot filled it in (views.update of the loading modal)."""
+    return slack.wait_for(
+        lambda: next(
+            (
+                {**c.args["view"], "id": c.args["view_id"]}
+                for c in slack.calls("views.update")
+                if c.args["view"].get("callback_id") == CallbackId.ACCEPT_RISK
+            ),
+            None,
+        )
+    )
+
+
+def check_all(process: BotProcess, slack: SlackStandin) -> Posted:
+    seen = len(results(slack))
+    reply = post_signed(
+        process.events_url, command_body("check all", response_url=slack.response_url())
+    )
+    assert reply.status_code == 200 and "Auditing" in reply.json()["text"]
+    return next_result(slack, seen)
+
+
+def test_accept_risk_from_the_finding_shows_the_account_apart_until_it_ends(
+    bot: tuple[BotProcess, RemediationStore], slack: SlackStandin, aws: SimulatedAws
+) -> None:
+    process, store = bot
+    org = aws.create_organization(members=["prod", "staging"])
+    account = org.members[0].account_id
+    aws.set_root_keys(account, [RootKeySpec(slot=1, active=True, created=days_ago(400))])
+    total = len(org.all_accounts)
+
+    first = check_all(process, slack)
+    assert first.args["blocks"][0]["text"]["text"] == f"Root access keys in 1 of {total} accounts"
+    assert findings(first) == {account}
+    accept = button(first, f"rootkey_finding_actions:{account}", ActionId.ACCEPT_RISK)
+    remediate = button(first, f"rootkey_finding_actions:{account}", ActionId.REQUEST_REMEDIATION)
+    assert accept["value"] == remediate["value"] and accept["value"].startswith(f"{account}:")
+
+    # The finding's button opens the exception form of the approval flow.
+    click(process, slack, accept, ALICE, first.ts)
+    form = exception_form(slack)
+    assert account in json.dumps(form["blocks"])
+    assert json.loads(form["private_metadata"])["t"] == first.ts  # the finding's thread
+    until = (datetime.now(UTC) + timedelta(days=30)).date()
+    submit(
+        process, form, ALICE,
+        {
+            "until": {"type": "datepicker", "selected_date": until.isoformat()},
+            "owner": {"type": "users_select", "selected_user": OWNER},
+            "reason": {"type": "plain_text_input", "value": REASON},
+            "ticket": {"type": "plain_text_input", "value": None},
+        },
+    )  # fmt: skip
+    [req] = wait_until(lambda: store.find(account_id=account))
+    assert req.kind is Kind.EXCEPTION and req.thread_ts == first.ts
+    req = wait_until(lambda: (r := store.get(req.id)).message_ts and r)
+    request_message = next(m for m in slack.messages(CHANNEL) if m.ts == req.message_ts)
+    assert request_message.thread_ts == first.ts  # posted in the finding's thread
+
+    # An approver approves: the exception is recorded.
+    approve = button(request_message, f"rootkey_decide:{req.id}", ActionId.APPROVE)
+    click(process, slack, approve, APPROVER, req.message_ts or "")
+    approved: Request = wait_until(lambda: (r := store.get(req.id)).state is State.APPROVED and r)
+    assert approved.owner == OWNER
+
+    # Re-run: the account is shown apart, counted apart, and is not a finding any more.
+    seen = len(results(slack))
+    click(process, slack, button(first, "rootkey_actions", ActionId.RERUN), ALICE, first.ts)
+    again = next_result(slack, seen)
+    assert account not in findings(again)
+    assert block(again, f"rootkey_finding_actions:{account}") is None
+    header = again.args["blocks"][0]["text"]["text"]
+    assert header == f"No root access keys needing action: 1 accepted risk of {total}"
+    counts = block(again, "rootkey_summary")
+    assert counts is not None
+    assert ":red_circle: *0* noncompliant" in counts["text"]["text"]
+    assert ":large_yellow_circle: *1* accepted risk" in counts["text"]["text"]
+    section = block(again, "rootkey_accepted")
+    assert section is not None
+    text = section["text"]["text"]
+    assert f"*{account}*" in text
+    assert f"Accepted risk until {until.isoformat()}, owner <@{OWNER}>" in text
+    assert "&lt;!channel&gt;" in text and "&lt;@U0MALLORY1&gt;" in text and "&amp;" in text
+    everything = json.dumps(again.args)
+    assert "<!channel>" not in everything and "<@U0MALLORY1>" not in everything
+    assert f"Accepted risk: {account}" in again.args["text"]
+
+    # The end date arrives (the process's clock cannot be moved: the stored end is moved back).
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(ExceptionRow.__table__)
+            .where(ExceptionRow.__table__.c.request_id == req.id)
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    after = check_all(process, slack)
+    assert findings(after) == {account}
+    assert block(after, "rootkey_accepted") is None
+    assert after.args["blocks"][0]["text"]["text"] == f"Root access keys in 1 of {total} accounts"
+    button(after, f"rootkey_finding_actions:{account}", ActionId.ACCEPT_RISK)  # offered again
