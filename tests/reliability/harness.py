@@ -14,7 +14,6 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -303,7 +302,3 @@ def everything_sent(slack: SlackStandin) -> str:
     parts += [u.content.decode("utf-8", "replace") for u in slack.state.uploads.values()]
     parts += [str(u.initial_comment or "") + str(u.title or "") for u in slack.uploads()]
     return "\n".join(parts)
-
-
-def read_all(path: Path) -> str:
-    return path.read_text(errors="replace") if path.exists() else ""

@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,8 +71,6 @@ def results(slack: SlackStandin, channel: str = CHANNEL) -> list[object]:
 
 def settle(slack: SlackStandin, seconds: float = 1.5) -> None:
     """Leave time for a duplicate to show up, if the bot were to send one."""
-    import time
-
     time.sleep(seconds)
 
 
