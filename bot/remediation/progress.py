@@ -13,7 +13,7 @@ from bot.remediation.states import Mode, State
 
 MAX_EXCEPTION_DAYS = 90
 RECENT_USE_DAYS = 30
-ACCOUNT_ID = re.compile(r"^\d{12}$")
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")  # ASCII digits: \d also matches other scripts
 USER_ID = re.compile(r"^[UW][A-Z0-9]{1,}$")
 
 
@@ -104,7 +104,10 @@ def parse_owners(text: str) -> dict[str, str]:
     stripped = text.strip()
     pairs: list[tuple[str, str, str]] = []
     if stripped.startswith("{"):
-        data = json.loads(stripped)
+        try:
+            data = json.loads(stripped)
+        except RecursionError:
+            raise ValueError("the JSON is nested too deeply") from None
         if not isinstance(data, dict):
             raise ValueError("expected a JSON object of account id -> Slack user id")
         pairs = [(str(k), str(v), f"key {k!r}") for k, v in data.items()]

@@ -11,6 +11,7 @@ import contextlib
 import csv
 import io
 import json
+import re
 from datetime import UTC, datetime
 
 from hypothesis import HealthCheck, assume, example, given, settings
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 from bot.audit.models import Status
 from bot.audit.report import ReportError, parse_credential_report
 from bot.audit.verdict import decide
+from bot.remediation.progress import parse_owners
 from bot.slack.blocks.remediation import FormContext
 from bot.slack.commands import Check, Help, Subcommand, UsageError, parse_command
 from bot.slack.values import BadValue, FindingRef, decode_scope
@@ -269,3 +271,44 @@ def test_private_metadata_parses_or_value_error(raw: str) -> None:
     except ValueError:
         return
     assert ctx.account_id.isascii() and ctx.account_id.isdigit() and len(ctx.account_id) == 12
+
+
+# -- the owners file (ROOTKEY_OWNERS) -----------------------------------------------------------
+
+owner_lines = st.lists(
+    st.one_of(
+        st.tuples(
+            st.from_regex(r"[0-9]{12}", fullmatch=True),
+            st.sampled_from([" ", "=", ":", ",", "\t", " = "]),
+            st.from_regex(r"[UW][A-Z0-9]{2,10}", fullmatch=True),
+        ).map("".join),
+        st.text(max_size=40),
+        st.sampled_from(["# comment", "", "١٢٣٤٥٦٧٨٩٠١٢ U0ABC", "111111111111 U1><!channel"]),
+    ),
+    max_size=8,
+).map("\n".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.one_of(
+        owner_lines,
+        st.text(max_size=200),
+        st.builds(
+            json.dumps, st.dictionaries(st.text(max_size=14), st.text(max_size=14), max_size=4)
+        ),
+    )
+)
+@example(text="{" + '"a":{' * 100_000)  # nested past the recursion limit
+@example(text="١٢٣٤٥٦٧٨٩٠١٢ U0ABC")
+def test_owners_file_parses_or_value_error(text: str) -> None:
+    """A mapping of ASCII 12-digit account ids to Slack user ids, or one ValueError (which
+    start-up turns into a ConfigError naming ROOTKEY_OWNERS)."""
+    try:
+        owners = parse_owners(text)
+    except ValueError as exc:
+        assert "\n" not in str(exc)
+        return
+    for account, user in owners.items():
+        assert re.fullmatch(r"[0-9]{12}", account), account
+        assert re.fullmatch(r"[UW][A-Z0-9]+", user), user
