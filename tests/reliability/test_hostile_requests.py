@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -63,6 +64,10 @@ def org_with_key(aws: SimulatedAws, names: tuple[str, ...] = ("prod", "dev")) ->
     aws.set_root_keys(accounts[0], [RootKeySpec(slot=1, active=True, created=days_ago(400))])
     aws.reset_calls()  # count only what the bot does
     return accounts
+
+
+def results(slack: SlackStandin) -> list[Any]:
+    return [m for m in slack.messages(CHANNEL) if not m.thread_ts]
 
 
 def quiet_for(slack: SlackStandin, seconds: float = 1.0) -> None:
@@ -371,6 +376,12 @@ def test_hostile_text_is_inert_in_everything_posted(
     click(bot, fresh, ActionId.REJECT.value, str(request_id), APPROVER)
     wait_until(lambda: bot.store.get(request_id).state is State.REJECTED)
     command(bot, fresh, f"history {accounts[0]}")
+    reply = command(bot, fresh, "status")
+    assert not live_markup(reply.json())
+    command(bot, fresh, "digest")
+    fresh.wait_for(
+        lambda: any("digest" in str(m.args.get("text")).lower() for m in fresh.messages())
+    )
     fresh.wait_for(lambda: len(fresh.messages(CHANNEL)) >= 3)
     posted = [c.args for c in fresh.calls() if c.method.startswith(("chat.", "views."))]
     posted += fresh.responses()
