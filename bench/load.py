@@ -2,11 +2,13 @@
 
     .venv/bin/python bench/load.py                      # 1,000 commands, 200 clicks, 500 accounts
     .venv/bin/python bench/load.py --commands 200 --clicks 40 --members 50 --duration 15
+    .venv/bin/python bench/load.py --postgres           # the store on a throw-away PostgreSQL
 
 What runs: moto's server with a simulated Organization (its own process,
 ``python -m tests.support.aws``), the Slack Web API stand-in, and the real bot
-(``python -m bot``) in HTTP mode on SQLite. The load is open-loop: request ``i`` is sent at
-``i * duration / total`` seconds, by a pool of senders, whatever the bot's pace.
+(``python -m bot``) in HTTP mode on SQLite (or, with ``--postgres``, on a PostgreSQL cluster
+made for the run by ``tests/support/pg_cluster.py``). The load is open-loop: request ``i`` is
+sent at ``i * duration / total`` seconds, by a pool of senders, whatever the bot's pace.
 
 The commands: ``check <one account>``, ``check all``, ``help``, ``status``, ``history <id>``,
 unknown words; one in ten is sent again with ``X-Slack-Retry-Num`` as Slack does when an ack
@@ -241,12 +243,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds to spread over")
     parser.add_argument("--senders", type=int, default=32, help="concurrent senders")
     parser.add_argument("--drain", type=float, default=300.0, help="max seconds to wait after")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="store on a throw-away PostgreSQL cluster (initdb in a temp dir) instead of SQLite",
+    )
     args = parser.parse_args(argv)
 
     print(f"starting a simulated Organization of {args.members} member accounts…", flush=True)
     sim, endpoint = start_organization(args.members, noncompliant=20)
     workdir = Path(tempfile.mkdtemp(prefix="rootkey-load-"))
+    cluster = None
     try:
+        database_url = f"sqlite:///{workdir / 'rootkey.db'}"
+        if args.postgres:
+            from tests.support.pg_cluster import PgCluster
+
+            cluster = PgCluster()
+            cluster.start()
+            database_url = cluster.url
+        print(f"store: {database_url.split(':', 1)[0]}", flush=True)
         members, keyed = member_ids(endpoint)
         with SlackStandin(bot_token=BOT_TOKEN) as slack:
             env = bot_env(
@@ -255,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
                 ROOTKEY_SCOPE="org",
                 ROOTKEY_APPROVERS=",".join(APPROVERS),
             )
-            bot = Bot(env, f"sqlite:///{workdir / 'rootkey.db'}").start()
+            bot = Bot(env, database_url).start()
             try:
                 request_ids = [ask_for(bot, slack, account, ALICE)[0] for account in keyed[:4]]
                 slack.reset()
@@ -273,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         sim.kill()
         sim.wait(10)
+        if cluster is not None:
+            cluster.cleanup()
     return 0
 
 
