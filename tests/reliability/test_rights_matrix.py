@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -183,3 +184,28 @@ def test_the_audit_log_export_has_no_slack_path(
         assert "unknown command" in body["text"], body
         assert body.get("response_type", "ephemeral") == "ephemeral"
     assert not fresh.uploads() and not fresh.messages()
+
+
+def test_an_approver_group_slack_cannot_list_fails_closed(
+    fresh: SlackStandin, moto_server: SimulatedAws, aws: SimulatedAws, tmp_path: Path
+) -> None:
+    """``usergroups.users.list`` failing (a Slack fault): a group member's approval is refused
+    with a clear line and nothing changes; once Slack answers again it goes through."""
+    env = bot_env(fresh, moto_server.env(), ROOTKEY_SCOPE="org")
+    bot = Bot(env, f"sqlite:///{tmp_path / 'rootkey.db'}").start()  # approver cache empty
+    try:
+        request_id, ts = open_request(bot, fresh, aws, "remediation", ALICE)
+        before = bot.store.get(request_id)
+        fresh.fail("usergroups.users.list", "server_error")
+        seen = len(fresh.responses())
+        click(bot, fresh, ActionId.APPROVE.value, str(request_id), GROUP_APPROVER, ts)
+        answer = last_answer(fresh, seen)
+        assert "approver group" in answer and "nothing was changed" in answer, answer
+        assert bot.store.get(request_id) == before
+        click(bot, fresh, ActionId.APPROVE.value, str(request_id), GROUP_APPROVER, ts)
+        wait_until(lambda: bot.store.get(request_id).state is not State.REQUESTED)
+    finally:
+        bot.stop()
+    assert [a.user for a in bot.store.get(request_id).approvals] == [GROUP_APPROVER]
+    refused = [e for e in bot.store.log(request_id) if e.event == "refused"]
+    assert [e.actor for e in refused] == [GROUP_APPROVER]
