@@ -22,7 +22,7 @@ from bot.audit.models import AuditResult
 from bot.config import Config, ConfigError
 from bot.services.audit import Auditor, AuditService, ProcessAuditor, RunStore
 from bot.slack.checks import CheckRunner
-from bot.slack.jobs import Jobs, MemoryGuard, RequestGuard
+from bot.slack.jobs import Jobs, MemoryGuard, RequestGuard, SharedGuard
 from bot.slack.poster import TRANSPORT_ERRORS, Poster
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,18 @@ def open_store(config: Config) -> Any:
         raise ConfigError("DATABASE_URL", f"could not open the database ({exc})") from None
 
 
+def default_guard(store: object) -> RequestGuard:
+    """Retries and replays: claimed in the store when there is one (every replica on the same
+    database sees the claim), else remembered in this process."""
+    from bot.store import Store
+
+    if isinstance(store, Store):
+        from bot.store.claims import RequestClaims
+
+        return SharedGuard(RequestClaims(store.engine))
+    return MemoryGuard()
+
+
 def build_app(
     config: Config,
     *,
@@ -163,7 +175,7 @@ def build_app(
         audit=audit,
         jobs=jobs,
         checks=CheckRunner(audit, poster, jobs, csv=default_csv()),
-        guard=guard or MemoryGuard(),
+        guard=guard or default_guard(store),
         store=store,
     )
     if process_auditor is not None:

@@ -1,4 +1,8 @@
-"""Checks that run before every listener: repeats and foreign payloads never reach one."""
+"""Checks that run before every listener: repeats and foreign payloads never reach one.
+
+A repeat (Slack's retry, a replay) is recognised by ``services.guard``: with the store wired
+it is claimed in the database, so a retry reaching another replica is refused there too.
+"""
 
 from __future__ import annotations
 

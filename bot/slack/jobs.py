@@ -1,4 +1,5 @@
-"""Work that happens after Slack's 3-second ack: a bounded pool, and a guard against repeats.
+"""Work that happens after Slack's 3-second ack: a bounded pool, and a guard against repeats
+(``MemoryGuard`` in one process, ``SharedGuard`` across replicas on one database).
 
 Audits run in their own small pool, never in Bolt's listener threads, so a slow Organization
 scan can never delay the next command's ack. When the pool is full the command is told so at
@@ -14,6 +15,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
+
+from bot.store.records import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -91,4 +94,33 @@ class MemoryGuard:
             if key in self.seen:
                 return False
             self.seen[key] = now
+            return True
+
+
+class Claims(Protocol):
+    def claim(self, key: str) -> bool:
+        """True for the one process, of all sharing the database, that records ``key`` first."""
+        ...
+
+
+class SharedGuard:
+    """Repeats caught across bot replicas on one database.
+
+    This process's memory answers first (a repeat reaching the same process costs no database
+    call); a key new here is then claimed in the store, which every replica sees. When the
+    database cannot answer in time the request goes ahead, deduplicated in this process only:
+    a rare second audit is better than a command silently dropped.
+    """
+
+    def __init__(self, claims: Claims, memory: MemoryGuard | None = None) -> None:
+        self.claims = claims
+        self.memory = memory or MemoryGuard()
+
+    def first_time(self, key: str) -> bool:
+        if not self.memory.first_time(key):
+            return False
+        try:
+            return self.claims.claim(key)
+        except StoreError as exc:
+            log.warning("request not claimed in the database (%s); checked in this process", exc)
             return True

@@ -1,0 +1,136 @@
+"""Slack retries and replays across bot replicas: one claim per request key in the shared store.
+
+Two real bot processes on one throw-away PostgreSQL database, moto's server behind them, the
+Slack stand-in recording what they post. A `/rootkey check` reaches process A; Slack's retry of
+the very same request (``X-Slack-Retry-Num: 1``) reaches process B, as a load balancer may
+send it. Exactly one audit result is posted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+
+from bot.store import Store
+from bot.store.claims import RequestClaims
+from tests.support.aws import RootKeySpec, SimulatedAws, days_ago
+from tests.support.botproc import BotProcess
+from tests.support.database import BACKENDS, database, postgres_database
+from tests.support.signing import TEST_SIGNING_SECRET, command_body, post_signed, signed_headers
+from tests.support.slack_standin import Posted, SlackStandin
+
+BOT_TOKEN = "xoxb-test-token"
+CHANNEL = "C0ROOTKEY1"
+
+
+# -- the claim itself, on both databases ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_a_key_is_claimed_once_across_processes_and_old_claims_are_pruned(
+    kind: str, tmp_path: Path
+) -> None:
+    with database(kind, tmp_path) as url:
+        one, two = Store.open(url), Store.open(url)  # two processes' stores, one database
+        try:
+            clock = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+            a = RequestClaims(one.engine, now=lambda: clock)
+            b = RequestClaims(two.engine, now=lambda: clock)
+            assert one.schema_revision() == "0003"
+
+            assert a.claim("trigger_id:111.222.abc") is True
+            assert b.claim("trigger_id:111.222.abc") is False  # the other replica's retry
+            assert a.claim("trigger_id:111.222.abc") is False  # and a replay to the first
+            assert b.claim("trigger_id:333.444.def") is True
+            assert a.count() == 2
+
+            # A day later the claims are pruned; a fresh key is still claimed normally.
+            later = clock + timedelta(days=1, seconds=1)
+            assert b.prune(later) == 2
+            assert a.count() == 0
+            assert a.claim("event_id:Ev0NEW") is True
+        finally:
+            one.close()
+            two.close()
+
+
+def test_claims_store_no_slack_data(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'rootkey.db'}")
+    try:
+        RequestClaims(store.engine).claim("trigger_id:123.456.secretish")
+        with store.engine.connect() as conn:
+            [key] = conn.exec_driver_sql("SELECT key FROM request_claims").scalars()
+        assert "secretish" not in key and len(key) == 64
+    finally:
+        store.close()
+
+
+# -- two bot processes on one PostgreSQL ---------------------------------------------------------
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandin]:
+    with SlackStandin(bot_token=BOT_TOKEN) as standin:
+        yield standin
+
+
+def results(slack: SlackStandin) -> list[Posted]:
+    return [
+        m
+        for m in slack.messages(CHANNEL)
+        if m.thread_ts is None
+        and any(b.get("block_id") == "rootkey_header" for b in m.args.get("blocks") or [])
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_a_retry_reaching_the_other_replica_starts_no_second_audit(
+    slack: SlackStandin, aws: SimulatedAws
+) -> None:
+    org = aws.create_organization(members=["prod"])
+    aws.set_root_keys(
+        org.members[0].account_id, [RootKeySpec(slot=1, active=True, created=days_ago(30))]
+    )
+    with postgres_database("rootkey_replicas") as url:
+        env = {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
+            "SLACK_API_URL": slack.base_url,
+            "DATABASE_URL": url,
+            **aws.env(),
+        }
+        with BotProcess(env) as a, BotProcess(env) as b:
+            body = command_body("check all", response_url=slack.response_url(), channel=CHANNEL)
+            headers = signed_headers(body)
+
+            first = requests.post(a.events_url, data=body.encode(), headers=headers, timeout=10)
+            retry = requests.post(
+                b.events_url,
+                data=body.encode(),
+                headers={**headers, "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "timeout"},
+                timeout=10,
+            )
+
+            assert first.status_code == 200 and "Auditing" in first.json()["text"]
+            assert retry.status_code == 200 and retry.text == ""  # acknowledged, nothing started
+            [result] = slack.wait_for(lambda: results(slack))
+            assert org.members[0].account_id in json.dumps(result.args["blocks"])
+
+            # B works: a new command there is audited and posted. Had it queued the retry, the
+            # retry's audit would have been ahead of this one.
+            fresh = post_signed(
+                b.events_url, command_body("check all", response_url=slack.response_url())
+            )
+            assert "Auditing" in fresh.json()["text"]
+            slack.wait_for(lambda: len(results(slack)) >= 2)
+            assert b.wait_healthy(5)
+        logs_b = b.logs
+    assert len(results(slack)) == 2  # the first command's and the fresh one's, nothing more
+    assert "ignored a repeated request (retry 1)" in logs_b
+    assert TEST_SIGNING_SECRET not in a.logs + logs_b
