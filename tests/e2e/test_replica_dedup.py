@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from bot.slack.jobs import SharedGuard
 from bot.store import Store
 from bot.store.claims import RequestClaims
+from bot.store.records import StoreError
 from tests.support.aws import RootKeySpec, SimulatedAws, days_ago
 from tests.support.botproc import BotProcess
 from tests.support.database import BACKENDS, database, postgres_database
@@ -134,3 +136,40 @@ def test_a_retry_reaching_the_other_replica_starts_no_second_audit(
     assert len(results(slack)) == 2  # the first command's and the fresh one's, nothing more
     assert "ignored a repeated request (retry 1)" in logs_b
     assert TEST_SIGNING_SECRET not in a.logs + logs_b
+
+
+class CountingClaims:
+    """Claims that count the database calls; ``down`` makes the database fail."""
+
+    def __init__(self, store: Store) -> None:
+        self.inner = RequestClaims(store.engine)
+        self.calls = 0
+        self.down = False
+
+    def claim(self, key: str) -> bool:
+        self.calls += 1
+        if self.down:
+            raise StoreError("database error: connection refused")
+        return self.inner.claim(key)
+
+
+def test_the_guard_answers_repeats_from_memory_and_goes_ahead_when_the_database_is_down(
+    tmp_path: Path,
+) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'rootkey.db'}")
+    try:
+        claims = CountingClaims(store)
+        here, other = SharedGuard(claims), SharedGuard(claims)  # two processes' guards
+        assert here.first_time("trigger_id:1") is True
+        assert here.first_time("trigger_id:1") is False  # from memory: no database call
+        assert claims.calls == 1
+        assert other.first_time("trigger_id:1") is False  # another process: the claim says no
+        assert claims.calls == 2
+
+        claims.down = True
+        # The database cannot answer: the command goes ahead (never silently dropped) and a
+        # repeat to the same process is still caught in memory.
+        assert here.first_time("trigger_id:2") is True
+        assert here.first_time("trigger_id:2") is False
+    finally:
+        store.close()
