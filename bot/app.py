@@ -168,14 +168,15 @@ def build_app(
     poster = poster or Poster(client)
     jobs = Jobs(workers=audit_workers, max_pending=MAX_PENDING_AUDITS)
     audit = AuditService(auditor, store)
+    guard = guard or default_guard(store)
     services = Services(
         config=config,
         client=client,
         poster=poster,
         audit=audit,
         jobs=jobs,
-        checks=CheckRunner(audit, poster, jobs, csv=default_csv()),
-        guard=guard or default_guard(store),
+        checks=CheckRunner(audit, poster, jobs, csv=default_csv(), guard=guard),
+        guard=guard,
         store=store,
     )
     if process_auditor is not None:

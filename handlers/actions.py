@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import Ack
+from slack_bolt import Ack, BoltContext
 
 from bot.remediation.states import Kind
 from bot.slack.action_ids import ActionId
@@ -17,6 +17,7 @@ from bot.slack.blocks.common import Message
 from bot.slack.blocks.remediation import FormContext
 from bot.slack.checks import CheckRequest
 from bot.slack.values import BadValue, FindingRef, decode_scope
+from handlers.middleware import claimed
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -44,7 +45,7 @@ def register(app: App, services: Services) -> None:
             services.poster.respond(response_url, message)
 
     @app.action(ActionId.RERUN.value)
-    def rerun(ack: Ack, body: dict[str, Any]) -> None:
+    def rerun(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
         channel, user, response_url, value = clicked(body)
         try:
@@ -52,6 +53,8 @@ def register(app: App, services: Services) -> None:
         except BadValue:
             log.warning("re-run button with a value rootkey did not write")
             tell(response_url, error_message("This button is not valid; run the command again."))
+            return
+        if not claimed(services, context):  # another replica re-runs it and says so
             return
         request = CheckRequest(scope, channel, user, response_url, trigger="command")
         if services.checks.start(request):
@@ -63,18 +66,21 @@ def register(app: App, services: Services) -> None:
         # Until the remediation flow is wired, its buttons answer privately and change nothing.
         @app.action(ActionId.REQUEST_REMEDIATION.value)
         @app.action(ActionId.ACCEPT_RISK.value)
-        def remediation_disabled(ack: Ack, body: dict[str, Any]) -> None:
+        def remediation_disabled(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
             ack()
-            tell(body.get("response_url"), not_enabled("Remediation"))
+            if claimed(services, context):
+                tell(body.get("response_url"), not_enabled("Remediation"))
 
         return
     remediation: RemediationService = services.remediation
 
     @app.action(ActionId.REQUEST_REMEDIATION.value)
     @app.action(ActionId.ACCEPT_RISK.value)
-    def open_request_form(ack: Ack, body: dict[str, Any]) -> None:
+    def open_request_form(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         """A finding's button (or "accept the risk instead" in the form): open the form."""
         ack()
+        if not claimed(services, context):  # another replica opens the form
+            return
         channel, user, response_url, value = clicked(body)
         action_id = (body.get("actions") or [{}])[0].get("action_id")
         kind = Kind.EXCEPTION if action_id == ActionId.ACCEPT_RISK.value else Kind.REMEDIATION
@@ -92,8 +98,14 @@ def register(app: App, services: Services) -> None:
             return
         remediation.open_form(ctx, user, body.get("trigger_id", ""), view.get("id"))
 
-    def on_request(body: dict[str, Any], act: Callable[[int, str], object]) -> None:
-        """Button values carry the request id only; the service reloads and checks the rest."""
+    def on_request(
+        body: dict[str, Any], context: BoltContext, act: Callable[[int, str], object]
+    ) -> None:
+        """Button values carry the request id only; the service reloads and checks the rest.
+        A click another replica took on is left to it (the store's conditional moves would
+        refuse it anyway, but the refusal would be posted)."""
+        if not claimed(services, context):
+            return
         _, user, response_url, value = clicked(body)
         try:
             number = request_id(value)
@@ -104,19 +116,19 @@ def register(app: App, services: Services) -> None:
         act(number, user)
 
     @app.action(ActionId.APPROVE.value)
-    def approve_request(ack: Ack, body: dict[str, Any]) -> None:
+    def approve_request(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
-        on_request(body, remediation.approve)
+        on_request(body, context, remediation.approve)
 
     @app.action(ActionId.REJECT.value)
-    def reject_request(ack: Ack, body: dict[str, Any]) -> None:
+    def reject_request(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
-        on_request(body, remediation.reject)
+        on_request(body, context, remediation.reject)
 
     @app.action(ActionId.VERIFY_NOW.value)
-    def verify_request(ack: Ack, body: dict[str, Any]) -> None:
+    def verify_request(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
-        on_request(body, remediation.verify)
+        on_request(body, context, remediation.verify)
 
 
 def request_id(value: str) -> int:

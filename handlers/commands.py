@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import Ack
+from slack_bolt import Ack, BoltContext
 
 from bot.audit.models import Scope, utcnow
 from bot.slack.action_ids import SLASH_COMMAND
@@ -29,6 +29,7 @@ from bot.slack.commands import (
     parse_account_id,
     parse_command,
 )
+from handlers.middleware import claimed, key_of
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -48,6 +49,7 @@ class CommandContext:
     user: str
     response_url: str | None
     body: dict[str, Any]
+    context: BoltContext
 
     def reply(self, message: Message) -> None:
         """Ack with a private message (only the person who typed the command sees it)."""
@@ -61,7 +63,11 @@ def check(ctx: CommandContext, command: Command) -> None:
     assert isinstance(command, Check)
     scope = command.scope or Scope(kind=ctx.services.config.scope)
     request = CheckRequest(
-        scope=scope, channel=ctx.channel, user=ctx.user, response_url=ctx.response_url
+        scope=scope,
+        channel=ctx.channel,
+        user=ctx.user,
+        response_url=ctx.response_url,
+        key=key_of(ctx.context),
     )
     if ctx.services.checks.start(request):
         ctx.say_privately(ack_text(scope))
@@ -78,7 +84,11 @@ def digest(ctx: CommandContext, command: Command) -> None:
     if service is None:
         ctx.say_privately("The digest is not enabled here: it needs the store (DATABASE_URL).")
         return
-    job = lambda: service.post_now(ctx.channel, ctx.user, ctx.response_url)  # noqa: E731
+
+    def job() -> None:
+        if claimed(ctx.services, ctx.context):  # not already taken on by another replica
+            service.post_now(ctx.channel, ctx.user, ctx.response_url)
+
     if ctx.services.jobs.submit("digest", job):
         ctx.say_privately(digest_started(ctx.channel).text)
     else:
@@ -133,7 +143,7 @@ def name_of(command: Command) -> str:
 
 def register(app: App, services: Services) -> None:
     @app.command(SLASH_COMMAND)
-    def rootkey_command(ack: Ack, command: dict[str, Any]) -> None:
+    def rootkey_command(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
         ctx = CommandContext(
             services=services,
             ack=ack,
@@ -141,6 +151,7 @@ def register(app: App, services: Services) -> None:
             user=command.get("user_id", ""),
             response_url=command.get("response_url"),
             body=command,
+            context=context,
         )
         try:
             parsed = parse_command(command.get("text"))

@@ -1,7 +1,10 @@
 """Checks that run before every listener: repeats and foreign payloads never reach one.
 
-A repeat (Slack's retry, a replay) is recognised by ``services.guard``: with the store wired
-it is claimed in the database, so a retry reaching another replica is refused there too.
+A repeat (Slack's retry, a replay) is recognised by ``services.guard`` in two steps. Before
+the ack, this process's memory only: a repeat reaching the same process gets an empty ack, and
+no ack waits for the database. After the ack, whatever starts work (an audit, a digest, a
+click's or a form's effect) first calls ``claimed``: with the store wired the key is claimed in
+the database, so a retry that reached another replica was acknowledged but does nothing.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import BoltRequest, BoltResponse
+from slack_bolt import BoltContext, BoltRequest, BoltResponse
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -18,6 +21,8 @@ if TYPE_CHECKING:
     from bot.app import Services
 
 log = logging.getLogger(__name__)
+
+REQUEST_KEY = "rootkey_request_key"  # where the middleware leaves the key in Bolt's context
 
 
 def request_key(body: dict[str, Any]) -> str | None:
@@ -36,12 +41,27 @@ def team_of(body: dict[str, Any]) -> str | None:
     return team if isinstance(team, str) else None
 
 
+def key_of(context: BoltContext) -> str | None:
+    value = context.get(REQUEST_KEY)
+    return value if isinstance(value, str) else None
+
+
+def claimed(services: Services, context: BoltContext) -> bool:
+    """After the ack, before the work: False when another replica already took this request
+    on (then do nothing and post nothing)."""
+    key = key_of(context)
+    return key is None or services.guard.claim(key)
+
+
 def register(app: App, services: Services) -> None:
     config = services.config
 
     @app.use
     def refuse_repeats_and_strangers(
-        body: dict[str, Any], request: BoltRequest, next: Callable[[], BoltResponse]
+        body: dict[str, Any],
+        request: BoltRequest,
+        context: BoltContext,
+        next: Callable[[], BoltResponse],
     ) -> BoltResponse | None:
         if config.slack_team_id and team_of(body) not in (None, config.slack_team_id):
             log.warning("refused a request for another workspace")
@@ -55,4 +75,6 @@ def register(app: App, services: Services) -> None:
             retry = request.headers.get("x-slack-retry-num", ["-"])[0]
             log.info("ignored a repeated request (retry %s)", retry)
             return BoltResponse(status=200, body="")
+        if key:
+            context[REQUEST_KEY] = key
         return next()

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import Ack
+from slack_bolt import Ack, BoltContext
 
 from bot.remediation.errors import InvalidInput
 from bot.remediation.states import Kind
 from bot.slack.action_ids import CallbackId
+from handlers.middleware import claimed
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -26,7 +27,9 @@ def register(app: App, services: Services) -> None:
 
     @app.view(CallbackId.REMEDIATION_REQUEST.value)
     @app.view(CallbackId.ACCEPT_RISK.value)
-    def submit_request(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+    def submit_request(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
+    ) -> None:
         """Validate at once (errors go back into the form), ack, then create and post."""
         kind = (
             Kind.EXCEPTION
@@ -40,4 +43,5 @@ def register(app: App, services: Services) -> None:
             ack(response_action="errors", errors={exc.field: str(exc)})
             return
         ack()
-        remediation.create(new)
+        if claimed(services, context):  # a form another replica took on is saved there once
+            remediation.create(new)

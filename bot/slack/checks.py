@@ -1,7 +1,9 @@
 """``/rootkey check`` and the "Re-run" button: audit after the ack, post the result.
 
 The handler only acks and calls ``CheckRunner.start``; the audit, the message and the CSV
-report happen in a worker of ``Jobs``. Accounts with an accepted risk (``exceptions``, the
+report happen in a worker of ``Jobs``. The worker first claims the Slack request (``guard``):
+a repeat that reached another replica was acknowledged there, but it never starts a second
+audit and posts nothing. Accounts with an accepted risk (``exceptions``, the
 remediation flow's active exceptions, read after the audit) are shown apart in the message.
 """
 
@@ -19,7 +21,7 @@ from bot.slack.blocks.audit import audit_failed, audit_result, needs_report
 from bot.slack.blocks.command import not_in_channel_note, not_saved_note, report_failed
 from bot.slack.blocks.common import Message
 from bot.slack.errors import describe
-from bot.slack.jobs import Jobs
+from bot.slack.jobs import Jobs, RequestGuard
 from bot.slack.poster import DeliveryError, Posted, Poster
 from bot.store.records import StoreError
 
@@ -41,6 +43,7 @@ class CheckRequest:
     user: str | None = None
     response_url: str | None = None
     trigger: str = "command"
+    key: str | None = None  # the Slack request's key, claimed before the audit starts
 
 
 class CheckRunner:
@@ -51,6 +54,7 @@ class CheckRunner:
         jobs: Jobs,
         csv: CsvRenderer | None = None,
         exceptions: ExceptionSource | None = None,
+        guard: RequestGuard | None = None,
     ) -> None:
         self.audit = audit
         self.poster = poster
@@ -58,6 +62,7 @@ class CheckRunner:
         self.csv = csv
         # Set by build_app when the remediation flow is wired (it needs the store).
         self.exceptions = exceptions
+        self.guard = guard
 
     def accepted_risks(self) -> tuple[Sequence[RiskException], str | None]:
         """The active exceptions, and a note when they could not be read (then none apply:
@@ -75,6 +80,8 @@ class CheckRunner:
         return self.jobs.submit(f"check {request.scope.kind}", lambda: self.execute(request))
 
     def execute(self, request: CheckRequest) -> None:
+        if request.key and self.guard is not None and not self.guard.claim(request.key):
+            return  # another replica took this request on: it audits and posts
         try:
             run = self.audit.record(request.scope, request.trigger, request.user, request.channel)
         except Exception as exc:  # the audit as a whole could not run: tell the user why

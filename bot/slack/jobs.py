@@ -1,6 +1,12 @@
 """Work that happens after Slack's 3-second ack: a bounded pool, and a guard against repeats
 (``MemoryGuard`` in one process, ``SharedGuard`` across replicas on one database).
 
+The guard has two steps. ``first_time`` runs before the ack and answers from this process's
+memory only (no I/O): a repeat reaching the same process gets an empty ack. ``claim`` runs
+after the ack, just before the work starts (an audit, a digest, a click's effect): with a
+database it records the key there, so a repeat that reached another replica was acknowledged
+normally but starts nothing and posts nothing.
+
 Audits run in their own small pool, never in Bolt's listener threads, so a slow Organization
 scan can never delay the next command's ack. When the pool is full the command is told so at
 once instead of waiting in an unbounded queue.
@@ -71,7 +77,13 @@ def report_crash(name: str, exc: BaseException | None) -> None:
 
 class RequestGuard(Protocol):
     def first_time(self, key: str) -> bool:
-        """True the first time ``key`` is seen (a Slack retry or a replay sees False)."""
+        """Before the ack, without I/O: True the first time this process sees ``key`` (a Slack
+        retry or a replay to the same process sees False)."""
+        ...
+
+    def claim(self, key: str) -> bool:
+        """After the ack, before the work: True for the one process, of all replicas, that
+        does the work of ``key``."""
         ...
 
 
@@ -96,6 +108,10 @@ class MemoryGuard:
             self.seen[key] = now
             return True
 
+    def claim(self, key: str) -> bool:
+        # One process: ``first_time`` already let exactly one delivery of ``key`` through.
+        return True
+
 
 class Claims(Protocol):
     def claim(self, key: str) -> bool:
@@ -106,10 +122,11 @@ class Claims(Protocol):
 class SharedGuard:
     """Repeats caught across bot replicas on one database.
 
-    This process's memory answers first (a repeat reaching the same process costs no database
-    call); a key new here is then claimed in the store, which every replica sees. When the
-    database cannot answer in time the request goes ahead, deduplicated in this process only:
-    a rare second audit is better than a command silently dropped.
+    Before the ack this process's memory answers (a repeat reaching the same process costs no
+    database call, and no ack ever waits for the database). After the ack ``claim`` records
+    the key in the store, which every replica sees; only the process whose claim succeeds does
+    the work. When the database cannot answer in time the work goes ahead, deduplicated in this
+    process only: a rare second audit is better than a command silently dropped.
     """
 
     def __init__(self, claims: Claims, memory: MemoryGuard | None = None) -> None:
@@ -117,10 +134,14 @@ class SharedGuard:
         self.memory = memory or MemoryGuard()
 
     def first_time(self, key: str) -> bool:
-        if not self.memory.first_time(key):
-            return False
+        return self.memory.first_time(key)
+
+    def claim(self, key: str) -> bool:
         try:
-            return self.claims.claim(key)
+            first = self.claims.claim(key)
         except StoreError as exc:
             log.warning("request not claimed in the database (%s); checked in this process", exc)
             return True
+        if not first:
+            log.info("a repeated request was claimed by another process: nothing started")
+        return first

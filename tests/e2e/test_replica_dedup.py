@@ -112,17 +112,22 @@ def test_a_retry_reaching_the_other_replica_starts_no_second_audit(
             headers = signed_headers(body)
 
             first = requests.post(a.events_url, data=body.encode(), headers=headers, timeout=10)
-            retry = requests.post(
-                b.events_url,
-                data=body.encode(),
-                headers={**headers, "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "timeout"},
-                timeout=10,
-            )
-
             assert first.status_code == 200 and "Auditing" in first.json()["text"]
-            assert retry.status_code == 200 and retry.text == ""  # acknowledged, nothing started
             [result] = slack.wait_for(lambda: results(slack))
             assert org.members[0].account_id in json.dumps(result.args["blocks"])
+
+            retry_headers = {**headers, "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "timeout"}
+            retry = requests.post(
+                b.events_url, data=body.encode(), headers=retry_headers, timeout=10
+            )
+            # Acknowledged as a command (B's memory has not seen it), but nothing is started.
+            assert retry.status_code == 200 and "Auditing" in retry.json()["text"]
+            slack.wait_for(lambda: "claimed by another process" in b.logs)
+            # A repeat reaching the process that has seen it gets an empty ack at once.
+            again = requests.post(
+                a.events_url, data=body.encode(), headers=retry_headers, timeout=10
+            )
+            assert again.status_code == 200 and again.text == ""
 
             # B works: a new command there is audited and posted. Had it queued the retry, the
             # retry's audit would have been ahead of this one.
@@ -134,7 +139,8 @@ def test_a_retry_reaching_the_other_replica_starts_no_second_audit(
             assert b.wait_healthy(5)
         logs_b = b.logs
     assert len(results(slack)) == 2  # the first command's and the fresh one's, nothing more
-    assert "ignored a repeated request (retry 1)" in logs_b
+    assert "ignored a repeated request (retry 1)" in a.logs
+    assert "claimed by another process: nothing started" in logs_b
     assert TEST_SIGNING_SECRET not in a.logs + logs_b
 
 
@@ -153,23 +159,28 @@ class CountingClaims:
         return self.inner.claim(key)
 
 
-def test_the_guard_answers_repeats_from_memory_and_goes_ahead_when_the_database_is_down(
+def test_the_guard_answers_before_the_ack_from_memory_and_claims_after_it(
     tmp_path: Path,
 ) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 'rootkey.db'}")
     try:
         claims = CountingClaims(store)
         here, other = SharedGuard(claims), SharedGuard(claims)  # two processes' guards
+        # Before the ack: memory only, never the database.
         assert here.first_time("trigger_id:1") is True
-        assert here.first_time("trigger_id:1") is False  # from memory: no database call
-        assert claims.calls == 1
-        assert other.first_time("trigger_id:1") is False  # another process: the claim says no
+        assert here.first_time("trigger_id:1") is False
+        assert other.first_time("trigger_id:1") is True  # the other process has not seen it
+        assert claims.calls == 0
+        # After the ack: exactly one of the two processes does the work.
+        assert here.claim("trigger_id:1") is True
+        assert other.claim("trigger_id:1") is False
         assert claims.calls == 2
 
         claims.down = True
-        # The database cannot answer: the command goes ahead (never silently dropped) and a
+        # The database cannot answer: the work goes ahead (never silently dropped) and a
         # repeat to the same process is still caught in memory.
         assert here.first_time("trigger_id:2") is True
+        assert here.claim("trigger_id:2") is True
         assert here.first_time("trigger_id:2") is False
     finally:
         store.close()
