@@ -19,8 +19,9 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -55,9 +56,11 @@ from bot.remediation.progress import (
     tracked_target,
 )
 from bot.remediation.states import TRACKED_STATES, Kind, Mode, State
+from bot.services.audit import AuditFailed
 from bot.slack.blocks import remediation as blocks
 from bot.slack.blocks.common import Message
 from bot.slack.poster import TRANSPORT_ERRORS, DeliveryError, Poster
+from bot.store.records import StoreError
 from bot.store.remediation import BOT_ACTOR, NewRequest, RemediationStore
 
 log = logging.getLogger(__name__)
@@ -178,6 +181,9 @@ class RemediationService:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rootkey-remedy")
         self.cache_lock = threading.Lock()
         self.cached: tuple[float, frozenset[str]] | None = None
+        self.active_lock = threading.Lock()
+        self.active: set[int] = set()  # requests this process is executing or resuming now
+        self.last_problem: dict[int, str] = {}  # the sweep's last failure posted per request
 
     # -- lifecycle (a Background of build_app) ---------------------------------------------------
 
@@ -198,6 +204,24 @@ class RemediationService:
                 log.error("remediation work %s failed", fn.__name__, exc_info=exc)
 
         self.pool.submit(fn, *args).add_done_callback(report)
+
+    @contextmanager
+    def running(self, request_id: int) -> Iterator[bool]:
+        """Mark a request as being worked on by this process right now (execution or resume);
+        yields False when it already was (the outer work keeps the mark)."""
+        with self.active_lock:
+            fresh = request_id not in self.active
+            self.active.add(request_id)
+        try:
+            yield fresh
+        finally:
+            if fresh:
+                with self.active_lock:
+                    self.active.discard(request_id)
+
+    def is_running(self, request_id: int) -> bool:
+        with self.active_lock:
+            return request_id in self.active
 
     @property
     def sweep_interval(self) -> float:
@@ -524,47 +548,82 @@ class RemediationService:
             log.warning("could not message %s: %s", user, exc.error)
 
     def execute(self, req: Request) -> None:
-        """assume-root: AssumeRoot, list keys with last use, delete (unless dry run), re-audit."""
-        until = self.now() + LEASE
-        running = self.move(
-            req, State.EXECUTING, BOT_ACTOR, "deleting through centralized root access",
-            lease_owner=self.me, lease_until=until,
-        )  # fmt: skip
-        if running is None:
-            return  # another click or process is on it
-        self.run_root_session(running)
+        """assume-root: AssumeRoot, list keys with last use, delete (unless dry run), re-audit.
 
-    def run_root_session(self, req: Request) -> None:
+        Whatever goes wrong ends in a state the thread explains: ``failed`` with the reason, or
+        (the database failing) the lease handed back so that the resume path re-audits it."""
+        with self.running(req.id):  # marked before the move: no sweep here may resume it
+            until = self.now() + LEASE
+            running = self.move(
+                req, State.EXECUTING, BOT_ACTOR, "deleting through centralized root access",
+                lease_owner=self.me, lease_until=until,
+            )  # fmt: skip
+            if running is None:
+                return  # another click or process is on it
+            deleted: list[str] = []
+            try:
+                self.run_root_session(running, deleted)
+            except RootAccessError as exc:
+                self.give_up(running, str(exc), deleted)
+            except AuditFailed as exc:
+                self.give_up(running, f"the re-audit could not run: {exc}", deleted)
+            except StoreError as exc:
+                self.hand_back(running, exc)
+
+    def give_up(self, req: Request, why: str, deleted: list[str]) -> None:
+        """End an execution as failed, saying what was deleted before it stopped."""
+        done = f"; already deleted: {', '.join(deleted)}" if deleted else "; no key was deleted"
+        try:
+            self.move(req, State.FAILED, BOT_ACTOR, why + done)
+        except StoreError as exc:
+            self.hand_back(req, exc)
+
+    def hand_back(self, req: Request, exc: StoreError) -> None:
+        """The database failed mid-execution: say so in the thread and hand the lease back, so
+        the next sweep (of any process) re-audits the account and finishes the request."""
+        log.error("request #%d: database failure while executing: %s", req.id, exc)
+        self.say(
+            req,
+            blocks.thread_note(
+                f":warning: Request #{req.id} stopped: rootkey's database failed "
+                f"({blocks.escape(str(exc))}). It stays executing; as soon as the database "
+                "answers, the account is re-audited and the request finished or put back to "
+                "approved."
+            ),
+        )
+        try:
+            self.store.release_lease(req.id, self.me, self.now())
+        except StoreError as again:
+            log.error("request #%d: could not hand back its lease: %s", req.id, again)
+
+    def run_root_session(self, req: Request, deleted: list[str]) -> None:
         assert self.root_access is not None
         dry = self.config.dry_run
-        try:
-            self.step(
-                req,
-                f":key: Opening a root session in {req.account_id}: sts:AssumeRoot on the "
-                f"regional endpoint ({self.root_access.region}), {self.root_access.duration} s, "
-                "task policy IAMDeleteRootUserCredentials.",
-            )
-            session = self.root_access.open(req.account_id)
-            keys = session.list_keys()
-            described = [k.describe() for k in keys]
-            self.store.note(
-                req.id, BOT_ACTOR, "step",
-                "keys: " + ("; ".join(described) or "none"), self.now(),
-            )  # fmt: skip
-            self.say(req, blocks.root_keys_note(req, described))
-            for key in keys:
-                if dry:
-                    self.step(
-                        req,
-                        f":test_tube: Dry run (ROOTKEY_DRY_RUN=true): would delete {key.masked}; "
-                        "nothing was deleted.",
-                    )
-                    continue
-                session.delete_key(key.key_id)
-                self.step(req, f":wastebasket: Deleted {key.masked}.")
-        except RootAccessError as exc:
-            self.move(req, State.FAILED, BOT_ACTOR, str(exc))
-            return
+        self.step(
+            req,
+            f":key: Opening a root session in {req.account_id}: sts:AssumeRoot on the "
+            f"regional endpoint ({self.root_access.region}), {self.root_access.duration} s, "
+            "task policy IAMDeleteRootUserCredentials.",
+        )
+        session = self.root_access.open(req.account_id)
+        keys = session.list_keys()
+        described = [k.describe() for k in keys]
+        self.store.note(
+            req.id, BOT_ACTOR, "step",
+            "keys: " + ("; ".join(described) or "none"), self.now(),
+        )  # fmt: skip
+        self.say(req, blocks.root_keys_note(req, described))
+        for key in keys:
+            if dry:
+                self.step(
+                    req,
+                    f":test_tube: Dry run (ROOTKEY_DRY_RUN=true): would delete {key.masked}; "
+                    "nothing was deleted.",
+                )
+                continue
+            session.delete_key(key.key_id)
+            deleted.append(key.masked)
+            self.step(req, f":wastebasket: Deleted {key.masked}.")
         self.step(req, ":mag: Re-auditing the account through the normal audit path.")
         self.finish_execution(req, dry)
 
@@ -641,12 +700,31 @@ class RemediationService:
             self.guard(req, self.remind)
         self.resume_interrupted(False)
 
-    def guard(self, req: Request, action: Callable[[Request], object]) -> None:
-        """One request's failure (AWS, Slack, database) must not stop the others."""
+    def guard(
+        self, req: Request, action: Callable[[Request], object], what: str | None = None
+    ) -> None:
+        """One request's failure (AWS, audit, Slack, database) must not stop the others. The
+        request keeps its state, the next sweep tries again, and the thread says why (once per
+        distinct failure, not on every sweep)."""
         try:
             action(req)
-        except (RemediationError, RootAccessError, DeliveryError) as exc:
+        except (RemediationError, RootAccessError, AuditFailed, StoreError, DeliveryError) as exc:
             log.error("request #%d: %s", req.id, exc)
+            problem = f"{type(exc).__name__}: {exc}"
+            if self.last_problem.get(req.id) == problem:
+                return
+            self.last_problem[req.id] = problem
+            what = what or getattr(action, "__name__", "work").replace("_", " ")
+            self.say(
+                req,
+                blocks.thread_note(
+                    f":warning: Could not {blocks.escape(what)} request "
+                    f"#{req.id} ({blocks.escape(str(exc))}); it stays {req.state.value} and "
+                    "rootkey tries again on its next sweep."
+                ),
+            )
+        else:
+            self.last_problem.pop(req.id, None)
 
     def end_exception(self, req: Request) -> None:
         self.move(req, State.EXPIRED, BOT_ACTOR, "the exception ran out; the account counts again")
@@ -676,28 +754,38 @@ class RemediationService:
         never started are started."""
         now = self.now()
         for req in self.store.executing():
-            if req.lease_owner == self.me:
-                continue
-            expired = req.lease_until is None or req.lease_until <= now
-            if not (expired or process_gone(req.lease_owner)):
-                continue
-            if not self.store.take_over(req, self.me, now + LEASE):
-                continue
-            log.info("request #%d: resuming an execution interrupted by a restart", req.id)
-            self.guard(self.store.get(req.id), self.resume)
+            with self.running(req.id) as fresh:
+                if not fresh:
+                    continue  # this process is executing it right now
+                ours = req.lease_owner == self.me  # ours, but its work here has ended
+                expired = req.lease_until is None or req.lease_until <= now
+                if not (ours or expired or process_gone(req.lease_owner)):
+                    continue
+                self.guard(req, self.resume_one, "resume")
         # Approved but never started (a restart right after the approval click): start now.
         # The moves out of approved are conditional, so a process that is starting it at this
         # very moment and this one cannot both do it.
         for req in self.store.find([State.APPROVED], kind=Kind.REMEDIATION):
             if at_start or req.state_since <= now - STALLED:
                 log.info("request #%d: approved but not started; starting it", req.id)
-                self.guard(req, lambda r: self.proceed(r.id))
+                self.guard(req, lambda r: self.proceed(r.id), "start")
 
-    def resume(self, req: Request) -> None:
+    def resume_one(self, req: Request) -> None:
+        """Take the lease of an interrupted execution (if it is still as we saw it) and resume."""
+        if not self.store.take_over(req, self.me, self.now() + LEASE):
+            return
+        log.info("request #%d: resuming an interrupted execution", req.id)
+        self.resume(self.store.get(req.id), restarted=req.lease_owner != self.me)
+
+    def resume(self, req: Request, restarted: bool = True) -> None:
+        why = (
+            "rootkey restarted while this request was executing"
+            if restarted
+            else "the execution of this request stopped before it ended"
+        )
         self.step(
             req,
-            ":arrows_counterclockwise: rootkey restarted while this request was executing; "
-            "re-auditing the account to see where it stands.",
+            f":arrows_counterclockwise: {why}; re-auditing the account to see where it stands.",
         )
         verdict = self.verdict_of(self.audit_one(req.account_id, "recheck"), req.account_id)
         if key_progress(verdict) is KeyProgress.DELETED:

@@ -491,6 +491,21 @@ class RemediationStore:
             )
             return done.rowcount == 1
 
+    def release_lease(self, request_id: int, owner: str, now: datetime) -> bool:
+        """End ``owner``'s lease on an executing request at once, so the resume path (of any
+        process) re-audits it; False when ``owner`` does not hold it any more."""
+        with self.writing() as conn:
+            done = conn.execute(
+                update(R)
+                .where(
+                    R.c.id == request_id,
+                    R.c.state == State.EXECUTING.value,
+                    R.c.lease_owner == owner,
+                )
+                .values(lease_until=now, version=R.c.version + 1)
+            )
+            return done.rowcount == 1
+
     def executing(self) -> list[Request]:
         return self.find([State.EXECUTING], kind=Kind.REMEDIATION)
 

@@ -1,0 +1,210 @@
+"""assume-root execution when something fails half way: the audit, the database, a lease.
+
+Real store (SQLite), real Slack client against the stand-in, real audit and AssumeRoot on moto.
+Failures are injected at the service's own seams (the audit path, the store), never by patching
+import paths."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slack_sdk import WebClient
+
+from bot.audit.models import AuditResult, Scope
+from bot.aws.auditor import AwsAuditor
+from bot.aws.root import RootAccess
+from bot.config import load_config
+from bot.remediation.models import LogEntry
+from bot.remediation.states import Kind, Mode, State
+from bot.services.audit import AuditFailed, AuditService
+from bot.services.remediation import RemediationService
+from bot.slack.poster import Poster
+from bot.store import Store
+from bot.store.records import StoreError
+from bot.store.remediation import NewRequest, RemediationStore
+from tests.support.aws import RootKeySpec, SimulatedAws
+from tests.support.aws_root import RootAccessStandIn
+from tests.support.slack_standin import SlackStandin
+
+CHANNEL = "C0ROOTKEY1"
+APPROVER = "U0APPROVE1"
+GONE = "another-host:4242:0badc0de"  # a process elsewhere, its lease run out
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class FlakyAudit:
+    """The real audit path, failing the next ``failures`` re-audits like a dead worker."""
+
+    def __init__(self, real: AuditService) -> None:
+        self.real = real
+        self.failures = 0
+
+    def run(
+        self,
+        scope: Scope,
+        trigger: str,
+        requested_by: str | None = None,
+        channel: str | None = None,
+    ) -> AuditResult:
+        if trigger == "recheck" and self.failures:
+            self.failures -= 1
+            raise AuditFailed("the audit worker stopped")
+        return self.real.run(scope, trigger, requested_by, channel)
+
+
+class FlakyStore(RemediationStore):
+    """The real store, whose log write fails once when its detail contains ``fail_on``."""
+
+    fail_on: str | None = None
+
+    def note(self, request_id: int, actor: str, event: str, detail: str, now: datetime) -> LogEntry:
+        if self.fail_on and self.fail_on in detail:
+            self.fail_on = None
+            raise StoreError("database error: server closed the connection unexpectedly")
+        return super().note(request_id, actor, event, detail, now)
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandin]:
+    with SlackStandin(bot_token="xoxb-test") as standin:
+        yield standin
+
+
+@pytest.fixture
+def rig(
+    slack: SlackStandin, aws: SimulatedAws, tmp_path: Path
+) -> Iterator[tuple[RemediationService, FlakyAudit, FlakyStore, list[str]]]:
+    stand_in = RootAccessStandIn.install(aws)
+    stand_in.reset()
+    org = aws.create_organization(members=2)
+    accounts = [m.account_id for m in org.members]
+    for account in accounts:
+        aws.set_root_keys(account, [RootKeySpec(slot=1, active=True)])
+    config = load_config(
+        {"ROOTKEY_APPROVERS": APPROVER, "ROOTKEY_REMEDIATION": "assume-root", **aws.env()}
+    )
+    store = Store.open(f"sqlite:///{tmp_path / 'rootkey.db'}")
+    client = WebClient(token="xoxb-test", base_url=slack.base_url)
+    auditor = AwsAuditor(config, session_factory=aws.session)
+    audit = FlakyAudit(AuditService(auditor, store))
+    rem_store = FlakyStore(store.engine)
+    remediation = RemediationService(
+        config,
+        rem_store,
+        Poster(client, sleep=lambda _s: None),
+        client,
+        audit,
+        root_access=RootAccess(config.aws_region, session_factory=aws.session),
+        now=Clock(),
+    )
+    yield remediation, audit, rem_store, accounts
+    remediation.shutdown()
+    auditor.close()
+    store.close()
+    stand_in.reset()
+
+
+def thread(slack: SlackStandin) -> str:
+    return "\n".join(m.args.get("text") or "" for m in slack.messages(CHANNEL))
+
+
+def approved(remediation: RemediationService, account: str) -> int:
+    """A request for ``account`` approved in the store (no click: the test starts the work)."""
+    store = remediation.store
+    now = remediation.now()
+    req = store.create(
+        NewRequest(
+            kind=Kind.REMEDIATION,
+            account_id=account,
+            requester="U0ALICE001",
+            reason="unused key",
+            channel=CHANNEL,
+            thread_ts="1700000000.000100",
+            expires_at=now + timedelta(hours=72),
+            mode=Mode.ASSUME_ROOT,
+        ),
+        now,
+    )
+    assert store.approve(req.id, APPROVER, 1, now).approved
+    return req.id
+
+
+def left_executing_by_gone_process(remediation: RemediationService, account: str) -> int:
+    request_id = approved(remediation, account)
+    past = remediation.now() - timedelta(minutes=1)
+    moved = remediation.store.transition(
+        request_id, State.APPROVED, State.EXECUTING, "rootkey", "deleting", past,
+        lease_owner=GONE, lease_until=past,
+    )  # fmt: skip
+    assert moved is not None
+    return request_id
+
+
+def test_a_failed_re_audit_ends_the_execution_as_failed_with_the_reason(
+    rig: tuple[RemediationService, FlakyAudit, FlakyStore, list[str]], slack: SlackStandin
+) -> None:
+    remediation, audit, _store, accounts = rig
+    request_id = approved(remediation, accounts[0])
+    audit.failures = 1
+    remediation.proceed(request_id)
+    req = remediation.store.get(request_id)
+    assert req.state is State.FAILED
+    text = thread(slack)
+    assert "the re-audit could not run: the audit worker stopped" in text
+    assert "already deleted: AKIA" in text  # the thread says the key is gone anyway
+
+
+def test_a_database_failure_mid_execution_is_resumed_by_the_same_process(
+    rig: tuple[RemediationService, FlakyAudit, FlakyStore, list[str]], slack: SlackStandin
+) -> None:
+    remediation, _audit, store, accounts = rig
+    request_id = approved(remediation, accounts[0])
+    store.fail_on = "Re-auditing the account"  # after the key was deleted
+    remediation.proceed(request_id)
+    req = remediation.store.get(request_id)
+    assert req.state is State.EXECUTING
+    assert req.lease_until is not None and req.lease_until <= remediation.now()  # handed back
+    assert "rootkey's database failed" in thread(slack)
+
+    remediation.sweep()  # the lease is this process's own, but nothing runs it any more
+    assert remediation.store.get(request_id).state is State.VERIFIED
+    assert "the execution of this request stopped before it ended" in thread(slack)
+
+
+def test_one_resume_failing_does_not_stop_the_others(
+    rig: tuple[RemediationService, FlakyAudit, FlakyStore, list[str]], slack: SlackStandin
+) -> None:
+    remediation, audit, _store, accounts = rig
+    first = left_executing_by_gone_process(remediation, accounts[0])
+    second = left_executing_by_gone_process(remediation, accounts[1])
+    audit.failures = 1  # the first resume's re-audit
+    remediation.sweep()
+    assert remediation.store.get(first).state is State.EXECUTING
+    assert remediation.store.get(second).state is State.VERIFIED
+    assert f"Could not resume request #{first} (the audit worker stopped)" in thread(slack)
+
+    remediation.sweep()  # the next sweep re-audits the first one again and finishes it
+    assert remediation.store.get(first).state is State.VERIFIED
+
+
+def test_a_request_this_process_runs_now_is_not_resumed_under_it(
+    rig: tuple[RemediationService, FlakyAudit, FlakyStore, list[str]],
+) -> None:
+    remediation, _audit, _store, accounts = rig
+    request_id = left_executing_by_gone_process(remediation, accounts[0])
+    seen: list[Any] = []
+    with remediation.running(request_id):
+        remediation.resume_interrupted(False)
+        seen.append(remediation.store.get(request_id).lease_owner)
+    assert seen == [GONE]  # untouched while marked as running here
