@@ -64,3 +64,13 @@ class InvalidInput(RemediationError):
 
 class ApproverLookupFailed(RemediationError):
     """Slack could not tell who is in an approver group: fail closed."""
+
+
+class LeaseLost(RemediationError):
+    """This process no longer holds the execution lease: another one took the request over."""
+
+    def __init__(self, request_id: int) -> None:
+        super().__init__(
+            f"Request #{request_id} was taken over by another rootkey process; this one stops."
+        )
+        self.request_id = request_id

@@ -40,6 +40,7 @@ from bot.remediation import rights
 from bot.remediation.errors import (
     ApproverLookupFailed,
     InvalidInput,
+    LeaseLost,
     NotAllowed,
     RemediationError,
     StaleState,
@@ -256,9 +257,17 @@ class RemediationService:
             log.error("request #%d: could not update its message: %s", req.id, exc.error)
 
     def step(self, req: Request, text: str, message: Message | None = None) -> None:
-        """One step of the work: logged, then posted to the thread."""
+        """One step of the work: logged, then posted to the thread. While executing, each step
+        first renews this process's lease (and stops the work if it lost it)."""
+        if req.state is State.EXECUTING:
+            self.keep_lease(req)
         self.store.note(req.id, BOT_ACTOR, "step", text, self.now())
         self.say(req, message or blocks.thread_note(text))
+
+    def keep_lease(self, req: Request) -> None:
+        """Renew this process's execution lease; ``LeaseLost`` when another process has it."""
+        if not self.store.renew_lease(req.id, self.me, self.now() + LEASE):
+            raise LeaseLost(req.id)
 
     def moved(self, req: Request, old: State, detail: str, actor: str | None) -> None:
         self.say(req, blocks.transition_note(req, old, detail, actor))
@@ -267,7 +276,10 @@ class RemediationService:
         self, req: Request, to: State, actor: str, detail: str, **fields: Any
     ) -> Request | None:
         """Conditional move from ``req.state``; posts it when this call made it."""
-        moved = self.store.transition(req.id, req.state, to, actor, detail, self.now(), **fields)
+        holder = self.me if req.state is State.EXECUTING else None
+        moved = self.store.transition(
+            req.id, req.state, to, actor, detail, self.now(), holder, **fields
+        )
         if moved is not None:
             self.moved(moved, req.state, detail, None if actor == BOT_ACTOR else actor)
         return moved
@@ -569,6 +581,9 @@ class RemediationService:
                 self.give_up(running, f"the re-audit could not run: {exc}", deleted)
             except StoreError as exc:
                 self.hand_back(running, exc)
+            except LeaseLost as exc:
+                log.warning("request #%d: %s", running.id, exc)
+                self.say(running, blocks.thread_note(f":information_source: {exc}"))
 
     def give_up(self, req: Request, why: str, deleted: list[str]) -> None:
         """End an execution as failed, saying what was deleted before it stopped."""
@@ -621,6 +636,7 @@ class RemediationService:
                     "nothing was deleted.",
                 )
                 continue
+            self.keep_lease(req)  # never delete under another process's lease
             session.delete_key(key.key_id)
             deleted.append(key.masked)
             self.step(req, f":wastebasket: Deleted {key.masked}.")

@@ -377,11 +377,14 @@ class RemediationStore:
         actor: str,
         detail: str,
         now: datetime,
+        holder: str | None = None,
         **fields: Any,
     ) -> Request | None:
         """Move the request if (and only if) it is still in ``from_state``.
 
         Returns the moved request, or None when another click or process moved it first.
+        A move out of ``executing`` also needs ``holder`` to be the lease owner: a process whose
+        lease was taken over cannot finish the request under the one now running it.
         ``fields`` may also set a few columns in the same update (assignee, checked_at, ...).
         """
         unknown = set(fields) - self.UPDATABLE
@@ -392,9 +395,14 @@ class RemediationStore:
             if kind is None:
                 raise RequestNotFound(request_id)
             require(Kind(kind), from_state, to_state)
+            conditions = [R.c.id == request_id, R.c.state == from_state.value]
+            if from_state is State.EXECUTING:
+                if holder is None:
+                    raise ValueError("a move out of executing needs the lease holder")
+                conditions.append(R.c.lease_owner == holder)
             done = conn.execute(
                 update(R)
-                .where(R.c.id == request_id, R.c.state == from_state.value)
+                .where(*conditions)
                 .values(state=to_state.value, state_since=now, version=R.c.version + 1, **fields)
             )
             if done.rowcount != 1:
@@ -488,6 +496,21 @@ class RemediationStore:
                 update(R)
                 .where(R.c.id == request.id, R.c.state == State.EXECUTING.value, condition)
                 .values(lease_owner=owner, lease_until=until, version=R.c.version + 1)
+            )
+            return done.rowcount == 1
+
+    def renew_lease(self, request_id: int, owner: str, until: datetime) -> bool:
+        """Extend ``owner``'s lease on an executing request; False when it is not ``owner``'s
+        any more (another process took it over, or the request left executing)."""
+        with self.writing() as conn:
+            done = conn.execute(
+                update(R)
+                .where(
+                    R.c.id == request_id,
+                    R.c.state == State.EXECUTING.value,
+                    R.c.lease_owner == owner,
+                )
+                .values(lease_until=until)
             )
             return done.rowcount == 1
 

@@ -67,8 +67,12 @@ class FlakyStore(RemediationStore):
     """The real store, whose log write fails once when its detail contains ``fail_on``."""
 
     fail_on: str | None = None
+    steal_on: str | None = None  # another process takes the lease over at this log line
 
     def note(self, request_id: int, actor: str, event: str, detail: str, now: datetime) -> LogEntry:
+        if self.steal_on and self.steal_on in detail:
+            self.steal_on = None
+            assert self.take_over(self.get(request_id), GONE, now + timedelta(minutes=16))
         if self.fail_on and self.fail_on in detail:
             self.fail_on = None
             raise StoreError("database error: server closed the connection unexpectedly")
@@ -180,6 +184,24 @@ def test_a_database_failure_mid_execution_is_resumed_by_the_same_process(
     remediation.sweep()  # the lease is this process's own, but nothing runs it any more
     assert remediation.store.get(request_id).state is State.VERIFIED
     assert "the execution of this request stopped before it ended" in thread(slack)
+
+
+def test_a_process_that_lost_its_lease_stops_before_deleting(
+    rig: tuple[RemediationService, FlakyAudit, FlakyStore, list[str]],
+    slack: SlackStandin,
+    aws: SimulatedAws,
+) -> None:
+    remediation, _audit, store, accounts = rig
+    request_id = approved(remediation, accounts[0])
+    store.steal_on = "keys: "  # taken over after the keys were listed, before any deletion
+    remediation.proceed(request_id)
+    req = remediation.store.get(request_id)
+    assert (req.state, req.lease_owner) == (State.EXECUTING, GONE)  # left to the new holder
+    assert len(aws.state.root(accounts[0]).keys) == 1  # nothing deleted
+    assert "was taken over by another rootkey process; this one stops" in thread(slack)
+    # and a move out of executing by a process that does not hold the lease changes nothing
+    assert remediation.move(req, State.VERIFIED, "rootkey", "not mine") is None
+    assert remediation.store.get(request_id).state is State.EXECUTING
 
 
 def test_one_resume_failing_does_not_stop_the_others(

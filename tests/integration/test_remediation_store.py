@@ -213,3 +213,30 @@ def test_overdue_rechecks_and_reminders_are_claimed_once(store: RemediationStore
         "reminded the assignee",
         "reminded the approvers",
     ]
+
+
+def test_only_the_lease_holder_moves_out_of_executing_and_renews(store: RemediationStore) -> None:
+    rid = new_request(store)
+    assert store.approve(rid, "UA", 1, T0).approved
+    until = T0 + timedelta(minutes=16)
+    assert store.transition(
+        rid, State.APPROVED, State.EXECUTING, "rootkey", "go", T0,
+        lease_owner="host:1:aaaa", lease_until=until,
+    )  # fmt: skip
+    later = T0 + timedelta(minutes=10)
+    assert not store.renew_lease(rid, "host:2:bbbb", later + timedelta(minutes=16))
+    assert store.renew_lease(rid, "host:1:aaaa", later + timedelta(minutes=16))
+    assert store.get(rid).lease_until == later + timedelta(minutes=16)
+    with pytest.raises(ValueError, match="lease holder"):
+        store.transition(rid, State.EXECUTING, State.VERIFIED, "rootkey", "done", later)
+    assert (
+        store.transition(
+            rid, State.EXECUTING, State.VERIFIED, "rootkey", "done", later, "host:2:bbbb"
+        )
+        is None
+    )
+    assert store.get(rid).state is State.EXECUTING
+    moved = store.transition(
+        rid, State.EXECUTING, State.VERIFIED, "rootkey", "done", later, "host:1:aaaa"
+    )
+    assert moved is not None and moved.state is State.VERIFIED
