@@ -128,22 +128,43 @@ def elapsed(seconds: float) -> str:
     return "under a minute"
 
 
+def machine() -> str:
+    """This host as a lease names it: the hostname, plus (where Linux tells) the kernel boot id
+    and the PID namespace, so that containers sharing a hostname are told apart."""
+    host = socket.gethostname()
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+        pid_ns = os.readlink("/proc/self/ns/pid")  # "pid:[4026531836]"
+    except OSError:
+        return host  # unknown: no lease is ever judged by a process id (see process_gone)
+    digits = "".join(c for c in pid_ns if c.isdigit())
+    return f"{host}/{boot.replace('-', '')[:12]}.{digits}"
+
+
 def process_id() -> str:
-    """Who holds an execution lease: host, process id and a token unique to this start."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """Who holds an execution lease: machine, process id and a token unique to this start."""
+    return f"{machine()}:{os.getpid()}:{uuid.uuid4().hex}"
 
 
-def process_gone(owner: str | None) -> bool:
-    """True when the lease owner is a process on this host that no longer runs."""
+def process_gone(owner: str | None, me: str) -> bool:
+    """True when the lease ``owner`` is surely a process that no longer runs.
+
+    Only a lease taken in this same boot and PID namespace (``machine()``) is judged by its
+    process id, and never ours (``me``) nor one with our process id (an earlier start with the
+    same number, or another namespace): those wait for the lease to run out.
+    """
     if not owner:
         return True
+    if owner == me:
+        return False
     host, _, rest = owner.partition(":")
     pid_text, _, _token = rest.partition(":")
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False  # another machine: wait for its lease to run out
+    here = me.partition(":")[0]
+    if host != here or "/" not in here or not pid_text.isdigit():
+        return False  # another machine or namespace, or we cannot tell: wait for the lease
     pid = int(pid_text)
     if pid == os.getpid():
-        return True  # an earlier start of this process id: that process is gone
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -775,7 +796,7 @@ class RemediationService:
                     continue  # this process is executing it right now
                 ours = req.lease_owner == self.me  # ours, but its work here has ended
                 expired = req.lease_until is None or req.lease_until <= now
-                if not (ours or expired or process_gone(req.lease_owner)):
+                if not (ours or expired or process_gone(req.lease_owner, self.me)):
                     continue
                 self.guard(req, self.resume_one, "resume")
         # Approved but never started (a restart right after the approval click): start now.

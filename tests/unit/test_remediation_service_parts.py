@@ -14,25 +14,43 @@ from bot.config import ConfigError
 from bot.services.remediation import Owners, elapsed, process_gone, process_id
 
 
-def test_a_lease_of_a_dead_process_on_this_host_is_gone() -> None:
+def dead_pid() -> int:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
-    host = socket.gethostname()
-    assert process_gone(f"{host}:{child.pid}:abcd1234")
-    assert process_gone(None)
+    return child.pid
+
+
+def test_a_lease_of_a_dead_process_on_this_machine_is_gone() -> None:
+    me = process_id()
+    here = me.partition(":")[0]
+    assert process_gone(f"{here}:{dead_pid()}:abcd1234", me)
+    assert process_gone(None, me)
 
 
 def test_a_live_process_or_another_host_keeps_its_lease() -> None:
-    host = socket.gethostname()
-    assert not process_gone(f"{host}:1:abcd1234")  # pid 1 always runs
-    assert not process_gone(f"other-host-{host}:{os.getpid()}:abcd1234")
+    me = process_id()
+    here = me.partition(":")[0]
+    assert not process_gone(f"{here}:1:abcd1234", me)  # pid 1 always runs
+    assert not process_gone(f"other-host-{here}:{dead_pid()}:abcd1234", me)
 
 
-def test_this_process_id_from_an_earlier_start_is_gone() -> None:
-    # The same pid with another token is an earlier start of this pid number: it is not us.
-    mine = process_id()
-    assert mine.startswith(f"{socket.gethostname()}:{os.getpid()}:")
-    assert process_gone(f"{socket.gethostname()}:{os.getpid()}:00000000")
+def test_a_container_sharing_our_hostname_keeps_its_lease() -> None:
+    # Same hostname, another PID namespace: its process ids mean nothing here.
+    me = process_id()
+    assert me.startswith(f"{socket.gethostname()}/")  # boot id and PID namespace (Linux)
+    other_namespace = f"{socket.gethostname()}/000000000000.1"
+    assert not process_gone(f"{other_namespace}:{dead_pid()}:abcd1234", me)
+    assert not process_gone(f"{socket.gethostname()}:{dead_pid()}:abcd1234", me)  # no namespace
+
+
+def test_our_own_lease_and_our_process_id_are_never_gone() -> None:
+    me = process_id()
+    assert me.startswith(me.partition(":")[0] + f":{os.getpid()}:")
+    assert not process_gone(me, me)
+    # The same pid with another token: an earlier start with this number, or the same number
+    # in another namespace; both wait for the lease to run out.
+    assert not process_gone(f"{me.partition(':')[0]}:{os.getpid()}:00000000", me)
+    assert process_id() != me  # a token unique to each start
 
 
 def test_owners_file_is_reread_when_it_changes(tmp_path: Path) -> None:
