@@ -429,6 +429,7 @@ class RemediationStore:
                         R.c.id == request_id,
                         R.c.state == State.REQUESTED.value,
                         R.c.requester != user,
+                        R.c.expires_at > now,  # too late: the request is (about to be) expired
                     )
                     .values(version=R.c.version + 1)
                 )

@@ -240,3 +240,12 @@ def test_only_the_lease_holder_moves_out_of_executing_and_renews(store: Remediat
         rid, State.EXECUTING, State.VERIFIED, "rootkey", "done", later, "host:1:aaaa"
     )
     assert moved is not None and moved.state is State.VERIFIED
+
+
+def test_an_approval_after_the_deadline_is_not_counted(store: RemediationStore) -> None:
+    rid = new_request(store, expires_at=T0 + timedelta(hours=1))
+    late = store.approve(rid, "UA", 1, T0 + timedelta(hours=1))
+    assert (late.counted, late.approved) == (False, False)
+    req = store.get(rid)
+    assert (req.state, req.approvals) == (State.REQUESTED, ())
+    assert store.approve(rid, "UA", 1, T0 + timedelta(minutes=59)).approved
