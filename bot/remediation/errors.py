@@ -74,3 +74,12 @@ class LeaseLost(RemediationError):
             f"Request #{request_id} was taken over by another rootkey process; this one stops."
         )
         self.request_id = request_id
+
+
+class AlreadyOpen(RemediationError):
+    """The account already has an open request of this kind (found when saving a new one)."""
+
+    def __init__(self, account_id: str, kind: str) -> None:
+        super().__init__(f"A {kind} request for {account_id} is already open.")
+        self.account_id = account_id
+        self.kind = kind

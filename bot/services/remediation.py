@@ -38,6 +38,7 @@ from bot.aws.root import RootAccess, RootAccessError
 from bot.config import Config, ConfigError
 from bot.remediation import rights
 from bot.remediation.errors import (
+    AlreadyOpen,
     ApproverLookupFailed,
     InvalidInput,
     LeaseLost,
@@ -62,7 +63,7 @@ from bot.slack.blocks import remediation as blocks
 from bot.slack.blocks.common import Message
 from bot.slack.poster import TRANSPORT_ERRORS, DeliveryError, Poster
 from bot.store.records import StoreError
-from bot.store.remediation import BOT_ACTOR, NewRequest, RemediationStore
+from bot.store.remediation import BOT_ACTOR, OPEN_FOR_ACCOUNT, NewRequest, RemediationStore
 
 log = logging.getLogger(__name__)
 
@@ -395,12 +396,7 @@ class RemediationService:
                 raise InvalidInput("until", "Pick the date the exception ends.") from None
             until = exception_end(picked, self.today())
             owner = values.get("owner") or user
-        for other in self.store.find(account_id=ctx.account_id, kind=kind):
-            if other.state in {State.REQUESTED, State.APPROVED, State.EXECUTING, *TRACKED_STATES}:
-                raise InvalidInput(
-                    "reason",
-                    f"Request #{other.id} for {ctx.account_id} is already {other.state.value}.",
-                )
+        self.refuse_if_open(kind, ctx.account_id)
         now = self.now()
         return NewRequest(
             kind=kind,
@@ -416,11 +412,24 @@ class RemediationService:
             exception_until=until,
         )
 
+    def refuse_if_open(self, kind: Kind, account_id: str) -> None:
+        """``InvalidInput`` naming the open request of this kind for the account, if any."""
+        for other in self.store.find(OPEN_FOR_ACCOUNT, kind=kind, account_id=account_id):
+            raise InvalidInput(
+                "reason", f"Request #{other.id} for {account_id} is already {other.state.value}."
+            )
+
     def create(self, new: NewRequest) -> Request:
-        """Save the request and post it, with its buttons, in the finding's thread."""
+        """Save the request and post it, with its buttons, in the finding's thread. Two
+        requests for one account submitted at the same moment: the second is refused with the
+        same line as the form gives."""
         if new.kind is Kind.REMEDIATION:
             new = replace(new, mode=self.mode_for(self.features())[0])
-        req = self.store.create(new, self.now())
+        try:
+            req = self.store.create(new, self.now())
+        except AlreadyOpen as exc:
+            self.refuse_if_open(new.kind, new.account_id)
+            raise InvalidInput("reason", str(exc)) from None  # closed again meanwhile
         message = blocks.request_message(
             req, self.spec.mention(), self.config.required_approvals, self.config.zone
         )

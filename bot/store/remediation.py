@@ -30,17 +30,31 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.remediation.errors import RequestNotFound
+from bot.remediation.errors import AlreadyOpen, RequestNotFound
 from bot.remediation.models import Approval, LogEntry, Request, RiskException
 from bot.remediation.states import TRACKED_STATES, Kind, Mode, State, require
 from bot.store.models import Base, BigId, UtcDateTime
+from bot.store.records import StoreError
 from bot.store.store import database_errors
 
 BOT_ACTOR = "rootkey"
+
+# A request in one of these states blocks another of the same kind for the same account
+# (a partial unique index, revision 0004).
+OPEN_FOR_ACCOUNT = (
+    State.REQUESTED,
+    State.APPROVED,
+    State.EXECUTING,
+    State.TRACKING,
+    State.DEACTIVATED,
+)
+OPEN_WHERE = text("state IN (" + ", ".join(f"'{s.value}'" for s in OPEN_FOR_ACCOUNT) + ")")
 
 
 class RequestRow(Base):
@@ -74,6 +88,14 @@ class RequestRow(Base):
     __table_args__ = (
         Index("ix_remediation_requests_state", "state", "kind"),
         Index("ix_remediation_requests_account", "account_id", "state"),
+        Index(
+            "uq_remediation_requests_open_account",
+            "account_id",
+            "kind",
+            unique=True,
+            sqlite_where=OPEN_WHERE,
+            postgresql_where=OPEN_WHERE,
+        ),
     )
 
 
@@ -339,6 +361,16 @@ class RemediationStore:
     # -- writing -------------------------------------------------------------------------------
 
     def create(self, new: NewRequest, now: datetime) -> Request:
+        """Save a new request; ``AlreadyOpen`` when the account has an open one of this kind
+        (checked by the database's unique index, so two at the same moment cannot both pass)."""
+        try:
+            return self.insert(new, now)
+        except StoreError as exc:
+            if isinstance(exc.__cause__, IntegrityError):
+                raise AlreadyOpen(new.account_id, new.kind.value) from None
+            raise
+
+    def insert(self, new: NewRequest, now: datetime) -> Request:
         with self.writing() as conn:
             request_id = conn.execute(
                 insert(R)

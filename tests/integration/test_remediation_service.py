@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 
 from bot.aws.auditor import AwsAuditor
 from bot.config import load_config
+from bot.remediation.errors import InvalidInput
 from bot.remediation.states import Kind, State
 from bot.services.audit import AuditService
 from bot.services.remediation import RemediationService
@@ -153,3 +154,18 @@ def test_an_overdue_request_expires_on_the_next_click(
         remediation.approve(req.id, "U0APPROVE1")
     assert remediation.store.get(req.id).state is State.EXPIRED
     assert [a.user for a in remediation.store.get(req.id).approvals] == []
+
+
+def test_two_forms_submitted_together_open_one_request(
+    service: tuple[RemediationService, Clock, str], slack: SlackStandin
+) -> None:
+    remediation, _clock, account = service
+    meta, view = form(
+        Kind.REMEDIATION, account, reason={"type": "plain_text_input", "value": "unused"}
+    )
+    first = remediation.prepare(Kind.REMEDIATION, meta, view, "U0ALICE001")
+    second = remediation.prepare(Kind.REMEDIATION, meta, view, "U0BOB00001")  # both pass
+    req = remediation.create(first)
+    with pytest.raises(InvalidInput, match=rf"Request #{req.id} for {account} is already req"):
+        remediation.create(second)
+    assert [r.id for r in remediation.open_requests()] == [req.id]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import uuid
@@ -13,12 +14,14 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError
 
 import bot.store.remediation  # noqa: F401  (registers the tables)
+from bot.remediation.errors import AlreadyOpen
 from bot.remediation.states import Kind, Mode, State
 from bot.store import Store
 from bot.store.remediation import NewRequest, RemediationStore
 from bot.store.store import create_store_engine
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+ACCOUNTS = itertools.count(1)
 
 
 def migrate(engine: Engine) -> None:
@@ -62,7 +65,7 @@ def store(engine: Engine) -> RemediationStore:
 def new_request(store: RemediationStore, **changes: object) -> int:
     values: dict[str, object] = {
         "kind": Kind.REMEDIATION,
-        "account_id": "111111111111",
+        "account_id": f"1111111{next(ACCOUNTS):05d}",  # one open request per account
         "requester": "UREQ",
         "reason": "unused key",
         "channel": "C1",
@@ -249,3 +252,25 @@ def test_an_approval_after_the_deadline_is_not_counted(store: RemediationStore) 
     req = store.get(rid)
     assert (req.state, req.approvals) == (State.REQUESTED, ())
     assert store.approve(rid, "UA", 1, T0 + timedelta(minutes=59)).approved
+
+
+def test_two_requests_for_one_account_at_the_same_moment_save_once(
+    store: RemediationStore,
+) -> None:
+    account = "222222222222"
+
+    def open_one(i: int) -> object:
+        try:
+            return new_request(store, account_id=account, requester=f"UREQ{i}")
+        except AlreadyOpen as exc:
+            return exc
+
+    results = race(6, open_one)
+    saved = [r for r in results if isinstance(r, int)]
+    assert len(saved) == 1
+    assert all(str(r) == f"A remediation request for {account} is already open." for r in results
+               if not isinstance(r, int))  # fmt: skip
+    # another kind, or once the open one is closed, a new request is accepted
+    new_request(store, account_id=account, kind=Kind.EXCEPTION)
+    assert store.transition(saved[0], State.REQUESTED, State.REJECTED, "UA", "no", T0)
+    assert new_request(store, account_id=account) != saved[0]
