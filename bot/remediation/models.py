@@ -43,6 +43,7 @@ class Request:
     reminded_approvers_at: datetime | None = None
     lease_owner: str | None = None  # executing: the process doing it
     lease_until: datetime | None = None
+    dry_run: bool = False  # remediation: saved when requested; execution deletes nothing
     approvals: tuple[Approval, ...] = ()
     version: int = 0
 
@@ -62,6 +63,7 @@ class Request:
             "account_name": self.account_name,
             "state": self.state.value,
             "mode": self.mode.value if self.mode else None,
+            "dry_run": self.dry_run,
             "requester": self.requester,
             "reason": self.reason,
             "ticket_url": self.ticket_url,

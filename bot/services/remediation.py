@@ -410,6 +410,7 @@ class RemediationService:
             ticket_url=ticket,
             owner=owner,
             exception_until=until,
+            dry_run=kind is Kind.REMEDIATION and self.config.dry_run,
         )
 
     def refuse_if_open(self, kind: Kind, account_id: str) -> None:
@@ -643,7 +644,7 @@ class RemediationService:
 
     def run_root_session(self, req: Request, deleted: list[str]) -> None:
         assert self.root_access is not None
-        dry = self.config.dry_run
+        dry = req.dry_run  # as saved when it was requested (and shown to the approvers)
         self.step(
             req,
             f":key: Opening a root session in {req.account_id}: sts:AssumeRoot on the "

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Connection,
     Engine,
     ForeignKey,
@@ -84,6 +85,7 @@ class RequestRow(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(128))  # executing: which process
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    dry_run: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)  # rev. 0004
 
     __table_args__ = (
         Index("ix_remediation_requests_state", "state", "kind"),
@@ -180,6 +182,7 @@ class NewRequest:
     thread_ts: str | None = None
     owner: str | None = None
     exception_until: datetime | None = None
+    dry_run: bool = False
 
 
 def row_to_request(row: Any, approvals: Iterable[Approval] = ()) -> Request:
@@ -207,6 +210,7 @@ def row_to_request(row: Any, approvals: Iterable[Approval] = ()) -> Request:
         reminded_approvers_at=row.reminded_approvers_at,
         lease_owner=row.lease_owner,
         lease_until=row.lease_until,
+        dry_run=bool(row.dry_run),
         approvals=tuple(approvals),
         version=int(row.version),
     )
@@ -387,6 +391,7 @@ class RemediationStore:
                     thread_ts=new.thread_ts,
                     owner=new.owner,
                     exception_until=new.exception_until,
+                    dry_run=new.dry_run,
                     created_at=now,
                     expires_at=new.expires_at,
                     state_since=now,

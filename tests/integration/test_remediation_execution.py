@@ -7,6 +7,7 @@ import paths."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from bot.remediation.models import LogEntry
 from bot.remediation.states import Kind, Mode, State
 from bot.services.audit import AuditFailed, AuditService
 from bot.services.remediation import RemediationService
+from bot.slack.blocks.remediation import INPUT_ACTION, FormContext
 from bot.slack.poster import Poster
 from bot.store import Store
 from bot.store.records import StoreError
@@ -230,3 +232,24 @@ def test_a_request_this_process_runs_now_is_not_resumed_under_it(
         remediation.resume_interrupted(False)
         seen.append(remediation.store.get(request_id).lease_owner)
     assert seen == [GONE]  # untouched while marked as running here
+
+
+def test_dry_run_is_the_one_saved_on_the_request_not_the_setting_at_execution(
+    rig: tuple[RemediationService, FlakyAudit, FlakyStore, list[str]],
+    slack: SlackStandin,
+    aws: SimulatedAws,
+) -> None:
+    remediation, _audit, _store, accounts = rig
+    configured = remediation.config
+    remediation.config = replace(configured, dry_run=True)
+    meta = FormContext(Kind.REMEDIATION, accounts[0], CHANNEL, "1700000000.000100").encode()
+    view = {"state": {"values": {"reason": {INPUT_ACTION: {"value": "unused"}}}}}
+    req = remediation.create(remediation.prepare(Kind.REMEDIATION, meta, view, "U0ALICE001"))
+    assert req.dry_run
+    assert "*dry run*: nothing will be deleted" in str(slack.messages(CHANNEL)[-1].args)
+
+    remediation.config = replace(configured, dry_run=False)  # changed before it runs
+    remediation.approve(req.id, APPROVER)
+    slack.wait_for(lambda: remediation.store.get(req.id).state is State.FAILED)
+    assert len(aws.state.root(accounts[0]).keys) == 1  # nothing deleted
+    assert "would delete AKIA" in thread(slack)

@@ -120,3 +120,13 @@ def test_csv_cells_never_start_a_formula(cell: str) -> None:
 def test_plain_cells_are_kept() -> None:
     assert neutralise("approved (1 of 1 approvals)") == "approved (1 of 1 approvals)"
     assert neutralise(None) == ""
+
+
+def test_a_dry_run_request_says_so_to_the_approvers() -> None:
+    dry = dumped(
+        blocks.request_message(request(mode=Mode.ASSUME_ROOT, dry_run=True), "x", 1, UTC_ZONE)
+    )
+    assert "*dry run*: nothing will be deleted" in dry
+    assert "Approve a dry run for 111111111111? Nothing will be deleted." in dry
+    real = dumped(blocks.request_message(request(mode=Mode.ASSUME_ROOT), "x", 1, UTC_ZONE))
+    assert "dry run" not in real and "Deletion cannot be undone." in real

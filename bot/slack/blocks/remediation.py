@@ -266,7 +266,8 @@ def request_body(req: Request, zone: ZoneInfo) -> list[Any]:
     )
     lines = [title, f"Requested by <@{req.requester}> · {when(req.created_at, zone)}"]
     if req.kind is Kind.REMEDIATION and req.mode:
-        lines.append(f"Mode: *{req.mode.value}*")
+        dry = " · *dry run*: nothing will be deleted" if req.dry_run else ""
+        lines.append(f"Mode: *{req.mode.value}*{dry}")
     if req.kind is Kind.EXCEPTION:
         lines.append(
             f"Exception until *{when(req.exception_until, zone)}*, "
@@ -284,7 +285,10 @@ def request_message(req: Request, approvers: str, required: int, zone: ZoneInfo)
     needed = f"{required} approval{'s' if required != 1 else ''} needed"
     progress = f" · approved so far by {so_far}" if so_far else ""
     confirm_text = (
-        f"Approve deleting the root access keys of {req.account_id}? Deletion cannot be undone."
+        f"Approve a dry run for {req.account_id}? Nothing will be deleted."
+        if req.kind is Kind.REMEDIATION and req.dry_run
+        else f"Approve deleting the root access keys of {req.account_id}? Deletion cannot be "
+        "undone."
         if req.kind is Kind.REMEDIATION
         else f"Accept the risk for {req.account_id} until {when(req.exception_until, zone)}?"
     )
