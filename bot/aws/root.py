@@ -13,6 +13,7 @@ text is one line naming the call and AWS's error code.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +30,7 @@ TASK_POLICY_ARN = "arn:aws:iam::aws:policy/root-task/IAMDeleteRootUserCredential
 MAX_DURATION = 900
 GLOBAL_STS_HOST = "sts.amazonaws.com"
 RETRIES = BotoConfig(retries={"mode": "standard", "max_attempts": 4})
+KEY_ID = re.compile(r"(?:AKIA|ASIA)[A-Z0-9]{16}")
 
 
 class RootAccessError(Exception):
@@ -65,14 +67,20 @@ class RootKey:
         return f"{self.masked} ({', '.join(parts)})"
 
 
+def masked(text: str) -> str:
+    """``text`` with every access key id in it masked (AWS error messages quote them)."""
+    return KEY_ID.sub(lambda m: mask_key_id(m.group(0)), text)
+
+
 def fail(call: str, account_id: str | None, exc: Exception) -> RootAccessError:
     where = f" in {account_id}" if account_id else ""
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         code = error.get("Code", "Error")
-        message = " ".join(str(error.get("Message", "")).split())[:300]
-        return RootAccessError(f"{call}{where} failed: {code}: {message}")
-    return RootAccessError(f"{call}{where} failed: {type(exc).__name__}: {exc}")
+        message = masked(" ".join(str(error.get("Message", "")).split()))[:300]
+        return RootAccessError(f"{call}{where} failed: {masked(str(code))}: {message}")
+    detail = masked(" ".join(str(exc).split()))[:300]
+    return RootAccessError(f"{call}{where} failed: {type(exc).__name__}: {detail}")
 
 
 def named(value: str | None) -> str | None:

@@ -6,8 +6,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from botocore.exceptions import ClientError
 
-from bot.aws.root import TASK_POLICY_ARN, RootAccess, RootAccessError
+from bot.audit.models import mask_key_id
+from bot.aws.root import TASK_POLICY_ARN, RootAccess, RootAccessError, fail
 from tests.support.aws import RootKeySpec, SimOrg, SimulatedAws
 from tests.support.aws_root import RootAccessStandIn
 
@@ -99,3 +101,19 @@ def test_sessions_are_short_and_regional() -> None:
         RootAccess("us-east-1", duration=3600)
     with pytest.raises(ValueError, match="regional"):
         RootAccess("aws-global")
+
+
+def test_key_ids_in_aws_error_text_are_masked() -> None:
+    key_id = "AKIAIOSFODNN7EXAMPLE"  # AWS's documentation example
+    refused = ClientError(
+        {"Error": {"Code": "AccessDenied", "Message": f"key {key_id} may not be\ndeleted"}},
+        "DeleteAccessKey",
+    )
+    error = str(fail("iam:DeleteAccessKey", "111111111111", refused))
+    assert error == (
+        "iam:DeleteAccessKey in 111111111111 failed: AccessDenied: "
+        f"key {mask_key_id(key_id)} may not be deleted"
+    )
+    session_id = "ASIA" + "Q" * 12 + "7777"
+    plain = str(fail("sts:AssumeRoot", None, RuntimeError(f"bad session {session_id}\nretry")))
+    assert plain == "sts:AssumeRoot failed: RuntimeError: bad session ASIA************7777 retry"
