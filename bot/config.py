@@ -116,10 +116,11 @@ def parse_int(variable: str, raw: str, low: int, high: int) -> int:
 def parse_approvers(raw: str) -> tuple[str, ...]:
     ids = tuple(part.strip() for part in raw.split(",") if part.strip())
     for ident in ids:
-        if not re.fullmatch(r"[US][A-Z0-9]{2,}", ident):
+        if not re.fullmatch(r"[UWS][A-Z0-9]{2,}", ident):
             raise ConfigError(
                 "ROOTKEY_APPROVERS",
-                f"expected comma-separated Slack user ids (U...) or user-group ids (S...), "
+                f"expected comma-separated Slack user ids (U... or W...) or user-group ids "
+                f"(S...), "
                 f"got {ident!r}",
             )
     return ids

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -71,6 +72,7 @@ APPROVER_CACHE_SECONDS = 60.0
 LEASE = timedelta(minutes=16)  # an AssumeRoot session lasts at most 15 minutes
 MAX_SWEEP_INTERVAL = 60.0
 STALLED = timedelta(minutes=2)  # approved this long without starting: the click's worker died
+SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,}")  # a user id (W...: Enterprise Grid)
 
 
 class AuditPath(Protocol):
@@ -396,6 +398,10 @@ class RemediationService:
                 raise InvalidInput("until", "Pick the date the exception ends.") from None
             until = exception_end(picked, self.today())
             owner = values.get("owner") or user
+            if not SLACK_USER.fullmatch(owner):
+                raise InvalidInput(
+                    "owner", "Pick the risk owner from the list: a Slack user (U... or W...)."
+                )
         self.refuse_if_open(kind, ctx.account_id)
         now = self.now()
         return NewRequest(

@@ -169,3 +169,35 @@ def test_two_forms_submitted_together_open_one_request(
     with pytest.raises(InvalidInput, match=rf"Request #{req.id} for {account} is already req"):
         remediation.create(second)
     assert [r.id for r in remediation.open_requests()] == [req.id]
+
+
+@pytest.mark.parametrize("owner", ["<!channel>", "U0OWNER001> <!here", "C0ROOTKEY1", "u0lower"])
+def test_the_risk_owner_must_be_a_slack_user(
+    service: tuple[RemediationService, Clock, str], owner: str
+) -> None:
+    remediation, clock, account = service
+    until = (clock.now + timedelta(days=10)).date().isoformat()
+    meta, view = form(
+        Kind.EXCEPTION, account,
+        until={"type": "datepicker", "selected_date": until},
+        owner={"type": "users_select", "selected_user": owner},
+        reason={"type": "plain_text_input", "value": "appliance needs it"},
+    )  # fmt: skip
+    with pytest.raises(InvalidInput, match="a Slack user") as refused:
+        remediation.prepare(Kind.EXCEPTION, meta, view, "U0ALICE001")
+    assert refused.value.field == "owner"
+    assert remediation.open_requests() == []
+
+
+def test_an_enterprise_grid_risk_owner_is_accepted(
+    service: tuple[RemediationService, Clock, str],
+) -> None:
+    remediation, clock, account = service
+    until = (clock.now + timedelta(days=10)).date().isoformat()
+    meta, view = form(
+        Kind.EXCEPTION, account,
+        until={"type": "datepicker", "selected_date": until},
+        owner={"type": "users_select", "selected_user": "W0GRIDUSER1"},
+        reason={"type": "plain_text_input", "value": "appliance needs it"},
+    )  # fmt: skip
+    assert remediation.prepare(Kind.EXCEPTION, meta, view, "U0ALICE001").owner == "W0GRIDUSER1"

@@ -194,7 +194,7 @@ def test_port_in_range_or_refused(port: int) -> None:
 
 @given(
     ids=st.lists(
-        st.from_regex(r"[US][A-Z0-9]{2,10}", fullmatch=True), min_size=1, max_size=5, unique=True
+        st.from_regex(r"[UWS][A-Z0-9]{2,10}", fullmatch=True), min_size=1, max_size=5, unique=True
     )
 )
 def test_approvers_round_trip(ids: list[str]) -> None:
@@ -206,9 +206,16 @@ def test_approver_garbage_refused_unless_an_id(garbage: str) -> None:
     import re
 
     stripped = garbage.strip()
-    if re.fullmatch(r"[US][A-Z0-9]{2,}", stripped):
+    if re.fullmatch(r"[UWS][A-Z0-9]{2,}", stripped):
         assert load_config({"ROOTKEY_APPROVERS": garbage}).approvers == (stripped,)
     else:
         with pytest.raises(ConfigError) as caught:
             load_config({"ROOTKEY_APPROVERS": garbage})
         assert caught.value.variable == "ROOTKEY_APPROVERS"
+
+
+def test_enterprise_grid_user_ids_are_approvers() -> None:
+    config = load_config({"ROOTKEY_APPROVERS": "W0GRIDUSER1, U0APPROVE1, S0GROUP001"})
+    assert config.approvers == ("W0GRIDUSER1", "U0APPROVE1", "S0GROUP001")
+    with pytest.raises(ConfigError, match=r"U\.\.\. or W\.\.\."):
+        load_config({"ROOTKEY_APPROVERS": "X0NOTANID1"})
