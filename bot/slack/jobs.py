@@ -37,23 +37,40 @@ class Jobs:
 
     def submit(self, name: str, fn: Callable[[], None]) -> bool:
         """Queue ``fn``; False (and nothing queued) when ``max_pending`` jobs are waiting."""
+        return self.reserve(name) and self.run_reserved(name, fn)
+
+    def reserve(self, name: str) -> bool:
+        """Count one job as pending before it is queued (``run_reserved`` queues it later);
+        False when ``max_pending`` jobs are waiting."""
         with self.lock:
             if self.pending >= self.max_pending:
                 log.warning("job %s refused: %d jobs pending", name, self.pending)
                 return False
             self.pending += 1
+            return True
+
+    def run_reserved(self, name: str, fn: Callable[[], None]) -> bool:
+        """Queue ``fn`` in a slot taken by ``reserve``; False when stopping (slot given back)."""
 
         def run() -> None:
             try:
                 fn()
             finally:
-                with self.lock:
-                    self.pending -= 1
-                    self.idle.notify_all()
+                self.release()
 
-        future = self.executor.submit(run)
+        try:
+            future = self.executor.submit(run)
+        except RuntimeError:  # shutting down: the job is dropped, its slot given back
+            log.warning("job %s not started: stopping", name)
+            self.release()
+            return False
         future.add_done_callback(lambda f: report_crash(name, f.exception()))
         return True
+
+    def release(self) -> None:
+        with self.lock:
+            self.pending -= 1
+            self.idle.notify_all()
 
     def wait_idle(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout

@@ -43,7 +43,7 @@ def test_a_key_is_claimed_once_across_processes_and_old_claims_are_pruned(
             clock = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
             a = RequestClaims(one.engine, now=lambda: clock)
             b = RequestClaims(two.engine, now=lambda: clock)
-            assert one.schema_revision() == "0003"
+            assert (one.schema_revision() or "") >= "0003"  # request_claims came in 0003
 
             assert a.claim("trigger_id:111.222.abc") is True
             assert b.claim("trigger_id:111.222.abc") is False  # the other replica's retry

@@ -100,8 +100,8 @@ def test_when_the_audit_queue_is_full_the_command_is_told_at_once(
     app, services = build_app(config, auditor=auditor, audit_workers=1)
     services.jobs.max_pending = 2
 
-    def send() -> dict[str, object]:
-        body = command_body("check", response_url=slack.response_url())
+    def send(text: str = "check") -> dict[str, object]:
+        body = command_body(text, response_url=slack.response_url())
         response = app.dispatch(
             BoltRequest(
                 body=body, headers={k.lower(): [v] for k, v in signed_headers(body).items()}
@@ -114,7 +114,7 @@ def test_when_the_audit_queue_is_full_the_command_is_told_at_once(
         first = send()
         assert auditor.started.acquire(timeout=10)  # running
         second = send()  # queued
-        third = send()  # refused
+        third = send("check 111111111111")  # another scope: refused (the same would join)
         assert "Auditing" in str(first["text"]) and "Auditing" in str(second["text"])
         assert "already running 2 audits" in str(third["text"])
         assert third["response_type"] == "ephemeral"
