@@ -626,9 +626,14 @@ class RemediationService:
         """End an execution as failed, saying what was deleted before it stopped."""
         done = f"; already deleted: {', '.join(deleted)}" if deleted else "; no key was deleted"
         try:
-            self.move(req, State.FAILED, BOT_ACTOR, why + done)
+            failed = self.move(req, State.FAILED, BOT_ACTOR, why + done)
         except StoreError as exc:
             self.hand_back(req, exc)
+            return
+        if failed is None:  # another process holds the request now: it finishes it
+            lost = LeaseLost(req.id)
+            log.warning("request #%d: %s (%s)", req.id, lost, why)
+            self.say(req, blocks.thread_note(f":information_source: {lost} ({why}{done})"))
 
     def hand_back(self, req: Request, exc: StoreError) -> None:
         """The database failed mid-execution: say so in the thread and hand the lease back, so

@@ -206,6 +206,21 @@ def test_a_process_that_lost_its_lease_stops_before_deleting(
     assert remediation.store.get(request_id).state is State.EXECUTING
 
 
+def test_a_failure_after_a_take_over_leaves_the_request_to_the_new_holder(
+    rig: tuple[RemediationService, FlakyAudit, FlakyStore, list[str]], slack: SlackStandin
+) -> None:
+    remediation, audit, store, accounts = rig
+    request_id = approved(remediation, accounts[0])
+    store.steal_on = "Re-auditing the account"  # after the deletion and its lease renewal
+    audit.failures = 1
+    remediation.proceed(request_id)
+    req = remediation.store.get(request_id)
+    assert (req.state, req.lease_owner) == (State.EXECUTING, GONE)
+    text = thread(slack)
+    assert "was taken over by another rootkey process; this one stops" in text
+    assert "(the re-audit could not run: the audit worker stopped; already deleted: AKIA" in text
+
+
 def test_one_resume_failing_does_not_stop_the_others(
     rig: tuple[RemediationService, FlakyAudit, FlakyStore, list[str]], slack: SlackStandin
 ) -> None:
