@@ -15,7 +15,12 @@ from pathlib import Path
 
 import pytest
 import requests
+from slack_bolt import App, BoltRequest, BoltResponse
 
+from bot.app import build_app
+from bot.audit.models import AuditResult, KeySlot, Scope, Status, Verdict
+from bot.config import load_config
+from bot.slack.action_ids import ActionId
 from bot.slack.jobs import SharedGuard
 from bot.store import Store
 from bot.store.claims import RequestClaims
@@ -23,7 +28,13 @@ from bot.store.records import StoreError
 from tests.support.aws import RootKeySpec, SimulatedAws, days_ago
 from tests.support.botproc import BotProcess
 from tests.support.database import BACKENDS, database, postgres_database
-from tests.support.signing import TEST_SIGNING_SECRET, command_body, post_signed, signed_headers
+from tests.support.signing import (
+    TEST_SIGNING_SECRET,
+    actions_body,
+    command_body,
+    post_signed,
+    signed_headers,
+)
 from tests.support.slack_standin import Posted, SlackStandin
 
 BOT_TOKEN = "xoxb-test-token"
@@ -184,3 +195,71 @@ def test_the_guard_answers_before_the_ack_from_memory_and_claims_after_it(
         assert here.first_time("trigger_id:2") is False
     finally:
         store.close()
+
+
+# -- two replicas in one test process, on one SQLite file ----------------------------------------
+
+
+class OneFinding:
+    """An auditor that has already looked: one account with an active root key."""
+
+    def __init__(self) -> None:
+        self.audits = 0
+
+    def audit(self, scope: Scope) -> AuditResult:
+        self.audits += 1
+        verdict = Verdict(
+            "111111111111",
+            Status.NONCOMPLIANT,
+            "root access key present",
+            "aws",
+            keys=(KeySlot(slot=1, active=True, age_days=12),),
+        )
+        return AuditResult(verdicts=(verdict,), scope=scope.kind)
+
+
+def test_a_retried_command_and_a_retried_click_on_the_other_replica_do_nothing_twice(
+    slack: SlackStandin, tmp_path: Path
+) -> None:
+    config = load_config(
+        {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
+            "SLACK_API_URL": slack.base_url,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'rootkey.db'}",
+        }
+    )
+    auditor = OneFinding()
+    app_a, services_a = build_app(config, auditor=auditor)
+    app_b, services_b = build_app(config, auditor=auditor)  # its own store: another replica
+
+    def deliver(app: App, body: str, retry: bool = False) -> BoltResponse:
+        headers = {k.lower(): [v] for k, v in signed_headers(body).items()}
+        if retry:
+            headers["x-slack-retry-num"] = ["1"]
+        return app.dispatch(BoltRequest(body=body, headers=headers))
+
+    try:
+        command = command_body("check all", response_url=slack.response_url(), channel=CHANNEL)
+        assert "Auditing" in json.loads(deliver(app_a, command).body)["text"]
+        assert services_a.jobs.wait_idle(10)
+        retried = deliver(app_b, command, retry=True)
+        assert retried.status == 200  # acknowledged like any command...
+        assert services_b.jobs.wait_idle(10)
+        assert auditor.audits == 1 and len(results(slack)) == 1  # ...but nothing started
+        assert deliver(app_a, command, retry=True).body == ""  # the same replica: empty ack
+
+        click = actions_body(
+            ActionId.RERUN.value, "org", response_url=slack.response_url(), channel=CHANNEL
+        )
+        assert deliver(app_b, click).status == 200
+        slack.wait_for(lambda: len(results(slack)) == 2)
+        assert deliver(app_a, click, retry=True).status == 200
+        assert services_a.jobs.wait_idle(10) and services_b.jobs.wait_idle(10)
+        assert auditor.audits == 2 and len(results(slack)) == 2
+        # The click's "Auditing ..." note went to its response_url once, from B only.
+        notes = [r for r in slack.responses() if "Auditing" in str(r.get("text"))]
+        assert len(notes) == 1
+    finally:
+        services_a.shutdown()
+        services_b.shutdown()
