@@ -73,7 +73,11 @@ class Config:
     def require_slack(self) -> None:
         """The bot itself (not the command-line audit) needs Slack credentials."""
         if not self.slack_bot_token:
-            raise ConfigError("SLACK_BOT_TOKEN", "required: the bot token (xoxb-...)")
+            raise ConfigError(
+                "SLACK_BOT_TOKEN",
+                "required: the bot token (xoxb-...); to try rootkey without Slack or AWS, "
+                "run: python -m bot demo",
+            )
         if not self.slack_bot_token.startswith("xox"):
             raise ConfigError("SLACK_BOT_TOKEN", "expected a Slack bot token starting with xoxb-")
         if self.slack_app_token:
