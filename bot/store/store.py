@@ -8,6 +8,8 @@ so a fresh SQLite file or PostgreSQL database is ready to use.
 from __future__ import annotations
 
 import logging
+import sqlite3
+import time as clock
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -92,7 +94,7 @@ def create_store_engine(url: str) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         if not memory:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            enable_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -104,6 +106,21 @@ def create_store_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def enable_wal(cursor: Any) -> None:
+    """Switch the file to write-ahead logging. Several processes opening a new file at once
+    race for the switch, and SQLite answers "locked" there without waiting for its busy
+    timeout, so the switch is retried for as long as that timeout."""
+    deadline = clock.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or clock.monotonic() > deadline:
+                raise
+            clock.sleep(0.02)
 
 
 @contextmanager
