@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import subprocess
 import sys
 import tempfile
 import threading
@@ -52,7 +51,7 @@ from tests.reliability.harness import (  # noqa: E402
     ask_for,
     bot_env,
 )
-from tests.support.aws import FAKE_KEY_ID, FAKE_SECRET, REGION  # noqa: E402
+from tests.support.aws import FAKE_KEY_ID, FAKE_SECRET, REGION, start_served  # noqa: E402
 from tests.support.signing import actions_body, command_body, signed_headers  # noqa: E402
 from tests.support.slack_standin import SlackStandin  # noqa: E402
 
@@ -78,29 +77,6 @@ class Outcome:
 
 def path_of(url: str) -> str:
     return "/" + url.split("/", 3)[3]
-
-
-def start_organization(members: int, noncompliant: int) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.support.aws",
-            "--members",
-            str(members),
-            "--noncompliant",
-            str(noncompliant),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line:
-        proc.kill()
-        raise SystemExit("the simulated Organization did not start")
-    return proc, json.loads(line)["endpoint_url"]
 
 
 def aws_env(endpoint: str) -> dict[str, str]:
@@ -251,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     print(f"starting a simulated Organization of {args.members} member accounts…", flush=True)
-    sim, endpoint = start_organization(args.members, noncompliant=20)
+    sim, info = start_served(args.members, noncompliant=20)
+    endpoint = info["endpoint_url"]
     workdir = Path(tempfile.mkdtemp(prefix="rootkey-load-"))
     cluster = None
     try:

@@ -16,10 +16,8 @@ the listing into the audit lets the two overlap, so the ratio can go below 1.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,35 +30,10 @@ sys.path.insert(0, str(ROOT))
 from bot.audit.models import Scope  # noqa: E402
 from bot.aws.auditor import AwsAuditor  # noqa: E402
 from bot.config import Config  # noqa: E402
-from tests.support.aws import FAKE_KEY_ID, FAKE_SECRET, REGION  # noqa: E402
+from tests.support.aws import FAKE_KEY_ID, FAKE_SECRET, REGION, start_served  # noqa: E402
 
 PER_ACCOUNT_ACTIONS = ("AssumeRole", "GetAccountSummary")
 REPORT_ACTIONS = ("GenerateCredentialReport", "GetCredentialReport")
-
-
-def start_org(members: int, latency: float, noncompliant: int) -> tuple[subprocess.Popen, dict]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.support.aws",
-            "--members",
-            str(members),
-            "--latency",
-            str(latency),
-            "--noncompliant",
-            str(noncompliant),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line:
-        proc.wait()
-        raise SystemExit("the simulated Organization did not start")
-    return proc, json.loads(line)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -71,7 +44,7 @@ def cpu_seconds(pid: int) -> float:
 
 def scan(n: int, latency: float, concurrency: int, share: float) -> dict[str, float]:
     noncompliant = max(1, round((n - 1) * share)) if share > 0 else 0
-    proc, info = start_org(n - 1, latency, noncompliant)
+    proc, info = start_served(n - 1, noncompliant, latency)
     try:
         endpoint = info["endpoint_url"]
         # As `python -m bot check --org` runs: the default sessions, aimed by the environment.

@@ -816,5 +816,37 @@ def serve_main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def start_served(members: int, noncompliant: int = 0, latency: float = 0.0) -> tuple[Any, dict]:
+    """Run ``serve_main`` in a child process (for benchmarks); returns the process and its
+    JSON line (``endpoint_url``, ``management``, ``members``). The caller kills the process."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.support.aws",
+            "--members",
+            str(members),
+            "--noncompliant",
+            str(noncompliant),
+            "--latency",
+            str(latency),
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line:
+        proc.kill()
+        proc.wait()
+        raise SystemExit("the simulated Organization did not start")
+    return proc, json.loads(line)
+
+
 if __name__ == "__main__":
     raise SystemExit(serve_main())
