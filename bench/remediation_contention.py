@@ -28,8 +28,8 @@ from sqlalchemy.engine import make_url
 
 from bot.remediation.states import Kind, Mode, State
 from bot.store import Store
+from bot.store.engine import create_store_engine
 from bot.store.remediation import NewRequest, RemediationStore
-from bot.store.store import create_store_engine
 
 
 def race(n: int, job: object) -> list[object]:

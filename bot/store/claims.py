@@ -26,8 +26,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.audit.models import utcnow
-from bot.store.models import Base, UtcDateTime
-from bot.store.store import SQLITE_BUSY_TIMEOUT_MS, database_errors
+from bot.store.engine import SQLITE_BUSY_TIMEOUT_MS, database_errors
+from bot.store.models import Base, UtcDateTime, table_of
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class RequestClaimRow(Base):
     __table_args__ = (Index("ix_request_claims_created_at", "created_at"),)
 
 
-CLAIMS = RequestClaimRow.__table__
+CLAIMS = table_of(RequestClaimRow)
 
 
 def digest(key: str) -> str:

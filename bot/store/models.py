@@ -19,6 +19,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -133,3 +134,10 @@ class DigestSlotRow(Base):
         UniqueConstraint("slot_time", "channel", name="uq_digest_slots_slot_channel"),
         Index("ix_digest_slots_channel_state", "channel", "state", "slot_time"),
     )
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a declarative model (typed, for insert/update/select)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table

@@ -13,220 +13,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    Boolean,
-    Connection,
-    Engine,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-    func,
-    insert,
-    or_,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import Connection, Engine, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.remediation.errors import AlreadyOpen, RequestNotFound
 from bot.remediation.models import Approval, LogEntry, Request, RiskException
-from bot.remediation.states import TRACKED_STATES, Kind, Mode, State, require
-from bot.store.models import Base, BigId, UtcDateTime
+from bot.remediation.states import TRACKED_STATES, Kind, State, require
+from bot.store.engine import database_errors
 from bot.store.records import StoreError
-from bot.store.store import database_errors
+from bot.store.remediation_rows import (
+    ApprovalOutcome,
+    NewRequest,
+    Unchanged,
+    row_to_log,
+    row_to_request,
+)
+from bot.store.remediation_tables import OPEN_FOR_ACCOUNT, A, L, R, X
+
+__all__ = ["BOT_ACTOR", "OPEN_FOR_ACCOUNT", "NewRequest", "RemediationStore"]
 
 BOT_ACTOR = "rootkey"
-
-# A request in one of these states blocks another of the same kind for the same account
-# (a partial unique index, revision 0004).
-OPEN_FOR_ACCOUNT = (
-    State.REQUESTED,
-    State.APPROVED,
-    State.EXECUTING,
-    State.TRACKING,
-    State.DEACTIVATED,
-)
-OPEN_WHERE = text("state IN (" + ", ".join(f"'{s.value}'" for s in OPEN_FOR_ACCOUNT) + ")")
-
-
-class RequestRow(Base):
-    __tablename__ = "remediation_requests"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(16), nullable=False)
-    account_id: Mapped[str] = mapped_column(String(12), nullable=False)
-    account_name: Mapped[str | None] = mapped_column(String(255))
-    state: Mapped[str] = mapped_column(String(16), nullable=False)
-    mode: Mapped[str | None] = mapped_column(String(16))
-    requester: Mapped[str] = mapped_column(String(64), nullable=False)
-    reason: Mapped[str] = mapped_column(Text, nullable=False)
-    ticket_url: Mapped[str | None] = mapped_column(Text)
-    channel: Mapped[str] = mapped_column(String(64), nullable=False)
-    thread_ts: Mapped[str | None] = mapped_column(String(32))
-    message_ts: Mapped[str | None] = mapped_column(String(32))
-    assignee: Mapped[str | None] = mapped_column(String(64))
-    owner: Mapped[str | None] = mapped_column(String(64))
-    exception_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
-    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
-    state_since: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
-    checked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    reminded_assignee_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    reminded_approvers_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    lease_owner: Mapped[str | None] = mapped_column(String(128))  # executing: which process
-    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    dry_run: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)  # rev. 0004
-
-    __table_args__ = (
-        Index("ix_remediation_requests_state", "state", "kind"),
-        Index("ix_remediation_requests_account", "account_id", "state"),
-        Index(
-            "uq_remediation_requests_open_account",
-            "account_id",
-            "kind",
-            unique=True,
-            sqlite_where=OPEN_WHERE,
-            postgresql_where=OPEN_WHERE,
-        ),
-    )
-
-
-class ApprovalRow(Base):
-    __tablename__ = "remediation_approvals"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    request_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("remediation_requests.id"), nullable=False
-    )
-    user: Mapped[str] = mapped_column(String(64), nullable=False)
-    at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
-
-    __table_args__ = (
-        UniqueConstraint("request_id", "user", name="uq_remediation_approvals_request_user"),
-    )
-
-
-class LogRow(Base):
-    __tablename__ = "remediation_log"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    request_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("remediation_requests.id"), nullable=False
-    )
-    at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
-    actor: Mapped[str] = mapped_column(String(64), nullable=False)
-    event: Mapped[str] = mapped_column(String(16), nullable=False)
-    from_state: Mapped[str | None] = mapped_column(String(16))
-    to_state: Mapped[str | None] = mapped_column(String(16))
-    detail: Mapped[str] = mapped_column(Text, nullable=False, default="")
-
-    __table_args__ = (Index("ix_remediation_log_request", "request_id", "id"),)
-
-
-class ExceptionRow(Base):
-    __tablename__ = "risk_exceptions"
-
-    request_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("remediation_requests.id"), primary_key=True
-    )
-    account_id: Mapped[str] = mapped_column(String(12), nullable=False)
-    account_name: Mapped[str | None] = mapped_column(String(255))
-    owner: Mapped[str] = mapped_column(String(64), nullable=False)
-    reason: Mapped[str] = mapped_column(Text, nullable=False)
-    starts_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
-    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
-
-    __table_args__ = (Index("ix_risk_exceptions_account", "account_id", "expires_at"),)
-
-
-R = RequestRow.__table__
-A = ApprovalRow.__table__
-L = LogRow.__table__
-X = ExceptionRow.__table__
-
-
-class Unchanged(Exception):
-    """Raised inside a write transaction to roll it back: nothing was to be changed."""
-
-
-@dataclass(frozen=True)
-class ApprovalOutcome:
-    """What one approval click did: counted or not, and whether it completed the approval."""
-
-    counted: bool  # False: the request was no longer waiting, or this user had approved already
-    approved: bool  # True only for the click whose approval moved the request to approved
-    request: Request
-
-
-@dataclass(frozen=True)
-class NewRequest:
-    kind: Kind
-    account_id: str
-    requester: str
-    reason: str
-    channel: str
-    expires_at: datetime
-    account_name: str | None = None
-    mode: Mode | None = None
-    ticket_url: str | None = None
-    thread_ts: str | None = None
-    owner: str | None = None
-    exception_until: datetime | None = None
-    dry_run: bool = False
-
-
-def row_to_request(row: Any, approvals: Iterable[Approval] = ()) -> Request:
-    return Request(
-        id=int(row.id),
-        kind=Kind(row.kind),
-        account_id=row.account_id,
-        account_name=row.account_name,
-        state=State(row.state),
-        mode=Mode(row.mode) if row.mode else None,
-        requester=row.requester,
-        reason=row.reason,
-        ticket_url=row.ticket_url,
-        channel=row.channel,
-        thread_ts=row.thread_ts,
-        message_ts=row.message_ts,
-        assignee=row.assignee,
-        owner=row.owner,
-        exception_until=row.exception_until,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        state_since=row.state_since,
-        checked_at=row.checked_at,
-        reminded_assignee_at=row.reminded_assignee_at,
-        reminded_approvers_at=row.reminded_approvers_at,
-        lease_owner=row.lease_owner,
-        lease_until=row.lease_until,
-        dry_run=bool(row.dry_run),
-        approvals=tuple(approvals),
-        version=int(row.version),
-    )
-
-
-def row_to_log(row: Any) -> LogEntry:
-    return LogEntry(
-        id=int(row.id),
-        request_id=int(row.request_id),
-        at=row.at,
-        actor=row.actor,
-        event=row.event,
-        from_state=row.from_state,
-        to_state=row.to_state,
-        detail=row.detail,
-    )
 
 
 class RemediationStore:

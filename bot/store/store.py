@@ -8,165 +8,38 @@ so a fresh SQLite file or PostgreSQL database is ready to use.
 from __future__ import annotations
 
 import logging
-import sqlite3
-import time as clock
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import (
-    Connection,
-    Engine,
-    Row,
-    and_,
-    case,
-    cast,
-    create_engine,
-    event,
-    func,
-    insert,
-    null,
-    or_,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.pool import StaticPool
+from sqlalchemy import Row, and_, case, cast, func, insert, null, or_, select, text
+from sqlalchemy.exc import DBAPIError
 
-from bot.audit.models import AuditResult, KeySlot, Status, Summary, utcnow
-from bot.store.models import DigestSlotRow, RunRow, UtcDateTime, VerdictRow
-from bot.store.records import (
-    TRIGGERS,
-    AccountState,
-    Changes,
-    DigestSlot,
-    HistoryEntry,
-    RunInfo,
-    StoreError,
-    TrendDay,
-    UnknownRun,
-)
+from bot.audit.models import AuditResult, Status, Summary
+from bot.store.engine import create_store_engine, database_errors
+from bot.store.models import RunRow, UtcDateTime, VerdictRow, table_of
+from bot.store.records import TRIGGERS, AccountState, Changes, RunInfo, UnknownRun
+from bot.store.slots import SlotStore
+from bot.store.timeline import TimelineStore, keys_of
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 MIGRATION_LOCK = 0x726F6F746B6579  # pg_advisory_xact_lock key ("rootkey")
-SQLITE_BUSY_TIMEOUT_MS = 30_000
 
-RUNS = RunRow.__table__
-VERDICTS = VerdictRow.__table__
-SLOTS = DigestSlotRow.__table__
-
-
-def normalise_url(url: str) -> str:
-    """``postgres://`` and ``postgresql://`` use psycopg 3 (the driver rootkey installs)."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
-
-
-def create_store_engine(url: str) -> Engine:
-    parsed = make_url(normalise_url(url))
-    if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
-
-    memory = parsed.database in (None, "", ":memory:")
-    if not memory:
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(
-        parsed,
-        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
-        poolclass=StaticPool if memory else None,
-    )
-
-    @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection: Any, record: Any) -> None:
-        # We issue BEGIN ourselves (below), so that transactions, savepoints and
-        # BEGIN IMMEDIATE behave as written.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        if not memory:
-            enable_wal(cursor)
-            cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def on_begin(conn: Connection) -> None:
-        immediate = conn.get_execution_options().get("sqlite_immediate")
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    return engine
-
-
-def enable_wal(cursor: Any) -> None:
-    """Switch the file to write-ahead logging. Several processes opening a new file at once
-    race for the switch, and SQLite answers "locked" there without waiting for its busy
-    timeout, so the switch is retried for as long as that timeout."""
-    deadline = clock.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
-    while True:
-        try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or clock.monotonic() > deadline:
-                raise
-            clock.sleep(0.02)
-
-
-@contextmanager
-def database_errors() -> Iterator[None]:
-    """Any driver or SQLAlchemy failure leaves the store as one ``StoreError`` line."""
-    try:
-        yield
-    except StoreError:
-        raise
-    except DBAPIError as exc:
-        detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise StoreError(f"database error: {detail}") from exc
-    except SQLAlchemyError as exc:
-        raise StoreError(f"database error: {str(exc).splitlines()[0]}") from exc
+RUNS = table_of(RunRow)
+VERDICTS = table_of(VerdictRow)
 
 
 def status_of(value: str | None) -> Status | None:
     return Status(value) if value else None
 
 
-def keys_of(data: Iterable[dict[str, Any]] | None) -> tuple[KeySlot, ...]:
-    return tuple(KeySlot.from_dict(item) for item in data or ())
-
-
-def slot_of(row: Row[Any]) -> DigestSlot:
-    return DigestSlot(
-        id=row.id,
-        channel=row.channel,
-        slot_time=row.slot_time,
-        state=row.state,
-        claimed_by=row.claimed_by,
-        claimed_at=row.claimed_at,
-        attempts=row.attempts,
-        run_id=row.run_id,
-        baseline_run_id=row.baseline_run_id,
-        message_ts=row.message_ts,
-        posted_at=row.posted_at,
-        error=row.error,
-    )
-
-
-class Store:
+class Store(SlotStore, TimelineStore):
     """Audit history, the questions asked of it, and the digest slot claims."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -181,10 +54,6 @@ class Store:
                 store.close()
                 raise
         return store
-
-    @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
 
     def migrate(self, revision: str = "head") -> None:
         """Apply the Alembic migrations, one process at a time (several may start together)."""
@@ -206,15 +75,6 @@ class Store:
                 return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
             except DBAPIError:
                 return None
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-    @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """A connection in a transaction, for store modules of other parts (same database)."""
-        with database_errors(), self.engine.begin() as conn:
-            yield conn
 
     # -- saving ---------------------------------------------------------------------------
 
@@ -500,272 +360,6 @@ class Store:
     def changes_since(self, since_run_id: int, *, run_id: int | None = None) -> Changes:
         """What changed since run ``since_run_id`` (as of its end) up to ``run_id``."""
         return self.changes(run_id=run_id, baseline=self.get_run(since_run_id).finished_at)
-
-    def history(self, account_id: str, limit: int = 100) -> list[HistoryEntry]:
-        """An account's verdicts, newest first."""
-        v, r = VERDICTS, RUNS
-        query = (
-            select(
-                v.c.run_id,
-                v.c.checked_at,
-                v.c.status,
-                v.c.reason,
-                v.c.account_name,
-                v.c["keys"],
-                v.c.root_mfa_active,
-                r.c.trigger,
-                r.c.requested_by,
-            )
-            .join(r, r.c.id == v.c.run_id)
-            .where(v.c.account_id == account_id)
-            .order_by(v.c.checked_at.desc(), v.c.id.desc())
-            .limit(limit)
-        )
-        with self.transaction() as conn:
-            rows = conn.execute(query).all()
-        return [
-            HistoryEntry(
-                run_id=row.run_id,
-                checked_at=row.checked_at,
-                status=Status(row.status),
-                reason=row.reason,
-                account_name=row.account_name,
-                keys=keys_of(row.keys),
-                root_mfa_active=row.root_mfa_active,
-                trigger=row.trigger,
-                requested_by=row.requested_by,
-            )
-            for row in rows
-        ]
-
-    def trend(
-        self, days: int = 30, *, now: datetime | None = None, zone: tzinfo = UTC
-    ) -> list[TrendDay]:
-        """Per calendar day (in ``zone``) of the last ``days``: accounts by their status at the
-        end of that day (the last verdict seen by then), for accounts audited at least once."""
-        now = now or utcnow()
-        today = now.astimezone(zone).date()
-        first_day = today - timedelta(days=days - 1)
-        day_list = [first_day + timedelta(days=i) for i in range(days)]
-        # Local midnights as UTC instants: the end of each day is the start of the next.
-        ends = [
-            datetime.combine(d + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
-            for d in day_list
-        ]
-        start = datetime.combine(first_day, time.min, tzinfo=zone).astimezone(UTC)
-
-        v = VERDICTS
-        rank = (
-            func.row_number()
-            .over(partition_by=v.c.account_id, order_by=(v.c.checked_at.desc(), v.c.id.desc()))
-            .label("rank")
-        )
-        before = select(v.c.account_id, v.c.status, rank).where(v.c.checked_at < start).subquery()
-        state: dict[str, str] = {}
-        counts = {s.value: 0 for s in Status}
-        trend: list[TrendDay] = []
-        with self.transaction() as conn:
-            for account_id, status in conn.execute(
-                select(before.c.account_id, before.c.status).where(before.c.rank == 1)
-            ):
-                state[account_id] = status
-                counts[status] += 1
-            # Only the verdicts that change an account's status move the counts: the database
-            # finds them (LAG over the covering index), Python walks just those.
-            previous = (
-                func.lag(v.c.status)
-                .over(partition_by=v.c.account_id, order_by=(v.c.checked_at, v.c.id))
-                .label("previous")
-            )
-            window = (
-                select(v.c.account_id, v.c.status, v.c.checked_at, previous)
-                .where(v.c.checked_at >= start, v.c.checked_at <= now)
-                .subquery()
-            )
-            rows = conn.execution_options(yield_per=5000).execute(
-                select(window.c.account_id, window.c.status, window.c.checked_at)
-                .where(or_(window.c.previous.is_(None), window.c.previous != window.c.status))
-                .order_by(window.c.checked_at, window.c.account_id)
-            )
-            index = 0
-            for account_id, status, checked_at in rows:
-                while index < days and checked_at >= ends[index]:
-                    trend.append(self.trend_day(day_list[index], counts))
-                    index += 1
-                old = state.get(account_id)
-                if old != status:
-                    if old is not None:
-                        counts[old] -= 1
-                    counts[status] += 1
-                    state[account_id] = status
-        while index < days:
-            trend.append(self.trend_day(day_list[index], counts))
-            index += 1
-        return trend
-
-    @staticmethod
-    def trend_day(day: date, counts: dict[str, int]) -> TrendDay:
-        return TrendDay(
-            day=day,
-            compliant=counts[Status.COMPLIANT.value],
-            noncompliant=counts[Status.NONCOMPLIANT.value],
-            error=counts[Status.ERROR.value],
-        )
-
-    # -- digest slots ---------------------------------------------------------------------
-
-    def claim_slot(
-        self,
-        channel: str,
-        slot_time: datetime,
-        owner: str,
-        *,
-        lease: timedelta = timedelta(minutes=5),
-        now: datetime | None = None,
-    ) -> DigestSlot | None:
-        """Claim the digest of ``slot_time`` for ``channel``; None when another has it.
-
-        A slot is free when it was never claimed, when its posting failed, or when its claim
-        went stale (no heartbeat for ``lease``: the process that held it died). The insert and
-        the update are atomic, so of several processes exactly one gets the slot.
-        """
-        now = now or utcnow()
-        slot_time = slot_time.astimezone(UTC).replace(microsecond=0)
-        values = {
-            "channel": channel,
-            "slot_time": slot_time,
-            "state": "claimed",
-            "claimed_by": owner,
-            "claimed_at": now,
-            "attempts": 1,
-        }
-        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        with self.transaction() as conn:
-            slot_id = conn.execute(
-                dialect_insert(SLOTS)
-                .values(**values)
-                .on_conflict_do_nothing(index_elements=["slot_time", "channel"])
-                .returning(SLOTS.c.id)
-            ).scalar()
-            if slot_id is None:
-                slot_id = conn.execute(
-                    update(SLOTS)
-                    .where(
-                        SLOTS.c.channel == channel,
-                        SLOTS.c.slot_time == slot_time,
-                        or_(
-                            SLOTS.c.state == "failed",
-                            and_(SLOTS.c.state == "claimed", SLOTS.c.claimed_at < now - lease),
-                        ),
-                    )
-                    .values(
-                        state="claimed",
-                        claimed_by=owner,
-                        claimed_at=now,
-                        attempts=SLOTS.c.attempts + 1,
-                        error=None,
-                    )
-                    .returning(SLOTS.c.id)
-                ).scalar()
-            if slot_id is None:
-                return None
-            row = conn.execute(select(SLOTS).where(SLOTS.c.id == slot_id)).one()
-        return slot_of(row)
-
-    def heartbeat_slot(self, slot_id: int, owner: str) -> bool:
-        """Keep a claim fresh while its digest is being built and posted."""
-        return self.finish_slot(slot_id, owner, state="claimed")
-
-    def mark_slot_posted(
-        self,
-        slot_id: int,
-        owner: str,
-        *,
-        run_id: int | None,
-        baseline_run_id: int | None,
-        message_ts: str | None,
-    ) -> bool:
-        return self.finish_slot(
-            slot_id,
-            owner,
-            state="posted",
-            run_id=run_id,
-            baseline_run_id=baseline_run_id,
-            message_ts=message_ts,
-            posted_at=utcnow(),
-        )
-
-    def mark_slot_failed(
-        self, slot_id: int, owner: str, error: str, *, run_id: int | None = None
-    ) -> bool:
-        return self.finish_slot(slot_id, owner, state="failed", error=error[:2000], run_id=run_id)
-
-    def finish_slot(self, slot_id: int, owner: str, *, state: str, **values: Any) -> bool:
-        with self.transaction() as conn:
-            changed = conn.execute(
-                update(SLOTS)
-                .where(
-                    SLOTS.c.id == slot_id,
-                    SLOTS.c.claimed_by == owner,
-                    SLOTS.c.state == "claimed",
-                )
-                .values(state=state, claimed_at=utcnow(), **values)
-                .returning(SLOTS.c.id)
-            ).scalar()
-        return changed is not None
-
-    def last_posted_slot(
-        self, channel: str | None = None, *, with_run: bool = False
-    ) -> DigestSlot | None:
-        """The newest posted digest (of ``channel``, or of any channel; with an audit run)."""
-        query = (
-            select(SLOTS)
-            .where(SLOTS.c.state == "posted")
-            .order_by(SLOTS.c.slot_time.desc(), SLOTS.c.id.desc())
-            .limit(1)
-        )
-        if channel is not None:
-            query = query.where(SLOTS.c.channel == channel)
-        if with_run:
-            query = query.where(SLOTS.c.run_id.is_not(None))
-        with self.transaction() as conn:
-            row = conn.execute(query).first()
-        return slot_of(row) if row else None
-
-    def unfinished_slot(self, channel: str) -> DigestSlot | None:
-        """The newest failed (or abandoned) slot of ``channel`` later than its last post."""
-        posted = self.last_posted_slot(channel)
-        query = (
-            select(SLOTS)
-            .where(SLOTS.c.channel == channel, SLOTS.c.state.in_(("failed", "claimed")))
-            .order_by(SLOTS.c.slot_time.desc())
-            .limit(1)
-        )
-        if posted is not None:
-            query = query.where(SLOTS.c.slot_time > posted.slot_time)
-        with self.transaction() as conn:
-            row = conn.execute(query).first()
-        return slot_of(row) if row else None
-
-    def get_slot(self, channel: str, slot_time: datetime) -> DigestSlot | None:
-        slot_time = slot_time.astimezone(UTC).replace(microsecond=0)
-        query = select(SLOTS).where(SLOTS.c.channel == channel, SLOTS.c.slot_time == slot_time)
-        with self.transaction() as conn:
-            row = conn.execute(query).first()
-        return slot_of(row) if row else None
-
-    def has_slots(self, channel: str) -> bool:
-        """Whether a digest was ever scheduled for ``channel``."""
-        with self.transaction() as conn:
-            found = conn.execute(select(SLOTS.c.id).where(SLOTS.c.channel == channel).limit(1))
-            return found.first() is not None
-
-    def slots(self, channel: str | None = None) -> list[DigestSlot]:
-        query = select(SLOTS).order_by(SLOTS.c.slot_time, SLOTS.c.id)
-        if channel is not None:
-            query = query.where(SLOTS.c.channel == channel)
-        with self.transaction() as conn:
-            return [slot_of(row) for row in conn.execute(query)]
 
 
 def changes_of(states: Sequence[AccountState], baseline: datetime | None) -> Changes:

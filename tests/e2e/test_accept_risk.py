@@ -23,8 +23,9 @@ from sqlalchemy import update
 from bot.remediation.models import Request
 from bot.remediation.states import Kind, State
 from bot.slack.action_ids import ActionId, CallbackId
-from bot.store.remediation import ExceptionRow, RemediationStore
-from bot.store.store import create_store_engine
+from bot.store.engine import create_store_engine
+from bot.store.remediation import RemediationStore
+from bot.store.remediation_tables import ExceptionRow
 from tests.support.aws import RootKeySpec, SimulatedAws, days_ago
 from tests.support.botproc import BotProcess
 from tests.support.signing import TEST_SIGNING_SECRET, actions_body, command_body, post_signed

@@ -30,8 +30,8 @@ import requests
 from bot.remediation.models import Request
 from bot.remediation.states import State
 from bot.slack.action_ids import ActionId
+from bot.store.engine import create_store_engine
 from bot.store.remediation import RemediationStore
-from bot.store.store import create_store_engine
 from tests.support.aws import RootKeySpec, SimulatedAws, days_ago
 from tests.support.aws_root import RootAccessStandIn
 from tests.support.botproc import ROOT, BotProcess

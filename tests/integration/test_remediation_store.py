@@ -17,8 +17,8 @@ import bot.store.remediation  # noqa: F401  (registers the tables)
 from bot.remediation.errors import AlreadyOpen
 from bot.remediation.states import Kind, Mode, State
 from bot.store import Store
+from bot.store.engine import create_store_engine
 from bot.store.remediation import NewRequest, RemediationStore
-from bot.store.store import create_store_engine
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 ACCOUNTS = itertools.count(1)

@@ -22,8 +22,8 @@ import requests
 from bot.remediation.models import LogEntry, Request
 from bot.remediation.states import State
 from bot.slack.action_ids import ActionId
+from bot.store.engine import create_store_engine
 from bot.store.remediation import RemediationStore
-from bot.store.store import create_store_engine
 from tests.support.botproc import ROOT, BotProcess
 from tests.support.signing import actions_body, command_body, post_signed
 from tests.support.slack_standin import TEAM, SlackStandin

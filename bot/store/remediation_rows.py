@@ -1,0 +1,85 @@
+"""Plain values the remediation store takes and returns, and its row converters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.remediation.models import Approval, LogEntry, Request
+from bot.remediation.states import Kind, Mode, State
+
+
+class Unchanged(Exception):
+    """Raised inside a write transaction to roll it back: nothing was to be changed."""
+
+
+@dataclass(frozen=True)
+class ApprovalOutcome:
+    """What one approval click did: counted or not, and whether it completed the approval."""
+
+    counted: bool  # False: the request was no longer waiting, or this user had approved already
+    approved: bool  # True only for the click whose approval moved the request to approved
+    request: Request
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    kind: Kind
+    account_id: str
+    requester: str
+    reason: str
+    channel: str
+    expires_at: datetime
+    account_name: str | None = None
+    mode: Mode | None = None
+    ticket_url: str | None = None
+    thread_ts: str | None = None
+    owner: str | None = None
+    exception_until: datetime | None = None
+    dry_run: bool = False
+
+
+def row_to_request(row: Any, approvals: Iterable[Approval] = ()) -> Request:
+    return Request(
+        id=int(row.id),
+        kind=Kind(row.kind),
+        account_id=row.account_id,
+        account_name=row.account_name,
+        state=State(row.state),
+        mode=Mode(row.mode) if row.mode else None,
+        requester=row.requester,
+        reason=row.reason,
+        ticket_url=row.ticket_url,
+        channel=row.channel,
+        thread_ts=row.thread_ts,
+        message_ts=row.message_ts,
+        assignee=row.assignee,
+        owner=row.owner,
+        exception_until=row.exception_until,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        state_since=row.state_since,
+        checked_at=row.checked_at,
+        reminded_assignee_at=row.reminded_assignee_at,
+        reminded_approvers_at=row.reminded_approvers_at,
+        lease_owner=row.lease_owner,
+        lease_until=row.lease_until,
+        dry_run=bool(row.dry_run),
+        approvals=tuple(approvals),
+        version=int(row.version),
+    )
+
+
+def row_to_log(row: Any) -> LogEntry:
+    return LogEntry(
+        id=int(row.id),
+        request_id=int(row.request_id),
+        at=row.at,
+        actor=row.actor,
+        event=row.event,
+        from_state=row.from_state,
+        to_state=row.to_state,
+        detail=row.detail,
+    )

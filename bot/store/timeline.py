@@ -1,0 +1,136 @@
+"""An account's timeline and the day-by-day trend (part of ``Store``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from bot.audit.models import KeySlot, Status, utcnow
+from bot.store.engine import StoreBase
+from bot.store.models import RunRow, VerdictRow, table_of
+from bot.store.records import HistoryEntry, TrendDay
+
+RUNS = table_of(RunRow)
+VERDICTS = table_of(VerdictRow)
+
+
+def keys_of(data: Iterable[dict[str, Any]] | None) -> tuple[KeySlot, ...]:
+    return tuple(KeySlot.from_dict(item) for item in data or ())
+
+
+class TimelineStore(StoreBase):
+    """History and trend questions asked of the audit verdicts."""
+
+    def history(self, account_id: str, limit: int = 100) -> list[HistoryEntry]:
+        """An account's verdicts, newest first."""
+        v, r = VERDICTS, RUNS
+        query = (
+            select(
+                v.c.run_id,
+                v.c.checked_at,
+                v.c.status,
+                v.c.reason,
+                v.c.account_name,
+                v.c["keys"],
+                v.c.root_mfa_active,
+                r.c.trigger,
+                r.c.requested_by,
+            )
+            .join(r, r.c.id == v.c.run_id)
+            .where(v.c.account_id == account_id)
+            .order_by(v.c.checked_at.desc(), v.c.id.desc())
+            .limit(limit)
+        )
+        with self.transaction() as conn:
+            rows = conn.execute(query).all()
+        return [
+            HistoryEntry(
+                run_id=row.run_id,
+                checked_at=row.checked_at,
+                status=Status(row.status),
+                reason=row.reason,
+                account_name=row.account_name,
+                keys=keys_of(row.keys),
+                root_mfa_active=row.root_mfa_active,
+                trigger=row.trigger,
+                requested_by=row.requested_by,
+            )
+            for row in rows
+        ]
+
+    def trend(
+        self, days: int = 30, *, now: datetime | None = None, zone: tzinfo = UTC
+    ) -> list[TrendDay]:
+        """Per calendar day (in ``zone``) of the last ``days``: accounts by their status at the
+        end of that day (the last verdict seen by then), for accounts audited at least once."""
+        now = now or utcnow()
+        today = now.astimezone(zone).date()
+        first_day = today - timedelta(days=days - 1)
+        day_list = [first_day + timedelta(days=i) for i in range(days)]
+        # Local midnights as UTC instants: the end of each day is the start of the next.
+        ends = [
+            datetime.combine(d + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
+            for d in day_list
+        ]
+        start = datetime.combine(first_day, time.min, tzinfo=zone).astimezone(UTC)
+
+        v = VERDICTS
+        rank = (
+            func.row_number()
+            .over(partition_by=v.c.account_id, order_by=(v.c.checked_at.desc(), v.c.id.desc()))
+            .label("rank")
+        )
+        before = select(v.c.account_id, v.c.status, rank).where(v.c.checked_at < start).subquery()
+        state: dict[str, str] = {}
+        counts = {s.value: 0 for s in Status}
+        trend: list[TrendDay] = []
+        with self.transaction() as conn:
+            for account_id, status in conn.execute(
+                select(before.c.account_id, before.c.status).where(before.c.rank == 1)
+            ):
+                state[account_id] = status
+                counts[status] += 1
+            # Only the verdicts that change an account's status move the counts: the database
+            # finds them (LAG over the covering index), Python walks just those.
+            previous = (
+                func.lag(v.c.status)
+                .over(partition_by=v.c.account_id, order_by=(v.c.checked_at, v.c.id))
+                .label("previous")
+            )
+            window = (
+                select(v.c.account_id, v.c.status, v.c.checked_at, previous)
+                .where(v.c.checked_at >= start, v.c.checked_at <= now)
+                .subquery()
+            )
+            rows = conn.execution_options(yield_per=5000).execute(
+                select(window.c.account_id, window.c.status, window.c.checked_at)
+                .where(or_(window.c.previous.is_(None), window.c.previous != window.c.status))
+                .order_by(window.c.checked_at, window.c.account_id)
+            )
+            index = 0
+            for account_id, status, checked_at in rows:
+                while index < days and checked_at >= ends[index]:
+                    trend.append(self.trend_day(day_list[index], counts))
+                    index += 1
+                old = state.get(account_id)
+                if old != status:
+                    if old is not None:
+                        counts[old] -= 1
+                    counts[status] += 1
+                    state[account_id] = status
+        while index < days:
+            trend.append(self.trend_day(day_list[index], counts))
+            index += 1
+        return trend
+
+    @staticmethod
+    def trend_day(day: date, counts: dict[str, int]) -> TrendDay:
+        return TrendDay(
+            day=day,
+            compliant=counts[Status.COMPLIANT.value],
+            noncompliant=counts[Status.NONCOMPLIANT.value],
+            error=counts[Status.ERROR.value],
+        )
