@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.audit.models import AuditResult, Scope, Status, Verdict, utcnow
+from bot.audit.ocsf import to_ocsf
 from bot.audit.render import to_csv, to_json, to_text
 from bot.audit.report import ReportError, load_report
 from bot.audit.verdict import decide
@@ -51,7 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="credential report files (CSV, or the JSON of aws iam get-credential-report; "
         "- for standard input); no AWS call is made",
     )
-    parser.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    parser.add_argument(
+        "--format",
+        choices=("text", "json", "csv", "ocsf"),
+        default="text",
+        help="ocsf: a JSON array of OCSF Compliance Findings (class 2003), one per account",
+    )
     parser.add_argument(
         "--concurrency",
         type=int,
@@ -102,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         finally:
             auditor.close()
 
-    render = {"text": to_text, "json": to_json, "csv": to_csv}[args.format]
+    render = {"text": to_text, "json": to_json, "csv": to_csv, "ocsf": to_ocsf}[args.format]
     sys.stdout.write(render(result))
     sys.stdout.flush()
     for verdict in result.sorted():
