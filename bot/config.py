@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-ACCOUNT_ID = re.compile(r"^\d{12}$")
-ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+from bot.rules import is_group_id, is_user_id
+
+ROLE_NAME = re.compile(r"[A-Za-z0-9_+=,.@-]{1,64}")  # IAM role names: ASCII only
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -120,7 +121,7 @@ def parse_int(variable: str, raw: str, low: int, high: int) -> int:
 def parse_approvers(raw: str) -> tuple[str, ...]:
     ids = tuple(part.strip() for part in raw.split(",") if part.strip())
     for ident in ids:
-        if not re.fullmatch(r"[UWS][A-Z0-9]{2,}", ident):
+        if not (is_user_id(ident) or is_group_id(ident)):
             raise ConfigError(
                 "ROOTKEY_APPROVERS",
                 f"expected comma-separated Slack user ids (U... or W...) or user-group ids "
@@ -153,7 +154,7 @@ def load_config(env: Mapping[str, str]) -> Config:
         raise ConfigError("ROOTKEY_SCOPE", f"expected 'account' or 'org', got {scope!r}")
 
     role = get("ROOTKEY_AUDIT_ROLE") or "RootkeyAudit"
-    if not ROLE_NAME.match(role):
+    if not ROLE_NAME.fullmatch(role):
         raise ConfigError("ROOTKEY_AUDIT_ROLE", f"expected an IAM role name, got {role!r}")
 
     timezone = get("ROOTKEY_TIMEZONE") or "UTC"

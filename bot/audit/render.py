@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterable, Sequence
 
 from bot.audit.models import STATUS_ORDER, AuditResult, KeySlot, Status, Verdict, iso
+from bot.rules import csv_cell
 
 CSV_COLUMNS = (
     "account_id",
@@ -31,8 +32,6 @@ CSV_COLUMNS = (
     "report_generated_at",
     "checked_at",
 )
-# A spreadsheet runs a cell that starts with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def ordered(items: AuditResult | Iterable[Verdict]) -> list[Verdict]:
@@ -103,18 +102,6 @@ def to_json(result: AuditResult) -> str:
     return json.dumps(result.to_dict(), indent=2) + "\n"
 
 
-def safe_cell(value: object) -> str:
-    """A CSV cell a spreadsheet will not run as a formula."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = str(value)
-    if text.startswith(FORMULA_STARTS):
-        return "'" + text
-    return text
-
-
 def csv_row(v: Verdict) -> list[str]:
     slots = {k.slot: k for k in v.keys}
     cells: list[object] = [v.account_id, v.account_name, v.status.value, v.reason, v.source]
@@ -132,7 +119,7 @@ def csv_row(v: Verdict) -> list[str]:
                 key.last_used_service,
             ]
     cells += [v.root_mfa_active, iso(v.evidence.report_generated_at), iso(v.checked_at)]
-    return [safe_cell(c) for c in cells]
+    return [csv_cell(c) for c in cells]
 
 
 def to_csv(result: AuditResult | Iterable[Verdict]) -> str:

@@ -156,9 +156,6 @@ def as_utc(value: Any) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-FEATURE_FLAGS = {"RootCredentialsManagement", "RootSessions"}
-
-
 def read_org_features(iam: Any) -> OrgFeatures:
     """Centralized root access features. Callers other than the management account (or a
     delegated administrator) cannot read them: that is "unknown", not an error."""

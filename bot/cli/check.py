@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -23,8 +22,8 @@ from bot.audit.render import to_csv, to_json, to_text
 from bot.audit.report import ReportError, load_report
 from bot.audit.verdict import decide
 from bot.config import load_config
+from bot.rules import is_account_id
 
-ACCOUNT_ID = re.compile(r"^\d{12}$")
 UNKNOWN_ACCOUNT = "unknown"
 
 
@@ -74,7 +73,7 @@ def usage_error(message: str) -> int:
 def run(args: argparse.Namespace) -> int:
     # A one-shot command: only warnings and errors reach stderr, not the SDK's INFO chatter.
     logging.getLogger().setLevel(logging.WARNING)
-    bad = [a for a in args.accounts if not ACCOUNT_ID.match(a)]
+    bad = [a for a in args.accounts if not is_account_id(a)]
     if bad:
         return usage_error(f"--account expects 12-digit account ids, got {bad[0]!r}")
     if args.reports and (args.org or args.accounts):

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from bot.audit.models import iso
 from bot.config import load_config
+from bot.rules import csv_cell
 from bot.store import Store, StoreError
 
 COLUMNS = (
@@ -32,7 +33,6 @@ COLUMNS = (
     "to_state",
     "detail",
 )
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,12 +42,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--url", help="database URL (default: DATABASE_URL or sqlite:///rootkey.db)"
     )
-
-
-def neutralise(value: object) -> str:
-    """A CSV cell that a spreadsheet shows as text, never evaluates."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def rows(store: Store, request_id: int | None) -> Iterator[dict[str, Any]]:
@@ -75,7 +69,7 @@ def write_csv(out: TextIO, items: Iterable[dict[str, Any]]) -> None:
     writer = csv.writer(out, quoting=csv.QUOTE_ALL)  # line breaks inside a cell stay inside
     writer.writerow(COLUMNS)
     for item in items:
-        writer.writerow([neutralise(item[c]) for c in COLUMNS])
+        writer.writerow([csv_cell(item[c]) for c in COLUMNS])
 
 
 def write_json(out: TextIO, items: Iterable[dict[str, Any]]) -> None:

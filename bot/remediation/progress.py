@@ -10,11 +10,10 @@ from enum import StrEnum
 from bot.audit.models import KeySlot, OrgFeatures, Status, Verdict
 from bot.remediation.errors import InvalidInput
 from bot.remediation.states import Mode, State
+from bot.rules import is_account_id, is_user_id
 
 MAX_EXCEPTION_DAYS = 90
 RECENT_USE_DAYS = 30
-ACCOUNT_ID = re.compile(r"^[0-9]{12}$")  # ASCII digits: \d also matches other scripts
-USER_ID = re.compile(r"^[UW][A-Z0-9]{1,}$")
 
 
 class KeyProgress(StrEnum):
@@ -122,9 +121,9 @@ def parse_owners(text: str) -> dict[str, str]:
             pairs.append((parts[0], parts[1], f"line {number}"))
     owners: dict[str, str] = {}
     for account, user, where in pairs:
-        if not ACCOUNT_ID.match(account):
+        if not is_account_id(account):
             raise ValueError(f"{where}: {account!r} is not a 12-digit account id")
-        if not USER_ID.match(user):
+        if not is_user_id(user):
             raise ValueError(f"{where}: {user!r} is not a Slack user id (U...)")
         owners[account] = user
     return owners

@@ -21,6 +21,7 @@ from typing import Protocol
 
 from bot.audit.models import AuditResult, Scope, Status, iso, utcnow
 from bot.aws.errors import AuditError
+from bot.rules import csv_cell
 from bot.slack.blocks.common import Message
 from bot.slack.blocks.digest import attachment_failed, audit_failed, digest_message
 from bot.slack.poster import DeliveryError, Posted
@@ -383,14 +384,6 @@ CSV_COLUMNS = (
 )
 
 
-def cell(value: object) -> str:
-    """A CSV cell a spreadsheet will not run as a formula."""
-    if value is None:
-        return ""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def digest_csv(digest: Digest) -> str:
     """Every account of the digest, worst first (open oldest first, errors, excepted, fixed)."""
     excepted = {e.state.account_id: e for e in digest.excepted}
@@ -409,9 +402,9 @@ def digest_csv(digest: Digest) -> str:
         exc = excepted.get(s.account_id)
         writer.writerow(
             [
-                cell(s.account_id),
-                cell(s.account_name),
-                cell("excepted" if exc else s.status.value),
+                csv_cell(s.account_id),
+                csv_cell(s.account_name),
+                csv_cell("excepted" if exc else s.status.value),
                 "yes" if s.account_id in new else "",
                 iso(s.open_since) or "",
                 "" if s.open_since is None else digest.days_open(s),
@@ -421,7 +414,7 @@ def digest_csv(digest: Digest) -> str:
                 sum(1 for k in s.keys if k.active),
                 "" if s.root_mfa_active is None else str(s.root_mfa_active).lower(),
                 iso(exc.expires_at) if exc else "",
-                cell(s.reason),
+                csv_cell(s.reason),
                 iso(s.checked_at),
             ]
         )

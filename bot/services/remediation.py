@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import socket
 import threading
 import time
@@ -59,6 +58,7 @@ from bot.remediation.progress import (
     tracked_target,
 )
 from bot.remediation.states import TRACKED_STATES, Kind, Mode, State
+from bot.rules import is_user_id
 from bot.services.audit import AuditFailed
 from bot.slack.blocks import remediation as blocks
 from bot.slack.blocks.common import Message
@@ -72,7 +72,6 @@ APPROVER_CACHE_SECONDS = 60.0
 LEASE = timedelta(minutes=16)  # an AssumeRoot session lasts at most 15 minutes
 MAX_SWEEP_INTERVAL = 60.0
 STALLED = timedelta(minutes=2)  # approved this long without starting: the click's worker died
-SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,}")  # a user id (W...: Enterprise Grid)
 
 
 class AuditPath(Protocol):
@@ -398,7 +397,7 @@ class RemediationService:
                 raise InvalidInput("until", "Pick the date the exception ends.") from None
             until = exception_end(picked, self.today())
             owner = values.get("owner") or user
-            if not SLACK_USER.fullmatch(owner):
+            if not is_user_id(owner):
                 raise InvalidInput(
                     "owner", "Pick the risk owner from the list: a Slack user (U... or W...)."
                 )

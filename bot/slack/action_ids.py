@@ -20,7 +20,6 @@ class ActionId(StrEnum):
     APPROVE = "rootkey_approve"
     REJECT = "rootkey_reject"
     VERIFY_NOW = "rootkey_verify_now"
-    OPEN_HISTORY = "rootkey_open_history"
 
 
 class CallbackId(StrEnum):
@@ -28,7 +27,6 @@ class CallbackId(StrEnum):
 
     REMEDIATION_REQUEST = "rootkey_remediation_request"
     ACCEPT_RISK = "rootkey_accept_risk_request"
-    REJECT_REASON = "rootkey_reject_reason"
 
 
 class BlockId(StrEnum):

@@ -7,15 +7,13 @@ layer escapes it).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from bot.audit.models import Scope
+from bot.rules import ACCOUNT_ID, DASHED_ACCOUNT_ID
 
 MAX_ACCOUNTS = 100  # accounts named in one command
 MAX_SHOWN_ARG = 40  # characters of a bad argument quoted back
-ACCOUNT_ID = re.compile(r"[0-9]{12}")  # ASCII only: \d also matches other scripts
-DASHED_ACCOUNT_ID = re.compile(r"[0-9]{4}-[0-9]{4}-[0-9]{4}")  # as the AWS console shows it
 
 
 class UsageError(ValueError):

@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass
 
 from bot.audit.models import Scope
+from bot.rules import is_account_id
 
-ACCOUNT_ID = re.compile(r"[0-9]{12}")  # ASCII only: \d also matches other scripts
 RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_VALUE = 2000  # Slack's limit for a button value
 MAX_RERUN_ACCOUNTS = 100
@@ -34,7 +34,7 @@ class FindingRef:
     @classmethod
     def decode(cls, value: str) -> FindingRef:
         account_id, sep, run_id = (value or "").partition(":")
-        if not sep or not ACCOUNT_ID.fullmatch(account_id):
+        if not sep or not is_account_id(account_id):
             raise BadValue("not a finding reference")
         if run_id and not RUN_ID.fullmatch(run_id):
             raise BadValue("not a finding reference")
@@ -60,7 +60,7 @@ def decode_scope(value: str) -> Scope:
         or not sep
         or not ids
         or len(ids) > MAX_RERUN_ACCOUNTS
-        or not all(ACCOUNT_ID.fullmatch(i) for i in ids)
+        or not all(is_account_id(i) for i in ids)
     ):
         raise BadValue("not an audit scope")
     return Scope(kind="accounts", account_ids=ids)

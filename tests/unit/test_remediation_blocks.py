@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.audit.models import KeySlot, Status, Verdict
-from bot.cli.log import neutralise, write_csv
+from bot.cli.log import write_csv
 from bot.remediation.models import Approval, Request, RiskException
 from bot.remediation.states import Kind, Mode, State
+from bot.rules import csv_cell as neutralise
 from bot.slack.action_ids import ActionId
 from bot.slack.blocks import remediation as blocks
 

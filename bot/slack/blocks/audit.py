@@ -10,7 +10,6 @@ the thread (``needs_report`` tells the caller to upload it).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
@@ -23,6 +22,7 @@ from slack_sdk.models.blocks import (
 
 from bot.audit.models import AuditResult, KeySlot, Scope, Status, Verdict
 from bot.remediation.models import RiskException
+from bot.rules import is_user_id
 from bot.slack.action_ids import ActionId, BlockId
 from bot.slack.blocks.common import (
     MAX_BLOCKS,
@@ -47,7 +47,6 @@ FINDING_BUDGET = MAX_BLOCKS - FIXED_BLOCKS
 MAX_FINDINGS = FINDING_BUDGET // 2  # shown at least, when every finding has buttons
 MAX_NAMED_COMPLIANT = 10
 MAX_ACCEPTED_REASON = 200
-SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,20}")
 
 
 @dataclass(frozen=True)
@@ -119,7 +118,7 @@ def accepted_risks(
 
 def mention(user: str) -> str:
     """A Slack mention for a user id; anything else is shown as text, escaped."""
-    return f"<@{user}>" if SLACK_USER.fullmatch(user) else escape(user)
+    return f"<@{user}>" if is_user_id(user) else escape(user)
 
 
 def accepted_line(verdict: Verdict, exc: RiskException) -> str:
@@ -290,7 +289,7 @@ def counts_line(result: AuditResult, layout: Layout) -> str:
 def who(requested_by: str | None) -> str:
     if not requested_by:
         return ""
-    return f" · asked by <@{requested_by}>" if SLACK_USER.fullmatch(requested_by) else ""
+    return f" · asked by <@{requested_by}>" if is_user_id(requested_by) else ""
 
 
 def fallback(result: AuditResult, layout: Layout) -> str:

@@ -7,13 +7,13 @@ clear is one short section: a long digest always means something needs doing.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from slack_sdk.models.blocks import SectionBlock
 
+from bot.rules import is_user_id
 from bot.slack.blocks.common import (
     MAX_SECTION_TEXT,
     Message,
@@ -32,13 +32,12 @@ T = TypeVar("T")
 
 LIST_LIMIT = 10  # accounts named per list in the message; the CSV has them all
 SECTION_BUDGET = MAX_SECTION_TEXT - 200
-SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 def user(ident: str | None) -> str:
     if not ident:
         return "nobody"
-    return f"<@{ident}>" if SLACK_USER.match(ident) else escape(ident)
+    return f"<@{ident}>" if is_user_id(ident) else escape(ident)
 
 
 def when(digest: Digest, value: datetime) -> str:

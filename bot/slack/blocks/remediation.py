@@ -9,7 +9,6 @@ store on every click.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -32,6 +31,7 @@ from bot.audit.models import KeySlot, Status, Verdict
 from bot.remediation.models import Request, RiskException
 from bot.remediation.progress import MAX_EXCEPTION_DAYS, used_recently
 from bot.remediation.states import Kind, Mode, State
+from bot.rules import is_account_id
 from bot.slack.action_ids import ActionId, CallbackId
 from bot.slack.blocks.common import (
     Message,
@@ -81,7 +81,7 @@ class FormContext:
             ctx = cls(Kind(data["k"]), str(data["a"]), str(data["c"]), data.get("t"))
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError("not a rootkey request form") from exc
-        if not re.fullmatch(r"[0-9]{12}", ctx.account_id):  # ASCII digits only
+        if not is_account_id(ctx.account_id):
             raise ValueError("not a rootkey request form")
         if ctx.thread_ts is not None and not isinstance(ctx.thread_ts, str):
             raise ValueError("not a rootkey request form")

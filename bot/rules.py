@@ -1,0 +1,39 @@
+"""The small rules written once: AWS account ids, Slack user and group ids, CSV cells.
+
+Every pattern is matched whole (``fullmatch``) and takes ASCII digits only: ``\\d`` also
+matches other scripts' digits, and ``$`` lets a trailing newline through.
+"""
+
+from __future__ import annotations
+
+import re
+
+ACCOUNT_ID = re.compile(r"[0-9]{12}")
+DASHED_ACCOUNT_ID = re.compile(r"[0-9]{4}-[0-9]{4}-[0-9]{4}")  # as the AWS console shows it
+SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")  # W...: Enterprise Grid
+SLACK_GROUP_ID = re.compile(r"S[A-Z0-9]{2,20}")
+
+# A spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def is_account_id(value: str) -> bool:
+    return ACCOUNT_ID.fullmatch(value) is not None
+
+
+def is_user_id(value: str) -> bool:
+    return SLACK_USER_ID.fullmatch(value) is not None
+
+
+def is_group_id(value: str) -> bool:
+    return SLACK_GROUP_ID.fullmatch(value) is not None
+
+
+def csv_cell(value: object) -> str:
+    """A CSV cell a spreadsheet shows as text and never runs as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
