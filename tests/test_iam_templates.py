@@ -101,6 +101,7 @@ def test_policies_are_read_only_and_least_privilege() -> None:
     assert bot == member | {
         "iam:ListOrganizationsFeatures",
         "organizations:ListAccounts",
+        "organizations:DescribeAccount",  # is a named account an ACTIVE member
         "sts:AssumeRole",
     }
     assume = next(

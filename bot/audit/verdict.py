@@ -12,6 +12,8 @@ Rules:
 * From a report alone (no summary) the verdict follows the CIS console audit: an active key is
   noncompliant; the reason says inactive keys are not visible in a report.
 * Nothing read, or only partial data that cannot rule a key out -> error, never compliant.
+* An account id that is not an ACTIVE member of the Organization is not read at all -> error
+  ("not a member of the Organization"), never compliant.
 """
 
 from __future__ import annotations
@@ -197,3 +199,25 @@ def from_report(
         slots = " and ".join(str(k.slot) for k in inactive)
         reason += f" (key {slots} marked inactive: deactivated or deleted)"
     return verdict(Status.COMPLIANT, reason)
+
+
+def not_audited(
+    account_id: str,
+    reason: str,
+    *,
+    source: str,
+    now: datetime,
+    errors: Sequence[str] = (),
+    account_name: str | None = None,
+) -> Verdict:
+    """An account that was deliberately not read (not a member of the Organization): an
+    ``error`` whose reason says why, never compliant."""
+    return Verdict(
+        account_id=account_id,
+        account_name=account_name,
+        status=Status.ERROR,
+        reason=reason,
+        source=source,
+        evidence=Evidence(errors=tuple(errors) or (reason,)),
+        checked_at=now,
+    )

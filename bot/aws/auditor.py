@@ -6,6 +6,13 @@ with its own boto3 session). Per account: AssumeRole into ``config.audit_role`` 
 the current credentials is read directly), GetAccountSummary, and only where the summary says a
 root key is present (or could not be read) the credential report for the key's details. One
 account's failure is that account's ``error`` verdict; the others go on.
+
+Named accounts (``Scope("accounts", ...)``) are audited only when the Organization shows them
+ACTIVE (DescribeAccount); the bot's own account always is. Any other id is an ``error`` verdict
+"not a member of the Organization" and nothing of it is read: AssumeRole into a role of an
+unrelated account could succeed and report a stranger's account as compliant. Where the caller
+cannot read the Organization, ``membership="required"`` (the bot) refuses every other id, and
+``membership="when-readable"`` (``python -m bot check --account``) audits it anyway.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from bot.audit.models import (
     utcnow,
 )
 from bot.audit.report import ReportError, parse_credential_report
-from bot.audit.verdict import decide
+from bot.audit.verdict import decide, not_audited
 from bot.aws.errors import AccountTimeout, AuditError, AwsReadError
 from bot.aws.iam import (
     Deadline,
@@ -42,7 +49,7 @@ from bot.aws.iam import (
     read_error,
     read_org_features,
 )
-from bot.aws.organizations import iter_active_accounts
+from bot.aws.organizations import NOT_READABLE, iter_active_accounts, read_membership
 from bot.aws.session import CallCounter, Clients
 from bot.config import Config
 
@@ -53,6 +60,7 @@ SOURCE = "aws"
 TIME_LIMIT_GRACE = 1.0  # seconds past the per-account limit before a stuck account is given up
 # A summary refused by policy may still leave the credential report readable.
 ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
+MEMBERSHIP_MODES = {"required", "when-readable"}
 
 
 @dataclass
@@ -61,6 +69,7 @@ class Job:
 
     account_id: str
     name: str | None
+    named: bool = False  # asked for by id: its membership of the Organization is checked
     future: Future[Verdict] | None = None
     started: float | None = None  # time.monotonic() when a worker picked it up
 
@@ -91,9 +100,14 @@ class AwsAuditor:
         now: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] = time.sleep,
         max_attempts: int = 5,
+        membership: str = "required",
     ) -> None:
-        """``max_attempts``: tries per AWS call (botocore standard retry mode, backoff between)."""
+        """``max_attempts``: tries per AWS call (botocore standard retry mode, backoff between).
+        ``membership``: ``"required"`` or ``"when-readable"`` (see the module's docstring)."""
+        if membership not in MEMBERSHIP_MODES:
+            raise ValueError(f"membership must be one of {sorted(MEMBERSHIP_MODES)}")
         self.config = config
+        self.membership = membership
         self.clients = Clients(config, session_factory, max_attempts)
         self.now = now
         self.sleep = sleep
@@ -131,8 +145,10 @@ class AwsAuditor:
         def caller() -> Caller:
             return caller_future.result() if caller_future else self.caller_identity()
 
-        def submit(account_id: str, name: str | None, resolved: Caller) -> None:
-            job = Job(account_id, name)
+        def submit(
+            account_id: str, name: str | None, resolved: Caller, named: bool = False
+        ) -> None:
+            job = Job(account_id, name, named)
             job.future = pool.submit(self.guarded, counter, account_id, name, resolved, job)
             jobs.append(job)
 
@@ -147,7 +163,7 @@ class AwsAuditor:
             elif scope.kind == "accounts":
                 resolved = caller()
                 for account_id in dict.fromkeys(scope.account_ids):
-                    submit(account_id, None, resolved)
+                    submit(account_id, None, resolved, named=True)
             elif scope.kind == "account":
                 resolved = caller()
                 submit(resolved.account_id, None, resolved)
@@ -241,6 +257,10 @@ class AwsAuditor:
             self.clients.prepare()
             if job is not None:
                 job.started = time.monotonic()
+            if job is not None and job.named:
+                refused = self.refuse_non_member(account_id, caller)
+                if refused is not None:
+                    return refused
             return self.audit_one(account_id, name, caller)
         except Exception:  # one account's surprise must not sink the others' verdicts
             ref = uuid.uuid4().hex[:8]
@@ -252,6 +272,44 @@ class AwsAuditor:
                 errors=[f"unexpected failure (ref {ref}, see the bot's log)"],
                 account_name=name,
             )
+
+    def refuse_non_member(self, account_id: str, caller: Caller) -> Verdict | None:
+        """The ``error`` verdict of a named account that must not be audited, else None."""
+        if account_id == caller.account_id:
+            return None  # the bot's own account
+
+        def refuse(reason: str, error: str) -> Verdict:
+            return not_audited(account_id, reason, source=SOURCE, now=self.now(), errors=[error])
+
+        try:
+            member = read_membership(self.clients.current("organizations"), account_id)
+        except AwsReadError as exc:
+            if self.membership == "when-readable" and exc.code in NOT_READABLE:
+                return None  # the caller cannot read the Organization: audit as asked
+            if exc.code == "AWSOrganizationsNotInUseException":
+                return refuse(
+                    "not a member of the Organization: the bot's account "
+                    f"{caller.account_id} is in no Organization, so only it is audited",
+                    str(exc),
+                )
+            return refuse(
+                "could not confirm it is an ACTIVE member of the Organization "
+                f"({exc}); only the bot's own account {caller.account_id} is audited "
+                "without that",
+                str(exc),
+            )
+        if member.state is None:
+            return refuse(
+                "not a member of the Organization: nothing of it was read",
+                "DescribeAccount: AccountNotFoundException",
+            )
+        if not member.active:
+            return refuse(
+                f"not an ACTIVE member of the Organization ({member.state}): "
+                "nothing of it was read",
+                f"DescribeAccount: {member.state}",
+            )
+        return None
 
     def audit_one(self, account_id: str, name: str | None, caller: Caller) -> Verdict:
         deadline = Deadline(self.config.account_timeout)

@@ -1,4 +1,4 @@
-"""Organizations: the active accounts, page by page, as a stream."""
+"""Organizations: the active accounts, page by page, as a stream; one account's membership."""
 
 from __future__ import annotations
 
@@ -49,3 +49,37 @@ def iter_active_accounts(org: Any) -> Iterator[OrgAccount]:
                 # every Organization has at least its management account
                 raise AuditError("the Organization listed no active account (ListAccounts)")
             return
+
+
+# DescribeAccount answers that mean "the caller cannot read an Organization" (a member account,
+# or an account in no Organization).
+NOT_READABLE = {"AccessDenied", "AccessDeniedException", "AWSOrganizationsNotInUseException"}
+
+
+@dataclass(frozen=True)
+class Membership:
+    """What the Organization says about one account id: ``state`` is ``ACTIVE``,
+    ``SUSPENDED``, ``PENDING_CLOSURE`` … or None when the id is not one of its accounts."""
+
+    account_id: str
+    state: str | None
+    name: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.state == "ACTIVE"
+
+
+def read_membership(org: Any, account_id: str) -> Membership:
+    """DescribeAccount: is ``account_id`` an account of the caller's Organization, in what
+    state. Raises ``AwsReadError`` for any other answer (denied, throttled, unreachable)."""
+    try:
+        account = org.describe_account(AccountId=account_id)["Account"]
+    except (ClientError, BotoCoreError) as exc:
+        error = read_error("DescribeAccount", exc)
+        if error.code == "AccountNotFoundException":
+            return Membership(account_id, None)
+        raise error from None
+    # AWS replaces the deprecated Status with State; either may be the one present.
+    state = account.get("State") or account.get("Status")
+    return Membership(account_id, str(state) if state else None, account.get("Name"))

@@ -3,6 +3,8 @@
 Sources: the account of the current AWS credentials (no flag), ``--org`` (every active account
 of the Organization), ``--account ID ...`` (named accounts), or ``--credential-report FILE ...``
 (credential reports as saved from the console, the CLI or a spreadsheet; no AWS call).
+An ``--account`` id that the Organization (where the caller can read it) does not show as
+ACTIVE is an ``error``: "not a member of the Organization".
 Exit code 1 if any account is noncompliant, else 2 if any is an error or the arguments are wrong,
 else 0. Each error is one line on stderr.
 """
@@ -98,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
             scope = Scope("accounts", tuple(args.accounts))
         else:
             scope = Scope("account")
-        auditor = AwsAuditor(config)
+        # an id the Organization does not show ACTIVE is an error, where it can be read
+        auditor = AwsAuditor(config, membership="when-readable")
         try:
             result = auditor.audit(scope)
         except AuditError as exc:
