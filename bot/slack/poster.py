@@ -171,12 +171,16 @@ class Poster:
         thread_ts: str | None = None,
         response_url: str | None = None,
         on_unreachable: Callable[[str], Message] | None = None,
+        delivery_id: str | None = None,
     ) -> Posted:
         """Post in ``channel``; where the bot may not post, fall back to ``response_url``.
 
-        Raises ``DeliveryError`` when neither worked (after reporting it where possible).
+        ``delivery_id`` (default: a new one) goes into the message's metadata; a caller that
+        may post the same thing from another process passes its own, to find it later with
+        ``find_delivery``. Raises ``DeliveryError`` when neither worked (after reporting it
+        where possible).
         """
-        delivery_id = uuid.uuid4().hex
+        delivery_id = delivery_id or uuid.uuid4().hex
         since = f"{time.time() - 5:.6f}"
 
         def send() -> Posted:

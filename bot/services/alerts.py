@@ -1,0 +1,306 @@
+"""The root-activity alerts use case: queue messages in, alerts out, each event once.
+
+For every message of the events queue (``ROOTKEY_EVENTS_QUEUE_URL``):
+
+1. parse it (``bot.events``); a body that is not an event stays on the queue (its redrive
+   policy moves it to the dead-letter queue) and is logged once;
+2. classify it; anything but root key activity is deleted and counted;
+3. claim the event by its ``eventID`` in the store: of any number of replicas and redeliveries,
+   one handles it; an event handled before is deleted without a post;
+4. tell the notifier (a created or reactivated key: a new alert; a use: the key's window,
+   opened or updated in place; a deletion: notes in the threads of the account's open alerts,
+   and the follow-up that re-audits tracked requests);
+5. delete the message only after that, so a crash leaves it on the queue: redelivered, it is
+   either done (deleted, nothing posted) or, when its claim is stale, taken over by a process
+   that first looks for the earlier post (``delivery`` ids), then posts.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from bot.aws.queue import Received
+from bot.events.classify import classify
+from bot.events.fold import Uses
+from bot.events.models import Activity, NotAnEvent, RootActivity
+from bot.events.parse import parse_message
+from bot.store.alerts import Alert, AlertStore, Claim
+from bot.store.records import StoreError
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)  # a claim older than this, unfinished, is taken over
+NOTE_WINDOW = timedelta(days=14)  # a deletion is noted in the account's alerts of this long
+MAX_REMEMBERED = 10_000  # message ids of bodies already logged as not an event
+ERROR_PAUSE = 5.0  # seconds between polls after the queue or the store failed
+
+
+@dataclass(frozen=True)
+class Placed:
+    """Where an alert was posted."""
+
+    channel: str
+    ts: str
+
+
+class Queue(Protocol):
+    def receive(self) -> list[Received]: ...
+
+    def delete(self, messages: Sequence[Received]) -> list[str]: ...
+
+
+class AlertNotifier(Protocol):
+    """What the use case tells the chat side; ``delivery`` identifies a post across processes,
+    ``posted_since`` (a takeover) asks to look for an earlier post of it first."""
+
+    def key_alert(
+        self,
+        activity: RootActivity,
+        account_name: str | None,
+        *,
+        delivery: str,
+        posted_since: datetime | None,
+    ) -> Placed | None: ...
+
+    def uses_opened(
+        self,
+        uses: Uses,
+        activity: RootActivity,
+        account_name: str | None,
+        *,
+        delivery: str,
+        posted_since: datetime | None,
+    ) -> Placed | None: ...
+
+    def uses_updated(self, placed: Placed, uses: Uses, account_name: str | None) -> None: ...
+
+    def key_deleted(
+        self, activity: RootActivity, account_name: str | None, threads: Sequence[Placed]
+    ) -> None: ...
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def process_id() -> str:
+    return f"alerts-{uuid.uuid4().hex[:12]}"
+
+
+class AlertService:
+    def __init__(
+        self,
+        store: AlertStore,
+        notifier: AlertNotifier,
+        *,
+        account_name: Callable[[str], str | None] = lambda _: None,
+        on_key_deleted: Callable[[RootActivity, Sequence[Placed]], None] | None = None,
+        owner: str | None = None,
+        now: Callable[[], datetime] = utcnow,
+        lease: timedelta = LEASE,
+    ) -> None:
+        self.store = store
+        self.notifier = notifier
+        self.account_name = account_name
+        self.on_key_deleted = on_key_deleted
+        self.owner = owner or process_id()
+        self.now = now
+        self.lease = lease
+        self.counts: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        self.logged: OrderedDict[str, None] = OrderedDict()
+
+    def count(self, what: str) -> None:
+        with self.lock:
+            self.counts[what] += 1
+
+    # -- one batch ---------------------------------------------------------------------------
+
+    def handle_batch(self, queue: Queue, messages: Sequence[Received]) -> None:
+        """Handle ``messages`` and delete those that were posted or deliberately skipped."""
+        done = [m for m in messages if self.handle(m)]
+        if done:
+            queue.delete(done)
+
+    def handle(self, message: Received) -> bool:
+        """True when the message may be deleted (handled, a duplicate, or not ours to alert)."""
+        try:
+            call = parse_message(message.body)
+        except NotAnEvent as exc:
+            self.count("not_an_event")
+            self.log_once(message, str(exc))
+            return False
+        activity = classify(call)
+        if activity is None:
+            self.count("ignored")
+            return True
+        try:
+            claimed = self.store.claim_event(
+                activity.event_id,
+                activity.account_id,
+                activity.activity.value,
+                self.owner,
+                self.now(),
+                self.lease,
+            )
+        except StoreError as exc:
+            log.error("events: could not claim event %s: %s", activity.event_id, exc)
+            return False
+        if claimed.claim is Claim.DONE:
+            self.count("duplicate")
+            return True
+        if claimed.claim is Claim.BUSY:
+            self.count("busy")
+            return False  # another process is on it; the message comes back later
+        try:
+            return self.act(activity, claimed.since)
+        except StoreError as exc:
+            log.error("events: event %s: %s", activity.event_id, exc)
+            return False
+
+    def act(self, activity: RootActivity, posted_since: datetime | None) -> bool:
+        name = self.account_name(activity.account_id)
+        delivery = f"event-{activity.event_id}"
+        if activity.activity in (Activity.KEY_CREATED, Activity.KEY_REACTIVATED):
+            placed = self.notifier.key_alert(
+                activity, name, delivery=delivery, posted_since=posted_since
+            )
+            self.store.record_alert(
+                event_id=activity.event_id,
+                owner=self.owner,
+                activity=activity.activity.value,
+                account_id=activity.account_id,
+                key_id=activity.key_id,
+                at=activity.call.at,
+                channel=placed.channel if placed else None,
+                ts=placed.ts if placed else None,
+                now=self.now(),
+            )
+            self.count("posted" if placed else "undelivered")
+            return True
+        if activity.activity is Activity.KEY_USED:
+            return self.fold(activity, name, posted_since)
+        return self.deleted(activity, name)
+
+    def fold(self, activity: RootActivity, name: str | None, posted_since: datetime | None) -> bool:
+        call = activity.call
+        folded = self.store.fold_use(
+            event_id=activity.event_id,
+            owner=self.owner,
+            account_id=activity.account_id,
+            key_id=activity.key_id,
+            action=call.action,
+            at=call.at,
+            ip=call.source_ip,
+            now=self.now(),
+        )
+        if folded is None:  # another process took the event over: it counts it
+            return False
+        self.count("folded")
+        alert = folded.alert
+        if folded.opened:
+            assert alert.uses is not None
+            placed = self.notifier.uses_opened(
+                alert.uses,
+                activity,
+                name,
+                delivery=f"uses-{alert.id}",
+                posted_since=posted_since,
+            )
+            if placed is None:
+                return True
+            self.store.set_message(alert.id, placed.channel, placed.ts)
+            self.count("posted")
+            alert = self.store.get(alert.id)  # uses counted meanwhile by other processes
+            if alert.version == folded.alert.version:
+                return True
+        self.refresh(alert, name)
+        return True
+
+    def refresh(self, alert: Alert, name: str | None) -> None:
+        """Show the window's latest counts. Whoever counted a use last shows it: after each
+        update the counts are read again, and shown again if they moved meanwhile, so the last
+        update to land is never older than the last count."""
+        shown = 0
+        while alert.ts and alert.channel and alert.uses is not None and alert.version > shown:
+            self.notifier.uses_updated(Placed(alert.channel, alert.ts), alert.uses, name)
+            shown = alert.version
+            alert = self.store.get(alert.id)
+
+    def deleted(self, activity: RootActivity, name: str | None) -> bool:
+        since = self.now() - NOTE_WINDOW
+        threads = [
+            Placed(a.channel, a.ts)
+            for a in self.store.recent(activity.account_id, since)
+            if a.channel and a.ts and a.key_id == activity.key_id
+        ]
+        self.notifier.key_deleted(activity, name, threads)
+        if self.on_key_deleted is not None:  # the remediation side: its notes and re-audit
+            self.on_key_deleted(activity, threads)
+        self.store.finish(activity.event_id, self.owner, self.now())
+        self.count("noted")
+        return True
+
+    def log_once(self, message: Received, why: str) -> None:
+        with self.lock:
+            if message.message_id in self.logged:
+                return
+            self.logged[message.message_id] = None
+            while len(self.logged) > MAX_REMEMBERED:
+                self.logged.popitem(last=False)
+        log.warning(
+            "events queue: message %s is not an EventBridge event (%s); left on the queue for "
+            "its dead-letter queue",
+            message.message_id,
+            why,
+        )
+
+
+class AlertPoller:
+    """The background loop: long-poll the queue, handle each batch, until shut down."""
+
+    def __init__(
+        self, service: AlertService, queue: Queue, *, error_pause: float = ERROR_PAUSE
+    ) -> None:
+        self.service = service
+        self.queue = queue
+        self.error_pause = error_pause
+        self.stopping = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.thread is not None:
+            return
+        self.thread = threading.Thread(target=self.run, name="rootkey-events", daemon=True)
+        self.thread.start()
+
+    def shutdown(self) -> None:
+        self.stopping.set()
+        if self.thread is not None:
+            self.thread.join(timeout=2.0)  # a long poll in flight is left to end on its own
+
+    def run(self) -> None:
+        log.info("root-activity alerts: polling the events queue")
+        while not self.stopping.is_set():
+            try:
+                messages = self.queue.receive()
+                if messages and not self.stopping.is_set():
+                    self.service.handle_batch(self.queue, messages)
+            except Exception:  # the loop outlives any one failure; the next poll retries
+                log.exception("root-activity alerts: polling failed; retrying")
+                self.stopping.wait(self.error_pause)
+        log.info("root-activity alerts: stopped")
+
+    def poll_once(self) -> int:
+        """One receive and its batch (tests and benchmarks); the number received."""
+        messages = self.queue.receive()
+        if messages:
+            self.service.handle_batch(self.queue, messages)
+        return len(messages)

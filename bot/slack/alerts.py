@@ -1,0 +1,81 @@
+"""The Slack side of root-activity alerts: ``SlackAlerts`` implements the alerts use case's
+notifier with the builders of ``bot.slack.blocks.alerts`` and the poster."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta, tzinfo
+
+from bot.events.fold import Uses
+from bot.events.models import RootActivity
+from bot.services.alerts import Placed
+from bot.slack.blocks import alerts as blocks
+from bot.slack.blocks.common import Message
+from bot.slack.poster import DeliveryError, Poster
+
+log = logging.getLogger(__name__)
+
+LOOK_BACK = timedelta(seconds=5)  # clocks of two hosts disagree a little
+
+
+class SlackAlerts:
+    def __init__(self, poster: Poster, channel: str, zone: tzinfo) -> None:
+        self.poster = poster
+        self.channel = channel
+        self.zone = zone
+
+    def post(self, message: Message, delivery: str, posted_since: datetime | None) -> Placed | None:
+        if posted_since is not None:
+            # Another process claimed this event and stopped: it may have posted already.
+            since = f"{(posted_since - LOOK_BACK).timestamp():.6f}"
+            found = self.poster.find_delivery(self.channel, delivery, since)
+            if found is not None and found.ts:
+                log.info("events: %s had been posted before; not posting again", delivery)
+                return Placed(self.channel, found.ts)
+        try:
+            posted = self.poster.post(self.channel, message, delivery_id=delivery)
+        except DeliveryError as exc:
+            log.error("events: could not post the alert in %s: %s", self.channel, exc.error)
+            return None
+        return Placed(posted.channel or self.channel, posted.ts) if posted.ts else None
+
+    def key_alert(
+        self,
+        activity: RootActivity,
+        account_name: str | None,
+        *,
+        delivery: str,
+        posted_since: datetime | None,
+    ) -> Placed | None:
+        message = blocks.key_alert(activity, account_name, self.zone)
+        return self.post(message, delivery, posted_since)
+
+    def uses_opened(
+        self,
+        uses: Uses,
+        activity: RootActivity,
+        account_name: str | None,
+        *,
+        delivery: str,
+        posted_since: datetime | None,
+    ) -> Placed | None:
+        return self.post(blocks.uses_alert(uses, account_name, self.zone), delivery, posted_since)
+
+    def uses_updated(self, placed: Placed, uses: Uses, account_name: str | None) -> None:
+        try:
+            self.poster.update(
+                placed.channel, placed.ts, blocks.uses_alert(uses, account_name, self.zone)
+            )
+        except DeliveryError as exc:
+            log.error("events: could not update the alert %s: %s", placed.ts, exc.error)
+
+    def key_deleted(
+        self, activity: RootActivity, account_name: str | None, threads: Sequence[Placed]
+    ) -> None:
+        note = blocks.key_deleted_note(activity, self.zone)
+        for placed in threads:
+            try:
+                self.poster.post(placed.channel, note, thread_ts=placed.ts)
+            except DeliveryError as exc:
+                log.error("events: could not note the deletion in %s: %s", placed.ts, exc.error)

@@ -1,0 +1,361 @@
+"""Root-activity alerts: each CloudTrail event handled once across replicas, and the messages.
+
+``root_events`` holds one row per event (CloudTrail's ``eventID``) that some process took on:
+who (``owner``), since when (``claimed_at``) and, once handled, ``done_at``. SQS delivers at
+least once and every replica polls, so ``claim_event`` decides:
+
+- ``Claim.NEW``: this process inserted the row; it handles the event;
+- ``Claim.DONE``: handled before (a redelivery or a duplicate): delete the message, post nothing;
+- ``Claim.BUSY``: another process holds it; leave the message, it comes back after its
+  visibility timeout;
+- ``Claim.TAKEN_OVER``: another process claimed it more than ``lease`` ago and never finished
+  (it died, perhaps after posting): this process handles it, looking for the earlier post first.
+
+``root_alerts`` holds each alert message: a created or reactivated key (one per event), or a
+key's uses in one 10-minute window (one per account, key and window, ``fold_key`` unique), whose
+counts are added in the same transaction that marks the use's event done, so a use is counted
+once whatever the redeliveries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Index, Integer, String, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.events.fold import Uses
+from bot.store.engine import database_errors
+from bot.store.models import Base, BigId, JsonType, UtcDateTime, table_of
+
+
+class RootEventRow(Base):
+    __tablename__ = "root_events"
+
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(12), nullable=False)
+    activity: Mapped[str] = mapped_column(String(16), nullable=False)
+    owner: Mapped[str] = mapped_column(String(128), nullable=False)
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    alert_id: Mapped[int | None] = mapped_column(BigId)
+
+    __table_args__ = (Index("ix_root_events_claimed_at", "claimed_at"),)
+
+
+class RootAlertRow(Base):
+    __tablename__ = "root_alerts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    activity: Mapped[str] = mapped_column(String(16), nullable=False)
+    account_id: Mapped[str] = mapped_column(String(12), nullable=False)
+    key_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    event_id: Mapped[str] = mapped_column(String(128), nullable=False)  # the first event
+    fold_key: Mapped[str | None] = mapped_column(String(200), unique=True)  # uses only
+    window_start: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    first_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    last_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    counts: Mapped[dict[str, int]] = mapped_column(JsonType, nullable=False)
+    sources: Mapped[list[str]] = mapped_column(JsonType, nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    channel: Mapped[str | None] = mapped_column(String(64))
+    ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+
+    __table_args__ = (Index("ix_root_alerts_account", "account_id", "created_at"),)
+
+
+EVENTS = table_of(RootEventRow)
+ALERTS = table_of(RootAlertRow)
+
+
+class Claim(StrEnum):
+    NEW = "new"
+    DONE = "done"
+    BUSY = "busy"
+    TAKEN_OVER = "taken_over"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    claim: Claim
+    since: datetime | None = None  # TAKEN_OVER: when the earlier process claimed it
+
+
+@dataclass(frozen=True)
+class Alert:
+    """An alert message as stored: where it is (once posted) and, for uses, the fold."""
+
+    id: int
+    activity: str
+    account_id: str
+    key_id: str
+    event_id: str
+    uses: Uses | None
+    version: int
+    channel: str | None
+    ts: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Folded:
+    alert: Alert
+    opened: bool  # this use opened the window: its process posts the message
+
+
+def fold_key(account_id: str, key_id: str, window: datetime) -> str:
+    return f"{account_id}:{key_id}:{window.strftime('%Y%m%dT%H%M')}"
+
+
+class AlertStore:
+    """The only code that reads or writes ``root_events`` and ``root_alerts``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        with database_errors(), self.engine.connect() as conn:
+            conn = conn.execution_options(sqlite_immediate=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        with database_errors(), self.engine.connect() as conn:
+            yield conn
+
+    def insert_ignoring(self, table: Any, values: dict[str, Any], key: str) -> Any:
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        return (
+            dialect_insert(table)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=[key])
+            .returning(table.c[key])
+        )
+
+    # -- events ----------------------------------------------------------------------------
+
+    def claim_event(
+        self,
+        event_id: str,
+        account_id: str,
+        activity: str,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+    ) -> Claimed:
+        values = {
+            "event_id": event_id,
+            "account_id": account_id,
+            "activity": activity,
+            "owner": owner,
+            "claimed_at": now,
+        }
+        with self.writing() as conn:
+            if conn.execute(self.insert_ignoring(EVENTS, values, "event_id")).first():
+                return Claimed(Claim.NEW)
+            row = conn.execute(
+                select(EVENTS.c.owner, EVENTS.c.claimed_at, EVENTS.c.done_at).where(
+                    EVENTS.c.event_id == event_id
+                )
+            ).one()
+            if row.done_at is not None:
+                return Claimed(Claim.DONE)
+            if row.claimed_at + lease > now:
+                return Claimed(Claim.BUSY)
+            taken = conn.execute(
+                update(EVENTS)
+                .where(
+                    EVENTS.c.event_id == event_id,
+                    EVENTS.c.owner == row.owner,
+                    EVENTS.c.claimed_at == row.claimed_at,
+                    EVENTS.c.done_at.is_(None),
+                )
+                .values(owner=owner, claimed_at=now)
+            ).rowcount
+            return Claimed(Claim.TAKEN_OVER, row.claimed_at) if taken else Claimed(Claim.BUSY)
+
+    def finish_event(
+        self, conn: Connection, event_id: str, owner: str, now: datetime, alert_id: int | None
+    ) -> bool:
+        done = conn.execute(
+            update(EVENTS)
+            .where(
+                EVENTS.c.event_id == event_id,
+                EVENTS.c.owner == owner,
+                EVENTS.c.done_at.is_(None),
+            )
+            .values(done_at=now, alert_id=alert_id)
+        ).rowcount
+        return bool(done)
+
+    def finish(self, event_id: str, owner: str, now: datetime) -> bool:
+        """Mark an event handled without a message of its own (a deletion's notes)."""
+        with self.writing() as conn:
+            return self.finish_event(conn, event_id, owner, now, None)
+
+    # -- created / reactivated -------------------------------------------------------------
+
+    def record_alert(
+        self,
+        *,
+        event_id: str,
+        owner: str,
+        activity: str,
+        account_id: str,
+        key_id: str,
+        at: datetime,
+        channel: str | None,
+        ts: str | None,
+        now: datetime,
+    ) -> Alert:
+        """A posted (or, without ``ts``, undeliverable) alert; the event is done with it."""
+        with self.writing() as conn:
+            alert_id = conn.execute(
+                insert(ALERTS)
+                .values(
+                    activity=activity,
+                    account_id=account_id,
+                    key_id=key_id,
+                    event_id=event_id,
+                    first_at=at,
+                    last_at=at,
+                    counts={},
+                    sources=[],
+                    version=1,
+                    channel=channel,
+                    ts=ts,
+                    created_at=now,
+                )
+                .returning(ALERTS.c.id)
+            ).scalar_one()
+            self.finish_event(conn, event_id, owner, now, alert_id)
+            return self.load(conn, alert_id)
+
+    # -- uses --------------------------------------------------------------------------------
+
+    def fold_use(
+        self,
+        *,
+        event_id: str,
+        owner: str,
+        account_id: str,
+        key_id: str,
+        action: str,
+        at: datetime,
+        ip: str,
+        now: datetime,
+    ) -> Folded | None:
+        """Count one use into its window (opening it when new) and finish its event, in one
+        transaction. None when this process no longer holds the event (another took it over)."""
+        first = Uses.first(account_id, key_id, action, at, ip)
+        key = fold_key(account_id, key_id, first.window)
+        with self.writing() as conn:
+            opened = conn.execute(
+                self.insert_ignoring(
+                    ALERTS,
+                    {
+                        "activity": "used",
+                        "account_id": account_id,
+                        "key_id": key_id,
+                        "event_id": event_id,
+                        "fold_key": key,
+                        "window_start": first.window,
+                        "first_at": at,
+                        "last_at": at,
+                        "counts": first.counts,
+                        "sources": list(first.sources),
+                        "version": 1,
+                        "created_at": now,
+                    },
+                    "fold_key",
+                )
+            ).first()
+            query = select(ALERTS).where(ALERTS.c.fold_key == key)
+            if self.dialect == "postgresql":
+                query = query.with_for_update()
+            row = conn.execute(query).one()
+            if not opened:
+                uses = uses_of(row).add(action, at, ip)
+                conn.execute(
+                    update(ALERTS)
+                    .where(ALERTS.c.id == row.id)
+                    .values(
+                        counts=uses.counts,
+                        sources=list(uses.sources),
+                        first_at=uses.first_at,
+                        last_at=uses.last_at,
+                        version=ALERTS.c.version + 1,
+                    )
+                )
+            if not self.finish_event(conn, event_id, owner, now, row.id):
+                conn.rollback()
+                return None
+            return Folded(self.load(conn, row.id), opened=opened is not None)
+
+    def set_message(self, alert_id: int, channel: str, ts: str) -> None:
+        with self.writing() as conn:
+            conn.execute(
+                update(ALERTS).where(ALERTS.c.id == alert_id).values(channel=channel, ts=ts)
+            )
+
+    def get(self, alert_id: int) -> Alert:
+        with self.reading() as conn:
+            return self.load(conn, alert_id)
+
+    def load(self, conn: Connection, alert_id: int) -> Alert:
+        row = conn.execute(select(ALERTS).where(ALERTS.c.id == alert_id)).one()
+        return alert_of(row)
+
+    def recent(self, account_id: str, since: datetime) -> list[Alert]:
+        """The account's posted alerts created at or after ``since``, oldest first."""
+        with self.reading() as conn:
+            rows = conn.execute(
+                select(ALERTS)
+                .where(
+                    ALERTS.c.account_id == account_id,
+                    ALERTS.c.created_at >= since,
+                    ALERTS.c.ts.is_not(None),
+                )
+                .order_by(ALERTS.c.created_at, ALERTS.c.id)
+            ).all()
+        return [alert_of(r) for r in rows]
+
+
+def uses_of(row: Any) -> Uses:
+    return Uses(
+        account_id=row.account_id,
+        key_id=row.key_id,
+        window=row.window_start,
+        first_at=row.first_at,
+        last_at=row.last_at,
+        counts={str(k): int(v) for k, v in (row.counts or {}).items()},
+        sources=tuple(str(s) for s in row.sources or ()),
+    )
+
+
+def alert_of(row: Any) -> Alert:
+    return Alert(
+        id=row.id,
+        activity=row.activity,
+        account_id=row.account_id,
+        key_id=row.key_id,
+        event_id=row.event_id,
+        uses=uses_of(row) if row.fold_key else None,
+        version=row.version,
+        channel=row.channel,
+        ts=row.ts,
+        created_at=row.created_at,
+    )

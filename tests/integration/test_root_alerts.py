@@ -1,0 +1,335 @@
+"""Root-activity alerts end to end below the bot: moto's SQS, a real database, the Slack
+stand-in through the poster.
+
+At-least-once delivery is attacked from every side: the same event sent twice, two consumers
+on one queue, a consumer that dies before handling (redelivery after the visibility timeout),
+one that dies between posting and deleting, and one that dies between posting and recording
+the post. Each root event is posted exactly once; a non-root event is posted never; a body that
+is not an event stays on the queue until its redrive policy moves it to the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from slack_sdk import WebClient
+
+from bot.aws.queue import EventQueue
+from bot.services.alerts import AlertPoller, AlertService, Placed
+from bot.slack.alerts import SlackAlerts
+from bot.slack.poster import Poster
+from bot.store import Store
+from bot.store.alerts import AlertStore
+from tests.support import trail
+from tests.support.aws import SimulatedAws
+from tests.support.database import BACKENDS, database
+from tests.support.slack_standin import SlackStandin
+
+CHANNEL = "C0ALERTS01"
+ACCOUNT = "111111111111"
+OTHER_KEY = "AKIAI44QH8DHBEXAMPLE"
+
+
+@pytest.fixture(scope="module")
+def slack() -> Iterator[SlackStandin]:
+    with SlackStandin(bot_token="xoxb-test") as standin:
+        yield standin
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AlertStore]:
+    with database(request.param, tmp_path) as url:
+        opened = Store.open(url)
+        yield AlertStore(opened.engine)
+        opened.close()
+
+
+@pytest.fixture
+def queues(aws: SimulatedAws) -> tuple[str, str]:
+    """A queue (visibility timeout 1 s) whose redrive policy moves a message received three
+    times to its dead-letter queue; (queue url, dead-letter queue url)."""
+    sqs = aws.client("sqs")
+    dead = sqs.create_queue(QueueName="rootkey-events-dlq")["QueueUrl"]
+    dead_arn = sqs.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    url = sqs.create_queue(
+        QueueName="rootkey-events",
+        Attributes={
+            "VisibilityTimeout": "1",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dead_arn, "maxReceiveCount": 3}),
+        },
+    )["QueueUrl"]
+    return url, dead
+
+
+def consumer(
+    aws: SimulatedAws,
+    url: str,
+    store: AlertStore,
+    slack: SlackStandin,
+    *,
+    wait: int = 1,
+    lease: timedelta = timedelta(minutes=2),
+) -> tuple[AlertPoller, AlertService]:
+    client = WebClient(token="xoxb-test", base_url=slack.base_url + "/")
+    notifier = SlackAlerts(Poster(client, base_delay=0.01), CHANNEL, ZoneInfo("UTC"))
+    service = AlertService(store, notifier, lease=lease, account_name=lambda _: "Payments prod")
+    queue = EventQueue(url, region="us-east-1", session_factory=aws.session, wait_seconds=wait)
+    return AlertPoller(service, queue), service
+
+
+def send(aws: SimulatedAws, url: str, *bodies: str) -> None:
+    sqs = aws.client("sqs")
+    for body in bodies:
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+
+
+def depth(aws: SimulatedAws, url: str) -> int:
+    """Messages on the queue, visible or in flight."""
+    attributes = aws.client("sqs").get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(
+        attributes["ApproximateNumberOfMessagesNotVisible"]
+    )
+
+
+def alerts(slack: SlackStandin) -> list[Any]:
+    return [m for m in slack.messages(CHANNEL) if not m.thread_ts]
+
+
+def drain(poller: AlertPoller, aws: SimulatedAws, url: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while depth(aws, url) and time.monotonic() < deadline:
+        poller.poll_once()
+
+
+def button_ids(message: Any) -> list[str]:
+    return [
+        element["action_id"]
+        for block in message.args["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+
+
+def text_of(message: Any) -> str:
+    return json.dumps(message.args["blocks"], ensure_ascii=False)
+
+
+@pytest.fixture(autouse=True)
+def clean_slack(slack: SlackStandin) -> None:
+    slack.reset()
+
+
+def test_a_root_key_created_is_alerted_once_with_both_buttons(
+    aws: SimulatedAws, queues: tuple[str, str], store: AlertStore, slack: SlackStandin
+) -> None:
+    url, _ = queues
+    poller, service = consumer(aws, url, store, slack)
+    body = trail.body(trail.key_created(OTHER_KEY, ip="198.51.100.20"))
+    send(aws, url, body, body)  # delivered twice
+    drain(poller, aws, url)
+    (alert,) = alerts(slack)
+    assert button_ids(alert) == ["rootkey_request_remediation", "rootkey_rerun"]
+    shown = text_of(alert)
+    assert "Root access key created" in shown
+    assert "AKIA************MPLE" in shown and OTHER_KEY not in shown
+    assert "198.51.100.20" in shown and ACCOUNT in shown and "Payments prod" in shown
+    assert service.counts["duplicate"] == 1
+    assert depth(aws, url) == 0
+
+
+def test_a_non_root_event_posts_nothing_and_is_deleted(
+    aws: SimulatedAws, queues: tuple[str, str], store: AlertStore, slack: SlackStandin
+) -> None:
+    url, _ = queues
+    poller, service = consumer(aws, url, store, slack)
+    send(
+        aws,
+        url,
+        trail.body(trail.key_created(OTHER_KEY, kind="IAMUser")),
+        trail.body(trail.key_used("s3:ListBuckets", key="ASIAIOSFODNN7EXAMPLE")),
+        trail.sns_body(trail.body(trail.key_updated(OTHER_KEY, "Inactive", key=None))),
+    )
+    drain(poller, aws, url)
+    assert alerts(slack) == []
+    assert service.counts["ignored"] == 3
+    assert depth(aws, url) == 0
+
+
+def test_sns_wrapped_event_is_alerted(
+    aws: SimulatedAws, queues: tuple[str, str], store: AlertStore, slack: SlackStandin
+) -> None:
+    url, _ = queues
+    poller, _ = consumer(aws, url, store, slack)
+    send(aws, url, trail.sns_body(trail.body(trail.key_updated(OTHER_KEY, "Active"))))
+    drain(poller, aws, url)
+    (alert,) = alerts(slack)
+    assert "Root access key reactivated" in text_of(alert)
+
+
+def test_hostile_text_in_the_event_is_inert(
+    aws: SimulatedAws, queues: tuple[str, str], store: AlertStore, slack: SlackStandin
+) -> None:
+    url, _ = queues
+    poller, _ = consumer(aws, url, store, slack)
+    agent = "<!channel> <@U0EVIL0001> <https://evil.example|click> @here"
+    send(aws, url, trail.body(trail.key_created(OTHER_KEY, agent=agent, ip="<!here>")))
+    drain(poller, aws, url)
+    (alert,) = alerts(slack)
+    shown = text_of(alert) + alert.args["text"]
+    for live in ("<!channel>", "<@U0EVIL0001>", "<https://evil.example", "<!here>", "@here"):
+        assert live not in shown
+    assert "&lt;!channel&gt;" in shown
+
+
+def test_two_consumers_on_one_queue_post_each_event_once(
+    aws: SimulatedAws, queues: tuple[str, str], store: AlertStore, slack: SlackStandin
+) -> None:
+    url, _ = queues
+    events = [trail.body(trail.key_created(f"AKIAEXAMPLE{i:09d}")) for i in range(12)]
+    send(aws, url, *events, *events[:6])  # half of them delivered twice
+    pollers = [consumer(aws, url, store, slack)[0] for _ in range(2)]
+    threads = [threading.Thread(target=drain, args=(p, aws, url)) for p in pollers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    posted = alerts(slack)
+    keys = sorted(m.args["text"].rsplit(" ", 1)[-1] for m in posted)
+    assert len(posted) == 12 and len(set(keys)) == 12
+    assert depth(aws, url) == 0
+
+
+def test_a_consumer_that_died_before_handling_leaves_the_event_to_the_next(
+    aws: SimulatedAws, queues: tuple[str, str], store: AlertStore, slack: SlackStandin
+) -> None:
+    url, _ = queues
+    send(aws, url, trail.body(trail.key_created(OTHER_KEY)))
+    dead = EventQueue(url, region="us-east-1", session_factory=aws.session, wait_seconds=1)
+    assert len(dead.receive()) == 1  # received, then the process died: nothing deleted
+    poller, _ = consumer(aws, url, store, slack)
+    drain(poller, aws, url)  # visible again after the 1 s visibility timeout
+    assert len(alerts(slack)) == 1
+    assert depth(aws, url) == 0
+
+
+def test_a_crash_between_post_and_delete_posts_nothing_twice(
+    aws: SimulatedAws, queues: tuple[str, str], store: AlertStore, slack: SlackStandin
+) -> None:
+    url, _ = queues
+    send(aws, url, trail.body(trail.key_created(OTHER_KEY)))
+    first, first_service = consumer(aws, url, store, slack)
+    (message,) = first.queue.receive()
+    assert first_service.handle(message)  # posted and recorded; the process dies before delete
+    assert len(alerts(slack)) == 1
+    second, second_service = consumer(aws, url, store, slack)
+    drain(second, aws, url)
+    assert len(alerts(slack)) == 1
+    assert second_service.counts["duplicate"] == 1
+    assert depth(aws, url) == 0
+
+
+class DiesAfterPosting:
+    """A notifier that posts, then the process dies before the post is recorded."""
+
+    def __init__(self, inner: SlackAlerts) -> None:
+        self.inner = inner
+
+    def key_alert(self, *args: Any, **kwargs: Any) -> Placed | None:
+        self.inner.key_alert(*args, **kwargs)
+        raise SystemExit("killed")
+
+
+def test_a_crash_between_post_and_record_posts_nothing_twice(
+    aws: SimulatedAws, queues: tuple[str, str], store: AlertStore, slack: SlackStandin
+) -> None:
+    url, _ = queues
+    send(aws, url, trail.body(trail.key_created(OTHER_KEY)))
+    first, first_service = consumer(aws, url, store, slack, lease=timedelta(0))
+    first_service.notifier = DiesAfterPosting(first_service.notifier)  # type: ignore[arg-type,assignment]
+    (message,) = first.queue.receive()
+    with pytest.raises(SystemExit):
+        first_service.handle(message)
+    assert len(alerts(slack)) == 1
+    second, _ = consumer(aws, url, store, slack, lease=timedelta(0))
+    drain(second, aws, url)  # the claim is stale: taken over, the earlier post found
+    assert len(alerts(slack)) == 1
+    assert depth(aws, url) == 0
+
+
+def test_a_body_that_is_not_an_event_stays_for_the_dead_letter_queue_and_is_logged_once(
+    aws: SimulatedAws,
+    queues: tuple[str, str],
+    store: AlertStore,
+    slack: SlackStandin,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url, dead = queues
+    poller, service = consumer(aws, url, store, slack)
+    send(aws, url, "this is not an event")
+    caplog.set_level(logging.WARNING, logger="bot.services.alerts")
+    deadline = time.monotonic() + 20
+    while depth(aws, url) and time.monotonic() < deadline:
+        poller.poll_once()
+    assert depth(aws, dead) == 1  # moved by the redrive policy, never deleted by rootkey
+    assert service.counts["not_an_event"] >= 2  # received again after each visibility timeout
+    logged = [r for r in caplog.records if "not an EventBridge event" in r.getMessage()]
+    assert len(logged) == 1
+    assert alerts(slack) == []
+
+
+def test_uses_of_one_key_fold_into_one_message_updated_in_place(
+    aws: SimulatedAws, queues: tuple[str, str], store: AlertStore, slack: SlackStandin
+) -> None:
+    url, _ = queues
+    start = datetime.now(UTC).replace(second=0, microsecond=0)
+    start = start.replace(minute=start.minute - start.minute % 10)
+    uses = [
+        trail.body(trail.key_used(action, at=start + timedelta(seconds=i)))
+        for i, action in enumerate(["s3:ListBuckets"] * 9 + ["iam:ListUsers"] * 5)
+    ]
+    later = trail.body(trail.key_used("s3:ListBuckets", at=start + timedelta(minutes=10)))
+    send(aws, url, *uses, uses[0], later)  # one duplicate; one use in the next window
+    pollers = [consumer(aws, url, store, slack)[0] for _ in range(2)]
+    threads = [threading.Thread(target=drain, args=(p, aws, url)) for p in pollers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    posted = alerts(slack)
+    assert len(posted) == 2  # one per window
+    folded = next(m for m in posted if "14 times" in text_of(m))
+    shown = text_of(folded)
+    assert "s3:ListBuckets ×9" in shown and "iam:ListUsers ×5" in shown
+    assert f"since {start:%H:%M}" in shown
+    assert button_ids(folded) == ["rootkey_request_remediation", "rootkey_rerun"]
+
+
+def test_a_root_deletion_is_noted_in_the_thread_of_the_keys_alert(
+    aws: SimulatedAws, queues: tuple[str, str], store: AlertStore, slack: SlackStandin
+) -> None:
+    url, _ = queues
+    poller, service = consumer(aws, url, store, slack)
+    deleted: list[str] = []
+    service.on_key_deleted = lambda activity, threads: deleted.append(activity.account_id)
+    send(aws, url, trail.body(trail.key_created(OTHER_KEY)))
+    drain(poller, aws, url)
+    (alert,) = alerts(slack)
+    send(aws, url, trail.body(trail.key_deleted(OTHER_KEY, key=None)))
+    drain(poller, aws, url)
+    notes = [m for m in slack.messages(CHANNEL) if m.thread_ts == alert.ts]
+    assert len(notes) == 1 and "deleted access key AKIA************MPLE" in notes[0].args["text"]
+    assert deleted == [ACCOUNT]
