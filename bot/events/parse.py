@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.events.models import ApiCall, NotAnEvent
+from bot.rules import is_account_id
 
 API_CALL = "AWS API Call via CloudTrail"
-ACCOUNT_ID = re.compile(r"[0-9]{12}")  # ASCII digits only
 EVENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 MAX_TEXT = 1024  # a user agent or an IP address longer than this is cut
 MAX_BODY = 1024 * 1024  # SQS's largest message
@@ -56,7 +56,7 @@ def parse_event(data: dict[str, Any]) -> ApiCall:
     if not isinstance(detail_type, str) or not detail_type:
         raise NotAnEvent("no detail-type: not an EventBridge event")
     account = data.get("account")
-    if not isinstance(account, str) or not ACCOUNT_ID.fullmatch(account):
+    if not isinstance(account, str) or not is_account_id(account):
         raise NotAnEvent("no 12-digit account")
     detail = data.get("detail")
     if not isinstance(detail, dict):
