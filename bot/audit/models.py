@@ -95,10 +95,19 @@ class RootRow:
     keys: tuple[KeySlot, ...]
     cert_1_active: bool | None = None
     cert_2_active: bool | None = None
+    # Values that could not be read, as written: ``access_key_1_last_rotated '04/07/2015' (day
+    # and month order ambiguous)``. Each is unknown, never guessed.
+    unreadable: tuple[str, ...] = ()
+    # Key slots whose ``access_key_N_active`` could not be read: a key there may be active.
+    unknown_slots: tuple[int, ...] = ()
 
     @property
     def active_keys(self) -> tuple[KeySlot, ...]:
         return tuple(k for k in self.keys if k.active)
+
+    @property
+    def unreadable_columns(self) -> set[str]:
+        return {note.split(" ", 1)[0] for note in self.unreadable}
 
     @property
     def signing_certificates_active(self) -> bool | None:
@@ -113,6 +122,7 @@ class RootRow:
             "mfa_active": self.mfa_active,
             "keys": [k.to_dict() for k in self.keys],
             "signing_certificates_active": self.signing_certificates_active,
+            "unreadable": list(self.unreadable),
         }
 
 
@@ -136,6 +146,8 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Verdict:
+    # "" when no account could be read (a credential-report file that is not one): JSON says
+    # null and CSV an empty cell, so that such verdicts never share an account id.
     account_id: str
     status: Status
     reason: str
@@ -148,11 +160,12 @@ class Verdict:
 
     @property
     def label(self) -> str:
-        return f"{self.account_id} ({self.account_name})" if self.account_name else self.account_id
+        account = self.account_id or "unknown account"
+        return f"{account} ({self.account_name})" if self.account_name else account
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "account_id": self.account_id,
+            "account_id": self.account_id or None,
             "account_name": self.account_name,
             "source": self.source,
             "status": self.status.value,

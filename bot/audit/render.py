@@ -73,7 +73,7 @@ def to_text(result: AuditResult | Iterable[Verdict]) -> str:
     rows = [
         (
             v.status.value.upper(),
-            v.account_id,
+            v.account_id or "-",
             name_cell(v),
             keys_cell(v.keys),
             flag_cell(v.root_mfa_active),

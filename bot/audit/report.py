@@ -1,48 +1,43 @@
-"""Parse an IAM credential report and pick out the root user's row.
+"""Parse IAM credential reports (CSV) and pick out each report's root-user row.
 
-Accepts the report as AWS returns it and as people save it: a byte order mark, CRLF line ends,
-``TRUE``/``FALSE`` in any letter case, comma, semicolon or tab separated, UTF-8 or UTF-16.
-Columns are found by their header names, never by position. ``load_report`` also takes the JSON
-that ``aws iam get-credential-report`` prints (base64 ``Content`` and ``GeneratedTime``).
-Pure: no I/O, no boto3.
+Accepts the CSV as AWS returns it and as people save it: a byte order mark, CRLF line ends,
+``TRUE``/``FALSE`` in any letter case, comma, semicolon or tab separated, UTF-8 or UTF-16,
+dates re-written by a spreadsheet (see ``bot.audit.dates``), and several reports pasted into one
+file (each header line starts a new report). Columns are found by their header names, never by
+position. A value that cannot be read is unknown (``RootRow.unreadable``), never guessed: a row
+that says a key is active still says so when the rest of it is damaged.
+The other forms a report comes in (JSON, base64, the AWS CLI's text output) are unwrapped by
+``bot.audit.report_forms``. Pure: no I/O, no boto3.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import io
-import json
 import re
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 
+from bot.audit.dates import DateOrder, UnreadableDate, infer_order, is_empty, parse_date
 from bot.audit.models import KeySlot, RootRow
+from bot.rules import ACCOUNT_ID
 
 ROOT_USER = "<root_account>"
-ROOT_ARN = re.compile(r"^arn:aws[a-z-]*:iam::([0-9]{12}):root$")
+ROOT_ARN = re.compile(rf"arn:aws[a-z-]*:iam::({ACCOUNT_ID.pattern}):root")
 REQUIRED = ("user", "arn", "access_key_1_active", "access_key_2_active")
-# Values AWS writes where there is nothing to report.
-EMPTY_VALUES = {"", "n/a", "no_information", "not_supported", "not supported", "-"}
-DATE_FORMATS = (
-    "%Y-%m-%dT%H:%M:%S%z",
-    "%Y-%m-%dT%H:%M:%S.%f%z",
-    "%Y-%m-%d %H:%M:%S%z",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%d",
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%Y %H:%M",
-    "%m/%d/%Y",
-    "%d.%m.%Y %H:%M:%S",
-    "%d.%m.%Y %H:%M",
-    "%d.%m.%Y",
-)
 
 
 class ReportError(ValueError):
-    """The input is not a credential report, has no root row, or a value cannot be read."""
+    """The input is not a credential report, or a report in it has no readable root row."""
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One report found in the input: its root row, or the reason there is none."""
+
+    root: RootRow | None
+    generated_at: datetime | None = None
+    problem: str | None = None
 
 
 def decode(data: bytes | str) -> str:
@@ -61,7 +56,7 @@ def decode(data: bytes | str) -> str:
 
 def parse_flag(column: str, raw: str) -> bool | None:
     value = raw.strip().lower()
-    if value in EMPTY_VALUES:
+    if is_empty(value):
         return None
     if value in {"true", "1", "yes"}:
         return True
@@ -70,29 +65,8 @@ def parse_flag(column: str, raw: str) -> bool | None:
     raise ReportError(f"malformed credential report: {column} should be true or false, got {raw!r}")
 
 
-def parse_time(column: str, raw: str) -> datetime | None:
-    value = raw.strip()
-    if value.lower() in EMPTY_VALUES:
-        return None
-    text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        parsed = None
-        for fmt in DATE_FORMATS:
-            try:
-                parsed = datetime.strptime(text, fmt)
-                break
-            except ValueError:
-                continue
-    if parsed is None:
-        raise ReportError(f"malformed credential report: {column} should be a date, got {raw!r}")
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
 def parse_text(value: str) -> str | None:
-    stripped = value.strip()
-    return None if stripped.lower() in EMPTY_VALUES else stripped
+    return None if is_empty(value) else value.strip()
 
 
 def sniff_delimiter(header_line: str) -> str:
@@ -100,8 +74,14 @@ def sniff_delimiter(header_line: str) -> str:
     return max(counts, key=lambda d: counts[d])
 
 
-def parse_credential_report(data: bytes | str) -> RootRow:
-    """The ``<root_account>`` row of a credential report, with the account id from its ARN."""
+def is_header(row: list[str]) -> bool:
+    names = {cell.strip().lower() for cell in row}
+    return all(name in names for name in REQUIRED)
+
+
+def parse_reports(data: bytes | str) -> list[Reading]:
+    """Every report in a CSV text: one ``Reading`` per ``<root_account>`` row, and one (with a
+    problem) per report that has none. Raises ``ReportError`` when the text has no report."""
     text = decode(data)
     if "\x00" in text:
         raise ReportError("not a credential report: binary data")
@@ -115,92 +95,132 @@ def parse_credential_report(data: bytes | str) -> RootRow:
         raise ReportError(f"malformed credential report: {exc}") from None
     if not rows:
         raise ReportError("not a credential report: the file is empty")
-    header = [name.strip().lower() for name in rows[0]]
-    missing = [name for name in REQUIRED if name not in header]
-    if missing:
+    sections: list[tuple[list[str], list[list[str]]]] = []
+    for row in rows:
+        if is_header(row):
+            sections.append(([name.strip().lower() for name in row], []))
+        elif sections:
+            sections[-1][1].append(row)
+    if not sections:
+        header = {name.strip().lower() for name in rows[0]}
+        missing = [name for name in REQUIRED if name not in header]
         raise ReportError(
             "not a credential report: no "
             + ", ".join(repr(m) for m in missing)
             + " column"
             + ("s" if len(missing) > 1 else "")
         )
+    return [reading for header, body in sections for reading in read_section(header, body)]
+
+
+def read_section(header: list[str], body: list[list[str]]) -> list[Reading]:
     index = {name: i for i, name in enumerate(header)}
-    for row in rows[1:]:
-        cells = row + [""] * (len(header) - len(row))
-        if cells[index["user"]].strip().lower() == ROOT_USER:
-            return root_from_cells({name: cells[i] for name, i in index.items()})
-    raise ReportError(f"no {ROOT_USER} row in the credential report")
+    order = infer_order(cell for row in body for cell in row)
+    readings = []
+    for row in body:
+        user = row[index["user"]] if index["user"] < len(row) else ""
+        if user.strip().lower() != ROOT_USER:
+            continue
+        cells = {name: row[i] for name, i in index.items() if i < len(row)}
+        try:
+            readings.append(Reading(root_from_cells(cells, order)))
+        except ReportError as exc:
+            readings.append(Reading(None, problem=str(exc)))
+    return readings or [Reading(None, problem=f"no {ROOT_USER} row in the credential report")]
 
 
-def root_from_cells(cells: dict[str, str]) -> RootRow:
-    arn = cells["arn"].strip()
-    match = ROOT_ARN.match(arn)
+def parse_credential_report(data: bytes | str) -> RootRow:
+    """The ``<root_account>`` row of one credential report (as ``GetCredentialReport`` gives)."""
+    readings = parse_reports(data)
+    if len(readings) > 1:
+        raise ReportError(f"malformed credential report: {len(readings)} {ROOT_USER} rows")
+    (reading,) = readings
+    if reading.root is None:
+        raise ReportError(reading.problem or f"no {ROOT_USER} row in the credential report")
+    return reading.root
+
+
+class RowReader:
+    """Reads a root row's cells, noting each value that cannot be read instead of failing."""
+
+    def __init__(self, cells: dict[str, str], order: DateOrder) -> None:
+        self.cells = cells
+        self.order = order
+        self.unreadable: list[str] = []
+
+    def raw(self, name: str) -> str:
+        return self.cells.get(name, "")
+
+    def missing(self, name: str) -> bool:
+        """The row ends before this column (the header has it): the file was cut short."""
+        return name not in self.cells
+
+    def flag(self, name: str) -> bool | None:
+        raw = self.raw(name)
+        try:
+            return parse_flag(name, raw)
+        except ReportError:
+            self.unreadable.append(f"{name} {raw.strip()!r} (not true or false)")
+            return None
+
+    def date(self, name: str) -> datetime | None:
+        raw = self.raw(name)
+        try:
+            return parse_date(raw, self.order)
+        except UnreadableDate as exc:
+            self.unreadable.append(f"{name} {raw.strip()!r} ({exc})")
+            return None
+
+    def text(self, name: str) -> str | None:
+        return parse_text(self.raw(name))
+
+
+def root_from_cells(cells: dict[str, str], order: DateOrder = DateOrder.UNDECIDED) -> RootRow:
+    arn = cells.get("arn", "").strip()
+    match = ROOT_ARN.fullmatch(arn)
     if not match:
         raise ReportError(
             f"malformed credential report: the root row's ARN {arn!r} is not "
             "arn:aws:iam::<12-digit account id>:root"
         )
-
-    def get(name: str) -> str:
-        return cells.get(name, "")
-
+    row = RowReader(cells, order)
     keys = []
+    unknown_slots = []
     for slot in (1, 2):
         prefix = f"access_key_{slot}_"
-        active = parse_flag(prefix + "active", get(prefix + "active"))
+        active_column = prefix + "active"
+        active = row.flag(active_column)
         if active is None:
-            # AWS always writes true or false here; a blank means the row was cut short, and
-            # reading it as "no key" would call a truncated report compliant.
-            raise ReportError(
-                f"malformed credential report: the root row has no {prefix}active value "
-                "(is the file cut short?)"
-            )
-        rotated = parse_time(prefix + "last_rotated", get(prefix + "last_rotated"))
-        if not active and rotated is None:
+            # AWS always writes true or false here: a blank means the row was cut short, and
+            # reading it as "no key" would call a damaged report compliant.
+            unknown_slots.append(slot)
+            if is_empty(row.raw(active_column)):
+                why = "the row ends before it" if row.missing(active_column) else "empty"
+                row.unreadable.append(f"{active_column} (no value: {why}; is the file cut short?)")
+            continue
+        rotated_column = prefix + "last_rotated"
+        rotated = row.date(rotated_column)
+        if not active and is_empty(row.raw(rotated_column)):
             continue  # no key in this slot
         keys.append(
             KeySlot(
                 slot=slot,
-                active=bool(active),
+                active=active,
                 last_rotated=rotated,
-                last_used_date=parse_time(
-                    prefix + "last_used_date", get(prefix + "last_used_date")
-                ),
-                last_used_region=parse_text(get(prefix + "last_used_region")),
-                last_used_service=parse_text(get(prefix + "last_used_service")),
+                last_used_date=row.date(prefix + "last_used_date"),
+                last_used_region=row.text(prefix + "last_used_region"),
+                last_used_service=row.text(prefix + "last_used_service"),
             )
         )
     return RootRow(
         arn=arn,
         account_id=match.group(1),
-        password_enabled=parse_flag("password_enabled", get("password_enabled")),
-        password_last_used=parse_time("password_last_used", get("password_last_used")),
-        mfa_active=parse_flag("mfa_active", get("mfa_active")),
+        password_enabled=row.flag("password_enabled"),
+        password_last_used=row.date("password_last_used"),
+        mfa_active=row.flag("mfa_active"),
         keys=tuple(keys),
-        cert_1_active=parse_flag("cert_1_active", get("cert_1_active")),
-        cert_2_active=parse_flag("cert_2_active", get("cert_2_active")),
+        cert_1_active=row.flag("cert_1_active"),
+        cert_2_active=row.flag("cert_2_active"),
+        unreadable=tuple(row.unreadable),
+        unknown_slots=tuple(unknown_slots),
     )
-
-
-def load_report(data: bytes | str) -> tuple[RootRow, datetime | None]:
-    """The root row and, when the input says it, the report's generation time.
-
-    Takes a credential report (any form ``parse_credential_report`` takes) or the JSON printed
-    by ``aws iam get-credential-report`` (``{"Content": "<base64>", "GeneratedTime": ...}``).
-    """
-    text = decode(data).strip()
-    if not text.startswith("{"):
-        return parse_credential_report(data), None
-    try:
-        document = json.loads(text)
-    except ValueError:
-        raise ReportError("not a credential report: malformed JSON") from None
-    if not isinstance(document, dict) or not isinstance(document.get("Content"), str):
-        raise ReportError("not a credential report: JSON without a Content field")
-    try:
-        content = base64.b64decode(document["Content"], validate=True)
-    except (binascii.Error, ValueError):
-        raise ReportError("not a credential report: Content is not base64") from None
-    generated = document.get("GeneratedTime")
-    generated_at = parse_time("GeneratedTime", generated) if isinstance(generated, str) else None
-    return parse_credential_report(content), generated_at

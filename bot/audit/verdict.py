@@ -11,20 +11,25 @@ Rules:
   up to 4 hours old, so its generation time goes into the reason.
 * From a report alone (no summary) the verdict follows the CIS console audit: an active key is
   noncompliant; the reason says inactive keys are not visible in a report.
-* Nothing read, or only partial data that cannot rule a key out -> error, never compliant.
+* Nothing read, or only partial data that cannot rule a key out -> error, never compliant. A
+  report row that says a key is active is noncompliant however damaged the rest of it is; the
+  values that could not be read are named as unknown. A slot whose active flag cannot be read
+  (a row cut short) rules nothing out.
 * An account id that is not an ACTIVE member of the Organization is not read at all -> error
   ("not a member of the Organization"), never compliant.
+* A report generated in the future (a wrong clock, an edited file) is said in the reason.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.audit.models import AccountSummary, Evidence, KeySlot, RootRow, Status, Verdict
 
 REPORT_BLIND_SPOT = "a credential report does not show inactive keys"
+CLOCK_TOLERANCE = timedelta(minutes=5)
 
 
 def when(value: datetime | None) -> str:
@@ -37,12 +42,17 @@ def with_age(key: KeySlot, now: datetime) -> KeySlot:
     return replace(key, age_days=max(0, (now - key.last_rotated).days))
 
 
-def describe_key(key: KeySlot) -> str:
-    """``key 1 is 400 days old, last used 2026-05-30 by s3 in us-east-1``."""
+def describe_key(key: KeySlot, unreadable: Collection[str] = ()) -> str:
+    """``key 1 is 400 days old, last used 2026-05-30 by s3 in us-east-1``. ``unreadable``: the
+    report's columns that could not be read (their values are unknown, not absent)."""
     parts = []
     if key.age_days is not None:
         parts.append(f"is {key.age_days} day{'s' if key.age_days != 1 else ''} old")
-    if key.last_used_date:
+    elif f"access_key_{key.slot}_last_rotated" in unreadable:
+        parts.append("age unknown")
+    if f"access_key_{key.slot}_last_used_date" in unreadable and not key.last_used_date:
+        parts.append("last use unknown")
+    elif key.last_used_date:
         used = f"last used {key.last_used_date.strftime('%Y-%m-%d')}"
         if key.last_used_service:
             used += f" by {key.last_used_service}"
@@ -54,8 +64,24 @@ def describe_key(key: KeySlot) -> str:
     return f"key {key.slot} " + ", ".join(parts)
 
 
-def describe_keys(keys: Sequence[KeySlot]) -> str:
-    return "; ".join(describe_key(k) for k in keys)
+def describe_keys(keys: Sequence[KeySlot], unreadable: Collection[str] = ()) -> str:
+    return "; ".join(describe_key(k, unreadable) for k in keys)
+
+
+def unknown_note(root: RootRow | None) -> str:
+    """``; unknown: access_key_2_active (no value: ...)`` for the values a report could not give."""
+    if root is None or not root.unreadable:
+        return ""
+    return "; unknown: " + "; ".join(root.unreadable)
+
+
+def future_note(generated_at: datetime | None, now: datetime) -> str:
+    if generated_at is None or generated_at <= now + CLOCK_TOLERANCE:
+        return ""
+    return (
+        f"; the report says it was generated at {when(generated_at)}, in the future: "
+        "this machine's clock or the file is wrong"
+    )
 
 
 def report_note(generated_at: datetime | None) -> str:
@@ -99,6 +125,8 @@ def decide(
         mfa = summary.mfa_enabled if summary is not None else None
         if mfa is None and root is not None:
             mfa = root.mfa_active
+        if root is not None:
+            reason += unknown_note(root) + future_note(report_generated_at, now)
         return Verdict(
             account_id=account_id,
             account_name=account_name,
@@ -151,16 +179,17 @@ def from_summary(
 
     active = tuple(k for k in keys if k.active)
     inactive = tuple(k for k in keys if not k.active)
+    unreadable = root.unreadable_columns if root is not None else set()
     if active:
-        reason = f"root access key active: {describe_keys(active)}"
+        reason = f"root access key active: {describe_keys(active, unreadable)}"
         if inactive:
-            reason += f"; also deactivated, delete it too: {describe_keys(inactive)}"
+            reason += f"; also deactivated, delete it too: {describe_keys(inactive, unreadable)}"
         return verdict(Status.NONCOMPLIANT, f"{reason} ({report_note(generated_at)})")
     if inactive:
         return verdict(
             Status.NONCOMPLIANT,
-            f"root access key deactivated; delete it to finish: {describe_keys(inactive)}"
-            f" ({report_note(generated_at)})",
+            "root access key deactivated; delete it to finish: "
+            f"{describe_keys(inactive, unreadable)} ({report_note(generated_at)})",
         )
     if root is not None:
         return verdict(
@@ -185,10 +214,19 @@ def from_report(
     inactive = tuple(k for k in keys if not k.active)
     note = report_note(generated_at)
     if active:
-        reason = f"root access key active: {describe_keys(active)} ({note})"
+        described = describe_keys(active, root.unreadable_columns)
+        reason = f"root access key active: {described} ({note})"
         if problems:
             reason += f" (account summary unavailable: {problems})"
         return verdict(Status.NONCOMPLIANT, reason)
+    if root.unknown_slots:
+        slots = " and ".join(str(slot) for slot in root.unknown_slots)
+        detail = f"; {problems}" if problems else ""
+        return verdict(
+            Status.ERROR,
+            f"could not audit: the {note}'s root row does not say whether key {slots} is active"
+            f"{detail}",
+        )
     if problems:
         return verdict(
             Status.ERROR,

@@ -21,12 +21,9 @@ from pathlib import Path
 from bot.audit.models import AuditResult, Scope, Status, Verdict, utcnow
 from bot.audit.ocsf import to_ocsf
 from bot.audit.render import to_csv, to_json, to_text
-from bot.audit.report import ReportError, load_report
-from bot.audit.verdict import decide
+from bot.audit.report_files import audit_report_data, unreadable_file
 from bot.config import load_config
 from bot.rules import is_account_id
-
-UNKNOWN_ACCOUNT = "unknown"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -129,32 +126,18 @@ def exit_code(verdicts: tuple[Verdict, ...]) -> int:
 
 def audit_reports(files: list[str]) -> AuditResult:
     started = utcnow()
-    verdicts = [audit_report_file(Path(name)) for name in files]
+    verdicts = [v for name in files for v in audit_report_file(Path(name))]
     return AuditResult(
         verdicts=tuple(verdicts), scope="reports", started_at=started, finished_at=utcnow()
     )
 
 
-def audit_report_file(path: Path) -> Verdict:
-    """A file's verdict from the CIS console audit of its root row; a bad file is an error.
-    ``-`` reads standard input."""
+def audit_report_file(path: Path) -> list[Verdict]:
+    """The verdict of each report in a file; ``-`` reads standard input."""
     now = utcnow()
-    stdin = str(path) == "-"
-    name = "<stdin>" if stdin else str(path)
-    source = f"report:{name}"
+    name = "<stdin>" if str(path) == "-" else str(path)
     try:
-        data = sys.stdin.buffer.read() if stdin else path.read_bytes()
+        data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
     except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        return decide(UNKNOWN_ACCOUNT, source=source, now=now, errors=[f"{name}: {reason}"])
-    try:
-        root, generated_at = load_report(data)
-    except ReportError as exc:
-        return decide(UNKNOWN_ACCOUNT, source=source, now=now, errors=[f"{name}: {exc}"])
-    return decide(
-        root.account_id or UNKNOWN_ACCOUNT,
-        source=source,
-        now=now,
-        root=root,
-        report_generated_at=generated_at,
-    )
+        return [unreadable_file(name, exc.strerror or type(exc).__name__, now)]
+    return audit_report_data(data, name, now)

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.audit.report import ReportError, load_report, parse_credential_report
+from bot.audit.report import ReportError, parse_credential_report
+from bot.audit.report_forms import load_reports
 from tests.support.aws import RootKeySpec, RootState, root_row
 
 HEADER = (
@@ -73,12 +74,23 @@ def test_semicolon_separated_with_spreadsheet_dates() -> None:
 
 
 @pytest.mark.parametrize(
-    "saved", ["2023-01-02 03:04", "1/2/2023 3:04", "02.01.2023 03:04", "2023-01-02T03:04:00Z"]
+    "saved", ["2023-01-02 03:04", "02.01.2023 03:04", "2023-01-02T03:04:00Z", "02/01/23 3:04 AM"]
 )
 def test_dates_as_spreadsheets_save_them(saved: str) -> None:
     row = ROOT.replace("2023-01-02T03:04:05+00:00", saved)
-    root = parse_credential_report(f"{HEADER}\n{row}\n")
+    # the user row's 13/01/2023 says this file writes the day first
+    user = USER.replace("2020-01-01T00:00:00+00:00", "13/01/2023")
+    root = parse_credential_report(f"{HEADER}\n{row}\n{user}\n")
     assert root.keys[0].last_rotated == datetime(2023, 1, 2, 3, 4, tzinfo=UTC)
+
+
+def test_a_date_either_order_could_read_is_not_guessed() -> None:
+    row = ROOT.replace("2023-01-02T03:04:05+00:00", "1/2/2023 3:04")
+    root = parse_credential_report(f"{HEADER}\n{row}\n")
+    assert root.keys[0].last_rotated is None
+    assert root.unreadable == (
+        "access_key_1_last_rotated '1/2/2023 3:04' (day and month order ambiguous)",
+    )
 
 
 def test_columns_found_by_name_not_position() -> None:
@@ -132,16 +144,18 @@ def test_not_a_credential_report(data: bytes | str) -> None:
         parse_credential_report(data)
 
 
-def test_malformed_flag_names_the_column() -> None:
+def test_malformed_flag_is_unknown_and_named() -> None:
     row = ROOT.replace(",true,2023-01-02", ",maybe,2023-01-02")
-    with pytest.raises(ReportError, match=r"access_key_1_active.*'maybe'"):
-        parse_credential_report(f"{HEADER}\n{row}\n")
+    root = parse_credential_report(f"{HEADER}\n{row}\n")
+    assert root.unknown_slots == (1,) and root.keys == ()
+    assert root.unreadable == ("access_key_1_active 'maybe' (not true or false)",)
 
 
-def test_malformed_date_names_the_column() -> None:
+def test_malformed_date_is_unknown_and_named() -> None:
     row = ROOT.replace("2023-01-02T03:04:05+00:00", "last tuesday")
-    with pytest.raises(ReportError, match="access_key_1_last_rotated"):
-        parse_credential_report(f"{HEADER}\n{row}\n")
+    root = parse_credential_report(f"{HEADER}\n{row}\n")
+    assert root.keys[0].active is True and root.keys[0].last_rotated is None
+    assert root.unreadable == ("access_key_1_last_rotated 'last tuesday' (not a date)",)
 
 
 def test_root_arn_must_name_an_account() -> None:
@@ -187,14 +201,15 @@ def test_json_of_the_aws_cli_gives_the_generation_time() -> None:
             "GeneratedTime": "2026-03-04T05:06:07Z",
         }
     )
-    root, generated = load_report(document.encode())
-    assert root.account_id == "111111111111"
-    assert generated == datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+    (reading,) = load_reports(document.encode())
+    assert reading.root is not None and reading.root.account_id == "111111111111"
+    assert reading.generated_at == datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 
 
-def test_plain_csv_through_load_report_has_no_generation_time() -> None:
-    root, generated = load_report(AWS_REPORT)
-    assert root.keys[0].active is True and generated is None
+def test_plain_csv_through_load_reports_has_no_generation_time() -> None:
+    (reading,) = load_reports(AWS_REPORT)
+    assert reading.root is not None and reading.root.keys[0].active is True
+    assert reading.generated_at is None
 
 
 @pytest.mark.parametrize(
@@ -203,4 +218,4 @@ def test_plain_csv_through_load_report_has_no_generation_time() -> None:
 )
 def test_bad_json_is_not_a_report(document: str) -> None:
     with pytest.raises(ReportError, match="not a credential report"):
-        load_report(document)
+        load_reports(document)
