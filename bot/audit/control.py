@@ -33,7 +33,12 @@ REMEDIATION = (
 REMEDIATION_URL = (
     "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user_manage_delete-key.html"
 )
-UNKNOWN_ACCOUNT = "unknown"  # what a credential report without an account id audits as
+UNKNOWN_ACCOUNT = "unknown"  # how a finding names an account no file could give
+
+
+def account_uid(verdict: Verdict) -> str:
+    """The account id, or ``unknown`` for a file that gave none (its verdict has no id)."""
+    return verdict.account_id or UNKNOWN_ACCOUNT
 
 
 class Severity(StrEnum):
@@ -74,7 +79,7 @@ def finding_id(verdict: Verdict) -> str:
     """The same id for the same account in every audit, so a later audit updates the finding.
 
     A credential report without an account id is named by its file instead."""
-    if verdict.account_id == UNKNOWN_ACCOUNT:
+    if account_uid(verdict) == UNKNOWN_ACCOUNT:
         return f"{PRODUCT_NAME}/root-access-key/{UNKNOWN_ACCOUNT}/{verdict.source}"
     return f"{PRODUCT_NAME}/root-access-key/{verdict.account_id}"
 

@@ -57,7 +57,7 @@ def millis(value: datetime) -> int:
 
 def account_object(v: Verdict) -> dict[str, Any]:
     account: dict[str, Any] = {
-        "uid": v.account_id,
+        "uid": control.account_uid(v),
         "type_id": ACCOUNT_TYPE_AWS[0],
         "type": ACCOUNT_TYPE_AWS[1],
     }
@@ -68,8 +68,8 @@ def account_object(v: Verdict) -> dict[str, Any]:
 
 def resource_object(v: Verdict) -> dict[str, Any]:
     resource: dict[str, Any] = {
-        "uid": v.account_id,
-        "name": v.account_name or v.account_id,
+        "uid": control.account_uid(v),
+        "name": v.account_name or control.account_uid(v),
         "type": "AwsAccount",
         "role_id": ROLE_TARGET[0],
         "role": ROLE_TARGET[1],
