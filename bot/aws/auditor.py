@@ -25,7 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -53,6 +53,7 @@ from bot.aws.organizations import NOT_READABLE, iter_active_accounts, read_membe
 from bot.aws.session import CallCounter, Clients
 from bot.config import Config
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 ROLE_SESSION_NAME = "rootkey-audit"
@@ -222,7 +223,7 @@ class AwsAuditor:
         return future.result()
 
     # steps -----------------------------------------------------------------------
-    def counted(self, counter: CallCounter, step: Callable[[], object]) -> object:
+    def counted(self, counter: CallCounter, step: Callable[[], T]) -> T:
         self.clients.count_into(counter)
         return step()
 

@@ -38,7 +38,7 @@ def build_parser() -> tuple[ArgumentParser, dict[str, object]]:
     modules: dict[str, object] = {}
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         module = importlib.import_module(module_name)
-        module.add_arguments(sub.add_parser(name, help=help_text))  # type: ignore[attr-defined]
+        module.add_arguments(sub.add_parser(name, help=help_text))
         modules[name] = module
     return parser, modules
 

@@ -124,7 +124,9 @@ def select(
     kind = element.get("type", "")
     multi = kind.startswith("multi_")
     if kind in PICKERS:
-        options = [{"value": v, "text": {"type": "plain_text", "text": t}} for v, t in people]
+        options: list[Json] = [
+            {"value": v, "text": {"type": "plain_text", "text": t}} for v, t in people
+        ]
         initial = {
             element.get("initial_user"),
             element.get("initial_conversation"),
@@ -334,10 +336,10 @@ def block_html(block: object, names: Directory, people: Iterable[tuple[str, str]
                 items.append(f"<span>{text_object(element, names)}</span>")
         return f'<div class="bk-context" {bid}>{"".join(items)}</div>'
     if kind == "actions":
-        items = "".join(
+        buttons = "".join(
             element_html(e, block_id, names, people) for e in block.get("elements") or []
         )
-        return f'<div class="bk-actions" {bid}>{items}</div>'
+        return f'<div class="bk-actions" {bid}>{buttons}</div>'
     if kind == "image":
         title = block.get("title")
         caption = f'<div class="bk-image-title">{text_object(title, names)}</div>' if title else ""

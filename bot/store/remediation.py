@@ -423,13 +423,15 @@ class RemediationStore:
         from_state: State | None = None,
         to_state: State | None = None,
     ) -> LogEntry:
+        from_value = from_state.value if from_state else None
+        to_value = to_state.value if to_state else None
         values = {
             "request_id": request_id,
             "at": now,
             "actor": actor,
             "event": event,
-            "from_state": from_state.value if from_state else None,
-            "to_state": to_state.value if to_state else None,
+            "from_state": from_value,
+            "to_state": to_value,
             "detail": detail,
         }
         new_id = conn.execute(insert(L).values(**values).returning(L.c.id)).scalar_one()
@@ -439,7 +441,7 @@ class RemediationStore:
             at=now,
             actor=actor,
             event=event,
-            from_state=values["from_state"],
-            to_state=values["to_state"],
+            from_state=from_value,
+            to_state=to_value,
             detail=detail,
         )
