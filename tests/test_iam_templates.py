@@ -8,12 +8,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.support.aws import AUDIT_ROLE
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO / "deploy" / "audit-role.yaml"
+CENTRAL = REPO / "deploy" / "root-activity-central.yaml"
+MEMBER = REPO / "deploy" / "root-activity-member.yaml"
 POLICIES = REPO / "policies"
 CFN_LINT = "import sys; from cfnlint.runner import main; sys.exit(main())"  # the cfn-lint command
 SUBSTITUTIONS = {"${AWS::Partition}": "aws"}
@@ -35,8 +38,8 @@ def intrinsic(loader: CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]
 CfnLoader.add_multi_constructor("!", intrinsic)
 
 
-def load_template() -> dict[str, Any]:
-    return yaml.load(TEMPLATE.read_text(), Loader=CfnLoader)
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    return yaml.load(path.read_text(), Loader=CfnLoader)
 
 
 def resolve_subs(value: Any) -> Any:
@@ -57,9 +60,10 @@ def policy(name: str) -> dict[str, Any]:
     return json.loads((POLICIES / name).read_text())
 
 
-def test_template_passes_cfn_lint() -> None:
+@pytest.mark.parametrize("template", [TEMPLATE, CENTRAL, MEMBER], ids=lambda p: p.name)
+def test_template_passes_cfn_lint(template: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-c", CFN_LINT, str(TEMPLATE)], capture_output=True, text=True
+        [sys.executable, "-c", CFN_LINT, str(template)], capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -96,6 +100,7 @@ def test_policies_are_read_only_and_least_privilege() -> None:
         "iam:GetAccountSummary",
         "iam:GenerateCredentialReport",
         "iam:GetCredentialReport",
+        "cloudtrail:LookupEvents",  # what used a root key, before it is deleted
     }
     bot = actions(policy("bot-audit-policy.json"))
     assert bot == member | {
@@ -103,9 +108,67 @@ def test_policies_are_read_only_and_least_privilege() -> None:
         "organizations:ListAccounts",
         "organizations:DescribeAccount",  # is a named account an ACTIVE member
         "sts:AssumeRole",
+        "sqs:ReceiveMessage",  # root-activity alerts: the events queue
+        "sqs:DeleteMessage",
     }
     assume = next(
         s for s in policy("bot-audit-policy.json")["Statement"] if s["Action"] == "sts:AssumeRole"
     )
     assert assume["Resource"] == f"arn:aws:iam::*:role/{AUDIT_ROLE}"
     assert not any("*" in a for a in bot | member)
+
+
+def root_pattern(template: dict[str, Any]) -> dict[str, Any]:
+    return dict(template["Resources"]["RootActivityRule"]["Properties"]["EventPattern"])
+
+
+def test_both_root_activity_rules_match_root_api_calls_only() -> None:
+    """The rules forward what rootkey's parser reads: CloudTrail API calls made by root."""
+    expected = {
+        "detail-type": ["AWS API Call via CloudTrail"],
+        "detail": {"userIdentity": {"type": ["Root"]}},
+    }
+    assert root_pattern(load_template(CENTRAL)) == expected
+    assert root_pattern(load_template(MEMBER)) == expected
+
+
+def test_the_central_bus_accepts_only_the_organization() -> None:
+    resources = load_template(CENTRAL)["Resources"]
+    statement = resources["EventBusPolicy"]["Properties"]["Statement"]
+    assert statement["Action"] == "events:PutEvents"
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}
+    }
+
+
+def test_the_queue_has_a_dead_letter_queue_and_only_the_rule_may_send() -> None:
+    resources = load_template(CENTRAL)["Resources"]
+    queue = resources["Queue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": "DeadLetterQueue.Arn"}
+    assert queue["ReceiveMessageWaitTimeSeconds"] == 20  # the bot long-polls 20 s too
+    (statement,) = resources["QueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Action"] == "sqs:SendMessage"
+    assert statement["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": "RootActivityRule.Arn"}}
+    }
+
+
+def test_the_bots_queue_permission_names_the_central_queue() -> None:
+    queue_name = load_template(CENTRAL)["Parameters"]["QueueName"]["Default"]
+    statement = next(
+        s
+        for s in policy("bot-audit-policy.json")["Statement"]
+        if "sqs:ReceiveMessage" in s["Action"]
+    )
+    assert statement["Resource"] == f"arn:aws:sqs:*:*:{queue_name}"
+
+
+def test_the_member_rule_forwards_to_the_central_bus_only() -> None:
+    resources = load_template(MEMBER)["Resources"]
+    (target,) = resources["RootActivityRule"]["Properties"]["Targets"]
+    assert target["Arn"] == {"Ref": "CentralEventBusArn"}
+    (inline,) = resources["ForwardRole"]["Properties"]["Policies"]
+    (statement,) = inline["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "events:PutEvents"
+    assert statement["Resource"] == {"Ref": "CentralEventBusArn"}
