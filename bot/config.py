@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.rules import is_group_id, is_user_id
 
 ROLE_NAME = re.compile(r"[A-Za-z0-9_+=,.@-]{1,64}")  # IAM role names: ASCII only
+QUEUE_URL = re.compile(r"https?://[A-Za-z0-9.:-]+/[0-9]{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?")
+CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,20}")
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -62,6 +64,14 @@ class Config:
     owners_file: str | None = None
     recheck_interval: float = 6 * 3600.0
     reminder_after: float = 3 * 86400.0
+    # Root-activity alerts
+    events_queue_url: str | None = None  # the SQS queue every bot process long-polls
+    alert_channel_setting: str | None = None  # ROOTKEY_ALERT_CHANNEL as set
+
+    @property
+    def alert_channel(self) -> str | None:
+        """Where root-activity alerts go: ROOTKEY_ALERT_CHANNEL, else the digest channel."""
+        return self.alert_channel_setting or self.digest_channel
 
     @property
     def socket_mode(self) -> bool:
@@ -129,6 +139,24 @@ def parse_approvers(raw: str) -> tuple[str, ...]:
                 f"got {ident!r}",
             )
     return ids
+
+
+def parse_queue_url(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    if not QUEUE_URL.fullmatch(raw):
+        raise ConfigError(
+            "ROOTKEY_EVENTS_QUEUE_URL",
+            "expected an SQS queue URL like "
+            f"https://sqs.us-east-1.amazonaws.com/111111111111/rootkey-root-activity, got {raw!r}",
+        )
+    return raw
+
+
+def parse_channel(variable: str, raw: str | None) -> str | None:
+    if raw is not None and not CHANNEL_ID.fullmatch(raw):
+        raise ConfigError(variable, f"expected a Slack channel id like C0123ABCD, got {raw!r}")
+    return raw
 
 
 def validate_cron(raw: str, zone: str) -> None:
@@ -227,4 +255,6 @@ def load_config(env: Mapping[str, str]) -> Config:
         reminder_after=parse_duration(
             "ROOTKEY_REMINDER_AFTER", get("ROOTKEY_REMINDER_AFTER") or "3d"
         ),
+        events_queue_url=parse_queue_url(get("ROOTKEY_EVENTS_QUEUE_URL")),
+        alert_channel_setting=parse_channel("ROOTKEY_ALERT_CHANNEL", get("ROOTKEY_ALERT_CHANNEL")),
     )

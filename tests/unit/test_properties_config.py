@@ -40,6 +40,8 @@ VARIABLES = (
     "ROOTKEY_OWNERS",
     "ROOTKEY_RECHECK_INTERVAL",
     "ROOTKEY_REMINDER_AFTER",
+    "ROOTKEY_EVENTS_QUEUE_URL",
+    "ROOTKEY_ALERT_CHANNEL",
 )
 
 # Values an operator might plausibly type, plus anything at all.
@@ -219,3 +221,28 @@ def test_enterprise_grid_user_ids_are_approvers() -> None:
     assert config.approvers == ("W0GRIDUSER1", "U0APPROVE1", "S0GROUP001")
     with pytest.raises(ConfigError, match=r"U\.\.\. or W\.\.\."):
         load_config({"ROOTKEY_APPROVERS": "X0NOTANID1"})
+
+
+def test_alerts_go_to_the_alert_channel_else_the_digest_channel() -> None:
+    queue = "https://sqs.eu-west-1.amazonaws.com/111111111111/rootkey-root-activity"
+    config = load_config({"ROOTKEY_EVENTS_QUEUE_URL": queue, "ROOTKEY_DIGEST_CHANNEL": "C0DIGEST"})
+    assert config.events_queue_url == queue and config.alert_channel == "C0DIGEST"
+    both = load_config({"ROOTKEY_DIGEST_CHANNEL": "C0DIGEST", "ROOTKEY_ALERT_CHANNEL": "C0ALERT"})
+    assert both.alert_channel == "C0ALERT"
+    assert load_config({}).alert_channel is None and load_config({}).events_queue_url is None
+
+
+@pytest.mark.parametrize(
+    "variable, value",
+    [
+        ("ROOTKEY_EVENTS_QUEUE_URL", "rootkey-root-activity"),  # a name, not a URL
+        ("ROOTKEY_EVENTS_QUEUE_URL", "arn:aws:sqs:us-east-1:111111111111:rootkey"),
+        ("ROOTKEY_EVENTS_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/١١١١١١١١١١١١/q"),
+        ("ROOTKEY_ALERT_CHANNEL", "#security"),
+        ("ROOTKEY_ALERT_CHANNEL", "U0123ABCD"),
+    ],
+)
+def test_alert_settings_refuse_what_they_cannot_use(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config({variable: value})
+    assert caught.value.variable == variable
