@@ -8,12 +8,12 @@ what is expected; the command line turns it into one line on stderr and exit cod
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.rules import is_group_id, is_user_id
+from bot.rules import is_enterprise_id, is_group_id, is_team_id, is_user_id
 
 ROLE_NAME = re.compile(r"[A-Za-z0-9_+=,.@-]{1,64}")  # IAM role names: ASCII only
 QUEUE_URL = re.compile(r"https?://[A-Za-z0-9.:-]+/[0-9]{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?")
@@ -39,6 +39,7 @@ class Config:
     slack_app_token: str | None = None
     slack_api_url: str | None = None
     slack_team_id: str | None = None  # refuse payloads for another workspace when set
+    slack_enterprise_id: str | None = None  # Enterprise Grid: accept any workspace of this org
     slack_app_id: str | None = None  # refuse payloads for another app when set
     port: int = 3000
     # Store
@@ -175,6 +176,12 @@ def load_config(env: Mapping[str, str]) -> Config:
         value = env.get(name)
         return value.strip() if value and value.strip() else None
 
+    def slack_id(name: str, kind: str, valid: Callable[[str], bool]) -> str | None:
+        value = get(name)
+        if value is not None and not valid(value):
+            raise ConfigError(name, f"expected a Slack {kind} id, got {value!r}")
+        return value
+
     port = parse_int("PORT", get("PORT") or "3000", 1, 65535)
 
     scope = (get("ROOTKEY_SCOPE") or "account").lower()
@@ -223,7 +230,10 @@ def load_config(env: Mapping[str, str]) -> Config:
         slack_signing_secret=get("SLACK_SIGNING_SECRET"),
         slack_app_token=get("SLACK_APP_TOKEN"),
         slack_api_url=api_url,
-        slack_team_id=get("SLACK_TEAM_ID"),
+        slack_team_id=slack_id("SLACK_TEAM_ID", "workspace (T...)", is_team_id),
+        slack_enterprise_id=slack_id(
+            "SLACK_ENTERPRISE_ID", "Enterprise Grid organization (E...)", is_enterprise_id
+        ),
         slack_app_id=get("SLACK_APP_ID"),
         port=port,
         database_url=database_url,

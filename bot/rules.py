@@ -12,6 +12,8 @@ ACCOUNT_ID = re.compile(r"[0-9]{12}")
 DASHED_ACCOUNT_ID = re.compile(r"[0-9]{4}-[0-9]{4}-[0-9]{4}")  # as the AWS console shows it
 SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")  # W...: Enterprise Grid
 SLACK_GROUP_ID = re.compile(r"S[A-Z0-9]{2,20}")
+SLACK_TEAM_ID = re.compile(r"T[A-Z0-9]{2,20}")  # a workspace
+SLACK_ENTERPRISE_ID = re.compile(r"E[A-Z0-9]{2,20}")  # an Enterprise Grid organization
 
 # A spreadsheet runs a cell that starts with one of these as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -27,6 +29,14 @@ def is_user_id(value: str) -> bool:
 
 def is_group_id(value: str) -> bool:
     return SLACK_GROUP_ID.fullmatch(value) is not None
+
+
+def is_team_id(value: str) -> bool:
+    return SLACK_TEAM_ID.fullmatch(value) is not None
+
+
+def is_enterprise_id(value: str) -> bool:
+    return SLACK_ENTERPRISE_ID.fullmatch(value) is not None
 
 
 def csv_cell(value: object) -> str:

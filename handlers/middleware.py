@@ -1,5 +1,8 @@
 """Checks that run before every listener: repeats and foreign payloads never reach one.
 
+With ``SLACK_TEAM_ID`` / ``SLACK_ENTERPRISE_ID`` set, a payload that cannot be shown to come
+from that workspace or organization is refused with 403 (``handlers.workspace``).
+
 A repeat (Slack's retry, a replay) is recognised by ``services.guard`` in two steps. Before
 the ack, this process's memory only: a repeat reaching the same process gets an empty ack, and
 no ack waits for the database. After the ack, whatever starts work (an audit, a digest, a
@@ -14,6 +17,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import BoltContext, BoltRequest, BoltResponse
+
+from handlers import workspace
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -32,13 +37,6 @@ def request_key(body: dict[str, Any]) -> str | None:
         if isinstance(value, str) and value:
             return f"{field}:{value}"
     return None
-
-
-def team_of(body: dict[str, Any]) -> str | None:
-    team = body.get("team_id") or body.get("team")
-    if isinstance(team, dict):
-        team = team.get("id")
-    return team if isinstance(team, str) else None
 
 
 def key_of(context: BoltContext) -> str | None:
@@ -63,8 +61,9 @@ def register(app: App, services: Services) -> None:
         context: BoltContext,
         next: Callable[[], BoltResponse],
     ) -> BoltResponse | None:
-        if config.slack_team_id and team_of(body) not in (None, config.slack_team_id):
-            log.warning("refused a request for another workspace")
+        refused = workspace.refusal(body, config.slack_team_id, config.slack_enterprise_id)
+        if refused:
+            log.warning("refused a request for another workspace, or naming none (%s)", refused)
             return BoltResponse(status=403, body="")
         app_id = body.get("api_app_id")
         if config.slack_app_id and app_id and app_id != config.slack_app_id:

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 import pytest
 
 from bot.slack.action_ids import ActionId
-from tests.reliability.harness import APP_ID, BOT_TOKEN, live_markup
+from tests.reliability.harness import APP_ID, BOT_TOKEN, live_markup, wait_until
 from tests.support.aws import RootKeySpec, SimulatedAws, days_ago
 from tests.support.botproc import BotProcess
 from tests.support.signing import actions_body, command_body
@@ -58,7 +58,9 @@ def org_with_key(aws: SimulatedAws) -> str:
 
 
 @pytest.mark.parametrize(
-    "team, app_id", [("T0OTHER001", APP_ID), (TEAM, "A0OTHERAPP")], ids=["team", "app"]
+    "team, app_id",
+    [("T0OTHER001", APP_ID), ("", APP_ID), (TEAM, "A0OTHERAPP")],
+    ids=["team", "no team", "app"],
 )
 def test_envelopes_for_another_workspace_or_app_do_nothing(
     socket_bot: tuple[BotProcess, SlackStandin, SocketModeServer],
@@ -69,6 +71,7 @@ def test_envelopes_for_another_workspace_or_app_do_nothing(
     bot, slack, ws = socket_bot
     slack.reset()
     account = org_with_key(aws)
+    refusals = bot.logs.count("refused a request for another")
     ws.push("slash_commands", slash("check all", slack, team=team, api_app_id=app_id))
     click = json.loads(
         dict(
@@ -84,10 +87,11 @@ def test_envelopes_for_another_workspace_or_app_do_nothing(
         )["payload"]
     )
     ws.push("interactive", click)
+    # both envelopes refused (the command's lacks team_id when ``team`` is empty)
+    wait_until(lambda: bot.logs.count("refused a request for another") == refusals + 2)
     time.sleep(1.5)  # give a wrongly accepted payload time to act
     assert slack.attempts() == [] and slack.responses() == []
     assert aws.call_count() == 0
-    assert "refused a request for another" in bot.logs
 
 
 def test_a_replayed_envelope_starts_one_audit(
