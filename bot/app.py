@@ -163,6 +163,12 @@ def build_app(
         auditor = process_auditor
     else:
         process_auditor = None
+    if config.securityhub:
+        # every audit (checks, rechecks, digests) is also sent to Security Hub
+        from bot.aws.securityhub import SecurityHubExporter
+        from bot.services.export import ExportingAuditor
+
+        auditor = ExportingAuditor(auditor, SecurityHubExporter.from_config(config))
     if store is None:
         store = open_store(config)
     poster = poster or Poster(client)

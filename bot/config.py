@@ -51,6 +51,8 @@ class Config:
     account_timeout: float = 60.0  # seconds one account may take
     report_deadline: float = 30.0  # seconds to wait for a credential report
     aws_region: str = "us-east-1"
+    # Export: every audit's verdicts also go to the Security Hub of the bot's account
+    securityhub: bool = False
     # Digest
     digest_channel: str | None = None
     digest_cron: str = "0 9 * * *"
@@ -247,6 +249,7 @@ def load_config(env: Mapping[str, str]) -> Config:
             "ROOTKEY_REPORT_DEADLINE", get("ROOTKEY_REPORT_DEADLINE") or "30s"
         ),
         aws_region=get("AWS_REGION") or get("AWS_DEFAULT_REGION") or "us-east-1",
+        securityhub=parse_bool("ROOTKEY_SECURITYHUB", get("ROOTKEY_SECURITYHUB") or "false"),
         digest_channel=get("ROOTKEY_DIGEST_CHANNEL"),
         digest_cron=cron,
         timezone=timezone,

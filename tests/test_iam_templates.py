@@ -110,6 +110,16 @@ def test_policies_are_read_only_and_least_privilege() -> None:
         "sts:AssumeRole",
         "sqs:ReceiveMessage",  # root-activity alerts: the events queue
         "sqs:DeleteMessage",
+        # ROOTKEY_SECURITYHUB / --export securityhub: the bot's own account's hub only
+        "securityhub:BatchImportFindings",
+        "securityhub:GetFindings",
+        "securityhub:BatchUpdateFindings",
+    }
+    hub = [s for s in policy("bot-audit-policy.json")["Statement"] if "securityhub" in str(s)]
+    own = "${aws:PrincipalAccount}"
+    assert {s["Resource"] for s in hub} == {
+        f"arn:aws:securityhub:*:{own}:product/{own}/default",
+        f"arn:aws:securityhub:*:{own}:hub/default",
     }
     assume = next(
         s for s in policy("bot-audit-policy.json")["Statement"] if s["Action"] == "sts:AssumeRole"

@@ -33,6 +33,8 @@ REMEDIATION = (
 REMEDIATION_URL = (
     "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user_manage_delete-key.html"
 )
+# Names the component that checks the control (ASFF GeneratorId), the same in every audit.
+GENERATOR_ID = f"{PRODUCT_NAME}/cis-aws-foundations-benchmark/no-root-user-access-key"
 UNKNOWN_ACCOUNT = "unknown"  # how a finding names an account no file could give
 
 

@@ -57,6 +57,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="ocsf: a JSON array of OCSF Compliance Findings (class 2003), one per account",
     )
     parser.add_argument(
+        "--export",
+        choices=("securityhub",),
+        help="also send one finding per account to the Security Hub of the current "
+        "credentials' account (AWS_REGION)",
+    )
+    parser.add_argument(
         "--concurrency",
         type=int,
         metavar="N",
@@ -113,7 +119,13 @@ def run(args: argparse.Namespace) -> int:
     for verdict in result.sorted():
         if verdict.status is Status.ERROR:
             print(f"error: {verdict.label}: {verdict.reason}", file=sys.stderr)
-    return exit_code(result.verdicts)
+    code = exit_code(result.verdicts)
+    if args.export:
+        from bot.cli.export import export
+
+        if not export(result, args.export) and code == 0:
+            code = 2  # nothing noncompliant, but an error: the export
+    return code
 
 
 def exit_code(verdicts: tuple[Verdict, ...]) -> int:

@@ -51,6 +51,10 @@ is what runs against it):
   every AWS call, answers AccessDenied, throttling or any error code for chosen accounts and
   actions, keeps a credential report "in progress" for ever, and can put empty pages into
   ListAccounts.
+* Security Hub: moto keeps findings but checks nothing; ``aws_securityhub`` answers
+  BatchImportFindings, BatchUpdateFindings and GetFindings with Security Hub's rules (limits,
+  required attributes, the customer's workflow, filters) on moto's findings store, and its
+  throttling is LimitExceededException (HTTP 429) as Security Hub's.
 * Speed only: moto's lookup of a request's account (a scan of every account) and its listing
   of its own package directory on every request are cached.
 """
@@ -73,6 +77,8 @@ from xml.sax.saxutils import escape
 import boto3
 import requests
 from werkzeug.serving import BaseWSGIServer, make_server
+
+from tests.support import aws_securityhub as securityhub
 
 MANAGEMENT_ACCOUNT = "123456789012"  # moto's default account: the caller of the fake keys
 REGION = "us-east-1"
@@ -302,10 +308,12 @@ STATUS_TEXT = {
     200: "200 OK",
     400: "400 Bad Request",
     403: "403 Forbidden",
+    401: "401 Unauthorized",
     404: "404 Not Found",
     409: "409 Conflict",
     410: "410 Gone",
     500: "500 Internal Server Error",
+    429: "429 Too Many Requests",
     503: "503 Service Unavailable",
 }
 
@@ -317,6 +325,10 @@ class CallInfo:
     account_id: str
     json_protocol: bool
     params: dict[str, Any]
+    region: str = REGION
+    method: str = "POST"
+    path: str = "/"
+    body: bytes = b""
 
 
 class FaultLayer:
@@ -370,14 +382,25 @@ class FaultLayer:
 
     def identify(self, environ: dict[str, Any], body: bytes) -> CallInfo:
         auth = environ.get("HTTP_AUTHORIZATION", "")
-        key_id, service = "", ""
+        key_id, service, region = "", "", REGION
         if "Credential=" in auth:
             scope = auth.split("Credential=", 1)[1].split(",", 1)[0].split("/")
             key_id = scope[0]
+            region = scope[2] if len(scope) > 2 else REGION
             service = scope[3] if len(scope) > 3 else ""
         target = environ.get("HTTP_X_AMZ_TARGET", "")
+        method = environ.get("REQUEST_METHOD", "POST")
+        path = environ.get("PATH_INFO", "/")
+        rest_action = securityhub.route(method, path) if service == "securityhub" else None
         params: dict[str, Any]
-        if target:
+        if rest_action:  # REST-JSON: the action is in the method and path
+            action = rest_action
+            try:
+                params = json.loads(body or b"{}")
+            except ValueError:
+                params = {}
+            json_protocol = True
+        elif target:
             action = target.rsplit(".", 1)[-1]
             try:
                 params = json.loads(body or b"{}")
@@ -389,7 +412,17 @@ class FaultLayer:
             params = {k: v[0] for k, v in form.items()}
             action = params.get("Action", "")
             json_protocol = False
-        return CallInfo(service, action, self.account_of(key_id), json_protocol, params)
+        return CallInfo(
+            service,
+            action,
+            self.account_of(key_id),
+            json_protocol,
+            params,
+            region=region,
+            method=method,
+            path=path,
+            body=body,
+        )
 
     def account_of(self, key_id: str) -> str:
         known = self.state.key_accounts.get(key_id)
@@ -425,6 +458,8 @@ class FaultLayer:
                 if left is None or left > 0:
                     if left is not None:
                         state.throttled[key] = left - 1
+                    if call.service == "securityhub":  # its throttling error (HTTP 429)
+                        return err("LimitExceededException", "Rate exceeded", 429)
                     code = "TooManyRequestsException" if call.json_protocol else "Throttling"
                     return err(code, "Rate exceeded", 400)
             key = self.matches(state.failures, call)
@@ -443,6 +478,8 @@ class FaultLayer:
 
     def extension(self, call: CallInfo) -> tuple[int, dict[str, str], bytes] | None:
         state = self.state
+        if call.service == "securityhub" and call.action in securityhub.HANDLED:
+            return securityhub.handle(call.action, call.account_id, call.region, "aws", call.body)
         if call.action == "ListOrganizationsFeatures" and call.service == "iam":
             if state.management is None:
                 return query_error(

@@ -1,0 +1,162 @@
+"""Audit results as AWS Security Finding Format (ASFF) findings for Security Hub (pure).
+
+One finding per audited account, imported into the Security Hub of the bot's own account
+(the aggregation account) under that account's default product. Security Hub requires, for
+the default product, that ``AwsAccountId`` is the importing account; the audited account is
+therefore the finding's resource (``AwsAccount``, ``AWS::::Account:<id>``), as in Security
+Hub's own IAM.4 findings.
+
+Rules:
+
+* ``Compliance.Status``: compliant -> PASSED, noncompliant -> FAILED, error -> WARNING (could
+  not be audited). ``RelatedRequirements`` lists the CIS control ids.
+* The finding id is the account's (``bot.audit.control.finding_id``): a later audit updates
+  the same finding.
+* PASSED -> ``RecordState`` ARCHIVED (the key is gone); anything else -> ACTIVE.
+* ``Workflow`` can only be set when the finding is created (Security Hub ignores it in later
+  imports): RESOLVED for PASSED, NEW otherwise. A finding that turns PASSED later is resolved
+  with BatchUpdateFindings by the sender (``bot/aws/securityhub.py``).
+* Severity (``bot.audit.control.severity``) goes into ``FindingProviderFields`` too, the only
+  place a provider may change it after creation.
+* ``CreatedAt`` and ``FirstObservedAt`` of an existing finding are kept; a new FAILED finding
+  dates from its oldest key's creation where the report gives it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.audit import control
+from bot.audit.models import Status, Verdict
+
+SCHEMA_VERSION = "2018-10-08"
+DESCRIPTION_MAX = 1024
+TITLE_MAX = 256
+RECOMMENDATION_MAX = 512
+COMPLIANCE_STATUS = {
+    Status.COMPLIANT: "PASSED",
+    Status.NONCOMPLIANT: "FAILED",
+    Status.ERROR: "WARNING",
+}
+
+
+@dataclass(frozen=True)
+class Hub:
+    """The Security Hub findings go to: the bot's own account, in its region."""
+
+    account_id: str
+    region: str
+    partition: str = "aws"
+
+    @property
+    def product_arn(self) -> str:
+        """The account's default product: the one custom findings are imported under."""
+        return (
+            f"arn:{self.partition}:securityhub:{self.region}:{self.account_id}:"
+            f"product/{self.account_id}/default"
+        )
+
+
+def timestamp(value: datetime) -> str:
+    """ASFF timestamps: ISO 8601 in UTC with milliseconds, ``2026-06-01T12:00:00.000Z``."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def exportable(v: Verdict) -> bool:
+    """Security Hub needs the account id; a credential report without one cannot be sent."""
+    return control.account_uid(v) != control.UNKNOWN_ACCOUNT
+
+
+def resource_id(account_id: str) -> str:
+    return f"AWS::::Account:{account_id}"
+
+
+def first_seen(v: Verdict) -> datetime:
+    """When the problem began, as far as the evidence says: the oldest key's creation."""
+    created = [k.last_rotated for k in v.keys if k.last_rotated is not None]
+    if v.status is Status.NONCOMPLIANT and created:
+        return min(created)
+    return v.checked_at
+
+
+def product_fields(v: Verdict) -> dict[str, str]:
+    fields = {
+        f"{control.PRODUCT_NAME}/status": v.status.value,
+        f"{control.PRODUCT_NAME}/source": v.source,
+        f"{control.PRODUCT_NAME}/audited_account": v.account_id,
+    }
+    for key in v.keys:
+        prefix = f"{control.PRODUCT_NAME}/key{key.slot}"
+        fields[f"{prefix}/active"] = "true" if key.active else "false"
+        if key.age_days is not None:
+            fields[f"{prefix}/age_days"] = str(key.age_days)
+        if key.last_used_date is not None:
+            fields[f"{prefix}/last_used"] = timestamp(key.last_used_date)
+        if key.last_used_service:
+            fields[f"{prefix}/last_used_service"] = key.last_used_service
+        if key.last_used_region:
+            fields[f"{prefix}/last_used_region"] = key.last_used_region
+    return fields
+
+
+def finding(v: Verdict, hub: Hub, previous: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """One account's verdict as one ASFF finding. ``previous`` is the finding Security Hub
+    holds under the same id, if any (its creation dates are kept)."""
+    severity = control.severity(v).value
+    status = COMPLIANCE_STATUS[v.status]
+    created = timestamp(first_seen(v))
+    first_observed = created
+    if previous:
+        created = str(previous.get("CreatedAt") or created)
+        first_observed = str(previous.get("FirstObservedAt") or first_observed)
+    resource: dict[str, Any] = {
+        "Type": "AwsAccount",
+        "Id": resource_id(v.account_id),
+        "Partition": control.partition(v) or hub.partition,
+        "Region": hub.region,
+    }
+    if v.account_name:
+        resource["Details"] = {"Other": {"AccountName": clip(v.account_name, 1024)}}
+    return {
+        "SchemaVersion": SCHEMA_VERSION,
+        "Id": control.finding_id(v),
+        "ProductArn": hub.product_arn,
+        "ProductName": control.PRODUCT_NAME,
+        "CompanyName": control.PRODUCT_NAME,
+        "GeneratorId": control.GENERATOR_ID,
+        "AwsAccountId": hub.account_id,
+        "Region": hub.region,
+        "Types": [control.FINDING_TYPE],
+        "CreatedAt": created,
+        "UpdatedAt": timestamp(v.checked_at),
+        "FirstObservedAt": first_observed,
+        "LastObservedAt": timestamp(v.checked_at),
+        "Severity": {"Label": severity, "Original": severity},
+        "FindingProviderFields": {
+            "Severity": {"Label": severity, "Original": severity},
+            "Types": [control.FINDING_TYPE],
+        },
+        "Title": clip(f"{control.CONTROL_TITLE} ({control.SECURITY_HUB_CONTROL})", TITLE_MAX),
+        "Description": clip(f"{v.label}: {v.reason}", DESCRIPTION_MAX),
+        "Remediation": {
+            "Recommendation": {
+                "Text": clip(control.REMEDIATION, RECOMMENDATION_MAX),
+                "Url": control.REMEDIATION_URL,
+            }
+        },
+        "ProductFields": product_fields(v),
+        "Resources": [resource],
+        "Compliance": {
+            "Status": status,
+            "RelatedRequirements": control.requirements(),
+        },
+        "RecordState": "ARCHIVED" if status == "PASSED" else "ACTIVE",
+        "Workflow": {"Status": "RESOLVED" if status == "PASSED" else "NEW"},
+    }
