@@ -43,6 +43,7 @@ VARIABLES = (
     "ROOTKEY_REMINDER_AFTER",
     "ROOTKEY_EVENTS_QUEUE_URL",
     "ROOTKEY_ALERT_CHANNEL",
+    "ROOTKEY_SECURITYHUB",
 )
 
 # Values an operator might plausibly type, plus anything at all.
