@@ -1,8 +1,12 @@
 """The command line: no arguments runs the bot; subcommands check, digest, log, db, demo.
 
-Each subcommand lives in its own module with ``add_arguments(parser)`` and ``run(args) -> int``.
+Each subcommand lives in its own module with ``add_arguments(parser)`` and ``run(args) -> int``
+(and optionally ``EPILOG``, shown at the end of its ``--help``). Only the module of the
+subcommand being run is imported: an offline ``check`` never loads the database libraries.
 Exit codes: 0 fine, 1 a noncompliant account was found, 2 an error (bad arguments, bad
-configuration, an account that could not be audited). Errors are one line on stderr.
+configuration, an account that could not be audited, anything unexpected). Errors are one line
+on stderr; an uncaught exception never exits with Python's 1, which would read as "a root key
+was found".
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import argparse
 import importlib
 import logging
 import sys
+from types import ModuleType
 
 from bot.config import ConfigError
 
@@ -19,7 +24,7 @@ SUBCOMMANDS = {
     "check": ("bot.cli.check", "audit root access keys and print the result"),
     "digest": ("bot.cli.digest", "build the compliance digest"),
     "log": ("bot.cli.log", "export the remediation audit log"),
-    "db": ("bot.cli.db", "database schema: db upgrade"),
+    "db": ("bot.cli.db", "database schema: db upgrade, db revision"),
     "demo": ("bot.cli.demo", "try the whole product in a browser, no Slack or AWS needed"),
 }
 
@@ -32,35 +37,68 @@ class ArgumentParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def build_parser() -> tuple[ArgumentParser, dict[str, object]]:
+def chosen(argv: list[str]) -> str | None:
+    """The subcommand ``argv`` runs (``run`` when empty), or None (top-level help, a typo)."""
+    if not argv:
+        return "run"
+    return argv[0] if argv[0] in SUBCOMMANDS else None
+
+
+def build_parser(command: str | None) -> tuple[ArgumentParser, ModuleType | None]:
+    """The parser, with the arguments of ``command`` only (its module is the only one
+    imported; the others are listed by name)."""
     parser = ArgumentParser(prog="python -m bot", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", parser_class=ArgumentParser)
-    modules: dict[str, object] = {}
+    chosen_module = None
     for name, (module_name, help_text) in SUBCOMMANDS.items():
-        module = importlib.import_module(module_name)
-        module.add_arguments(sub.add_parser(name, help=help_text))
-        modules[name] = module
-    return parser, modules
+        if name != command:
+            sub.add_parser(name, help=help_text)
+            continue
+        chosen_module = importlib.import_module(module_name)
+        sub_parser = sub.add_parser(
+            name,
+            help=help_text,
+            description=(chosen_module.__doc__ or help_text).strip().replace("``", ""),
+            epilog=getattr(chosen_module, "EPILOG", None),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        chosen_module.add_arguments(sub_parser)
+    return parser, chosen_module
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    detail = f": {text[0][:300]}" if text else ""
+    return f"{type(exc).__name__}{detail}"
 
 
 def main(argv: list[str]) -> int:
     from dotenv import load_dotenv
 
     load_dotenv(override=False)
-    # Subcommand modules are imported before logging is set up: libraries that log at import
-    # (alembic's plugin set-up) must not add lines in front of a one-line error.
-    parser, modules = build_parser()
+    command = chosen(argv)
+    parser, module = build_parser(command)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Alembic logs its plugin set-up at INFO when first imported (which may be late, inside a
+    # subcommand): those lines must not come in front of a one-line error.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     try:
         args = parser.parse_args(argv or ["run"])
     except SystemExit as exc:
         return int(exc.code or 0)
+    assert module is not None  # argparse accepted a subcommand: it is the chosen one
     try:
-        return int(modules[args.command or "run"].run(args))  # type: ignore[attr-defined]
+        return int(module.run(args))
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # the exit code contract: never Python's 1 for a crash
+        if command == "run":
+            # the bot's operators read its log: keep the traceback there
+            logging.getLogger("bot").exception("the bot stopped on an unexpected error")
+        print(f"python -m bot {command}: unexpected error: {one_line(exc)}", file=sys.stderr)
+        return 2

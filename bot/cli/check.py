@@ -5,8 +5,8 @@ of the Organization), ``--account ID ...`` (named accounts), or ``--credential-r
 (credential reports as saved from the console, the CLI or a spreadsheet; no AWS call).
 An ``--account`` id that the Organization (where the caller can read it) does not show as
 ACTIVE is an ``error``: "not a member of the Organization".
-Exit code 1 if any account is noncompliant, else 2 if any is an error or the arguments are wrong,
-else 0. Each error is one line on stderr.
+Exit code 1 if any account is noncompliant, else 2 if any is an error, the arguments are wrong
+or anything unexpected happens (never 1 for a crash), else 0. Each error is one line on stderr.
 """
 
 from __future__ import annotations
@@ -24,6 +24,27 @@ from bot.audit.render import to_csv, to_json, to_text
 from bot.audit.report_files import audit_report_data, unreadable_file
 from bot.config import load_config
 from bot.rules import is_account_id
+
+EPILOG = """\
+formats (--format):
+  text  a table, noncompliant first, then errors, then compliant; a summary line at the end
+  json  {"accounts": [...], "summary": {...}, "organization_features": {...}}: one object per
+        account with account_id (null for a file that holds no report), account_name, source
+        (aws, or report:FILE), status, reason, keys, root_mfa_active and the evidence
+  csv   one row per account (worst first) under a header row; a cell a spreadsheet would run
+        as a formula starts with '
+  ocsf  a JSON array of OCSF Compliance Findings (class 2003), one per account
+
+exit codes:
+  0  every account audited is compliant
+  1  at least one account is noncompliant: a root access key exists
+  2  no account is noncompliant, but one could not be audited (each is one line on stderr),
+     or the arguments or configuration are wrong, or something unexpected happened (one line)
+
+credential reports: the console's CSV (also re-saved by a spreadsheet), several reports in one
+file, the JSON of aws iam get-credential-report (base64 or decoded Content), the raw base64 of
+--query Content --output text, and the --output text line; see README, "Command-line audit".
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,8 +68,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         action="extend",
         default=[],
-        help="credential report files (CSV, or the JSON of aws iam get-credential-report; "
-        "- for standard input); no AWS call is made",
+        help="credential report files in any form listed below (- for standard input); "
+        "no AWS call is made",
     )
     parser.add_argument(
         "--format",

@@ -15,7 +15,12 @@ from bot.store import Store, StoreError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=("upgrade", "revision"), help="what to do")
+    parser.add_argument(
+        "action",
+        choices=("upgrade", "revision"),
+        help="upgrade: apply the store's migrations to the database, then print its revision; "
+        "revision: print the revision the database is at, changing nothing",
+    )
     parser.add_argument(
         "--url", help="database URL (default: DATABASE_URL or sqlite:///rootkey.db)"
     )
