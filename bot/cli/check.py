@@ -39,7 +39,8 @@ exit codes:
   0  every account audited is compliant
   1  at least one account is noncompliant: a root access key exists
   2  no account is noncompliant, but one could not be audited (each is one line on stderr),
-     or the arguments or configuration are wrong, or something unexpected happened (one line)
+     or --export failed, or the arguments or configuration are wrong, or something unexpected
+     happened (one line)
 
 credential reports: the console's CSV (also re-saved by a spreadsheet), several reports in one
 file, the JSON of aws iam get-credential-report (base64 or decoded Content), the raw base64 of
