@@ -118,13 +118,13 @@ def test_policies_are_read_only_and_least_privilege() -> None:
     hub = [s for s in policy("bot-audit-policy.json")["Statement"] if "securityhub" in str(s)]
     own = "${aws:PrincipalAccount}"
     assert {s["Resource"] for s in hub} == {
-        f"arn:aws:securityhub:*:{own}:product/{own}/default",
-        f"arn:aws:securityhub:*:{own}:hub/default",
+        f"arn:*:securityhub:*:{own}:product/{own}/default",
+        f"arn:*:securityhub:*:{own}:hub/default",
     }
     assume = next(
         s for s in policy("bot-audit-policy.json")["Statement"] if s["Action"] == "sts:AssumeRole"
     )
-    assert assume["Resource"] == f"arn:aws:iam::*:role/{AUDIT_ROLE}"
+    assert assume["Resource"] == f"arn:*:iam::*:role/{AUDIT_ROLE}"
     assert not any("*" in a for a in bot | member)
 
 
@@ -171,7 +171,7 @@ def test_the_bots_queue_permission_names_the_central_queue() -> None:
         for s in policy("bot-audit-policy.json")["Statement"]
         if "sqs:ReceiveMessage" in s["Action"]
     )
-    assert statement["Resource"] == f"arn:aws:sqs:*:*:{queue_name}"
+    assert statement["Resource"] == f"arn:*:sqs:*:*:{queue_name}"
 
 
 def test_the_member_rule_forwards_to_the_central_bus_only() -> None:
@@ -182,3 +182,40 @@ def test_the_member_rule_forwards_to_the_central_bus_only() -> None:
     (statement,) = inline["PolicyDocument"]["Statement"]
     assert statement["Action"] == "events:PutEvents"
     assert statement["Resource"] == {"Ref": "CentralEventBusArn"}
+
+
+def arns(value: Any) -> list[str]:
+    """Every ARN written in a policy document (resources and condition values)."""
+    if isinstance(value, str):
+        return [value] if value.startswith("arn:") else []
+    if isinstance(value, dict):
+        return [arn for item in value.values() for arn in arns(item)]
+    if isinstance(value, list):
+        return [arn for item in value for arn in arns(item)]
+    return []
+
+
+@pytest.mark.parametrize("name", ["bot-audit-policy.json", "bot-remediation-policy.json"])
+def test_the_bots_policies_work_in_every_partition(name: str) -> None:
+    """GovCloud (aws-us-gov) and China (aws-cn) accounts get the same grants as aws."""
+    written = arns(policy(name))
+    assert written
+    assert all(arn.startswith("arn:*:") for arn in written), written
+
+
+def test_remediation_may_only_open_delete_credentials_root_sessions() -> None:
+    (statement,) = policy("bot-remediation-policy.json")["Statement"]
+    assert statement["Action"] == "sts:AssumeRoot"
+    assert statement["Resource"] == "arn:*:iam::*:root"
+    assert statement["Condition"] == {
+        "ArnLike": {
+            "sts:TaskPolicyArn": "arn:*:iam::aws:policy/root-task/IAMDeleteRootUserCredentials"
+        }
+    }
+
+
+def test_the_trust_policy_note_names_the_other_partitions() -> None:
+    """A Principal takes no wildcard: the JSON copy is for aws, the template for every partition."""
+    assert "arn:aws:iam::" in json.dumps(policy("audit-role-trust-policy.json"))
+    readme = (REPO / "README.md").read_text()
+    assert "aws-us-gov" in readme and "aws-cn" in readme

@@ -2,10 +2,23 @@
 
 Only the management account (or a delegated administrator) can do this, and only when the
 Organization has the ``RootCredentialsManagement`` and ``RootSessions`` features. The session is
-short (``DurationSeconds`` at most 900), comes from a regional STS endpoint (AssumeRoot is not
-served by the global one) and is limited by the task policy
-``arn:aws:iam::aws:policy/root-task/IAMDeleteRootUserCredentials`` to ListAccessKeys,
-GetAccessKeyLastUsed and DeleteAccessKey: it can delete a key, never deactivate or create one.
+short (``DurationSeconds`` at most 900) and comes from a regional STS endpoint (AssumeRoot is not
+served by the global one).
+
+The session's power is the AWS-managed task policy
+``arn:<partition>:iam::aws:policy/root-task/IAMDeleteRootUserCredentials``, on the root user
+only (every other action, and these on any other resource, is denied). It allows more than
+rootkey needs:
+
+* read: ``iam:ListAccessKeys``, ``iam:GetAccessKeyLastUsed``, ``iam:ListSigningCertificates``,
+  ``iam:GetLoginProfile``, ``iam:ListMFADevices``, ``iam:GetUser``;
+* delete: ``iam:DeleteAccessKey``, ``iam:DeleteSigningCertificate``, ``iam:DeleteLoginProfile``
+  (the root password), ``iam:DeactivateMFADevice`` and ``iam:DeleteVirtualMFADevice``.
+
+It cannot create, activate or deactivate an access key. rootkey calls only ``ROOT_SESSION_CALLS``
+(list the keys, read their last use, delete a key): the root session's IAM client refuses every
+other operation before any request is signed, and any ``UserName`` (the calls act on the root
+user only), so no code path can remove the root password, MFA or signing certificates.
 
 No AWS call happens at import or construction; every failure is a ``RootAccessError`` whose
 text is one line naming the call and AWS's error code.
@@ -26,7 +39,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.audit.models import OrgFeatures, mask_key_id
 
-TASK_POLICY_ARN = "arn:aws:iam::aws:policy/root-task/IAMDeleteRootUserCredentials"
+TASK_POLICY = "policy/root-task/IAMDeleteRootUserCredentials"
+TASK_POLICY_ARN = f"arn:aws:iam::aws:{TASK_POLICY}"  # in the aws partition
+# The only IAM operations a root session of rootkey may send.
+ROOT_SESSION_CALLS = frozenset({"ListAccessKeys", "GetAccessKeyLastUsed", "DeleteAccessKey"})
 MAX_DURATION = 900
 GLOBAL_STS_HOST = "sts.amazonaws.com"
 RETRIES = BotoConfig(retries={"mode": "standard", "max_attempts": 4})
@@ -81,6 +97,23 @@ def fail(call: str, account_id: str | None, exc: Exception) -> RootAccessError:
         return RootAccessError(f"{call}{where} failed: {masked(str(code))}: {message}")
     detail = masked(" ".join(str(exc).split()))[:300]
     return RootAccessError(f"{call}{where} failed: {type(exc).__name__}: {detail}")
+
+
+def task_policy_arn(partition: str) -> str:
+    """The delete-credentials task policy in ``partition`` (aws, aws-us-gov, aws-cn)."""
+    return f"arn:{partition}:iam::aws:{TASK_POLICY}"
+
+
+def refuse_other_calls(model: Any, params: dict[str, Any], **_: Any) -> None:
+    """botocore ``before-parameter-build`` hook of a root session's IAM client: only the calls
+    of ``ROOT_SESSION_CALLS``, on the root user (no ``UserName``), ever leave this process."""
+    if model.name not in ROOT_SESSION_CALLS:
+        raise RootAccessError(
+            f"iam:{model.name} refused: a root session of rootkey only lists and deletes "
+            "access keys"
+        )
+    if "UserName" in params:
+        raise RootAccessError(f"iam:{model.name} refused: a root session acts on the root user")
 
 
 def named(value: str | None) -> str | None:
@@ -178,9 +211,10 @@ class RootAccess:
         """sts:AssumeRoot into ``account_id`` with the delete-credentials task policy."""
         session = self.session_factory()
         try:
+            policy = task_policy_arn(session.get_partition_for_region(self.region))
             answer = self.sts_client(session).assume_root(
                 TargetPrincipal=account_id,
-                TaskPolicyArn={"arn": TASK_POLICY_ARN},
+                TaskPolicyArn={"arn": policy},
                 DurationSeconds=self.duration,
             )
         except (ClientError, BotoCoreError) as exc:
@@ -192,6 +226,7 @@ class RootAccess:
             aws_session_token=creds["SessionToken"],
             region_name=self.region,
         ).client("iam", config=RETRIES, **self.endpoint_kwargs(session))
+        iam.meta.events.register("before-parameter-build.iam", refuse_other_calls)
         return RootSession(account_id, iam, creds.get("Expiration"))
 
     @staticmethod

@@ -75,13 +75,15 @@ def test_root_session_lists_keys_with_last_use_and_deletes_them(
     assert len(stand_in.deleted()) == 2
 
 
-def test_the_task_policy_cannot_deactivate(sim: SimulatedAws, org: SimOrg) -> None:
+def test_a_root_session_of_rootkey_cannot_deactivate(sim: SimulatedAws, org: SimOrg) -> None:
     member = org.members[0].account_id
     sim.set_root_keys(member, [RootKeySpec(slot=1)])
     session = access(sim).open(member)
-    with pytest.raises(Exception, match="AccessDenied"):
-        session.iam.update_access_key(AccessKeyId=session.list_keys()[0].key_id, Status="Inactive")
+    key_id = session.list_keys()[0].key_id
+    with pytest.raises(RootAccessError, match="refused"):
+        session.iam.update_access_key(AccessKeyId=key_id, Status="Inactive")
     assert sim.state.root(member).keys[0].active
+    assert sim.call_count(member, "UpdateAccessKey") == 0  # never sent
 
 
 def test_refusals_are_one_line_errors(sim: SimulatedAws, org: SimOrg) -> None:
