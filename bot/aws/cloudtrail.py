@@ -1,10 +1,12 @@
-"""What used a root key: CloudTrail ``LookupEvents`` by ``AccessKeyId``, through the audit role.
+"""What used a root key: CloudTrail ``LookupEvents`` through the audit role.
 
-Per key, the last 90 days in the key's last-used region and in us-east-1 (where IAM's calls are
-recorded). CloudTrail allows two lookups per second per account and region: ``RateLimit`` spaces
-this process's calls to that rate (and botocore's standard retries back off on a
-``ThrottlingException`` all the same). Everything has a deadline: a region that is denied,
-throttled for good or too slow is named in the summary as not read, and the caller goes on.
+The last 90 days in the keys' last-used regions and in us-east-1 (where IAM's calls are
+recorded): by ``AccessKeyId`` for a key whose id is known (from an alert), else by user name
+``root``, grouped by the long-term key that signed each call. CloudTrail allows two lookups
+per second per account and region: ``RateLimit`` spaces this process's calls to that rate (and
+botocore's standard retries back off on a ``ThrottlingException`` all the same). Everything
+has a deadline: a region that is denied, throttled for good or too slow is named in the
+summary as not read, and the caller goes on.
 No AWS call at import or construction.
 """
 
@@ -13,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,7 +25,16 @@ from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError,
 
 from bot.aws.iam import error_code
 from bot.config import Config
-from bot.events.usage import DAYS, KeyUsage, RecordedCall, RegionRead, recorded_call, summarise
+from bot.events.usage import (
+    DAYS,
+    KeyUsage,
+    RecordedCall,
+    RegionRead,
+    UsageReport,
+    recorded_call,
+    report,
+    summarise,
+)
 from bot.events.usage import regions_to_read as default_regions
 
 log = logging.getLogger(__name__)
@@ -125,19 +136,46 @@ class KeyUsageReader:
             "aws_session_token": creds["SessionToken"],
         }
 
-    def read(self, account_id: str, key_id: str, last_used_region: str | None) -> KeyUsage:
-        """The key's recorded use; never raises for AWS's reasons (they are in ``problems``)."""
-        regions = default_regions(last_used_region)
+    def read(
+        self,
+        account_id: str,
+        *,
+        last_used_regions: Sequence[str | None] = (),
+        known_keys: Sequence[str] = (),
+    ) -> UsageReport:
+        """The root user's calls signed by a long-term key in the last 90 days, per key, in the
+        keys' last-used regions and us-east-1. (The audit cannot list root key ids, so the
+        lookup is by user name ``root``; ``known_keys``, from alerts, are listed even when
+        unused.) Never raises for AWS's reasons: they are in ``problems``."""
+        regions = default_regions(*last_used_regions)
         deadline = time.monotonic() + self.deadline
+        attribute = {"AttributeKey": "Username", "AttributeValue": "root"}
         try:
             session = self.session_factory()
             kwargs = self.credentials(session, account_id)
         except (ClientError, BotoCoreError) as exc:
-            why = problem(exc)
-            log.info("key usage of %s: the audit role: %s", account_id, why)
+            why = f"the audit role: {problem(exc)}"
+            log.info("key usage of %s: %s", account_id, why)
+            return report(account_id, [RegionRead(r, problem=why) for r in regions], known_keys)
+        reads = [
+            self.read_region(session, kwargs, account_id, attribute, region, deadline)
+            for region in regions
+        ]
+        return report(account_id, reads, known_keys)
+
+    def read_key(self, account_id: str, key_id: str, last_used_region: str | None) -> KeyUsage:
+        """One key's calls (``AccessKeyId``), when its id is known."""
+        regions = default_regions(last_used_region)
+        deadline = time.monotonic() + self.deadline
+        attribute = {"AttributeKey": "AccessKeyId", "AttributeValue": key_id}
+        try:
+            session = self.session_factory()
+            kwargs = self.credentials(session, account_id)
+        except (ClientError, BotoCoreError) as exc:
+            why = f"the audit role: {problem(exc)}"
             return summarise(key_id, [RegionRead(r, problem=why) for r in regions])
         reads = [
-            self.read_region(session, kwargs, account_id, key_id, region, deadline)
+            self.read_region(session, kwargs, account_id, attribute, region, deadline)
             for region in regions
         ]
         return summarise(key_id, reads)
@@ -147,7 +185,7 @@ class KeyUsageReader:
         session: boto3.session.Session,
         kwargs: dict[str, Any],
         account_id: str,
-        key_id: str,
+        attribute: dict[str, str],
         region: str,
         deadline: float,
     ) -> RegionRead:
@@ -163,7 +201,7 @@ class KeyUsageReader:
             for _ in range(self.max_pages):
                 self.limit.wait((account_id, region), deadline)
                 request: dict[str, Any] = {
-                    "LookupAttributes": [{"AttributeKey": "AccessKeyId", "AttributeValue": key_id}],
+                    "LookupAttributes": [attribute],
                     "StartTime": end - timedelta(days=DAYS),
                     "EndTime": end,
                     "MaxResults": PAGE,

@@ -29,6 +29,7 @@ class RecordedCall:
     at: datetime
     source_ip: str = ""
     user_agent: str = ""
+    key_id: str = ""  # the access key that signed the call
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,32 @@ class KeyUsage:
         return self.total == 0 and not self.problems
 
 
+@dataclass(frozen=True)
+class UsageReport:
+    """An account's root keys and what used them, as far as CloudTrail could be read."""
+
+    account_id: str
+    regions: tuple[str, ...]
+    keys: tuple[KeyUsage, ...] = ()
+    problems: tuple[str, ...] = ()  # regions not (fully) read, and why
+    truncated: bool = False
+
+    @property
+    def unused(self) -> bool:
+        """Every region read, and no call signed by a root access key: "no recorded use"."""
+        return not self.problems and all(k.total == 0 for k in self.keys)
+
+
+def report(account_id: str, reads: Sequence[RegionRead], known: Sequence[str] = ()) -> UsageReport:
+    return UsageReport(
+        account_id=account_id,
+        regions=tuple(r.region for r in reads),
+        keys=tuple(per_key(reads, known)),
+        problems=tuple(f"{r.region}: {r.problem}" for r in reads if r.problem),
+        truncated=any(r.truncated for r in reads),
+    )
+
+
 def ranked(counter: Counter[str]) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(counter.items(), key=lambda item: (-item[1], item[0])))
 
@@ -95,6 +122,29 @@ def summarise(key_id: str, reads: Sequence[RegionRead]) -> KeyUsage:
     )
 
 
+def per_key(reads: Sequence[RegionRead], known: Sequence[str] = ()) -> list[KeyUsage]:
+    """Root's recorded calls grouped by the long-term key (``AKIA...``) that signed them, plus
+    each ``known`` key (from alerts) that recorded none. Console and AssumeRoot sessions sign
+    with temporary keys and are left out."""
+    keys = sorted({c.key_id for r in reads for c in r.calls if c.key_id.startswith("AKIA")})
+    keys += [k for k in known if k not in keys]
+    return [
+        summarise(
+            key,
+            [
+                RegionRead(
+                    r.region,
+                    tuple(c for c in r.calls if c.key_id == key),
+                    truncated=r.truncated,
+                    problem=r.problem,
+                )
+                for r in reads
+            ],
+        )
+        for key in keys
+    ]
+
+
 def recorded_call(region: str, event: dict[str, object]) -> RecordedCall | None:
     """One ``Events`` item of a LookupEvents answer; None when it is not one."""
     at = event.get("EventTime")
@@ -114,19 +164,25 @@ def recorded_call(region: str, event: dict[str, object]) -> RecordedCall | None:
         if isinstance(record, dict):
             ip = text(record.get("sourceIPAddress"))
             agent = text(record.get("userAgent"))
-    return RecordedCall(region=region, action=action, at=at, source_ip=ip, user_agent=agent)
+    key = event.get("AccessKeyId")
+    return RecordedCall(
+        region=region,
+        action=action,
+        at=at,
+        source_ip=ip,
+        user_agent=agent,
+        key_id=key if isinstance(key, str) else "",
+    )
 
 
 def text(value: object, limit: int = 300) -> str:
     return " ".join(value.split())[:limit] if isinstance(value, str) else ""
 
 
-def regions_to_read(last_used_region: str | None, home: str = "us-east-1") -> tuple[str, ...]:
-    """The key's last-used region (when it names one) and us-east-1, where IAM's calls are."""
-    regions = [home]
-    if last_used_region and last_used_region not in regions and is_region(last_used_region):
-        regions.insert(0, last_used_region)
-    return tuple(regions)
+def regions_to_read(*last_used: str | None, home: str = "us-east-1") -> tuple[str, ...]:
+    """The keys' last-used regions (those that name one) and us-east-1, where IAM's calls are."""
+    regions = [r for r in dict.fromkeys(last_used) if r and r != home and is_region(r)]
+    return (*regions, home)
 
 
 def is_region(value: str) -> bool:

@@ -77,6 +77,11 @@ def test_no_recorded_use_only_when_every_region_was_read() -> None:
 
 def test_the_regions_are_the_last_used_one_and_us_east_1() -> None:
     assert regions_to_read("eu-west-1") == ("eu-west-1", "us-east-1")
+    assert regions_to_read("eu-west-1", None, "eu-west-1", "ap-south-1") == (
+        "eu-west-1",
+        "ap-south-1",
+        "us-east-1",
+    )
     assert regions_to_read("us-east-1") == ("us-east-1",)
     assert regions_to_read(None) == ("us-east-1",)
     assert regions_to_read("N/A") == ("us-east-1",)  # the credential report's "no region"
