@@ -47,6 +47,10 @@ is what runs against it):
   answers AccessDenied when the role is missing in a simulated member account.
 * ListAccounts without an Organization: moto answers an empty list; AWS (and this layer)
   answers AWSOrganizationsNotInUseException.
+* CloudTrail's ``LookupEvents`` (moto has none): answered from ``sim.trail`` (events a test
+  records with ``sim.trail.record(account, region, key, "s3:ListBuckets", at)``) with the real
+  API's rules and its rate of two lookups per second per account and region
+  (``tests.support.aws_cloudtrail``).
 * Faults and latency: a WSGI layer around moto's app (``FaultLayer``) adds a fixed latency to
   every AWS call, answers AccessDenied, throttling or any error code for chosen accounts and
   actions, keeps a credential report "in progress" for ever, and can put empty pages into
@@ -55,6 +59,8 @@ is what runs against it):
   BatchImportFindings, BatchUpdateFindings and GetFindings with Security Hub's rules (limits,
   required attributes, the customer's workflow, filters) on moto's findings store, and its
   throttling is LimitExceededException (HTTP 429) as Security Hub's.
+* Speed only: moto's ReceiveMessage recomputes every queue attribute for each message it
+  returns; the retention check reads the one it needs.
 * Speed only: moto's lookup of a request's account (a scan of every account) and its listing
   of its own package directory on every request are cached.
 """
@@ -79,6 +85,7 @@ import requests
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from tests.support import aws_securityhub as securityhub
+from tests.support.aws_cloudtrail import TrailHistory, install_sqs_speedup
 
 MANAGEMENT_ACCOUNT = "123456789012"  # moto's default account: the caller of the fake keys
 REGION = "us-east-1"
@@ -212,6 +219,7 @@ class Simulation:
 
 
 STATE = Simulation()
+TRAIL = TrailHistory()
 _patch_lock = threading.Lock()
 _patched = False
 
@@ -480,6 +488,8 @@ class FaultLayer:
         state = self.state
         if call.service == "securityhub" and call.action in securityhub.HANDLED:
             return securityhub.handle(call.action, call.account_id, call.region, "aws", call.body)
+        if call.action == "LookupEvents" and call.service == "cloudtrail":
+            return TRAIL.lookup(call.account_id, call.region, call.params)
         if call.action == "ListOrganizationsFeatures" and call.service == "iam":
             if state.management is None:
                 return query_error(
@@ -615,6 +625,7 @@ class SimulatedAws:
                 return None
 
         install_root_user_patch()
+        install_sqs_speedup()
         app = FaultLayer(DomainDispatcherApplication(create_backend_app), self.state)
         self.server = make_server(
             self.host, self.requested_port, app, threaded=True, request_handler=QuietHandler
@@ -651,6 +662,12 @@ class SimulatedAws:
         """Forget every account, organization, root state and fault (moto's /moto-api/reset)."""
         requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=30).raise_for_status()
         self.state.clear()
+        self.trail.clear()
+
+    @property
+    def trail(self) -> TrailHistory:
+        """CloudTrail's event history (``record`` events; ``LookupEvents`` answers from it)."""
+        return TRAIL
 
     # clients ------------------------------------------------------------------
     def env(self) -> dict[str, str]:

@@ -205,10 +205,11 @@ class TrailHistory:
             return error("ValidationException", "StartTime and EndTime must be timestamps.")
         if start > end:
             return error("InvalidTimeRangeException", "StartTime is after EndTime.")
-        start = max(start, now - RETENTION)
+        # A token belongs to the query as it was asked (not to this moment's 90-day window).
         fingerprint = hashlib.sha256(
-            json.dumps([wanted, limit, start.isoformat(), end.isoformat()]).encode()
+            json.dumps([wanted, limit, params.get("StartTime"), params.get("EndTime")]).encode()
         ).hexdigest()[:16]
+        start = max(start, now - RETENTION)
         offset = 0
         token = params.get("NextToken")
         if token is not None:
