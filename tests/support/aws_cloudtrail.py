@@ -210,12 +210,10 @@ class TrailHistory:
             json.dumps([wanted, limit, params.get("StartTime"), params.get("EndTime")]).encode()
         ).hexdigest()[:16]
         start = max(start, now - RETENTION)
-        offset = 0
         token = params.get("NextToken")
-        if token is not None:
-            offset = read_token(token, fingerprint)
-            if offset is None:
-                return error("InvalidNextTokenException", "Invalid NextToken.")
+        offset = 0 if token is None else read_token(token, fingerprint)
+        if offset is None:
+            return error("InvalidNextTokenException", "Invalid NextToken.")
         with self.lock:
             found = [
                 e
