@@ -81,6 +81,7 @@ def test_sigterm_stops_the_bot_cleanly() -> None:
     assert code == 0
     assert "received SIGTERM, stopping" in bot.logs
     assert TEST_SIGNING_SECRET not in bot.logs
+    assert not bot.workdir.exists(), "the bot's temp folder outlived the bot"
 
 
 def children_of(pid: int) -> set[int]:
@@ -129,6 +130,7 @@ def test_audit_workers_do_not_outlive_a_killed_bot(aws: SimulatedAws) -> None:
         while any(alive(p) for p in workers) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not any(alive(p) for p in workers), bot.logs
+        assert not bot.workdir.exists(), "the killed bot's temp folder was left behind"
 
 
 def last_line(stderr: str) -> str:

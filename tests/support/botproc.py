@@ -5,18 +5,21 @@
     bot.logs                              # everything it wrote, after it stopped
 
 The process gets only the environment given (plus PATH and the like), never the test
-runner's, so a test controls every setting.
+runner's, so a test controls every setting. Its working directory is a temp folder removed
+once the process has ended (its log is kept in memory first).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import weakref
 from pathlib import Path
 
 import requests
@@ -51,9 +54,14 @@ class BotProcess:
         self.args = args
         # A directory of its own: no stray .env is read, the SQLite default lands here.
         self.workdir = Path(tempfile.mkdtemp(prefix="rootkey-bot-"))
+        # Removed when the process ends, or at the latest when this object goes away.
+        self._remove_workdir = weakref.finalize(
+            self, shutil.rmtree, str(self.workdir), ignore_errors=True
+        )
         self.cwd = cwd or self.workdir
         self.log_path = self.workdir / "bot.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self._final_logs: str | None = None
 
     @property
     def base_url(self) -> str:
@@ -65,7 +73,15 @@ class BotProcess:
 
     @property
     def logs(self) -> str:
+        if self._final_logs is not None:
+            return self._final_logs
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def _clean_up(self) -> None:
+        """The process has ended: keep its log in memory, remove its folder."""
+        if self._final_logs is None:
+            self._final_logs = self.logs
+        self._remove_workdir()
 
     def start(self, wait: float = 30.0) -> BotProcess:
         log = self.log_path.open("ab")
@@ -78,7 +94,11 @@ class BotProcess:
             stderr=subprocess.STDOUT,
         )
         log.close()
-        self.wait_healthy(wait)
+        try:
+            self.wait_healthy(wait)
+        except BaseException:
+            self.kill()
+            raise
         return self
 
     def wait_healthy(self, timeout: float) -> dict[str, object]:
@@ -98,19 +118,25 @@ class BotProcess:
 
     def stop(self, timeout: float = 15.0) -> int | None:
         """SIGTERM, then SIGKILL if it does not stop in ``timeout`` seconds."""
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
-        self.proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait(5)
+            if self.proc is None or self.proc.poll() is not None:
+                return self.proc.returncode if self.proc else None
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                return self.proc.wait(5)
+        finally:
+            self._clean_up()
 
     def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
+        try:
+            if self.proc is not None and self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(5)
+        finally:
+            self._clean_up()
 
     def __enter__(self) -> BotProcess:
         return self.start()
@@ -126,12 +152,12 @@ def run_bot_once(
     base = {k: os.environ[k] for k in PASS_THROUGH if k in os.environ}
     base.update({"PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)})
     base.update(env)
-    workdir = tempfile.mkdtemp(prefix="rootkey-bot-")
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=workdir,
-        env=base,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    with tempfile.TemporaryDirectory(prefix="rootkey-bot-") as workdir:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            cwd=workdir,
+            env=base,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
