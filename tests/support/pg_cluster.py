@@ -47,6 +47,18 @@ def find_bin_dir() -> Path:
     raise PgClusterUnavailable("initdb/pg_ctl not found in /usr/lib/postgresql/*/bin or PATH")
 
 
+def find_runuser() -> str:
+    """``runuser`` where util-linux installs it (Debian: /usr/sbin, /sbin), which a PATH of
+    a non-root shell or a CI runner often leaves out; else PATH."""
+    for candidate in ("/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser"):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    found = shutil.which("runuser")
+    if found:
+        return found
+    raise PgClusterUnavailable("running as root but runuser (util-linux) is not installed")
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -65,6 +77,7 @@ class PgCluster:
                 self.owner = pwd.getpwnam(RUN_AS)
             except KeyError:
                 raise PgClusterUnavailable(f"running as root but no {RUN_AS!r} user") from None
+            self.runuser = find_runuser()
         self.base = Path(tempfile.mkdtemp(prefix="rootkey-pg-"))
         self.data_dir = self.base / "data"
         self.socket_dir = self.base / "sock"
@@ -77,7 +90,7 @@ class PgCluster:
     def command(self, *args: str, check: bool = True, timeout: float = 60.0) -> str:
         argv = [str(self.bin_dir / args[0]), *args[1:]]
         if self.as_root:
-            argv = ["runuser", "-u", RUN_AS, "--", *argv]
+            argv = [self.runuser, "-u", RUN_AS, "--", *argv]
         done = subprocess.run(
             argv,
             capture_output=True,
