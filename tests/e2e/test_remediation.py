@@ -146,11 +146,16 @@ def member_with_key(aws: SimulatedAws, **key: Any) -> str:
 
 
 def click(
-    bot: Bot, slack: SlackStandin, action: ActionId, value: str, user: str, ts: str = FINDING_TS
+    bot: Bot,
+    slack: SlackStandin,
+    action: ActionId,
+    value: str,
+    user: str,
+    ts: str = FINDING_TS,
+    response_url: str | None = None,
 ) -> requests.Response:
-    body = actions_body(
-        action.value, value, response_url=slack.response_url(), user=user, message_ts=ts
-    )
+    response_url = response_url or slack.response_url()
+    body = actions_body(action.value, value, response_url=response_url, user=user, message_ts=ts)
     reply = post_signed(bot.url, body)
     assert reply.status_code == 200
     return reply
@@ -200,11 +205,35 @@ def wait_thread(slack: SlackStandin, words: str, timeout: float = 30.0) -> str:
     return slack.wait_for(lambda: next((t for t in thread(slack) if words in t), None), timeout)
 
 
-def request_message(slack: SlackStandin, request_id: int) -> dict[str, Any]:
+def find_request_message(slack: SlackStandin, request_id: int) -> dict[str, Any] | None:
     for m in slack.messages(CHANNEL):
         if any(b.get("block_id") == f"rootkey_request:{request_id}" for b in m.args["blocks"]):
             return {"ts": m.ts, **m.args}
-    raise AssertionError(f"no message for request #{request_id}")
+    return None
+
+
+def request_message(slack: SlackStandin, request_id: int) -> dict[str, Any]:
+    message = find_request_message(slack, request_id)
+    if message is None:
+        raise AssertionError(f"no message for request #{request_id}")
+    return message
+
+
+def request_message_showing(slack: SlackStandin, request_id: int, words: str) -> dict[str, Any]:
+    """The request's message once it shows ``words``: it is updated in place (chat.update),
+    which may arrive before or after the thread note of the same step."""
+
+    def shown() -> dict[str, Any] | None:
+        message = find_request_message(slack, request_id)
+        return message if message and words in json.dumps(message["blocks"]) else None
+
+    try:
+        return slack.wait_for(shown)
+    except TimeoutError:
+        raise AssertionError(
+            f"request #{request_id}'s message never showed {words!r}: "
+            f"{json.dumps(request_message(slack, request_id)['blocks'])}"
+        ) from None
 
 
 def ask_for_remediation(
@@ -232,10 +261,6 @@ def ask_for_remediation(
     request_id = int(decide["block_id"].split(":")[1])
     wait_until(lambda: bot.store.get(request_id).message_ts == posted.ts)
     return request_id, posted.ts
-
-
-def responses_text(slack: SlackStandin) -> str:
-    return "\n".join(str(r.get("text")) for r in slack.responses())
 
 
 def wait_state(bot: Bot, request_id: int, state: State, timeout: float = 30.0) -> Request:
@@ -267,11 +292,21 @@ def refused_unchanged(
 ) -> str:
     """Click as ``user``; assert the request did not change; return the private answer."""
     before = bot.store.get(request_id)
-    seen = len(slack.responses())
-    click(bot, slack, action, str(request_id), user, ts)
-    slack.wait_for(lambda: len(slack.responses()) > seen)
+    answer = click_answer(bot, slack, action, str(request_id), user, ts)
     assert bot.store.get(request_id) == before
-    return str(slack.responses()[-1].get("text"))
+    return answer
+
+
+def click_answer(
+    bot: Bot, slack: SlackStandin, action: ActionId, value: str, user: str, ts: str
+) -> str:
+    """Click and return the private answer to that click (matched by its response_url, not
+    by arrival order)."""
+    response_url = slack.response_url()
+    click(bot, slack, action, value, user, ts, response_url=response_url)
+    reply = slack.answer_to(response_url)
+    assert reply.get("response_type", "ephemeral") == "ephemeral", reply
+    return str(reply.get("text"))
 
 
 # -- assume-root -------------------------------------------------------------------------------
@@ -303,7 +338,7 @@ def test_assume_root_runs_from_the_button_to_a_verified_fix(
     ok = submit(bot, form, ALICE, {"reason": "unused since 2019", "ticket": "https://t.example/1"})
     assert ok.status_code == 200
     [req] = slack.wait_for(lambda: bot.store.find())
-    posted = slack.wait_for(lambda: req.id and request_message(slack, req.id))
+    posted = slack.wait_for(lambda: find_request_message(slack, req.id))
     text = json.dumps(posted["blocks"])
     assert f"<@{APPROVER}>" in text and f"<!subteam^{APPROVER_GROUP}>" in text
     approve = next(b for b in posted["blocks"] if b["type"] == "actions")["elements"][0]
@@ -314,9 +349,8 @@ def test_assume_root_runs_from_the_button_to_a_verified_fix(
     done = wait_state(bot, req.id, State.VERIFIED)
 
     # The buttons were replaced in place by the decision.
-    after = request_message(slack, req.id)
+    after = request_message_showing(slack, req.id, f"Approved by <@{GROUP_APPROVER}>")
     assert not any(b["type"] == "actions" for b in after["blocks"])
-    assert f"Approved by <@{GROUP_APPROVER}>" in json.dumps(after["blocks"])
     # Every step is in the thread, in order.
     steps = thread(slack)
     order = [
@@ -365,8 +399,7 @@ def test_rejection_changes_nothing_in_aws(
     click(bot, slack, ActionId.REJECT, str(request_id), APPROVER, ts)
     wait_state(bot, request_id, State.REJECTED)
     wait_thread(slack, "*requested* → *rejected*")
-    message = request_message(slack, request_id)
-    assert f"Rejected by <@{APPROVER}>" in json.dumps(message["blocks"])
+    message = request_message_showing(slack, request_id, f"Rejected by <@{APPROVER}>")
     assert not any(b["type"] == "actions" for b in message["blocks"])
     # A late approval is refused and changes nothing.
     answer = refused_unchanged(bot, slack, request_id, ts, ActionId.APPROVE, GROUP_APPROVER)
@@ -389,10 +422,8 @@ def test_self_approval_and_strangers_are_refused(
     stranger_reject = refused_unchanged(bot, slack, request_id, ts, ActionId.REJECT, MALLORY)
     assert "Only approvers can reject" in stranger_reject
     # Tampered values change nothing either.
-    seen = len(slack.responses())
-    click(bot, slack, ActionId.APPROVE, "1 OR 1=1", GROUP_APPROVER, ts)
-    slack.wait_for(lambda: len(slack.responses()) > seen)
-    assert "not valid" in responses_text(slack)
+    tampered = click_answer(bot, slack, ActionId.APPROVE, "1 OR 1=1", GROUP_APPROVER, ts)
+    assert "not valid" in tampered, tampered
     assert bot.store.get(request_id).state is State.REQUESTED
     refusals = [e for e in bot.store.log(request_id) if e.event == "refused"]
     assert [e.actor for e in refusals] == [APPROVER, MALLORY, MALLORY]
@@ -724,8 +755,7 @@ def test_an_undecided_request_expires(
 
     wait_state(bot, request_id, State.EXPIRED)  # by the scheduler's sweep, nobody clicked
     wait_thread(slack, "*requested* → *expired*")
-    message = request_message(slack, request_id)
-    assert "Expired, not decided in time" in json.dumps(message["blocks"])
+    message = request_message_showing(slack, request_id, "Expired, not decided in time")
     assert not any(b["type"] == "actions" for b in message["blocks"])
     answer = refused_unchanged(bot, slack, request_id, ts, ActionId.APPROVE, APPROVER)
     assert "already expired" in answer
@@ -775,9 +805,8 @@ def test_dry_run_with_two_approvals_deletes_nothing_and_says_so(
         request_id, ts = ask_for_remediation(bot, slack, account)
         click(bot, slack, ActionId.APPROVE, str(request_id), APPROVER, ts)
         wait_thread(slack, f"<@{APPROVER}> approved request #{request_id}; 1 more approval needed")
-        waiting = request_message(slack, request_id)
+        waiting = request_message_showing(slack, request_id, f"approved so far by <@{APPROVER}>")
         assert any(b["type"] == "actions" for b in waiting["blocks"])  # still open
-        assert f"approved so far by <@{APPROVER}>" in json.dumps(waiting["blocks"])
         assert bot.store.get(request_id).state is State.REQUESTED
         # The same approver again does not count twice.
         again = refused_unchanged(bot, slack, request_id, ts, ActionId.APPROVE, APPROVER)

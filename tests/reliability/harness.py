@@ -140,10 +140,28 @@ def click(
     ts: str = FINDING_TS,
     **kw: Any,
 ) -> requests.Response:
-    body = actions_body(
-        action, value, response_url=slack.response_url(), user=user, message_ts=ts, **kw
-    )
+    response_url = kw.pop("response_url", None) or slack.response_url()
+    body = actions_body(action, value, response_url=response_url, user=user, message_ts=ts, **kw)
     return post_signed(bot.url, body, SIGNING_SECRET)
+
+
+def private_answer(slack: SlackStandin, response_url: str, timeout: float = 30.0) -> str:
+    """The text of the answer to one click or command (matched by its own response_url,
+    never by arrival order: on a loaded machine answers overtake each other); it must be
+    private."""
+    reply = slack.answer_to(response_url, timeout)
+    assert reply.get("response_type", "ephemeral") == "ephemeral", reply
+    return str(reply.get("text"))
+
+
+def click_answer(
+    bot: Bot, slack: SlackStandin, action: str, value: str, user: str, ts: str = FINDING_TS
+) -> str:
+    """Click and return the private answer to that click."""
+    response_url = slack.response_url()
+    reply = click(bot, slack, action, value, user, ts, response_url=response_url)
+    assert reply.status_code == 200, reply.text
+    return private_answer(slack, response_url)
 
 
 def view_payload(

@@ -23,6 +23,7 @@ from tests.reliability.harness import (
     APP_ID,
     APPROVER,
     CHANNEL,
+    FINDING_TS,
     MALLORY,
     SIGNING_SECRET,
     Bot,
@@ -45,6 +46,7 @@ from tests.support.slack_standin import TEAM, SlackStandin
 pytestmark = pytest.mark.slow
 
 TEN_KB = "9" * 10_240
+OTHER_TS = "1700000000.999999"  # a message that is not the request's
 
 
 @pytest.fixture(scope="module")
@@ -231,8 +233,22 @@ GARBAGE_VALUES = [
 ]
 
 
-def private_answers(slack: SlackStandin, count: int) -> list[str]:
-    replies = slack.wait_for(lambda: len(slack.responses()) >= count and slack.responses())
+def clicks(
+    bot: Bot, slack: SlackStandin, action: str, values: list[str], user: str, ts: str = FINDING_TS
+) -> list[str]:
+    """One click per value, each with its own response_url; returns those urls."""
+    urls = []
+    for value in values:
+        urls.append(slack.response_url())
+        reply = click(bot, slack, action, value, user, ts, response_url=urls[-1])
+        assert reply.status_code == 200
+    return urls
+
+
+def private_answers(slack: SlackStandin, urls: list[str]) -> list[str]:
+    """The answer to each click, matched by its response_url (answers to clicks made one
+    after the other may arrive in any order)."""
+    replies = [slack.answer_to(url) for url in urls]
     for r in replies:
         assert r.get("response_type", "ephemeral") == "ephemeral"
         assert not live_markup(r), live_markup(r)
@@ -247,17 +263,16 @@ def test_tampered_request_buttons_change_nothing_and_answer_privately(
     request_id, ts = ask_for(bot, fresh, accounts[0], ALICE)
     before = snapshot(bot)
     values = [*GARBAGE_VALUES, "999999", str(request_id + 1000), "9" * 19]
-    for value in values:
-        reply = click(bot, fresh, action.value, value, APPROVER, ts)
-        assert reply.status_code == 200
-    texts = private_answers(fresh, len(values))
+    urls = clicks(bot, fresh, action.value, values, APPROVER, ts)
+    texts = private_answers(fresh, urls)
     quiet_for(fresh, 0.5)
     requests_after, log_after = snapshot(bot)
     assert requests_after == before[0], "no request changed"
     assert [e for e in log_after if e.event != "refused"] == [
         e for e in before[1] if e.event != "refused"
     ]
-    assert len(texts) == len(values), "one private answer per click, no more"
+    assert all(len(fresh.responses(to=url)) == 1 for url in urls), "one answer per click"
+    assert len(fresh.responses()) == len(values), "no answer but those"
     for text in texts:
         assert "\n" not in text.strip() and len(text) < 300, text
         assert "not valid" in text or "does not exist" in text, text
@@ -276,12 +291,12 @@ def test_clicks_carrying_another_requests_id_follow_that_requests_rules(
     theirs, _ = ask_for(bot, fresh, accounts[1], APPROVER)
     before = snapshot(bot)
     # The approver clicks Approve on ALICE's message, but the value names their own request.
-    click(bot, fresh, ActionId.APPROVE.value, str(theirs), APPROVER, my_ts)
+    [own] = clicks(bot, fresh, ActionId.APPROVE.value, [str(theirs)], APPROVER, my_ts)
     # Mallory clicks Reject with ALICE's request id on another message.
-    click(bot, fresh, ActionId.REJECT.value, str(mine), MALLORY, "1700000000.999999")
-    texts = private_answers(fresh, 2)
-    assert "cannot approve" in texts[0]
-    assert "Only approvers" in texts[1]
+    [stranger] = clicks(bot, fresh, ActionId.REJECT.value, [str(mine)], MALLORY, OTHER_TS)
+    own_answer, stranger_answer = private_answers(fresh, [own, stranger])
+    assert "cannot approve" in own_answer and f"#{theirs}" in own_answer, own_answer
+    assert "Only approvers" in stranger_answer and f"#{mine}" in stranger_answer
     assert snapshot(bot)[0] == before[0]
     refused = [e for e in bot.store.log() if e.event == "refused"]
     assert {(e.request_id, e.actor) for e in refused} >= {(theirs, APPROVER), (mine, MALLORY)}
@@ -296,9 +311,7 @@ def test_tampered_finding_and_rerun_values_answer_privately(
     org_with_key(aws)
     before = snapshot(bot)
     values = [v for v in GARBAGE_VALUES if v] + ["12345678901:", "accounts:", "accounts:1,2"]
-    for value in values:
-        assert click(bot, fresh, action.value, value, ALICE).status_code == 200
-    texts = private_answers(fresh, len(values))
+    texts = private_answers(fresh, clicks(bot, fresh, action.value, values, ALICE))
     quiet_for(fresh, 0.5)
     assert all("not valid" in t for t in texts), texts
     assert not fresh.calls("views.open") and not fresh.messages()

@@ -26,7 +26,9 @@ from tests.reliability.harness import (
     ask_for,
     bot_env,
     click,
+    click_answer,
     command,
+    private_answer,
     wait_until,
 )
 from tests.support.aws import RootKeySpec, SimulatedAws, days_ago
@@ -74,13 +76,6 @@ def open_request(
     )
 
 
-def last_answer(slack: SlackStandin, seen: int) -> str:
-    slack.wait_for(lambda: len(slack.responses()) > seen)
-    reply = slack.responses()[-1]
-    assert reply.get("response_type", "ephemeral") == "ephemeral"
-    return str(reply.get("text"))
-
-
 # (kind, action, who clicks, who asked, allowed)
 MATRIX = [
     (kind, action, actor, requester, allowed)
@@ -118,9 +113,12 @@ def test_rights_matrix(
 ) -> None:
     request_id, ts = open_request(bot, fresh, aws, kind, ROLES[requester])
     before = bot.store.get(request_id)
-    seen = len(fresh.responses())
+    response_url = fresh.response_url()
 
-    assert click(bot, fresh, action.value, str(request_id), ROLES[actor], ts).status_code == 200
+    reply = click(
+        bot, fresh, action.value, str(request_id), ROLES[actor], ts, response_url=response_url
+    )
+    assert reply.status_code == 200
 
     if allowed and action is ActionId.APPROVE:
         after = wait_until(lambda: (r := bot.store.get(request_id)).approvals and r)
@@ -130,7 +128,7 @@ def test_rights_matrix(
     if allowed:
         wait_until(lambda: bot.store.get(request_id).state is State.REJECTED)
         return
-    answer = last_answer(fresh, seen)
+    answer = private_answer(fresh, response_url)
     assert "\n" not in answer.strip()
     assert bot.store.get(request_id) == before, "a refused click changes nothing"
     refused = [e for e in bot.store.log(request_id) if e.event == "refused"]
@@ -144,11 +142,10 @@ def test_the_requester_cannot_be_the_second_approval_either(
     request_id, ts = open_request(bot, fresh, aws, kind, APPROVER)
     click(bot, fresh, ActionId.APPROVE.value, str(request_id), APPROVER_2, ts)
     wait_until(lambda: bot.store.get(request_id).approvals)
-    seen = len(fresh.responses())
-    click(bot, fresh, ActionId.APPROVE.value, str(request_id), APPROVER, ts)
-    assert "cannot approve" in last_answer(fresh, seen)
-    click(bot, fresh, ActionId.APPROVE.value, str(request_id), APPROVER_2, ts)
-    assert "already approved" in last_answer(fresh, seen + 1)
+    own = click_answer(bot, fresh, ActionId.APPROVE.value, str(request_id), APPROVER, ts)
+    assert "cannot approve" in own, own
+    again = click_answer(bot, fresh, ActionId.APPROVE.value, str(request_id), APPROVER_2, ts)
+    assert "already approved" in again, again
     assert bot.store.get(request_id).state is State.REQUESTED
     click(bot, fresh, ActionId.APPROVE.value, str(request_id), GROUP_APPROVER, ts)
     wait_until(lambda: bot.store.get(request_id).state is not State.REQUESTED)
@@ -165,9 +162,8 @@ def test_anyone_may_ask_and_decided_requests_refuse_every_click(
     before = bot.store.get(request_id)
     for action in (ActionId.APPROVE, ActionId.REJECT, ActionId.VERIFY_NOW):
         for who in ROLES.values():
-            seen = len(fresh.responses())
-            click(bot, fresh, action.value, str(request_id), who, ts)
-            assert "already rejected" in last_answer(fresh, seen)
+            answer = click_answer(bot, fresh, action.value, str(request_id), who, ts)
+            assert "already rejected" in answer, answer
     assert bot.store.get(request_id) == before
 
 
@@ -197,9 +193,9 @@ def test_an_approver_group_slack_cannot_list_fails_closed(
         request_id, ts = open_request(bot, fresh, aws, "remediation", ALICE)
         before = bot.store.get(request_id)
         fresh.fail("usergroups.users.list", "server_error")
-        seen = len(fresh.responses())
-        click(bot, fresh, ActionId.APPROVE.value, str(request_id), GROUP_APPROVER, ts)
-        answer = last_answer(fresh, seen)
+        answer = click_answer(
+            bot, fresh, ActionId.APPROVE.value, str(request_id), GROUP_APPROVER, ts
+        )
         assert "approver group" in answer and "nothing was changed" in answer, answer
         assert bot.store.get(request_id) == before
         click(bot, fresh, ActionId.APPROVE.value, str(request_id), GROUP_APPROVER, ts)

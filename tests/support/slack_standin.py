@@ -208,15 +208,22 @@ class SlackStandin:
         with self.lock:
             return [m for m in self.state.messages if channel in (None, m.channel)]
 
-    def responses(self) -> list[dict[str, Any]]:
+    def responses(self, to: str | None = None) -> list[dict[str, Any]]:
+        """Everything posted to response_urls, or only to the one ``to`` names."""
+        path = urlparse(to).path if to else None
         with self.lock:
-            return [payload for _, payload in self.state.responses]
+            return [p for where, p in self.state.responses if path in (None, where)]
+
+    def answer_to(self, response_url: str, timeout: float = 30.0) -> dict[str, Any]:
+        """The first answer posted to ``response_url`` (one click's or one command's own),
+        whatever else arrives before or after it."""
+        return self.wait_for(lambda: next(iter(self.responses(to=response_url)), None), timeout)
 
     def uploads(self) -> list[Upload]:
         with self.lock:
             return [u for u in self.state.uploads.values() if u.channel]
 
-    def wait_for(self, probe: Callable[[], T], timeout: float = 20.0) -> T:
+    def wait_for(self, probe: Callable[[], T], timeout: float = 60.0) -> T:
         """Wait until ``probe()`` is truthy (re-checked on every request); return its value."""
         deadline = time.monotonic() + timeout
         with self.lock:

@@ -83,16 +83,18 @@ def bot(slack: SlackStandin, tmp_path: Path) -> Iterator[tuple[App, Services, in
     services.store.close()
 
 
-def click(app: App, slack: SlackStandin, action: ActionId, value: str, user: str) -> None:
-    body = actions_body(action.value, value, response_url=slack.response_url(), user=user)
+def click(app: App, slack: SlackStandin, action: ActionId, value: str, user: str) -> str:
+    """Click; returns the click's response_url, where its private answer goes."""
+    response_url = slack.response_url()
+    body = actions_body(action.value, value, response_url=response_url, user=user)
     headers = {k.lower(): [v] for k, v in signed_headers(body).items()}
     response = app.dispatch(BoltRequest(body=body, headers=headers))
     assert response.status == 200
+    return response_url
 
 
-def private_answer(slack: SlackStandin, seen: int = 0) -> dict[str, Any]:
-    slack.wait_for(lambda: len(slack.responses()) > seen)
-    return slack.responses()[-1]
+def private_answer(slack: SlackStandin, response_url: str) -> dict[str, Any]:
+    return slack.answer_to(response_url)
 
 
 @pytest.mark.parametrize(
@@ -103,9 +105,9 @@ def test_a_non_approver_is_told_who_the_approvers_are_with_real_mentions(
 ) -> None:
     app, _, request_id = bot
 
-    click(app, slack, action, str(request_id), MALLORY)
+    clicked = click(app, slack, action, str(request_id), MALLORY)
 
-    answer = private_answer(slack)
+    answer = private_answer(slack, clicked)
     text = str(answer["text"])
     shown = json.dumps(answer["blocks"])
     assert answer["response_type"] == "ephemeral"
@@ -122,8 +124,8 @@ def test_a_refusal_built_from_user_text_stays_escaped(
     """The requester's own approval: the line names nobody, and the stored reason (markup)
     never appears unescaped in any private answer."""
     app, _, request_id = bot
-    click(app, slack, ActionId.APPROVE, str(request_id), ALICE)
-    answer = private_answer(slack)
+    clicked = click(app, slack, ActionId.APPROVE, str(request_id), ALICE)
+    answer = private_answer(slack, clicked)
     assert "Only approvers can approve" in str(answer["text"])  # Alice is not an approver
     assert "<!channel>" not in json.dumps(answer) and "<@U0MALLORY1>" not in json.dumps(answer)
 
