@@ -1,9 +1,15 @@
-"""`python -m bot log --format json|csv`: export the remediation audit log for auditors.
+"""`python -m bot log --format json|csv`: export the remediation audit log for auditors;
+`python -m bot log --verify`: check the log's hash chain.
 
-One row per log line, oldest first: when, who, which request (and its account and kind), the
-event, the state before and after, and the detail. CSV cells that a spreadsheet would read as a
-formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) get a leading
-apostrophe, so opening the export never runs anything.
+One row per log line, oldest first: when, who, which request (and its account and kind, as the
+line recorded them), the event, the state before and after, the detail and the line's hash. CSV
+cells that a spreadsheet would read as a formula get a leading apostrophe, so opening the export
+never runs anything.
+
+``--verify`` recomputes every line's SHA-256 from its content and the previous line's hash and
+names the first line that does not match (exit 1): a line edited, inserted or removed after it
+was written, even by a database superuser. It prints the last line's hash: kept elsewhere, it
+also shows lines removed from the end later.
 """
 
 from __future__ import annotations
@@ -32,11 +38,18 @@ COLUMNS = (
     "from_state",
     "to_state",
     "detail",
+    "hash",
 )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("json", "csv"), default="json", help="output format")
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="check the hash chain instead of exporting: exit 1 naming the first line that does "
+        "not match",
+    )
     parser.add_argument("--request", type=int, help="only this request's lines")
     parser.add_argument("--output", "-o", help="write to this file instead of stdout")
     parser.add_argument(
@@ -47,29 +60,65 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def rows(store: Store, request_id: int | None) -> Iterator[dict[str, Any]]:
     from bot.store.remediation import RemediationStore
 
-    remediation = RemediationStore(store.engine)
-    requests = {r.id: r for r in remediation.find()}
-    for entry in remediation.iter_log(request_id):
-        req = requests.get(entry.request_id)
+    for entry in RemediationStore(store.engine).iter_log(request_id):
         yield {
             "id": entry.id,
             "at": iso(entry.at),
             "request_id": entry.request_id,
-            "account_id": req.account_id if req else None,
-            "kind": req.kind.value if req else None,
+            "account_id": entry.account_id,  # as written: the request's row may change
+            "kind": entry.kind,
             "actor": entry.actor,
             "event": entry.event,
             "from_state": entry.from_state,
             "to_state": entry.to_state,
             "detail": entry.detail,
+            "hash": entry.hash,
         }
+
+
+def verify(store: Store) -> int:
+    from bot.remediation.chain import LineContent, first_mismatch
+    from bot.store.remediation import RemediationStore
+
+    count = 0
+    last: str | None = None
+
+    def lines() -> Iterator[tuple[int, LineContent, str | None]]:
+        nonlocal count, last
+        for entry in RemediationStore(store.engine).iter_log(None):
+            count += 1
+            last = entry.hash
+            content = LineContent(
+                request_id=entry.request_id,
+                account_id=entry.account_id or "",
+                kind=entry.kind or "",
+                at=entry.at,
+                actor=entry.actor,
+                event=entry.event,
+                from_state=entry.from_state,
+                to_state=entry.to_state,
+                detail=entry.detail,
+            )
+            yield entry.id, content, entry.hash
+
+    mismatch = first_mismatch(lines())
+    if mismatch is not None:
+        print(
+            f"error: log line {mismatch.line_id} does not match its hash: it, or a line before "
+            "it, was changed, inserted or removed after it was written (lines after it were not "
+            "checked)",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"ok: {count} log line{'s' if count != 1 else ''}, hash chain intact; last hash {last}")
+    return 0
 
 
 def write_csv(out: TextIO, items: Iterable[dict[str, Any]]) -> None:
     writer = csv.writer(out, quoting=csv.QUOTE_ALL)  # line breaks inside a cell stay inside
     writer.writerow(COLUMNS)
     for item in items:
-        writer.writerow([csv_cell(item[c]) for c in COLUMNS])
+        writer.writerow([csv_cell(item.get(c)) for c in COLUMNS])
 
 
 def write_json(out: TextIO, items: Iterable[dict[str, Any]]) -> None:
@@ -86,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     write = write_csv if args.format == "csv" else write_json
     try:
+        if args.verify:
+            return verify(store)
         if args.output:
             with open(args.output, "w", encoding="utf-8", newline="") as out:
                 write(out, rows(store, args.request))

@@ -88,6 +88,9 @@ class LogEntry:
     from_state: str | None
     to_state: str | None
     detail: str
+    account_id: str | None = None  # as the line was written (the request's row may change)
+    kind: str | None = None
+    hash: str | None = None  # SHA-256 over the content and the previous line's hash
 
     FIELDS = ("id", "request_id", "at", "actor", "event", "from_state", "to_state", "detail")
 

@@ -5,8 +5,12 @@ caller whose update touched the row has made the move, so double clicks, Slack r
 approvers at once and two bot processes never move a request twice. The log line of a move is
 written in the same transaction as the move.
 
-The log has no update or delete method here, and the migration adds database triggers that
-refuse ``UPDATE`` and ``DELETE`` on it (SQLite and PostgreSQL).
+The log has no update or delete method here, and the migrations add database triggers that
+refuse ``UPDATE`` and ``DELETE`` on it (SQLite and PostgreSQL) and, on SQLite, an ``INSERT`` over
+an existing line (``INSERT OR REPLACE``). Each line stores the request's account and kind as
+they were, and a SHA-256 chaining it to the line before (``bot.remediation.chain``): appends
+take one lock (PostgreSQL: a transaction-level advisory lock; SQLite: the write lock) so the
+chain has no forks.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from bot.remediation.chain import GENESIS, LineContent, line_hash
 from bot.remediation.errors import AlreadyOpen, RequestNotFound
 from bot.remediation.models import Approval, LogEntry, Request, RiskException
 from bot.remediation.states import TRACKED_STATES, Kind, State, require
@@ -36,6 +41,7 @@ from bot.store.remediation_tables import OPEN_FOR_ACCOUNT, A, L, R, X
 __all__ = ["BOT_ACTOR", "OPEN_FOR_ACCOUNT", "NewRequest", "RemediationStore"]
 
 BOT_ACTOR = "rootkey"
+LOG_CHAIN_LOCK = 7_306_001  # pg_advisory_xact_lock key: one log append at a time
 
 
 class RemediationStore:
@@ -423,16 +429,33 @@ class RemediationStore:
         from_state: State | None = None,
         to_state: State | None = None,
     ) -> LogEntry:
-        from_value = from_state.value if from_state else None
-        to_value = to_state.value if to_state else None
+        if conn.dialect.name == "postgresql":  # SQLite: BEGIN IMMEDIATE holds the write lock
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOG_CHAIN_LOCK})
+        request = conn.execute(select(R.c.account_id, R.c.kind).where(R.c.id == request_id)).one()
+        previous = conn.execute(select(L.c.hash).order_by(L.c.id.desc()).limit(1)).scalar()
+        content = LineContent(
+            request_id=request_id,
+            account_id=request.account_id,
+            kind=request.kind,
+            at=now,
+            actor=actor,
+            event=event,
+            from_state=from_state.value if from_state else None,
+            to_state=to_state.value if to_state else None,
+            detail=detail,
+        )
+        digest = line_hash(previous or GENESIS, content)
         values = {
             "request_id": request_id,
+            "account_id": content.account_id,
+            "kind": content.kind,
             "at": now,
             "actor": actor,
             "event": event,
-            "from_state": from_value,
-            "to_state": to_value,
+            "from_state": content.from_state,
+            "to_state": content.to_state,
             "detail": detail,
+            "hash": digest,
         }
         new_id = conn.execute(insert(L).values(**values).returning(L.c.id)).scalar_one()
         return LogEntry(
@@ -441,7 +464,10 @@ class RemediationStore:
             at=now,
             actor=actor,
             event=event,
-            from_state=from_value,
-            to_state=to_value,
+            from_state=content.from_state,
+            to_state=content.to_state,
             detail=detail,
+            account_id=content.account_id,
+            kind=content.kind,
+            hash=digest,
         )

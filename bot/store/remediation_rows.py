@@ -82,4 +82,7 @@ def row_to_log(row: Any) -> LogEntry:
         from_state=row.from_state,
         to_state=row.to_state,
         detail=row.detail,
+        account_id=row.account_id,
+        kind=row.kind,
+        hash=row.hash,
     )

@@ -102,6 +102,10 @@ class LogRow(Base):
     from_state: Mapped[str | None] = mapped_column(String(16))
     to_state: Mapped[str | None] = mapped_column(String(16))
     detail: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    # Revision 0006: the account and kind as written, and the line's place in the hash chain.
+    account_id: Mapped[str | None] = mapped_column(String(12))
+    kind: Mapped[str | None] = mapped_column(String(16))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_remediation_log_request", "request_id", "id"),)
 

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from bot.audit.models import AuditResult, Status, Summary
 from bot.store.engine import create_store_engine, database_errors
 from bot.store.models import RunRow, UtcDateTime, VerdictRow, table_of
-from bot.store.records import TRIGGERS, AccountState, Changes, RunInfo, UnknownRun
+from bot.store.records import TRIGGERS, AccountState, Changes, RunInfo, StoreError, UnknownRun
 from bot.store.slots import SlotStore
 from bot.store.timeline import TimelineStore, keys_of
 
@@ -59,6 +59,18 @@ class Store(SlotStore, TimelineStore):
         """Apply the Alembic migrations, one process at a time (several may start together)."""
         config = AlembicConfig()
         config.set_main_option("script_location", str(MIGRATIONS))
+        try:
+            self.upgrade(config, revision)
+        except StoreError as exc:
+            cause = getattr(exc.__cause__, "orig", None)
+            if getattr(cause, "sqlstate", None) == "42501":  # insufficient_privilege
+                raise StoreError(
+                    "this database role may not change the schema, which is behind the bot's: "
+                    "run python -m bot db upgrade (and db grant) with the owner's URL"
+                ) from exc
+            raise
+
+    def upgrade(self, config: AlembicConfig, revision: str) -> None:
         with database_errors(), self.engine.connect() as conn:
             if self.dialect == "sqlite":
                 conn = conn.execution_options(sqlite_immediate=True)

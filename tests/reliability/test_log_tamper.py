@@ -1,0 +1,267 @@
+"""The remediation log is append-only and tamper-evident.
+
+SQLite: ``INSERT OR REPLACE`` (and its relatives) over an existing line is refused by the
+database. PostgreSQL: the tables are owned by one role (``python -m bot db upgrade`` and ``db
+grant``), the bot runs as another that can only read and append to the log, so it can neither
+rewrite a line nor switch the triggers off; a superuser who does is caught by
+``python -m bot log --verify`` (exit 1, naming the first line that does not match). The export
+names each line's account and kind as written, whatever happens to the requests table later.
+
+Lines are made by the running bot (signed clicks and form submissions in, the Slack stand-in
+and moto's server out).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
+
+from bot.remediation.states import State
+from bot.slack.action_ids import ActionId
+from tests.reliability.harness import (
+    ALICE,
+    APPROVER,
+    Bot,
+    ask_for,
+    bot_env,
+    click,
+    export_log,
+    snapshot,
+    wait_state,
+)
+from tests.support.aws import RootKeySpec, SimulatedAws, days_ago
+from tests.support.botproc import ROOT
+from tests.support.pg_cluster import PgCluster
+from tests.support.slack_standin import SlackStandin
+
+pytestmark = pytest.mark.slow
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+def account_with_key(aws: SimulatedAws) -> str:
+    org = aws.create_organization(members=["prod"])
+    account = org.members[0].account_id
+    aws.set_root_keys(account, [RootKeySpec(slot=1, active=True, created=days_ago(400))])
+    return account
+
+
+def approved_request(bot: Bot, slack: SlackStandin, account: str) -> int:
+    """Request -> approval -> tracking: a few log lines written by the bot."""
+    request_id, ts = ask_for(bot, slack, account, ALICE)
+    click(bot, slack, ActionId.APPROVE.value, str(request_id), APPROVER, ts)
+    wait_state(bot, request_id, State.TRACKING)
+    return request_id
+
+
+# -- SQLite ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sqlite_bot(
+    slack: SlackStandin, moto_server: SimulatedAws, tmp_path: Path
+) -> Iterator[tuple[Bot, Path]]:
+    db = tmp_path / "rootkey.db"
+    bot = Bot(bot_env(slack, moto_server.env(), ROOTKEY_SCOPE="org"), f"sqlite:///{db}")
+    bot.start()
+    yield bot, db
+    bot.stop()
+
+
+REWRITES = (
+    "INSERT OR REPLACE INTO remediation_log (id, request_id, at, actor, event, detail) "
+    "VALUES (:id, :request, '2020-01-01 00:00:00', 'U0MALLORY1', 'transition', 'forged')",
+    "REPLACE INTO remediation_log (id, request_id, at, actor, event, detail) "
+    "VALUES (:id, :request, '2020-01-01 00:00:00', 'U0MALLORY1', 'transition', 'forged')",
+    "INSERT INTO remediation_log (id, request_id, at, actor, event, detail) "
+    "VALUES (:id, :request, '2020-01-01 00:00:00', 'U0MALLORY1', 'transition', 'forged') "
+    "ON CONFLICT(id) DO UPDATE SET detail = 'forged'",
+    "UPDATE remediation_log SET detail = 'forged' WHERE id = :id",
+    "DELETE FROM remediation_log WHERE id = :id",
+)
+
+
+def test_sqlite_refuses_insert_or_replace_of_a_log_line(
+    sqlite_bot: tuple[Bot, Path], fresh: SlackStandin, aws: SimulatedAws
+) -> None:
+    """Attack: ``INSERT OR REPLACE`` once rewrote a line through an ordinary connection (a
+    REPLACE deletes without firing the DELETE trigger)."""
+    bot, db = sqlite_bot
+    request_id = approved_request(bot, fresh, account_with_key(aws))
+    before = snapshot(bot)
+    first = before[1][0].id
+
+    conn = sqlite3.connect(db, timeout=30)
+    try:
+        for statement in REWRITES:
+            with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+                conn.execute(statement, {"id": first, "request": request_id})
+        conn.rollback()
+    finally:
+        conn.close()
+
+    assert snapshot(bot) == before
+    done = cli("log", "--verify", "--url", bot.database_url)
+    assert done.returncode == 0, done.stderr
+    assert f"ok: {len(before[1])} log lines, hash chain intact" in done.stdout
+
+
+def test_sqlite_edit_with_the_triggers_dropped_is_caught_by_verify(
+    sqlite_bot: tuple[Bot, Path], fresh: SlackStandin, aws: SimulatedAws
+) -> None:
+    bot, db = sqlite_bot
+    approved_request(bot, fresh, account_with_key(aws))
+    lines = bot.store.log()
+    edited = lines[1]
+    bot.stop()
+
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        conn.execute("DROP TRIGGER remediation_log_no_update")
+        conn.execute("UPDATE remediation_log SET actor = 'U0MALLORY1' WHERE id = ?", (edited.id,))
+    finally:
+        conn.close()
+
+    done = cli("log", "--verify", "--url", bot.database_url)
+    assert done.returncode == 1, done.stdout
+    assert f"log line {edited.id} does not match its hash" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+# -- PostgreSQL: two roles, a superuser's edit -------------------------------------------------
+
+
+def create_roles(pg: PgCluster) -> tuple[str, str, str]:
+    """Owner and bot roles and a database owned by the owner; their URLs and the superuser's."""
+    admin = create_engine(pg.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("CREATE ROLE rootkey_owner LOGIN"))
+        conn.execute(text("CREATE ROLE rootkey_bot LOGIN"))
+        conn.execute(text("CREATE DATABASE rootkey_app OWNER rootkey_owner"))
+    admin.dispose()
+    base = f"127.0.0.1:{pg.port}/rootkey_app"
+    return (
+        f"postgresql+psycopg://rootkey_owner@{base}",
+        f"postgresql+psycopg://rootkey_bot@{base}",
+        f"postgresql+psycopg://postgres@{base}",
+    )
+
+
+def test_postgresql_bot_role_cannot_rewrite_and_a_superuser_edit_is_caught(
+    pg_cluster: PgCluster, slack: SlackStandin, fresh: SlackStandin, aws: SimulatedAws
+) -> None:
+    owner_url, bot_url, super_url = create_roles(pg_cluster)
+    upgraded = cli("db", "upgrade", "--url", owner_url)
+    assert upgraded.returncode == 0, upgraded.stderr
+    granted = cli("db", "grant", "--role", "rootkey_bot", "--url", owner_url)
+    assert granted.returncode == 0, granted.stderr
+
+    bot = Bot(bot_env(slack, aws.env(), ROOTKEY_SCOPE="org"), bot_url).start()
+    try:
+        account = account_with_key(aws)
+        request_id = approved_request(bot, fresh, account)
+    finally:
+        bot.stop()
+    lines = bot.store.log()
+    assert len(lines) >= 3 and all(line.hash for line in lines)
+
+    # The bot's own role: no rewriting, no switching the triggers off.
+    as_bot = create_engine(bot_url)
+    for statement in (
+        "UPDATE remediation_log SET detail = 'forged'",
+        "DELETE FROM remediation_log",
+        "TRUNCATE remediation_log",
+        "ALTER TABLE remediation_log DISABLE TRIGGER USER",
+        "DROP TRIGGER remediation_log_no_change ON remediation_log",
+    ):
+        with as_bot.connect() as conn, pytest.raises(DBAPIError, match=r"permission denied|owner"):
+            conn.execute(text(statement))
+    # ... but it may change its working tables: the export must not care.
+    with as_bot.begin() as conn:
+        conn.execute(
+            text("UPDATE remediation_requests SET account_id = '222222222222', kind = 'exception'")
+        )
+    as_bot.dispose()
+
+    exported = json.loads(export_log(bot_url, "json"))
+    assert {(row["account_id"], row["kind"]) for row in exported} == {(account, "remediation")}
+    assert all(row["request_id"] == request_id and row["hash"] for row in exported)
+    intact = cli("log", "--verify", "--url", bot_url)
+    assert intact.returncode == 0, intact.stderr
+
+    # A superuser switches the trigger off, rewrites a line and switches it on again.
+    edited = lines[1]
+    as_super = create_engine(super_url)
+    with as_super.begin() as conn:
+        conn.execute(text("ALTER TABLE remediation_log DISABLE TRIGGER USER"))
+        conn.execute(
+            text(
+                "UPDATE remediation_log SET detail = 'approval 1 of 1 (by the CISO)' WHERE id = :id"
+            ),
+            {"id": edited.id},
+        )
+        conn.execute(text("ALTER TABLE remediation_log ENABLE TRIGGER USER"))
+    as_super.dispose()
+
+    caught = cli("log", "--verify", "--url", bot_url)
+    assert caught.returncode == 1, caught.stdout
+    assert f"log line {edited.id} does not match its hash" in caught.stderr
+    assert "Traceback" not in caught.stderr
+
+
+def test_postgresql_a_line_removed_by_a_superuser_is_caught(
+    pg_cluster: PgCluster, slack: SlackStandin, fresh: SlackStandin, aws: SimulatedAws
+) -> None:
+    owner_url, bot_url, super_url = create_roles(pg_cluster)
+    assert cli("db", "upgrade", "--url", owner_url).returncode == 0
+    assert cli("db", "grant", "--role", "rootkey_bot", "--url", owner_url).returncode == 0
+    bot = Bot(bot_env(slack, aws.env(), ROOTKEY_SCOPE="org"), bot_url).start()
+    try:
+        approved_request(bot, fresh, account_with_key(aws))
+    finally:
+        bot.stop()
+    lines = bot.store.log()
+
+    as_super = create_engine(super_url)
+    with as_super.begin() as conn:
+        conn.execute(text("ALTER TABLE remediation_log DISABLE TRIGGER USER"))
+        conn.execute(text("DELETE FROM remediation_log WHERE id = :id"), {"id": lines[1].id})
+        conn.execute(text("ALTER TABLE remediation_log ENABLE TRIGGER USER"))
+    as_super.dispose()
+
+    caught = cli("log", "--verify", "--url", bot_url)
+    assert caught.returncode == 1
+    assert f"log line {lines[2].id} does not match its hash" in caught.stderr
+
+
+def test_db_grant_refuses_the_owner_and_unknown_roles(pg_cluster: PgCluster) -> None:
+    owner_url, bot_url, _ = create_roles(pg_cluster)
+    # the bot's role cannot create the schema: one clear line, not a traceback
+    refused = cli("db", "upgrade", "--url", bot_url)
+    assert refused.returncode == 2
+    assert "may not change the schema" in refused.stderr and "Traceback" not in refused.stderr
+    assert cli("db", "upgrade", "--url", owner_url).returncode == 0
+
+    for role, said in (("rootkey_owner", "owns the tables"), ("nobody_here", "no role")):
+        done = cli("db", "grant", "--role", role, "--url", owner_url)
+        assert done.returncode == 2 and said in done.stderr, done.stderr
+    done = cli("db", "grant", "--role", "Robert'); DROP", "--url", owner_url)
+    assert done.returncode == 2 and "--role NAME" in done.stderr
