@@ -116,6 +116,48 @@ def default_guard(store: object) -> RequestGuard:
     return MemoryGuard()
 
 
+def root_alerts(
+    config: Config, store: object, poster: Poster, remediation: Any | None
+) -> list[Background]:
+    """The events queue's poller, when ``ROOTKEY_EVENTS_QUEUE_URL`` and a channel are set."""
+    from bot.store import Store
+
+    if not config.events_queue_url:
+        log.info("root-activity alerts are off: ROOTKEY_EVENTS_QUEUE_URL is not set")
+        return []
+    channel = config.alert_channel
+    if channel is None or not isinstance(store, Store):
+        log.warning(
+            "root-activity alerts are off: ROOTKEY_EVENTS_QUEUE_URL is set but neither "
+            "ROOTKEY_ALERT_CHANNEL nor ROOTKEY_DIGEST_CHANNEL names a channel"
+        )
+        return []
+    from bot.aws.queue import EventQueue
+    from bot.services.alerts import AlertPoller, AlertService, DeletionFollowUp
+    from bot.slack.alerts import SlackAlerts
+    from bot.store.alerts import AlertStore
+
+    def account_name(account_id: str) -> str | None:
+        state = store.latest_state(account_id)
+        return state.account_name if state else None
+
+    notifier = SlackAlerts(poster, channel, config.zone)
+    follow_up = None
+    if remediation is not None:
+        follow_up = DeletionFollowUp(
+            remediation.store, notifier, remediation.recheck, account_name=account_name
+        )
+    service = AlertService(
+        AlertStore(store.engine),
+        notifier,
+        account_name=account_name,
+        on_key_deleted=follow_up,
+    )
+    queue = EventQueue(config.events_queue_url, region=config.aws_region)
+    log.info("root-activity alerts: posted in %s", channel)
+    return [AlertPoller(service, queue)]
+
+
 def build_app(
     config: Config,
     *,
@@ -195,5 +237,6 @@ def build_app(
     attach_remediation(services)  # services.remediation, and its sweep as background
     if services.remediation is not None:  # accepted risks are shown apart in check results
         services.checks.exceptions = services.remediation.active_exceptions
+    services.background.extend(root_alerts(config, store, poster, services.remediation))
     handlers.register(app, services)
     return app, services

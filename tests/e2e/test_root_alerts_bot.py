@@ -1,0 +1,223 @@
+"""Root-activity alerts through the running bot: events put on moto's SQS queue, the real bot
+processes long-polling it, the Slack stand-in recording what they post.
+
+No assertion waits for something not to happen: a root event sent after the others marks the
+point by which everything before it was read (one queue, handled in order of arrival is not
+assumed either: the bot deletes every message it handled, so an empty queue means done).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from bot.remediation.states import State
+from bot.slack.action_ids import ActionId
+from bot.store.engine import create_store_engine
+from bot.store.remediation import RemediationStore
+from tests.support import trail
+from tests.support.aws import RootKeySpec, SimulatedAws, days_ago
+from tests.support.botproc import BotProcess
+from tests.support.signing import TEST_SIGNING_SECRET, actions_body, post_signed
+from tests.support.slack_standin import TEAM, SlackStandin
+
+pytestmark = pytest.mark.slow
+
+BOT_TOKEN = "xoxb-test-token"
+ALERTS = "C0ALERTS01"
+NEW_KEY = "AKIAI44QH8DHBEXAMPLE"
+REQUESTER = "U0ALICE001"
+APPROVER = "U0APPROVE1"
+
+
+def submit_form(bot: BotProcess, view: dict[str, Any], user: str, reason: str) -> Any:
+    state = {"reason": {"value": {"type": "plain_text_input", "value": reason}}}
+    payload = {
+        "type": "view_submission",
+        "team": {"id": TEAM, "domain": "example"},
+        "user": {"id": user, "username": user.lower(), "team_id": TEAM},
+        "api_app_id": "A0ROOTKEY1",
+        "token": "deprecated-verification-token",
+        "trigger_id": "1234567890.abcdef123456",
+        "view": {**view, "state": {"values": state}},
+    }
+    return post_signed(bot.events_url, urlencode({"payload": json.dumps(payload)}))
+
+
+@pytest.fixture(scope="module")
+def slack() -> Iterator[SlackStandin]:
+    with SlackStandin(bot_token=BOT_TOKEN) as standin:
+        yield standin
+
+
+@pytest.fixture
+def queue(aws: SimulatedAws, slack: SlackStandin) -> str:
+    slack.reset()
+    sqs = aws.client("sqs")
+    return str(sqs.create_queue(QueueName="rootkey-root-activity")["QueueUrl"])
+
+
+def env(aws: SimulatedAws, slack: SlackStandin, db: Path, **settings: str) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
+        "SLACK_API_URL": slack.base_url,
+        "DATABASE_URL": f"sqlite:///{db}",
+        **aws.env(),
+        **settings,
+    }
+
+
+def send(aws: SimulatedAws, url: str, *events: dict[str, Any]) -> None:
+    for event in events:
+        aws.client("sqs").send_message(QueueUrl=url, MessageBody=trail.body(event))
+
+
+def alerts(slack: SlackStandin) -> list[Any]:
+    return [m for m in slack.messages(ALERTS) if not m.thread_ts]
+
+
+def shown(message: Any) -> str:
+    return json.dumps(message.args["blocks"], ensure_ascii=False)
+
+
+def queue_empty(aws: SimulatedAws, url: str) -> bool:
+    attributes = aws.client("sqs").get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return all(v == "0" for v in attributes.values())
+
+
+def test_a_root_key_created_is_alerted_once_by_two_replicas_with_both_buttons(
+    aws: SimulatedAws, slack: SlackStandin, queue: str, tmp_path: Path
+) -> None:
+    org = aws.create_organization(members=["payments-prod"])
+    account = org.members[0].account_id
+    settings = env(
+        aws,
+        slack,
+        tmp_path / "rootkey.db",
+        ROOTKEY_EVENTS_QUEUE_URL=queue,
+        ROOTKEY_ALERT_CHANNEL=ALERTS,
+    )
+    with BotProcess(settings) as one, BotProcess(settings) as two:
+        created = trail.key_created(NEW_KEY, account_id=account, ip="198.51.100.20")
+        send(aws, queue, created, created)  # delivered twice, to whichever replica polls
+        send(aws, queue, trail.key_used("s3:ListBuckets", account_id=account, kind="IAMUser"))
+        (alert,) = slack.wait_for(lambda: alerts(slack) or None)
+        buttons = [
+            e["action_id"]
+            for b in alert.args["blocks"]
+            if b["type"] == "actions"
+            for e in b["elements"]
+        ]
+        assert buttons == ["rootkey_request_remediation", "rootkey_rerun"]
+        assert "Root access key created" in shown(alert)
+        assert "AKIA************MPLE" in shown(alert) and NEW_KEY not in shown(alert)
+        slack.wait_for(lambda: queue_empty(aws, queue) or None)
+        # The queue is empty: the duplicate and the IAM user's call were handled; still one post.
+        assert len(alerts(slack)) == 1
+        assert "polling the events queue" in one.logs and "polling the events queue" in two.logs
+
+
+def test_a_root_keys_uses_fold_into_one_message(
+    aws: SimulatedAws, slack: SlackStandin, queue: str, tmp_path: Path
+) -> None:
+    account = "111111111111"
+    settings = env(
+        aws,
+        slack,
+        tmp_path / "rootkey.db",
+        ROOTKEY_EVENTS_QUEUE_URL=queue,
+        ROOTKEY_DIGEST_CHANNEL=ALERTS,  # the default channel
+    )
+    start = datetime.now(UTC).replace(second=0, microsecond=0)
+    start = start.replace(minute=start.minute - start.minute % 10)
+    with BotProcess(settings):
+        uses = [
+            trail.key_used(action, account_id=account, at=start + timedelta(seconds=i))
+            for i, action in enumerate(["s3:ListBuckets"] * 3 + ["iam:ListUsers"] * 2)
+        ]
+        send(aws, queue, *uses)
+        slack.wait_for(lambda: queue_empty(aws, queue) or None)
+        (alert,) = alerts(slack)
+
+        def folded() -> str | None:
+            text = shown(next(m for m in slack.messages(ALERTS) if m.ts == alert.ts))
+            return text if "used 5 times" in text else None
+
+        text = slack.wait_for(folded)
+        assert "s3:ListBuckets ×3" in text and "iam:ListUsers ×2" in text
+
+
+def test_without_a_channel_the_bot_says_alerts_are_off(
+    aws: SimulatedAws, slack: SlackStandin, queue: str, tmp_path: Path
+) -> None:
+    settings = env(aws, slack, tmp_path / "rootkey.db", ROOTKEY_EVENTS_QUEUE_URL=queue)
+    with BotProcess(settings) as bot:
+        slack.wait_for(lambda: "alerts are off" in bot.logs or None)
+
+
+def click(
+    bot: BotProcess, slack: SlackStandin, action: str, value: str, user: str, ts: str
+) -> None:
+    body = actions_body(
+        action, value, response_url=slack.response_url(), user=user, message_ts=ts, channel=ALERTS
+    )
+    assert post_signed(bot.events_url, body).status_code == 200
+
+
+def test_a_root_deletion_moves_the_tracked_request_to_verified(
+    aws: SimulatedAws, slack: SlackStandin, queue: str, tmp_path: Path
+) -> None:
+    """Request remediation from the alert itself, approve (tracked), then root deletes the key:
+    the deletion event is noted in the thread and the re-audit verifies the request, long
+    before the 6-hour recheck."""
+    org = aws.create_organization(members=["payments-prod"])
+    account = org.members[0].account_id
+    aws.set_root_keys(account, [RootKeySpec(slot=1, active=True, created=days_ago(3))])
+    db = tmp_path / "rootkey.db"
+    settings = env(
+        aws,
+        slack,
+        db,
+        ROOTKEY_EVENTS_QUEUE_URL=queue,
+        ROOTKEY_ALERT_CHANNEL=ALERTS,
+        ROOTKEY_APPROVERS=APPROVER,
+        ROOTKEY_REMEDIATION="tracked",
+    )
+    with BotProcess(settings) as bot:
+        send(aws, queue, trail.key_created(NEW_KEY, account_id=account))
+        (alert,) = slack.wait_for(lambda: alerts(slack) or None)
+        click(bot, slack, ActionId.REQUEST_REMEDIATION.value, f"{account}:", REQUESTER, alert.ts)
+
+        def form() -> dict[str, Any] | None:
+            for call in reversed(slack.calls("views.update")):
+                if call.args["view"].get("submit"):
+                    return {**call.args["view"], "id": call.args["view_id"]}
+            return None
+
+        view = slack.wait_for(form)
+        reply = submit_form(bot, view, REQUESTER, "created by mistake")
+        assert reply.status_code == 200 and not reply.text
+        store = RemediationStore(create_store_engine(f"sqlite:///{db}"))
+        (req,) = slack.wait_for(lambda: store.open_requests() or None)
+        assert req.thread_ts == alert.ts  # the request lives in the alert's thread
+        slack.wait_for(lambda: store.get(req.id).message_ts)
+        click(bot, slack, ActionId.APPROVE.value, str(req.id), APPROVER, alert.ts)
+        slack.wait_for(lambda: store.get(req.id).state is State.TRACKING or None)
+
+        aws.set_root_keys(account, [])  # root deletes the key ...
+        send(
+            aws, queue, trail.key_deleted(NEW_KEY, account_id=account, key=None)
+        )  # ... and says so
+        slack.wait_for(lambda: store.get(req.id).state is State.VERIFIED or None, timeout=60)
+        notes = [m.args["text"] for m in slack.messages(ALERTS) if m.thread_ts == alert.ts]
+        assert sum("deleted access key AKIA************MPLE" in n for n in notes) == 1
