@@ -42,10 +42,10 @@ TEXT = os.environ.get("BENCH_TEXT", "check")  # e.g. "help": the ack without an 
 @contextlib.contextmanager
 def simulated_aws(members: int) -> Iterator[dict[str, str]]:
     """moto's server with an Organization, in its own process (its CPU is not ours)."""
-    from tests.support.aws import FAKE_KEY_ID, FAKE_SECRET, REGION
+    from simulator.aws import FAKE_KEY_ID, FAKE_SECRET, REGION
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.aws", "--members", str(members)],
+        [sys.executable, "-m", "simulator.aws", "--members", str(members)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -84,8 +84,8 @@ def local_bot(members: int) -> Iterator[tuple[str, str, str, Callable[[], float]
     """(events URL, signing secret, a response_url, the bot's CPU clock) of a bot started
     here. Audits run in worker processes of their own, so the bot's CPU is the acks' (and
     the posting and saving of results)."""
+    from simulator.slack import SlackStandin
     from tests.support.botproc import BotProcess
-    from tests.support.slack_standin import SlackStandin
 
     with simulated_aws(members) as aws_env, SlackStandin(bot_token="xoxb-bench") as slack:
         env = {

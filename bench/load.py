@@ -5,7 +5,7 @@
     .venv/bin/python bench/load.py --postgres           # the store on a throw-away PostgreSQL
 
 What runs: moto's server with a simulated Organization (its own process,
-``python -m tests.support.aws``), the Slack Web API stand-in, and the real bot
+``python -m simulator.aws``), the Slack Web API stand-in, and the real bot
 (``python -m bot``) in HTTP mode on SQLite (or, with ``--postgres``, on a PostgreSQL cluster
 made for the run by ``tests/support/pg_cluster.py``). The load is open-loop: request ``i`` is
 sent at ``i * duration / total`` seconds, by a pool of senders, whatever the bot's pace.
@@ -35,6 +35,8 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -43,18 +45,21 @@ import boto3  # noqa: E402
 import requests  # noqa: E402
 
 from bot.slack.action_ids import ActionId  # noqa: E402
-from tests.reliability.harness import (  # noqa: E402
-    ALICE,
-    BOT_TOKEN,
-    SIGNING_SECRET,
-    Bot,
-    ask_for,
-    bot_env,
+from bot.store.engine import create_store_engine  # noqa: E402
+from bot.store.remediation import RemediationStore  # noqa: E402
+from simulator.aws import FAKE_KEY_ID, FAKE_SECRET, REGION, start_served  # noqa: E402
+from simulator.slack import APP_ID, TEAM, SlackStandin  # noqa: E402
+from tests.support.botproc import BotProcess  # noqa: E402
+from tests.support.signing import (  # noqa: E402
+    actions_body,
+    command_body,
+    post_signed,
+    signed_headers,
 )
-from tests.support.aws import FAKE_KEY_ID, FAKE_SECRET, REGION, start_served  # noqa: E402
-from tests.support.signing import actions_body, command_body, signed_headers  # noqa: E402
-from tests.support.slack_standin import SlackStandin  # noqa: E402
 
+BOT_TOKEN = "xoxb-111-222-loadbenchtoken"
+SIGNING_SECRET = "loadbenchsigningsecret"
+ALICE = "U0ALICE001"  # asks for the fixes the approvers click on
 APPROVERS = [f"U0LOADAP{i:02d}" for i in range(10)]
 
 
@@ -103,7 +108,63 @@ def member_ids(endpoint: str) -> tuple[list[str], list[str]]:
         accounts += [a for a in page["Accounts"] if a["Name"].startswith("member-")]
     accounts.sort(key=lambda a: a["Name"])
     ids = [a["Id"] for a in accounts]
-    return ids, ids[:20]  # tests.support.aws gives the first members (by name) a root key
+    return ids, ids[:20]  # simulator.aws gives the first members (by name) a root key
+
+
+def ask_for(bot: BotProcess, slack: SlackStandin, store: RemediationStore, account: str) -> int:
+    """What a person does to ask for a fix: the button, the form, submit; the new request id."""
+
+    def request_messages() -> dict[int, str]:
+        found = {}
+        for m in slack.messages():
+            for b in m.args.get("blocks") or []:
+                block_id = str(b.get("block_id", ""))
+                if block_id.startswith("rootkey_decide:"):
+                    found[int(block_id.split(":")[1])] = m.ts
+        return found
+
+    known = set(request_messages())
+    updates = len(slack.calls("views.update"))
+    click = actions_body(
+        ActionId.REQUEST_REMEDIATION.value,
+        f"{account}:",
+        response_url=slack.response_url(),
+        user=ALICE,
+        message_ts="1700000000.000100",
+    )
+    assert post_signed(bot.events_url, click, SIGNING_SECRET).status_code == 200
+
+    def form() -> dict[str, Any] | None:
+        for call in reversed(slack.calls("views.update")[updates:]):
+            if call.args["view"].get("submit"):
+                return {**call.args["view"], "id": call.args["view_id"]}
+        return None
+
+    view = slack.wait_for(form)
+    values = {"reason": "unused since 2019, owner agrees", "ticket": None}
+    state = {
+        block: {"value": {"type": "plain_text_input", "value": value}}
+        for block, value in values.items()
+    }
+    payload = {
+        "type": "view_submission",
+        "team": {"id": TEAM, "domain": "example"},
+        "user": {"id": ALICE, "username": ALICE.lower(), "team_id": TEAM},
+        "api_app_id": APP_ID,
+        "token": "deprecated-verification-token",
+        "trigger_id": f"{random.randrange(10**12)}.{random.randrange(16**12):012x}",
+        "view": {**view, "state": {"values": state}},
+    }
+    body = urlencode({"payload": json.dumps(payload)})
+    assert post_signed(bot.events_url, body, SIGNING_SECRET).status_code == 200
+    new = slack.wait_for(lambda: set(request_messages()) - known, timeout=60)
+    request_id = max(new)
+    deadline = time.monotonic() + 30
+    while store.get(request_id).message_ts != request_messages()[request_id]:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"request #{request_id} was never saved with its message")
+        time.sleep(0.05)
+    return request_id
 
 
 def plan(
@@ -242,15 +303,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"store: {database_url.split(':', 1)[0]}", flush=True)
         members, keyed = member_ids(endpoint)
         with SlackStandin(bot_token=BOT_TOKEN) as slack:
-            env = bot_env(
-                slack,
-                aws_env(endpoint),
-                ROOTKEY_SCOPE="org",
-                ROOTKEY_APPROVERS=",".join(APPROVERS),
-            )
-            bot = Bot(env, database_url).start()
+            env = {
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "SLACK_API_URL": slack.base_url,
+                "SLACK_TEAM_ID": TEAM,
+                "SLACK_APP_ID": APP_ID,
+                **aws_env(endpoint),
+                "DATABASE_URL": database_url,
+                "ROOTKEY_SCOPE": "org",
+                "ROOTKEY_APPROVERS": ",".join(APPROVERS),
+            }
+            bot = BotProcess(env).start(60.0)
+            store = RemediationStore(create_store_engine(database_url))
             try:
-                request_ids = [ask_for(bot, slack, account, ALICE)[0] for account in keyed[:4]]
+                request_ids = [ask_for(bot, slack, store, account) for account in keyed[:4]]
                 slack.reset()
                 shots = plan(args.commands, args.clicks, members, slack, request_ids)
                 print(
@@ -258,9 +325,9 @@ def main(argv: list[str] | None = None) -> int:
                     f"{sum(s.kind == 'click' for s in shots)} clicks over {args.duration:.0f} s…",
                     flush=True,
                 )
-                outcome, took = run_load(bot.url, shots, args.duration, args.senders)
+                outcome, took = run_load(bot.events_url, shots, args.duration, args.senders)
                 drain(slack, quiet=15.0, limit=args.drain)
-                report(slack, shots, outcome, took, bot, request_ids)
+                report(slack, shots, outcome, took, store, request_ids)
             finally:
                 bot.stop()
     finally:
@@ -276,19 +343,19 @@ def report(
     shots: list[Shot],
     outcome: Outcome,
     took: float,
-    bot: Bot,
+    store: RemediationStore,
     request_ids: list[int],
 ) -> None:
     per_channel = Counter(m.channel for m in slack.messages() if not m.thread_ts)
     traced = {s.channel for s in shots if s.channel}
     posted = sum(per_channel[c] for c in traced)
     duplicate_audits = sum(1 for c in traced if per_channel[c] > 1)
-    busy_paths = {path for path, body in slack.state.responses if "already running" in str(body)}
+    busy_paths = {path for path, body in slack.response_log() if "already running" in str(body)}
     busy = set(outcome.busy) | {s.channel for s in shots if s.response_path in busy_paths}
     unanswered = sorted(c for c in traced if not per_channel[c] and c not in busy)
     approvals = Counter(
         e.request_id
-        for e in bot.store.log()
+        for e in store.log()
         if e.event == "transition" and e.to_state == "approved" and e.request_id in request_ids
     )
     duplicate_approvals = sum(1 for r in request_ids if approvals[r] > 1)

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from bot.audit.models import Scope  # noqa: E402
 from bot.aws.auditor import AwsAuditor  # noqa: E402
 from bot.config import Config  # noqa: E402
-from tests.support.aws import FAKE_KEY_ID, FAKE_SECRET, REGION, start_served  # noqa: E402
+from simulator.aws import FAKE_KEY_ID, FAKE_SECRET, REGION, start_served  # noqa: E402
 
 PER_ACCOUNT_ACTIONS = ("AssumeRole", "GetAccountSummary")
 REPORT_ACTIONS = ("GenerateCredentialReport", "GetCredentialReport")

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.aws import SimulatedAws
+from simulator.aws import SimulatedAws
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support.aws import AUDIT_ROLE
+from simulator.aws import AUDIT_ROLE
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO / "deploy" / "audit-role.yaml"

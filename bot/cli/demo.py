@@ -5,6 +5,7 @@ Slack-like page, all on 127.0.0.1. Prints the page's address; Ctrl-C stops every
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def port_number(raw: str) -> int:
@@ -27,6 +28,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.demo.orchestrator import run as run_demo
-
+    try:
+        from bot.demo.orchestrator import run as run_demo
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith("simulator"):
+            raise
+        print(
+            "rootkey demo: the simulator package is missing: run the demo from a clone of the "
+            "rootkey repository",
+            file=sys.stderr,
+        )
+        return 2
     return run_demo(port=args.port)

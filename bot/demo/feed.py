@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from bot.demo import identities as ids
 from bot.demo.blockkit import message_body, view_html
 from bot.demo.mrkdwn import Directory, esc, plain
-from bot.demo.workspace import Json, Message, Workspace
+from simulator.slack.workspace import Json, Message, Workspace
 
 SLACKBOT = "USLACKBOT"
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from simulator.slack.workspace import Identity
+
 TEAM_ID = "T0DEMO0001"
 TEAM_DOMAIN = "rootkey-demo"
 TEAM_NAME = "rootkey demo"
@@ -16,6 +18,7 @@ BOT_ID = "B0DEMO0001"
 BOT_USER_ID = "U0DEMOBOT1"
 BOT_NAME = "rootkey"
 COMMAND = "/rootkey"
+IDENTITY = Identity(TEAM_ID, TEAM_NAME, TEAM_DOMAIN, APP_ID, BOT_ID, BOT_USER_ID, BOT_NAME)
 # The deprecated verification token Slack still puts in payloads; not a secret anywhere.
 VERIFICATION_TOKEN = "demo-verification-token"
 

@@ -20,8 +20,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bot.demo import identities as ids
-from bot.demo.webapi import WebApi
-from bot.demo.workspace import Json, Message, SlackError, Workspace
+from simulator.slack.webapi import WebApi
+from simulator.slack.workspace import Json, Message, SlackError, Workspace
 
 SLACKBOT = "USLACKBOT"
 SLACK_TIMEOUT = 3.0

@@ -6,8 +6,9 @@ A dozen member accounts: most compliant, a few with root keys of different ages 
 missing, so the bot reports it as an error. Centralized root access is enabled, so approved
 requests run in assume-root mode all the way to "verified".
 
-The moto extensions live in ``tests/support`` (they are shared with the test suite); the demo
-runs from a clone of the repository, where they are importable.
+The moto extensions live in the repository's ``simulator`` package (shared with the tests and
+the benchmarks, never imported by the bot itself); the demo runs from a clone of the repository,
+where it is importable.
 """
 
 from __future__ import annotations
@@ -65,9 +66,9 @@ class ScenarioUnavailable(Exception):
 
 @dataclass
 class Scenario:
-    sim: Any  # tests.support.aws.SimulatedAws
-    org: Any  # tests.support.aws.SimOrg
-    root: Any  # tests.support.aws_root.RootAccessStandIn
+    sim: Any  # simulator.aws.SimulatedAws
+    org: Any  # simulator.aws.SimOrg
+    root: Any  # simulator.aws_root.RootAccessStandIn
 
     @property
     def endpoint_url(self) -> str:
@@ -93,7 +94,7 @@ def load_support() -> tuple[Any, Any]:
             f"{Path(sys.executable).as_posix()} -m pip install -r requirements-demo.txt"
         ) from None
     try:
-        from tests.support import aws, aws_root
+        from simulator import aws, aws_root
     except ImportError as exc:
         raise ScenarioUnavailable(
             f"the simulated AWS extensions are missing ({exc.name}): run the demo from a clone "

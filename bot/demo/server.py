@@ -26,8 +26,8 @@ from urllib.parse import parse_qs, urlsplit
 from bot.demo import identities as ids
 from bot.demo.feed import Feed
 from bot.demo.relay import Relay, person_ref
-from bot.demo.webapi import WebApi
-from bot.demo.workspace import Json, SlackError, Workspace
+from simulator.slack.webapi import WebApi
+from simulator.slack.workspace import Json, SlackError, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +45,25 @@ class ExportError(Exception):
     """The audit-log export failed; the message is one line for the page."""
 
 
+def demo_workspace() -> Workspace:
+    """The demo's cast: two people, two channels (everyone in them), a DM each, one user group."""
+    ws = Workspace(ids.IDENTITY)
+    for p in ids.PEOPLE:
+        ws.add_user(p.user_id, p.handle, p.real_name, p.role)
+    everyone = [p.user_id for p in ids.PEOPLE]
+    for c in ids.CHANNELS:
+        ws.add_channel(c.channel_id, c.name, topic=c.topic, members=everyone)
+    for p in ids.PEOPLE:
+        ws.add_dm(p.user_id, ids.dm_channel_id(p.user_id))
+    ws.usergroups["S0DEMOLEAD"] = ("security-leads", (ids.APPROVER.user_id,))
+    return ws
+
+
 class DemoServer:
     """The workspace, its Web API and the page, served on one local port."""
 
     def __init__(self, port: int = 0, token: str = "xoxb-demo") -> None:
-        self.workspace = Workspace()
+        self.workspace = demo_workspace()
         self.feed = Feed(self.workspace)
         self.relay: Relay | None = None
         self.info: Json = {}  # what the page says about the simulation (accounts, mode)

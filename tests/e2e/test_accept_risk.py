@@ -26,10 +26,10 @@ from bot.slack.action_ids import ActionId, CallbackId
 from bot.store.engine import create_store_engine
 from bot.store.remediation import RemediationStore
 from bot.store.remediation_tables import ExceptionRow
-from tests.support.aws import RootKeySpec, SimulatedAws, days_ago
+from simulator.aws import RootKeySpec, SimulatedAws, days_ago
+from simulator.slack import TEAM, Posted, SlackStandin
 from tests.support.botproc import BotProcess
 from tests.support.signing import TEST_SIGNING_SECRET, actions_body, command_body, post_signed
-from tests.support.slack_standin import TEAM, Posted, SlackStandin
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.aws import RootKeySpec, SimulatedAws, days_ago
+from simulator.aws import RootKeySpec, SimulatedAws, days_ago
 
 REPO = Path(__file__).resolve().parents[2]
 HEADER = (

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import requests
 
-from tests.support.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws
+from simulator.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws
+from simulator.slack import SlackStandin
 from tests.support.botproc import BotProcess, run_bot_once
 from tests.support.signing import TEST_SIGNING_SECRET, command_body, post_signed
-from tests.support.slack_standin import SlackStandin
 
 pytestmark = pytest.mark.slow
 

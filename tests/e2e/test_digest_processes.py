@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 
 from bot.store import Store
-from tests.support.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws
+from simulator.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws
+from simulator.slack import SlackStandin
 from tests.support.botproc import BotProcess
 from tests.support.database import postgres_database
 from tests.support.signing import TEST_SIGNING_SECRET
-from tests.support.slack_standin import SlackStandin
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 

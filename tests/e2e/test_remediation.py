@@ -32,12 +32,12 @@ from bot.remediation.states import State
 from bot.slack.action_ids import ActionId
 from bot.store.engine import create_store_engine
 from bot.store.remediation import RemediationStore
-from tests.support.aws import RootKeySpec, SimulatedAws, days_ago
-from tests.support.aws_root import RootAccessStandIn
+from simulator.aws import RootKeySpec, SimulatedAws, days_ago
+from simulator.aws_root import RootAccessStandIn
+from simulator.slack import TEAM, SlackStandin, SocketModeServer
 from tests.support.botproc import ROOT, BotProcess
 from tests.support.database import postgres_database
 from tests.support.signing import TEST_SIGNING_SECRET, actions_body, command_body, post_signed
-from tests.support.slack_standin import TEAM, SlackStandin, SocketModeServer
 
 pytestmark = pytest.mark.slow
 

@@ -25,7 +25,8 @@ from bot.slack.jobs import SharedGuard
 from bot.store import Store
 from bot.store.claims import RequestClaims
 from bot.store.records import StoreError
-from tests.support.aws import RootKeySpec, SimulatedAws, days_ago
+from simulator.aws import RootKeySpec, SimulatedAws, days_ago
+from simulator.slack import Posted, SlackStandin
 from tests.support.botproc import BotProcess
 from tests.support.database import BACKENDS, database, postgres_database
 from tests.support.signing import (
@@ -35,7 +36,6 @@ from tests.support.signing import (
     post_signed,
     signed_headers,
 )
-from tests.support.slack_standin import Posted, SlackStandin
 
 BOT_TOKEN = "xoxb-test-token"
 CHANNEL = "C0ROOTKEY1"

@@ -19,8 +19,8 @@ from bot.slack.checks import CheckRequest, CheckRunner
 from bot.slack.jobs import Jobs
 from bot.slack.poster import Poster
 from bot.store.records import StoreError
+from simulator.slack import SlackStandin
 from tests.support.signing import TEST_SIGNING_SECRET, command_body, signed_headers
-from tests.support.slack_standin import SlackStandin
 
 TOKEN = "xoxb-test-token"
 

@@ -14,7 +14,8 @@ import pytest
 import requests
 
 from bot.slack.action_ids import ActionId
-from tests.support.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws, days_ago
+from simulator.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws, days_ago
+from simulator.slack import SlackStandin
 from tests.support.botproc import BotProcess
 from tests.support.signing import (
     TEST_SIGNING_SECRET,
@@ -23,7 +24,6 @@ from tests.support.signing import (
     post_signed,
     sign,
 )
-from tests.support.slack_standin import SlackStandin
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 
 from bot.slack.blocks.command import note
 from bot.slack.poster import DeliveryError, Poster
-from tests.support.slack_standin import SlackStandin
+from simulator.slack import SlackStandin
 
 TOKEN = "xoxb-test-token"
 MESSAGE = note("hello from rootkey")

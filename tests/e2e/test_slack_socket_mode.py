@@ -11,10 +11,10 @@ from urllib.parse import parse_qs, parse_qsl
 
 import pytest
 
-from tests.support.aws import RootKeySpec, SimulatedAws, days_ago
+from simulator.aws import RootKeySpec, SimulatedAws, days_ago
+from simulator.slack import SlackStandin, SocketModeServer
 from tests.support.botproc import BotProcess
 from tests.support.signing import actions_body, command_body
-from tests.support.slack_standin import SlackStandin, SocketModeServer
 
 pytestmark = pytest.mark.slow
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.aws import SimulatedAws
+from simulator.aws import SimulatedAws
+from simulator.slack import SlackStandin
 from tests.support.botproc import BotProcess, run_bot_once
 from tests.support.signing import TEST_SIGNING_SECRET, command_body, post_signed
-from tests.support.slack_standin import SlackStandin
 
 pytestmark = pytest.mark.slow
 

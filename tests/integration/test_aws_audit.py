@@ -11,7 +11,7 @@ from bot.audit.models import AuditResult, Scope, Status, Verdict
 from bot.aws.auditor import AwsAuditor
 from bot.aws.errors import AuditError
 from bot.config import Config
-from tests.support.aws import (
+from simulator.aws import (
     MANAGEMENT_ACCOUNT,
     REGION,
     EndpointSession,

@@ -14,7 +14,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from tests.support.aws import (
+from simulator.aws import (
     MANAGEMENT_ACCOUNT,
     REGION,
     EndpointSession,
@@ -130,7 +130,7 @@ def test_reset_forgets_everything(aws: SimulatedAws) -> None:
 
 def test_served_from_its_own_process() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.aws", "--members", "3", "--noncompliant", "1"],
+        [sys.executable, "-m", "simulator.aws", "--members", "3", "--noncompliant", "1"],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,

@@ -10,8 +10,8 @@ from botocore.exceptions import ClientError
 
 from bot.audit.models import mask_key_id
 from bot.aws.root import TASK_POLICY_ARN, RootAccess, RootAccessError, fail
-from tests.support.aws import RootKeySpec, SimOrg, SimulatedAws
-from tests.support.aws_root import RootAccessStandIn
+from simulator.aws import RootKeySpec, SimOrg, SimulatedAws
+from simulator.aws_root import RootAccessStandIn
 
 USED = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 

@@ -28,9 +28,9 @@ from bot.slack.poster import Poster
 from bot.store import Store
 from bot.store.records import StoreError
 from bot.store.remediation import NewRequest, RemediationStore
-from tests.support.aws import RootKeySpec, SimulatedAws
-from tests.support.aws_root import RootAccessStandIn
-from tests.support.slack_standin import SlackStandin
+from simulator.aws import RootKeySpec, SimulatedAws
+from simulator.aws_root import RootAccessStandIn
+from simulator.slack import SlackStandin
 
 CHANNEL = "C0ROOTKEY1"
 APPROVER = "U0APPROVE1"

@@ -20,8 +20,8 @@ from bot.slack.blocks.remediation import FormContext
 from bot.slack.poster import Poster
 from bot.store import Store
 from bot.store.remediation import RemediationStore
-from tests.support.aws import RootKeySpec, SimulatedAws
-from tests.support.slack_standin import SlackStandin
+from simulator.aws import RootKeySpec, SimulatedAws
+from simulator.slack import SlackStandin
 
 CHANNEL = "C0ROOTKEY1"
 THREAD = "1700000000.000100"

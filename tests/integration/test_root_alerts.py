@@ -29,10 +29,10 @@ from bot.slack.alerts import SlackAlerts
 from bot.slack.poster import Poster
 from bot.store import Store
 from bot.store.alerts import AlertStore
+from simulator.aws import SimulatedAws
+from simulator.slack import SlackStandin
 from tests.support import trail
-from tests.support.aws import SimulatedAws
 from tests.support.database import BACKENDS, database
-from tests.support.slack_standin import SlackStandin
 
 CHANNEL = "C0ALERTS01"
 ACCOUNT = "111111111111"

@@ -22,8 +22,8 @@ from bot.audit.models import (
     Verdict,
 )
 from bot.store import Store, UnknownRun
+from simulator.slack import SlackStandin
 from tests.support.database import BACKENDS, database, wipe
-from tests.support.slack_standin import SlackStandin
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)

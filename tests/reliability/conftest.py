@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from simulator.aws import SimulatedAws
+from simulator.slack import SlackStandin
 from tests.reliability.harness import APPROVER_GROUP, BOT_TOKEN, GROUP_APPROVER
-from tests.support.aws import SimulatedAws
 from tests.support.pg_cluster import PgCluster, PgClusterUnavailable
-from tests.support.slack_standin import SlackStandin
 
 
 @pytest.fixture

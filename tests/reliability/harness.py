@@ -24,9 +24,9 @@ from bot.remediation.states import State
 from bot.slack.action_ids import ActionId
 from bot.store.engine import create_store_engine
 from bot.store.remediation import RemediationStore
+from simulator.slack import TEAM, SlackStandin
 from tests.support.botproc import ROOT, BotProcess
 from tests.support.signing import actions_body, command_body, post_signed
-from tests.support.slack_standin import TEAM, SlackStandin
 
 T = TypeVar("T")
 
@@ -317,6 +317,6 @@ def everything_sent(slack: SlackStandin) -> str:
     """Every Web API request, response_url message and upload the stand-in received."""
     parts = [json.dumps(c.args, default=str) for c in slack.attempts()]
     parts += [json.dumps(r, default=str) for r in slack.responses()]
-    parts += [u.content.decode("utf-8", "replace") for u in slack.state.uploads.values()]
+    parts += [u.content.decode("utf-8", "replace") for u in slack.uploads(unshared=True)]
     parts += [str(u.initial_comment or "") + str(u.title or "") for u in slack.uploads()]
     return "\n".join(parts)

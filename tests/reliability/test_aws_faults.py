@@ -19,7 +19,7 @@ from bot.audit.models import AuditResult, Scope, Status
 from bot.aws.auditor import AwsAuditor
 from bot.aws.errors import AuditError
 from bot.config import Config
-from tests.support.aws import (
+from simulator.aws import (
     FAKE_KEY_ID,
     FAKE_SECRET,
     MANAGEMENT_ACCOUNT,

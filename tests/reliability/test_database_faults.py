@@ -22,6 +22,8 @@ from sqlalchemy import create_engine, func, select, text
 from bot.remediation.states import State
 from bot.slack.action_ids import ActionId
 from bot.store.models import RunRow
+from simulator.aws import RootKeySpec, SimulatedAws, days_ago
+from simulator.slack import SlackStandin
 from tests.reliability.harness import (
     ALICE,
     APPROVER,
@@ -35,9 +37,7 @@ from tests.reliability.harness import (
     wait_state,
     wait_until,
 )
-from tests.support.aws import RootKeySpec, SimulatedAws, days_ago
 from tests.support.pg_cluster import PgCluster, PgClusterUnavailable
-from tests.support.slack_standin import SlackStandin
 
 pytestmark = pytest.mark.slow
 

@@ -18,6 +18,8 @@ import requests
 
 from bot.remediation.states import State
 from bot.slack.action_ids import ActionId
+from simulator.aws import RootKeySpec, SimulatedAws, days_ago
+from simulator.slack import TEAM, SlackStandin
 from tests.reliability.harness import (
     ALICE,
     APP_ID,
@@ -39,9 +41,7 @@ from tests.reliability.harness import (
     view_payload,
     wait_until,
 )
-from tests.support.aws import RootKeySpec, SimulatedAws, days_ago
 from tests.support.signing import actions_body, command_body, post_signed, sign
-from tests.support.slack_standin import TEAM, SlackStandin
 
 pytestmark = pytest.mark.slow
 

@@ -20,6 +20,9 @@ from bot.remediation.states import State
 from bot.slack.action_ids import ActionId
 from bot.store import Store
 from bot.store.models import DigestSlotRow
+from simulator.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws, days_ago
+from simulator.aws_root import RootAccessStandIn
+from simulator.slack import SlackStandin
 from tests.reliability.harness import (
     ALICE,
     APPROVER,
@@ -34,9 +37,6 @@ from tests.reliability.harness import (
     wait_state,
     wait_until,
 )
-from tests.support.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws, days_ago
-from tests.support.aws_root import RootAccessStandIn
-from tests.support.slack_standin import SlackStandin
 
 pytestmark = pytest.mark.slow
 

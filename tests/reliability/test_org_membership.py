@@ -18,6 +18,8 @@ from collections.abc import Iterator
 import pytest
 
 from bot.slack.action_ids import ActionId
+from simulator.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws, days_ago
+from simulator.slack import SlackStandin
 from tests.reliability.harness import (
     ALICE,
     CHANNEL,
@@ -26,9 +28,7 @@ from tests.reliability.harness import (
     click,
     command,
 )
-from tests.support.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws, days_ago
 from tests.support.botproc import ROOT
-from tests.support.slack_standin import SlackStandin
 
 pytestmark = pytest.mark.slow
 

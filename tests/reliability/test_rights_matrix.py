@@ -16,6 +16,8 @@ import pytest
 
 from bot.remediation.states import State
 from bot.slack.action_ids import ActionId
+from simulator.aws import RootKeySpec, SimulatedAws, days_ago
+from simulator.slack import SlackStandin
 from tests.reliability.harness import (
     ALICE,
     APPROVER,
@@ -31,8 +33,6 @@ from tests.reliability.harness import (
     private_answer,
     wait_until,
 )
-from tests.support.aws import RootKeySpec, SimulatedAws, days_ago
-from tests.support.slack_standin import SlackStandin
 
 pytestmark = pytest.mark.slow
 

@@ -22,6 +22,8 @@ import pytest
 
 from bot.remediation.states import State
 from bot.slack.action_ids import ActionId
+from simulator.aws import RootKeySpec, SimulatedAws, days_ago
+from simulator.slack import SlackStandin
 from tests.reliability.harness import (
     ALICE,
     APPROVER,
@@ -38,9 +40,7 @@ from tests.reliability.harness import (
     wait_state,
     wait_until,
 )
-from tests.support.aws import RootKeySpec, SimulatedAws, days_ago
 from tests.support.botproc import ROOT
-from tests.support.slack_standin import SlackStandin
 
 pytestmark = pytest.mark.slow
 

@@ -12,11 +12,11 @@ from urllib.parse import parse_qsl
 import pytest
 
 from bot.slack.action_ids import ActionId
+from simulator.aws import RootKeySpec, SimulatedAws, days_ago
+from simulator.slack import TEAM, SlackStandin, SocketModeServer
 from tests.reliability.harness import APP_ID, BOT_TOKEN, live_markup, wait_until
-from tests.support.aws import RootKeySpec, SimulatedAws, days_ago
 from tests.support.botproc import BotProcess
 from tests.support.signing import actions_body, command_body
-from tests.support.slack_standin import TEAM, SlackStandin, SocketModeServer
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,7 @@ from bot.slack.checks import CheckRequest, CheckRunner
 from bot.slack.jobs import Jobs
 from bot.slack.poster import Poster
 from bot.store.records import StoreError
-from tests.support.slack_standin import SlackStandin
+from simulator.slack import SlackStandin
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 UNTIL = datetime(2026, 12, 30, tzinfo=UTC)

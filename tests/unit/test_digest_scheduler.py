@@ -22,8 +22,8 @@ from bot.scheduler import CLAIM_LEASE, DigestScheduler, previous_slot
 from bot.services.digest import DigestService
 from bot.slack.poster import DeliveryError, Poster
 from bot.store import Store
-from tests.support.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws
-from tests.support.slack_standin import SlackStandin
+from simulator.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws
+from simulator.slack import SlackStandin
 
 CHANNEL = "C0DIGEST01"
 DAY1 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)

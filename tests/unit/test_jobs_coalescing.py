@@ -17,7 +17,7 @@ from bot.services.audit import AuditService
 from bot.slack.checks import CheckRequest, CheckRunner
 from bot.slack.jobs import Jobs, MemoryGuard
 from bot.slack.poster import Poster
-from tests.support.slack_standin import Posted, SlackStandin
+from simulator.slack import Posted, SlackStandin
 
 TOKEN = "xoxb-test-token"
 

@@ -26,8 +26,8 @@ from bot.slack.action_ids import ActionId
 from bot.slack.blocks.command import error_message
 from bot.slack.errors import describe
 from bot.store.remediation import NewRequest, RemediationStore
+from simulator.slack import SlackStandin
 from tests.support.signing import TEST_SIGNING_SECRET, actions_body, signed_headers
-from tests.support.slack_standin import SlackStandin
 
 TOKEN = "xoxb-test-token"
 CHANNEL = "C0ROOTKEY1"

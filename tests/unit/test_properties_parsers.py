@@ -25,7 +25,7 @@ from bot.slack.blocks.remediation import FormContext
 from bot.slack.commands import Check, Help, Subcommand, UsageError, parse_command
 from bot.slack.values import BadValue, FindingRef, decode_scope
 from handlers.actions import request_id
-from tests.support.aws import RootKeySpec, RootState, root_row
+from simulator.aws import RootKeySpec, RootState, root_row
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 HEADER = (

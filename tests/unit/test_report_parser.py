@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from bot.audit.report import ReportError, parse_credential_report
 from bot.audit.report_forms import load_reports
-from tests.support.aws import RootKeySpec, RootState, root_row
+from simulator.aws import RootKeySpec, RootState, root_row
 
 HEADER = (
     "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,"

@@ -1,6 +1,7 @@
-"""A local stand-in of Slack's Web API, a response_url endpoint and a Socket Mode server.
+"""The Slack platform for tests and benchmarks: the Web API, response URLs, file uploads on
+127.0.0.1, over the same ``Workspace`` and ``WebApi`` as the demo.
 
-No pytest in here: benchmarks and the demo use it too.
+No pytest in here: benchmarks use it too.
 
     with SlackStandin(bot_token="xoxb-test") as slack:
         env = {"SLACK_API_URL": slack.base_url, ...}
@@ -9,9 +10,10 @@ No pytest in here: benchmarks and the demo use it too.
         ...
         slack.wait_for(lambda: slack.calls("chat.postMessage"))
 
-Every Web API request is recorded (``attempts``: all of them, ``calls``: those answered ok).
-Methods implemented: the ones the bot calls (auth.test, chat.*, views.*, files upload v2,
-usergroups.users.list, conversations.*, users.info, apps.connections.open).
+The workspace is an open one (see ``simulator.slack.workspace``): a channel or user id the bot
+names exists; ``slack.workspace.add_channel(...)`` lays out one whose shape matters. Every Web
+API request is recorded (``attempts``: all of them, ``calls``: those answered ok); the views
+``messages()``, ``uploads()`` and ``responses()`` show what the bot posted, shared and answered.
 """
 
 from __future__ import annotations
@@ -29,11 +31,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlparse
 
+from simulator.slack.webapi import WebApi
+from simulator.slack.workspace import Identity, ResponseTarget, SlackError, Workspace
+
 T = TypeVar("T")
 
 BOT_USER = "U0ROOTKEY0"
 BOT_ID = "B0ROOTKEY0"
 TEAM = "T0TEAM0001"
+APP_ID = "A0ROOTKEY1"
+IDENTITY = Identity(TEAM, "Example", "example", APP_ID, BOT_ID, BOT_USER, "rootkey")
 
 
 @dataclass
@@ -56,20 +63,24 @@ class Fault:
     delay: float = 0.0  # for "timeout": seconds to wait before answering
 
 
-@dataclass
+@dataclass(frozen=True)
 class Upload:
+    """A file the bot shared (one per channel it went to)."""
+
     file_id: str
     filename: str
     length: int
-    content: bytes = b""
-    title: str | None = None
-    channel: str | None = None
-    thread_ts: str | None = None
-    initial_comment: str | None = None
+    content: bytes
+    title: str | None
+    channel: str | None
+    thread_ts: str | None
+    initial_comment: str | None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Posted:
+    """A message the bot posted with chat.postMessage, as it stands now (after chat.update)."""
+
     channel: str
     ts: str
     args: dict[str, Any]
@@ -78,37 +89,42 @@ class Posted:
 
 
 @dataclass
-class SlackState:
-    bot_token: str
-    app_token: str | None
-    attempts: list[Call] = field(default_factory=list)
+class Controls:
     faults: dict[str, deque[Fault]] = field(default_factory=lambda: defaultdict(deque))
     refused_channels: dict[str, str] = field(default_factory=dict)
-    messages: list[Posted] = field(default_factory=list)
-    uploads: dict[str, Upload] = field(default_factory=dict)
+    attempts: list[Call] = field(default_factory=list)
     responses: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     response_faults: deque[int] = field(default_factory=deque)
-    usergroups: dict[str, list[str]] = field(default_factory=dict)
-    socket_url: str | None = None
 
 
 def parse_args(content_type: str, raw: bytes, query: str) -> dict[str, Any]:
     args: dict[str, Any] = {k: v[-1] for k, v in parse_qs(query).items()}
     if "json" in content_type:
-        args.update(json.loads(raw or b"{}"))
+        body = json.loads(raw or b"{}")
+        if isinstance(body, dict):
+            args.update(body)
     elif raw and "multipart" not in content_type:
         args.update({k: v[-1] for k, v in parse_qs(raw.decode()).items()})
-    for key, value in list(args.items()):
+    for key, value in list(args.items()):  # structured arguments sent as JSON strings
         if isinstance(value, str) and value[:1] in "[{":
             with contextlib.suppress(ValueError):
                 args[key] = json.loads(value)
     return args
 
 
+# Methods that act on the channel named in their arguments, and where that argument is.
+CHANNEL_ARG = {
+    "chat.postMessage": "channel",
+    "chat.postEphemeral": "channel",
+    "files.completeUploadExternal": "channel_id",
+}
+
+
 class SlackStandin:
     def __init__(self, bot_token: str = "xoxb-test-token", app_token: str | None = None) -> None:
-        self.state = SlackState(bot_token=bot_token, app_token=app_token)
-        self.lock = threading.Condition()
+        self.bot_token = bot_token
+        self.app_token = app_token
+        self.socket_url: str | None = None
         self.ts_counter = itertools.count(1)
         standin = self
 
@@ -137,6 +153,19 @@ class SlackStandin:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.fresh()
+
+    def fresh(self) -> None:
+        self.workspace = Workspace(IDENTITY, open_world=True)
+        self.lock = self.workspace.changed
+        self.api = WebApi(
+            self.workspace,
+            self.bot_token,
+            f"http://127.0.0.1:{self.port}",
+            app_token=self.app_token,
+            socket_url=self.socket_url,
+        )
+        self.controls = Controls()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -162,9 +191,13 @@ class SlackStandin:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api/"
 
-    def response_url(self) -> str:
-        """A fresh response_url, as Slack puts in each command and click."""
-        return f"http://127.0.0.1:{self.port}/response/{uuid.uuid4().hex}"
+    def response_url(self, channel: str | None = None, user: str | None = None) -> str:
+        """A fresh response_url, as Slack puts in each command and click. With a ``channel``
+        (and the ``user`` who acted), what is sent there is shown in that channel too."""
+        if channel is None:
+            return f"http://127.0.0.1:{self.port}/response/{uuid.uuid4().hex}"
+        target = ResponseTarget(user=user or "", channel=channel)
+        return f"http://127.0.0.1:{self.port}/response/{self.workspace.new_response_url(target)}"
 
     # -- test controls ---------------------------------------------------------------------
 
@@ -173,55 +206,96 @@ class SlackStandin:
     ) -> None:
         with self.lock:
             for _ in range(times):
-                self.state.faults[method].append(Fault(error, retry_after, delay))
+                self.controls.faults[method].append(Fault(error, retry_after, delay))
 
     def refuse_channel(self, channel: str, error: str = "not_in_channel") -> None:
+        """Posts and uploads into ``channel`` answer ``error`` until the bot joins it."""
         with self.lock:
-            self.state.refused_channels[channel] = error
+            self.controls.refused_channels[channel] = error
 
     def fail_responses(self, *statuses: int) -> None:
         with self.lock:
-            self.state.response_faults.extend(statuses)
+            self.controls.response_faults.extend(statuses)
 
     def set_socket_url(self, url: str) -> None:
-        self.state.socket_url = url
+        self.socket_url = url
+        self.api.socket_url = url
 
     def set_usergroup(self, group: str, users: list[str]) -> None:
-        self.state.usergroups[group] = list(users)
+        with self.lock:
+            self.workspace.usergroups[group] = (group.lower(), tuple(users))
 
     def reset(self) -> None:
         with self.lock:
-            token, app = self.state.bot_token, self.state.app_token
-            self.state = SlackState(bot_token=token, app_token=app)
+            self.fresh()
 
     # -- what happened ---------------------------------------------------------------------
 
     def calls(self, method: str | None = None) -> list[Call]:
         with self.lock:
-            return [c for c in self.state.attempts if c.ok and method in (None, c.method)]
+            return [c for c in self.controls.attempts if c.ok and method in (None, c.method)]
 
     def attempts(self, method: str | None = None) -> list[Call]:
         with self.lock:
-            return [c for c in self.state.attempts if method in (None, c.method)]
+            return [c for c in self.controls.attempts if method in (None, c.method)]
 
     def messages(self, channel: str | None = None) -> list[Posted]:
+        """The bot's chat.postMessage messages (not ephemeral ones, not file shares); a user id
+        as ``channel`` means the DM with that user."""
         with self.lock:
-            return [m for m in self.state.messages if channel in (None, m.channel)]
+            dm = next(
+                (
+                    c.channel_id
+                    for c in self.workspace.conversations.values()
+                    if c.im_user == channel
+                ),
+                None,
+            )
+            channel = dm or channel
+            return [
+                Posted(m.channel, m.ts, dict(m.args), m.args.get("thread_ts") or None, m.metadata)
+                for m in self.workspace.messages.values()
+                if m.from_bot and m.args and not m.ephemeral_to and channel in (None, m.channel)
+            ]
 
     def responses(self, to: str | None = None) -> list[dict[str, Any]]:
         """Everything posted to response_urls, or only to the one ``to`` names."""
         path = urlparse(to).path if to else None
         with self.lock:
-            return [p for where, p in self.state.responses if path in (None, where)]
+            return [p for where, p in self.controls.responses if path in (None, where)]
 
     def answer_to(self, response_url: str, timeout: float = 30.0) -> dict[str, Any]:
         """The first answer posted to ``response_url`` (one click's or one command's own),
         whatever else arrives before or after it."""
         return self.wait_for(lambda: next(iter(self.responses(to=response_url)), None), timeout)
 
-    def uploads(self) -> list[Upload]:
+    def response_log(self) -> list[tuple[str, dict[str, Any]]]:
+        """(path, payload) of every response_url POST."""
         with self.lock:
-            return [u for u in self.state.uploads.values() if u.channel]
+            return list(self.controls.responses)
+
+    def uploads(self, unshared: bool = False) -> list[Upload]:
+        """Files shared into a channel; with ``unshared`` also those uploaded but never shared."""
+        with self.lock:
+            found = []
+            for f in self.workspace.files.values():
+                shares: list[tuple[str | None, str | None]] = list(f.shares)
+                if not shares and unshared:
+                    shares = [(None, None)]
+                found += [
+                    Upload(
+                        f.file_id,
+                        f.name,
+                        f.length or 0,
+                        f.content,
+                        f.title,
+                        channel,
+                        thread_ts,
+                        f.initial_comment,
+                    )
+                    for channel, thread_ts in shares
+                ]
+            return found
 
     def wait_for(self, probe: Callable[[], T], timeout: float = 60.0) -> T:
         """Wait until ``probe()`` is truthy (re-checked on every request); return its value."""
@@ -249,10 +323,14 @@ class SlackStandin:
         if not path.startswith("/api/"):
             return 404, {}, b"not found"
         method = path[len("/api/") :]
-        args = parse_args(lower.get("content-type", ""), raw, query)
-        token = lower.get("authorization", "").removeprefix("Bearer ") or args.get("token", "")
+        try:
+            args = parse_args(lower.get("content-type", ""), raw, query)
+        except (ValueError, UnicodeDecodeError):
+            return self.answer(method, {}, {"ok": False, "error": "invalid_json"})
+        token = lower.get("authorization", "").removeprefix("Bearer ") or args.pop("token", "")
         with self.lock:
-            fault = self.state.faults[method].popleft() if self.state.faults[method] else None
+            queue = self.controls.faults[method]
+            fault = queue.popleft() if queue else None
         if fault is not None and fault.error == "timeout":
             # Slack did the work, but the answer comes too late: the caller may have given up.
             answer = self.call_method(method, args, token)
@@ -265,22 +343,21 @@ class SlackStandin:
     def call_method(
         self, method: str, args: dict[str, Any], token: str
     ) -> tuple[int, dict[str, str], bytes]:
-        expected = self.state.app_token if method == "apps.connections.open" else None
-        if token not in {self.state.bot_token, expected}:
-            return self.answer(method, args, {"ok": False, "error": "invalid_auth"})
-        handler = getattr(self, "api_" + method.replace(".", "_"), None)
-        if handler is None:
-            return self.answer(method, args, {"ok": False, "error": "unknown_method"})
         with self.lock:
-            data = handler(args)
-        return self.answer(method, args, data)
+            channel = str(args.get(CHANNEL_ARG.get(method, ""), "") or "")
+            refused = self.controls.refused_channels.get(channel)
+            if method == "conversations.join":
+                self.controls.refused_channels.pop(str(args.get("channel", "")), None)
+        if refused and token == self.bot_token:
+            return self.answer(method, args, {"ok": False, "error": refused})
+        return self.answer(method, args, self.api.call(method, args, token))
 
     def answer(
         self, method: str, args: dict[str, Any], data: dict[str, Any]
     ) -> tuple[int, dict[str, str], bytes]:
         with self.lock:
             error = None if data.get("ok") else str(data.get("error"))
-            self.state.attempts.append(Call(method, args, time.time(), 200, error))
+            self.controls.attempts.append(Call(method, args, time.time(), 200, error))
             self.lock.notify_all()
         return 200, {"Content-Type": "application/json"}, json.dumps(data).encode()
 
@@ -296,154 +373,41 @@ class SlackStandin:
         else:
             return self.answer(method, args, {"ok": False, "error": fault.error})
         with self.lock:
-            self.state.attempts.append(Call(method, args, time.time(), status, fault.error))
+            self.controls.attempts.append(Call(method, args, time.time(), status, fault.error))
             self.lock.notify_all()
         return status, headers, body
 
     def on_response(self, path: str, raw: bytes) -> tuple[int, dict[str, str], bytes]:
         with self.lock:
-            if self.state.response_faults:
-                return self.state.response_faults.popleft(), {}, b"error"
-            self.state.responses.append((path, json.loads(raw or b"{}")))
+            if self.controls.response_faults:
+                return self.controls.response_faults.popleft(), {}, b"error"
+            try:
+                payload = json.loads(raw or b"{}")
+            except ValueError:
+                return 400, {"Content-Type": "text/plain"}, b"invalid_payload"
+            self.controls.responses.append((path, payload))
             self.lock.notify_all()
+            token = path.rsplit("/", 1)[-1]
+            if token in self.workspace.response_urls and isinstance(payload, dict):
+                try:
+                    self.api.respond(token, payload)
+                except SlackError as exc:
+                    status = 404 if exc.code in ("expired_url", "used_url") else 400
+                    return (
+                        status,
+                        {"Content-Type": "application/json"},
+                        json.dumps({"ok": False, "error": exc.code}).encode(),
+                    )
         return 200, {"Content-Type": "text/plain"}, b"ok"
 
     def on_upload(self, file_id: str, raw: bytes) -> tuple[int, dict[str, str], bytes]:
+        try:
+            self.workspace.upload(file_id, raw)
+        except SlackError:
+            return 404, {}, b"no such upload"
         with self.lock:
-            upload = self.state.uploads.get(file_id)
-            if upload is None:
-                return 404, {}, b"no such upload"
-            upload.content = raw
+            self.lock.notify_all()
         return 200, {"Content-Type": "text/plain"}, f"OK - {len(raw)}".encode()
-
-    def next_ts(self) -> str:
-        return f"{int(time.time())}.{next(self.ts_counter):06d}"
-
-    # -- Web API methods (called with the lock held) ---------------------------------------
-
-    def api_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "ok": True,
-            "url": "https://example.slack.com/",
-            "team": "Example",
-            "user": "rootkey",
-            "team_id": TEAM,
-            "user_id": BOT_USER,
-            "bot_id": BOT_ID,
-            "is_enterprise_install": False,
-        }
-
-    def refused(self, channel: str) -> dict[str, Any] | None:
-        error = self.state.refused_channels.get(channel)
-        return {"ok": False, "error": error} if error else None
-
-    def api_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = str(args.get("channel", ""))
-        if not channel:
-            return {"ok": False, "error": "channel_not_found"}
-        if refused := self.refused(channel):
-            return refused
-        if not args.get("text") and not args.get("blocks"):
-            return {"ok": False, "error": "no_text"}
-        ts = self.next_ts()
-        self.state.messages.append(
-            Posted(channel, ts, args, args.get("thread_ts"), args.get("metadata"))
-        )
-        message = {"ts": ts, "text": args.get("text"), "blocks": args.get("blocks")}
-        return {"ok": True, "channel": channel, "ts": ts, "message": message}
-
-    def api_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
-        for posted in self.state.messages:
-            if posted.channel == args.get("channel") and posted.ts == args.get("ts"):
-                posted.args = {**posted.args, **args}
-                return {"ok": True, "channel": posted.channel, "ts": posted.ts}
-        return {"ok": False, "error": "message_not_found"}
-
-    def api_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
-        if refused := self.refused(str(args.get("channel", ""))):
-            return refused
-        return {"ok": True, "message_ts": self.next_ts()}
-
-    def api_chat_getPermalink(self, args: dict[str, Any]) -> dict[str, Any]:
-        ts = str(args.get("message_ts", "")).replace(".", "")
-        return {"ok": True, "permalink": f"https://example.slack.com/archives/x/p{ts}"}
-
-    def api_conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = args.get("channel")
-        oldest = float(args.get("oldest") or 0)
-        found = [
-            {"ts": m.ts, "text": m.args.get("text"), "metadata": m.metadata}
-            for m in reversed(self.state.messages)
-            if m.channel == channel and float(m.ts) >= oldest and not m.thread_ts
-        ]
-        return {"ok": True, "messages": found[: int(args.get("limit") or 100)]}
-
-    def api_conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = str(args.get("channel", ""))
-        member = channel not in self.state.refused_channels
-        return {"ok": True, "channel": {"id": channel, "is_member": member}}
-
-    def api_conversations_join(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = str(args.get("channel", ""))
-        self.state.refused_channels.pop(channel, None)
-        return {"ok": True, "channel": {"id": channel}}
-
-    def api_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        user = str(args.get("user", ""))
-        return {"ok": True, "user": {"id": user, "name": user.lower(), "tz": "UTC"}}
-
-    def api_usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
-        users = self.state.usergroups.get(str(args.get("usergroup", "")))
-        if users is None:
-            return {"ok": False, "error": "no_such_subteam"}
-        return {"ok": True, "users": users}
-
-    def view(self, args: dict[str, Any], view_id: str | None = None) -> dict[str, Any]:
-        view = args.get("view") or {}
-        return {"ok": True, "view": {**view, "id": view_id or "V" + uuid.uuid4().hex[:10]}}
-
-    def api_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
-        if not args.get("trigger_id"):
-            return {"ok": False, "error": "invalid_trigger_id"}
-        return self.view(args)
-
-    def api_views_push(self, args: dict[str, Any]) -> dict[str, Any]:
-        return self.api_views_open(args)
-
-    def api_views_update(self, args: dict[str, Any]) -> dict[str, Any]:
-        return self.view(args, args.get("view_id"))
-
-    def api_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
-        file_id = "F" + uuid.uuid4().hex[:10].upper()
-        self.state.uploads[file_id] = Upload(
-            file_id, str(args.get("filename")), int(args.get("length") or 0)
-        )
-        return {
-            "ok": True,
-            "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}",
-            "file_id": file_id,
-        }
-
-    def api_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = args.get("channel_id")
-        if channel and (refused := self.refused(str(channel))):
-            return refused
-        done = []
-        for item in args.get("files") or []:
-            upload = self.state.uploads.get(item.get("id"))
-            if upload is None or len(upload.content) != upload.length:
-                return {"ok": False, "error": "file_not_found"}
-            upload.title = item.get("title")
-            upload.channel = channel
-            upload.thread_ts = args.get("thread_ts")
-            upload.initial_comment = args.get("initial_comment")
-            done.append({"id": upload.file_id, "title": upload.title, "name": upload.filename})
-        return {"ok": True, "files": done}
-
-    def api_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
-        if not self.state.socket_url:
-            return {"ok": False, "error": "socket_mode_not_enabled"}
-        return {"ok": True, "url": self.state.socket_url}
 
 
 class SocketModeServer:

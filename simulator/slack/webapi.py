@@ -1,4 +1,4 @@
-"""The Slack Web API methods the bot calls, answered from the demo workspace.
+"""The Slack Web API methods the bot calls, answered from a ``Workspace``.
 
 Arguments arrive as Slack accepts them: a form or JSON body, or the query string; structured
 arguments (``blocks``, ``view``, ``files``...) may be JSON strings. Answers have Slack's shape:
@@ -13,8 +13,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 
-from bot.demo import identities as ids
-from bot.demo.workspace import Json, Message, ResponseTarget, SlackError, Workspace
+from simulator.slack.workspace import Json, Message, ResponseTarget, SlackError, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -58,45 +57,23 @@ def check_blocks(blocks: object, limit: int = MAX_BLOCKS) -> list[Json] | None:
     return blocks
 
 
-def person(user_id: str) -> Json:
-    for p in ids.PEOPLE:
-        if p.user_id == user_id:
-            return {
-                "id": p.user_id,
-                "team_id": ids.TEAM_ID,
-                "name": p.handle,
-                "real_name": p.real_name,
-                "is_bot": False,
-                "deleted": False,
-                "tz": "UTC",
-                "tz_offset": 0,
-                "profile": {
-                    "real_name": p.real_name,
-                    "display_name": p.handle,
-                    "title": p.role,
-                },
-            }
-    if user_id == ids.BOT_USER_ID:
-        return {
-            "id": ids.BOT_USER_ID,
-            "team_id": ids.TEAM_ID,
-            "name": ids.BOT_NAME,
-            "real_name": ids.BOT_NAME,
-            "is_bot": True,
-            "deleted": False,
-            "tz": "UTC",
-            "tz_offset": 0,
-            "profile": {"real_name": ids.BOT_NAME, "display_name": ids.BOT_NAME},
-        }
-    raise SlackError("user_not_found")
-
-
 class WebApi:
     """``call(method, args, token)`` -> the JSON answer."""
 
-    def __init__(self, workspace: Workspace, token: str, base_url: str) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        token: str,
+        base_url: str,
+        *,
+        app_token: str | None = None,
+        socket_url: str | None = None,
+    ) -> None:
         self.ws = workspace
+        self.me = workspace.identity
         self.token = token
+        self.app_token = app_token  # apps.connections.open takes the app-level token
+        self.socket_url = socket_url
         self.base_url = base_url.rstrip("/")
         # (method, "ok" or the error code) of the latest calls, for a look when debugging
         self.calls: deque[tuple[str, str]] = deque(maxlen=1000)
@@ -105,7 +82,11 @@ class WebApi:
             "auth.test": self.auth_test,
             "bots.info": self.bots_info,
             "team.info": lambda a: {
-                "team": {"id": ids.TEAM_ID, "name": ids.TEAM_NAME, "domain": ids.TEAM_DOMAIN}
+                "team": {
+                    "id": self.me.team_id,
+                    "name": self.me.team_name,
+                    "domain": self.me.team_domain,
+                }
             },
             "chat.postMessage": self.post_message,
             "chat.postEphemeral": self.post_ephemeral,
@@ -121,41 +102,48 @@ class WebApi:
             "files.getUploadURLExternal": self.upload_url,
             "files.completeUploadExternal": self.complete_upload,
             "files.info": self.file_info,
-            "users.info": lambda a: {"user": person(str(a.get("user", "")))},
+            "users.info": lambda a: {"user": self.ws.user(a.get("user")).public(self.me.team_id)},
             "users.list": lambda a: {
-                "members": [person(p.user_id) for p in ids.PEOPLE] + [person(ids.BOT_USER_ID)]
+                "members": [u.public(self.me.team_id) for u in self.ws.users.values()]
             },
             "usergroups.list": self.usergroups_list,
             "usergroups.users.list": self.usergroup_users,
             "conversations.info": lambda a: {
-                "channel": self.ws.resolve_channel(a.get("channel")).public()
+                "channel": self.ws.resolve_channel(a.get("channel")).public(self.me.bot_user_id)
             },
             "conversations.list": lambda a: {
-                "channels": [c.public() for c in self.ws.conversations.values() if not c.im_user]
+                "channels": [
+                    c.public(self.me.bot_user_id)
+                    for c in self.ws.conversations.values()
+                    if not c.im_user
+                ]
             },
-            "conversations.join": lambda a: {
-                "channel": self.ws.resolve_channel(a.get("channel")).public()
-            },
+            "conversations.join": self.join,
             "conversations.members": lambda a: {
-                "members": list(self.ws.resolve_channel(a.get("channel")).members)
+                "members": sorted(self.ws.resolve_channel(a.get("channel")).members)
             },
             "conversations.open": self.open_dm,
             "conversations.history": self.history,
             "conversations.replies": self.thread,
+            "apps.connections.open": self.connections_open,
         }
 
     def call(self, method: str, args: Json, token: str | None) -> Json:
         handler = self.methods.get(method)
-        if handler is None:
-            log.warning("the demo does not implement Web API method %s", method)
-            result: Json = {"ok": False, "error": "unknown_method"}
-        elif token != self.token:
-            result = {"ok": False, "error": "not_authed" if not token else "invalid_auth"}
+        expected = self.app_token if method == "apps.connections.open" else self.token
+        if not token:
+            result: Json = {"ok": False, "error": "not_authed"}
+        elif token != expected:
+            result = {"ok": False, "error": "invalid_auth"}
+        elif handler is None:
+            log.warning("the simulated Slack does not implement Web API method %s", method)
+            result = {"ok": False, "error": "unknown_method"}
         else:
             try:
-                result = {"ok": True, **handler(args)}
+                with self.ws.changed:
+                    result = {"ok": True, **handler(args)}
             except SlackError as exc:
-                result = {"ok": False, "error": exc.code}
+                result = {"ok": False, "error": exc.code, **exc.extra}
         self.calls.append((method, "ok" if result["ok"] else str(result.get("error"))))
         if not result["ok"]:
             log.info("Web API %s -> %s", method, result.get("error"))
@@ -166,25 +154,30 @@ class WebApi:
     def auth_test(self, args: Json) -> Json:
         return {
             "url": f"{self.base_url}/",
-            "team": ids.TEAM_NAME,
-            "user": ids.BOT_NAME,
-            "team_id": ids.TEAM_ID,
-            "user_id": ids.BOT_USER_ID,
-            "bot_id": ids.BOT_ID,
-            "app_id": ids.APP_ID,
+            "team": self.me.team_name,
+            "user": self.me.bot_name,
+            "team_id": self.me.team_id,
+            "user_id": self.me.bot_user_id,
+            "bot_id": self.me.bot_id,
+            "app_id": self.me.app_id,
             "is_enterprise_install": False,
         }
 
     def bots_info(self, args: Json) -> Json:
         return {
             "bot": {
-                "id": ids.BOT_ID,
-                "name": ids.BOT_NAME,
-                "app_id": ids.APP_ID,
-                "user_id": ids.BOT_USER_ID,
+                "id": self.me.bot_id,
+                "name": self.me.bot_name,
+                "app_id": self.me.app_id,
+                "user_id": self.me.bot_user_id,
                 "deleted": False,
             }
         }
+
+    def connections_open(self, args: Json) -> Json:
+        if not self.socket_url:
+            raise SlackError("socket_mode_not_enabled")
+        return {"url": self.socket_url}
 
     # -- messages ------------------------------------------------------------------------
 
@@ -209,12 +202,16 @@ class WebApi:
         if not fields["text"] and not fields["blocks"] and not fields["attachments"]:
             raise SlackError("no_text")
         channel = self.ws.resolve_channel(args.get("channel"))
+        decoded = decode(args)
+        metadata = decoded.get("metadata")
         message = self.ws.post(
             channel=channel.channel_id,
-            user=ids.BOT_USER_ID,
+            user=self.me.bot_user_id,
             from_bot=True,
             thread_ts=str(args.get("thread_ts") or "") or None,
             reply_broadcast=str(args.get("reply_broadcast")).lower() in ("true", "1"),
+            metadata=metadata if isinstance(metadata, dict) else None,
+            args=decoded,
             **fields,
         )
         return {"channel": channel.channel_id, "ts": message.ts, "message": message.public()}
@@ -225,11 +222,11 @@ class WebApi:
             raise SlackError("no_text")
         channel = self.ws.resolve_channel(args.get("channel"))
         user = str(args.get("user") or "")
-        if user not in channel.members:
+        if user not in channel.members and not channel.anyone:
             raise SlackError("user_not_in_channel")
         message = self.ws.post(
             channel=channel.channel_id,
-            user=ids.BOT_USER_ID,
+            user=self.me.bot_user_id,
             from_bot=True,
             ephemeral_to=user,
             thread_ts=str(args.get("thread_ts") or "") or None,
@@ -244,7 +241,10 @@ class WebApi:
             raise SlackError("cant_update_message")
         fields = self.message_fields(args)
         decoded = decode(args)
-        changes: Json = {"text": fields["text"] or message.text}
+        changes: Json = {
+            "text": fields["text"] or message.text,
+            "args": {**message.args, **decoded},
+        }
         if "blocks" in decoded:
             changes["blocks"] = fields["blocks"]
         if "attachments" in decoded:
@@ -278,19 +278,30 @@ class WebApi:
         name = str(args.get("name") or "").strip(":")
         if not name:
             raise SlackError("invalid_name")
-        self.ws.react(channel.channel_id, str(args.get("timestamp")), name, ids.BOT_USER_ID, add)
+        self.ws.react(
+            channel.channel_id, str(args.get("timestamp")), name, self.me.bot_user_id, add
+        )
         return {}
 
     def history(self, args: Json) -> Json:
         channel = self.ws.resolve_channel(args.get("channel"))
+        metadata = str(args.get("include_all_metadata")).lower() in ("true", "1")
+        try:
+            oldest = float(args.get("oldest") or 0)
+            latest = float(args.get("latest") or "inf")
+            limit = int(args.get("limit") or 100)
+        except ValueError:
+            raise SlackError("invalid_arguments") from None
         found = [
-            m.public()
+            m.public(metadata)
             for m in self.ws.messages.values()
             if m.channel == channel.channel_id
             and not m.ephemeral_to
             and (m.thread_ts is None or m.thread_ts == m.ts or m.reply_broadcast)
+            and oldest <= float(m.ts) <= latest
         ]
-        return {"messages": list(reversed(found)), "has_more": False}
+        found.reverse()  # newest first
+        return {"messages": found[:limit], "has_more": len(found) > limit}
 
     def thread(self, args: Json) -> Json:
         channel = self.ws.resolve_channel(args.get("channel"))
@@ -300,13 +311,21 @@ class WebApi:
         found = [head] + [
             m for m in self.ws.replies(channel.channel_id, root) if not m.ephemeral_to
         ]
-        return {"messages": [m.public() for m in found], "has_more": False}
+        metadata = str(args.get("include_all_metadata")).lower() in ("true", "1")
+        return {"messages": [m.public(metadata) for m in found], "has_more": False}
 
     def open_dm(self, args: Json) -> Json:
         users = [u.strip() for u in str(args.get("users") or "").split(",") if u.strip()]
         if len(users) != 1:
             raise SlackError("not_enough_users" if not users else "too_many_users")
-        return {"channel": self.ws.resolve_channel(users[0]).public()}
+        return {"channel": self.ws.resolve_channel(users[0]).public(self.me.bot_user_id)}
+
+    def join(self, args: Json) -> Json:
+        channel = self.ws.resolve_channel(args.get("channel"))
+        with self.ws.changed:
+            channel.members.add(self.me.bot_user_id)
+            self.ws.touch()
+        return {"channel": channel.public(self.me.bot_user_id)}
 
     # -- modals --------------------------------------------------------------------------
 
@@ -332,6 +351,10 @@ class WebApi:
 
     def update_view(self, args: Json) -> Json:
         view = self.checked_view(args)
+        known = str(args.get("view_id") or "")
+        if self.ws.open_world and known and known not in self.ws.views:
+            # a view id from a payload the test signed itself: Slack would know it
+            self.ws.store_view(f"view:{known}", {}, replace=None, push=False, new_view_id=known)
         view_id = self.ws.view_by(args.get("view_id"), args.get("external_id"))
         current = self.ws.views[view_id]
         if args.get("hash") and args.get("hash") != current["hash"]:
@@ -357,25 +380,32 @@ class WebApi:
         entries = args.get("files")
         if not isinstance(entries, list) or not entries:
             raise SlackError("invalid_arguments")
-        shared = []
+        channels = [str(args.get("channel_id") or ""), *str(args.get("channels") or "").split(",")]
+        targets = [self.ws.resolve_channel(c.strip()) for c in channels if c.strip()]
+        thread_ts = str(args.get("thread_ts") or "") or None
+        comment = str(args.get("initial_comment") or "")
+        files = []
         for entry in entries:
             stored = self.ws.files.get(str((entry or {}).get("id")))
-            if stored is None or not stored.content:
+            if stored is None or not stored.content or stored.complete:
                 raise SlackError("file_not_found")
+            if stored.length is not None and len(stored.content) != stored.length:
+                raise SlackError("file_not_found")  # the upload did not bring what was announced
+            files.append((stored, entry))
+        for stored, entry in files:
             stored.title = entry.get("title") or stored.name
             stored.complete = True
-            shared.append(stored.public())
-        channels = [str(args.get("channel_id") or ""), *str(args.get("channels") or "").split(",")]
-        channels = [c for c in channels if c.strip()]
-        for channel_id in channels:
-            channel = self.ws.resolve_channel(channel_id.strip())
+            stored.initial_comment = comment or None
+            stored.shares.extend((c.channel_id, thread_ts) for c in targets)
+        shared = [stored.public() for stored, _ in files]
+        for channel in targets:
             self.ws.post(
                 channel=channel.channel_id,
-                user=ids.BOT_USER_ID,
+                user=self.me.bot_user_id,
                 from_bot=True,
-                text=str(args.get("initial_comment") or ""),
+                text=comment,
                 files=shared,
-                thread_ts=str(args.get("thread_ts") or "") or None,
+                thread_ts=thread_ts,
             )
         return {"files": shared}
 
@@ -422,7 +452,7 @@ class WebApi:
         if body.get("response_type") == "in_channel":
             self.ws.post(
                 channel=target.channel,
-                user=ids.BOT_USER_ID,
+                user=self.me.bot_user_id,
                 from_bot=True,
                 thread_ts=thread_ts,
                 **fields,
@@ -430,7 +460,7 @@ class WebApi:
         else:
             self.ws.post(
                 channel=target.channel,
-                user=ids.BOT_USER_ID,
+                user=self.me.bot_user_id,
                 from_bot=True,
                 ephemeral_to=target.user,
                 thread_ts=thread_ts,

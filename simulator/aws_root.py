@@ -1,9 +1,9 @@
 """Centralized root access on the simulated AWS: ``sts:AssumeRoot`` and a root session's IAM.
 
-A stand-in extension (test support only): moto 5.2 implements neither ``sts:AssumeRoot`` nor
-the root session's view of the root user's access keys. ``RootAccessLayer`` sits between
-``tests.support.aws.FaultLayer`` (latency, faults, call counting, ListOrganizationsFeatures)
-and moto's own app, and answers at the HTTP level, as AWS would:
+A simulator extension (never used by the product): moto 5.2 implements neither
+``sts:AssumeRoot`` nor the root session's view of the root user's access keys.
+``RootAccessLayer`` sits between ``simulator.aws.FaultLayer`` (latency, faults, call counting,
+ListOrganizationsFeatures) and moto's own app, and answers at the HTTP level, as AWS would:
 
 * ``AssumeRoot`` (from the management account, with both Organization features enabled, a
   ``root-task`` TaskPolicyArn and ``DurationSeconds`` <= 900) reuses moto's AssumeRole
@@ -11,7 +11,7 @@ and moto's own app, and answers at the HTTP level, as AWS would:
   target account's backend and every later call is attributed to that account.
 * With such a session's credentials, ``ListAccessKeys``, ``GetAccessKeyLastUsed`` and
   ``DeleteAccessKey`` act on the account's simulated root user (``RootState`` in
-  ``tests.support.aws``), so the credential report and GetAccountSummary of the next audit see
+  ``simulator.aws``), so the credential report and GetAccountSummary of the next audit see
   a deleted key as gone. Anything else (``UpdateAccessKey`` included) is AccessDenied, as the
   ``IAMDeleteRootUserCredentials`` task policy allows only those three.
 
@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
-from tests.support.aws import (
+from simulator.aws import (
     CallInfo,
     FaultLayer,
     SimulatedAws,

@@ -1,8 +1,8 @@
 """A simulated AWS Organization on moto's server, for tests, benchmarks and the demo.
 
-No pytest in here: ``bench/`` and ``python -m bot demo`` use it too.
+No pytest in here: the tests, ``bench/`` and ``python -m bot demo`` all use it.
 
-    from tests.support.aws import SimulatedAws, RootKeySpec
+    from simulator.aws import SimulatedAws, RootKeySpec
 
     with SimulatedAws() as sim:                       # moto's server on 127.0.0.1, a free port
         org = sim.create_organization(members=3, missing_role={2})
@@ -30,10 +30,10 @@ The whole API of ``SimulatedAws``:
 * counting (server side, retries included): ``call_count(account_id, action)``,
   ``calls_by_action()``, ``reset_calls()``.
 
-``python -m tests.support.aws --members N --latency S`` serves a simulated Organization from
+``python -m simulator.aws --members N --latency S`` serves a simulated Organization from
 its own process (see ``serve_main``).
 
-What moto 5.2 lacks, and how it is extended here (test support only; the product's own AWS code
+What moto 5.2 lacks, and how it is extended here (simulation only; the product's own AWS code
 is what runs against it):
 
 * The root user. moto's credential report has no ``<root_account>`` row and its
@@ -842,12 +842,12 @@ def days_ago(days: float, now: datetime | None = None) -> datetime:
 
 
 def serve_main(argv: list[str] | None = None) -> int:
-    """``python -m tests.support.aws``: a simulated Organization in its own process (so the
+    """``python -m simulator.aws``: a simulated Organization in its own process (so the
     audited code does not share its GIL) until killed. Prints one JSON line with the endpoint;
     ``GET /rootkey-sim/calls`` answers the calls counted so far, ``POST`` to it resets them."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m tests.support.aws")
+    parser = argparse.ArgumentParser(prog="python -m simulator.aws")
     parser.add_argument("--members", type=int, default=3)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per AWS call")
     parser.add_argument("--noncompliant", type=int, default=0, help="first N members get a key")
@@ -881,7 +881,7 @@ def start_served(members: int, noncompliant: int = 0, latency: float = 0.0) -> t
         [
             sys.executable,
             "-m",
-            "tests.support.aws",
+            "simulator.aws",
             "--members",
             str(members),
             "--noncompliant",
@@ -889,7 +889,7 @@ def start_served(members: int, noncompliant: int = 0, latency: float = 0.0) -> t
             "--latency",
             str(latency),
         ],
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=Path(__file__).resolve().parents[1],
         stdout=subprocess.PIPE,
         text=True,
     )

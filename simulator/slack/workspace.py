@@ -1,21 +1,30 @@
-"""The demo's Slack workspace, in memory: channels, messages and threads, ephemeral messages,
-files, open modals, trigger ids and response URLs.
+"""A Slack workspace in memory: people, channels and their members, messages and threads,
+ephemeral messages, files, open modals, trigger ids and response URLs.
 
-Everything is guarded by one condition variable; every change bumps ``version`` and wakes the
-page's long polls. Shapes follow what Slack stores and returns, so payloads built from here look
-like Slack's.
+Everything is guarded by one condition variable (``changed``, re-entrant); every change bumps
+``version`` and wakes whoever waits (the demo page's long polls, a test's ``wait_for``). Shapes
+follow what Slack stores and returns, so payloads built from here look like Slack's.
+
+Two ways to lay a workspace out:
+
+- a fixed cast (the demo): ``add_user`` / ``add_channel`` / ``add_dm``; anything else is
+  ``channel_not_found`` / ``user_not_found``, as in Slack;
+- ``open_world=True`` (tests, benchmarks): a channel or user id in Slack's shape that nobody
+  declared is created the first time the bot names it (``C...`` a public channel, ``G...`` a
+  private one, ``D...`` a DM; the bot a member), so a test declares only the conversations
+  whose shape matters to it (``add_channel(..., bot_member=False)``).
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 import string
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-
-from bot.demo import identities as ids
 
 Json = dict[str, Any]
 
@@ -23,6 +32,8 @@ TRIGGER_TTL = 30.0  # Slack allows 3 s; the page is slower to click through than
 RESPONSE_URL_TTL = 30 * 60.0
 RESPONSE_URL_USES = 5
 ALPHABET = string.ascii_uppercase + string.digits
+CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{1,20}")
+USER_ID = re.compile(r"[UW][A-Z0-9]{1,20}")
 
 
 def new_id(prefix: str, length: int = 10) -> str:
@@ -30,11 +41,54 @@ def new_id(prefix: str, length: int = 10) -> str:
 
 
 class SlackError(Exception):
-    """A Web API error code (``channel_not_found``, ...), returned as ``{"ok": false}``."""
+    """A Web API error code (``channel_not_found``, ...), returned as ``{"ok": false}``.
 
-    def __init__(self, code: str) -> None:
+    ``extra`` goes into the answer beside the code (``needed``/``provided`` of missing_scope).
+    """
+
+    def __init__(self, code: str, **extra: Any) -> None:
         super().__init__(code)
         self.code = code
+        self.extra = extra
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the workspace and the installed app are."""
+
+    team_id: str
+    team_name: str
+    team_domain: str
+    app_id: str
+    bot_id: str
+    bot_user_id: str
+    bot_name: str = "rootkey"
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: str
+    handle: str
+    real_name: str
+    title: str = ""
+    is_bot: bool = False
+
+    def public(self, team_id: str) -> Json:
+        return {
+            "id": self.user_id,
+            "team_id": team_id,
+            "name": self.handle,
+            "real_name": self.real_name,
+            "is_bot": self.is_bot,
+            "deleted": False,
+            "tz": "UTC",
+            "tz_offset": 0,
+            "profile": {
+                "real_name": self.real_name,
+                "display_name": self.handle,
+                "title": self.title,
+            },
+        }
 
 
 @dataclass
@@ -54,16 +108,25 @@ class Message:
     kind: str = "message"  # "message", "command" (a typed slash command), "notice" (from Slack)
     reactions: dict[str, list[str]] = field(default_factory=dict)
     revision: int = 0
+    team: str = ""
+    bot_id: str | None = None
+    app_id: str | None = None
+    metadata: Json | None = None
+    # the arguments of the chat.postMessage that made it, merged with later chat.update ones
+    args: Json = field(default_factory=dict)
 
     @property
     def key(self) -> str:
         return f"{self.channel}:{self.ts}"
 
-    def public(self) -> Json:
-        """The message as the Web API and interaction payloads show it."""
+    def public(self, metadata: bool = False) -> Json:
+        """The message as the Web API and interaction payloads show it (``metadata`` only
+        when asked for, as ``include_all_metadata`` does)."""
         data: Json = {"type": "message", "ts": self.ts, "user": self.user, "text": self.text}
         if self.from_bot:
-            data.update(bot_id=ids.BOT_ID, app_id=ids.APP_ID)
+            data.update(bot_id=self.bot_id, app_id=self.app_id)
+        if metadata and self.metadata:
+            data["metadata"] = self.metadata
         if self.blocks is not None:
             data["blocks"] = self.blocks
         if self.attachments:
@@ -72,7 +135,7 @@ class Message:
             data["files"] = self.files
         if self.thread_ts:
             data["thread_ts"] = self.thread_ts
-        data["team"] = ids.TEAM_ID
+        data["team"] = self.team
         return data
 
 
@@ -85,6 +148,9 @@ class StoredFile:
     length: int | None = None
     alt_txt: str | None = None
     complete: bool = False
+    # where files.completeUploadExternal shared it: (channel, thread_ts), and its comment
+    shares: list[tuple[str, str | None]] = field(default_factory=list)
+    initial_comment: str | None = None
 
     @property
     def mimetype(self) -> str:
@@ -135,17 +201,21 @@ class Conversation:
     channel_id: str
     name: str
     topic: str
-    members: tuple[str, ...]
+    members: set[str]
     im_user: str | None = None
+    is_private: bool = False
+    anyone: bool = False  # open world: every person counts as a member (the bot only if joined)
 
-    def public(self) -> Json:
+    def public(self, viewer: str) -> Json:
+        """As ``conversations.info`` shows it to ``viewer`` (``is_member`` is theirs)."""
         data: Json = {
             "id": self.channel_id,
             "name": self.name,
-            "is_channel": self.im_user is None,
+            "is_channel": self.im_user is None and not self.is_private,
+            "is_group": self.im_user is None and self.is_private,
             "is_im": self.im_user is not None,
-            "is_private": False,
-            "is_member": True,
+            "is_private": self.is_private or self.im_user is not None,
+            "is_member": viewer in self.members,
             "is_archived": False,
             "topic": {"value": self.topic},
             "num_members": len(self.members),
@@ -180,29 +250,74 @@ def with_ids(blocks: list[Json] | None) -> list[Json] | None:
 
 
 class Workspace:
-    def __init__(self) -> None:
-        self.changed = threading.Condition()
+    def __init__(self, identity: Identity, *, open_world: bool = False) -> None:
+        self.identity = identity
+        self.open_world = open_world
+        self.changed = threading.Condition(threading.RLock())
         self.version = 0
+        self.users: dict[str, User] = {}
         self.conversations: dict[str, Conversation] = {}
-        members = (*tuple(p.user_id for p in ids.PEOPLE), ids.BOT_USER_ID)
-        for channel in ids.CHANNELS:
-            self.conversations[channel.channel_id] = Conversation(
-                channel.channel_id, channel.name, channel.topic, members
-            )
-        for person in ids.PEOPLE:
-            dm = ids.dm_channel_id(person.user_id)
-            self.conversations[dm] = Conversation(
-                dm, ids.BOT_NAME, "", (person.user_id, ids.BOT_USER_ID), person.user_id
-            )
-        self.usergroups = {"S0DEMOLEAD": ("security-leads", (ids.APPROVER.user_id,))}
+        self.usergroups: dict[str, tuple[str, tuple[str, ...]]] = {}  # id -> (handle, users)
         self.messages: dict[str, Message] = {}  # by Message.key, in posting order
         self.files: dict[str, StoredFile] = {}
         self.triggers: dict[str, tuple[str, float]] = {}
         self.response_urls: dict[str, ResponseTarget] = {}
         self.views: dict[str, Json] = {}
         self.view_owner: dict[str, str] = {}
-        self.stacks: dict[str, list[str]] = {p.user_id: [] for p in ids.PEOPLE}
+        self.stacks: dict[str, list[str]] = {}
         self.last_ts = 0.0
+        bot = User(identity.bot_user_id, identity.bot_name, identity.bot_name, is_bot=True)
+        self.users[bot.user_id] = bot
+
+    # -- the layout ----------------------------------------------------------------------
+
+    def add_user(self, user_id: str, handle: str, real_name: str, title: str = "") -> User:
+        with self.changed:
+            user = User(user_id, handle, real_name, title)
+            self.users[user_id] = user
+            self.stacks.setdefault(user_id, [])
+            return user
+
+    def add_channel(
+        self,
+        channel_id: str,
+        name: str | None = None,
+        *,
+        topic: str = "",
+        private: bool = False,
+        members: Iterable[str] = (),
+        bot_member: bool = True,
+    ) -> Conversation:
+        """A public (or private) channel; the bot is a member unless ``bot_member`` is False."""
+        with self.changed:
+            people = set(members)
+            if bot_member:
+                people.add(self.identity.bot_user_id)
+            channel = Conversation(
+                channel_id, name or channel_id.lower(), topic, people, is_private=private
+            )
+            self.conversations[channel_id] = channel
+            self.touch()
+            return channel
+
+    def add_dm(self, user_id: str, channel_id: str | None = None) -> Conversation:
+        """The direct-message conversation of ``user_id`` with the bot."""
+        with self.changed:
+            dm_id = channel_id or "D" + user_id[1:]
+            dm = Conversation(
+                dm_id, self.identity.bot_name, "", {user_id, self.identity.bot_user_id}, user_id
+            )
+            self.conversations[dm_id] = dm
+            return dm
+
+    def user(self, user_id: object) -> User:
+        key = str(user_id or "")
+        with self.changed:
+            if key not in self.users and self.open_world and USER_ID.fullmatch(key):
+                self.users[key] = User(key, key.lower(), key.lower())
+            if key not in self.users:
+                raise SlackError("user_not_found")
+            return self.users[key]
 
     # -- changes -------------------------------------------------------------------------
 
@@ -226,13 +341,23 @@ class Workspace:
     def resolve_channel(self, channel: object) -> Conversation:
         """A channel id, ``#name``, or a user id (meaning the DM with that user)."""
         key = str(channel or "").strip()
-        if key.startswith("#"):
-            key = next((c.channel_id for c in self.conversations.values() if c.name == key[1:]), "")
-        if key.startswith("U") and any(p.user_id == key for p in ids.PEOPLE):
-            key = ids.dm_channel_id(key)
-        if key not in self.conversations:
-            raise SlackError("channel_not_found")
-        return self.conversations[key]
+        with self.changed:
+            if key.startswith("#"):
+                key = next(
+                    (c.channel_id for c in self.conversations.values() if c.name == key[1:]), ""
+                )
+            if USER_ID.fullmatch(key) and (key in self.users or self.open_world):
+                self.user(key)
+                dm = next((c for c in self.conversations.values() if c.im_user == key), None)
+                key = dm.channel_id if dm else self.add_dm(key).channel_id
+            if key not in self.conversations and self.open_world and CHANNEL_ID.fullmatch(key):
+                if key.startswith("D"):
+                    self.add_dm("U" + key[1:], key)
+                else:
+                    self.add_channel(key, private=key.startswith("G")).anyone = True
+            if key not in self.conversations:
+                raise SlackError("channel_not_found")
+            return self.conversations[key]
 
     def find(self, channel: str, ts: object) -> Message:
         message = self.messages.get(f"{channel}:{ts}")
@@ -253,13 +378,18 @@ class Workspace:
         with self.changed:
             channel = fields["channel"]
             thread_ts = fields.get("thread_ts") or None
-            if thread_ts:
-                parent = self.find(channel, thread_ts)
+            parent = self.messages.get(f"{channel}:{thread_ts}") if thread_ts else None
+            if thread_ts and parent is None and not self.open_world:
+                raise SlackError("message_not_found")
+            if parent is not None:
                 thread_ts = parent.thread_ts or parent.ts  # a reply to a reply joins the thread
                 if parent.ephemeral_to:
                     raise SlackError("thread_not_found")
             fields["thread_ts"] = thread_ts
             fields["blocks"] = with_ids(fields.get("blocks"))
+            fields["team"] = self.identity.team_id
+            if fields.get("from_bot"):
+                fields.update(bot_id=self.identity.bot_id, app_id=self.identity.app_id)
             message = Message(ts=self.next_ts(), **fields)
             self.messages[message.key] = message
             self.touch()
@@ -316,6 +446,9 @@ class Workspace:
     def use_trigger(self, trigger: object) -> str:
         with self.changed:
             entry = self.triggers.pop(str(trigger or ""), None)
+        if entry is None and self.open_world and trigger:
+            # a trigger from a payload the test signed itself: its own modal stack
+            return f"trigger:{trigger}"
         if entry is None:
             raise SlackError("invalid_trigger_id")
         user, expires = entry
@@ -345,7 +478,9 @@ class Workspace:
 
     # -- modals --------------------------------------------------------------------------
 
-    def store_view(self, user: str, view: Json, replace: str | None, push: bool) -> Json:
+    def store_view(
+        self, user: str, view: Json, replace: str | None, push: bool, new_view_id: str = ""
+    ) -> Json:
         """Open (or push, or replace) a modal for ``user``; returns the view as Slack does."""
         with self.changed:
             stack = self.stacks.setdefault(user, [])
@@ -355,7 +490,7 @@ class Workspace:
                 root, previous = old["root_view_id"], old.get("previous_view_id")
                 state = {"values": {}}
             else:
-                view_id = new_id("V")
+                view_id = new_view_id or new_id("V")
                 if not push:
                     for old_id in stack:
                         self.views.pop(old_id, None)
@@ -371,10 +506,10 @@ class Workspace:
                 "type": "modal",
                 **{k: v for k, v in view.items() if k != "id"},
                 "id": view_id,
-                "team_id": ids.TEAM_ID,
-                "app_id": ids.APP_ID,
-                "bot_id": ids.BOT_ID,
-                "app_installed_team_id": ids.TEAM_ID,
+                "team_id": self.identity.team_id,
+                "app_id": self.identity.app_id,
+                "bot_id": self.identity.bot_id,
+                "app_installed_team_id": self.identity.team_id,
                 "blocks": with_ids(view.get("blocks") or []),
                 "private_metadata": view.get("private_metadata", ""),
                 "callback_id": view.get("callback_id", ""),
