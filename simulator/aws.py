@@ -264,7 +264,7 @@ def install_root_user_patch() -> None:
             return header + "\n" + root_row(self.account_id, STATE.root(self.account_id)) + users
 
         def patched_report_response(self: Any) -> Any:
-            result = original_report_response(self)
+            result: Any = original_report_response(self)
             generated = STATE.report_times.get(self.backend.account_id, utcnow())
             result.result["GeneratedTime"] = fmt_time(generated).replace("+00:00", "Z")
             return result
@@ -597,7 +597,7 @@ class EndpointSession(boto3.session.Session):
         super().__init__(**kwargs)
         self.endpoint_url = endpoint_url
 
-    def client(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def client(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("endpoint_url", self.endpoint_url)
         return super().client(*args, **kwargs)
 
@@ -620,7 +620,7 @@ class SimulatedAws:
             create_backend_app,
         )
 
-        class QuietHandler(MotoRequestHandler):  # type: ignore[misc,valid-type]
+        class QuietHandler(MotoRequestHandler):
             def log_request(self, *args: Any, **kwargs: Any) -> None:
                 return None
 

@@ -488,7 +488,7 @@ class Workspace:
                 view_id = replace
                 old = self.views[view_id]
                 root, previous = old["root_view_id"], old.get("previous_view_id")
-                state = {"values": {}}
+                state: Json = {"values": {}}
             else:
                 view_id = new_view_id or new_id("V")
                 if not push:
