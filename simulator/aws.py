@@ -50,7 +50,7 @@ is what runs against it):
 * CloudTrail's ``LookupEvents`` (moto has none): answered from ``sim.trail`` (events a test
   records with ``sim.trail.record(account, region, key, "s3:ListBuckets", at)``) with the real
   API's rules and its rate of two lookups per second per account and region
-  (``tests.support.aws_cloudtrail``).
+  (``simulator.aws_cloudtrail``).
 * Faults and latency: a WSGI layer around moto's app (``FaultLayer``) adds a fixed latency to
   every AWS call, answers AccessDenied, throttling or any error code for chosen accounts and
   actions, keeps a credential report "in progress" for ever, and can put empty pages into
@@ -84,8 +84,8 @@ import boto3
 import requests
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from tests.support import aws_securityhub as securityhub
-from tests.support.aws_cloudtrail import TrailHistory, install_sqs_speedup
+from simulator import aws_securityhub as securityhub
+from simulator.aws_cloudtrail import TrailHistory, install_sqs_speedup
 
 MANAGEMENT_ACCOUNT = "123456789012"  # moto's default account: the caller of the fake keys
 REGION = "us-east-1"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from simulator.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws, days_ago
 from tests.e2e.test_cli_check import run_check
-from tests.support.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws, days_ago
 
 
 def test_cli_exports_one_finding_per_account(aws: SimulatedAws, tmp_path: Path) -> None:

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from simulator.slack import SlackStandin
 from tests.support.signing import TEST_SIGNING_SECRET
-from tests.support.slack_standin import SlackStandin
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "xoxb-test-token"

@@ -15,9 +15,9 @@ from slack_bolt import BoltRequest
 from bot.app import build_app
 from bot.aws.auditor import AwsAuditor
 from bot.config import load_config
-from tests.support.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws, days_ago
+from simulator.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws, days_ago
+from simulator.slack import SlackStandin
 from tests.support.signing import TEST_SIGNING_SECRET, command_body, signed_headers
-from tests.support.slack_standin import SlackStandin
 
 TOKEN = "xoxb-test-token"
 

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from bot.aws.cloudtrail import KeyUsageReader
 from bot.config import Config
-from tests.support.aws import SimulatedAws
+from simulator.aws import SimulatedAws
 
 KEY = "AKIAIOSFODNN7EXAMPLE"
 OTHER = "AKIAI44QH8DHBEXAMPLE"

@@ -21,8 +21,8 @@ from bot.aws.auditor import AwsAuditor
 from bot.aws.securityhub import SecurityHubExporter
 from bot.config import Config
 from bot.services.export import ExportingAuditor
-from tests.support import aws_securityhub
-from tests.support.aws import MANAGEMENT_ACCOUNT, REGION, RootKeySpec, SimulatedAws, days_ago
+from simulator import aws_securityhub
+from simulator.aws import MANAGEMENT_ACCOUNT, REGION, RootKeySpec, SimulatedAws, days_ago
 
 PRODUCT_ARN = asff.Hub(MANAGEMENT_ACCOUNT, REGION).product_arn
 

@@ -16,6 +16,8 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 
 from bot.slack.action_ids import ActionId
+from simulator.aws import SimulatedAws
+from simulator.slack import TEAM, SlackStandin
 from tests.reliability.harness import (
     ALICE,
     APP_ID,
@@ -26,9 +28,7 @@ from tests.reliability.harness import (
     snapshot,
     view_payload,
 )
-from tests.support.aws import SimulatedAws
 from tests.support.signing import actions_body, command_body, post_signed
-from tests.support.slack_standin import TEAM, SlackStandin
 
 pytestmark = pytest.mark.slow
 
