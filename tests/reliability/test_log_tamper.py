@@ -27,6 +27,8 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.remediation.states import State
 from bot.slack.action_ids import ActionId
+from simulator.aws import RootKeySpec, SimulatedAws, days_ago
+from simulator.slack import SlackStandin
 from tests.reliability.harness import (
     ALICE,
     APPROVER,
@@ -38,10 +40,8 @@ from tests.reliability.harness import (
     snapshot,
     wait_state,
 )
-from tests.support.aws import RootKeySpec, SimulatedAws, days_ago
 from tests.support.botproc import ROOT
 from tests.support.pg_cluster import PgCluster
-from tests.support.slack_standin import SlackStandin
 
 pytestmark = pytest.mark.slow
 
