@@ -10,6 +10,7 @@ No pytest in here: the tests, ``bench/`` and ``python -m bot demo`` all use it.
         sim.deny(org.members[1].account_id, "GetAccountSummary")
         sim.throttle(None, "ListAccounts", times=2)  # two throttled answers, then success
         sim.fail(None, "GetCredentialReport", "ReportExpired", times=1)  # any AWS error code
+        sim.answer_html(None, "ListAccounts")         # an HTML 500 page from a proxy, not XML
         sim.set_latency(0.05)                         # every AWS call waits 50 ms in the server
         session = sim.session()                       # boto3 Session aimed at the server
         env = sim.env()                               # variables for a subprocess
@@ -25,7 +26,8 @@ The whole API of ``SimulatedAws``:
   ``set_root(id, mfa=..., password=..., signing_certs=..., password_last_used=...)``,
   ``remove_root_credentials(id)``, ``set_report_time(id, datetime)``;
 * faults (``account_id`` None = every account, action ``"*"`` = every action): ``deny``,
-  ``throttle``, ``fail``, ``report_never_ready``, ``empty_list_pages``, ``set_latency``,
+  ``throttle``, ``fail``, ``answer_html``, ``report_never_ready``, ``empty_list_pages``,
+  ``set_latency``,
   ``clear_faults()``;
 * counting (server side, retries included): ``call_count(account_id, action)``,
   ``calls_by_action()``, ``reset_calls()``.
@@ -189,6 +191,8 @@ class Simulation:
     denied: set[tuple[str, str]] = field(default_factory=set)
     throttled: dict[tuple[str, str], int | None] = field(default_factory=dict)
     failures: dict[tuple[str, str], tuple[str, int, int | None]] = field(default_factory=dict)
+    # (account, action) -> (HTTP status, HTML page, answers left or None for ever)
+    html_answers: dict[tuple[str, str], tuple[int, bytes, int | None]] = field(default_factory=dict)
     report_never_ready: set[str] = field(default_factory=set)
     empty_pages: bool = False
     calls: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -209,6 +213,7 @@ class Simulation:
             self.denied.clear()
             self.throttled.clear()
             self.failures.clear()
+            self.html_answers.clear()
             self.report_never_ready.clear()
             self.empty_pages = False
             self.calls.clear()
@@ -312,6 +317,18 @@ def json_error(code: str, message: str, status: int) -> tuple[int, dict[str, str
     return status, {"Content-Type": "application/x-amz-json-1.1"}, body.encode()
 
 
+# What a proxy, a load balancer or a captive portal answers in place of AWS. botocore reads an
+# error status whose body starts with "<html>" as a generic error (a ClientError whose code is
+# the status, e.g. "500", retried in standard mode); any other page goes to its XML parser,
+# which fails on HTML that is not well-formed XML (the <meta> tag here is never closed) and
+# raises ResponseParserError: not a BotoCoreError, and not retried.
+NON_XML_PAGE = (
+    b'<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8">'
+    b"<title>500 Internal Server Error</title></head>\n<body><h1>Internal Server Error</h1>"
+    b"<p>The upstream server did not answer.</p><hr><address>proxy</address></body>\n</html>\n"
+)
+GENERIC_HTML_PAGE = b"<html><body><b>Http/1.1 Service Unavailable</b></body></html>\n"
+
 STATUS_TEXT = {
     200: "200 OK",
     400: "400 Bad Request",
@@ -321,6 +338,7 @@ STATUS_TEXT = {
     409: "409 Conflict",
     410: "410 Gone",
     500: "500 Internal Server Error",
+    502: "502 Bad Gateway",
     429: "429 Too Many Requests",
     503: "503 Service Unavailable",
 }
@@ -477,6 +495,13 @@ class FaultLayer:
                     if left is not None:
                         state.failures[key] = (code, status, left - 1)
                     return err(code, f"simulated {code}", status)
+            key = self.matches(state.html_answers, call)
+            if key is not None:
+                status, page, left = state.html_answers[key]
+                if left is None or left > 0:
+                    if left is not None:
+                        state.html_answers[key] = (status, page, left - 1)
+                    return status, {"Content-Type": "text/html; charset=utf-8"}, page
             never_ready = call.account_id in state.report_never_ready
         if never_ready and call.action == "GenerateCredentialReport":
             return self.xml_result(call.action, "<State>INPROGRESS</State>")
@@ -797,6 +822,20 @@ class SimulatedAws:
         with self.state.lock:
             self.state.failures[(account_id or "*", action)] = (code, status, times)
 
+    def answer_html(
+        self,
+        account_id: str | None,
+        action: str,
+        status: int = 500,
+        page: bytes = NON_XML_PAGE,
+        times: int | None = None,
+    ) -> None:
+        """Answer ``times`` calls (None: all) with an HTML page instead of AWS's answer, as a
+        proxy or load balancer in the way does: ``NON_XML_PAGE`` (botocore raises
+        ResponseParserError) or ``GENERIC_HTML_PAGE`` (a ClientError named by the status)."""
+        with self.state.lock:
+            self.state.html_answers[(account_id or "*", action)] = (status, page, times)
+
     def report_never_ready(self, account_id: str) -> None:
         with self.state.lock:
             self.state.report_never_ready.add(account_id)
@@ -812,6 +851,7 @@ class SimulatedAws:
             self.state.denied.clear()
             self.state.throttled.clear()
             self.state.failures.clear()
+            self.state.html_answers.clear()
             self.state.report_never_ready.clear()
             self.state.empty_pages = False
 
