@@ -28,7 +28,6 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.audit.models import (
     AccountSummary,
@@ -43,6 +42,7 @@ from bot.audit.report import ReportError, parse_credential_report
 from bot.audit.verdict import decide, not_audited
 from bot.aws.errors import AccountTimeout, AuditError, AwsReadError
 from bot.aws.iam import (
+    AWS_CALL_ERRORS,
     Deadline,
     read_account_summary,
     read_credential_report,
@@ -232,9 +232,9 @@ class AwsAuditor:
             return self.caller
         try:
             identity = self.clients.current("sts").get_caller_identity()
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_CALL_ERRORS as exc:
             raise AuditError(
-                f"no usable AWS credentials ({read_error('GetCallerIdentity', exc)})"
+                f"could not identify the AWS caller ({read_error('GetCallerIdentity', exc)})"
             ) from None
         caller = Caller(account_id=identity["Account"], arn=identity["Arn"])
         self.caller = caller
@@ -366,7 +366,7 @@ class AwsAuditor:
             credentials = self.clients.current("sts").assume_role(
                 RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME, DurationSeconds=900
             )["Credentials"]
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_CALL_ERRORS as exc:
             error = read_error(f"AssumeRole {self.config.audit_role}", exc)
             raise error from None
         return self.clients.member_iam(credentials)

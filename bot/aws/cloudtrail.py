@@ -21,9 +21,9 @@ from typing import Any
 
 import boto3
 from botocore.config import Config as BotoConfig
-from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
+from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 
-from bot.aws.iam import error_code
+from bot.aws.iam import AWS_CALL_ERRORS, error_code
 from bot.config import Config
 from bot.events.usage import (
     DAYS,
@@ -153,7 +153,7 @@ class KeyUsageReader:
         try:
             session = self.session_factory()
             kwargs = self.credentials(session, account_id)
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_CALL_ERRORS as exc:
             why = f"the audit role: {problem(exc)}"
             log.info("key usage of %s: %s", account_id, why)
             return report(account_id, [RegionRead(r, problem=why) for r in regions], known_keys)
@@ -171,7 +171,7 @@ class KeyUsageReader:
         try:
             session = self.session_factory()
             kwargs = self.credentials(session, account_id)
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_CALL_ERRORS as exc:
             why = f"the audit role: {problem(exc)}"
             return summarise(key_id, [RegionRead(r, problem=why) for r in regions])
         reads = [
@@ -219,11 +219,11 @@ class KeyUsageReader:
             return RegionRead(region, tuple(calls), truncated=True)
         except OutOfTime:
             return RegionRead(region, tuple(calls), truncated=bool(calls), problem="timed out")
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_CALL_ERRORS as exc:
             return RegionRead(region, tuple(calls), truncated=bool(calls), problem=problem(exc))
 
 
-def problem(exc: ClientError | BotoCoreError) -> str:
+def problem(exc: Exception) -> str:
     if isinstance(exc, ReadTimeoutError | ConnectTimeoutError):
         return "timed out"
     code = error_code(exc)

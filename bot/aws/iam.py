@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.parsers import ResponseParserError
 
 from bot.audit.models import AccountSummary, OrgFeatures
 from bot.aws.errors import AccountTimeout, AwsReadError
@@ -28,17 +29,28 @@ THROTTLING_CODES = {
 REPORT_RETRY_CODES = {"ReportInProgress", "ReportNotPresent", "ReportExpired", "LimitExceeded"}
 
 
-def error_code(exc: ClientError | BotoCoreError) -> str:
+# Every failure an AWS call can raise through botocore. ResponseParserError (an answer that is
+# not XML: an HTML error page from a proxy, a load balancer or an endpoint that does not serve
+# the API) is not a BotoCoreError, and botocore does not retry it.
+AWS_CALL_ERRORS = (ClientError, BotoCoreError, ResponseParserError)
+
+
+def error_code(exc: Exception) -> str:
     if isinstance(exc, ClientError):
         return str(exc.response.get("Error", {}).get("Code") or "ClientError")
     return type(exc).__name__
 
 
-def read_error(operation: str, exc: ClientError | BotoCoreError) -> AwsReadError:
+def read_error(operation: str, exc: Exception) -> AwsReadError:
     code = error_code(exc)
     notes = []
     if isinstance(exc, NoCredentialsError):
         notes.append("no AWS credentials found: environment, config files or an attached role")
+    if isinstance(exc, ResponseParserError):
+        notes.append("the answer was not XML: an HTML page from a proxy or load balancer?")
+    elif code.isdigit():
+        # botocore's name for an HTTP 5xx whose body starts with <html>: no AWS error in it
+        notes.append(f"HTTP {code} with an HTML body, not an AWS answer")
     if code in THROTTLING_CODES and "throttl" not in code.lower():
         notes.append("throttled")
     if isinstance(exc, ClientError):
@@ -56,7 +68,7 @@ def flag(summary_map: dict[str, Any], name: str) -> bool | None:
 def read_account_summary(iam: Any) -> AccountSummary:
     try:
         summary_map = iam.get_account_summary()["SummaryMap"]
-    except (ClientError, BotoCoreError) as exc:
+    except AWS_CALL_ERRORS as exc:
         raise read_error("GetAccountSummary", exc) from None
     return AccountSummary(
         access_keys_present=flag(summary_map, "AccountAccessKeysPresent"),
@@ -117,7 +129,7 @@ def read_credential_report(
             if error_code(exc) not in REPORT_RETRY_CODES:
                 raise read_error("GenerateCredentialReport", exc) from None
             state, last_code = "INPROGRESS", error_code(exc)
-        except BotoCoreError as exc:
+        except (BotoCoreError, ResponseParserError) as exc:
             raise read_error("GenerateCredentialReport", exc) from None
         if state == "COMPLETE":
             try:
@@ -126,7 +138,7 @@ def read_credential_report(
                 if error_code(exc) not in REPORT_RETRY_CODES:
                     raise read_error("GetCredentialReport", exc) from None
                 last_code = error_code(exc)
-            except BotoCoreError as exc:
+            except (BotoCoreError, ResponseParserError) as exc:
                 raise read_error("GetCredentialReport", exc) from None
             else:
                 return CredentialReport(
@@ -160,9 +172,12 @@ def read_org_features(iam: Any) -> OrgFeatures:
     """Centralized root access features. Callers other than the management account (or a
     delegated administrator) cannot read them: that is "unknown", not an error."""
     try:
-        enabled = set(iam.list_organizations_features().get("EnabledFeatures") or [])
-    except (ClientError, BotoCoreError):
+        answer = iam.list_organizations_features()
+    except AWS_CALL_ERRORS:
         return OrgFeatures()
+    if not isinstance(answer.get("EnabledFeatures"), list):
+        return OrgFeatures()  # not AWS's answer (an empty page in its place): unknown
+    enabled = set(answer["EnabledFeatures"])
     return OrgFeatures(
         root_credentials_management="RootCredentialsManagement" in enabled,
         root_sessions="RootSessions" in enabled,

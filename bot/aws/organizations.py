@@ -6,10 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from bot.aws.errors import AuditError
-from bot.aws.iam import read_error
+from bot.aws.errors import AuditError, AwsReadError
+from bot.aws.iam import AWS_CALL_ERRORS, read_error
 
 PAGE_SIZE = 20  # the most ListAccounts returns per page
 
@@ -33,7 +31,7 @@ def iter_active_accounts(org: Any) -> Iterator[OrgAccount]:
             kwargs["NextToken"] = token
         try:
             page = org.list_accounts(**kwargs)
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_CALL_ERRORS as exc:
             raise AuditError(
                 f"could not list the Organization's accounts ({read_error('ListAccounts', exc)})"
             ) from None
@@ -74,12 +72,15 @@ def read_membership(org: Any, account_id: str) -> Membership:
     """DescribeAccount: is ``account_id`` an account of the caller's Organization, in what
     state. Raises ``AwsReadError`` for any other answer (denied, throttled, unreachable)."""
     try:
-        account = org.describe_account(AccountId=account_id)["Account"]
-    except (ClientError, BotoCoreError) as exc:
+        account = org.describe_account(AccountId=account_id).get("Account")
+    except AWS_CALL_ERRORS as exc:
         error = read_error("DescribeAccount", exc)
         if error.code == "AccountNotFoundException":
             return Membership(account_id, None)
         raise error from None
+    if not isinstance(account, dict):
+        # an empty page in place of AWS's answer (a proxy answering 200 with HTML)
+        raise AwsReadError("DescribeAccount", "MalformedAnswer", "no Account in the answer")
     # AWS replaces the deprecated Status with State; either may be the one present.
     state = account.get("State") or account.get("Status")
     return Membership(account_id, str(state) if state else None, account.get("Name"))

@@ -36,8 +36,10 @@ from urllib.parse import urlparse
 import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from bot.audit.models import OrgFeatures, mask_key_id
+from bot.aws.iam import AWS_CALL_ERRORS
 
 TASK_POLICY = "policy/root-task/IAMDeleteRootUserCredentials"
 TASK_POLICY_ARN = f"arn:aws:iam::aws:{TASK_POLICY}"  # in the aws partition
@@ -132,14 +134,14 @@ class RootSession:
         """The root user's access keys, each with its last use (GetAccessKeyLastUsed)."""
         try:
             listed = self.iam.list_access_keys()["AccessKeyMetadata"]
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_CALL_ERRORS as exc:
             raise fail("iam:ListAccessKeys", self.account_id, exc) from None
         keys: list[RootKey] = []
         for item in listed:
             key_id = item["AccessKeyId"]
             try:
                 used = self.iam.get_access_key_last_used(AccessKeyId=key_id)["AccessKeyLastUsed"]
-            except (ClientError, BotoCoreError) as exc:
+            except AWS_CALL_ERRORS as exc:
                 raise fail("iam:GetAccessKeyLastUsed", self.account_id, exc) from None
             keys.append(
                 RootKey(
@@ -160,7 +162,7 @@ class RootSession:
             if exc.response.get("Error", {}).get("Code") == "NoSuchEntity":
                 return  # already gone: deleting twice has the same outcome
             raise fail(f"iam:DeleteAccessKey {mask_key_id(key_id)}", self.account_id, exc) from None
-        except BotoCoreError as exc:
+        except (BotoCoreError, ResponseParserError) as exc:
             raise fail(f"iam:DeleteAccessKey {mask_key_id(key_id)}", self.account_id, exc) from None
 
 
@@ -200,7 +202,7 @@ class RootAccess:
             enabled = set(iam.list_organizations_features().get("EnabledFeatures", []))
         except ClientError:
             return OrgFeatures()
-        except BotoCoreError as exc:
+        except (BotoCoreError, ResponseParserError) as exc:
             raise fail("iam:ListOrganizationsFeatures", None, exc) from None
         return OrgFeatures(
             root_credentials_management="RootCredentialsManagement" in enabled,
@@ -217,7 +219,7 @@ class RootAccess:
                 TaskPolicyArn={"arn": policy},
                 DurationSeconds=self.duration,
             )
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_CALL_ERRORS as exc:
             raise fail("sts:AssumeRoot", account_id, exc) from None
         creds = answer["Credentials"]
         iam = boto3.session.Session(

@@ -26,9 +26,11 @@ from typing import Any
 import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from bot.audit import asff, control
 from bot.audit.models import Verdict
+from bot.aws.iam import AWS_CALL_ERRORS
 from bot.config import Config
 
 BATCH_LIMIT = 100  # findings per BatchImportFindings / BatchUpdateFindings request
@@ -144,7 +146,7 @@ class SecurityHubExporter:
     def hub(self) -> asff.Hub:
         try:
             identity = self.sts.get_caller_identity()
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_CALL_ERRORS as exc:
             raise SecurityHubExportError(f"cannot identify the AWS account: {exc}") from None
         arn = str(identity.get("Arn", ""))
         partition = arn.split(":")[1] if arn.startswith("arn:") and ":" in arn else "aws"
@@ -159,7 +161,7 @@ class SecurityHubExporter:
             report.error = str(exc)
         except ClientError as exc:
             report.error = f"{error_code(exc)}: {error_message(exc)}"
-        except BotoCoreError as exc:
+        except (BotoCoreError, ResponseParserError) as exc:
             report.error = f"{type(exc).__name__}: {exc}"
         return report
 

@@ -29,6 +29,9 @@ SUBCOMMANDS = {
 }
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line and exit code 2."""
 
@@ -66,6 +69,18 @@ def build_parser(command: str | None) -> tuple[ArgumentParser, ModuleType | None
     return parser, chosen_module
 
 
+class OneLineFormatter(logging.Formatter):
+    """Log records of a one-shot command: one line each, never a traceback on stderr."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record = logging.makeLogRecord(record.__dict__)
+        if record.exc_info and record.exc_info[1] is not None:
+            record.msg = f"{record.getMessage()} ({one_line(record.exc_info[1])})"
+            record.args = None
+        record.exc_info = record.exc_text = record.stack_info = None
+        return " ".join(super().format(record).split())
+
+
 def one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     detail = f": {text[0][:300]}" if text else ""
@@ -78,9 +93,14 @@ def main(argv: list[str]) -> int:
     load_dotenv(override=False)
     command = chosen(argv)
     parser, module = build_parser(command)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    root = logging.getLogger()
+    if not root.handlers:  # as logging.basicConfig: leave a logging set up by the caller alone
+        handler = logging.StreamHandler()
+        # the bot's own log keeps tracebacks; a one-shot command's stderr does not
+        one_shot = command != "run"
+        handler.setFormatter((OneLineFormatter if one_shot else logging.Formatter)(LOG_FORMAT))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
     # Alembic logs its plugin set-up at INFO when first imported (which may be late, inside a
     # subcommand): those lines must not come in front of a one-line error.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
