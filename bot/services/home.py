@@ -1,0 +1,195 @@
+"""The App Home use case: where things stand for one user, read from the store only.
+
+``HomeService.snapshot(user)`` gathers what the Home tab shows; it makes no AWS call (the
+verdicts are the saved ones) and knows nothing of Slack (``bot/slack/blocks/home.py`` draws it):
+
+- the latest audit run's totals and compliance;
+- the open findings (noncompliant accounts, longest open first), without those under an
+  accepted risk, which are listed apart with their end dates;
+- open requests: the user's own first, then those waiting for the user's approval (the user
+  is an approver, did not ask, has not approved yet);
+- root-activity alerts of the last ``ALERT_DAYS`` days, when an alerts reader is wired
+  (``RecentAlerts``: the root-activity feature plugs in there);
+- when the next scheduled digest is posted, if one is configured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.audit.models import Status, utcnow
+from bot.remediation.errors import ApproverLookupFailed
+from bot.remediation.models import Request, RiskException
+from bot.remediation.rights import ApproverSpec
+from bot.remediation.states import State
+from bot.store.records import AccountState, RunInfo
+
+ALERT_DAYS = 7
+MINE_FIRST_STATES = frozenset(
+    {State.REQUESTED, State.APPROVED, State.EXECUTING, State.TRACKING, State.DEACTIVATED}
+)
+
+
+class RunReader(Protocol):
+    def last_run(
+        self, *, trigger: str | None = None, scope: str | None = None
+    ) -> RunInfo | None: ...
+
+    def latest(self, account_ids: Sequence[str] | None = None) -> list[AccountState]: ...
+
+
+class RequestReader(Protocol):
+    def open_requests(self) -> list[Request]: ...
+
+    def active_exceptions(self, now: datetime) -> list[RiskException]: ...
+
+
+@dataclass(frozen=True)
+class AlertItem:
+    """One root-activity alert as the Home tab lists it."""
+
+    account_id: str
+    activity: str  # e.g. "created", "used"
+    at: datetime
+    channel: str | None = None
+    ts: str | None = None
+
+
+class RecentAlerts(Protocol):
+    """Root-activity alerts since a time, newest first (the alerts feature implements it)."""
+
+    def alerts_since(self, since: datetime) -> list[AlertItem]: ...
+
+
+@dataclass(frozen=True)
+class HomeSnapshot:
+    user: str
+    now: datetime
+    last_run: RunInfo | None
+    open_findings: tuple[AccountState, ...]  # noncompliant, not accepted; longest open first
+    errors: tuple[AccountState, ...]  # accounts whose latest verdict is an error
+    mine: tuple[Request, ...]  # the user's own open requests, newest first
+    to_approve: tuple[Request, ...]  # waiting for this user's approval, oldest first
+    accepted: tuple[RiskException, ...]  # ending soonest first
+    alerts: tuple[AlertItem, ...] | None  # None: no alerts reader wired
+    next_digest: datetime | None
+    digest_channel: str | None
+    approvers_known: bool = True  # False: a user group could not be read (shown as a note)
+    zone: str = "UTC"
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def next_fire(cron: str, timezone: str, now: datetime) -> datetime | None:
+    """When a 5-field cron line fires next after ``now`` (None if it never does)."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    trigger = CronTrigger.from_crontab(cron, timezone=timezone)
+    fire = trigger.get_next_fire_time(None, now)
+    return fire if isinstance(fire, datetime) else None
+
+
+class HomeService:
+    def __init__(
+        self,
+        runs: RunReader,
+        requests: RequestReader | None = None,
+        *,
+        approvers: ApproverSpec | None = None,
+        group_members: Callable[[str], Iterable[str]] | None = None,
+        digest_channel: str | None = None,
+        digest_cron: str = "0 9 * * *",
+        timezone: str = "UTC",
+        alerts: RecentAlerts | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.runs = runs
+        self.requests = requests
+        self.approvers = approvers or ApproverSpec(frozenset(), ())
+        self.group_members = group_members
+        self.digest_channel = digest_channel
+        self.digest_cron = digest_cron
+        self.timezone = timezone
+        self.alerts = alerts
+        self.clock = clock
+
+    def snapshot(self, user: str) -> HomeSnapshot:
+        now = self.clock()
+        accepted = self.accepted(now)
+        accepted_ids = {e.account_id for e in accepted}
+        latest = self.runs.latest()
+        open_findings = sorted(
+            (
+                s
+                for s in latest
+                if s.status is Status.NONCOMPLIANT and s.account_id not in accepted_ids
+            ),
+            key=lambda s: (s.open_since or s.checked_at, s.account_id),
+        )
+        errors = sorted((s for s in latest if s.status is Status.ERROR), key=lambda s: s.account_id)
+        mine, to_approve, known = self.requests_for(user)
+        alerts = None
+        if self.alerts is not None:
+            alerts = tuple(self.alerts.alerts_since(now - timedelta(days=ALERT_DAYS)))
+        return HomeSnapshot(
+            user=user,
+            now=now,
+            last_run=self.runs.last_run(),
+            open_findings=tuple(open_findings),
+            errors=tuple(errors),
+            mine=mine,
+            to_approve=to_approve,
+            accepted=accepted,
+            alerts=alerts,
+            next_digest=(
+                next_fire(self.digest_cron, self.timezone, now) if self.digest_channel else None
+            ),
+            digest_channel=self.digest_channel,
+            approvers_known=known,
+            zone=self.timezone,
+        )
+
+    def accepted(self, now: datetime) -> tuple[RiskException, ...]:
+        if self.requests is None:
+            return ()
+        return tuple(sorted(self.requests.active_exceptions(now), key=lambda e: e.expires_at))
+
+    def requests_for(self, user: str) -> tuple[tuple[Request, ...], tuple[Request, ...], bool]:
+        if self.requests is None:
+            return (), (), True
+        requests = self.requests.open_requests()
+        mine = sorted(
+            (r for r in requests if r.requester == user and r.state in MINE_FIRST_STATES),
+            key=lambda r: (r.created_at, r.id),
+            reverse=True,
+        )
+        approver, known = self.is_approver(user)
+        waiting = sorted(
+            (
+                r
+                for r in requests
+                if approver
+                and r.state is State.REQUESTED
+                and r.requester != user
+                and user not in r.approvers_so_far
+            ),
+            key=lambda r: (r.created_at, r.id),
+        )
+        return tuple(mine), tuple(waiting), known
+
+    def is_approver(self, user: str) -> tuple[bool, bool]:
+        """(the user approves, every approver group could be read)."""
+        if user in self.approvers.users:
+            return True, True
+        if not self.approvers.groups or self.group_members is None:
+            return False, not self.approvers.groups
+        known = True
+        for group in self.approvers.groups:
+            try:
+                if user in set(self.group_members(group)):
+                    return True, True
+            except ApproverLookupFailed:  # Slack could not say: this list is incomplete
+                known = False
+        return False, known
