@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from simulator.aws import NON_XML_PAGE, RootKeySpec, SimOrg, SimulatedAws, days_ago
 from tests.e2e.test_cli_check import run_check
-from tests.support.aws import NON_XML_PAGE, RootKeySpec, SimOrg, SimulatedAws, days_ago
 
 ABORT = "abort"
 OK = {"master": "compliant", "dev": "compliant", "prod": "noncompliant"}

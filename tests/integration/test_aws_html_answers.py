@@ -16,7 +16,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
-from tests.support.aws import GENERIC_HTML_PAGE, SimulatedAws
+from simulator.aws import GENERIC_HTML_PAGE, SimulatedAws
 
 RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 3})
 
