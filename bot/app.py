@@ -155,7 +155,7 @@ def root_alerts(
     )
     queue = EventQueue(config.events_queue_url, region=config.aws_region)
     log.info("root-activity alerts: posted in %s", channel)
-    return [AlertPoller(service, queue)]
+    return [AlertPoller(service, queue), *([follow_up] if follow_up is not None else [])]
 
 
 def build_app(

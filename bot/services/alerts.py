@@ -361,5 +361,8 @@ class DeletionFollowUp:
         except Exception:  # a worker thread: the sweep's next recheck tries again
             log.exception("events: re-audit of request #%d after a root deletion failed", req.id)
 
+    def start(self) -> None:
+        """Started with the bot (its worker starts with the first deletion)."""
+
     def shutdown(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)

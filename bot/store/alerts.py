@@ -319,6 +319,12 @@ class AlertStore:
         row = conn.execute(select(ALERTS).where(ALERTS.c.id == alert_id)).one()
         return alert_of(row)
 
+    def known_keys(self, account_id: str, since: datetime) -> list[str]:
+        """Root key ids alerts have named for the account since ``since`` (created, reactivated,
+        used, deleted), for looking up what used them."""
+        with self.reading() as conn:
+            return [str(k) for k in conn.execute(known_keys_query(account_id, since)).scalars()]
+
     def recent(self, account_id: str, since: datetime) -> list[Alert]:
         """The account's posted alerts created at or after ``since``, oldest first."""
         with self.reading() as conn:
@@ -358,4 +364,13 @@ def alert_of(row: Any) -> Alert:
         channel=row.channel,
         ts=row.ts,
         created_at=row.created_at,
+    )
+
+
+def known_keys_query(account_id: str, since: datetime) -> Any:
+    return (
+        select(ALERTS.c.key_id)
+        .where(ALERTS.c.account_id == account_id, ALERTS.c.created_at >= since)
+        .group_by(ALERTS.c.key_id)
+        .order_by(ALERTS.c.key_id)
     )
