@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from bot.audit.models import KeySlot, Status, Verdict
 from bot.aws.cloudtrail import KeyUsageReader
 from bot.config import Config
+from bot.services.key_usage import KeyUsageLookup
 from simulator.aws import SimulatedAws
 
 KEY = "AKIAIOSFODNN7EXAMPLE"
@@ -148,3 +150,44 @@ def test_the_simulated_lookup_throttles_past_two_a_second(aws: SimulatedAws) -> 
             codes.append(exc.response["Error"]["Code"])
     assert codes.count("ThrottlingException") >= 3
     assert codes[:2] == ["ok", "ok"]
+
+
+def test_the_lookup_for_a_verdict_reads_the_keys_regions_and_names_keys_alerts_saw(
+    aws: SimulatedAws,
+) -> None:
+    org = aws.create_organization(members=1)
+    member = org.members[0].account_id
+    aws.trail.record(member, "eu-central-1", KEY, "s3:ListBuckets", recent(5))
+    verdict = Verdict(
+        account_id=member,
+        status=Status.NONCOMPLIANT,
+        reason="root access key present",
+        source="aws",
+        keys=(KeySlot(slot=1, active=True, last_used_region="eu-central-1"),),
+    )
+    seen: list[tuple[str, datetime]] = []
+
+    def known(account: str, since: datetime) -> list[str]:
+        seen.append((account, since))
+        return [OTHER]
+
+    report = KeyUsageLookup(reader(aws), known)(verdict)
+    assert report.regions == ("eu-central-1", "us-east-1")
+    assert {k.key_id: k.total for k in report.keys} == {KEY: 1, OTHER: 0}
+    assert seen and seen[0][0] == member
+    assert datetime.now(UTC) - seen[0][1] > timedelta(days=89)  # alerts of the last 90 days
+
+
+def test_the_lookup_never_raises_even_when_everything_fails(aws: SimulatedAws) -> None:
+    class Broken:
+        def read(self, *args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("boom")
+
+    def broken_store(account: str, since: datetime) -> list[str]:
+        raise OSError("database is gone")
+
+    verdict = Verdict(
+        account_id="111111111111", status=Status.NONCOMPLIANT, reason="key", source="aws"
+    )
+    report = KeyUsageLookup(Broken(), broken_store)(verdict)
+    assert report.problems and not report.unused
