@@ -40,10 +40,10 @@ from bot.slack.alerts import SlackAlerts  # noqa: E402
 from bot.slack.poster import Poster  # noqa: E402
 from bot.store import Store  # noqa: E402
 from bot.store.alerts import AlertStore  # noqa: E402
+from simulator import trail  # noqa: E402
 from simulator.aws import SimulatedAws  # noqa: E402
 from simulator.aws_cloudtrail import install_sqs_speedup  # noqa: E402
 from simulator.slack import SlackStandin  # noqa: E402
-from tests.support import trail  # noqa: E402
 
 CHANNEL = "C0ALERTS01"
 ACCOUNTS = [f"{n:012d}" for n in range(111111111111, 111111111111 + 8 * 111111111111, 111111111111)]

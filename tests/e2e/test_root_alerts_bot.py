@@ -21,9 +21,9 @@ from bot.remediation.states import State
 from bot.slack.action_ids import ActionId
 from bot.store.engine import create_store_engine
 from bot.store.remediation import RemediationStore
+from simulator import trail
 from simulator.aws import RootKeySpec, SimulatedAws, days_ago
 from simulator.slack import TEAM, SlackStandin
-from tests.support import trail
 from tests.support.botproc import BotProcess
 from tests.support.signing import TEST_SIGNING_SECRET, actions_body, post_signed
 

@@ -29,9 +29,9 @@ from bot.slack.alerts import SlackAlerts
 from bot.slack.poster import Poster
 from bot.store import Store
 from bot.store.alerts import AlertStore
+from simulator import trail
 from simulator.aws import SimulatedAws
 from simulator.slack import SlackStandin
-from tests.support import trail
 from tests.support.database import BACKENDS, database
 
 CHANNEL = "C0ALERTS01"

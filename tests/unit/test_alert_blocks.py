@@ -18,7 +18,7 @@ from bot.events.usage import KeyUsage, UsageReport
 from bot.slack.blocks.alerts import key_alert, key_deleted_note, uses_alert
 from bot.slack.blocks.common import Message
 from bot.slack.blocks.usage import usage_note
-from tests.support import trail
+from simulator import trail
 from tests.unit.test_properties_escaping import assert_inert
 
 ZONE = ZoneInfo("UTC")

@@ -18,7 +18,7 @@ from bot.events.classify import classify
 from bot.events.fold import Uses, window_of
 from bot.events.models import Activity, NotAnEvent
 from bot.events.parse import parse_message
-from tests.support import trail
+from simulator import trail
 
 AT = datetime(2026, 11, 30, 10, 42, 7, tzinfo=UTC)
 ACCOUNT = "111111111111"

@@ -1,7 +1,7 @@
 """CloudTrail records as EventBridge delivers them to SQS, for tests and benchmarks.
 
-    body = event_body(root_call("CreateAccessKey", response={"accessKey": {...}}))
-    sns = sns_body(body)          # the same event inside an SNS notification
+    body = trail.body(trail.key_created("AKIA..."))
+    sns = trail.sns_body(body)    # the same event inside an SNS notification
 
 Field names and nesting follow the "AWS API Call via CloudTrail" event: an EventBridge
 envelope (``version``, ``id``, ``detail-type``, ``source``, ``account``, ``time``, ``region``,
