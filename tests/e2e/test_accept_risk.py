@@ -233,3 +233,157 @@ def test_accept_risk_from_the_finding_shows_the_account_apart_until_it_ends(
     assert block(after, "rootkey_accepted") is None
     assert after.args["blocks"][0]["text"]["text"] == f"Root access keys in 1 of {total} accounts"
     button(after, f"rootkey_finding_actions:{account}", ActionId.ACCEPT_RISK)  # offered again
+
+
+# -- an exception covers only the keys it was accepted for ------------------------------------
+
+
+def accept_risk(
+    process: BotProcess, slack: SlackStandin, store: RemediationStore, finding: Posted,
+    account: str,
+) -> Request:  # fmt: skip
+    """Accept risk from ``finding``'s button and have the approver approve it."""
+    accept = button(finding, f"rootkey_finding_actions:{account}", ActionId.ACCEPT_RISK)
+    click(process, slack, accept, ALICE, finding.ts)
+    form = exception_form(slack)
+    until = (datetime.now(UTC) + timedelta(days=30)).date()
+    submit(
+        process, form, ALICE,
+        {
+            "until": {"type": "datepicker", "selected_date": until.isoformat()},
+            "owner": {"type": "users_select", "selected_user": OWNER},
+            "reason": {"type": "plain_text_input", "value": "legacy appliance"},
+            "ticket": {"type": "plain_text_input", "value": None},
+        },
+    )  # fmt: skip
+    [req] = wait_until(lambda: store.find(account_id=account, kind=Kind.EXCEPTION))
+    req = wait_until(lambda: (r := store.get(req.id)).message_ts and r)
+    request_message = next(m for m in slack.messages(CHANNEL) if m.ts == req.message_ts)
+    # The approvers see which keys they accept the risk for.
+    shown = json.dumps(request_message.args["blocks"])
+    assert "Key 1: deactivated" in shown
+    approve = button(request_message, f"rootkey_decide:{req.id}", ActionId.APPROVE)
+    click(process, slack, approve, APPROVER, req.message_ts or "")
+    return wait_until(lambda: (r := store.get(req.id)).state is State.APPROVED and r)
+
+
+def status(process: BotProcess, slack: SlackStandin, user: str) -> dict[str, Any]:
+    seen = len(slack.responses())
+    body = command_body("status", response_url=slack.response_url(), user=user)
+    reply = post_signed(process.events_url, body)
+    assert reply.status_code == 200
+    return dict(reply.json())
+
+
+def digest(process: BotProcess, slack: SlackStandin) -> Posted:
+    def digests() -> list[Posted]:
+        return [
+            m for m in slack.messages(CHANNEL)
+            if m.thread_ts is None and str(m.args.get("text", "")).startswith("Root key digest")
+        ]  # fmt: skip
+
+    seen = len(digests())
+    reply = post_signed(process.events_url, command_body("digest", response_url=slack.response_url()))
+    assert reply.status_code == 200
+    return slack.wait_for(lambda: (d := digests()) and len(d) > seen and d[seen])
+
+
+def test_a_new_or_reactivated_key_is_a_finding_despite_the_exception(
+    bot: tuple[BotProcess, RemediationStore], slack: SlackStandin, aws: SimulatedAws
+) -> None:
+    process, store = bot
+    org = aws.create_organization(members=["prod", "staging"])
+    account = org.members[0].account_id
+    old = RootKeySpec(slot=1, active=False, created=days_ago(700))
+    aws.set_root_keys(account, [old])
+    total = len(org.all_accounts)
+
+    first = check_all(process, slack)
+    exc = accept_risk(process, slack, store, first, account)
+    covered = check_all(process, slack)
+    assert account not in findings(covered) and block(covered, "rootkey_accepted") is not None
+
+    # The attack: a new, active root key beside the accepted, deactivated one.
+    aws.set_root_keys(account, [old, RootKeySpec(slot=2, active=True, created=days_ago(0))])
+    after = check_all(process, slack)
+    assert after.args["blocks"][0]["text"]["text"] == f"Root access keys in 1 of {total} accounts"
+    assert findings(after) == {account}
+    assert block(after, "rootkey_accepted") is None
+    counts = block(after, "rootkey_summary")
+    assert counts is not None and ":red_circle: *1* noncompliant" in counts["text"]["text"]
+    # Its buttons are back, and the finding says why the exception does not hide it.
+    button(after, f"rootkey_finding_actions:{account}", ActionId.REQUEST_REMEDIATION)
+    finding = block(after, f"rootkey_finding:{account}")
+    assert finding is not None
+    text = finding["text"]["text"]
+    assert f"accepted risk (request #{exc.id}) no longer covers it" in text
+    assert "key 2" in text and "is not one it was accepted for" in text
+    # The digest says the same: a root key, not an accepted risk.
+    posted = digest(process, slack)
+    assert posted.args["text"].startswith("Root key digest: 1 of ")
+    assert "accepted risk" not in posted.args["text"]
+    # /rootkey status shows the exception and that it no longer covers the account.
+    answer = json.dumps(status(process, slack, APPROVER))
+    assert f"#{exc.id}" in answer and "no longer covers" in answer
+
+    # The new key is deleted, the old one reactivated: still a finding.
+    aws.set_root_keys(account, [RootKeySpec(slot=1, active=True, created=old.created)])
+    again = check_all(process, slack)
+    assert findings(again) == {account}
+    finding = block(again, f"rootkey_finding:{account}")
+    assert finding is not None and "key 1 was reactivated" in finding["text"]["text"]
+
+    # Back to the accepted state: covered again.
+    aws.set_root_keys(account, [old])
+    assert account not in findings(check_all(process, slack))
+
+
+def test_an_audit_without_key_details_shows_the_finding_never_the_exception(
+    bot: tuple[BotProcess, RemediationStore], slack: SlackStandin, aws: SimulatedAws
+) -> None:
+    process, store = bot
+    org = aws.create_organization(members=["prod"])
+    account = org.members[0].account_id
+    old = RootKeySpec(slot=1, active=False, created=days_ago(700))
+    aws.set_root_keys(account, [old])
+    exc = accept_risk(process, slack, store, check_all(process, slack), account)
+
+    # The credential report cannot be read any more: only the account summary says "a key".
+    aws.fail(account_id=account, action="GetCredentialReport", code="AccessDenied")
+    blind = check_all(process, slack)
+    assert findings(blind) == {account}
+    assert block(blind, "rootkey_accepted") is None
+    finding = block(blind, f"rootkey_finding:{account}")
+    assert finding is not None
+    assert f"accepted risk (request #{exc.id}) no longer covers it" in finding["text"]["text"]
+
+
+def test_approvers_and_the_owner_can_revoke_an_exception_from_status(
+    bot: tuple[BotProcess, RemediationStore], slack: SlackStandin, aws: SimulatedAws
+) -> None:
+    process, store = bot
+    org = aws.create_organization(members=["prod"])
+    account = org.members[0].account_id
+    aws.set_root_keys(account, [RootKeySpec(slot=1, active=False, created=days_ago(700))])
+    exc = accept_risk(process, slack, store, check_all(process, slack), account)
+
+    answer = status(process, slack, ALICE)
+    revoke = next(
+        e
+        for b in answer["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == ActionId.REVOKE_EXCEPTION
+    )
+    assert revoke["value"] == str(exc.id) and "confirm" in revoke
+    # Someone who neither approves nor owns the risk cannot end it.
+    seen = len(slack.responses())
+    click(process, slack, revoke, "U0MALLORY1", "")
+    slack.wait_for(lambda: len(slack.responses()) > seen)
+    assert "Only approvers or the risk owner" in str(slack.responses()[-1].get("text"))
+    assert store.get(exc.id).state is State.APPROVED
+    # The owner can.
+    click(process, slack, revoke, OWNER, "")
+    ended = wait_until(lambda: (r := store.get(exc.id)).state is State.EXPIRED and r)
+    assert any("revoked" in e.detail for e in store.log(ended.id))
+    assert findings(check_all(process, slack)) == {account}

@@ -389,6 +389,57 @@ def test_assume_root_runs_from_the_button_to_a_verified_fix(
     assert done.approvals[0].user == GROUP_APPROVER
 
 
+def test_a_key_created_after_approval_stops_the_request_and_nothing_is_deleted(
+    assume_root_bot: Bot, fresh: SlackStandin, aws: SimulatedAws, root_access: RootAccessStandIn
+) -> None:
+    bot, slack = assume_root_bot, fresh
+    account = member_with_key(aws, last_used=days_ago(3), region="eu-west-1", service="s3")
+    request_id, ts = ask_for_remediation(bot, slack, account)
+    # The approvers see the keys the request is about, with their last use.
+    shown = json.dumps(request_message(slack, request_id)["blocks"])
+    assert "Key 1: active" in shown and "last used" in shown
+    assert "Used in the last 30 days" in shown
+
+    # The attack: while the approved request waits for its root session, a second key appears.
+    root_access.hold("AssumeRoot")
+    click(bot, slack, ActionId.APPROVE, str(request_id), APPROVER, ts)
+    slack.wait_for(lambda: root_access.waiting("AssumeRoot") > 0)
+    original = aws.state.root(account).keys[0]
+    new = RootKeySpec(slot=2, active=True, created=days_ago(0))
+    aws.set_root_keys(account, [original, new])
+    root_access.release("AssumeRoot")
+
+    failed = wait_state(bot, request_id, State.FAILED)
+    # Nothing was deleted: neither the new key nor the approved one.
+    assert root_access.deleted() == []
+    assert len(aws.state.root(account).keys) == 2
+    new_id = root_access.key_id(account, 2)
+    masked = new_id[:4] + "*" * 12 + new_id[-4:]
+    sentence = (
+        f"a key that is not part of this request appeared: {masked}, created "
+        f"{new.created:%Y-%m-%d %H:%M} UTC; nothing was deleted for it; request again"
+    )
+    said = wait_thread(slack, sentence)
+    assert "no key was deleted" in said
+    assert any(sentence in e.detail for e in bot.store.log(failed.id))
+    assert new_id not in "\n".join(thread(slack))  # masked ids only
+
+
+def test_a_key_replaced_after_the_request_is_not_deleted(
+    assume_root_bot: Bot, fresh: SlackStandin, aws: SimulatedAws, root_access: RootAccessStandIn
+) -> None:
+    bot, slack = assume_root_bot, fresh
+    account = member_with_key(aws)
+    request_id, ts = ask_for_remediation(bot, slack, account)
+    # The requested key is deleted by hand and a new one made in the same slot (same key id in
+    # the simulator): only its creation date tells it apart.
+    aws.set_root_keys(account, [RootKeySpec(slot=1, active=True, created=days_ago(0))])
+    click(bot, slack, ActionId.APPROVE, str(request_id), APPROVER, ts)
+    wait_state(bot, request_id, State.FAILED)
+    wait_thread(slack, "a key that is not part of this request appeared")
+    assert root_access.deleted() == [] and len(aws.state.root(account).keys) == 1
+
+
 def test_rejection_changes_nothing_in_aws(
     assume_root_bot: Bot, fresh: SlackStandin, aws: SimulatedAws, root_access: RootAccessStandIn
 ) -> None:
