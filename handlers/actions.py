@@ -125,6 +125,11 @@ def register(app: App, services: Services) -> None:
         ack()
         on_request(body, context, remediation.reject)
 
+    @app.action(ActionId.REVOKE_EXCEPTION.value)
+    def revoke_exception(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        ack()
+        on_request(body, context, remediation.revoke)
+
     @app.action(ActionId.VERIFY_NOW.value)
     def verify_request(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.audit.models import iso
+from bot.remediation.keys import KeyPrint
 from bot.remediation.states import Kind, Mode, State
 
 
@@ -44,6 +45,7 @@ class Request:
     lease_owner: str | None = None  # executing: the process doing it
     lease_until: datetime | None = None
     dry_run: bool = False  # remediation: saved when requested; execution deletes nothing
+    key_prints: tuple[KeyPrint, ...] | None = None  # the keys it is about (None: not recorded)
     approvals: tuple[Approval, ...] = ()
     version: int = 0
 
@@ -72,6 +74,7 @@ class Request:
             "created_at": iso(self.created_at),
             "expires_at": iso(self.expires_at),
             "exception_until": iso(self.exception_until),
+            "keys": None if self.key_prints is None else [k.to_dict() for k in self.key_prints],
             "approvals": [{"user": a.user, "at": iso(a.at)} for a in self.approvals],
         }
 
@@ -118,6 +121,7 @@ class RiskException:
     starts_at: datetime
     expires_at: datetime
     account_name: str | None = None
+    key_prints: tuple[KeyPrint, ...] | None = None  # the keys the risk was accepted for
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -128,4 +132,5 @@ class RiskException:
             "reason": self.reason,
             "starts_at": iso(self.starts_at),
             "expires_at": iso(self.expires_at),
+            "keys": None if self.key_prints is None else [k.to_dict() for k in self.key_prints],
         }

@@ -6,6 +6,7 @@
 - The requester never approves their own request, and each approver counts once:
   ``ROOTKEY_REQUIRED_APPROVALS`` distinct approvers move a request to approved.
 - Any approver may reject a request that is still waiting.
+- An approver or the risk's owner may revoke an accepted risk before its end.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 
 from bot.remediation.errors import NotAllowed, StaleState
 from bot.remediation.models import Request
-from bot.remediation.states import State
+from bot.remediation.states import Kind, State
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,18 @@ def check_approve(request: Request, user: str, approvers: frozenset[str], spec_t
         )
     if user in request.approvers_so_far:
         raise NotAllowed(f"You already approved request #{request.id}; it needs another approver.")
+
+
+def check_revoke(request: Request, user: str, approvers: frozenset[str], spec_text: str) -> None:
+    """Raise unless ``user`` may end the accepted risk ``request`` now."""
+    if request.kind is not Kind.EXCEPTION or request.state is not State.APPROVED:
+        raise StaleState(request.id, request.state.value, "revoke")
+    if user not in approvers and user != (request.owner or request.requester):
+        line = (
+            f"Only approvers or the risk owner can revoke the accepted risk #{request.id}: "
+            f"{spec_text}, <@{request.owner or request.requester}>."
+        )
+        raise NotAllowed(line, mrkdwn=line)
 
 
 def check_reject(request: Request, user: str, approvers: frozenset[str], spec_text: str) -> None:

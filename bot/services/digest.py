@@ -21,6 +21,7 @@ from typing import Protocol
 
 from bot.audit.models import AuditResult, Scope, Status, iso, utcnow
 from bot.aws.errors import AuditError
+from bot.remediation.keys import KeyPrint, coverage
 from bot.rules import csv_cell
 from bot.slack.blocks.common import Message
 from bot.slack.blocks.digest import attachment_failed, audit_failed, digest_message
@@ -64,6 +65,8 @@ class ExceptionView(Protocol):
     def reason(self) -> str: ...
     @property
     def expires_at(self) -> datetime: ...
+    @property
+    def key_prints(self) -> Sequence[KeyPrint] | None: ...
 
 
 class RemediationSource(Protocol):
@@ -237,6 +240,7 @@ class DigestService:
             Excepted(state=s, owner=x.owner, reason=x.reason, expires_at=x.expires_at)
             for s in changes.still_open
             if (x := exceptions.get(s.account_id)) is not None
+            and coverage(s.status, s.keys, x.key_prints).covered
         )
         excepted_ids = {e.state.account_id for e in excepted}
         return Digest(

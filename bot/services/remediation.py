@@ -34,7 +34,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.audit.models import AuditResult, OrgFeatures, Scope, Status, Verdict
-from bot.aws.root import RootAccess, RootAccessError
+from bot.aws.root import RootAccess, RootAccessError, RootKey
 from bot.config import Config, ConfigError
 from bot.remediation import rights
 from bot.remediation.errors import (
@@ -45,6 +45,13 @@ from bot.remediation.errors import (
     NotAllowed,
     RemediationError,
     StaleState,
+)
+from bot.remediation.keys import (
+    KeyPrint,
+    coverage,
+    foreign_sentence,
+    prints_of,
+    sort_for_deletion,
 )
 from bot.remediation.models import Request, RiskException
 from bot.remediation.progress import (
@@ -63,7 +70,7 @@ from bot.services.audit import AuditFailed
 from bot.slack.blocks import remediation as blocks
 from bot.slack.blocks.common import Message
 from bot.slack.poster import TRANSPORT_ERRORS, DeliveryError, Poster
-from bot.store.records import StoreError
+from bot.store.records import AccountState, StoreError
 from bot.store.remediation import BOT_ACTOR, OPEN_FOR_ACCOUNT, NewRequest, RemediationStore
 
 log = logging.getLogger(__name__)
@@ -176,6 +183,18 @@ def process_gone(owner: str | None, me: str) -> bool:
     return False
 
 
+def print_of(key: RootKey) -> KeyPrint:
+    """A key as a root session listed it, as a fingerprint (no slot: ListAccessKeys has none)."""
+    return KeyPrint(
+        created=key.created,
+        active=key.active,
+        key_id=key.key_id,
+        last_used_date=key.last_used_date,
+        last_used_region=key.last_used_region,
+        last_used_service=key.last_used_service,
+    )
+
+
 class RemediationService:
     def __init__(
         self,
@@ -188,6 +207,7 @@ class RemediationService:
         root_access: RootAccess | None = None,
         owners: Owners | None = None,
         names: Callable[[str], str | None] | None = None,
+        latest: Callable[[str], AccountState | None] | None = None,
         now: Callable[[], datetime] = utcnow,
         workers: int = 2,
     ) -> None:
@@ -199,6 +219,7 @@ class RemediationService:
         self.root_access = root_access
         self.owners = owners if owners is not None else Owners(config.owners_file)
         self.names = names or (lambda _account: None)
+        self.latest = latest or (lambda _account: None)  # an account's last saved verdict
         self.now = now
         self.spec = rights.ApproverSpec.parse(config.approvers)
         self.me = process_id()
@@ -402,6 +423,7 @@ class RemediationService:
                     "owner", "Pick the risk owner from the list: a Slack user (U... or W...)."
                 )
         self.refuse_if_open(kind, ctx.account_id)
+        prints = self.keys_to_record(kind, ctx.account_id)
         now = self.now()
         return NewRequest(
             kind=kind,
@@ -416,7 +438,27 @@ class RemediationService:
             owner=owner,
             exception_until=until,
             dry_run=kind is Kind.REMEDIATION and self.config.dry_run,
+            key_prints=prints,
         )
+
+    def keys_to_record(self, kind: Kind, account_id: str) -> tuple[KeyPrint, ...]:
+        """The keys a new request is about: those of the account's last audit (the one the
+        form showed). Raises ``InvalidInput`` when that audit shows nothing to ask about."""
+        state = self.latest(account_id)
+        if state is None or state.status is not Status.NONCOMPLIANT:
+            raise InvalidInput(
+                "reason",
+                f"The last audit of {account_id} does not show a root access key any more; "
+                "open the form again.",
+            )
+        if kind is Kind.EXCEPTION and not state.keys:
+            raise InvalidInput(
+                "reason",
+                f"rootkey cannot see which root access keys {account_id} has (no credential "
+                "report detail), so an exception could not be limited to them. Ask again once "
+                "a check shows the keys.",
+            )
+        return prints_of(state.keys)
 
     def refuse_if_open(self, kind: Kind, account_id: str) -> None:
         """``InvalidInput`` naming the open request of this kind for the account, if any."""
@@ -662,13 +704,20 @@ class RemediationService:
             "task policy IAMDeleteRootUserCredentials.",
         )
         session = self.root_access.open(req.account_id)
-        keys = session.list_keys()
-        described = [k.describe() for k in keys]
+        listed = session.list_keys()
+        described = [k.describe() for k in listed]
         self.store.note(
             req.id, BOT_ACTOR, "step",
             "keys: " + ("; ".join(described) or "none"), self.now(),
         )  # fmt: skip
         self.say(req, blocks.root_keys_note(req, described))
+        plan = sort_for_deletion(req.key_prints, [print_of(k) for k in listed])
+        if plan.stop:  # a key nobody approved: stop before anything is deleted
+            raise RootAccessError(
+                "; ".join(foreign_sentence(k, req.key_prints) for k in plan.foreign)
+            )
+        wanted = {k.key_id for k in plan.matching}
+        keys = [k for k in listed if k.key_id in wanted]
         for key in keys:
             if dry:
                 self.step(
@@ -865,10 +914,39 @@ class RemediationService:
         """Accounts to show apart in results and digests until their exception ends."""
         return self.store.active_exceptions(self.now())
 
+    def not_covering(self, exceptions: list[RiskException]) -> dict[int, str]:
+        """Request id -> why an accepted risk no longer covers its account's last verdict."""
+        lapsed: dict[int, str] = {}
+        for exc in exceptions:
+            state = self.latest(exc.account_id)
+            if state is None or state.status is not Status.NONCOMPLIANT:
+                continue
+            cover = coverage(state.status, state.keys, exc.key_prints)
+            if not cover.covered:
+                lapsed[exc.request_id] = cover.why
+        return lapsed
+
     def status(self) -> Message:
+        exceptions = self.active_exceptions()
         return blocks.status_message(
-            self.open_requests(), self.active_exceptions(), self.config.zone
+            self.open_requests(), exceptions, self.config.zone, self.not_covering(exceptions)
         )
+
+    def revoke(self, request_id: int, user: str) -> Request:
+        """End an accepted risk before its date (an approver or the risk owner, from
+        ``/rootkey status``): the account counts again at once."""
+        req = self.store.get(request_id)
+        try:
+            rights.check_revoke(req, user, self.approvers(), self.spec.mention())
+        except (NotAllowed, StaleState, ApproverLookupFailed) as exc:
+            self.refuse(req, user, "revoke", exc)
+        moved = self.move(
+            req, State.EXPIRED, user, "exception revoked before its end; the account counts again"
+        )
+        if moved is None:
+            current = self.store.get(req.id)
+            self.refuse(current, user, "revoke", StaleState(req.id, current.state.value, "revoke"))
+        return moved
 
 
 class RemediationSweep:
@@ -924,6 +1002,7 @@ def attach_remediation(services: Any) -> None:
         services.audit,
         root_access=root_access,
         names=lambda account: getattr(store.latest_state(account), "account_name", None),
+        latest=store.latest_state,
     )
     services.remediation = service
     services.background.extend([service, RemediationSweep(service)])

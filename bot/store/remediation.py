@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from bot.remediation import keys
 from bot.remediation.chain import GENESIS, LineContent, line_hash
 from bot.remediation.errors import AlreadyOpen, RequestNotFound
 from bot.remediation.models import Approval, LogEntry, Request, RiskException
@@ -138,7 +139,7 @@ class RemediationStore:
 
     def active_exceptions(self, now: datetime) -> list[RiskException]:
         query = (
-            select(X)
+            select(X, R.c.key_prints)
             .join(R, R.c.id == X.c.request_id)
             .where(R.c.state == State.APPROVED.value, X.c.expires_at > now)
             .order_by(X.c.expires_at)
@@ -153,6 +154,7 @@ class RemediationStore:
                     reason=r.reason,
                     starts_at=r.starts_at,
                     expires_at=r.expires_at,
+                    key_prints=keys.decode(r.key_prints),
                 )
                 for r in conn.execute(query)
             ]
@@ -207,6 +209,7 @@ class RemediationStore:
                     owner=new.owner,
                     exception_until=new.exception_until,
                     dry_run=new.dry_run,
+                    key_prints=keys.encode(new.key_prints),
                     created_at=now,
                     expires_at=new.expires_at,
                     state_since=now,

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.remediation import keys
+from bot.remediation.keys import KeyPrint
 from bot.remediation.models import Approval, LogEntry, Request
 from bot.remediation.states import Kind, Mode, State
 
@@ -39,6 +41,7 @@ class NewRequest:
     owner: str | None = None
     exception_until: datetime | None = None
     dry_run: bool = False
+    key_prints: tuple[KeyPrint, ...] | None = None  # the keys it is about (None: unknown)
 
 
 def row_to_request(row: Any, approvals: Iterable[Approval] = ()) -> Request:
@@ -67,6 +70,7 @@ def row_to_request(row: Any, approvals: Iterable[Approval] = ()) -> Request:
         lease_owner=row.lease_owner,
         lease_until=row.lease_until,
         dry_run=bool(row.dry_run),
+        key_prints=keys.decode(row.key_prints),
         approvals=tuple(approvals),
         version=int(row.version),
     )

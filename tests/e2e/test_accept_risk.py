@@ -58,6 +58,7 @@ def bot(
         "SLACK_API_URL": slack.base_url,
         "DATABASE_URL": url,
         "ROOTKEY_APPROVERS": APPROVER,
+        "ROOTKEY_SCOPE": "org",  # the digest audits the Organization
         **aws.env(),
     }
     with BotProcess(env) as process:
@@ -283,7 +284,9 @@ def digest(process: BotProcess, slack: SlackStandin) -> Posted:
         ]  # fmt: skip
 
     seen = len(digests())
-    reply = post_signed(process.events_url, command_body("digest", response_url=slack.response_url()))
+    reply = post_signed(
+        process.events_url, command_body("digest", response_url=slack.response_url())
+    )
     assert reply.status_code == 200
     return slack.wait_for(lambda: (d := digests()) and len(d) > seen and d[seen])
 

@@ -19,6 +19,7 @@ from bot.audit.models import AuditResult, Scope
 from bot.aws.auditor import AwsAuditor
 from bot.aws.root import RootAccess
 from bot.config import load_config
+from bot.remediation.keys import prints_of
 from bot.remediation.models import LogEntry
 from bot.remediation.states import Kind, Mode, State
 from bot.services.audit import AuditFailed, AuditService
@@ -112,6 +113,7 @@ def rig(
         client,
         audit,
         root_access=RootAccess(config.aws_region, session_factory=aws.session),
+        latest=store.latest_state,
         now=Clock(),
     )
     yield remediation, audit, rem_store, accounts
@@ -129,6 +131,7 @@ def approved(remediation: RemediationService, account: str) -> int:
     """A request for ``account`` approved in the store (no click: the test starts the work)."""
     store = remediation.store
     now = remediation.now()
+    keys = remediation.verdict_of(remediation.audit_one(account, "button"), account)
     req = store.create(
         NewRequest(
             kind=Kind.REMEDIATION,
@@ -139,6 +142,7 @@ def approved(remediation: RemediationService, account: str) -> int:
             thread_ts="1700000000.000100",
             expires_at=now + timedelta(hours=72),
             mode=Mode.ASSUME_ROOT,
+            key_prints=prints_of(keys.keys),
         ),
         now,
     )
@@ -259,6 +263,7 @@ def test_dry_run_is_the_one_saved_on_the_request_not_the_setting_at_execution(
     remediation.config = replace(configured, dry_run=True)
     meta = FormContext(Kind.REMEDIATION, accounts[0], CHANNEL, "1700000000.000100").encode()
     view = {"state": {"values": {"reason": {INPUT_ACTION: {"value": "unused"}}}}}
+    remediation.audit_one(accounts[0], "button")  # the audit the request form shows
     req = remediation.create(remediation.prepare(Kind.REMEDIATION, meta, view, "U0ALICE001"))
     assert req.dry_run
     assert "*dry run*: nothing will be deleted" in str(slack.messages(CHANNEL)[-1].args)

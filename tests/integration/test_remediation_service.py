@@ -64,8 +64,10 @@ def service(
         Poster(client, sleep=lambda _s: None),
         client,
         AuditService(auditor, store),
+        latest=store.latest_state,
         now=clock,
     )
+    remediation.audit_one(account, "button")  # the audit the request form shows
     yield remediation, clock, account
     remediation.shutdown()
     auditor.close()

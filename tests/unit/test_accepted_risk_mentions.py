@@ -11,6 +11,7 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot.audit.models import AuditResult, KeySlot, Scope, Status, Verdict
+from bot.remediation.keys import KeyPrint
 from bot.remediation.models import RiskException
 from bot.services.audit import AuditService
 from bot.slack.action_ids import ActionId
@@ -24,6 +25,7 @@ from simulator.slack import SlackStandin
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 UNTIL = datetime(2026, 12, 30, tzinfo=UTC)
+MADE = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 OWNER = "U0OWNER001"
 HOSTILE = "vendor box <!channel> <@U0MALLORY1> <https://evil.example|login> & more"
 
@@ -35,7 +37,7 @@ def key_in(n: int) -> Verdict:
         "root access key present",
         "aws",
         account_name=f"acct-{n}",
-        keys=(KeySlot(slot=1, active=True, age_days=100 + n),),
+        keys=(KeySlot(slot=1, active=True, last_rotated=MADE, age_days=100 + n),),
     )
 
 
@@ -48,7 +50,10 @@ def unreadable(n: int) -> Verdict:
 
 
 def accepted(n: int, until: datetime = UNTIL, owner: str = OWNER, reason: str = HOSTILE) -> Any:
-    return RiskException(n, f"{n:012d}", owner, reason, NOW - timedelta(days=1), until)
+    return RiskException(
+        n, f"{n:012d}", owner, reason, NOW - timedelta(days=1), until,
+        key_prints=(KeyPrint(created=MADE, active=True, slot=1),),
+    )  # fmt: skip
 
 
 def result(*verdicts: Verdict) -> AuditResult:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.audit.models import AuditResult, KeySlot, Status, Verdict
+from bot.remediation.keys import KeyPrint
 from bot.services.chart import trend_png
 from bot.services.digest import Digest, DigestService, digest_csv
 from bot.slack.blocks.common import MAX_BLOCKS, MAX_SECTION_TEXT
@@ -27,6 +28,7 @@ from bot.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+KEY_MADE = datetime(2024, 5, 1, 8, 30, tzinfo=UTC)
 C, N, E = Status.COMPLIANT, Status.NONCOMPLIANT, Status.ERROR
 
 
@@ -46,7 +48,7 @@ def save(store: Store, day: float, statuses: dict[str, Status], names: bool = Tr
             reason={C: "no root access key", N: "root key in slot 1", E: "AccessDenied"}[status],
             source="aws",
             account_name=f"team-{account[-3:]}" if names else None,
-            keys=(KeySlot(slot=1, active=True),) if status is N else (),
+            keys=(KeySlot(slot=1, active=True, last_rotated=KEY_MADE),) if status is N else (),
             checked_at=at,
         )
         for account, status in statuses.items()
@@ -161,6 +163,7 @@ class Exc:
     owner: str
     reason: str
     expires_at: datetime
+    key_prints: tuple[KeyPrint, ...] | None = (KeyPrint(created=KEY_MADE, active=True, slot=1),)
 
 
 class Remediation:
@@ -181,6 +184,19 @@ def test_accepted_risks_are_shown_apart_and_open_requests_listed(store: Store) -
     assert "Open remediation requests (1)" in text and "#7" in text and "<@UOWN1>" in text
     rows = list(csv.DictReader(io.StringIO(digest_csv(digest))))
     assert [r["status"] for r in rows] == ["noncompliant", "excepted", "compliant"]
+
+
+def test_an_accepted_risk_for_another_key_is_counted_as_a_root_key(store: Store) -> None:
+    other = (KeyPrint(created=KEY_MADE - timedelta(days=9), active=True, slot=1),)
+
+    class Stale(Remediation):
+        def active_exceptions(self, now: datetime) -> list[Exc]:
+            return [Exc("222222222222", "UOWN2", "old key", T0 + timedelta(days=60), other)]
+
+    run = save(store, 0, {"111111111111": N, "222222222222": N})
+    digest = service(store, 3, remediation=Stale()).build(run)
+    assert ids(digest.still_open) == ["111111111111", "222222222222"] and not digest.excepted
+    assert digest.noncompliant == 2
 
 
 def test_ten_thousand_accounts_stay_within_slack_limits_and_the_csv_has_them_all(
@@ -296,6 +312,7 @@ def test_the_remediation_store_feeds_accepted_risks_and_open_requests(store: Sto
             expires_at=T0 + timedelta(hours=72),
             owner="UOWN2",
             exception_until=until,
+            key_prints=(KeyPrint(created=KEY_MADE, active=True, slot=1),),
         ),
         T0,
     )

@@ -38,7 +38,7 @@ def test_a_new_key_beside_the_accepted_one_is_not_covered() -> None:
     new = KeySlot(slot=2, active=True, last_rotated=NEW)
     verdict = coverage(Status.NONCOMPLIANT, [OLD_KEY, new], recorded)
     assert not verdict.covered
-    assert "key 2 (created 2026-11-30 09:15 UTC) is not one it was accepted for" == verdict.why
+    assert verdict.why == "key 2 (created 2026-11-30 09:15 UTC) is not one it was accepted for"
 
 
 def test_a_new_key_in_the_same_slot_is_not_covered() -> None:

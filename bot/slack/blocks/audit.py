@@ -11,7 +11,7 @@ the thread (``needs_report`` tells the caller to upload it).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC
 
 from slack_sdk.models.blocks import (
@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.audit.models import AuditResult, KeySlot, Scope, Status, Verdict
+from bot.remediation.keys import coverage
 from bot.remediation.models import RiskException
 from bot.rules import is_user_id
 from bot.slack.action_ids import ActionId, BlockId
@@ -60,6 +61,8 @@ class Layout:
     accepted: list[tuple[Verdict, RiskException]]
     accepted_lines: list[str]  # the lines that fit in the accepted-risk section
     open_count: int  # noncompliant accounts that need action (accepted ones excluded)
+    # Findings whose accepted risk does not cover their keys: account id -> the line saying why.
+    not_covered: dict[str, str] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -93,27 +96,50 @@ def compliant_line(verdicts: list[Verdict]) -> str:
     return f":white_check_mark: Compliant ({len(verdicts)}): {names}"
 
 
-def accepted_risks(
+def exception_cover(
     result: AuditResult, exceptions: Sequence[RiskException]
-) -> dict[str, RiskException]:
-    """Account id -> the exception that covers its finding when the audit finished.
+) -> tuple[dict[str, RiskException], dict[str, tuple[RiskException, str]]]:
+    """(account id -> the exception covering its finding when the audit finished, account id
+    -> (the exception that does not cover it, why)).
 
-    Only a noncompliant account is excepted: an account that could not be read stays an
-    error, and one without a key is simply compliant. An exception that had ended by then
-    covers nothing, so the account counts again.
+    The rule is ``bot.remediation.keys.coverage``: only a noncompliant account whose keys are
+    all keys the risk was accepted for is excepted. An account that could not be read stays an
+    error, one without a key is simply compliant, and an exception that had ended by then
+    covers nothing.
     """
-    covering: dict[str, RiskException] = {}
+    current: dict[str, RiskException] = {}
     for exc in exceptions:
         if exc.expires_at <= result.finished_at:
             continue
-        held = covering.get(exc.account_id)
+        held = current.get(exc.account_id)
         if held is None or exc.expires_at > held.expires_at:
-            covering[exc.account_id] = exc
-    return {
-        v.account_id: covering[v.account_id]
-        for v in result.verdicts
-        if v.status is Status.NONCOMPLIANT and v.account_id in covering
-    }
+            current[exc.account_id] = exc
+    covered: dict[str, RiskException] = {}
+    lapsed: dict[str, tuple[RiskException, str]] = {}
+    for v in result.verdicts:
+        exc = current.get(v.account_id)
+        if exc is None or v.status is not Status.NONCOMPLIANT:
+            continue
+        cover = coverage(v.status, v.keys, exc.key_prints)
+        if cover.covered:
+            covered[v.account_id] = exc
+        else:
+            lapsed[v.account_id] = (exc, cover.why)
+    return covered, lapsed
+
+
+def accepted_risks(
+    result: AuditResult, exceptions: Sequence[RiskException]
+) -> dict[str, RiskException]:
+    """Account id -> the exception that covers its finding when the audit finished."""
+    return exception_cover(result, exceptions)[0]
+
+
+def not_covered_line(exc: RiskException, why: str) -> str:
+    return (
+        f":warning: The accepted risk (request #{exc.request_id}) no longer covers it: "
+        f"{escape(why)}. It is a finding again."
+    )
 
 
 def mention(user: str) -> str:
@@ -138,7 +164,7 @@ def accepted_title(count: int) -> str:
 
 
 def plan(result: AuditResult, exceptions: Sequence[RiskException] = ()) -> Layout:
-    covered = accepted_risks(result, exceptions)
+    covered, lapsed = exception_cover(result, exceptions)
     ordered = sorted(result.verdicts, key=severity)
     findings = [
         v for v in ordered if v.status is not Status.COMPLIANT and v.account_id not in covered
@@ -177,6 +203,7 @@ def plan(result: AuditResult, exceptions: Sequence[RiskException] = ()) -> Layou
         accepted=accepted,
         accepted_lines=lines,
         open_count=result.summary.noncompliant - len(accepted),
+        not_covered={a: not_covered_line(exc, why) for a, (exc, why) in lapsed.items()},
     )
 
 
@@ -207,7 +234,9 @@ def mfa_word(flag: bool | None) -> str:
     return "unknown" if flag is None else ("on" if flag else "*off*")
 
 
-def finding_text(verdict: Verdict) -> str:
+def finding_text(verdict: Verdict, note: str | None = None) -> str:
+    """One account's section; ``note`` is a line of the bot's own mrkdwn (e.g. why an accepted
+    risk does not cover it)."""
     if verdict.status is Status.ERROR:
         return (
             f":warning: {account_label(verdict)}: could not be checked\n"
@@ -221,6 +250,8 @@ def finding_text(verdict: Verdict) -> str:
     ]
     lines.append(f"• Root MFA: {mfa_word(verdict.root_mfa_active)}")
     lines.append(f"_{escape(truncate(verdict.reason, 500))}_")
+    if note:
+        lines.append(note)
     return "\n".join(lines)
 
 
@@ -358,7 +389,8 @@ def audit_result(
     for verdict in layout.findings:
         blocks.append(
             mrkdwn_section(
-                finding_text(verdict), block_id=f"{BlockId.FINDING.value}:{verdict.account_id}"
+                finding_text(verdict, layout.not_covered.get(verdict.account_id)),
+                block_id=f"{BlockId.FINDING.value}:{verdict.account_id}",
             )
         )
         if verdict.status is Status.NONCOMPLIANT:

@@ -9,7 +9,7 @@ store on every click.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -28,6 +28,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.audit.models import KeySlot, Status, Verdict
+from bot.audit.verdict import with_age
 from bot.remediation.models import Request, RiskException
 from bot.remediation.progress import MAX_EXCEPTION_DAYS, used_recently
 from bot.remediation.states import Kind, Mode, State
@@ -46,6 +47,7 @@ from bot.slack.blocks.common import (
 
 INPUT_ACTION = "value"  # action_id of every input element; block ids name the fields
 MAX_STATUS_ROWS = 40
+MAX_REVOKE_BUTTONS = 10  # accepted risks shown with their own Revoke button
 
 STATE_ICON = {
     State.REQUESTED: ":hourglass_flowing_sand:",
@@ -273,10 +275,28 @@ def request_body(req: Request, zone: ZoneInfo) -> list[Any]:
             f"Exception until *{when(req.exception_until, zone)}*, "
             f"risk owner <@{req.owner or req.requester}>"
         )
+    lines.append(recorded_keys_text(req))
     lines.append(f"Reason: {escape(truncate(req.reason, 1500))}")
     if req.ticket_url:
         lines.append(f"Ticket: <{req.ticket_url}|{escape(truncate(req.ticket_url, 200))}>")
     return [mrkdwn_section("\n".join(lines), block_id=f"rootkey_request:{req.id}")]
+
+
+def recorded_keys_text(req: Request) -> str:
+    """The keys a request is about, as its approvers decide on them (age and last use as of
+    the request): an exception covers only these, an execution deletes only these."""
+    what = "deletes only" if req.kind is Kind.REMEDIATION else "covers only"
+    if req.key_prints is None:
+        return "*Keys:* not recorded (an older request): it covers and deletes no key"
+    if not req.key_prints:
+        return (
+            "*Keys:* no key detail in the audit; any key the root session finds stops the "
+            "request before it is deleted"
+        )
+    lines = [
+        key_line(with_age(k.as_slot(), req.created_at), req.created_at) for k in req.key_prints
+    ]
+    return f"*Keys this request is about* (it {what} these):\n" + "\n".join(lines)
 
 
 def request_message(req: Request, approvers: str, required: int, zone: ZoneInfo) -> Message:
@@ -430,8 +450,14 @@ def root_keys_note(req: Request, described: Sequence[str]) -> Message:
 
 
 def status_message(
-    requests: Sequence[Request], exceptions: Sequence[RiskException], zone: ZoneInfo
+    requests: Sequence[Request],
+    exceptions: Sequence[RiskException],
+    zone: ZoneInfo,
+    not_covering: Mapping[int, str] | None = None,
 ) -> Message:
+    """Open requests, then accepted risks, each with a "Revoke" button (approvers and the risk
+    owner may end it early) and, where its account's last audit shows keys it was not accepted
+    for, why it no longer covers the account (``not_covering``: request id -> why)."""
     lines = ["*Open remediation requests*"]
     for req in list(requests)[:MAX_STATUS_ROWS]:
         who = f", assigned to <@{req.assignee}>" if req.assignee else ""
@@ -446,16 +472,49 @@ def status_message(
         lines.append(f"…and {len(requests) - MAX_STATUS_ROWS} more.")
     lines.append("")
     lines.append("*Accepted risks (shown apart until they expire)*")
-    for exc in list(exceptions)[:MAX_STATUS_ROWS]:
-        lines.append(
+    if not exceptions:
+        lines.append("None.")
+    blocks = sections(lines)
+    lapsed = not_covering or {}
+    rows: list[str] = []
+    for n, exc in enumerate(list(exceptions)[:MAX_STATUS_ROWS]):
+        line = (
             f":shield: #{exc.request_id} {account_text(exc.account_id, exc.account_name)} · "
             f"owner <@{exc.owner}> · until {when(exc.expires_at, zone)} · "
             f"{escape(truncate(exc.reason, 120))}"
         )
-    if not exceptions:
-        lines.append("None.")
+        if exc.request_id in lapsed:
+            why = escape(truncate(lapsed[exc.request_id], 300))
+            line += f"\n:warning: It no longer covers the account: {why}"
+        if n < MAX_REVOKE_BUTTONS:
+            blocks += [mrkdwn_section(line), revoke_button(exc)]
+        else:
+            rows.append(line)
+    if len(exceptions) > MAX_STATUS_ROWS:
+        rows.append(f"…and {len(exceptions) - MAX_STATUS_ROWS} more.")
+    if rows:
+        blocks += sections(rows)
     text = f"{len(requests)} open remediation requests, {len(exceptions)} accepted risks"
-    return check_limits(Message(blocks=sections(lines), text=text))
+    return check_limits(Message(blocks=blocks, text=text))
+
+
+def revoke_button(exc: RiskException) -> ActionsBlock:
+    return ActionsBlock(
+        block_id=f"rootkey_revoke:{exc.request_id}",
+        elements=[
+            ButtonElement(
+                text="Revoke",
+                action_id=ActionId.REVOKE_EXCEPTION.value,
+                value=str(exc.request_id),
+                confirm=ConfirmObject(
+                    title="Revoke this accepted risk?",
+                    text=f"{exc.account_id} counts as noncompliant again at once.",
+                    confirm="Revoke",
+                    deny="Cancel",
+                ),
+            )
+        ],
+    )
 
 
 def sections(lines: Sequence[str], limit: int = 2900) -> list[Any]:
