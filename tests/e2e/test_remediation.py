@@ -351,7 +351,8 @@ def test_assume_root_runs_from_the_button_to_a_verified_fix(
     # The buttons were replaced in place by the decision.
     after = request_message_showing(slack, req.id, f"Approved by <@{GROUP_APPROVER}>")
     assert not any(b["type"] == "actions" for b in after["blocks"])
-    # Every step is in the thread, in order.
+    # Every step is in the thread, in order (the last one is posted just after the move).
+    wait_thread(slack, "*executing* → *verified*")
     steps = thread(slack)
     order = [
         "Opening a root session",
