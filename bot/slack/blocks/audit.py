@@ -117,14 +117,14 @@ def exception_cover(
     covered: dict[str, RiskException] = {}
     lapsed: dict[str, tuple[RiskException, str]] = {}
     for v in result.verdicts:
-        exc = current.get(v.account_id)
-        if exc is None or v.status is not Status.NONCOMPLIANT:
+        found = current.get(v.account_id)
+        if found is None or v.status is not Status.NONCOMPLIANT:
             continue
-        cover = coverage(v.status, v.keys, exc.key_prints)
+        cover = coverage(v.status, v.keys, found.key_prints)
         if cover.covered:
-            covered[v.account_id] = exc
+            covered[v.account_id] = found
         else:
-            lapsed[v.account_id] = (exc, cover.why)
+            lapsed[v.account_id] = (found, cover.why)
     return covered, lapsed
 
 
