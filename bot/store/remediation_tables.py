@@ -59,7 +59,7 @@ class RequestRow(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     dry_run: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)  # rev. 0004
-    key_prints: Mapped[str | None] = mapped_column(Text)  # rev. 0006: JSON, bot.remediation.keys
+    key_prints: Mapped[str | None] = mapped_column(Text)  # rev. 0007: JSON, bot.remediation.keys
 
     __table_args__ = (
         Index("ix_remediation_requests_state", "state", "kind"),
