@@ -269,7 +269,6 @@ def accept_risk(
 
 
 def status(process: BotProcess, slack: SlackStandin, user: str) -> dict[str, Any]:
-    seen = len(slack.responses())
     body = command_body("status", response_url=slack.response_url(), user=user)
     reply = post_signed(process.events_url, body)
     assert reply.status_code == 200
