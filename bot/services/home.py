@@ -22,6 +22,7 @@ from typing import Protocol
 
 from bot.audit.models import Status, utcnow
 from bot.remediation.errors import ApproverLookupFailed
+from bot.remediation.keys import coverage
 from bot.remediation.models import Request, RiskException
 from bot.remediation.rights import ApproverSpec
 from bot.remediation.states import State
@@ -118,14 +119,15 @@ class HomeService:
     def snapshot(self, user: str) -> HomeSnapshot:
         now = self.clock()
         accepted = self.accepted(now)
-        accepted_ids = {e.account_id for e in accepted}
+        risks = {e.account_id: e for e in accepted}
         latest = self.runs.latest()
+
+        def covered(s: AccountState) -> bool:  # only the keys the risk was accepted for
+            risk = risks.get(s.account_id)
+            return risk is not None and coverage(s.status, s.keys, risk.key_prints).covered
+
         open_findings = sorted(
-            (
-                s
-                for s in latest
-                if s.status is Status.NONCOMPLIANT and s.account_id not in accepted_ids
-            ),
+            (s for s in latest if s.status is Status.NONCOMPLIANT and not covered(s)),
             key=lambda s: (s.open_since or s.checked_at, s.account_id),
         )
         errors = sorted((s for s in latest if s.status is Status.ERROR), key=lambda s: s.account_id)

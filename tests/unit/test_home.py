@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.audit.models import KeySlot, Status, Summary
 from bot.remediation.errors import ApproverLookupFailed
+from bot.remediation.keys import KeyPrint
 from bot.remediation.models import Approval, Request, RiskException
 from bot.remediation.rights import ApproverSpec
 from bot.remediation.states import Kind, Mode, State
@@ -20,6 +22,7 @@ from bot.slack.values import FindingRef
 from bot.store.records import AccountState, RunInfo
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+MADE = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)  # the root keys' creation
 ME, OTHER, APPROVER = "U0ME000001", "U0OTHER001", "U0APPR0001"
 
 
@@ -34,7 +37,9 @@ def state(
         reason=reason,
         checked_at=NOW - timedelta(hours=1),
         run_id=7,
-        keys=(KeySlot(slot=1, active=True),) if status is Status.NONCOMPLIANT else (),
+        keys=(KeySlot(slot=1, active=True, last_rotated=MADE),)
+        if status is Status.NONCOMPLIANT
+        else (),
         root_mfa_active=False,
         first_seen=NOW - timedelta(days=100),
         last_change=NOW - timedelta(days=1),
@@ -111,8 +116,9 @@ def service(**kw: object) -> HomeService:
         state("555555555555", Status.COMPLIANT),
     ]
     risk = RiskException(
-        9, "333333333333", OTHER, "vendor", NOW - timedelta(days=1), NOW + timedelta(days=30)
-    )
+        9, "333333333333", OTHER, "vendor", NOW - timedelta(days=1), NOW + timedelta(days=30),
+        key_prints=(KeyPrint(created=MADE, active=True, slot=1),),
+    )  # fmt: skip
     requests = [
         request(1, ME),
         request(2, OTHER),
@@ -137,6 +143,19 @@ def test_open_findings_longest_open_first_and_accepted_apart() -> None:
     assert [s.account_id for s in snap.open_findings] == ["222222222222", "111111111111"]
     assert [e.account_id for e in snap.accepted] == ["333333333333"]
     assert [s.account_id for s in snap.errors] == ["444444444444"]
+
+
+def test_an_accepted_risk_hides_no_key_it_was_not_accepted_for() -> None:
+    home = service()
+    runs = home.runs
+    assert isinstance(runs, Runs)
+    new_key = KeySlot(slot=2, active=True, last_rotated=NOW - timedelta(hours=3))
+    runs.states = [
+        replace(s, keys=(*s.keys, new_key)) if s.account_id == "333333333333" else s
+        for s in runs.states
+    ]
+    snap = home.snapshot(ME)
+    assert "333333333333" in [s.account_id for s in snap.open_findings]
 
 
 def test_own_requests_first_and_those_waiting_for_this_approver() -> None:
