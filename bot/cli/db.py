@@ -13,6 +13,7 @@ triggers off).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import re
 import sys
@@ -103,6 +104,7 @@ def grant(store: Store, role: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    logging.getLogger().setLevel(logging.WARNING)  # the one line below says what happened
     url = args.url or load_config(os.environ).database_url
     if args.action == "grant" and not (args.role and ROLE.fullmatch(args.role)):
         print(
@@ -111,8 +113,10 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    upgrade = args.action == "upgrade"
     try:
-        store = Store.open(url, migrate=args.action == "upgrade")
+        # revision only reads: a database that does not exist is an error, never created
+        store = Store.open(url, migrate=upgrade, create=upgrade)
         try:
             if args.action == "grant":
                 print(f"{redacted(url)}: {grant(store, args.role)}")

@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(os.environ)
     channel = args.channel or config.digest_channel
     try:
-        store = Store.open(config.database_url)
+        # --no-audit only reads: a database that does not exist is an error, never created
+        store = Store.open(config.database_url, create=not args.no_audit)
     except StoreError as exc:
         return fail(str(exc))
     try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterable, Iterator
@@ -127,9 +128,10 @@ def write_json(out: TextIO, items: Iterable[dict[str, Any]]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    logging.getLogger().setLevel(logging.WARNING)  # stderr is for errors; stdout the export
     url = args.url or load_config(os.environ).database_url
     try:
-        store = Store.open(url)
+        store = Store.open(url, create=False)  # a database that does not exist is an error
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

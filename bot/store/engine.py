@@ -27,6 +27,18 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def missing_database(url: str) -> str | None:
+    """The path of a SQLite file ``url`` names that does not exist (else None; a server
+    database that does not exist is reported by the server when connecting)."""
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database or ""
+    if database in ("", ":memory:") or Path(database).is_file():
+        return None
+    return database
+
+
 def create_store_engine(url: str) -> Engine:
     parsed = make_url(normalise_url(url))
     if parsed.get_backend_name() != "sqlite":

@@ -15,11 +15,24 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Row, and_, case, cast, func, insert, null, or_, select, text
+from sqlalchemy import (
+    Connection,
+    Row,
+    and_,
+    case,
+    cast,
+    func,
+    insert,
+    inspect,
+    null,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.exc import DBAPIError
 
 from bot.audit.models import AuditResult, Status, Summary
-from bot.store.engine import create_store_engine, database_errors
+from bot.store.engine import create_store_engine, database_errors, missing_database
 from bot.store.models import RunRow, UtcDateTime, VerdictRow, table_of
 from bot.store.records import TRIGGERS, AccountState, Changes, RunInfo, StoreError, UnknownRun
 from bot.store.slots import SlotStore
@@ -34,6 +47,12 @@ RUNS = table_of(RunRow)
 VERDICTS = table_of(VerdictRow)
 
 
+def revision_of(conn: Connection) -> str | None:
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
 def status_of(value: str | None) -> Status | None:
     return Status(value) if value else None
 
@@ -44,21 +63,35 @@ class Store(SlotStore, TimelineStore):
     # -- lifecycle ------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, url: str, *, migrate: bool = True) -> Store:
-        """Connect to ``url`` (``sqlite:///...`` or ``postgresql+psycopg://...``), migrate."""
+    def open(cls, url: str, *, migrate: bool = True, create: bool = True) -> Store:
+        """Connect to ``url`` (``sqlite:///...`` or ``postgresql+psycopg://...``), migrate.
+
+        ``create=False`` (commands that only read) never makes a database: a SQLite file that
+        does not exist, or (when migrating) a database without rootkey's tables, is a
+        ``StoreError`` and nothing is written.
+        """
+        if not create and (path := missing_database(url)) is not None:
+            raise StoreError(f"no database at {path} (nothing was created)")
         store = cls(create_store_engine(url))
-        if migrate:
-            try:
+        try:
+            if migrate and not create and store.schema_revision() is None:
+                raise StoreError(
+                    "the database has no rootkey tables "
+                    "(create them with: python -m bot db upgrade)"
+                )
+            if migrate:
                 store.migrate()
-            except BaseException:
-                store.close()
-                raise
+        except BaseException:
+            store.close()
+            raise
         return store
 
     def migrate(self, revision: str = "head") -> None:
         """Apply the Alembic migrations, one process at a time (several may start together)."""
         config = AlembicConfig()
         config.set_main_option("script_location", str(MIGRATIONS))
+        # Alembic narrates every step at INFO; the store says what changed in one line.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         try:
             self.upgrade(config, revision)
         except StoreError as exc:
@@ -79,9 +112,14 @@ class Store(SlotStore, TimelineStore):
                     lock = text("SELECT pg_advisory_xact_lock(:key)")
                     conn.execute(lock, {"key": MIGRATION_LOCK})
                 config.attributes["connection"] = conn
+                before = revision_of(conn)
                 command.upgrade(config, revision)
+                after = revision_of(conn)
+        if after != before:
+            log.info("database schema upgraded from %s to revision %s", before or "empty", after)
 
     def schema_revision(self) -> str | None:
+        """The Alembic revision the database is at; None when it has no rootkey tables."""
         with database_errors(), self.engine.connect() as conn:
             try:
                 return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
