@@ -23,7 +23,7 @@ from bot.config import Config, ConfigError
 from bot.services.audit import Auditor, AuditService, ProcessAuditor, RunStore
 from bot.slack.checks import CheckRunner
 from bot.slack.jobs import Jobs, MemoryGuard, RequestGuard, SharedGuard
-from bot.slack.poster import TRANSPORT_ERRORS, Poster
+from bot.slack.poster import TRANSPORT_ERRORS, Poster, sdk_request_failures_muted
 
 log = logging.getLogger(__name__)
 
@@ -178,15 +178,16 @@ def build_app(
     if not any(isinstance(f, SameTokenNotice) for f in bolt_logger.filters):
         bolt_logger.addFilter(SameTokenNotice())
     try:
-        app = App(
-            client=client,
-            signing_secret=config.slack_signing_secret or "",
-            token_verification_enabled=token_verification,
-            process_before_response=False,
-            listener_executor=ThreadPoolExecutor(
-                max_workers=LISTENER_THREADS, thread_name_prefix="rootkey-listener"
-            ),
-        )
+        with sdk_request_failures_muted():  # said below in one line
+            app = App(
+                client=client,
+                signing_secret=config.slack_signing_secret or "",
+                token_verification_enabled=token_verification,
+                process_before_response=False,
+                listener_executor=ThreadPoolExecutor(
+                    max_workers=LISTENER_THREADS, thread_name_prefix="rootkey-listener"
+                ),
+            )
     except BoltError as exc:
         # auth.test refused the token (invalid_auth, account_inactive, ...); say only the code.
         cause = exc.__cause__ or exc.__context__

@@ -45,10 +45,11 @@ def connect_socket_mode(handler: Any) -> None:
     """Open the Socket Mode connection; a refused app token is one configuration line."""
     from slack_sdk.errors import SlackApiError
 
-    from bot.slack.poster import TRANSPORT_ERRORS
+    from bot.slack.poster import TRANSPORT_ERRORS, sdk_request_failures_muted
 
     try:
-        handler.connect()
+        with sdk_request_failures_muted():  # said below in one line
+            handler.connect()
     except SlackApiError as exc:
         code = exc.response.get("error") if exc.response is not None else "refused"
         raise ConfigError(

@@ -22,7 +22,8 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.client import HTTPException
 from typing import Any, TypeVar
@@ -48,6 +49,27 @@ TRANSPORT_ERRORS = (
     HTTPException,
 )
 DELIVERY_EVENT = "rootkey_delivery"
+SDK_REQUEST_LOGGER = "slack_sdk.web.base_client"
+SDK_REQUEST_FAILED = "Failed to send a request to Slack API server"
+
+
+class SdkRequestFailures(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(SDK_REQUEST_FAILED)
+
+
+@contextmanager
+def sdk_request_failures_muted() -> Iterator[None]:
+    """The SDK logs a request that could not reach Slack at ERROR, then raises. Where the
+    caller turns that exception into its own one line (a start-up configuration error), the
+    SDK's line would come first and say the same thing twice."""
+    logger = logging.getLogger(SDK_REQUEST_LOGGER)
+    muted = SdkRequestFailures()
+    logger.addFilter(muted)
+    try:
+        yield
+    finally:
+        logger.removeFilter(muted)
 
 
 class DeliveryError(Exception):

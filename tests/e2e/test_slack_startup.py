@@ -67,6 +67,29 @@ def test_a_token_slack_refuses_stops_start_up_in_one_line() -> None:
     assert [c.method for c in slack.attempts()] == ["auth.test"]
 
 
+def test_a_bogus_token_and_no_network_is_one_line() -> None:
+    """Slack cannot be reached at all (no network): the configuration error is the only line,
+    not preceded by the SDK's own log line about the failed request."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # nothing listens here once the socket is closed
+    done = run_bot_once(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-bogus",
+            "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
+            "SLACK_API_URL": f"http://127.0.0.1:{port}/api/",
+        },
+        "run",
+        "--host",
+        "127.0.0.1",
+    )
+
+    assert done.returncode == 2
+    line = one_line(done.stderr)
+    assert line.startswith("configuration error: SLACK_API_URL: could not reach"), line
+    assert "xoxb-bogus" not in done.stderr
+
+
 def test_sigterm_stops_the_bot_cleanly() -> None:
     with SlackStandin() as slack:
         bot = BotProcess(
