@@ -267,7 +267,14 @@ class SlackStandin:
     def answer_to(self, response_url: str, timeout: float = 30.0) -> dict[str, Any]:
         """The first answer posted to ``response_url`` (one click's or one command's own),
         whatever else arrives before or after it."""
-        return self.wait_for(lambda: next(iter(self.responses(to=response_url)), None), timeout)
+
+        def first() -> dict[str, Any] | None:
+            found = self.responses(to=response_url)
+            return found[0] if found else None
+
+        reply = self.wait_for(first, timeout)
+        assert reply is not None  # wait_for returns only a truthy value
+        return reply
 
     def response_log(self) -> list[tuple[str, dict[str, Any]]]:
         """(path, payload) of every response_url POST."""
