@@ -177,6 +177,10 @@ class AlertService:
             placed = self.notifier.key_alert(
                 activity, name, delivery=delivery, posted_since=posted_since
             )
+            if placed is None:  # Slack did not take it: the message comes back, posted then
+                self.store.release(activity.event_id, self.owner)
+                self.count("undelivered")
+                return False
             self.store.record_alert(
                 event_id=activity.event_id,
                 owner=self.owner,
@@ -184,11 +188,11 @@ class AlertService:
                 account_id=activity.account_id,
                 key_id=activity.key_id,
                 at=activity.call.at,
-                channel=placed.channel if placed else None,
-                ts=placed.ts if placed else None,
+                channel=placed.channel,
+                ts=placed.ts,
                 now=self.now(),
             )
-            self.count("posted" if placed else "undelivered")
+            self.count("posted")
             return True
         if activity.activity is Activity.KEY_USED:
             return self.fold(activity, name, posted_since)

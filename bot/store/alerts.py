@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Index, Integer, String, insert, select, update
+from sqlalchemy import Connection, Engine, Index, Integer, String, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -200,6 +200,18 @@ class AlertStore:
             .values(done_at=now, alert_id=alert_id)
         ).rowcount
         return bool(done)
+
+    def release(self, event_id: str, owner: str) -> bool:
+        """Give an unfinished claim back (its post failed): the next delivery tries afresh."""
+        with self.writing() as conn:
+            gone = conn.execute(
+                delete(EVENTS).where(
+                    EVENTS.c.event_id == event_id,
+                    EVENTS.c.owner == owner,
+                    EVENTS.c.done_at.is_(None),
+                )
+            ).rowcount
+            return bool(gone)
 
     def finish(self, event_id: str, owner: str, now: datetime) -> bool:
         """Mark an event handled without a message of its own (a deletion's notes)."""

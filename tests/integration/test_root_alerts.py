@@ -333,3 +333,18 @@ def test_a_root_deletion_is_noted_in_the_thread_of_the_keys_alert(
     notes = [m for m in slack.messages(CHANNEL) if m.thread_ts == alert.ts]
     assert len(notes) == 1 and "deleted access key AKIA************MPLE" in notes[0].args["text"]
     assert deleted == [ACCOUNT]
+
+
+def test_an_alert_slack_refused_stays_on_the_queue_and_is_posted_once_slack_takes_it(
+    aws: SimulatedAws, queues: tuple[str, str], store: AlertStore, slack: SlackStandin
+) -> None:
+    url, _ = queues
+    poller, service = consumer(aws, url, store, slack)
+    slack.refuse_channel(CHANNEL, "channel_not_found")
+    send(aws, url, trail.body(trail.key_created(OTHER_KEY)))
+    while service.counts["undelivered"] == 0:
+        poller.poll_once()
+    assert depth(aws, url) == 1  # not deleted: nothing was posted
+    slack.reset()  # the channel works again
+    drain(poller, aws, url)
+    assert len(alerts(slack)) == 1

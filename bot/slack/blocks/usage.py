@@ -7,9 +7,11 @@ said, and "no recorded use" is only said when every region was read.
 
 from __future__ import annotations
 
+import copy
 from datetime import tzinfo
 
 from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
 from bot.events.usage import DAYS, KeyUsage, UsageReport
 from bot.slack.blocks.common import (
@@ -22,6 +24,7 @@ from bot.slack.blocks.common import (
     truncate,
 )
 
+USAGE_BLOCK = "rootkey_key_usage"
 MAX_ITEMS = 5
 MAX_AGENT = 120
 
@@ -68,10 +71,30 @@ def usage_text(report: UsageReport, zone: tzinfo) -> str:
 
 
 def usage_blocks(report: UsageReport, zone: tzinfo) -> list[Block]:
-    return [mrkdwn_section(usage_text(report, zone), block_id="rootkey_key_usage")]
+    return [mrkdwn_section(usage_text(report, zone), block_id=USAGE_BLOCK)]
 
 
 def usage_note(report: UsageReport, zone: tzinfo) -> Message:
     """The request's thread: what used the keys, for the approvers."""
     text = usage_text(report, zone)
     return check_limits(Message(blocks=usage_blocks(report, zone), text=truncate(text, 3000)))
+
+
+LOOKING = ":hourglass_flowing_sand: Looking up what used the root keys (CloudTrail, 90 days)…"
+MAX_MODAL_BLOCKS = 100
+
+
+def with_usage(view: View, report: UsageReport | None, zone: tzinfo) -> View:
+    """The request form with what used the keys above its fields (``None``: still looking)."""
+    section = (
+        usage_blocks(report, zone)
+        if report is not None
+        else [mrkdwn_section(LOOKING, block_id=USAGE_BLOCK)]
+    )
+    blocks = [b for b in view.blocks or [] if b.block_id != USAGE_BLOCK]
+    at = next((i for i, b in enumerate(blocks) if b.type == "input"), len(blocks))
+    if len(blocks) + len(section) > MAX_MODAL_BLOCKS:
+        return view
+    updated = copy.copy(view)
+    updated.blocks = [*blocks[:at], *section, *blocks[at:]]
+    return updated
