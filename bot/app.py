@@ -20,10 +20,11 @@ from slack_sdk.errors import SlackApiError
 
 from bot.audit.models import AuditResult
 from bot.config import Config, ConfigError
+from bot.jobs import Jobs, MemoryGuard, RequestGuard, SharedGuard
 from bot.services.audit import Auditor, AuditService, ProcessAuditor, RunStore
-from bot.slack.checks import CheckRunner
-from bot.slack.jobs import Jobs, MemoryGuard, RequestGuard, SharedGuard
-from bot.slack.poster import TRANSPORT_ERRORS, Poster, sdk_request_failures_muted
+from bot.services.check import CheckRunner
+from bot.slack.notifier import SlackCheckNotifier
+from bot.slack.poster import TRANSPORT_ERRORS, Poster
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ class Services:
     store: Any | None = None
     # Filled by later features; handlers check for None and say "not enabled".
     remediation: Any | None = None
+    forms: Any | None = None
     digest: Any | None = None
     background: list[Background] = field(default_factory=list)
 
@@ -155,7 +157,7 @@ def root_alerts(
     )
     queue = EventQueue(config.events_queue_url, region=config.aws_region)
     log.info("root-activity alerts: posted in %s", channel)
-    return [AlertPoller(service, queue), *([follow_up] if follow_up is not None else [])]
+    return [AlertPoller(service, queue)]
 
 
 def build_app(
@@ -178,16 +180,15 @@ def build_app(
     if not any(isinstance(f, SameTokenNotice) for f in bolt_logger.filters):
         bolt_logger.addFilter(SameTokenNotice())
     try:
-        with sdk_request_failures_muted():  # said below in one line
-            app = App(
-                client=client,
-                signing_secret=config.slack_signing_secret or "",
-                token_verification_enabled=token_verification,
-                process_before_response=False,
-                listener_executor=ThreadPoolExecutor(
-                    max_workers=LISTENER_THREADS, thread_name_prefix="rootkey-listener"
-                ),
-            )
+        app = App(
+            client=client,
+            signing_secret=config.slack_signing_secret or "",
+            token_verification_enabled=token_verification,
+            process_before_response=False,
+            listener_executor=ThreadPoolExecutor(
+                max_workers=LISTENER_THREADS, thread_name_prefix="rootkey-listener"
+            ),
+        )
     except BoltError as exc:
         # auth.test refused the token (invalid_auth, account_inactive, ...); say only the code.
         cause = exc.__cause__ or exc.__context__
@@ -224,7 +225,7 @@ def build_app(
         poster=poster,
         audit=audit,
         jobs=jobs,
-        checks=CheckRunner(audit, poster, jobs, csv=default_csv(), guard=guard),
+        checks=CheckRunner(audit, SlackCheckNotifier(poster, csv=default_csv()), jobs, guard=guard),
         guard=guard,
         store=store,
     )
@@ -233,11 +234,51 @@ def build_app(
     from bot.scheduler import attach_digest
 
     attach_digest(services, auditor)  # services.digest, and the digest scheduler as background
-    from bot.services.remediation import attach_remediation
-
     attach_remediation(services)  # services.remediation, and its sweep as background
     if services.remediation is not None:  # accepted risks are shown apart in check results
         services.checks.exceptions = services.remediation.active_exceptions
     services.background.extend(root_alerts(config, store, poster, services.remediation))
     handlers.register(app, services)
     return app, services
+
+
+def attach_remediation(services: Services) -> None:
+    """Give the bot its remediation flow (buttons, modals, `/rootkey status`) and its sweep.
+    Needs the SQL store; without it the buttons say remediation is not enabled."""
+    from bot.aws.root import RootAccess
+    from bot.remediation.rights import ApproverSpec
+    from bot.remediation.states import Mode
+    from bot.services.remediation import RemediationService
+    from bot.slack.directory import SlackDirectory
+    from bot.slack.forms import RequestForms
+    from bot.slack.notifier import SlackRemediationNotifier
+    from bot.store import Store
+    from bot.store.remediation import RemediationStore
+
+    store = services.store
+    if not isinstance(store, Store):
+        log.info("no remediation: it needs the store (DATABASE_URL)")
+        return
+    config = services.config
+    root_access = (
+        RootAccess(config.aws_region) if config.remediation == Mode.ASSUME_ROOT.value else None
+    )
+    notifier = SlackRemediationNotifier(
+        services.poster,
+        approvers=ApproverSpec.parse(config.approvers),
+        required_approvals=config.required_approvals,
+        zone=config.zone,
+    )
+    service = RemediationService(
+        config,
+        RemediationStore(store.engine),
+        notifier,
+        SlackDirectory(services.client),
+        services.audit,
+        root_access=root_access,
+        names=lambda account: getattr(store.latest_state(account), "account_name", None),
+        latest=store.latest_state,
+    )
+    services.remediation = service
+    services.forms = RequestForms(services.client, service)
+    services.background.extend([service, service.scheduled()])

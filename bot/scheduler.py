@@ -15,10 +15,7 @@ one slot is ever caught up: a digest describes now, so one is enough.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -30,6 +27,7 @@ from apscheduler.triggers.date import DateTrigger
 
 from bot.audit.models import Scope, utcnow
 from bot.config import Config
+from bot.process import process_id
 from bot.services.digest import Auditor, DigestService, Published
 from bot.store import DigestSlot, Store
 
@@ -41,11 +39,6 @@ log = logging.getLogger(__name__)
 CLAIM_LEASE = timedelta(minutes=5)
 HEARTBEAT_EVERY = 30.0  # seconds
 LOOKBACKS = (timedelta(hours=2), timedelta(days=2), timedelta(days=32), timedelta(days=367))
-
-
-def process_owner() -> str:
-    """Who holds a claim: host, pid and a per-start nonce (pids are reused)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def previous_slot(trigger: CronTrigger, now: datetime) -> datetime | None:
@@ -107,7 +100,7 @@ class DigestScheduler:
         self.digest = digest
         self.channel = config.digest_channel
         self.grace = timedelta(seconds=config.digest_grace)
-        self.owner = owner or process_owner()
+        self.owner = owner or process_id()
         self.clock = clock
         self.lease = lease
         self.heartbeat = heartbeat
@@ -243,13 +236,14 @@ def attach_digest(services: Services, auditor: Auditor) -> None:
     if not isinstance(services.store, Store):
         log.info("no digest: it needs the store (DATABASE_URL)")
         return
+    from bot.slack.notifier import SlackDigestNotifier
     from bot.store.remediation import RemediationStore
 
     config = services.config
     services.digest = DigestService(
         services.store,
         auditor=auditor,
-        poster=services.poster,
+        notifier=SlackDigestNotifier(services.poster),
         remediation=RemediationStore(services.store.engine),
         scope=Scope(kind=config.scope),
         zone=config.zone,

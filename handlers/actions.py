@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, BoltContext
 
+from bot.remediation.events import FormContext
 from bot.remediation.states import Kind
+from bot.services.check import CheckRequest
 from bot.slack.action_ids import ActionId
 from bot.slack.blocks.command import ack_text, busy_text, error_message, not_enabled, note
 from bot.slack.blocks.common import Message
-from bot.slack.blocks.remediation import FormContext
-from bot.slack.checks import CheckRequest
 from bot.slack.values import BadValue, FindingRef, decode_scope
 from handlers.middleware import claimed
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from bot.app import Services
     from bot.services.remediation import RemediationService
+    from bot.slack.forms import RequestForms
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ def register(app: App, services: Services) -> None:
 
         return
     remediation: RemediationService = services.remediation
+    forms: RequestForms = services.forms
 
     @app.action(ActionId.REQUEST_REMEDIATION.value)
     @app.action(ActionId.ACCEPT_RISK.value)
@@ -96,7 +98,7 @@ def register(app: App, services: Services) -> None:
             log.warning("remediation button with a value rootkey did not write")
             tell(response_url, error_message("This button is not valid; run the check again."))
             return
-        remediation.open_form(ctx, user, body.get("trigger_id", ""), view.get("id"))
+        forms.open(ctx, user, body.get("trigger_id", ""), view.get("id"))
 
     def on_request(
         body: dict[str, Any], context: BoltContext, act: Callable[[int, str], object]

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, BoltContext
 
 from bot.audit.models import Scope, utcnow
+from bot.services.check import CheckRequest
 from bot.slack.action_ids import SLASH_COMMAND
 from bot.slack.blocks.command import ack_text, busy_text, help_message, usage_error
 from bot.slack.blocks.common import Message
 from bot.slack.blocks.digest import digest_started
 from bot.slack.blocks.history import history_message
-from bot.slack.checks import CheckRequest
+from bot.slack.blocks.remediation import status_message
 from bot.slack.commands import (
     Check,
     Command,
@@ -118,7 +119,16 @@ def status(ctx: CommandContext, command: Command) -> None:
     if ctx.services.remediation is None:
         ctx.say_privately("Remediation is not enabled here: it needs the store (DATABASE_URL).")
         return
-    ctx.reply(ctx.services.remediation.status())
+    remediation = ctx.services.remediation
+    exceptions = remediation.active_exceptions()
+    ctx.reply(
+        status_message(
+            remediation.open_requests(),
+            exceptions,
+            ctx.services.config.zone,
+            remediation.not_covering(exceptions),
+        )
+    )
 
 
 Handler = Callable[[CommandContext, Command], None]

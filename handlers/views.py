@@ -10,6 +10,7 @@ from slack_bolt import Ack, BoltContext
 from bot.remediation.errors import InvalidInput
 from bot.remediation.states import Kind
 from bot.slack.action_ids import CallbackId
+from bot.slack.payloads import request_form
 from handlers.middleware import claimed
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def register(app: App, services: Services) -> None:
         )
         user = (body.get("user") or {}).get("id", "")
         try:
-            new = remediation.prepare(kind, view.get("private_metadata", ""), view, user)
+            new = remediation.prepare(request_form(kind, view), user)
         except InvalidInput as exc:
             ack(response_action="errors", errors={exc.field: str(exc)})
             return

@@ -5,174 +5,88 @@ plain ``Digest``: totals and percent compliant, what is newly noncompliant and w
 since the last digest posted in that channel, what is still open (oldest first, with days
 open), the accounts that could not be audited (listed, never counted as compliant), accepted
 risks and open remediation requests (from the remediation part, through ``RemediationSource``),
-and the 30-day trend. ``publish`` runs a fresh audit, saves it, builds and posts: the message in
-the channel, the trend chart and the full CSV in its thread.
+and the 30-day trend. ``publish`` runs a fresh audit, saves it, builds it and hands it to the
+notifier (``DigestNotifier``) with its attachments (the trend chart and the full CSV), which
+posts the message in the channel and the attachments in its thread.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
-from bot.audit.models import AuditResult, Scope, Status, iso, utcnow
+from bot.audit.models import AuditResult, Scope, utcnow
 from bot.aws.errors import AuditError
-from bot.remediation.keys import KeyPrint, coverage
-from bot.rules import csv_cell
-from bot.slack.blocks.common import Message
-from bot.slack.blocks.digest import attachment_failed, audit_failed, digest_message
-from bot.slack.poster import DeliveryError, Posted
-from bot.store import AccountState, RunInfo, Store, TrendDay, changes_of
+from bot.remediation.keys import coverage
+from bot.services.digest_report import (
+    Digest,
+    Excepted,
+    ExceptionView,
+    OpenRequestView,
+    Published,
+    RemediationSource,
+    digest_csv,
+)
+from bot.services.ports import NotDelivered
+from bot.store import RunInfo, Store, changes_of
 
 log = logging.getLogger(__name__)
 
 TREND_DAYS = 30
 DEFAULT_LOOKBACK = timedelta(hours=24)  # the baseline when no digest was posted before
 
-
-# -- what the remediation part supplies ----------------------------------------------------
-
-
-class OpenRequestView(Protocol):
-    @property
-    def id(self) -> int: ...
-    @property
-    def account_id(self) -> str: ...
-    @property
-    def account_name(self) -> str | None: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def state(self) -> str: ...
-    @property
-    def requester(self) -> str: ...
-    @property
-    def assignee(self) -> str | None: ...
-    @property
-    def created_at(self) -> datetime: ...
+__all__ = [
+    "Auditor",
+    "Digest",
+    "DigestNotifier",
+    "DigestService",
+    "Published",
+    "digest_csv",
+]
 
 
-class ExceptionView(Protocol):
-    @property
-    def account_id(self) -> str: ...
-    @property
-    def owner(self) -> str: ...
-    @property
-    def reason(self) -> str: ...
-    @property
-    def expires_at(self) -> datetime: ...
-    @property
-    def key_prints(self) -> Sequence[KeyPrint] | None: ...
+@dataclass(frozen=True)
+class Attachment:
+    """A file posted in the digest's thread."""
+
+    name: str  # what it is, as a person says it ("trend chart")
+    filename: str
+    content: str | bytes
+    title: str
 
 
-class RemediationSource(Protocol):
-    """Open remediation requests and accepted risks (the remediation store answers this)."""
+AttachmentSource = Callable[[], Attachment | None]
 
-    def open_requests(self) -> Sequence[OpenRequestView]: ...
 
-    def active_exceptions(self, now: datetime) -> Sequence[ExceptionView]: ...
+class DigestNotifier(Protocol):
+    """Where digests go (in Slack: ``bot.slack.notifier.SlackDigestNotifier``)."""
+
+    def digest_ready(
+        self,
+        channel: str,
+        digest: Digest,
+        attachments: Sequence[AttachmentSource],
+        *,
+        response_url: str | None = None,
+    ) -> str | None:
+        """Post the digest, then each attachment in its thread (one that cannot be attached is
+        said there); the message ts. Raises ``NotDelivered`` when the message itself was not
+        delivered."""
+        ...
+
+    def digest_unavailable(
+        self, channel: str, error: str, *, response_url: str | None = None
+    ) -> str | None:
+        """Nothing could be audited: the channel hears that (never silence). Raises
+        ``NotDelivered``."""
+        ...
 
 
 class Auditor(Protocol):
     def audit(self, scope: Scope) -> AuditResult: ...
-
-
-class DigestPoster(Protocol):
-    """What publishing needs of ``bot.slack.poster.Poster`` (retries, 429 Retry-After)."""
-
-    def post(
-        self,
-        channel: str,
-        message: Message,
-        *,
-        thread_ts: str | None = None,
-        response_url: str | None = None,
-    ) -> Posted: ...
-
-    def upload(
-        self,
-        channel: str,
-        *,
-        filename: str,
-        content: str | bytes,
-        title: str,
-        thread_ts: str | None = None,
-    ) -> None: ...
-
-
-# -- the digest ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Excepted:
-    state: AccountState
-    owner: str
-    reason: str
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
-class Digest:
-    run: RunInfo
-    generated_at: datetime
-    zone: tzinfo
-    baseline: datetime  # changes are counted from here
-    baseline_run_id: int | None  # the run of the previous digest, None when there was none
-    states: tuple[AccountState, ...]  # every account of the run
-    new_noncompliant: tuple[AccountState, ...]
-    fixed: tuple[AccountState, ...]
-    still_open: tuple[AccountState, ...]  # oldest open streak first; excepted ones are apart
-    errors: tuple[AccountState, ...]
-    new_errors: tuple[AccountState, ...]
-    excepted: tuple[Excepted, ...] = ()
-    open_requests: tuple[OpenRequestView, ...] = ()
-    trend: tuple[TrendDay, ...] = ()
-    slot_time: datetime | None = None  # the schedule slot it was posted for, None when asked
-
-    @property
-    def total(self) -> int:
-        return len(self.states)
-
-    @property
-    def compliant(self) -> int:
-        return sum(1 for s in self.states if s.status is Status.COMPLIANT)
-
-    @property
-    def noncompliant(self) -> int:
-        """Accounts with a root key, accepted risks not included (they are counted apart)."""
-        return len(self.still_open)
-
-    @property
-    def percent_compliant(self) -> float:
-        return 100.0 * self.compliant / self.total if self.total else 0.0
-
-    @property
-    def all_clear(self) -> bool:
-        """Every audited account compliant: nothing open, nothing we could not look at."""
-        return self.total > 0 and not self.still_open and not self.errors and not self.excepted
-
-    def days_open(self, state: AccountState) -> int | None:
-        return state.days_open(self.generated_at)
-
-    def local(self, value: datetime) -> datetime:
-        return value.astimezone(self.zone)
-
-    @property
-    def first_digest(self) -> bool:
-        return self.baseline_run_id is None
-
-
-@dataclass(frozen=True)
-class Published:
-    run_id: int | None  # None when the audit could not run at all (the message says so)
-    channel: str
-    ts: str | None
-    baseline_run_id: int | None
-    all_clear: bool
 
 
 class DigestService:
@@ -183,7 +97,7 @@ class DigestService:
         store: Store,
         *,
         auditor: Auditor | None = None,
-        poster: DigestPoster | None = None,
+        notifier: DigestNotifier | None = None,
         remediation: RemediationSource | None = None,
         scope: Scope | None = None,
         zone: tzinfo = UTC,
@@ -192,7 +106,7 @@ class DigestService:
     ) -> None:
         self.store = store
         self.auditor = auditor
-        self.poster = poster
+        self.notifier = notifier
         self.remediation = remediation
         self.scope = scope or Scope(kind="account")
         self.zone = zone
@@ -283,41 +197,27 @@ class DigestService:
     ) -> Published:
         """Audit, save, build and post the digest in ``channel``; chart and CSV in its thread.
 
-        Raises ``bot.slack.poster.DeliveryError`` when the message itself could not be posted
-        (the caller records that); a failed attachment is said in the thread instead.
+        Raises ``NotDelivered`` when the message itself could not be posted (the caller
+        records that); a failed attachment is said in the thread instead.
         """
-        if self.poster is None:
-            raise RuntimeError("DigestService needs a poster to publish")
+        if self.notifier is None:
+            raise RuntimeError("DigestService needs a notifier to publish")
         try:
             run_id = self.audit(trigger, requested_by, channel)
         except AuditError as exc:
             # Nothing could be audited: the channel hears that, it never gets silence.
             log.error("digest audit for %s failed: %s", channel, exc)
-            posted = self.poster.post(channel, audit_failed(str(exc)), response_url=response_url)
+            ts = self.notifier.digest_unavailable(channel, str(exc), response_url=response_url)
             return Published(
-                run_id=None, channel=channel, ts=posted.ts, baseline_run_id=None, all_clear=False
+                run_id=None, channel=channel, ts=ts, baseline_run_id=None, all_clear=False
             )
         digest = self.build(run_id, channel=channel, slot_time=slot_time)
-        # Where the bot may not post, the poster answers through the command's response_url.
-        posted = self.poster.post(channel, digest_message(digest), response_url=response_url)
-        thread = posted.ts
-        if thread:
-            for name, make in (("trend chart", self.chart_file), ("CSV report", self.csv_file)):
-                try:
-                    attachment = make(digest)
-                    if attachment is None:
-                        continue
-                    filename, content, title = attachment
-                    self.poster.upload(
-                        channel,
-                        filename=filename,
-                        content=content,
-                        title=title,
-                        thread_ts=thread,
-                    )
-                except DeliveryError as exc:
-                    log.warning("digest %s not attached in %s: %s", name, channel, exc.error)
-                    self.poster.post(channel, attachment_failed(name, exc.error), thread_ts=thread)
+        ts = self.notifier.digest_ready(
+            channel,
+            digest,
+            [lambda: self.chart_file(digest), lambda: self.csv_file(digest)],
+            response_url=response_url,
+        )
         log.info(
             "digest posted in %s (run %s, %d accounts, %d open, %d errors)",
             channel,
@@ -329,7 +229,7 @@ class DigestService:
         return Published(
             run_id=run_id,
             channel=channel,
-            ts=thread,
+            ts=ts,
             baseline_run_id=digest.baseline_run_id,
             all_clear=digest.all_clear,
         )
@@ -338,88 +238,33 @@ class DigestService:
         self, channel: str, requested_by: str | None, response_url: str | None
     ) -> Published | None:
         """``/rootkey digest``: publish; a delivery failure was already told through
-        ``response_url`` by the poster, so it ends here."""
+        ``response_url`` by the notifier, so it ends here."""
         try:
             return self.publish(
                 channel, trigger="command", requested_by=requested_by, response_url=response_url
             )
-        except DeliveryError as exc:
+        except NotDelivered as exc:
             log.warning("digest for %s not delivered: %s", channel, exc.error)
             return None
 
-    def chart_file(self, digest: Digest) -> tuple[str, bytes, str] | None:
+    def chart_file(self, digest: Digest) -> Attachment | None:
         from bot.services.chart import trend_png
 
         day = digest.local(digest.generated_at).date().isoformat()
-        return (
+        return Attachment(
+            "trend chart",
             f"rootkey-trend-{day}.png",
             trend_png(digest.trend),
             f"Root access keys, last {len(digest.trend)} days",
         )
 
-    def csv_file(self, digest: Digest) -> tuple[str, str, str] | None:
+    def csv_file(self, digest: Digest) -> Attachment | None:
         if digest.all_clear:
             return None
         day = digest.local(digest.generated_at).date().isoformat()
-        return (
+        return Attachment(
+            "CSV report",
             f"rootkey-digest-{day}.csv",
             digest_csv(digest),
             f"All {digest.total} accounts of the digest",
         )
-
-
-# -- the CSV -------------------------------------------------------------------------------
-
-CSV_COLUMNS = (
-    "account_id",
-    "account_name",
-    "status",
-    "new_since_last_digest",
-    "open_since",
-    "days_open",
-    "last_change",
-    "first_seen",
-    "keys_present",
-    "keys_active",
-    "root_mfa_active",
-    "excepted_until",
-    "reason",
-    "checked_at",
-)
-
-
-def digest_csv(digest: Digest) -> str:
-    """Every account of the digest, worst first (open oldest first, errors, excepted, fixed)."""
-    excepted = {e.state.account_id: e for e in digest.excepted}
-    new = {s.account_id for s in digest.new_noncompliant}
-    order = {s.account_id: i for i, s in enumerate(digest.still_open)}
-    rank = {Status.NONCOMPLIANT: 0, Status.ERROR: 2, Status.COMPLIANT: 3}
-
-    def key(state: AccountState) -> tuple[int, int, str]:
-        group = 1 if state.account_id in excepted else rank[state.status]
-        return group, order.get(state.account_id, 0), state.account_id
-
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for s in sorted(digest.states, key=key):
-        exc = excepted.get(s.account_id)
-        writer.writerow(
-            [
-                csv_cell(s.account_id),
-                csv_cell(s.account_name),
-                csv_cell("excepted" if exc else s.status.value),
-                "yes" if s.account_id in new else "",
-                iso(s.open_since) or "",
-                "" if s.open_since is None else digest.days_open(s),
-                iso(s.last_change),
-                iso(s.first_seen),
-                len(s.keys),
-                sum(1 for k in s.keys if k.active),
-                "" if s.root_mfa_active is None else str(s.root_mfa_active).lower(),
-                iso(exc.expires_at) if exc else "",
-                csv_cell(s.reason),
-                iso(s.checked_at),
-            ]
-        )
-    return out.getvalue()

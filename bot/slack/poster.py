@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.services.ports import NotDelivered
 from bot.slack.blocks.command import delivery_failed
 from bot.slack.blocks.common import Message
 
@@ -72,12 +73,11 @@ def sdk_request_failures_muted() -> Iterator[None]:
         logger.removeFilter(muted)
 
 
-class DeliveryError(Exception):
+class DeliveryError(NotDelivered):
     """Slack did not take the message; ``error`` is Slack's error code or the transport error."""
 
     def __init__(self, error: str, retryable: bool = False) -> None:
         super().__init__(error)
-        self.error = error
         self.retryable = retryable
 
 

@@ -20,8 +20,8 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from bot.app import build_app
 from bot.audit.models import AuditResult, KeySlot, Scope, Status, Verdict
 from bot.config import load_config
+from bot.jobs import SharedGuard
 from bot.slack.action_ids import ActionId
-from bot.slack.jobs import SharedGuard
 from bot.store import Store
 from bot.store.claims import RequestClaims
 from bot.store.records import StoreError

@@ -14,9 +14,10 @@ from slack_sdk import WebClient
 from bot.app import build_app
 from bot.audit.models import AuditResult, KeySlot, Scope, Status, Verdict
 from bot.config import load_config
+from bot.jobs import Jobs
 from bot.services.audit import AuditService
-from bot.slack.checks import CheckRequest, CheckRunner
-from bot.slack.jobs import Jobs
+from bot.services.check import CheckRequest, CheckRunner
+from bot.slack.notifier import SlackCheckNotifier
 from bot.slack.poster import Poster
 from bot.store.records import StoreError
 from simulator.slack import SlackStandin
@@ -60,7 +61,9 @@ def test_a_result_the_store_could_not_save_is_still_shown_and_says_so(
     store = DownStore()
     client = WebClient(token=TOKEN, base_url=slack.base_url, retry_handlers=[])
     jobs = Jobs(workers=1)
-    runner = CheckRunner(AuditService(OneFinding(), store), Poster(client), jobs)
+    runner = CheckRunner(
+        AuditService(OneFinding(), store), SlackCheckNotifier(Poster(client)), jobs
+    )
 
     runner.execute(CheckRequest(Scope("account"), "C1", "U0ALICE001", slack.response_url()))
     jobs.shutdown()
@@ -141,7 +144,9 @@ def test_a_report_that_cannot_be_attached_is_said_in_the_thread(slack: SlackStan
 
     client = WebClient(token=TOKEN, base_url=slack.base_url, retry_handlers=[])
     jobs = Jobs(workers=1)
-    runner = CheckRunner(AuditService(ManyFindings()), Poster(client), jobs, csv=to_csv)
+    runner = CheckRunner(
+        AuditService(ManyFindings()), SlackCheckNotifier(Poster(client), csv=to_csv), jobs
+    )
     slack.fail("files.completeUploadExternal", "invalid_arguments")
 
     runner.execute(CheckRequest(Scope("org"), "C1", "U0ALICE001", slack.response_url()))

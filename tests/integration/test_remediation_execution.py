@@ -19,12 +19,17 @@ from bot.audit.models import AuditResult, Scope
 from bot.aws.auditor import AwsAuditor
 from bot.aws.root import RootAccess
 from bot.config import load_config
+from bot.remediation.events import FormContext
 from bot.remediation.keys import prints_of
 from bot.remediation.models import LogEntry
+from bot.remediation.rights import ApproverSpec
 from bot.remediation.states import Kind, Mode, State
 from bot.services.audit import AuditFailed, AuditService
 from bot.services.remediation import RemediationService
-from bot.slack.blocks.remediation import INPUT_ACTION, FormContext
+from bot.slack.blocks.remediation import INPUT_ACTION
+from bot.slack.directory import SlackDirectory
+from bot.slack.notifier import SlackRemediationNotifier
+from bot.slack.payloads import request_form
 from bot.slack.poster import Poster
 from bot.store import Store
 from bot.store.records import StoreError
@@ -109,8 +114,13 @@ def rig(
     remediation = RemediationService(
         config,
         rem_store,
-        Poster(client, sleep=lambda _s: None),
-        client,
+        SlackRemediationNotifier(
+            Poster(client, sleep=lambda _s: None),
+            approvers=ApproverSpec.parse(config.approvers),
+            required_approvals=config.required_approvals,
+            zone=config.zone,
+        ),
+        SlackDirectory(client),
         audit,
         root_access=RootAccess(config.aws_region, session_factory=aws.session),
         latest=store.latest_state,
@@ -262,9 +272,14 @@ def test_dry_run_is_the_one_saved_on_the_request_not_the_setting_at_execution(
     configured = remediation.config
     remediation.config = replace(configured, dry_run=True)
     meta = FormContext(Kind.REMEDIATION, accounts[0], CHANNEL, "1700000000.000100").encode()
-    view = {"state": {"values": {"reason": {INPUT_ACTION: {"value": "unused"}}}}}
+    view = {
+        "private_metadata": meta,
+        "state": {"values": {"reason": {INPUT_ACTION: {"value": "unused"}}}},
+    }
     remediation.audit_one(accounts[0], "button")  # the audit the request form shows
-    req = remediation.create(remediation.prepare(Kind.REMEDIATION, meta, view, "U0ALICE001"))
+    req = remediation.create(
+        remediation.prepare(request_form(Kind.REMEDIATION, view), "U0ALICE001")
+    )
     assert req.dry_run
     assert "*dry run*: nothing will be deleted" in str(slack.messages(CHANNEL)[-1].args)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from slack_sdk import WebClient
@@ -13,10 +14,15 @@ from slack_sdk import WebClient
 from bot.aws.auditor import AwsAuditor
 from bot.config import load_config
 from bot.remediation.errors import InvalidInput
+from bot.remediation.events import FormContext
+from bot.remediation.rights import ApproverSpec
 from bot.remediation.states import Kind, State
 from bot.services.audit import AuditService
 from bot.services.remediation import RemediationService
-from bot.slack.blocks.remediation import FormContext
+from bot.slack.blocks.remediation import status_message
+from bot.slack.directory import SlackDirectory
+from bot.slack.notifier import SlackRemediationNotifier
+from bot.slack.payloads import request_form
 from bot.slack.poster import Poster
 from bot.store import Store
 from bot.store.remediation import RemediationStore
@@ -61,8 +67,13 @@ def service(
     remediation = RemediationService(
         config,
         RemediationStore(store.engine),
-        Poster(client, sleep=lambda _s: None),
-        client,
+        SlackRemediationNotifier(
+            Poster(client, sleep=lambda _s: None),
+            approvers=ApproverSpec.parse(config.approvers),
+            required_approvals=config.required_approvals,
+            zone=config.zone,
+        ),
+        SlackDirectory(client),
         AuditService(auditor, store),
         latest=store.latest_state,
         now=clock,
@@ -74,10 +85,11 @@ def service(
     store.close()
 
 
-def form(kind: Kind, account: str, **values: dict[str, str]) -> tuple[str, dict[str, object]]:
+def form(kind: Kind, account: str, **values: dict[str, str]) -> dict[str, Any]:
     """private_metadata and a submitted view in Slack's shape: block id -> action id -> state."""
     meta = FormContext(kind, account, CHANNEL, THREAD).encode()
-    return meta, {"state": {"values": {k: {"value": v} for k, v in values.items()}}}
+    state = {"values": {k: {"value": v} for k, v in values.items()}}
+    return {"private_metadata": meta, "state": state}
 
 
 def thread(slack: SlackStandin) -> str:
@@ -89,13 +101,13 @@ def test_an_exception_counts_again_when_it_runs_out(
 ) -> None:
     remediation, clock, account = service
     until = (clock.now + timedelta(days=10)).date().isoformat()
-    meta, view = form(
+    view = form(
         Kind.EXCEPTION, account,
         until={"type": "datepicker", "selected_date": until},
         owner={"type": "users_select", "selected_user": "U0OWNER001"},
         reason={"type": "plain_text_input", "value": "appliance needs it"},
     )  # fmt: skip
-    req = remediation.create(remediation.prepare(Kind.EXCEPTION, meta, view, "U0ALICE001"))
+    req = remediation.create(remediation.prepare(request_form(Kind.EXCEPTION, view), "U0ALICE001"))
     remediation.approve(req.id, "U0APPROVE1")
     [active] = remediation.active_exceptions()
     assert (active.account_id, active.owner) == (account, "U0OWNER001")
@@ -109,17 +121,18 @@ def test_an_exception_counts_again_when_it_runs_out(
     assert remediation.store.get(req.id).state is State.EXPIRED
     assert remediation.active_exceptions() == []
     assert "the exception ran out; the account counts again" in thread(slack)
-    assert remediation.status().text.endswith("0 accepted risks")
+    status = status_message(remediation.open_requests(), remediation.active_exceptions(), UTC)
+    assert status.text.endswith("0 accepted risks")
 
 
 def test_reminders_come_once_each_assignee_then_approvers(
     service: tuple[RemediationService, Clock, str], slack: SlackStandin
 ) -> None:
     remediation, clock, account = service
-    meta, view = form(
-        Kind.REMEDIATION, account, reason={"type": "plain_text_input", "value": "unused"}
+    view = form(Kind.REMEDIATION, account, reason={"type": "plain_text_input", "value": "unused"})
+    req = remediation.create(
+        remediation.prepare(request_form(Kind.REMEDIATION, view), "U0ALICE001")
     )
-    req = remediation.create(remediation.prepare(Kind.REMEDIATION, meta, view, "U0ALICE001"))
     remediation.approve(req.id, "U0APPROVE1")
     slack.wait_for(lambda: remediation.store.get(req.id).state is State.TRACKING)
     slack.wait_for(lambda: "steps to remove" in thread(slack))
@@ -147,10 +160,10 @@ def test_an_overdue_request_expires_on_the_next_click(
     service: tuple[RemediationService, Clock, str], slack: SlackStandin
 ) -> None:
     remediation, clock, account = service
-    meta, view = form(
-        Kind.REMEDIATION, account, reason={"type": "plain_text_input", "value": "unused"}
+    view = form(Kind.REMEDIATION, account, reason={"type": "plain_text_input", "value": "unused"})
+    req = remediation.create(
+        remediation.prepare(request_form(Kind.REMEDIATION, view), "U0ALICE001")
     )
-    req = remediation.create(remediation.prepare(Kind.REMEDIATION, meta, view, "U0ALICE001"))
     clock.advance(hours=73)  # past ROOTKEY_APPROVAL_TTL, before any sweep
     with pytest.raises(Exception, match="already expired"):
         remediation.approve(req.id, "U0APPROVE1")
@@ -162,11 +175,9 @@ def test_two_forms_submitted_together_open_one_request(
     service: tuple[RemediationService, Clock, str], slack: SlackStandin
 ) -> None:
     remediation, _clock, account = service
-    meta, view = form(
-        Kind.REMEDIATION, account, reason={"type": "plain_text_input", "value": "unused"}
-    )
-    first = remediation.prepare(Kind.REMEDIATION, meta, view, "U0ALICE001")
-    second = remediation.prepare(Kind.REMEDIATION, meta, view, "U0BOB00001")  # both pass
+    view = form(Kind.REMEDIATION, account, reason={"type": "plain_text_input", "value": "unused"})
+    first = remediation.prepare(request_form(Kind.REMEDIATION, view), "U0ALICE001")
+    second = remediation.prepare(request_form(Kind.REMEDIATION, view), "U0BOB00001")  # both pass
     req = remediation.create(first)
     with pytest.raises(InvalidInput, match=rf"Request #{req.id} for {account} is already req"):
         remediation.create(second)
@@ -179,14 +190,14 @@ def test_the_risk_owner_must_be_a_slack_user(
 ) -> None:
     remediation, clock, account = service
     until = (clock.now + timedelta(days=10)).date().isoformat()
-    meta, view = form(
+    view = form(
         Kind.EXCEPTION, account,
         until={"type": "datepicker", "selected_date": until},
         owner={"type": "users_select", "selected_user": owner},
         reason={"type": "plain_text_input", "value": "appliance needs it"},
     )  # fmt: skip
     with pytest.raises(InvalidInput, match="a Slack user") as refused:
-        remediation.prepare(Kind.EXCEPTION, meta, view, "U0ALICE001")
+        remediation.prepare(request_form(Kind.EXCEPTION, view), "U0ALICE001")
     assert refused.value.field == "owner"
     assert remediation.open_requests() == []
 
@@ -196,10 +207,12 @@ def test_an_enterprise_grid_risk_owner_is_accepted(
 ) -> None:
     remediation, clock, account = service
     until = (clock.now + timedelta(days=10)).date().isoformat()
-    meta, view = form(
+    view = form(
         Kind.EXCEPTION, account,
         until={"type": "datepicker", "selected_date": until},
         owner={"type": "users_select", "selected_user": "W0GRIDUSER1"},
         reason={"type": "plain_text_input", "value": "appliance needs it"},
     )  # fmt: skip
-    assert remediation.prepare(Kind.EXCEPTION, meta, view, "U0ALICE001").owner == "W0GRIDUSER1"
+    assert (
+        remediation.prepare(request_form(Kind.EXCEPTION, view), "U0ALICE001").owner == "W0GRIDUSER1"
+    )

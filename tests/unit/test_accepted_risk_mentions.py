@@ -11,14 +11,15 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot.audit.models import AuditResult, KeySlot, Scope, Status, Verdict
+from bot.jobs import Jobs
 from bot.remediation.keys import KeyPrint
 from bot.remediation.models import RiskException
 from bot.services.audit import AuditService
+from bot.services.check import CheckRequest, CheckRunner
 from bot.slack.action_ids import ActionId
 from bot.slack.blocks.audit import audit_result, needs_report
 from bot.slack.blocks.common import MAX_BLOCKS, MAX_SECTION_TEXT, Message
-from bot.slack.checks import CheckRequest, CheckRunner
-from bot.slack.jobs import Jobs
+from bot.slack.notifier import SlackCheckNotifier
 from bot.slack.poster import Poster
 from bot.store.records import StoreError
 from simulator.slack import SlackStandin
@@ -180,7 +181,9 @@ def run_check(exceptions: Callable[[], Sequence[RiskException]]) -> dict[str, An
     with SlackStandin(bot_token="xoxb-test") as slack:
         client = WebClient(token="xoxb-test", base_url=slack.base_url, retry_handlers=[])
         jobs = Jobs(workers=1)
-        runner = CheckRunner(AuditService(TwoKeys()), Poster(client), jobs, exceptions=exceptions)
+        runner = CheckRunner(
+            AuditService(TwoKeys()), SlackCheckNotifier(Poster(client)), jobs, exceptions=exceptions
+        )
         runner.execute(CheckRequest(Scope("org"), "C1", "U0ALICE001", slack.response_url()))
         jobs.shutdown()
         [message] = slack.messages("C1")

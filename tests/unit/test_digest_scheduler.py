@@ -20,6 +20,7 @@ from bot.aws.auditor import AwsAuditor
 from bot.config import load_config
 from bot.scheduler import CLAIM_LEASE, DigestScheduler, previous_slot
 from bot.services.digest import DigestService
+from bot.slack.notifier import SlackDigestNotifier
 from bot.slack.poster import DeliveryError, Poster
 from bot.store import Store
 from simulator.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws
@@ -88,7 +89,11 @@ class Bot:
             sleep=self.sleeps.append,
         )
         self.digest = DigestService(
-            self.store, auditor=self.auditor, poster=poster, scope=Scope("account"), clock=clock
+            self.store,
+            auditor=self.auditor,
+            notifier=SlackDigestNotifier(poster),
+            scope=Scope("account"),
+            clock=clock,
         )
         self.scheduler = DigestScheduler(self.config, self.store, self.digest, clock=clock)
 

@@ -13,9 +13,10 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.audit.models import AuditResult, KeySlot, Scope, Status, Verdict
+from bot.jobs import Jobs, MemoryGuard
 from bot.services.audit import AuditService
-from bot.slack.checks import CheckRequest, CheckRunner
-from bot.slack.jobs import Jobs, MemoryGuard
+from bot.services.check import CheckRequest, CheckRunner
+from bot.slack.notifier import SlackCheckNotifier
 from bot.slack.poster import Poster
 from simulator.slack import Posted, SlackStandin
 
@@ -68,7 +69,9 @@ def runner_for(
 ) -> tuple[CheckRunner, Jobs]:
     client = WebClient(token=TOKEN, base_url=slack.base_url, retry_handlers=[])
     jobs = Jobs(workers=2, max_pending=max_pending)
-    return CheckRunner(AuditService(auditor), Poster(client), jobs, guard=guard), jobs
+    return CheckRunner(
+        AuditService(auditor), SlackCheckNotifier(Poster(client)), jobs, guard=guard
+    ), jobs
 
 
 def results(slack: SlackStandin, channel: str) -> list[Posted]:

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from bot.audit.models import Status
 from bot.audit.report import ReportError, parse_credential_report
 from bot.audit.verdict import decide
+from bot.remediation.events import FormContext
 from bot.remediation.progress import parse_owners
-from bot.slack.blocks.remediation import FormContext
 from bot.slack.commands import Check, Help, Subcommand, UsageError, parse_command
 from bot.slack.values import BadValue, FindingRef, decode_scope
 from handlers.actions import request_id

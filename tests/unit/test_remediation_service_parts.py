@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError
-from bot.services.remediation import Owners, elapsed, process_gone, process_id
+from bot.process import process_gone, process_id
+from bot.services.remediation import Owners
+from bot.slack.blocks.remediation_events import elapsed
 
 
 def dead_pid() -> int:

@@ -72,6 +72,14 @@ def not_saved_note(error: str | None) -> str | None:
     )
 
 
+def exceptions_unread_note() -> str:
+    """Shown under a result when the accepted risks could not be read."""
+    return (
+        ":warning: Accepted risks could not be read from the database, so every account with a "
+        "root access key is listed as a finding."
+    )
+
+
 def report_failed(error: str) -> Message:
     text = (
         f":warning: The full report could not be attached ({escape(error)}); "

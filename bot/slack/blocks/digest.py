@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from slack_sdk.models.blocks import SectionBlock
 
 from bot.rules import is_user_id
+from bot.services.digest_report import Digest, Excepted, OpenRequestView
 from bot.slack.blocks.common import (
     MAX_SECTION_TEXT,
     Message,
@@ -24,9 +25,6 @@ from bot.slack.blocks.common import (
     mrkdwn_section,
 )
 from bot.store import AccountState
-
-if TYPE_CHECKING:
-    from bot.services.digest import Digest, Excepted, OpenRequestView
 
 T = TypeVar("T")
 

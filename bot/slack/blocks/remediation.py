@@ -8,9 +8,7 @@ store on every click.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,10 +27,10 @@ from slack_sdk.models.views import View
 
 from bot.audit.models import KeySlot, Status, Verdict
 from bot.audit.verdict import with_age
+from bot.remediation.events import FormContext
 from bot.remediation.models import Request, RiskException
 from bot.remediation.progress import MAX_EXCEPTION_DAYS, used_recently
 from bot.remediation.states import Kind, Mode, State
-from bot.rules import is_account_id
 from bot.slack.action_ids import ActionId, CallbackId
 from bot.slack.blocks.common import (
     Message,
@@ -60,34 +58,6 @@ STATE_ICON = {
     State.VERIFIED: ":white_check_mark:",
     State.FAILED: ":x:",
 }
-
-
-@dataclass(frozen=True)
-class FormContext:
-    """Where a request form came from: ids only (the modal's ``private_metadata``)."""
-
-    kind: Kind
-    account_id: str
-    channel: str
-    thread_ts: str | None
-
-    def encode(self) -> str:
-        return json.dumps(
-            {"k": self.kind.value, "a": self.account_id, "c": self.channel, "t": self.thread_ts}
-        )
-
-    @classmethod
-    def decode(cls, raw: str) -> FormContext:
-        try:
-            data = json.loads(raw or "{}")
-            ctx = cls(Kind(data["k"]), str(data["a"]), str(data["c"]), data.get("t"))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError("not a rootkey request form") from exc
-        if not is_account_id(ctx.account_id):
-            raise ValueError("not a rootkey request form")
-        if ctx.thread_ts is not None and not isinstance(ctx.thread_ts, str):
-            raise ValueError("not a rootkey request form")
-        return ctx
 
 
 def when(value: datetime | None, zone: ZoneInfo) -> str:
@@ -246,17 +216,6 @@ def exception_modal(
         text_input("ticket", "Ticket link", optional=True, hint="https://…"),
     ]
     return modal(CallbackId.ACCEPT_RISK.value, "Accept risk", blocks, ctx.encode(), "Request")
-
-
-def form_values(view: dict[str, Any]) -> dict[str, str | None]:
-    """``{block_id: value}`` of a submitted request modal (text, date or user)."""
-    values: dict[str, str | None] = {}
-    for block_id, actions in ((view.get("state") or {}).get("values") or {}).items():
-        item = (actions or {}).get(INPUT_ACTION) or {}
-        values[block_id] = (
-            item.get("value") or item.get("selected_date") or item.get("selected_user")
-        )
-    return values
 
 
 # -- the request message ----------------------------------------------------------------------

@@ -1,0 +1,187 @@
+"""The digest as plain data (``Digest``), and its CSV: what ``DigestService`` builds from the
+store and hands to its notifier (``DigestNotifier``), which words and posts it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Protocol
+
+from bot.audit.models import Status, iso
+from bot.remediation.keys import KeyPrint
+from bot.rules import csv_cell
+from bot.store import AccountState, RunInfo, TrendDay
+
+# -- what the remediation part supplies ----------------------------------------------------
+
+
+class OpenRequestView(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def account_name(self) -> str | None: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def requester(self) -> str: ...
+    @property
+    def assignee(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+class ExceptionView(Protocol):
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def owner(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def expires_at(self) -> datetime: ...
+    @property
+    def key_prints(self) -> Sequence[KeyPrint] | None: ...
+
+
+class RemediationSource(Protocol):
+    """Open remediation requests and accepted risks (the remediation store answers this)."""
+
+    def open_requests(self) -> Sequence[OpenRequestView]: ...
+
+    def active_exceptions(self, now: datetime) -> Sequence[ExceptionView]: ...
+
+
+# -- the digest ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Excepted:
+    state: AccountState
+    owner: str
+    reason: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Digest:
+    run: RunInfo
+    generated_at: datetime
+    zone: tzinfo
+    baseline: datetime  # changes are counted from here
+    baseline_run_id: int | None  # the run of the previous digest, None when there was none
+    states: tuple[AccountState, ...]  # every account of the run
+    new_noncompliant: tuple[AccountState, ...]
+    fixed: tuple[AccountState, ...]
+    still_open: tuple[AccountState, ...]  # oldest open streak first; excepted ones are apart
+    errors: tuple[AccountState, ...]
+    new_errors: tuple[AccountState, ...]
+    excepted: tuple[Excepted, ...] = ()
+    open_requests: tuple[OpenRequestView, ...] = ()
+    trend: tuple[TrendDay, ...] = ()
+    slot_time: datetime | None = None  # the schedule slot it was posted for, None when asked
+
+    @property
+    def total(self) -> int:
+        return len(self.states)
+
+    @property
+    def compliant(self) -> int:
+        return sum(1 for s in self.states if s.status is Status.COMPLIANT)
+
+    @property
+    def noncompliant(self) -> int:
+        """Accounts with a root key, accepted risks not included (they are counted apart)."""
+        return len(self.still_open)
+
+    @property
+    def percent_compliant(self) -> float:
+        return 100.0 * self.compliant / self.total if self.total else 0.0
+
+    @property
+    def all_clear(self) -> bool:
+        """Every audited account compliant: nothing open, nothing we could not look at."""
+        return self.total > 0 and not self.still_open and not self.errors and not self.excepted
+
+    def days_open(self, state: AccountState) -> int | None:
+        return state.days_open(self.generated_at)
+
+    def local(self, value: datetime) -> datetime:
+        return value.astimezone(self.zone)
+
+    @property
+    def first_digest(self) -> bool:
+        return self.baseline_run_id is None
+
+
+@dataclass(frozen=True)
+class Published:
+    run_id: int | None  # None when the audit could not run at all (the message says so)
+    channel: str
+    ts: str | None
+    baseline_run_id: int | None
+    all_clear: bool
+
+
+# -- the CSV -------------------------------------------------------------------------------
+
+CSV_COLUMNS = (
+    "account_id",
+    "account_name",
+    "status",
+    "new_since_last_digest",
+    "open_since",
+    "days_open",
+    "last_change",
+    "first_seen",
+    "keys_present",
+    "keys_active",
+    "root_mfa_active",
+    "excepted_until",
+    "reason",
+    "checked_at",
+)
+
+
+def digest_csv(digest: Digest) -> str:
+    """Every account of the digest, worst first (open oldest first, errors, excepted, fixed)."""
+    excepted = {e.state.account_id: e for e in digest.excepted}
+    new = {s.account_id for s in digest.new_noncompliant}
+    order = {s.account_id: i for i, s in enumerate(digest.still_open)}
+    rank = {Status.NONCOMPLIANT: 0, Status.ERROR: 2, Status.COMPLIANT: 3}
+
+    def key(state: AccountState) -> tuple[int, int, str]:
+        group = 1 if state.account_id in excepted else rank[state.status]
+        return group, order.get(state.account_id, 0), state.account_id
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for s in sorted(digest.states, key=key):
+        exc = excepted.get(s.account_id)
+        writer.writerow(
+            [
+                csv_cell(s.account_id),
+                csv_cell(s.account_name),
+                csv_cell("excepted" if exc else s.status.value),
+                "yes" if s.account_id in new else "",
+                iso(s.open_since) or "",
+                "" if s.open_since is None else digest.days_open(s),
+                iso(s.last_change),
+                iso(s.first_seen),
+                len(s.keys),
+                sum(1 for k in s.keys if k.active),
+                "" if s.root_mfa_active is None else str(s.root_mfa_active).lower(),
+                iso(exc.expires_at) if exc else "",
+                csv_cell(s.reason),
+                iso(s.checked_at),
+            ]
+        )
+    return out.getvalue()

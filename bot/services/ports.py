@@ -1,0 +1,116 @@
+"""The ports the use cases own: what they need from the outside, named after their events.
+
+Services call these; adapters implement them (``bot.slack.notifier.SlackNotifier`` words and
+posts each event with the Block Kit builders; ``bot.slack.directory.SlackDirectory`` asks
+Slack who is in a user group). Nothing here knows Slack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from bot.audit.models import Scope, Verdict
+from bot.remediation.events import Audience, Checked, Step
+from bot.remediation.models import Request, RiskException
+from bot.remediation.states import State
+from bot.services.audit import AuditRun
+
+
+class NotDelivered(Exception):
+    """A message could not be delivered; ``error`` is the platform's short reason."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class ApproverDirectory(Protocol):
+    def members(self, group: str) -> list[str]:
+        """The user ids in approver group ``group`` (S...); raises ``ApproverLookupFailed``
+        when the platform cannot be asked."""
+        ...
+
+
+class RemediationNotifier(Protocol):
+    """Every event of a request, told where the request lives (its thread). A failure to
+    deliver is the adapter's to log: it never undoes a move (except ``request_opened``)."""
+
+    def request_opened(self, req: Request) -> str | None:
+        """Post the request with its buttons; its message ts. Raises ``NotDelivered``."""
+        ...
+
+    def request_not_posted(self, req: Request, error: str) -> None:
+        """Tell the requester privately that the request could not be posted (so it closed)."""
+        ...
+
+    def request_changed(self, req: Request, actor: str | None, at: datetime) -> None:
+        """Show the request as it stands now: its buttons while it waits, else the decision
+        (by ``actor``, at ``at``) in their place."""
+        ...
+
+    def request_moved(self, req: Request, old: State, detail: str, actor: str | None) -> None: ...
+
+    def approval_counted(self, req: Request, user: str, left: int) -> None: ...
+
+    def risk_accepted(self, req: Request) -> None: ...
+
+    def step_done(self, req: Request, step: Step) -> None: ...
+
+    def tracking_started(self, req: Request, verdict: Verdict | None) -> None:
+        """The manual steps in the thread; the assignee is told privately."""
+        ...
+
+    def checked(self, req: Request, check: Checked) -> None: ...
+
+    def keys_deactivated(self, req: Request) -> None:
+        """The keys are off but not deleted: how to back out."""
+        ...
+
+    def lease_lost(self, req: Request, detail: str | None = None) -> None:
+        """Another process took the execution over; ``detail`` says where this one stood."""
+        ...
+
+    def database_failed(self, req: Request, error: str) -> None:
+        """The execution stopped on a database failure; it resumes once the database answers."""
+        ...
+
+    def work_failed(self, req: Request, what: str, error: str) -> None:
+        """Scheduled work on the request failed; it is tried again on the next sweep."""
+        ...
+
+    def reminder(self, req: Request, audience: Audience, waited: float) -> None: ...
+
+
+# -- checks ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    """Someone asked for a check: of what, where the answer goes, and who asked."""
+
+    scope: Scope
+    channel: str
+    user: str | None = None
+    response_url: str | None = None
+    trigger: str = "command"
+    key: str | None = None  # the request's key, claimed before the audit starts
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    run: AuditRun
+    exceptions: tuple[RiskException, ...] = ()  # accepted risks, shown apart
+    exceptions_unread: bool = False  # they could not be read: every finding is shown
+
+
+class CheckNotifier(Protocol):
+    def check_finished(self, requests: Sequence[CheckRequest], result: CheckResult) -> None:
+        """Tell each of ``requests`` the one result (and attach the full report)."""
+        ...
+
+    def check_failed(self, requests: Sequence[CheckRequest], error: Exception) -> None:
+        """The audit as a whole could not run: tell each of ``requests`` why."""
+        ...

@@ -1,0 +1,172 @@
+"""The remediation use case: request, approve or reject, execute or track, verify, expire.
+
+Slack handlers and the scheduler call ``RemediationService``; it moves requests through
+``bot.remediation``'s state machine with the store's conditional updates, so each move happens
+once, and tells every move and step to its notifier (``bot.services.ports``), which knows
+where the request's thread is. Its parts change for different reasons:
+
+- ``decisions``: the form, a submitted request, approvals, rejections, expiry;
+- ``execution``: the work after approval (root session and leases, or tracking) and resuming
+  an execution that stopped;
+- ``sweep``: the periodic expiry, exception ends, rechecks and reminders.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any
+
+from bot.audit.models import AuditResult, Status
+from bot.aws.root import RootAccess
+from bot.config import Config
+from bot.remediation.events import FormContext, FormOutcome, RequestForm
+from bot.remediation.keys import coverage
+from bot.remediation.models import Request, RiskException
+from bot.remediation.states import State
+from bot.services.ports import ApproverDirectory, RemediationNotifier
+from bot.services.remediation.core import AuditPath, Core, utcnow
+from bot.services.remediation.decisions import Decisions
+from bot.services.remediation.execution import Execution
+from bot.services.remediation.owners import Owners
+from bot.services.remediation.sweep import RemediationSweep, Sweep
+from bot.store.records import AccountState
+from bot.store.remediation import NewRequest, RemediationStore
+
+log = logging.getLogger(__name__)
+
+__all__ = ["AuditPath", "Owners", "RemediationService", "RemediationSweep"]
+
+
+class RemediationService:
+    """The use case's one face: what handlers, the scheduler and the bot's start call."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: RemediationStore,
+        notifier: RemediationNotifier,
+        directory: ApproverDirectory,
+        audit: AuditPath,
+        *,
+        root_access: RootAccess | None = None,
+        owners: Owners | None = None,
+        names: Callable[[str], str | None] | None = None,
+        latest: Callable[[str], AccountState | None] | None = None,
+        now: Callable[[], datetime] = utcnow,
+        workers: int = 2,
+    ) -> None:
+        self.core = Core(
+            config,
+            store,
+            notifier,
+            audit,
+            root_access=root_access,
+            latest=latest,
+            now=now,
+            workers=workers,
+        )
+        owners = owners if owners is not None else Owners(config.owners_file)
+        self.execution = Execution(self.core, owners)
+        self.decisions = Decisions(
+            self.core, self.execution, directory, owners, names or (lambda _account: None)
+        )
+        self.sweeper = Sweep(self.core, self.decisions, self.execution)
+
+    @property
+    def config(self) -> Config:
+        return self.core.config
+
+    @config.setter
+    def config(self, config: Config) -> None:
+        self.core.config = config
+
+    @property
+    def store(self) -> RemediationStore:
+        return self.core.store
+
+    def now(self) -> datetime:
+        return self.core.now()
+
+    # -- lifecycle (started and stopped with the bot) ---------------------------------------------
+
+    def start(self) -> None:
+        if not self.core.config.approvers:
+            log.warning("ROOTKEY_APPROVERS is empty: remediation requests cannot be approved")
+        self.core.background(self.execution.resume_interrupted, True)
+
+    def shutdown(self) -> None:
+        self.core.shutdown()
+
+    def scheduled(self) -> RemediationSweep:
+        """The sweep on its interval, to start and stop with the bot."""
+        return RemediationSweep(self.sweeper)
+
+    # -- the form and the clicks ------------------------------------------------------------------
+
+    def form(self, ctx: FormContext, user: str) -> FormOutcome:
+        return self.decisions.form(ctx, user)
+
+    def prepare(self, form: RequestForm, user: str) -> NewRequest:
+        return self.decisions.prepare(form, user)
+
+    def create(self, new: NewRequest) -> Request:
+        return self.decisions.create(new)
+
+    def approve(self, request_id: int, user: str) -> Request:
+        return self.decisions.approve(request_id, user)
+
+    def reject(self, request_id: int, user: str) -> Request:
+        return self.decisions.reject(request_id, user)
+
+    def verify(self, request_id: int, user: str) -> Request:
+        return self.decisions.verify(request_id, user)
+
+    def revoke(self, request_id: int, user: str) -> Request:
+        return self.decisions.revoke(request_id, user)
+
+    def audit_one(self, account_id: str, trigger: str, user: str | None = None) -> AuditResult:
+        """Audit one account through the normal audit path (saved, as the form shows it)."""
+        return self.core.audit_one(account_id, trigger, user)
+
+    # -- the work and the sweep -------------------------------------------------------------------
+
+    def proceed(self, request_id: int) -> None:
+        self.execution.proceed(request_id)
+
+    def sweep(self) -> None:
+        self.sweeper.sweep()
+
+    def resume_interrupted(self, at_start: bool) -> None:
+        self.execution.resume_interrupted(at_start)
+
+    def running(self, request_id: int) -> AbstractContextManager[bool]:
+        return self.core.running(request_id)
+
+    def move(
+        self, req: Request, to: State, actor: str, detail: str, **fields: Any
+    ) -> Request | None:
+        return self.core.move(req, to, actor, detail, **fields)
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def open_requests(self) -> list[Request]:
+        return self.core.store.open_requests()
+
+    def active_exceptions(self) -> list[RiskException]:
+        """Accounts to show apart in results and digests until their exception ends."""
+        return self.core.store.active_exceptions(self.core.now())
+
+    def not_covering(self, exceptions: list[RiskException]) -> dict[int, str]:
+        """Request id -> why an accepted risk no longer covers its account's last verdict."""
+        lapsed: dict[int, str] = {}
+        for exc in exceptions:
+            state = self.core.latest(exc.account_id)
+            if state is None or state.status is not Status.NONCOMPLIANT:
+                continue
+            cover = coverage(state.status, state.keys, exc.key_prints)
+            if not cover.covered:
+                lapsed[exc.request_id] = cover.why
+        return lapsed

@@ -1,0 +1,286 @@
+"""Decisions on requests: the form a fresh audit allows, a submitted form checked, the request
+saved and posted, approvals and rejections (rights checked on the server for every click) and
+expiry. Clicks carry only a request id: each one reloads the request and checks its state.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, NoReturn
+
+from bot.audit.models import Status
+from bot.remediation import rights
+from bot.remediation.errors import (
+    AlreadyOpen,
+    ApproverLookupFailed,
+    InvalidInput,
+    NotAllowed,
+    RemediationError,
+    StaleState,
+)
+from bot.remediation.events import (
+    CannotAudit,
+    ExceptionOffer,
+    FormContext,
+    FormOutcome,
+    NothingToRemedy,
+    RemediationOffer,
+    RequestForm,
+)
+from bot.remediation.keys import KeyPrint, prints_of
+from bot.remediation.models import Request
+from bot.remediation.progress import clean_reason, clean_ticket, exception_end
+from bot.remediation.states import TRACKED_STATES, Kind, State
+from bot.rules import is_user_id
+from bot.services.ports import ApproverDirectory, NotDelivered
+from bot.services.remediation.core import Core, verdict_of
+from bot.services.remediation.owners import Owners
+from bot.store.remediation import BOT_ACTOR, OPEN_FOR_ACCOUNT, NewRequest
+
+if TYPE_CHECKING:
+    from bot.services.remediation.execution import Execution
+
+log = logging.getLogger(__name__)
+
+APPROVER_CACHE_SECONDS = 60.0
+
+
+class Decisions:
+    def __init__(
+        self,
+        core: Core,
+        execution: Execution,
+        directory: ApproverDirectory,
+        owners: Owners,
+        names: Callable[[str], str | None],
+    ) -> None:
+        self.core = core
+        self.execution = execution
+        self.directory = directory
+        self.owners = owners
+        self.names = names
+        self.cache_lock = threading.Lock()
+        self.cached: tuple[float, frozenset[str]] | None = None
+
+    # -- approvers -------------------------------------------------------------------------------
+
+    def approvers(self) -> frozenset[str]:
+        with self.cache_lock:
+            if self.cached and time.monotonic() - self.cached[0] < APPROVER_CACHE_SECONDS:
+                return self.cached[1]
+        members = self.core.spec.resolve(self.directory.members)
+        with self.cache_lock:
+            self.cached = (time.monotonic(), members)
+        return members
+
+    # -- the form --------------------------------------------------------------------------------
+
+    def today(self) -> date:
+        return self.core.now().astimezone(self.core.config.zone).date()
+
+    def form(self, ctx: FormContext, user: str) -> FormOutcome:
+        """What the request form offers after a fresh audit of the account."""
+        result = self.core.audit_one(ctx.account_id, "button", user)
+        verdict = verdict_of(result, ctx.account_id)
+        if verdict.status is Status.COMPLIANT:
+            return NothingToRemedy(ctx.account_id)
+        if verdict.status is Status.ERROR:
+            return CannotAudit(ctx.account_id, verdict.reason)
+        if ctx.kind is Kind.REMEDIATION:
+            mode, why = self.core.mode_for(result.features)
+            return RemediationOffer(ctx, verdict, mode, why, self.core.now())
+        owner = self.owners.get(ctx.account_id) or user
+        return ExceptionOffer(ctx, verdict, owner, self.today(), self.core.now())
+
+    def prepare(self, form: RequestForm, user: str) -> NewRequest:
+        """Validate a submitted form; raises ``InvalidInput`` naming the field."""
+        config, ctx = self.core.config, form.context
+        kind = ctx.kind
+        reason = clean_reason(form.reason)
+        ticket = clean_ticket(form.ticket)
+        owner = None
+        until = None
+        if kind is Kind.EXCEPTION:
+            try:
+                picked = date.fromisoformat(form.until or "")
+            except ValueError:
+                raise InvalidInput("until", "Pick the date the exception ends.") from None
+            until = exception_end(picked, self.today())
+            owner = form.owner or user
+            if not is_user_id(owner):
+                raise InvalidInput(
+                    "owner", "Pick the risk owner from the list: a Slack user (U... or W...)."
+                )
+        self.refuse_if_open(kind, ctx.account_id)
+        prints = self.keys_to_record(kind, ctx.account_id)
+        now = self.core.now()
+        return NewRequest(
+            kind=kind,
+            account_id=ctx.account_id,
+            account_name=self.names(ctx.account_id),
+            requester=user,
+            reason=reason,
+            channel=ctx.channel,
+            thread_ts=ctx.thread_ts,
+            expires_at=now + timedelta(seconds=config.approval_ttl),
+            ticket_url=ticket,
+            owner=owner,
+            exception_until=until,
+            dry_run=kind is Kind.REMEDIATION and config.dry_run,
+            key_prints=prints,
+        )
+
+    def keys_to_record(self, kind: Kind, account_id: str) -> tuple[KeyPrint, ...]:
+        """The keys a new request is about: those of the account's last audit (the one the
+        form showed). Raises ``InvalidInput`` when that audit shows nothing to ask about."""
+        state = self.core.latest(account_id)
+        if state is None or state.status is not Status.NONCOMPLIANT:
+            raise InvalidInput(
+                "reason",
+                f"The last audit of {account_id} does not show a root access key any more; "
+                "open the form again.",
+            )
+        if kind is Kind.EXCEPTION and not state.keys:
+            raise InvalidInput(
+                "reason",
+                f"rootkey cannot see which root access keys {account_id} has (no credential "
+                "report detail), so an exception could not be limited to them. Ask again once "
+                "a check shows the keys.",
+            )
+        return prints_of(state.keys)
+
+    def refuse_if_open(self, kind: Kind, account_id: str) -> None:
+        """``InvalidInput`` naming the open request of this kind for the account, if any."""
+        for other in self.core.store.find(OPEN_FOR_ACCOUNT, kind=kind, account_id=account_id):
+            raise InvalidInput(
+                "reason", f"Request #{other.id} for {account_id} is already {other.state.value}."
+            )
+
+    def create(self, new: NewRequest) -> Request:
+        """Save the request and post it, with its buttons, in the finding's thread. Two
+        requests for one account submitted at the same moment: the second is refused with the
+        same line as the form gives."""
+        core = self.core
+        if new.kind is Kind.REMEDIATION:
+            new = replace(new, mode=core.mode_for(core.features())[0])
+        try:
+            req = core.store.create(new, core.now())
+        except AlreadyOpen as exc:
+            self.refuse_if_open(new.kind, new.account_id)
+            raise InvalidInput("reason", str(exc)) from None  # closed again meanwhile
+        try:
+            ts = core.notifier.request_opened(req)
+        except NotDelivered as exc:
+            log.error("request #%d: could not post it: %s", req.id, exc.error)
+            # Nobody could approve it: close it at once, so that asking again is possible.
+            closed = core.store.transition(
+                req.id, State.REQUESTED, State.EXPIRED, BOT_ACTOR,
+                f"could not be posted ({exc.error})", core.now(),
+            )  # fmt: skip
+            core.notifier.request_not_posted(req, exc.error)
+            return closed or req
+        if ts:
+            core.store.set_message(req.id, ts, req.thread_ts or ts)
+        return core.store.get(req.id)
+
+    # -- clicks ----------------------------------------------------------------------------------
+
+    def refuse(self, req: Request, user: str, what: str, exc: RemediationError) -> NoReturn:
+        """Log a refused click (the request itself is not touched) and re-raise it."""
+        self.core.store.note(req.id, user, "refused", f"{what} refused: {exc}", self.core.now())
+        raise exc
+
+    def fresh(self, request_id: int) -> Request:
+        """The request as stored now, expired first if its approval time ran out."""
+        req = self.core.store.get(request_id)
+        if req.state is State.REQUESTED and req.expires_at <= self.core.now():
+            self.expire(req)
+            req = self.core.store.get(request_id)
+        return req
+
+    def approve(self, request_id: int, user: str) -> Request:
+        core = self.core
+        required = core.config.required_approvals
+        req = self.fresh(request_id)
+        try:
+            rights.check_approve(req, user, self.approvers(), core.spec.mention())
+        except (NotAllowed, StaleState, ApproverLookupFailed) as exc:
+            self.refuse(req, user, "approve", exc)
+        outcome = core.store.approve(req.id, user, required, core.now())
+        if not outcome.counted:  # another click got there first
+            now_req = outcome.request
+            if now_req.state is State.REQUESTED:
+                exc = NotAllowed(f"You already approved request #{req.id}.")
+            else:
+                exc = StaleState(req.id, now_req.state.value, "approve")
+            self.refuse(now_req, user, "approve", exc)
+        done = outcome.request
+        if not outcome.approved:
+            core.refresh(done)
+            core.notifier.approval_counted(done, user, rights.remaining_approvals(done, required))
+            return done
+        core.refresh(done, user)
+        core.notifier.request_moved(
+            done, State.REQUESTED, f"{len(done.approvals)} approval(s)", user
+        )
+        if done.kind is Kind.EXCEPTION:
+            core.notifier.risk_accepted(done)
+        else:
+            core.background(self.execution.proceed, done.id)
+        return done
+
+    def reject(self, request_id: int, user: str) -> Request:
+        core = self.core
+        req = self.fresh(request_id)
+        try:
+            rights.check_reject(req, user, self.approvers(), core.spec.mention())
+        except (NotAllowed, StaleState, ApproverLookupFailed) as exc:
+            self.refuse(req, user, "reject", exc)
+        moved = core.store.transition(
+            req.id, State.REQUESTED, State.REJECTED, user, "rejected", core.now()
+        )
+        if moved is None:
+            current = core.store.get(req.id)
+            self.refuse(current, user, "reject", StaleState(req.id, current.state.value, "reject"))
+        core.refresh(moved, user)
+        core.notifier.request_moved(moved, State.REQUESTED, "nothing will be changed", user)
+        return moved
+
+    def revoke(self, request_id: int, user: str) -> Request:
+        """End an accepted risk before its date (an approver or the risk owner, from
+        ``/rootkey status``): the account counts again at once."""
+        core = self.core
+        req = core.store.get(request_id)
+        try:
+            rights.check_revoke(req, user, self.approvers(), core.spec.mention())
+        except (NotAllowed, StaleState, ApproverLookupFailed) as exc:
+            self.refuse(req, user, "revoke", exc)
+        moved = core.move(
+            req, State.EXPIRED, user, "exception revoked before its end; the account counts again"
+        )
+        if moved is None:
+            current = core.store.get(req.id)
+            self.refuse(current, user, "revoke", StaleState(req.id, current.state.value, "revoke"))
+        return moved
+
+    def verify(self, request_id: int, user: str) -> Request:
+        """ "I've done it, verify now": re-audit a tracked request at once."""
+        core = self.core
+        req = core.store.get(request_id)
+        if req.state not in TRACKED_STATES:
+            self.refuse(req, user, "verify", StaleState(req.id, req.state.value, "verify"))
+        core.store.note(req.id, user, "note", "asked to verify now", core.now())
+        return self.execution.recheck(req, user) or core.store.get(req.id)
+
+    def expire(self, req: Request) -> Request | None:
+        """Not decided in time: expired, and the buttons replaced by the expiry."""
+        ttl = req.expires_at.astimezone(self.core.config.zone).strftime("%Y-%m-%d %H:%M %Z")
+        moved = self.core.move(req, State.EXPIRED, BOT_ACTOR, f"not decided by {ttl}")
+        if moved is not None:
+            self.core.refresh(moved)
+        return moved

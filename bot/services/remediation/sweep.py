@@ -1,0 +1,101 @@
+"""The periodic sweep: expiry, exception ends, tracked rechecks, reminders and stalled
+executions, each request on its own (``Core.guard``); ``RemediationSweep`` runs it on an
+APScheduler interval that starts and stops with the bot."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, timedelta
+
+from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.remediation.events import Audience
+from bot.remediation.models import Request
+from bot.remediation.states import TRACKED_STATES, Kind, State
+from bot.services.remediation.core import Core
+from bot.services.remediation.decisions import Decisions
+from bot.services.remediation.execution import Execution
+from bot.store.remediation import BOT_ACTOR
+
+log = logging.getLogger(__name__)
+
+MAX_SWEEP_INTERVAL = 60.0
+
+
+class Sweep:
+    def __init__(self, core: Core, decisions: Decisions, execution: Execution) -> None:
+        self.core = core
+        self.decisions = decisions
+        self.execution = execution
+
+    @property
+    def interval(self) -> float:
+        """How often the scheduler should call ``sweep`` (seconds)."""
+        config = self.core.config
+        ttl = config.approval_ttl / 4  # an expiry is seen at most a quarter TTL late
+        return max(1.0, min(config.recheck_interval, ttl, MAX_SWEEP_INTERVAL))
+
+    def sweep(self) -> None:
+        """Expire, end exceptions, recheck tracked accounts, remind; each request on its own."""
+        core = self.core
+        store = core.store
+        now = core.now()
+        for req in store.overdue(now):
+            core.guard(req, self.decisions.expire)
+        for req in store.lapsed_exceptions(now):
+            core.guard(req, self.end_exception)
+        interval = timedelta(seconds=core.config.recheck_interval)
+        for req in store.due_rechecks(now, interval):
+            if store.claim_recheck(req, now):
+                core.guard(req, self.execution.recheck)
+        for req in store.find(TRACKED_STATES, kind=Kind.REMEDIATION):
+            core.guard(req, self.remind)
+        self.execution.resume_interrupted(False)
+
+    def end_exception(self, req: Request) -> None:
+        self.core.move(
+            req, State.EXPIRED, BOT_ACTOR, "the exception ran out; the account counts again"
+        )
+
+    def remind(self, req: Request) -> None:
+        core = self.core
+        since = max((a.at for a in req.approvals), default=req.created_at)
+        waited = (core.now() - since).total_seconds()
+        after = core.config.reminder_after
+        if waited >= after and core.store.claim_reminder(req.id, "assignee", core.now()):
+            core.notifier.reminder(req, Audience.ASSIGNEE, waited)
+        if waited >= 2 * after and core.store.claim_reminder(req.id, "approvers", core.now()):
+            core.notifier.reminder(req, Audience.APPROVERS, waited)
+
+
+class RemediationSweep:
+    """The sweep on an APScheduler interval; starts and stops with the bot."""
+
+    def __init__(self, sweep: Sweep) -> None:
+        self.sweep = sweep
+        self.scheduler: BackgroundScheduler | None = None
+
+    def start(self) -> None:
+        scheduler = BackgroundScheduler(timezone=UTC)
+        scheduler.add_job(
+            self.sweep.sweep,
+            IntervalTrigger(seconds=self.sweep.interval),
+            id="rootkey-remediation-sweep",
+            name="remediation sweep",
+            coalesce=True,
+            max_instances=1,
+        )
+        scheduler.add_listener(self.job_failed, EVENT_JOB_ERROR)
+        scheduler.start()
+        self.scheduler = scheduler
+
+    def shutdown(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+
+    @staticmethod
+    def job_failed(event: JobExecutionEvent) -> None:
+        log.error("remediation sweep failed", exc_info=event.exception)
