@@ -18,21 +18,17 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
-from bot.audit.models import Scope, utcnow
+from bot.audit.models import utcnow
 from bot.config import Config
 from bot.process import process_id
-from bot.services.digest import Auditor, DigestService, Published
+from bot.services.digest import DigestService, Published
 from bot.store import DigestSlot, Store
-
-if TYPE_CHECKING:
-    from bot.app import Services
 
 log = logging.getLogger(__name__)
 
@@ -228,24 +224,3 @@ class DigestScheduler:
             replace_existing=True,
             misfire_grace_time=None,
         )
-
-
-def attach_digest(services: Services, auditor: Auditor) -> None:
-    """Give the bot its digest: the service (`/rootkey digest`) and the scheduler (started and
-    stopped with the bot). Needs the SQL store; without it there is no digest."""
-    if not isinstance(services.store, Store):
-        log.info("no digest: it needs the store (DATABASE_URL)")
-        return
-    from bot.slack.notifier import SlackDigestNotifier
-    from bot.store.remediation import RemediationStore
-
-    config = services.config
-    services.digest = DigestService(
-        services.store,
-        auditor=auditor,
-        notifier=SlackDigestNotifier(services.poster),
-        remediation=RemediationStore(services.store.engine),
-        scope=Scope(kind=config.scope),
-        zone=config.zone,
-    )
-    services.background.append(DigestScheduler(config, services.store, services.digest))

@@ -9,7 +9,7 @@ from handlers import actions, commands, errors, middleware, views
 if TYPE_CHECKING:
     from slack_bolt import App
 
-    from bot.app import Services
+    from bot.wiring import Services
 
 
 def register(app: App, services: Services) -> None:

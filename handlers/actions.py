@@ -14,7 +14,7 @@ from bot.remediation.events import FormContext
 from bot.remediation.states import Kind
 from bot.services.check import CheckRequest
 from bot.slack.action_ids import ActionId
-from bot.slack.blocks.command import ack_text, busy_text, error_message, not_enabled, note
+from bot.slack.blocks.command import ack_text, busy_text, error_message, note
 from bot.slack.blocks.common import Message
 from bot.slack.values import BadValue, FindingRef, decode_scope
 from handlers.middleware import claimed
@@ -22,9 +22,7 @@ from handlers.middleware import claimed
 if TYPE_CHECKING:
     from slack_bolt import App
 
-    from bot.app import Services
-    from bot.services.remediation import RemediationService
-    from bot.slack.forms import RequestForms
+    from bot.wiring import Services
 
 log = logging.getLogger(__name__)
 
@@ -63,18 +61,8 @@ def register(app: App, services: Services) -> None:
         else:
             tell(response_url, note(busy_text(services.jobs.pending)))
 
-    if services.remediation is None:
-        # Until the remediation flow is wired, its buttons answer privately and change nothing.
-        @app.action(ActionId.REQUEST_REMEDIATION.value)
-        @app.action(ActionId.ACCEPT_RISK.value)
-        def remediation_disabled(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-            ack()
-            if claimed(services, context):
-                tell(body.get("response_url"), not_enabled("Remediation"))
-
-        return
-    remediation: RemediationService = services.remediation
-    forms: RequestForms = services.forms
+    remediation = services.remediation
+    forms = services.forms
 
     @app.action(ActionId.REQUEST_REMEDIATION.value)
     @app.action(ActionId.ACCEPT_RISK.value)

@@ -35,7 +35,7 @@ from handlers.middleware import claimed, key_of
 if TYPE_CHECKING:
     from slack_bolt import App
 
-    from bot.app import Services
+    from bot.wiring import Services
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +82,6 @@ def show_help(ctx: CommandContext, command: Command) -> None:
 
 def digest(ctx: CommandContext, command: Command) -> None:
     service = ctx.services.digest
-    if service is None:
-        ctx.say_privately("The digest is not enabled here: it needs the store (DATABASE_URL).")
-        return
 
     def job() -> None:
         if claimed(ctx.services, ctx.context):  # not already taken on by another replica
@@ -107,18 +104,12 @@ def history(ctx: CommandContext, command: Command) -> None:
     except UsageError as exc:
         ctx.reply(usage_error(str(exc)))
         return
-    if store is None:
-        ctx.say_privately("History is not enabled here: it needs the store (DATABASE_URL).")
-        return
     entries = store.history(account_id)
     ctx.reply(history_message(account_id, entries, store.latest_state(account_id), now=utcnow()))
 
 
 def status(ctx: CommandContext, command: Command) -> None:
     """Open remediation requests and accepted risks, privately."""
-    if ctx.services.remediation is None:
-        ctx.say_privately("Remediation is not enabled here: it needs the store (DATABASE_URL).")
-        return
     remediation = ctx.services.remediation
     exceptions = remediation.active_exceptions()
     ctx.reply(

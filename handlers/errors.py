@@ -14,7 +14,7 @@ from bot.slack.poster import DeliveryError
 if TYPE_CHECKING:
     from slack_bolt import App
 
-    from bot.app import Services
+    from bot.wiring import Services
 
 log = logging.getLogger(__name__)
 

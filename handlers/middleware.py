@@ -23,7 +23,7 @@ from handlers import workspace
 if TYPE_CHECKING:
     from slack_bolt import App
 
-    from bot.app import Services
+    from bot.wiring import Services
 
 log = logging.getLogger(__name__)
 

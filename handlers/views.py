@@ -16,15 +16,13 @@ from handlers.middleware import claimed
 if TYPE_CHECKING:
     from slack_bolt import App
 
-    from bot.app import Services
+    from bot.wiring import Services
 
 log = logging.getLogger(__name__)
 
 
 def register(app: App, services: Services) -> None:
     remediation = services.remediation
-    if remediation is None:
-        return
 
     @app.view(CallbackId.REMEDIATION_REQUEST.value)
     @app.view(CallbackId.ACCEPT_RISK.value)

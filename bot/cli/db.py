@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import sys
+from dataclasses import replace
 
 from bot.config import load_config
 from bot.store import Store, StoreError
@@ -104,8 +105,11 @@ def grant(store: Store, role: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bot.wiring import build_services
+
     logging.getLogger().setLevel(logging.WARNING)  # the one line below says what happened
-    url = args.url or load_config(os.environ).database_url
+    config = load_config(os.environ)
+    url = args.url or config.database_url
     if args.action == "grant" and not (args.role and ROLE.fullmatch(args.role)):
         print(
             "python -m bot db: error: grant needs --role NAME (a PostgreSQL role name: lower-case "
@@ -117,13 +121,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         # revision only reads: a database that does not exist is an error, never created
         store = Store.open(url, migrate=upgrade, create=upgrade)
+        services = build_services(replace(config, database_url=url), store=store)
         try:
             if args.action == "grant":
-                print(f"{redacted(url)}: {grant(store, args.role)}")
+                print(f"{redacted(url)}: {grant(services.store, args.role)}")
                 return 0
-            revision = store.schema_revision()
+            revision = services.store.schema_revision()
         finally:
-            store.close()
+            services.close()
     except StoreError as exc:
         print(f"error: {redacted(url)}: {exc}", file=sys.stderr)
         return 2

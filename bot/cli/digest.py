@@ -14,7 +14,6 @@ import logging
 import os
 import sys
 
-from bot.audit.models import Scope
 from bot.config import load_config
 from bot.store import Store, StoreError
 
@@ -40,9 +39,10 @@ def fail(message: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bot.aws.auditor import AwsAuditor
     from bot.aws.errors import AuditError
-    from bot.services.digest import DigestService
     from bot.slack.blocks.digest import digest_message
+    from bot.wiring import build_services
 
     logging.getLogger().setLevel(logging.WARNING)
     if not args.print_json:
@@ -54,31 +54,24 @@ def run(args: argparse.Namespace) -> int:
         store = Store.open(config.database_url, create=not args.no_audit)
     except StoreError as exc:
         return fail(str(exc))
+    # The bot's own services: the same digest (accepted risks and open requests included) that
+    # the schedule would post, audited here in this process rather than in worker processes.
+    services = build_services(config, store=store, auditor=AwsAuditor(config))
     try:
-        auditor = None
-        if not args.no_audit:
-            from bot.aws.auditor import AwsAuditor
-
-            auditor = AwsAuditor(config)
-        service = DigestService(
-            store, auditor=auditor, scope=Scope(kind=config.scope), zone=config.zone
-        )
+        digest = services.digest
         try:
-            if auditor is not None:
-                try:
-                    run_id = service.audit("cli", None, channel)
-                finally:
-                    auditor.close()
+            if not args.no_audit:
+                run_id = digest.audit("cli", None, channel)
             else:
                 last = store.last_run()
                 if last is None:
                     return fail("no saved audit yet; run without --no-audit")
                 run_id = last.id
-            message = digest_message(service.build(run_id, channel=channel))
+            message = digest_message(digest.build(run_id, channel=channel))
         except (AuditError, StoreError) as exc:
             return fail(str(exc))
     finally:
-        store.close()
+        services.close()
     payload = {"text": message.text, "blocks": [block.to_dict() for block in message.blocks]}
     json.dump(payload, sys.stdout, indent=2)
     sys.stdout.write("\n")

@@ -21,12 +21,14 @@ import logging
 import os
 import sys
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import Any, TextIO
 
 from bot.audit.models import iso
 from bot.config import load_config
 from bot.rules import csv_cell
 from bot.store import Store, StoreError
+from bot.store.remediation import RemediationStore
 
 COLUMNS = (
     "id",
@@ -58,10 +60,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def rows(store: Store, request_id: int | None) -> Iterator[dict[str, Any]]:
-    from bot.store.remediation import RemediationStore
-
-    for entry in RemediationStore(store.engine).iter_log(request_id):
+def rows(remediation: RemediationStore, request_id: int | None) -> Iterator[dict[str, Any]]:
+    for entry in remediation.iter_log(request_id):
         yield {
             "id": entry.id,
             "at": iso(entry.at),
@@ -77,16 +77,15 @@ def rows(store: Store, request_id: int | None) -> Iterator[dict[str, Any]]:
         }
 
 
-def verify(store: Store) -> int:
+def verify(remediation: RemediationStore) -> int:
     from bot.remediation.chain import LineContent, first_mismatch
-    from bot.store.remediation import RemediationStore
 
     count = 0
     last: str | None = None
 
     def lines() -> Iterator[tuple[int, LineContent, str | None]]:
         nonlocal count, last
-        for entry in RemediationStore(store.engine).iter_log(None):
+        for entry in remediation.iter_log(None):
             count += 1
             last = entry.hash
             content = LineContent(
@@ -128,22 +127,27 @@ def write_json(out: TextIO, items: Iterable[dict[str, Any]]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bot.wiring import build_services
+
     logging.getLogger().setLevel(logging.WARNING)  # stderr is for errors; stdout the export
-    url = args.url or load_config(os.environ).database_url
+    config = load_config(os.environ)
+    url = args.url or config.database_url
     try:
         store = Store.open(url, create=False)  # a database that does not exist is an error
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    services = build_services(replace(config, database_url=url), store=store)
+    remediation = services.remediation.store
     write = write_csv if args.format == "csv" else write_json
     try:
         if args.verify:
-            return verify(store)
+            return verify(remediation)
         if args.output:
             with open(args.output, "w", encoding="utf-8", newline="") as out:
-                write(out, rows(store, args.request))
+                write(out, rows(remediation, args.request))
         else:
-            write(sys.stdout, rows(store, args.request))
+            write(sys.stdout, rows(remediation, args.request))
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -151,5 +155,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
         return 2
     finally:
-        store.close()
+        services.close()
     return 0

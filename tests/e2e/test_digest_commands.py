@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from bot.aws.auditor import AwsAuditor
+from bot.config import load_config
+from bot.remediation.states import Kind, Mode
+from bot.store.remediation import NewRequest
+from bot.wiring import build_services
 from simulator.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws
 from simulator.slack import SlackStandin
 from tests.support.botproc import BotProcess, run_bot_once
@@ -108,3 +114,70 @@ def test_digest_print_audits_saves_and_prints_without_posting(
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["text"] == payload["text"]
     assert slack.messages() == []  # nothing posted
+
+
+def test_digest_print_shows_what_the_bot_posts_accepted_risks_and_open_requests_included(
+    slack: SlackStandin, aws: SimulatedAws, tmp_path: Path
+) -> None:
+    """The preview and the posted digest come from the same services: an accepted risk and an
+    open request in the database are in both, and the two messages are the same."""
+    org = aws.create_organization(members=["prod", "dev"])
+    prod, dev = (m.account_id for m in org.members)
+    for account in (prod, dev):
+        aws.set_root_keys(account, [RootKeySpec(slot=1, active=True)])
+    slack.reset()
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'rootkey.db'}",
+        "ROOTKEY_SCOPE": "org",
+        "ROOTKEY_APPROVERS": "U0APPROVE1",
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_URL": slack.base_url,
+        **aws.env(),
+    }
+    config = load_config(env)
+    services = build_services(config, auditor=AwsAuditor(config, session_factory=aws.session))
+    try:
+        requests_store = services.remediation.store
+        now = services.remediation.now()
+        excepted = requests_store.create(
+            NewRequest(
+                kind=Kind.EXCEPTION,
+                account_id=prod,
+                requester="U0ALICE001",
+                reason="vendor appliance, replaced in Q1",
+                channel=CHANNEL,
+                expires_at=now + timedelta(hours=72),
+                owner="U0OWNER001",
+                exception_until=now + timedelta(days=30),
+            ),
+            now,
+        )
+        assert requests_store.approve(excepted.id, "U0APPROVE1", 1, now).approved
+        requests_store.create(
+            NewRequest(
+                kind=Kind.REMEDIATION,
+                account_id=dev,
+                requester="U0ALICE001",
+                reason="unused key",
+                channel=CHANNEL,
+                expires_at=now + timedelta(hours=72),
+                mode=Mode.TRACKED,
+            ),
+            now,
+        )
+        published = services.digest.post_now(CHANNEL, "U0ALICE001", None)
+        assert published is not None and published.run_id is not None
+    finally:
+        services.close()
+    [posted] = top_level(slack)
+
+    preview = run_bot_once(env, "digest", "--print", "--no-audit", "--channel", CHANNEL)
+    assert preview.returncode == 0, preview.stderr
+    printed = json.loads(preview.stdout)
+    blocks = posted.args["blocks"]
+    posted_blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    shown = json.dumps(printed["blocks"])
+    assert "Accepted risks (1)" in shown and "vendor appliance, replaced in Q1" in shown
+    assert "Open remediation requests (1)" in shown and f"`{dev}`" in shown
+    assert printed == {"text": posted.args["text"], "blocks": posted_blocks}
+    assert len(top_level(slack)) == 1  # the preview posted nothing

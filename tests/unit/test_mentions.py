@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from slack_bolt import App, BoltRequest
 
-from bot.app import Services, build_app
+from bot.app import build_app
 from bot.audit.models import AuditResult, Scope
 from bot.config import load_config
 from bot.remediation.errors import NotAllowed, RemediationError, StaleState
@@ -26,6 +26,7 @@ from bot.slack.action_ids import ActionId
 from bot.slack.blocks.command import error_message
 from bot.slack.errors import describe
 from bot.store.remediation import NewRequest, RemediationStore
+from bot.wiring import Services
 from simulator.slack import SlackStandin
 from tests.support.signing import TEST_SIGNING_SECRET, actions_body, signed_headers
 

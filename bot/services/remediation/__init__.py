@@ -136,6 +136,10 @@ class RemediationService:
     def proceed(self, request_id: int) -> None:
         self.execution.proceed(request_id)
 
+    def recheck(self, req: Request, asked_by: str | None = None) -> Request | None:
+        """Re-audit a tracked request's account now and move it where its keys stand."""
+        return self.execution.recheck(req, asked_by)
+
     def sweep(self) -> None:
         self.sweeper.sweep()
 

@@ -88,11 +88,6 @@ def report_failed(error: str) -> Message:
     return check_limits(Message(blocks=[mrkdwn_section(text)], text=text))
 
 
-def not_enabled(feature: str) -> Message:
-    text = f":no_entry: {escape(feature)} is not enabled in this rootkey installation yet."
-    return check_limits(Message(blocks=[mrkdwn_section(text)], text=text))
-
-
 def error_message(text: str, error_id: str | None = None, *, mrkdwn: str | None = None) -> Message:
     """One private error line. ``text`` is plain (escaped here); ``mrkdwn``, when given, is the
     same line built by the bot from trusted parts only and is shown as is (mentions stay

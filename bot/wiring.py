@@ -1,0 +1,225 @@
+"""``build_services``: the one place that builds the use cases and their adapters from the
+configuration. The bot (``bot.app.build_app`` adds Bolt and the handlers on top), and the
+command line's ``digest``, ``log`` and ``db`` all call it, so each sees the same digest, the
+same remediation store and the same rules.
+
+Nothing here talks to Slack or AWS: building is cheap and offline; the bot's ``start`` starts
+the background work (audit workers, the digest schedule, the remediation sweep).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from slack_sdk import WebClient
+
+from bot.audit.models import Scope
+from bot.audit.render import to_csv
+from bot.aws.root import RootAccess
+from bot.config import Config, ConfigError
+from bot.jobs import Jobs, RequestGuard, SharedGuard
+from bot.remediation.rights import ApproverSpec
+from bot.remediation.states import Mode
+from bot.scheduler import DigestScheduler
+from bot.services.audit import Auditor, AuditService, ProcessAuditor
+from bot.services.check import CheckRunner
+from bot.services.digest import DigestService
+from bot.services.remediation import RemediationService
+from bot.slack.directory import SlackDirectory
+from bot.slack.forms import RequestForms
+from bot.slack.notifier import SlackCheckNotifier, SlackDigestNotifier, SlackRemediationNotifier
+from bot.slack.poster import Poster
+from bot.store import Store, StoreError
+from bot.store.claims import RequestClaims
+from bot.store.remediation import RemediationStore
+
+log = logging.getLogger(__name__)
+
+SLACK_TIMEOUT = 15  # seconds per Web API call
+AUDIT_WORKERS = 4
+MAX_PENDING_AUDITS = 32
+
+
+class Background(Protocol):
+    """Something that runs beside the Slack listeners (the scheduler, for example)."""
+
+    def start(self) -> None: ...
+
+    def shutdown(self) -> None: ...
+
+
+@dataclass
+class Services:
+    """Everything the handlers, the scheduler and the command line use, built once."""
+
+    config: Config
+    store: Store
+    client: WebClient
+    poster: Poster
+    auditor: Auditor
+    audit: AuditService
+    jobs: Jobs
+    guard: RequestGuard
+    checks: CheckRunner
+    digest: DigestService
+    remediation: RemediationService
+    forms: RequestForms
+    background: list[Background] = field(default_factory=list)
+
+    def start(self) -> None:
+        for item in self.background:
+            item.start()
+
+    def shutdown(self, wait: bool = True) -> None:
+        for item in reversed(self.background):
+            item.shutdown()
+        self.jobs.shutdown(wait=wait)
+        close = getattr(self.auditor, "close", None)
+        if callable(close):
+            close()
+
+    def close(self) -> None:
+        """For the command line: stop what building started and close the database."""
+        self.shutdown(wait=False)
+        self.store.close()
+
+
+def web_client(config: Config) -> WebClient:
+    return WebClient(
+        token=config.slack_bot_token,
+        base_url=config.slack_api_url or WebClient.BASE_URL,
+        timeout=SLACK_TIMEOUT,
+        # Retries are the Poster's job: it checks whether an ambiguous failure had delivered
+        # the message before sending it again; a blind transport retry here could double it.
+        retry_handlers=[],
+    )
+
+
+def open_store(config: Config) -> Store:
+    """The SQL store at ``DATABASE_URL``, migrated; one line (exit 2) when it cannot open."""
+    try:
+        return Store.open(config.database_url)
+    except StoreError as exc:
+        raise ConfigError("DATABASE_URL", f"could not open the database ({exc})") from None
+
+
+def root_alerts(
+    config: Config, store: Store, poster: Poster, remediation: RemediationService
+) -> list[Background]:
+    """The events queue's poller, when ``ROOTKEY_EVENTS_QUEUE_URL`` and a channel are set."""
+    if not config.events_queue_url:
+        log.info("root-activity alerts are off: ROOTKEY_EVENTS_QUEUE_URL is not set")
+        return []
+    channel = config.alert_channel
+    if channel is None:
+        log.warning(
+            "root-activity alerts are off: ROOTKEY_EVENTS_QUEUE_URL is set but neither "
+            "ROOTKEY_ALERT_CHANNEL nor ROOTKEY_DIGEST_CHANNEL names a channel"
+        )
+        return []
+    from bot.aws.queue import EventQueue
+    from bot.services.alerts import AlertPoller, AlertService, DeletionFollowUp
+    from bot.slack.alerts import SlackAlerts
+    from bot.store.alerts import AlertStore
+
+    def account_name(account_id: str) -> str | None:
+        state = store.latest_state(account_id)
+        return state.account_name if state else None
+
+    notifier = SlackAlerts(poster, channel, config.zone)
+    follow_up = DeletionFollowUp(
+        remediation.store, notifier, remediation.recheck, account_name=account_name
+    )
+    service = AlertService(
+        AlertStore(store.engine),
+        notifier,
+        account_name=account_name,
+        on_key_deleted=follow_up,
+    )
+    queue = EventQueue(config.events_queue_url, region=config.aws_region)
+    log.info("root-activity alerts: posted in %s", channel)
+    return [AlertPoller(service, queue), follow_up]
+
+
+def build_services(
+    config: Config,
+    *,
+    store: Store | None = None,
+    auditor: Auditor | None = None,
+    slack_client: WebClient | None = None,
+    poster: Poster | None = None,
+    guard: RequestGuard | None = None,
+    audit_workers: int = AUDIT_WORKERS,
+) -> Services:
+    """Build every use case with its adapters. Tests pass their own auditor, store or Slack
+    client; production passes only the ``Config``. Without ``auditor``, audits run in worker
+    processes (started with the bot), so they never hold up Slack's acks and clicks."""
+    client = slack_client or web_client(config)
+    poster = poster or Poster(client)
+    store = store or open_store(config)
+    background: list[Background] = []
+    if auditor is None:
+        process_auditor = ProcessAuditor(config)
+        background.append(process_auditor)  # workers started with the bot
+        auditor = process_auditor
+    audit = AuditService(auditor, store)
+    # Retries and replays are claimed in the store: every replica on the database sees them.
+    guard = guard or SharedGuard(RequestClaims(store.engine))
+    remediation_store = RemediationStore(store.engine)
+
+    digest = DigestService(
+        store,
+        auditor=auditor,
+        notifier=SlackDigestNotifier(poster),
+        remediation=remediation_store,
+        scope=Scope(kind=config.scope),
+        zone=config.zone,
+    )
+    background.append(DigestScheduler(config, store, digest))
+
+    remediation = RemediationService(
+        config,
+        remediation_store,
+        SlackRemediationNotifier(
+            poster,
+            approvers=ApproverSpec.parse(config.approvers),
+            required_approvals=config.required_approvals,
+            zone=config.zone,
+        ),
+        SlackDirectory(client),
+        audit,
+        root_access=(
+            RootAccess(config.aws_region) if config.remediation == Mode.ASSUME_ROOT.value else None
+        ),
+        names=lambda account: getattr(store.latest_state(account), "account_name", None),
+        latest=store.latest_state,
+    )
+    background.extend([remediation, remediation.scheduled()])
+
+    background.extend(root_alerts(config, store, poster, remediation))
+
+    jobs = Jobs(workers=audit_workers, max_pending=MAX_PENDING_AUDITS)
+    checks = CheckRunner(
+        audit,
+        SlackCheckNotifier(poster, csv=to_csv),
+        jobs,
+        exceptions=remediation.active_exceptions,  # accepted risks are shown apart
+        guard=guard,
+    )
+    return Services(
+        config=config,
+        store=store,
+        client=client,
+        poster=poster,
+        auditor=auditor,
+        audit=audit,
+        jobs=jobs,
+        guard=guard,
+        checks=checks,
+        digest=digest,
+        remediation=remediation,
+        forms=RequestForms(client, remediation),
+        background=background,
+    )
