@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, BoltContext
 
-from bot.remediation.events import FormContext
-from bot.remediation.states import Kind
 from bot.services.check import CheckRequest
+from bot.slack import payloads
 from bot.slack.action_ids import ActionId
 from bot.slack.blocks.command import ack_text, busy_text, error_message, note
 from bot.slack.blocks.common import Message
-from bot.slack.values import BadValue, FindingRef, decode_scope
+from bot.slack.values import BadValue
 from handlers.middleware import claimed
 
 if TYPE_CHECKING:
@@ -27,17 +24,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def clicked(body: dict[str, Any]) -> tuple[str, str, str | None, str]:
-    """(channel, user, response_url, value) of a block_actions payload."""
-    action = (body.get("actions") or [{}])[0]
-    return (
-        (body.get("channel") or {}).get("id", ""),
-        (body.get("user") or {}).get("id", ""),
-        body.get("response_url"),
-        str(action.get("value") or ""),
-    )
-
-
 def register(app: App, services: Services) -> None:
     def tell(response_url: str | None, message: Message) -> None:
         if response_url:
@@ -46,20 +32,25 @@ def register(app: App, services: Services) -> None:
     @app.action(ActionId.RERUN.value)
     def rerun(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
-        channel, user, response_url, value = clicked(body)
+        clicked = payloads.click(body)
         try:
-            scope = decode_scope(value)
+            scope = payloads.rerun_scope(clicked)
         except BadValue:
             log.warning("re-run button with a value rootkey did not write")
-            tell(response_url, error_message("This button is not valid; run the command again."))
+            tell(
+                clicked.response_url,
+                error_message("This button is not valid; run the command again."),
+            )
             return
         if not claimed(services, context):  # another replica re-runs it and says so
             return
-        request = CheckRequest(scope, channel, user, response_url, trigger="command")
+        request = CheckRequest(
+            scope, clicked.channel, clicked.user, clicked.response_url, trigger="command"
+        )
         if services.checks.start(request):
-            tell(response_url, note(ack_text(scope)))
+            tell(clicked.response_url, note(ack_text(scope)))
         else:
-            tell(response_url, note(busy_text(services.jobs.pending)))
+            tell(clicked.response_url, note(busy_text(services.jobs.pending)))
 
     remediation = services.remediation
     forms = services.forms
@@ -71,22 +62,17 @@ def register(app: App, services: Services) -> None:
         ack()
         if not claimed(services, context):  # another replica opens the form
             return
-        channel, user, response_url, value = clicked(body)
-        action_id = (body.get("actions") or [{}])[0].get("action_id")
-        kind = Kind.EXCEPTION if action_id == ActionId.ACCEPT_RISK.value else Kind.REMEDIATION
-        view = body.get("view") or {}
+        clicked = payloads.click(body)
         try:
-            if view:  # clicked inside the request form: its ids are in private_metadata
-                ctx = replace(FormContext.decode(view.get("private_metadata", "")), kind=kind)
-            else:
-                message = body.get("message") or {}
-                thread = message.get("thread_ts") or message.get("ts")
-                ctx = FormContext(kind, FindingRef.decode(value).account_id, channel, thread)
-        except ValueError:  # BadValue included
+            ctx = payloads.form_context(clicked)
+        except BadValue:
             log.warning("remediation button with a value rootkey did not write")
-            tell(response_url, error_message("This button is not valid; run the check again."))
+            tell(
+                clicked.response_url,
+                error_message("This button is not valid; run the check again."),
+            )
             return
-        forms.open(ctx, user, body.get("trigger_id", ""), view.get("id"))
+        forms.open(ctx, clicked.user, clicked.trigger_id, clicked.view_id)
 
     def on_request(
         body: dict[str, Any], context: BoltContext, act: Callable[[int, str], object]
@@ -96,14 +82,14 @@ def register(app: App, services: Services) -> None:
         refuse it anyway, but the refusal would be posted)."""
         if not claimed(services, context):
             return
-        _, user, response_url, value = clicked(body)
+        clicked = payloads.click(body)
         try:
-            number = request_id(value)
+            number = payloads.request_id(clicked.value)
         except BadValue:
             log.warning("request button with a value rootkey did not write")
-            tell(response_url, error_message("This button is not valid."))
+            tell(clicked.response_url, error_message("This button is not valid."))
             return
-        act(number, user)
+        act(number, clicked.user)
 
     @app.action(ActionId.APPROVE.value)
     def approve_request(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
@@ -124,10 +110,3 @@ def register(app: App, services: Services) -> None:
     def verify_request(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()
         on_request(body, context, remediation.verify)
-
-
-def request_id(value: str) -> int:
-    """A request button's value: the request id and nothing else."""
-    if not re.fullmatch(r"[0-9]{1,18}", value):
-        raise BadValue("not a request id")
-    return int(value)

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import BoltResponse
 
+from bot.errors import describe
 from bot.slack.blocks.command import error_message
-from bot.slack.errors import describe
 from bot.slack.poster import DeliveryError
 
 if TYPE_CHECKING:

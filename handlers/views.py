@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, BoltContext
 
 from bot.remediation.errors import InvalidInput
-from bot.remediation.states import Kind
+from bot.slack import payloads
 from bot.slack.action_ids import CallbackId
-from bot.slack.payloads import request_form
 from handlers.middleware import claimed
 
 if TYPE_CHECKING:
@@ -30,14 +29,10 @@ def register(app: App, services: Services) -> None:
         ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
     ) -> None:
         """Validate at once (errors go back into the form), ack, then create and post."""
-        kind = (
-            Kind.EXCEPTION
-            if view.get("callback_id") == CallbackId.ACCEPT_RISK
-            else Kind.REMEDIATION
-        )
-        user = (body.get("user") or {}).get("id", "")
+        user = payloads.submitter(body)
         try:
-            new = remediation.prepare(request_form(kind, view), user)
+            form = payloads.request_form(payloads.submission_kind(view), view)
+            new = remediation.prepare(form, user)
         except InvalidInput as exc:
             ack(response_action="errors", errors={exc.field: str(exc)})
             return

@@ -142,7 +142,7 @@ def audit_in_worker(scope: Scope) -> AuditResult:
     except AuditError as exc:
         raise AuditFailed(str(exc)) from None
     except Exception as exc:  # crossing a process boundary: keep what the user may read
-        from bot.slack.errors import describe
+        from bot.errors import describe
 
         problem = describe(exc)  # logs unexpected errors with their id, here in the worker
         raise AuditFailed(problem.text, problem.error_id) from None

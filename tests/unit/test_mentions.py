@@ -20,11 +20,11 @@ from slack_bolt import App, BoltRequest
 from bot.app import build_app
 from bot.audit.models import AuditResult, Scope
 from bot.config import load_config
+from bot.errors import describe
 from bot.remediation.errors import NotAllowed, RemediationError, StaleState
 from bot.remediation.states import Kind, Mode
 from bot.slack.action_ids import ActionId
 from bot.slack.blocks.command import error_message
-from bot.slack.errors import describe
 from bot.store.remediation import NewRequest, RemediationStore
 from bot.wiring import Services
 from simulator.slack import SlackStandin

@@ -23,8 +23,8 @@ from bot.audit.verdict import decide
 from bot.remediation.events import FormContext
 from bot.remediation.progress import parse_owners
 from bot.slack.commands import Check, Help, Subcommand, UsageError, parse_command
+from bot.slack.payloads import request_id
 from bot.slack.values import BadValue, FindingRef, decode_scope
-from handlers.actions import request_id
 from simulator.aws import RootKeySpec, RootState, root_row
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from bot.audit.models import AuditResult
+from bot.errors import describe
 from bot.services.ports import CheckRequest, CheckResult
 from bot.slack.blocks.audit import audit_failed, audit_result, needs_report
 from bot.slack.blocks.command import (
@@ -17,7 +18,6 @@ from bot.slack.blocks.command import (
     report_failed,
 )
 from bot.slack.blocks.common import Message
-from bot.slack.errors import describe
 from bot.slack.poster import DeliveryError, Posted, Poster
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Exceptions turned into one line a Slack user reads.
+"""Exceptions turned into one line a person reads (in Slack, or on the command line).
 
 Domain exceptions say what went wrong through a ``user_message`` attribute (any module can
 define one without importing this), plain text that is escaped when shown; a ``user_mrkdwn``
