@@ -214,11 +214,12 @@ class Decisions:
         outcome = core.store.approve(req.id, user, required, core.now())
         if not outcome.counted:  # another click got there first
             now_req = outcome.request
-            if now_req.state is State.REQUESTED:
-                exc = NotAllowed(f"You already approved request #{req.id}.")
-            else:
-                exc = StaleState(req.id, now_req.state.value, "approve")
-            self.refuse(now_req, user, "approve", exc)
+            refusal: RemediationError = (
+                NotAllowed(f"You already approved request #{req.id}.")
+                if now_req.state is State.REQUESTED
+                else StaleState(req.id, now_req.state.value, "approve")
+            )
+            self.refuse(now_req, user, "approve", refusal)
         done = outcome.request
         if not outcome.approved:
             core.refresh(done)
