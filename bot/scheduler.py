@@ -40,11 +40,13 @@ LOOKBACKS = (timedelta(hours=2), timedelta(days=2), timedelta(days=32), timedelt
 def previous_slot(trigger: CronTrigger, now: datetime) -> datetime | None:
     """The latest fire time of ``trigger`` at or before ``now`` (UTC), None if none in a year."""
     for lookback in LOOKBACKS:
-        fire = trigger.get_next_fire_time(None, now - lookback)
+        fire: datetime | None = trigger.get_next_fire_time(None, now - lookback)
         if fire is None or fire > now:
             continue
         while True:
-            following = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+            following: datetime | None = trigger.get_next_fire_time(
+                fire, fire + timedelta(seconds=1)
+            )
             if following is None or following > now:
                 return fire.astimezone(UTC)
             fire = following
@@ -144,7 +146,8 @@ class DigestScheduler:
             self.scheduler = None
 
     def next_slot(self) -> datetime | None:
-        return self.trigger.get_next_fire_time(None, self.clock())
+        slot: datetime | None = self.trigger.get_next_fire_time(None, self.clock())
+        return slot
 
     @staticmethod
     def job_failed(event: JobExecutionEvent) -> None:

@@ -44,7 +44,7 @@ from tests.support.botproc import ROOT
 
 pytestmark = pytest.mark.slow
 
-SLACK_CLIENT_TIMEOUT = 15.0  # bot.app.SLACK_TIMEOUT
+SLACK_CLIENT_TIMEOUT = 15.0  # bot.wiring.SLACK_TIMEOUT
 
 
 @pytest.fixture(scope="module")
