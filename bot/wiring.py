@@ -164,6 +164,12 @@ def build_services(
         process_auditor = ProcessAuditor(config)
         background.append(process_auditor)  # workers started with the bot
         auditor = process_auditor
+    if config.securityhub:
+        # every audit (checks, rechecks, digests) is also sent to Security Hub
+        from bot.aws.securityhub import SecurityHubExporter
+        from bot.services.export import ExportingAuditor
+
+        auditor = ExportingAuditor(auditor, SecurityHubExporter.from_config(config))
     audit = AuditService(auditor, store)
     # Retries and replays are claimed in the store: every replica on the database sees them.
     guard = guard or SharedGuard(RequestClaims(store.engine))

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import sys
+from dataclasses import replace
 
 from bot.config import load_config
 from bot.store import Store, StoreError
@@ -56,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(exc))
     # The bot's own services: the same digest (accepted risks and open requests included) that
     # the schedule would post, audited here in this process rather than in worker processes.
-    services = build_services(config, store=store, auditor=AwsAuditor(config))
+    # A preview sends nothing anywhere: not to Slack, and not to Security Hub either.
+    preview = replace(config, securityhub=False)
+    services = build_services(preview, store=store, auditor=AwsAuditor(preview))
     try:
         digest = services.digest
         try:
