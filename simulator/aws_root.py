@@ -9,11 +9,16 @@ ListOrganizationsFeatures) and moto's own app, and answers at the HTTP level, as
   ``root-task`` TaskPolicyArn and ``DurationSeconds`` <= 900) reuses moto's AssumeRole
   machinery with the target account's ``:root`` ARN, so the session's access key belongs to the
   target account's backend and every later call is attributed to that account.
-* With such a session's credentials, ``ListAccessKeys``, ``GetAccessKeyLastUsed`` and
-  ``DeleteAccessKey`` act on the account's simulated root user (``RootState`` in
-  ``simulator.aws``), so the credential report and GetAccountSummary of the next audit see
-  a deleted key as gone. Anything else (``UpdateAccessKey`` included) is AccessDenied, as the
-  ``IAMDeleteRootUserCredentials`` task policy allows only those three.
+* A session's power is the real ``IAMDeleteRootUserCredentials`` task policy (AWS-managed,
+  version v1): on the root user, and only there, ``ListAccessKeys``, ``GetAccessKeyLastUsed``,
+  ``DeleteAccessKey``, ``ListSigningCertificates``, ``DeleteSigningCertificate``,
+  ``GetLoginProfile``, ``DeleteLoginProfile``, ``ListMFADevices``, ``DeactivateMFADevice``,
+  ``DeleteVirtualMFADevice`` and ``GetUser``. They act on the account's simulated root user
+  (``RootState`` in ``simulator.aws``), so the credential report and GetAccountSummary of the
+  next audit see a deleted key, password, certificate or MFA device as gone. Any other action
+  (``UpdateAccessKey``, ``CreateAccessKey``, other services) and any of these naming an IAM
+  user (``UserName``) is AccessDenied, as the policy's two Deny statements say. The
+  TaskPolicyArn must be the one of the signing region's partition.
 
 ``hold(action)`` parks calls of one action (any action, at the outermost layer) until
 ``release(action)``: a test can stop the bot in the middle of its work (and kill it there)
@@ -46,9 +51,46 @@ from simulator.aws import (
 STS_XMLNS = "https://sts.amazonaws.com/doc/2011-06-15/"
 TASK_POLICY_PREFIX = "arn:aws:iam::aws:policy/root-task/"
 DELETE_KEYS_POLICY = TASK_POLICY_PREFIX + "IAMDeleteRootUserCredentials"
-ROOT_SESSION_ACTIONS = {
-    DELETE_KEYS_POLICY: {"ListAccessKeys", "GetAccessKeyLastUsed", "DeleteAccessKey"},
-}
+# arn:aws:iam::aws:policy/root-task/IAMDeleteRootUserCredentials (v1): these actions on the
+# root user, nothing else anywhere.
+DELETE_CREDENTIALS_ACTIONS = frozenset(
+    {
+        "DeleteAccessKey",
+        "DeleteSigningCertificate",
+        "DeleteLoginProfile",
+        "DeactivateMFADevice",
+        "DeleteVirtualMFADevice",
+        "ListAccessKeys",
+        "ListSigningCertificates",
+        "GetLoginProfile",
+        "ListMFADevices",
+        "GetUser",
+        "GetAccessKeyLastUsed",
+    }
+)
+ROOT_SESSION_ACTIONS = {"IAMDeleteRootUserCredentials": DELETE_CREDENTIALS_ACTIONS}
+
+
+def partition_of(region: str) -> str:
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws-cn" if region.startswith("cn-") else "aws"
+
+
+def task_policy_name(arn: str, region: str) -> str | None:
+    """The root-task policy an ARN names, if it is one of the signing region's partition."""
+    prefix = f"arn:{partition_of(region)}:iam::aws:policy/root-task/"
+    name = arn.removeprefix(prefix)
+    return name if arn.startswith(prefix) and name in ROOT_SESSION_ACTIONS else None
+
+
+def mfa_serial(account_id: str) -> str:
+    return f"arn:aws:iam::{account_id}:mfa/root-account-mfa-device"
+
+
+def certificate_id(account_id: str, slot: int) -> str:
+    """A stable simulated signing certificate id (IAM's are 24 to 128 word characters)."""
+    return f"RKCERT{account_id}{slot:06d}"
 
 
 def root_key_id(account_id: str, slot: int) -> str:
@@ -142,7 +184,8 @@ class RootAccessLayer:
             )
         if target not in state.members:
             return query_error("AccessDenied", f"{target!r} is not a member account", 403)
-        if policy not in ROOT_SESSION_ACTIONS:
+        task = task_policy_name(policy, self.signing_region(environ) or "us-east-1")
+        if task is None:
             return query_error("ValidationError", f"Unsupported TaskPolicyArn {policy!r}", 400)
         if not 0 < duration <= 900:
             return query_error(
@@ -186,13 +229,23 @@ class RootAccessLayer:
         self, call: CallInfo, session: RootSession
     ) -> tuple[int, dict[str, str], bytes] | None:
         account = session.account_id
-        if call.action not in ROOT_SESSION_ACTIONS[session.task_policy]:
+        task = session.task_policy.rsplit("/", 1)[-1]
+        allowed = ROOT_SESSION_ACTIONS[task]
+        on_root = not call.params.get("UserName")  # no user name: the caller, the root user
+        if call.service != "iam" or call.action not in allowed or not on_root:
+            resource = "its root user" if on_root else f"user {call.params.get('UserName')}"
             return query_error(
                 "AccessDenied",
-                f"User: arn:aws:iam::{account}:root is not authorized to perform: "
-                f"{call.service}:{call.action} (not allowed by the task policy)",
+                f"User: arn:aws:sts::{account}:root is not authorized to perform: "
+                f"{call.service}:{call.action} on {resource} with an explicit deny in the "
+                f"task policy {task}",
                 403,
             )
+        if call.action in {"ListAccessKeys", "GetAccessKeyLastUsed", "DeleteAccessKey"}:
+            return self.access_key_call(call, account)
+        return self.credential_call(call, account)
+
+    def access_key_call(self, call: CallInfo, account: str) -> tuple[int, dict[str, str], bytes]:
         root = self.sim.state.root(account)
         if call.action == "ListAccessKeys":
             members = "".join(
@@ -225,6 +278,72 @@ class RootAccessLayer:
         with self.record.lock:
             self.record.deleted.append((account, key_id))
         return self.outer.xml_result(call.action, "")
+
+    def credential_call(self, call: CallInfo, account: str) -> tuple[int, dict[str, str], bytes]:
+        """The rest of the task policy: the root password, MFA and signing certificates."""
+        root = self.sim.state.root(account)
+        result = self.outer.xml_result
+        if call.action == "GetUser":
+            return result(
+                call.action,
+                f"<User><UserId>{account}</UserId><Arn>arn:aws:iam::{account}:root</Arn>"
+                f"<CreateDate>{iso_z(root.created)}</CreateDate></User>",
+            )
+        if call.action in {"GetLoginProfile", "DeleteLoginProfile"}:
+            if not root.password:
+                return query_error("NoSuchEntity", "Login Profile for root cannot be found", 404)
+            if call.action == "DeleteLoginProfile":
+                self.sim.set_root(account, password=False)
+                return result(call.action, "")
+            return result(
+                call.action,
+                f"<LoginProfile><UserName></UserName><CreateDate>{iso_z(root.created)}"
+                "</CreateDate></LoginProfile>",
+            )
+        serial = mfa_serial(account)
+        if call.action == "ListMFADevices":
+            members = (
+                f"<member><UserName></UserName><SerialNumber>{serial}</SerialNumber>"
+                f"<EnableDate>{iso_z(root.created)}</EnableDate></member>"
+                if root.mfa
+                else ""
+            )
+            return result(
+                call.action, f"<MFADevices>{members}</MFADevices><IsTruncated>false</IsTruncated>"
+            )
+        if call.action == "DeactivateMFADevice":
+            if not root.mfa or call.params.get("SerialNumber") != serial:
+                return query_error("NoSuchEntity", "MFA device cannot be found", 404)
+            self.sim.set_root(account, mfa=False)
+            return result(call.action, "")
+        if call.action == "DeleteVirtualMFADevice":
+            if call.params.get("SerialNumber") != serial:
+                return query_error("NoSuchEntity", "MFA device cannot be found", 404)
+            if root.mfa:
+                return query_error("DeleteConflict", "MFA device is still in use", 409)
+            return result(call.action, "")
+        certs = list(root.signing_certs)
+        if call.action == "ListSigningCertificates":
+            members = "".join(
+                f"<member><UserName></UserName><CertificateId>{certificate_id(account, i)}"
+                f"</CertificateId><CertificateBody>simulated</CertificateBody>"
+                f"<Status>{'Active' if active else 'Inactive'}</Status>"
+                f"<UploadDate>{iso_z(root.created)}</UploadDate></member>"
+                for i, active in enumerate(certs)
+            )
+            return result(
+                call.action,
+                f"<Certificates>{members}</Certificates><IsTruncated>false</IsTruncated>",
+            )
+        # DeleteSigningCertificate
+        wanted = call.params.get("CertificateId", "")
+        index = next((i for i in range(len(certs)) if certificate_id(account, i) == wanted), None)
+        if index is None:
+            return query_error(
+                "NoSuchEntity", f"The Certificate with id {wanted} cannot be found", 404
+            )
+        self.sim.set_root(account, signing_certs=[c for i, c in enumerate(certs) if i != index])
+        return result(call.action, "")
 
 
 def iso_z(value: datetime | None) -> str:
