@@ -38,6 +38,7 @@ class Reading:
     root: RootRow | None
     generated_at: datetime | None = None
     problem: str | None = None
+    root_row: bool = False  # read from a <root_account> row (even one that failed)
 
 
 def decode(data: bytes | str) -> str:
@@ -79,29 +80,48 @@ def is_header(row: list[str]) -> bool:
     return all(name in names for name in REQUIRED)
 
 
-def parse_reports(data: bytes | str) -> list[Reading]:
-    """Every report in a CSV text: one ``Reading`` per ``<root_account>`` row, and one (with a
-    problem) per report that has none. Raises ``ReportError`` when the text has no report."""
-    text = decode(data)
-    if "\x00" in text:
-        raise ReportError("not a credential report: binary data")
+def is_header_line(line: str) -> bool:
+    """A line naming the required columns, whatever its separator or quoting."""
+    words = set(re.split(r"[^a-z0-9_]+", line.lower()))
+    return all(name in words for name in REQUIRED)
+
+
+def read_rows(text: str) -> list[list[str]]:
+    """The non-empty rows of one report's CSV, split by the separator its first line uses."""
     first_line = text.lstrip().split("\n", 1)[0]
     reader = csv.reader(
         io.StringIO(text.lstrip(), newline=""), delimiter=sniff_delimiter(first_line)
     )
     try:
-        rows = [row for row in reader if any(cell.strip() for cell in row)]
+        return [row for row in reader if any(cell.strip() for cell in row)]
     except csv.Error as exc:
         raise ReportError(f"malformed credential report: {exc}") from None
-    if not rows:
-        raise ReportError("not a credential report: the file is empty")
-    sections: list[tuple[list[str], list[list[str]]]] = []
-    for row in rows:
-        if is_header(row):
-            sections.append(([name.strip().lower() for name in row], []))
-        elif sections:
-            sections[-1][1].append(row)
+
+
+def parse_reports(data: bytes | str) -> list[Reading]:
+    """Every report in a CSV text: one ``Reading`` per ``<root_account>`` row, and one (with a
+    problem) per report that has none. Raises ``ReportError`` when the text has no report.
+
+    Each header line starts a report, read with its own separator (files pasted together may
+    come from different spreadsheets). A ``<root_account>`` line that no report reads as its
+    root row (a line cut or joined) is a problem, never silently skipped."""
+    text = decode(data).replace("\ufeff", "")  # byte order marks of files pasted together
+    if "\x00" in text:
+        raise ReportError("not a credential report: binary data")
+    chunks: list[list[str]] = [[]]
+    for line in text.splitlines(keepends=True):
+        if is_header_line(line) and chunks[-1]:
+            chunks.append([])
+        chunks[-1].append(line)
+    sections = []
+    for chunk in chunks:
+        rows = read_rows("".join(chunk))
+        if rows and is_header(rows[0]):
+            sections.append(([name.strip().lower() for name in rows[0]], rows[1:]))
     if not sections:
+        rows = read_rows(text)
+        if not rows:
+            raise ReportError("not a credential report: the file is empty")
         header = {name.strip().lower() for name in rows[0]}
         missing = [name for name in REQUIRED if name not in header]
         raise ReportError(
@@ -110,7 +130,18 @@ def parse_reports(data: bytes | str) -> list[Reading]:
             + " column"
             + ("s" if len(missing) > 1 else "")
         )
-    return [reading for header, body in sections for reading in read_section(header, body)]
+    readings = [reading for header, body in sections for reading in read_section(header, body)]
+    root_lines = sum(1 for line in text.splitlines() if ROOT_USER in line.lower())
+    read = sum(1 for reading in readings if reading.root_row)
+    if root_lines > read:
+        readings.append(
+            Reading(
+                None,
+                problem=f"{root_lines - read} {ROOT_USER} line(s) could not be read as a root "
+                "row of a report (a line cut, joined or with another separator?)",
+            )
+        )
+    return readings
 
 
 def read_section(header: list[str], body: list[list[str]]) -> list[Reading]:
@@ -123,9 +154,9 @@ def read_section(header: list[str], body: list[list[str]]) -> list[Reading]:
             continue
         cells = {name: row[i] for name, i in index.items() if i < len(row)}
         try:
-            readings.append(Reading(root_from_cells(cells, order)))
+            readings.append(Reading(root_from_cells(cells, order), root_row=True))
         except ReportError as exc:
-            readings.append(Reading(None, problem=str(exc)))
+            readings.append(Reading(None, problem=str(exc), root_row=True))
     return readings or [Reading(None, problem=f"no {ROOT_USER} row in the credential report")]
 
 

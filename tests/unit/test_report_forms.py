@@ -62,6 +62,41 @@ def test_a_report_in_the_file_without_root_row_is_an_error_not_dropped() -> None
     assert "report 3 of 3" in error.reason and "<root_account>" in error.reason
 
 
+def reports_of(name: str) -> tuple[str, str]:
+    text = sample(name).decode()
+    header = text.splitlines()[0]
+    first, second = text.split(header + "\n")[1:]
+    return header + "\n" + first, header + "\n" + second
+
+
+def reorder(report: str) -> str:
+    """The same report with its columns after ``user`` in reverse order (columns are found by
+    name, not position)."""
+    lines = [line.split(",") for line in report.splitlines()]
+    return "\n".join(",".join(cells[:1] + cells[:0:-1]) for cells in lines) + "\n"
+
+
+def test_two_spreadsheet_saves_pasted_together_with_their_byte_order_marks() -> None:
+    first, second = reports_of("concatenated.csv")
+    data = ("\ufeff" + first).encode() + ("\ufeff" + reorder(second)).encode()
+    by_id = {v.account_id: v.status for v in verdicts(data)}
+    assert by_id == {"111111111111": Status.COMPLIANT, "222222222222": Status.NONCOMPLIANT}
+
+
+def test_reports_with_different_separators_pasted_together() -> None:
+    first, second = reports_of("concatenated.csv")
+    by_id = {v.account_id: v.status for v in verdicts(first + second.replace(",", ";"))}
+    assert by_id == {"111111111111": Status.COMPLIANT, "222222222222": Status.NONCOMPLIANT}
+
+
+def test_a_root_line_no_report_can_read_is_an_error_never_skipped() -> None:
+    first, second = reports_of("concatenated.csv")
+    joined = first.rstrip("\n") + second  # the first file had no final line break
+    results = verdicts(joined)
+    assert Status.COMPLIANT not in {v.status for v in results if v.account_id == "222222222222"}
+    assert any(v.status is Status.ERROR and "could not be read" in v.reason for v in results)
+
+
 def test_two_json_documents_in_one_file() -> None:
     one = sample("content-decoded.json").decode()
     two = sample("future-generated.json").decode()
