@@ -9,6 +9,7 @@ All text goes through ``mrkdwn`` or ``plain``, which escape every character.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlparse
@@ -39,6 +40,16 @@ def unknown(kind: str, what: object) -> str:
         f'<div class="bk-unknown" title="not rendered by the demo page">'
         f"Unsupported {kind}: <code>{esc(str(what))}</code></div>"
     )
+
+
+def control_id(block_id: str) -> str:
+    """The HTML id of an input block's control (block ids are unique within a view), so its
+    label is tied to it (``<label for>``) and a screen reader names the field."""
+    return "field-" + re.sub(r"[^A-Za-z0-9_-]", "_", block_id)
+
+
+def id_attr(html_id: str | None) -> str:
+    return f' id="{esc(html_id)}"' if html_id else ""
 
 
 def attrs(**values: object) -> str:
@@ -118,14 +129,29 @@ def button(element: Json, block_id: str, names: Directory) -> str:
     )
 
 
+def picks(kind: str, people: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """What a picker offers: a users picker people only (user ids), a channel or
+    conversation picker channels only."""
+    users = PICKERS[kind] == "users"
+    return (
+        [(v, t) for v, t in people if v[:1] in ("U", "W")]
+        if users
+        else [(v, t) for v, t in people if v[:1] in ("C", "G")]
+    )
+
+
 def select(
-    element: Json, block_id: str, names: Directory, people: Iterable[tuple[str, str]]
+    element: Json,
+    block_id: str,
+    names: Directory,
+    people: Iterable[tuple[str, str]],
+    html_id: str | None = None,
 ) -> str:
     kind = element.get("type", "")
     multi = kind.startswith("multi_")
     if kind in PICKERS:
         options: list[Json] = [
-            {"value": v, "text": {"type": "plain_text", "text": t}} for v, t in people
+            {"value": v, "text": {"type": "plain_text", "text": t}} for v, t in picks(kind, people)
         ]
         initial = {
             element.get("initial_user"),
@@ -157,11 +183,12 @@ def select(
         rows.append(f'<option value="{esc(value)}"{selected}>{label}</option>')
     data = attrs(action_id=element.get("action_id"), block_id=block_id, type=kind)
     return (
-        f'<select class="bk-select" {data}{" multiple" if multi else ""}>{"".join(rows)}</select>'
+        f'<select class="bk-select"{id_attr(html_id)} {data}{" multiple" if multi else ""}>'
+        f"{''.join(rows)}</select>"
     )
 
 
-def choice_list(element: Json, block_id: str, names: Directory) -> str:
+def choice_list(element: Json, block_id: str, names: Directory, html_id: str | None = None) -> str:
     kind = element["type"]
     box = "checkbox" if kind == "checkboxes" else "radio"
     chosen = [element.get("initial_option"), *list(element.get("initial_options") or [])]
@@ -179,12 +206,19 @@ def choice_list(element: Json, block_id: str, names: Directory) -> str:
             + (f"<small>{text_object(description, names)}</small>" if description else "")
             + "</span></label>"
         )
-    return f'<div class="bk-choices" {data}>{"".join(rows)}</div>'
+    group_of = (
+        f' role="group" aria-labelledby="{esc(html_id)}-label"{id_attr(html_id)}' if html_id else ""
+    )
+    return f'<div class="bk-choices"{group_of} {data}>{"".join(rows)}</div>'
 
 
-def text_input(element: Json, block_id: str) -> str:
+def text_input(element: Json, block_id: str, html_id: str | None = None) -> str:
     kind = element["type"]
-    data = attrs(action_id=element.get("action_id"), block_id=block_id, type=kind)
+    data = (
+        id_attr(html_id)
+        + " "
+        + attrs(action_id=element.get("action_id"), block_id=block_id, type=kind)
+    )
     placeholder = element.get("placeholder")
     hint = f' placeholder="{esc((placeholder or {}).get("text", ""))}"' if placeholder else ""
     initial = element.get("initial_value")
@@ -204,9 +238,13 @@ def text_input(element: Json, block_id: str) -> str:
     return f'<input class="bk-input" type="{html_type}" {data}{hint}{value}{limits}{step}>'
 
 
-def date_input(element: Json, block_id: str) -> str:
+def date_input(element: Json, block_id: str, html_id: str | None = None) -> str:
     kind = element["type"]
-    data = attrs(action_id=element.get("action_id"), block_id=block_id, type=kind)
+    data = (
+        id_attr(html_id)
+        + " "
+        + attrs(action_id=element.get("action_id"), block_id=block_id, type=kind)
+    )
     if kind == "datepicker":
         initial = element.get("initial_date")
         value = f' value="{esc(initial)}"' if isinstance(initial, str) else ""
@@ -219,7 +257,11 @@ def date_input(element: Json, block_id: str) -> str:
 
 
 def element_html(
-    element: object, block_id: str, names: Directory, people: Iterable[tuple[str, str]]
+    element: object,
+    block_id: str,
+    names: Directory,
+    people: Iterable[tuple[str, str]],
+    html_id: str | None = None,
 ) -> str:
     if not isinstance(element, dict):
         return unknown("element", type(element).__name__)
@@ -229,18 +271,18 @@ def element_html(
     if kind == "image":
         return image(element, "bk-accessory-image")
     if kind in SELECTS or kind in PICKERS:
-        return select(element, block_id, names, people)
+        return select(element, block_id, names, people, html_id)
     if kind == "overflow":
         as_select = dict(element, type="static_select", placeholder={"text": "⋯"})
         return select(as_select, block_id, names, people).replace(
             'data-type="static_select"', 'data-type="overflow"'
         )
     if kind in ("radio_buttons", "checkboxes"):
-        return choice_list(element, block_id, names)
+        return choice_list(element, block_id, names, html_id)
     if kind in TEXT_INPUTS:
-        return text_input(element, block_id)
+        return text_input(element, block_id, html_id)
     if kind in ("datepicker", "timepicker", "datetimepicker"):
-        return date_input(element, block_id)
+        return date_input(element, block_id, html_id)
     return unknown("element", kind)
 
 
@@ -348,14 +390,15 @@ def block_html(block: object, names: Directory, people: Iterable[tuple[str, str]
         optional = block.get("optional")
         label = text_object(block.get("label", ""), names)
         hint = block.get("hint")
+        field = control_id(block_id)
         return (
             f'<div class="bk-input-block" {bid}>'
-            f'<label class="bk-label">{label}'
+            f'<label class="bk-label" id="{esc(field)}-label" for="{esc(field)}">{label}'
             + ('<span class="bk-optional"> (optional)</span>' if optional else "")
             + "</label>"
-            + element_html(block.get("element"), block_id, names, people)
+            + element_html(block.get("element"), block_id, names, people, field)
             + (f'<div class="bk-hint">{text_object(hint, names)}</div>' if hint else "")
-            + '<div class="bk-error" hidden></div></div>'
+            + '<div class="bk-error" role="alert" hidden></div></div>'
         )
     if kind == "rich_text":
         return rich_text(block, names)
@@ -473,8 +516,9 @@ def view_html(view: Json, names: Directory, people: Iterable[tuple[str, str]] = 
             f"{text_object(submit, names)}</button>"
         )
     return (
-        f'<div class="modal" {attrs(view_id=view.get("id"), view_hash=view.get("hash"))}>'
-        f'<div class="modal-head"><span class="modal-title">{title}</span>'
+        f'<div class="modal" role="dialog" aria-modal="true" aria-labelledby="modal-title" '
+        f"{attrs(view_id=view.get('id'), view_hash=view.get('hash'))}>"
+        f'<div class="modal-head"><span class="modal-title" id="modal-title">{title}</span>'
         f'<button type="button" class="modal-x" aria-label="Close">×</button></div>'
         f'<div class="modal-body">{blocks_html(view.get("blocks") or [], names, people)}</div>'
         f'<div class="modal-foot">{footer}</div></div>'

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from bot.demo import identities as ids
 from bot.demo.blockkit import message_body, view_html
-from bot.demo.mrkdwn import Directory, esc, plain
+from bot.demo.mrkdwn import Directory, emoji_image, esc, plain
 from simulator.slack.workspace import Json, Message, Workspace
 
 SLACKBOT = "USLACKBOT"
@@ -22,7 +22,8 @@ def directory(ws: Workspace) -> Directory:
 
 
 def pickable(ws: Workspace) -> list[tuple[str, str]]:
-    """What users/conversations selects offer: the people, then the channels."""
+    """Everything a picker may offer: the people, then the channels (a users picker shows
+    only the people, a channel picker only the channels: ``blockkit.picks``)."""
     people = [(p.user_id, p.real_name) for p in ids.PEOPLE]
     return people + [
         (c.channel_id, f"#{c.name}") for c in ws.conversations.values() if not c.im_user
@@ -31,9 +32,11 @@ def pickable(ws: Workspace) -> list[tuple[str, str]]:
 
 def avatar(message: Message) -> str:
     if message.from_bot:
-        return '<div class="avatar bot" aria-hidden="true">🔑</div>'
+        return f'<div class="avatar bot" aria-hidden="true">{emoji_image("key")}</div>'
     if message.user == SLACKBOT:
-        return '<div class="avatar slackbot" aria-hidden="true">💬</div>'
+        return (
+            f'<div class="avatar slackbot" aria-hidden="true">{emoji_image("speech_balloon")}</div>'
+        )
     for p in ids.PEOPLE:
         if p.user_id == message.user:
             return (

@@ -32,7 +32,11 @@ class Person:
     color: str  # avatar colour on the page
 
 
-REQUESTER = Person("U0DEMOREQ1", "riley", "Riley Chen", "security engineer (requester)", "#2b6cb0")
+# Both are approvers: the requester's own Approve shows the rule that matters most (nobody
+# approves their own request), and the other approver's goes through.
+REQUESTER = Person(
+    "U0DEMOREQ1", "riley", "Riley Chen", "security engineer (requester, approver)", "#2b6cb0"
+)
 APPROVER = Person("U0DEMOAPR1", "alex", "Alex Morgan", "security lead (approver)", "#b7791f")
 PEOPLE = (REQUESTER, APPROVER)
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 # Placeholders for already-rendered pieces; stripped from input so text cannot forge them.
 PH_OPEN, PH_CLOSE = "\ue000", "\ue001"
@@ -122,6 +124,10 @@ EMOJI = {
     "zap": "⚡",
 }
 EMOJI_CODE = re.compile(r":([a-z0-9_+\-]+):")
+# The emoji the bot uses ship with the page as images: a machine without a colour emoji font
+# would show each of them as an empty box, and the red/green signal would be gone.
+EMOJI_DIR = Path(__file__).with_name("page") / "emoji"
+SHIPPED = frozenset(p.stem for p in EMOJI_DIR.glob("*.svg"))
 
 BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 ITALIC = re.compile(r"(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])")
@@ -157,8 +163,31 @@ def clean(text: str) -> str:
     return text.replace(PH_OPEN, "").replace(PH_CLOSE, "")
 
 
-def emojize(escaped: str) -> str:
-    return EMOJI_CODE.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), escaped)
+def emoji_image(name: str) -> str:
+    """A shipped emoji as an image; its code (``:red_circle:``) is the text alternative."""
+    return (
+        f'<img class="emoji" src="/static/emoji/{name}.svg" alt=":{name}:" '
+        f'title=":{name}:" draggable="false">'
+    )
+
+
+def emoji(name: str) -> str | None:
+    if name in SHIPPED:
+        return emoji_image(name)
+    return EMOJI.get(name)
+
+
+def emojize(escaped: str, hold: Callable[[str], str] | None = None) -> str:
+    """Emoji codes to shipped images (else the Unicode character, else left as typed);
+    ``hold`` keeps the inserted markup away from later text rules (``_`` is italic)."""
+
+    def one(match: re.Match[str]) -> str:
+        found = emoji(match.group(1))
+        if found is None:
+            return match.group(0)
+        return hold(found) if hold else found
+
+    return EMOJI_CODE.sub(one, escaped)
 
 
 def plain(text: object, emoji: bool = True) -> str:
@@ -243,7 +272,7 @@ def mrkdwn(text: object, names: Directory | None = None) -> str:
         quoted = line.startswith("&gt;")
         if quoted:
             line = line[4:].lstrip(" ")
-        line = emojize(line)
+        line = emojize(line, hold)
         line = BOLD.sub(r"<b>\1</b>", line)
         line = ITALIC.sub(r"<i>\1</i>", line)
         line = STRIKE.sub(r"<s>\1</s>", line)

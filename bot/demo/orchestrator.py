@@ -97,7 +97,7 @@ def bot_environment(
             "DATABASE_URL": f"sqlite:///{workdir / 'rootkey.db'}",
             "ROOTKEY_SCOPE": "org",
             "ROOTKEY_REMEDIATION": "assume-root",
-            "ROOTKEY_APPROVERS": ids.APPROVER.user_id,
+            "ROOTKEY_APPROVERS": f"{ids.REQUESTER.user_id},{ids.APPROVER.user_id}",
             "ROOTKEY_DIGEST_CHANNEL": ids.DIGEST.channel_id,
         }
     )

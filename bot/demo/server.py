@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from bot.demo import identities as ids
 from bot.demo.feed import Feed
+from bot.demo.mrkdwn import EMOJI_DIR, SHIPPED
 from bot.demo.relay import Relay, person_ref
 from simulator.slack.webapi import WebApi
 from simulator.slack.workspace import Json, SlackError, Workspace
@@ -36,6 +37,8 @@ STATIC = {
     "app.js": "text/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
 }
+CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
+EMOJI_FILES = frozenset(f"{name}.svg" for name in SHIPPED)  # only these names are served
 INLINE_TYPES = {"image/png", "image/jpeg", "image/gif"}
 MAX_BODY = 20 * 1024 * 1024
 LONG_POLL = 20.0
@@ -111,6 +114,21 @@ class RequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)
 
+    def handle(self) -> None:
+        """A browser closing or reloading a tab drops its connections (a long poll, most
+        often) while an answer is on its way: normal for a page, so one debug line."""
+        try:
+            super().handle()
+        except CLIENT_GONE as exc:
+            log.debug("%s closed the connection: %s", self.address_string(), exc)
+            self.close_connection = True
+
+    def finish(self) -> None:
+        try:
+            super().finish()  # flushes what is left for a client that may be gone
+        except CLIENT_GONE as exc:
+            log.debug("%s closed the connection: %s", self.address_string(), exc)
+
     # -- plumbing ------------------------------------------------------------------------
 
     def send(
@@ -169,6 +187,9 @@ class RequestHandler(BaseHTTPRequestHandler):
         elif path.startswith("/static/") and path[len("/static/") :] in STATIC:
             name = path[len("/static/") :]
             self.send(200, (PAGE_DIR / name).read_bytes(), STATIC[name])
+        elif path.startswith("/static/emoji/") and path[len("/static/emoji/") :] in EMOJI_FILES:
+            name = path[len("/static/emoji/") :]
+            self.send(200, (EMOJI_DIR / name).read_bytes(), "image/svg+xml")
         elif path.startswith("/files/"):
             self.file(path[len("/files/") :], "download" in query)
         elif path == "/ui/config":

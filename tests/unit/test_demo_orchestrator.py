@@ -42,7 +42,8 @@ def test_the_bot_gets_the_demo_settings_and_nothing_from_the_shell(
     assert config.slack_api_url == "http://127.0.0.1:5000/api/"
     assert config.database_url == f"sqlite:///{tmp_path / 'rootkey.db'}"
     assert config.scope == "org" and config.remediation == "assume-root"
-    assert config.approvers == (ids.APPROVER.user_id,)
+    # the requester is an approver too, so the demo shows that nobody approves their own
+    assert config.approvers == (ids.REQUESTER.user_id, ids.APPROVER.user_id)
     assert config.digest_channel == ids.DIGEST.channel_id
     assert (config.slack_team_id, config.slack_app_id) == (ids.TEAM_ID, ids.APP_ID)
     assert config.port == 5002

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.demo.blockkit import blocks_html, message_body, view_html
+from bot.demo.blockkit import blocks_html, element_html, message_body, view_html
 from bot.demo.mrkdwn import Directory, mrkdwn, plain
 
 NAMES = Directory(users={"U0DEMOAPR1": "Alex Morgan"}, channels={"C0DEMOSEC1": "security"})
@@ -20,6 +20,7 @@ ALLOWED_ATTRS = {
     "class", "href", "target", "rel", "title", "src", "alt", "loading", "type", "value",
     "name", "placeholder", "rows", "hidden", "style", "checked", "selected", "disabled",
     "multiple", "maxlength", "minlength", "step", "aria-label", "aria-hidden",
+    "id", "for", "role", "aria-modal", "aria-labelledby", "draggable",
 }  # fmt: skip
 
 
@@ -127,7 +128,11 @@ def test_mrkdwn_formats_links_mentions_code_and_quotes() -> None:
     assert "<b>bold</b>" in html and "<i>it</i>" in html and "<s>gone</s>" in html
     assert "<code>AKIA****</code>" in html
     assert '<a href="https://example.com/runbook" target="_blank"' in html
-    assert "#security" in html and "@here" in html and "✅" in html
+    assert "#security" in html and "@here" in html
+    # the emoji is the page's own image, not a character needing a colour emoji font
+    [icon] = [a for t, a in parse(html).tags if t == "img"]
+    assert icon["src"] == "/static/emoji/white_check_mark.svg"
+    assert icon["alt"] == ":white_check_mark:" and "✅" not in html
     assert '<span class="quote">quoted</span>' in html
     assert "<pre>two\nlines</pre>" in html
 
@@ -191,6 +196,29 @@ def test_a_modal_renders_its_inputs_with_ids_the_page_submits() -> None:
     assert ("textarea", "plain_text_input") in [(t, a.get("data-type")) for t, a in tags]
     assert "(optional)" in parse(html).text
     assert any("modal-submit" in (a.get("class") or "") for _, a in tags)
+    # a dialog named by its title; each label tied to its control
+    [dialog] = [a for _, a in tags if a.get("role") == "dialog"]
+    assert dialog["aria-modal"] == "true"
+    [title] = [a for _, a in tags if a.get("id") == dialog["aria-labelledby"]]
+    assert "modal-title" in (title.get("class") or "")
+    labels = {a["for"]: a for t, a in tags if t == "label" and a.get("for")}
+    controls = {a.get("id"): (t, a) for t, a in tags if t in ("textarea", "select", "input")}
+    assert controls[next(k for k in labels if "reason" in k)][1]["data-block-id"] == "reason"
+    assert controls[next(k for k in labels if "mode" in k)][1]["data-block-id"] == "mode"
+
+
+def test_a_users_picker_offers_people_and_a_channel_picker_channels() -> None:
+    people = [("U0DEMOREQ1", "Riley Chen"), ("C0DEMOSEC1", "#security")]
+    users = {"type": "users_select", "action_id": "owner"}
+    channels = {"type": "conversations_select", "action_id": "where"}
+    offered = {}
+    for element in (users, channels):
+        html = element_html(element, "b", NAMES, people)
+        assert_safe(html)
+        offered[element["type"]] = [
+            a["value"] for t, a in parse(html).tags if t == "option" and a.get("value")
+        ]
+    assert offered == {"users_select": ["U0DEMOREQ1"], "conversations_select": ["C0DEMOSEC1"]}
 
 
 # -- unknown types are visible --------------------------------------------------------------

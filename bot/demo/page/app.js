@@ -29,6 +29,11 @@ function el(tag, props = {}, ...children) {
   return node;
 }
 
+// An emoji the page ships as an image (no colour emoji font is needed to see it).
+function icon(name) {
+  return el("img", { class: "emoji", src: `/static/emoji/${name}.svg`, alt: "", draggable: "false" });
+}
+
 function toast(text) {
   const box = $("toast");
   box.textContent = text;
@@ -105,7 +110,7 @@ function renderSidebar() {
       class: (active ? "active " : "") + (unread ? "unread" : ""),
       dataset: { channel: channel.id },
       onclick: () => switchChannel(channel.id),
-    }, channel.im ? "🔑 " + channel.name : "# " + channel.name);
+    }, ...(channel.im ? [icon("key"), " " + channel.name] : ["# " + channel.name]));
     (channel.im ? lists.dms : lists.channels).append(el("li", {}, button));
   }
   const people = $("people");
