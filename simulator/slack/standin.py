@@ -258,6 +258,12 @@ class SlackStandin:
                 if m.from_bot and m.args and not m.ephemeral_to and channel in (None, m.channel)
             ]
 
+    def home_view(self, user: str) -> dict[str, Any] | None:
+        """The Home tab the bot last published for ``user`` (views.publish), if any."""
+        with self.lock:
+            view = self.workspace.home_views.get(user)
+            return json.loads(json.dumps(view)) if view is not None else None
+
     def responses(self, to: str | None = None) -> list[dict[str, Any]]:
         """Everything posted to response_urls, or only to the one ``to`` names."""
         path = urlparse(to).path if to else None

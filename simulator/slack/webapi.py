@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 MAX_BLOCKS = 50
 MAX_MODAL_BLOCKS = 100
+MAX_VIEW_BYTES = 250_000  # views.publish: view_too_large above 250 kB
 MAX_SECTION_TEXT = 3000
 MAX_TEXT = 40000
 STRUCTURED = ("blocks", "attachments", "view", "files", "metadata")
@@ -98,7 +99,7 @@ class WebApi:
             "views.open": lambda a: self.open_view(a, push=False),
             "views.push": lambda a: self.open_view(a, push=True),
             "views.update": self.update_view,
-            "views.publish": lambda a: {"view": dict(decode(a).get("view") or {}, id="VHOME")},
+            "views.publish": self.publish_view,
             "files.getUploadURLExternal": self.upload_url,
             "files.completeUploadExternal": self.complete_upload,
             "files.info": self.file_info,
@@ -348,6 +349,29 @@ class WebApi:
         if push and not self.ws.stacks.get(user):
             raise SlackError("not_found")
         return {"view": self.ws.store_view(user, view, replace=None, push=push)}
+
+    def publish_view(self, args: Json) -> Json:
+        """views.publish: a user's Home tab. As Slack: ``user_id`` and a ``home`` view are
+        required (invalid_arguments), the user must exist (user_not_found), the app's Home tab
+        must be enabled (not_enabled), at most 100 blocks, 250 kB (view_too_large), and a
+        ``hash`` must be the current view's (hash_conflict)."""
+        args = decode(args)
+        view = args.get("view")
+        if not args.get("user_id") or not isinstance(view, dict) or view.get("type") != "home":
+            raise SlackError("invalid_arguments")
+        user = self.ws.user(args.get("user_id")).user_id
+        if not self.ws.home_tab_enabled:
+            raise SlackError("not_enabled")
+        if len(json.dumps(view).encode()) > MAX_VIEW_BYTES:
+            raise SlackError("view_too_large")
+        check_blocks(view.get("blocks") or [], MAX_MODAL_BLOCKS)
+        if len(str(view.get("private_metadata", ""))) > 3000:
+            raise SlackError("invalid_arguments")
+        current = self.ws.home_views.get(user)
+        wanted = args.get("hash")
+        if wanted and (current is None or wanted != current["hash"]):
+            raise SlackError("hash_conflict")
+        return {"view": self.ws.publish_home(user, view)}
 
     def update_view(self, args: Json) -> Json:
         view = self.checked_view(args)

@@ -265,6 +265,8 @@ class Workspace:
         self.views: dict[str, Json] = {}
         self.view_owner: dict[str, str] = {}
         self.stacks: dict[str, list[str]] = {}
+        self.home_views: dict[str, Json] = {}  # user -> the Home tab published for them
+        self.home_tab_enabled = True  # the app's manifest: features.app_home.home_tab_enabled
         self.last_ts = 0.0
         bot = User(identity.bot_user_id, identity.bot_name, identity.bot_name, is_bot=True)
         self.users[bot.user_id] = bot
@@ -523,6 +525,33 @@ class Workspace:
             }
             self.views[view_id] = stored
             self.view_owner[view_id] = user
+            self.touch()
+            return stored
+
+    def publish_home(self, user: str, view: Json) -> Json:
+        """Set ``user``'s Home tab (views.publish); the view id stays the same per user."""
+        with self.changed:
+            old = self.home_views.get(user)
+            stored = {
+                **{k: v for k, v in view.items() if k != "id"},
+                "type": "home",
+                "id": old["id"] if old else new_id("V"),
+                "team_id": self.identity.team_id,
+                "app_id": self.identity.app_id,
+                "bot_id": self.identity.bot_id,
+                "app_installed_team_id": self.identity.team_id,
+                "blocks": with_ids(view.get("blocks") or []),
+                "private_metadata": view.get("private_metadata", ""),
+                "callback_id": view.get("callback_id", ""),
+                "state": {"values": {}},
+                "hash": f"{int(time.time())}.{secrets.token_hex(4)}",
+                "root_view_id": old["id"] if old else None,
+                "previous_view_id": None,
+                "external_id": view.get("external_id", ""),
+            }
+            if not old:
+                stored["root_view_id"] = stored["id"]
+            self.home_views[user] = stored
             self.touch()
             return stored
 
