@@ -26,9 +26,11 @@ from bot.scheduler import DigestScheduler
 from bot.services.audit import Auditor, AuditService, ProcessAuditor
 from bot.services.check import CheckRunner
 from bot.services.digest import DigestService
+from bot.services.home import HomeService
 from bot.services.remediation import RemediationService
 from bot.slack.directory import SlackDirectory
 from bot.slack.forms import RequestForms
+from bot.slack.home import SlackHomeScreen
 from bot.slack.notifier import SlackCheckNotifier, SlackDigestNotifier, SlackRemediationNotifier
 from bot.slack.poster import Poster
 from bot.store import Store, StoreError
@@ -66,6 +68,7 @@ class Services:
     digest: DigestService
     remediation: RemediationService
     forms: RequestForms
+    home: HomeService
     background: list[Background] = field(default_factory=list)
 
     def start(self) -> None:
@@ -227,5 +230,16 @@ def build_services(
         digest=digest,
         remediation=remediation,
         forms=RequestForms(client, remediation),
+        home=HomeService(
+            store,
+            remediation_store,
+            approvers=ApproverSpec.parse(config.approvers),
+            group_members=SlackDirectory(client).members,
+            digest_channel=config.digest_channel,
+            digest_cron=config.digest_cron,
+            timezone=config.timezone,
+            alerts=None,  # root-activity alerts: a RecentAlerts reader plugs in here
+            screen=SlackHomeScreen(client),
+        ),
         background=background,
     )

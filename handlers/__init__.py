@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from handlers import actions, commands, errors, middleware, views
+from handlers import actions, commands, errors, events, middleware, views
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -18,3 +18,4 @@ def register(app: App, services: Services) -> None:
     commands.register(app, services)
     actions.register(app, services)
     views.register(app, services)
+    events.register(app, services)

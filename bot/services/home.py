@@ -59,6 +59,12 @@ class AlertItem:
     ts: str | None = None
 
 
+class HomeScreen(Protocol):
+    """Where a snapshot is shown (the Slack adapter publishes it as the user's Home tab)."""
+
+    def show(self, snapshot: HomeSnapshot) -> None: ...
+
+
 class RecentAlerts(Protocol):
     """Root-activity alerts since a time, newest first (the alerts feature implements it)."""
 
@@ -104,6 +110,7 @@ class HomeService:
         digest_cron: str = "0 9 * * *",
         timezone: str = "UTC",
         alerts: RecentAlerts | None = None,
+        screen: HomeScreen | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.runs = runs
@@ -114,7 +121,13 @@ class HomeService:
         self.digest_cron = digest_cron
         self.timezone = timezone
         self.alerts = alerts
+        self.screen = screen
         self.clock = clock
+
+    def opened(self, user: str) -> None:
+        """``user`` opened the Home tab: show where things stand now."""
+        if self.screen is not None:
+            self.screen.show(self.snapshot(user))
 
     def snapshot(self, user: str) -> HomeSnapshot:
         now = self.clock()
