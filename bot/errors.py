@@ -31,6 +31,8 @@ class UserError:
 def describe(exc: BaseException) -> UserError:
     message = getattr(exc, "user_message", None)
     if isinstance(message, str) and message:
+        if getattr(exc, "log_detail", False):  # the user reads a summary; the log has the rest
+            log.warning("%s: %s", message.split(":")[0], exc)
         trusted = getattr(exc, "user_mrkdwn", None)
         return UserError(message, mrkdwn=trusted if isinstance(trusted, str) and trusted else None)
     if isinstance(exc, ConfigError):

@@ -17,6 +17,9 @@ SLACK_ENTERPRISE_ID = re.compile(r"E[A-Z0-9]{2,20}")  # an Enterprise Grid organ
 
 # A spreadsheet runs a cell that starts with one of these as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# ... and a cell holding one right after a separator: a reader that splits on ";" (semicolon
+# locales), "," "|" a tab or a line break, and ignores quotes, starts a new cell there.
+FORMULA_AFTER_SEPARATOR = re.compile(r"[,;|\t\r\n][ ]*[=+\-@]")
 
 
 def is_account_id(value: str) -> bool:
@@ -40,10 +43,14 @@ def is_enterprise_id(value: str) -> bool:
 
 
 def csv_cell(value: object) -> str:
-    """A CSV cell a spreadsheet shows as text and never runs as a formula."""
+    """A CSV cell a spreadsheet shows as text and never runs as a formula: a leading ``'``
+    when it starts with a formula trigger or holds one right after a separator (``prod;=1+1``).
+    Writers quote every cell as well (``csv.QUOTE_ALL``)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    if text.startswith(FORMULA_STARTS) or FORMULA_AFTER_SEPARATOR.search(text):
+        return "'" + text
+    return text

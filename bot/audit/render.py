@@ -125,7 +125,7 @@ def csv_row(v: Verdict) -> list[str]:
 def to_csv(result: AuditResult | Iterable[Verdict]) -> str:
     """One row per account (worst first) under a header row; cells are formula-safe."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     writer.writerow(CSV_COLUMNS)
     for verdict in ordered(result):
         writer.writerow(csv_row(verdict))

@@ -162,7 +162,7 @@ def digest_csv(digest: Digest) -> str:
         return group, order.get(state.account_id, 0), state.account_id
 
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(CSV_COLUMNS)
     for s in sorted(digest.states, key=key):
         exc = excepted.get(s.account_id)

@@ -11,10 +11,21 @@ from bot.audit.models import KeySlot, Status, Summary
 class StoreError(Exception):
     """The database could not be reached or answered with an error."""
 
+    # What Slack users read: never the driver's text (it names hosts, ports and roles); the
+    # one error handler logs that detail instead.
+    USER_LINE = "database not available: try again in a minute (the details are in rootkey's log)"
+    log_detail = True
+
     @property
     def user_message(self) -> str:
         """The one line a Slack user reads (through the one error handler)."""
-        return f"rootkey's database is not available right now ({self}); try again in a minute."
+        return self.USER_LINE
+
+
+def shown_error(exc: BaseException) -> str:
+    """A failure as Slack may show it: a database's own text (hosts, ports, roles) goes to the
+    log only."""
+    return "database not available" if isinstance(exc, StoreError) else str(exc)
 
 
 class UnknownRun(StoreError):

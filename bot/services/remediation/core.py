@@ -28,7 +28,7 @@ from bot.remediation.progress import choose_mode
 from bot.remediation.states import Mode, State
 from bot.services.audit import AuditFailed
 from bot.services.ports import NotDelivered, RemediationNotifier
-from bot.store.records import AccountState, StoreError
+from bot.store.records import AccountState, StoreError, shown_error
 from bot.store.remediation import BOT_ACTOR, RemediationStore
 
 log = logging.getLogger(__name__)
@@ -163,7 +163,7 @@ class Core:
                 return
             self.last_problem[req.id] = problem
             what = what or getattr(action, "__name__", "work").replace("_", " ")
-            self.notifier.work_failed(req, what, str(exc))
+            self.notifier.work_failed(req, what, shown_error(exc))
         else:
             self.last_problem.pop(req.id, None)
 

@@ -35,7 +35,7 @@ from bot.remediation.states import Kind, Mode, State
 from bot.services.audit import AuditFailed
 from bot.services.remediation.core import LEASE, Core
 from bot.services.remediation.owners import Owners
-from bot.store.records import StoreError
+from bot.store.records import StoreError, shown_error
 from bot.store.remediation import BOT_ACTOR
 
 log = logging.getLogger(__name__)
@@ -158,7 +158,7 @@ class Execution:
         the next sweep (of any process) re-audits the account and finishes the request."""
         core = self.core
         log.error("request #%d: database failure while executing: %s", req.id, exc)
-        core.notifier.database_failed(req, str(exc))
+        core.notifier.database_failed(req, shown_error(exc))  # the detail is logged above
         try:
             core.store.release_lease(req.id, core.me, core.now())
         except StoreError as again:

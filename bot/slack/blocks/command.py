@@ -63,11 +63,12 @@ def not_in_channel_note(error: str) -> str:
 
 
 def not_saved_note(error: str | None) -> str | None:
-    """Shown under a result that the store could not record."""
+    """Shown under a result that the store could not record (the error itself is logged: it
+    may name the database's host, port and role)."""
     if not error:
         return None
     return (
-        f":warning: This result was not saved ({escape(error[:300])}): history, digests "
+        ":warning: This result was not saved (database not available): history, digests "
         "and remediation requests will not see it until a later check is saved."
     )
 

@@ -108,6 +108,20 @@ def mrkdwn_section(
     )
 
 
+def user_text_section(label: str, value: object, limit: int = 1500) -> SectionBlock:
+    """Text a person typed (a reason), in a plain-text section of its own: one line in
+    quotation marks, no formatting, no links or mentions, so it can never pass for one of the
+    bot's own lines (a typed "*dry run*: nothing will be deleted" shows as typed)."""
+    # & < > as entities all the same, as everywhere in a message's text
+    text = f"{label}: “{escape(plain(value, limit))}”"
+    return SectionBlock(text=PlainTextObject(text=text, emoji=False))
+
+
+def one_line(value: object, limit: int) -> str:
+    """Typed text inside one of the bot's mrkdwn lines: escaped, on one line."""
+    return escape(truncate(" ".join(str(value).split()), limit))
+
+
 def context(text: str, block_id: str | None = None) -> ContextBlock:
     return ContextBlock(
         elements=[MarkdownTextObject(text=truncate(text, MAX_CONTEXT_TEXT))], block_id=block_id

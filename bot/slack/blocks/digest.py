@@ -23,6 +23,7 @@ from bot.slack.blocks.common import (
     escape,
     header,
     mrkdwn_section,
+    one_line,
 )
 from bot.store import AccountState
 
@@ -189,7 +190,7 @@ def digest_message(digest: Digest) -> Message:
     def excepted_line(e: Excepted) -> str:
         return (
             f"{account(e.state)} — owner {user(e.owner)}, until "
-            f"{day(digest, e.expires_at)}: {escape(e.reason)}"
+            f"{day(digest, e.expires_at)}: “{one_line(e.reason, 300)}”"
         )
 
     def request_line(r: OpenRequestView) -> str:

@@ -39,8 +39,10 @@ from bot.slack.blocks.common import (
     escape,
     fmt_date,
     mrkdwn_section,
+    one_line,
     plain,
     truncate,
+    user_text_section,
 )
 
 INPUT_ACTION = "value"  # action_id of every input element; block ids name the fields
@@ -235,10 +237,12 @@ def request_body(req: Request, zone: ZoneInfo) -> list[Any]:
             f"risk owner <@{req.owner or req.requester}>"
         )
     lines.append(recorded_keys_text(req))
-    lines.append(f"Reason: {escape(truncate(req.reason, 1500))}")
     if req.ticket_url:
         lines.append(f"Ticket: <{req.ticket_url}|{escape(truncate(req.ticket_url, 200))}>")
-    return [mrkdwn_section("\n".join(lines), block_id=f"rootkey_request:{req.id}")]
+    return [
+        mrkdwn_section("\n".join(lines), block_id=f"rootkey_request:{req.id}"),
+        user_text_section("Reason", req.reason),
+    ]
 
 
 def recorded_keys_text(req: Request) -> str:
@@ -440,7 +444,7 @@ def status_message(
         line = (
             f":shield: #{exc.request_id} {account_text(exc.account_id, exc.account_name)} · "
             f"owner <@{exc.owner}> · until {when(exc.expires_at, zone)} · "
-            f"{escape(truncate(exc.reason, 120))}"
+            f"“{one_line(exc.reason, 120)}”"
         )
         if exc.request_id in lapsed:
             why = escape(truncate(lapsed[exc.request_id], 300))

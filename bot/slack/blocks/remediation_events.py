@@ -119,8 +119,8 @@ def lease_lost_note(req: Request, detail: str | None) -> Message:
 
 def database_failed_note(req: Request, error: str) -> Message:
     return thread_note(
-        f":warning: Request #{req.id} stopped: rootkey's database failed "
-        f"({escape(error)}). It stays executing; as soon as the database "
+        f":warning: Request #{req.id} stopped: {escape(error)}. It stays executing; as soon as "
+        "the database "
         "answers, the account is re-audited and the request finished or put back to "
         "approved."
     )
