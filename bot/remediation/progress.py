@@ -127,3 +127,15 @@ def parse_owners(text: str) -> dict[str, str]:
             raise ValueError(f"{where}: {user!r} is not a Slack user id (U...)")
         owners[account] = user
     return owners
+
+
+def dry_run_applies(request_dry_run: bool, configured_dry_run: bool) -> bool:
+    """Dry run when the request was made in dry run or the configuration says so now: the
+    safer of the two wins, so turning ``ROOTKEY_DRY_RUN`` on stops deletions still pending."""
+    return request_dry_run or configured_dry_run
+
+
+def too_old_to_start(created_at: datetime, ttl_seconds: float, now: datetime) -> bool:
+    """An approved request that has not started and is older than ``ROOTKEY_APPROVAL_TTL``
+    expires instead of running (e.g. found at start-up after a long outage)."""
+    return created_at + timedelta(seconds=ttl_seconds) <= now

@@ -55,8 +55,12 @@ class ApproverSpec:
         return frozenset(members)
 
 
-def remaining_approvals(request: Request, required: int) -> int:
-    return max(0, required - len(set(request.approvers_so_far)))
+def remaining_approvals(
+    request: Request, required: int, approvers: frozenset[str] | None = None
+) -> int:
+    """Approvals still needed; only people who are approvers now (``approvers``) count."""
+    counted = {u for u in request.approvers_so_far if approvers is None or u in approvers}
+    return max(0, required - len(counted))
 
 
 def not_an_approver(request: Request, verb: str, spec_text: str) -> NotAllowed:

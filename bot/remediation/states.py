@@ -4,6 +4,7 @@ Remediation (remove the root key)::
 
     requested -> approved | rejected | expired
     approved  -> executing -> verified | failed        (assume-root)
+    approved  -> expired                               (not started within ROOTKEY_APPROVAL_TTL)
     executing -> approved                              (restart during execution, keys remain)
     approved  -> tracking -> deactivated -> verified   (tracked: a person does it)
     tracking  -> verified                              (deleted without deactivating first)
@@ -49,7 +50,7 @@ S = State
 TRANSITIONS: dict[Kind, dict[State, frozenset[State]]] = {
     Kind.REMEDIATION: {
         S.REQUESTED: frozenset({S.APPROVED, S.REJECTED, S.EXPIRED}),
-        S.APPROVED: frozenset({S.EXECUTING, S.TRACKING}),
+        S.APPROVED: frozenset({S.EXECUTING, S.TRACKING, S.EXPIRED}),
         S.EXECUTING: frozenset({S.VERIFIED, S.FAILED, S.APPROVED}),
         S.TRACKING: frozenset({S.DEACTIVATED, S.VERIFIED}),
         S.DEACTIVATED: frozenset({S.VERIFIED, S.TRACKING}),

@@ -15,7 +15,7 @@ chain has no forks.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -269,9 +269,18 @@ class RemediationStore:
             return self.load(conn, request_id)
 
     def approve(
-        self, request_id: int, user: str, required: int, now: datetime, detail: str = ""
+        self,
+        request_id: int,
+        user: str,
+        required: int,
+        now: datetime,
+        detail: str = "",
+        approvers: Collection[str] | None = None,
     ) -> ApprovalOutcome:
         """Count ``user``'s approval once; the click that reaches ``required`` approves.
+
+        ``approvers`` are the people who are approvers at this moment: only their approvals
+        count towards ``required`` (someone removed since keeps their log line, not their say).
 
         The first statement takes the request's row lock (PostgreSQL) or the write lock
         (SQLite), so concurrent approvals are counted one after the other.
@@ -294,9 +303,10 @@ class RemediationStore:
                 if locked.rowcount != 1 or already is not None:
                     raise Unchanged  # rolls back the version bump: a refused click changes nothing
                 conn.execute(insert(A).values(request_id=request_id, user=user, at=now))
-                count = conn.execute(
-                    select(func.count()).select_from(A).where(A.c.request_id == request_id)
-                ).scalar_one()
+                counting = select(func.count()).select_from(A).where(A.c.request_id == request_id)
+                if approvers is not None:
+                    counting = counting.where(A.c.user.in_(sorted(approvers)))
+                count = conn.execute(counting).scalar_one()
                 self.append(
                     conn, request_id, user, "approval", now,
                     detail or f"approval {count} of {required}",

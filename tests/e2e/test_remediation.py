@@ -638,6 +638,121 @@ def test_a_process_killed_mid_way_resumes_after_restart(
     assert logged == moves
 
 
+def approved_not_started(
+    bot: Bot, slack: SlackStandin, root_access: RootAccessStandIn, account: str
+) -> int:
+    """A request approved whose worker was killed before it started (reading the features)."""
+    request_id, ts = ask_for_remediation(bot, slack, account)
+    root_access.hold("ListOrganizationsFeatures")
+    click(bot, slack, ActionId.APPROVE, str(request_id), APPROVER, ts)
+    wait_until(lambda: root_access.waiting("ListOrganizationsFeatures") >= 1)
+    bot.kill()
+    root_access.release("ListOrganizationsFeatures")
+    assert bot.store.get(request_id).state is State.APPROVED
+    return request_id
+
+
+def test_dry_run_switched_on_before_a_restart_stops_a_pending_deletion(
+    slack: SlackStandin,
+    moto_server: SimulatedAws,
+    aws: SimulatedAws,
+    root_access: RootAccessStandIn,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    slack.reset()
+    slack.set_usergroup(APPROVER_GROUP, [GROUP_APPROVER])
+    root_access.reset()
+    bot = make_bot(slack, moto_server, tmp_path_factory, ROOTKEY_REMEDIATION="assume-root")
+    try:
+        account = member_with_key(aws)
+        request_id = approved_not_started(bot, slack, root_access, account)
+        assert not bot.store.get(request_id).dry_run  # requested before the switch
+        bot.env["ROOTKEY_DRY_RUN"] = "true"  # the operator turns dry run on, then restarts
+        bot.start()
+        wait_state(bot, request_id, State.FAILED, timeout=60)
+    finally:
+        root_access.release("ListOrganizationsFeatures")
+        bot.stop()
+    assert root_access.deleted() == [] and len(aws.state.root(account).keys) == 1
+    steps = "\n".join(thread(slack))
+    assert "Dry run (ROOTKEY_DRY_RUN=true): would delete AKIA" in steps
+    assert "nothing was deleted" in steps
+
+
+def test_an_approved_request_older_than_the_approval_ttl_expires_at_start_up(
+    slack: SlackStandin,
+    moto_server: SimulatedAws,
+    aws: SimulatedAws,
+    root_access: RootAccessStandIn,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    slack.reset()
+    slack.set_usergroup(APPROVER_GROUP, [GROUP_APPROVER])
+    root_access.reset()
+    bot = make_bot(
+        slack, moto_server, tmp_path_factory,
+        ROOTKEY_REMEDIATION="assume-root", ROOTKEY_APPROVAL_TTL="3s",
+    )  # fmt: skip
+    try:
+        account = member_with_key(aws)
+        request_id = approved_not_started(bot, slack, root_access, account)
+        made = bot.store.get(request_id).created_at
+        wait_until(lambda: datetime.now(UTC) > made + timedelta(seconds=4), timeout=10)
+        bot.start()
+        expired = wait_state(bot, request_id, State.EXPIRED, timeout=60)
+    finally:
+        root_access.release("ListOrganizationsFeatures")
+        bot.stop()
+    assert root_access.sessions() == [] and len(aws.state.root(account).keys) == 1
+    assert any("older than ROOTKEY_APPROVAL_TTL" in e.detail for e in bot.store.log(expired.id))
+    wait_thread(slack, "*approved* → *expired*")
+
+
+def test_only_people_who_are_approvers_now_count(
+    slack: SlackStandin,
+    moto_server: SimulatedAws,
+    aws: SimulatedAws,
+    root_access: RootAccessStandIn,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    slack.reset()
+    root_access.reset()
+    third = "U0APPROVE3"
+    slack.set_usergroup(APPROVER_GROUP, [GROUP_APPROVER, third])
+    bot = make_bot(
+        slack, moto_server, tmp_path_factory,
+        ROOTKEY_REMEDIATION="assume-root", ROOTKEY_REQUIRED_APPROVALS="2",
+    )  # fmt: skip
+    try:
+        account = member_with_key(aws)
+        request_id, ts = ask_for_remediation(bot, slack, account)
+        click(bot, slack, ActionId.APPROVE, str(request_id), GROUP_APPROVER, ts)
+        wait_thread(slack, f"<@{GROUP_APPROVER}> approved request #{request_id}; 1 more")
+        # Removed from the approver group a moment later (well within any cache).
+        slack.set_usergroup(APPROVER_GROUP, [third])
+        click(bot, slack, ActionId.APPROVE, str(request_id), APPROVER, ts)
+        wait_thread(slack, f"<@{APPROVER}> approved request #{request_id}; 1 more")
+        assert bot.store.get(request_id).state is State.REQUESTED  # 1 current approver, not 2
+        # The removed member's own click is refused at once.
+        again = refused_unchanged(bot, slack, request_id, ts, ActionId.APPROVE, GROUP_APPROVER)
+        assert "Only approvers can approve" in again
+
+        # Removed from ROOTKEY_APPROVERS, then a restart: APPROVER's approval stops counting.
+        bot.stop()
+        bot.env["ROOTKEY_APPROVERS"] = APPROVER_GROUP
+        bot.start()
+        click(bot, slack, ActionId.APPROVE, str(request_id), third, ts)
+        wait_thread(slack, f"<@{third}> approved request #{request_id}; 1 more")
+        assert bot.store.get(request_id).state is State.REQUESTED
+        assert root_access.sessions() == []
+        # A new member of the group approves: two current approvers, the request goes ahead.
+        slack.set_usergroup(APPROVER_GROUP, [third, "U0APPROVE4"])
+        click(bot, slack, ActionId.APPROVE, str(request_id), "U0APPROVE4", ts)
+        wait_state(bot, request_id, State.VERIFIED, timeout=60)
+    finally:
+        bot.stop()
+
+
 def wait_until(probe: Callable[[], Any], timeout: float = 30.0) -> Any:
     deadline = time.monotonic() + timeout
     while not (value := probe()):

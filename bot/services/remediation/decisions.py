@@ -6,8 +6,6 @@ expiry. Clicks carry only a request id: each one reloads the request and checks 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, timedelta
@@ -47,8 +45,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-APPROVER_CACHE_SECONDS = 60.0
-
 
 class Decisions:
     def __init__(
@@ -64,19 +60,13 @@ class Decisions:
         self.directory = directory
         self.owners = owners
         self.names = names
-        self.cache_lock = threading.Lock()
-        self.cached: tuple[float, frozenset[str]] | None = None
 
     # -- approvers -------------------------------------------------------------------------------
 
     def approvers(self) -> frozenset[str]:
-        with self.cache_lock:
-            if self.cached and time.monotonic() - self.cached[0] < APPROVER_CACHE_SECONDS:
-                return self.cached[1]
-        members = self.core.spec.resolve(self.directory.members)
-        with self.cache_lock:
-            self.cached = (time.monotonic(), members)
-        return members
+        """Who approves at this moment: ``ROOTKEY_APPROVERS`` as configured now, each approver
+        group's members asked of Slack afresh (a decision never rests on a cached list)."""
+        return self.core.spec.resolve(self.directory.members)
 
     # -- the form --------------------------------------------------------------------------------
 
@@ -208,10 +198,12 @@ class Decisions:
         required = core.config.required_approvals
         req = self.fresh(request_id)
         try:
-            rights.check_approve(req, user, self.approvers(), core.spec.mention())
+            approvers = self.approvers()
+            rights.check_approve(req, user, approvers, core.spec.mention())
         except (NotAllowed, StaleState, ApproverLookupFailed) as exc:
             self.refuse(req, user, "approve", exc)
-        outcome = core.store.approve(req.id, user, required, core.now())
+        # Only people who are approvers now count towards the decision.
+        outcome = core.store.approve(req.id, user, required, core.now(), approvers=approvers)
         if not outcome.counted:  # another click got there first
             now_req = outcome.request
             refusal: RemediationError = (
@@ -223,7 +215,8 @@ class Decisions:
         done = outcome.request
         if not outcome.approved:
             core.refresh(done)
-            core.notifier.approval_counted(done, user, rights.remaining_approvals(done, required))
+            left = rights.remaining_approvals(done, required, approvers)
+            core.notifier.approval_counted(done, user, left)
             return done
         core.refresh(done, user)
         core.notifier.request_moved(

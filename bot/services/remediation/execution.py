@@ -30,7 +30,13 @@ from bot.remediation.events import (
 )
 from bot.remediation.keys import KeyPrint, foreign_sentence, sort_for_deletion
 from bot.remediation.models import Request
-from bot.remediation.progress import KeyProgress, key_progress, tracked_target
+from bot.remediation.progress import (
+    KeyProgress,
+    dry_run_applies,
+    key_progress,
+    too_old_to_start,
+    tracked_target,
+)
 from bot.remediation.states import Kind, Mode, State
 from bot.services.audit import AuditFailed
 from bot.services.remediation.core import LEASE, Core
@@ -168,7 +174,7 @@ class Execution:
         core = self.core
         root = core.root_access
         assert root is not None
-        dry = req.dry_run  # as saved when it was requested (and shown to the approvers)
+        dry = dry_run_applies(req.dry_run, core.config.dry_run)  # the safer of the two
         core.step(req, OpeningRootSession(req.account_id, root.region, root.duration))
         session = root.open(req.account_id)
         listed = session.list_keys()
@@ -230,9 +236,24 @@ class Execution:
         # The moves out of approved are conditional, so a process that is starting it at this
         # very moment and this one cannot both do it.
         for req in core.store.find([State.APPROVED], kind=Kind.REMEDIATION):
-            if at_start or req.state_since <= now - STALLED:
-                log.info("request #%d: approved but not started; starting it", req.id)
-                core.guard(req, lambda r: self.proceed(r.id), "start")
+            if not (at_start or req.state_since <= now - STALLED):
+                continue
+            if too_old_to_start(req.created_at, core.config.approval_ttl, now):
+                core.guard(req, self.expire_unstarted, "expire")
+                continue
+            log.info("request #%d: approved but not started; starting it", req.id)
+            core.guard(req, lambda r: self.proceed(r.id), "start")
+
+    def expire_unstarted(self, req: Request) -> None:
+        """An approved request older than ``ROOTKEY_APPROVAL_TTL`` that never started expires
+        instead of running (the approvers decided on the account as it was then)."""
+        seconds = self.core.config.approval_ttl
+        ttl = f"{seconds / 3600:g} h" if seconds >= 3600 else f"{seconds:g} s"
+        self.core.move(
+            req, State.EXPIRED, BOT_ACTOR,
+            f"approved but not started, and older than ROOTKEY_APPROVAL_TTL ({ttl}): it "
+            "expires instead of running now; nothing was deleted; request again",
+        )  # fmt: skip
 
     def resume_one(self, req: Request) -> None:
         """Take the lease of an interrupted execution (if it is still as we saw it) and resume."""
