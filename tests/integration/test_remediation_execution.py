@@ -26,6 +26,7 @@ from bot.remediation.rights import ApproverSpec
 from bot.remediation.states import Kind, Mode, State
 from bot.services.audit import AuditFailed, AuditService
 from bot.services.remediation import RemediationService
+from bot.services.remediation.core import verdict_of
 from bot.slack.blocks.remediation import INPUT_ACTION
 from bot.slack.directory import SlackDirectory
 from bot.slack.notifier import SlackRemediationNotifier
@@ -141,7 +142,7 @@ def approved(remediation: RemediationService, account: str) -> int:
     """A request for ``account`` approved in the store (no click: the test starts the work)."""
     store = remediation.store
     now = remediation.now()
-    keys = remediation.verdict_of(remediation.audit_one(account, "button"), account)
+    keys = verdict_of(remediation.audit_one(account, "button"), account)
     req = store.create(
         NewRequest(
             kind=Kind.REMEDIATION,
