@@ -44,6 +44,7 @@ from bot.aws.errors import AccountTimeout, AuditError, AwsReadError
 from bot.aws.iam import (
     AWS_CALL_ERRORS,
     Deadline,
+    malformed,
     read_account_summary,
     read_credential_report,
     read_error,
@@ -236,6 +237,9 @@ class AwsAuditor:
             raise AuditError(
                 f"could not identify the AWS caller ({read_error('GetCallerIdentity', exc)})"
             ) from None
+        if not identity.get("Account") or not identity.get("Arn"):
+            error = malformed("GetCallerIdentity", "Account or Arn")
+            raise AuditError(f"could not identify the AWS caller ({error})")
         caller = Caller(account_id=identity["Account"], arn=identity["Arn"])
         self.caller = caller
         return caller
@@ -363,10 +367,16 @@ class AwsAuditor:
             return self.clients.current("iam")
         role_arn = f"arn:{caller.partition}:iam::{account_id}:role/{self.config.audit_role}"
         try:
-            credentials = self.clients.current("sts").assume_role(
-                RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME, DurationSeconds=900
-            )["Credentials"]
+            credentials = (
+                self.clients.current("sts")
+                .assume_role(
+                    RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME, DurationSeconds=900
+                )
+                .get("Credentials")
+            )
         except AWS_CALL_ERRORS as exc:
             error = read_error(f"AssumeRole {self.config.audit_role}", exc)
             raise error from None
+        if not isinstance(credentials, dict) or not credentials.get("SessionToken"):
+            raise malformed(f"AssumeRole {self.config.audit_role}", "Credentials")
         return self.clients.member_iam(credentials)

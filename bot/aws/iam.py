@@ -60,6 +60,11 @@ def read_error(operation: str, exc: Exception) -> AwsReadError:
     return AwsReadError(operation, code, ", ".join(notes))
 
 
+def malformed(operation: str, missing: str) -> AwsReadError:
+    """An answer without what AWS always sends (an empty page in its place)."""
+    return AwsReadError(operation, "MalformedAnswer", f"no {missing} in the answer")
+
+
 def flag(summary_map: dict[str, Any], name: str) -> bool | None:
     value = summary_map.get(name)
     return None if value is None else bool(int(value))
@@ -67,9 +72,11 @@ def flag(summary_map: dict[str, Any], name: str) -> bool | None:
 
 def read_account_summary(iam: Any) -> AccountSummary:
     try:
-        summary_map = iam.get_account_summary()["SummaryMap"]
+        summary_map = iam.get_account_summary().get("SummaryMap")
     except AWS_CALL_ERRORS as exc:
         raise read_error("GetAccountSummary", exc) from None
+    if not isinstance(summary_map, dict):
+        raise malformed("GetAccountSummary", "SummaryMap")
     return AccountSummary(
         access_keys_present=flag(summary_map, "AccountAccessKeysPresent"),
         mfa_enabled=flag(summary_map, "AccountMFAEnabled"),

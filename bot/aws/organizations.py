@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from bot.aws.errors import AuditError, AwsReadError
-from bot.aws.iam import AWS_CALL_ERRORS, read_error
+from bot.aws.errors import AuditError
+from bot.aws.iam import AWS_CALL_ERRORS, malformed, read_error
 
 PAGE_SIZE = 20  # the most ListAccounts returns per page
 
@@ -80,7 +80,7 @@ def read_membership(org: Any, account_id: str) -> Membership:
         raise error from None
     if not isinstance(account, dict):
         # an empty page in place of AWS's answer (a proxy answering 200 with HTML)
-        raise AwsReadError("DescribeAccount", "MalformedAnswer", "no Account in the answer")
+        raise malformed("DescribeAccount", "Account")
     # AWS replaces the deprecated Status with State; either may be the one present.
     state = account.get("State") or account.get("Status")
     return Membership(account_id, str(state) if state else None, account.get("Name"))

@@ -221,7 +221,12 @@ class RootAccess:
             )
         except AWS_CALL_ERRORS as exc:
             raise fail("sts:AssumeRoot", account_id, exc) from None
-        creds = answer["Credentials"]
+        creds = answer.get("Credentials")
+        if not isinstance(creds, dict) or not creds.get("SessionToken"):
+            raise RootAccessError(
+                f"sts:AssumeRoot in {account_id} failed: MalformedAnswer: no Credentials in the "
+                "answer"
+            )
         iam = boto3.session.Session(
             aws_access_key_id=creds["AccessKeyId"],
             aws_secret_access_key=creds["SecretAccessKey"],

@@ -112,3 +112,44 @@ def test_named_accounts_under_an_html_answer_to_describe_account(
     assert {a["status"] for a in doc["accounts"]} == {"error"}  # membership unconfirmed
     assert proc.returncode == 2
     assert len(stderr_lines(proc.stderr)) == len(ids)
+
+
+def empty_answer(action: str, namespace: str) -> bytes:
+    """A well-formed AWS answer with nothing in it: XML botocore parses into an empty result."""
+    return (
+        f'<{action}Response xmlns="{namespace}"><{action}Result></{action}Result>'
+        f"<ResponseMetadata><RequestId>rk</RequestId></ResponseMetadata></{action}Response>"
+    ).encode()
+
+
+IAM = "https://iam.amazonaws.com/doc/2010-05-08/"
+STS = "https://sts.amazonaws.com/doc/2011-06-15/"
+EMPTY_OUTCOMES: dict[str, tuple[str, str | dict[str, str]]] = {
+    "GetCallerIdentity": (STS, ABORT),
+    "AssumeRole": (STS, {"master": "compliant", "dev": "error", "prod": "error"}),
+    "GetAccountSummary": (IAM, {"master": "error", "dev": "error", "prod": "error"}),
+    "GetCredentialReport": (IAM, OK),
+}
+
+
+@pytest.mark.parametrize("action", EMPTY_OUTCOMES)
+def test_an_empty_answer_at_each_call_is_never_a_crash(
+    aws: SimulatedAws, org: SimOrg, tmp_path: Path, action: str
+) -> None:
+    namespace, outcome = EMPTY_OUTCOMES[action]
+    aws.answer_html(None, action, status=200, page=empty_answer(action, namespace))
+    proc = run_check("--org", "--format", "json", env=aws.env(), cwd=tmp_path)
+    lines = stderr_lines(proc.stderr)
+    if outcome == ABORT:
+        assert proc.returncode == 2
+        assert proc.stdout == ""
+        assert len(lines) == 1 and action in lines[0], proc.stderr
+        return
+    assert isinstance(outcome, dict)
+    doc = json.loads(proc.stdout)
+    assert {a["account_name"]: a["status"] for a in doc["accounts"]} == outcome
+    assert proc.returncode == expected_code(outcome)
+    errors = [a for a in doc["accounts"] if a["status"] == "error"]
+    assert len(lines) == len(errors), proc.stderr
+    for account in errors:
+        assert action in account["reason"] and "MalformedAnswer" in account["reason"]

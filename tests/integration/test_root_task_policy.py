@@ -166,3 +166,14 @@ def test_a_remediation_deletes_keys_and_leaves_password_mfa_and_certificates(
     assert flags["AccountAccessKeysPresent"] == 0
     assert (flags["AccountPasswordPresent"], flags["AccountMFAEnabled"]) == (1, 1)
     assert flags["AccountSigningCertificatesPresent"] == 1
+
+
+def test_an_empty_assume_root_answer_is_a_one_line_error(sim: SimulatedAws, member: str) -> None:
+    empty = (
+        '<AssumeRootResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+        "<AssumeRootResult></AssumeRootResult></AssumeRootResponse>"
+    ).encode()
+    sim.answer_html(None, "AssumeRoot", status=200, page=empty)
+    with pytest.raises(RootAccessError) as caught:
+        RootAccess("eu-west-1", session_factory=sim.session).open(member)
+    assert "MalformedAnswer" in str(caught.value) and "\n" not in str(caught.value)
