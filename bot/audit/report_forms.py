@@ -3,8 +3,9 @@
 * the CSV itself (the console's download, a spreadsheet's re-save), one report or several pasted
   together (``bot.audit.report``);
 * the JSON of ``aws iam get-credential-report`` (``Content`` in base64, wrapped over lines or
-  not) or of a script that wrote ``Content`` already decoded; several documents one after the
-  other, or a JSON array of them;
+  not), of a script that wrote ``Content`` already decoded, or of ``json.dumps(response,
+  default=str)`` of boto3's answer (``Content`` a Python bytes literal); several documents one
+  after the other, or a JSON array of them;
 * the raw base64 of ``aws iam get-credential-report --query Content --output text``;
 * the line of ``aws iam get-credential-report --output text`` (``Content``, ``GeneratedTime``
   and ``ReportFormat`` separated by tabs).
@@ -15,6 +16,7 @@ Pure: no I/O, no boto3.
 
 from __future__ import annotations
 
+import ast
 import base64
 import binascii
 import json
@@ -41,6 +43,7 @@ BINARY_FORMS = (
 BASE64_LINE = re.compile(r"^[A-Za-z0-9+/]+=*$")
 TEXT_OUTPUT_LINE = re.compile(r"^([A-Za-z0-9+/]{8,}=*)\t([^\t]+)(?:\t([^\t]*))?$")
 PYTHON_BYTES = re.compile(r"""['"]Content['"]\s*:\s*b['"]""")
+BYTES_LITERAL = re.compile(r"b'(?:[^'\\]|\\.)*'|b\"(?:[^\"\\]|\\.)*\"", re.S)
 ITEM = TypeVar("ITEM")
 
 
@@ -133,6 +136,11 @@ def from_document(document: Any) -> list[Reading]:
     if not isinstance(document, dict) or not isinstance(document.get("Content"), str):
         raise ReportError("not a credential report: JSON without a Content field; " + HOW)
     content: str = document["Content"]
+    if BYTES_LITERAL.fullmatch(content):
+        # json.dumps(response, default=str) of a boto3 answer: Content is a Python bytes repr
+        return with_time(
+            parse_reports(bytes_literal(content)), generated(document.get("GeneratedTime"))
+        )
     compact = "".join(content.split())
     try:
         csv_data: bytes | str = base64.b64decode(compact, validate=True)
@@ -143,6 +151,17 @@ def from_document(document: Any) -> list[Reading]:
             ) from None
         csv_data = content  # already decoded by the tool that wrote the JSON
     return with_time(parse_reports(csv_data), generated(document.get("GeneratedTime")))
+
+
+def bytes_literal(text: str) -> bytes:
+    """A Python bytes literal's value, read as a literal only (``ast.literal_eval``)."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        raise ReportError("not a credential report: Content is an unreadable bytes value") from None
+    if not isinstance(value, bytes):
+        raise ReportError("not a credential report: Content is an unreadable bytes value")
+    return value
 
 
 # the AWS CLI's text output ----------------------------------------------------------------

@@ -51,6 +51,7 @@ def test_every_sample_form_in_one_run(tmp_path: Path) -> None:
         ("day-first.csv", "888888888888"): "noncompliant",
         ("ambiguous-dates.csv", "999999999999"): "noncompliant",
         ("future-generated.json", "121212121212"): "compliant",
+        ("boto3-default-str.json", "131313131313"): "noncompliant",
     }
     assert error_lines(proc) == []
 

@@ -114,6 +114,7 @@ def test_two_json_documents_in_one_file() -> None:
         ("content-wrapped.json", "444444444444", [2]),  # base64 wrapped over lines
         ("query-content.txt", "555555555555", [1]),  # --query Content --output text
         ("output-text.txt", "666666666666", [1]),  # --output text
+        ("boto3-default-str.json", "131313131313", [1]),  # json.dumps(response, default=str)
     ],
 )
 def test_forms_of_the_cli_and_sdk_output(name: str, account: str, slots: list[int]) -> None:
@@ -257,3 +258,14 @@ def test_generation_time_in_the_future_is_said() -> None:
 def test_generation_time_in_the_past_says_nothing_of_the_future() -> None:
     (v,) = verdicts(sample("content-decoded.json"))
     assert "future" not in v.reason
+
+
+def test_boto3_response_dumped_with_default_str_keeps_its_generation_time() -> None:
+    (reading,) = load_reports(sample("boto3-default-str.json"))
+    assert reading.generated_at == datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+
+
+def test_a_python_bytes_literal_is_only_read_as_a_literal() -> None:
+    document = json.dumps({"Content": "b'user,arn' + __import__('os').getcwd()"})
+    with pytest.raises(ReportError):
+        load_reports(document)
