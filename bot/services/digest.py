@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
-from bot.audit.models import AuditResult, Scope, utcnow
+from bot.audit.models import AuditResult, Scope, Status, utcnow
 from bot.aws.errors import AuditError
 from bot.remediation.keys import coverage
 from bot.services.digest_report import (
@@ -31,7 +31,7 @@ from bot.services.digest_report import (
     digest_csv,
 )
 from bot.services.ports import NotDelivered
-from bot.store import RunInfo, Store, changes_of
+from bot.store import AccountState, RunInfo, Store, changes_of
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,21 @@ class Auditor(Protocol):
     def audit(self, scope: Scope) -> AuditResult: ...
 
 
+def as_in_audit(states: Sequence[AccountState], seen: dict[str, Status]) -> list[AccountState]:
+    """Each account's status at the baseline is its verdict in the baseline audit (so a key
+    deleted minutes after that audit counts as fixed); an account that audit could not read,
+    or did not include, keeps the last status seen before it."""
+    out = []
+    for state in states:
+        then = seen.get(state.account_id)
+        if then is None:
+            out.append(state)
+            continue
+        known = state.baseline_status if then is Status.ERROR else then
+        out.append(replace(state, baseline_status=known, baseline_raw_status=then))
+    return out
+
+
 class DigestService:
     """Builds digests from the store; ``publish`` also audits and posts."""
 
@@ -141,8 +156,15 @@ class DigestService:
         run = self.store.get_run(run_id)
         if baseline is None:
             baseline, baseline_run_id = self.baseline_for(channel, run)
+        # Changes are counted against an audit: the previous digest's, else the audit of the
+        # look-back's start (or the first one, when the history is shorter than that).
+        baseline_audit_id = baseline_run_id
+        if baseline_audit_id is None and (first := self.store.baseline_run(run, baseline)):
+            baseline, baseline_audit_id = first.finished_at, first.id
         now = self.clock()
         states = self.store.account_states(run_id=run_id, baseline=baseline)
+        if baseline_audit_id is not None:
+            states = as_in_audit(states, self.store.statuses_in(baseline_audit_id))
         changes = changes_of(states, baseline)
 
         exceptions: dict[str, ExceptionView] = {}
@@ -163,6 +185,7 @@ class DigestService:
             zone=self.zone,
             baseline=baseline,
             baseline_run_id=baseline_run_id,
+            baseline_audit_id=baseline_audit_id,
             states=tuple(states),
             new_noncompliant=tuple(
                 s for s in changes.new_noncompliant if s.account_id not in excepted_ids

@@ -87,6 +87,9 @@ class Digest:
     open_requests: tuple[OpenRequestView, ...] = ()
     trend: tuple[TrendDay, ...] = ()
     slot_time: datetime | None = None  # the schedule slot it was posted for, None when asked
+    # The audit changes are counted against: the previous digest's, else the look-back's
+    # (None when this is the first audit of its scope).
+    baseline_audit_id: int | None = None
 
     @property
     def total(self) -> int:

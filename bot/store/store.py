@@ -195,6 +195,29 @@ class Store(SlotStore, TimelineStore):
             row = conn.execute(query).first()
         return self.run_of(row) if row else None
 
+    def baseline_run(self, run: RunInfo, before: datetime) -> RunInfo | None:
+        """The audit of ``run``'s scope that changes are counted from when no digest was posted
+        before: the last one finished by ``before``, else the first one (a history shorter
+        than the look-back); None when ``run`` is the first audit of its scope."""
+        same = and_(RUNS.c.scope == run.scope, RUNS.c.id != run.id)
+        same = and_(same, RUNS.c.finished_at <= run.finished_at)
+        last_before = (
+            select(RUNS)
+            .where(same, RUNS.c.finished_at <= before)
+            .order_by(RUNS.c.finished_at.desc(), RUNS.c.id.desc())
+            .limit(1)
+        )
+        first = select(RUNS).where(same).order_by(RUNS.c.finished_at, RUNS.c.id).limit(1)
+        with self.transaction() as conn:
+            row = conn.execute(last_before).first() or conn.execute(first).first()
+        return self.run_of(row) if row else None
+
+    def statuses_in(self, run_id: int) -> dict[str, Status]:
+        """Each account's verdict in one audit run."""
+        query = select(VERDICTS.c.account_id, VERDICTS.c.status).where(VERDICTS.c.run_id == run_id)
+        with self.transaction() as conn:
+            return {row.account_id: Status(row.status) for row in conn.execute(query)}
+
     @staticmethod
     def run_of(row: Row[Any]) -> RunInfo:
         return RunInfo(

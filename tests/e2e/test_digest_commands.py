@@ -69,7 +69,7 @@ def test_digest_command_posts_in_the_channel_and_history_shows_the_timeline(
     [digest] = slack.wait_for(lambda: top_level(slack))
     assert "1 of 1 account with a root access key" in digest.args["text"]
     blocks = json.dumps(digest.args["blocks"])
-    assert MANAGEMENT_ACCOUNT in blocks and "open 0 days" in blocks
+    assert MANAGEMENT_ACCOUNT in blocks and "seen open since" in blocks and "(0 days)" in blocks
     uploads = slack.wait_for(lambda: len(slack.uploads()) >= 2 and slack.uploads())
     assert {u.thread_ts for u in uploads} == {digest.ts}
 

@@ -99,12 +99,72 @@ def test_figures_match_the_saved_audits(store: Store) -> None:
     assert not digest.all_clear
 
     text = block_texts(digest)
-    assert "open 12 days" in text and "open 1 day " in text
+    assert "seen open since 2026-11-01 (12 days)" in text
+    assert "seen open since 2026-11-12 (1 day)" in text
     assert "Could not be audited (1)" in text and "AccessDenied" in text
     fallback = digest_message(digest).text
     assert "3 of 6 accounts with a root access key (2 new)" in fallback
     assert "1 fixed" in fallback and "1 could not be audited" in fallback
     assert "33.3% compliant" in fallback
+
+
+def test_each_open_account_is_listed_once_new_ones_first_and_marked(store: Store) -> None:
+    old, new = "111111111111", "222222222222"
+    previous = save(store, 0, {old: N, new: C})
+    post_digest(store, "C1", previous, T0)
+    run = save(store, 1, {old: N, new: N})
+
+    digest = service(store, 1).build(run, channel="C1")
+
+    assert ids(digest.new_noncompliant) == [new]
+    text = block_texts(digest)
+    assert text.count(new) == 1 and text.count(old) == 1, text
+    assert "Open (2, 1 new" in text
+    assert text.index(new) < text.index(old), "the new account comes first"
+    assert f"{new}` team-222 · *new*" in text and f"{old}` team-111 — " in text
+
+
+def test_the_key_age_and_how_long_rootkey_has_seen_it_open_are_both_shown(store: Store) -> None:
+    """A key the report says is 400 days old, seen by rootkey for the first time today."""
+    at = T0
+    verdict = Verdict(
+        account_id="111111111111",
+        status=N,
+        reason="root key in slot 1",
+        source="aws",
+        account_name="legacy-billing",
+        keys=(KeySlot(slot=1, active=True, last_rotated=KEY_MADE, age_days=400),),
+        checked_at=at,
+    )
+    run = store.save_run(
+        AuditResult(verdicts=(verdict,), scope="org", started_at=at, finished_at=at), "schedule"
+    )
+    text = block_texts(service(store, 0).build(run))
+    assert "1 key (1 active), 400 days old; seen open since 2026-11-01 (0 days)" in text
+
+
+def test_a_key_deleted_minutes_after_the_baseline_audit_counts_as_fixed(store: Store) -> None:
+    """No digest yet: changes count from the first audit (the history is shorter than the
+    look-back). The key was deleted minutes after it: noncompliant then, compliant now."""
+    fixed, still = "111111111111", "222222222222"
+    first = save(store, 0, {fixed: N, still: N})
+    save(store, 0.005, {fixed: C, still: N})  # the re-audit after the deletion
+    run = save(store, 0.01, {fixed: C, still: N})
+
+    digest = service(store, 0.01).build(run, channel="C1")
+
+    assert digest.first_digest and digest.baseline_audit_id == first
+    assert ids(digest.fixed) == [fixed]
+    assert ids(digest.new_noncompliant) == []  # already open in the baseline audit
+    assert "1 fixed" in digest_message(digest).text
+    assert "no earlier digest" in block_texts(digest)
+
+
+def test_the_footer_says_when_the_audit_ran_not_an_internal_id(store: Store) -> None:
+    run = save(store, 12, {"111111111111": N})
+    text = block_texts(service(store, 12).build(run))
+    assert "Audit of 2026-11-13 09:00 UTC" in text
+    assert "audit run" not in text and f"run {run}" not in text
 
 
 def test_without_an_earlier_digest_changes_are_those_of_the_last_24_hours(store: Store) -> None:

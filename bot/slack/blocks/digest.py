@@ -65,6 +65,12 @@ def keys_text(state: AccountState) -> str:
     return text + (f" ({active} active)" if active else " (deactivated)")
 
 
+def key_age(state: AccountState) -> str:
+    """The oldest key's age, as the credential report gives it (empty when it does not)."""
+    ages = [k.age_days for k in state.keys if k.age_days is not None]
+    return f", {plural(max(ages), 'day')} old" if ages else ""
+
+
 def bullet_list(
     items: Sequence[T], render: Callable[[T], str], *, more: str = "in the CSV in the thread"
 ) -> str:
@@ -121,9 +127,9 @@ def headline(digest: Digest) -> str:
 
 
 def digest_message(digest: Digest) -> Message:
-    run = f"audit run {digest.run.id}, {when(digest, digest.run.finished_at)}"
+    run = f"Audit of {when(digest, digest.run.finished_at)}"
     if digest.slot_time is not None:
-        run = f"Scheduled digest of {when(digest, digest.slot_time)} · {run}"
+        run = f"Scheduled digest of {when(digest, digest.slot_time)} · {run[0].lower()}{run[1:]}"
     if digest.all_clear:
         fixed = (
             f" {plural(len(digest.fixed), 'account')} fixed since the last digest."
@@ -143,6 +149,8 @@ def digest_message(digest: Digest) -> Message:
     since = (
         f"since the last digest ({when(digest, digest.baseline)})"
         if not digest.first_digest
+        else f"since the audit of {when(digest, digest.baseline)} (no earlier digest)"
+        if digest.baseline_audit_id is not None
         else f"since {when(digest, digest.baseline)} (no earlier digest: the last 24 hours)"
     )
     counts = [
@@ -165,15 +173,17 @@ def digest_message(digest: Digest) -> Message:
         mrkdwn_section(summary, block_id="rootkey_digest_summary"),
     ]
 
-    def open_line(s: AccountState) -> str:
-        days = digest.days_open(s)
-        return (
-            f"{account(s)} — {keys_text(s)}, open {plural(days or 0, 'day')} "
-            f"(since {day(digest, s.open_since)})"
-        )
+    new_ids = {s.account_id for s in digest.new_noncompliant}
 
-    def new_line(s: AccountState) -> str:
-        return f"{account(s)} — {keys_text(s)}, first seen open {day(digest, s.open_since)}"
+    def open_line(s: AccountState) -> str:
+        """The key's own age (from the credential report) and since when rootkey has seen the
+        account open: two different things, both named."""
+        days = digest.days_open(s)
+        new = " · *new*" if s.account_id in new_ids else ""
+        return (
+            f"{account(s)}{new} — {keys_text(s)}{key_age(s)}; seen open since "
+            f"{day(digest, s.open_since)} ({plural(days or 0, 'day')})"
+        )
 
     def fixed_line(s: AccountState) -> str:
         return f"{account(s)} — no root key since {day(digest, s.last_change)}"
@@ -203,15 +213,6 @@ def digest_message(digest: Digest) -> Message:
             f"{plural(age, 'day')} ago"
         )
 
-    if digest.new_noncompliant:
-        blocks.append(
-            section(
-                f"New since the last digest ({len(digest.new_noncompliant):,})",
-                digest.new_noncompliant,
-                new_line,
-                "rootkey_digest_new",
-            )
-        )
     if digest.fixed:
         blocks.append(
             section(
@@ -222,10 +223,14 @@ def digest_message(digest: Digest) -> Message:
             )
         )
     if digest.still_open:
+        # Each account once: the new ones first (marked), then the rest oldest first.
+        listed = [s for s in digest.still_open if s.account_id in new_ids]
+        listed += [s for s in digest.still_open if s.account_id not in new_ids]
+        new_count = f", {len(new_ids):,} new" if new_ids else ""
         blocks.append(
             section(
-                f"Still open, oldest first ({len(digest.still_open):,})",
-                digest.still_open,
+                f"Open ({len(digest.still_open):,}{new_count}; new first, then oldest first)",
+                listed,
                 open_line,
                 "rootkey_digest_open",
             )
