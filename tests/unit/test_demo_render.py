@@ -8,7 +8,8 @@ from html.parser import HTMLParser
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.demo.blockkit import blocks_html, element_html, message_body, view_html
+from bot.demo.blockkit import blocks_html, message_body, view_html
+from bot.demo.controls import element_html
 from bot.demo.mrkdwn import Directory, mrkdwn, plain
 
 NAMES = Directory(users={"U0DEMOAPR1": "Alex Morgan"}, channels={"C0DEMOSEC1": "security"})
