@@ -113,9 +113,17 @@ def parse_reports(data: bytes | str) -> list[Reading]:
         if is_header_line(line) and chunks[-1]:
             chunks.append([])
         chunks[-1].append(line)
-    sections = []
+    texts: list[str] = []
     for chunk in chunks:
-        rows = read_rows("".join(chunk))
+        chunk_text = "".join(chunk)
+        rows = read_rows(chunk_text)
+        if texts and not (rows and is_header(rows[0])):
+            texts[-1] += chunk_text  # a row that only names the columns (an IAM user's name)
+        else:
+            texts.append(chunk_text)
+    sections = []
+    for report_text in texts:
+        rows = read_rows(report_text)
         if rows and is_header(rows[0]):
             sections.append(([name.strip().lower() for name in rows[0]], rows[1:]))
     if not sections:

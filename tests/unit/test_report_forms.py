@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.audit.models import Status, Verdict
 from bot.audit.report import ReportError
@@ -89,11 +91,19 @@ def test_reports_with_different_separators_pasted_together() -> None:
     assert by_id == {"111111111111": Status.COMPLIANT, "222222222222": Status.NONCOMPLIANT}
 
 
-def test_a_root_line_no_report_can_read_is_an_error_never_skipped() -> None:
+def test_reports_pasted_without_a_final_line_break_are_both_read() -> None:
     first, second = reports_of("concatenated.csv")
     joined = first.rstrip("\n") + second  # the first file had no final line break
-    results = verdicts(joined)
-    assert Status.COMPLIANT not in {v.status for v in results if v.account_id == "222222222222"}
+    by_id = {v.account_id: v.status for v in verdicts(joined)}
+    assert by_id == {"111111111111": Status.COMPLIANT, "222222222222": Status.NONCOMPLIANT}
+
+
+def test_a_root_line_no_report_can_read_is_an_error_never_skipped() -> None:
+    header, row = keyed_report()
+    text = sample("concatenated.csv").decode()
+    (alice,) = [line for line in text.splitlines() if line.startswith("alice,")]
+    results = verdicts(header + "\n" + alice + row + "\n")  # two lines run together
+    assert Status.COMPLIANT not in {v.status for v in results}
     assert any(v.status is Status.ERROR and "could not be read" in v.reason for v in results)
 
 
@@ -269,3 +279,68 @@ def test_a_python_bytes_literal_is_only_read_as_a_literal() -> None:
     document = json.dumps({"Content": "b'user,arn' + __import__('os').getcwd()"})
     with pytest.raises(ReportError):
         load_reports(document)
+
+
+# properties: a visible active key is never lost ----------------------------------------------
+
+
+def keyed_report() -> tuple[str, str]:
+    """The header and the root row of 222222222222 (key 1 active)."""
+    text = sample("concatenated.csv").decode()
+    header = text.splitlines()[0]
+    (row,) = [line for line in text.splitlines() if "222222222222:root" in line]
+    return header, row
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(cut=st.integers(min_value=0, max_value=400), others=st.integers(0, 3))
+def test_a_root_row_cut_anywhere_after_its_active_key_stays_noncompliant(
+    cut: int, others: int
+) -> None:
+    header, row = keyed_report()
+    position = header.split(",").index("access_key_1_active")
+    flag_end = len(",".join(row.split(",")[: position + 1]))  # just after its "true"
+    damaged = row[: flag_end + cut]
+    clean = sample("concatenated.csv").decode().split(header + "\n")[1]
+    text = "".join(header + "\n" + clean for _ in range(others)) + header + "\n" + damaged + "\n"
+    results = [v for v in verdicts(text) if v.account_id == "222222222222"]
+    assert [v.status for v in results] == [Status.NONCOMPLIANT]
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    column=st.sampled_from(
+        [
+            "password_last_used",
+            "mfa_active",
+            "access_key_1_last_rotated",
+            "access_key_1_last_used_date",
+            "access_key_2_active",
+            "access_key_2_last_rotated",
+            "cert_1_active",
+        ]
+    ),
+    garbage=st.text(
+        # (a NUL byte makes the file binary: an error for the whole file, never compliant)
+        alphabet=st.characters(blacklist_characters=',\n\r"\x00', blacklist_categories=["Cs"]),
+        max_size=20,
+    ),
+)
+def test_garbage_in_any_other_cell_keeps_the_active_key_noncompliant(
+    column: str, garbage: str
+) -> None:
+    header, row = keyed_report()
+    names = header.split(",")
+    cells = row.split(",")
+    cells[names.index(column)] = garbage
+    (v,) = verdicts(header + "\n" + ",".join(cells) + "\n")
+    assert (v.account_id, v.status) == ("222222222222", Status.NONCOMPLIANT)
+
+
+def test_an_iam_user_named_like_the_header_cannot_hide_the_root_row() -> None:
+    header, row = keyed_report()
+    hostile = row.replace("<root_account>", "access_key_1_active.access_key_2_active").replace(
+        ":root,", ":user/access_key_1_active.access_key_2_active,"
+    )
+    (v,) = verdicts(header + "\n" + hostile + "\n" + row + "\n")  # sorted by name: root last
+    assert (v.account_id, v.status) == ("222222222222", Status.NONCOMPLIANT)
