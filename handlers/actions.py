@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, BoltContext
@@ -13,7 +14,7 @@ from bot.slack import payloads
 from bot.slack.action_ids import ActionId
 from bot.slack.blocks.command import ack_text, busy_text, error_message, note
 from bot.slack.blocks.common import Message
-from bot.slack.values import BadValue
+from bot.slack.values import BadValue, FindingRef
 from handlers.middleware import claimed
 
 if TYPE_CHECKING:
@@ -72,6 +73,12 @@ def register(app: App, services: Services) -> None:
                 error_message("This button is not valid; run the check again."),
             )
             return
+        if not ctx.channel:  # clicked on the Home tab: post where the finding's audit was
+            channel = services.home.request_channel(FindingRef.decode(clicked.value).run_id)
+            if channel is None:
+                log.warning("a Home tab request has no channel to go to (no digest channel)")
+                return
+            ctx = replace(ctx, channel=channel)
         forms.open(ctx, clicked.user, clicked.trigger_id, clicked.view_id)
 
     def on_request(

@@ -26,7 +26,7 @@ from bot.remediation.keys import coverage
 from bot.remediation.models import Request, RiskException
 from bot.remediation.rights import ApproverSpec
 from bot.remediation.states import State
-from bot.store.records import AccountState, RunInfo
+from bot.store.records import AccountState, RunInfo, StoreError
 
 ALERT_DAYS = 7
 MINE_FIRST_STATES = frozenset(
@@ -40,6 +40,8 @@ class RunReader(Protocol):
     ) -> RunInfo | None: ...
 
     def latest(self, account_ids: Sequence[str] | None = None) -> list[AccountState]: ...
+
+    def get_run(self, run_id: int) -> RunInfo: ...
 
 
 class RequestReader(Protocol):
@@ -123,6 +125,18 @@ class HomeService:
         self.alerts = alerts
         self.screen = screen
         self.clock = clock
+
+    def request_channel(self, run_id: str | None) -> str | None:
+        """Where a request made from the Home tab is posted: the channel the finding's audit
+        was posted in, else the digest channel (None: neither is known)."""
+        if run_id and run_id.isdigit():
+            try:
+                channel = self.runs.get_run(int(run_id)).channel
+            except StoreError:  # an unknown run (or the database away): fall back
+                channel = None
+            if channel:
+                return channel
+        return self.digest_channel
 
     def opened(self, user: str) -> None:
         """``user`` opened the Home tab: show where things stand now."""

@@ -34,7 +34,7 @@ class Click:
     response_url: str | None
     trigger_id: str
     thread_ts: str | None  # the message the button is on (its thread, if it is in one)
-    view_id: str | None  # set when the button is inside a modal
+    view_id: str | None  # set when the button is inside a modal (not on the Home tab)
     view_meta: str | None  # that modal's private_metadata
 
 
@@ -42,6 +42,8 @@ def click(body: dict[str, Any]) -> Click:
     action = (body.get("actions") or [{}])[0]
     message = body.get("message") or {}
     view = body.get("view") or {}
+    if view.get("type") != "modal":  # a Home tab is no form: a click there has no form ids
+        view = {}
     return Click(
         action_id=str(action.get("action_id") or ""),
         value=str(action.get("value") or ""),

@@ -142,3 +142,129 @@ def test_a_home_tab_slack_refuses_leaves_the_bot_answering(
         slack.workspace.home_tab_enabled = True
     assert post_event(bot, home_opened("U0NOHOME01")) == 200
     assert slack.wait_for(lambda: slack.home_view("U0NOHOME01"))["type"] == "home"
+
+
+# ------------------------------------------------ the stand-in refuses what Slack refuses
+
+
+@pytest.mark.parametrize(
+    ("view", "error"),
+    [
+        ({"type": "modal", "blocks": []}, "invalid_arguments"),
+        ({"type": "home", "blocks": [{"type": "divider"}] * 101}, "invalid_blocks"),
+        (
+            {
+                "type": "home",
+                "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}],
+            },
+            "invalid_blocks",
+        ),
+        ({"type": "home", "blocks": [], "private_metadata": "x" * 250_001}, "view_too_large"),
+    ],
+)
+def test_the_stand_in_refuses_a_view_slack_would_refuse(
+    slack: SlackStandin, view: dict[str, Any], error: str
+) -> None:
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    client = WebClient(token=BOT_TOKEN, base_url=slack.base_url)
+    with pytest.raises(SlackApiError) as caught:
+        client.views_publish(user_id="U0ATTACK01", view=view)
+    assert caught.value.response["error"] == error
+    assert slack.home_view("U0ATTACK01") is None
+
+
+def test_the_stand_in_checks_the_hash_of_the_current_home_view(slack: SlackStandin) -> None:
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    client = WebClient(token=BOT_TOKEN, base_url=slack.base_url)
+    first = client.views_publish(user_id="U0HASH0001", view={"type": "home", "blocks": []})
+    with pytest.raises(SlackApiError) as caught:
+        client.views_publish(
+            user_id="U0HASH0001", view={"type": "home", "blocks": []}, hash="1.stale"
+        )
+    assert caught.value.response["error"] == "hash_conflict"
+    again = client.views_publish(
+        user_id="U0HASH0001", view={"type": "home", "blocks": []}, hash=first["view"]["hash"]
+    )
+    assert again["view"]["id"] == first["view"]["id"]
+
+
+def home_click(view: dict[str, Any], user: str, action_id: str, value: str) -> str:
+    """A ``block_actions`` payload of a button on the Home tab, as Slack sends it: no channel,
+    no message, no response_url; the Home view instead."""
+    from urllib.parse import urlencode
+
+    payload = {
+        "type": "block_actions",
+        "team": {"id": TEAM, "domain": "example"},
+        "user": {"id": user, "username": user.lower(), "team_id": TEAM},
+        "api_app_id": "A0ROOTKEY1",
+        "token": "deprecated-verification-token",
+        "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:12]}",
+        "container": {"type": "view", "view_id": view["id"]},
+        "view": view,
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": "b",
+                "type": "button",
+                "value": value,
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def test_request_remediation_from_the_home_tab_goes_to_the_findings_channel(
+    slack: SlackStandin, bot: BotProcess
+) -> None:
+    user = "U0HOMEREQ1"
+    assert post_event(bot, home_opened(user)) == 200
+    view = slack.wait_for(lambda: slack.home_view(user))
+    (button,) = [
+        e
+        for b in view["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "rootkey_request_remediation"
+    ]
+    body = home_click(view, user, button["action_id"], button["value"])
+    assert post_signed(bot.events_url, body).status_code == 200
+
+    def filled() -> dict[str, Any] | None:
+        for call in reversed(slack.calls("views.update")):
+            form = call.args["view"]
+            if isinstance(form, str):
+                form = json.loads(form)
+            if form.get("submit") and bot.keyed in json.dumps(form):  # type: ignore[attr-defined]
+                return {**form, "id": call.args["view_id"]}
+        return None
+
+    form = slack.wait_for(filled)
+    meta = json.loads(form["private_metadata"])
+    assert (meta["a"], meta["c"]) == (bot.keyed, CHANNEL)  # type: ignore[attr-defined]
+    state = {"reason": {"value": {"type": "plain_text_input", "value": "from the Home tab"}}}
+    submission = {
+        "type": "view_submission",
+        "team": {"id": TEAM, "domain": "example"},
+        "user": {"id": user, "username": user.lower(), "team_id": TEAM},
+        "api_app_id": "A0ROOTKEY1",
+        "token": "deprecated-verification-token",
+        "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:12]}",
+        "view": {**form, "state": {"values": state}},
+    }
+    from urllib.parse import urlencode
+
+    reply = post_signed(bot.events_url, urlencode({"payload": json.dumps(submission)}))
+    assert reply.status_code == 200
+    posted = slack.wait_for(
+        lambda: [m for m in slack.messages(CHANNEL) if "from the Home tab" in json.dumps(m.args)]
+    )
+    assert posted[0].channel == CHANNEL
+    # and the requester's Home tab lists it among their own requests
+    assert post_event(bot, home_opened(user)) == 200
+    slack.wait_for(lambda: "remediation of" in json.dumps((slack.home_view(user) or {})["blocks"]))
