@@ -26,7 +26,7 @@ from bot.scheduler import DigestScheduler
 from bot.services.audit import Auditor, AuditService, ProcessAuditor
 from bot.services.check import CheckRunner
 from bot.services.digest import DigestService
-from bot.services.home import HomeService
+from bot.services.home import HomeService, StoredAlerts
 from bot.services.remediation import RemediationService
 from bot.slack.directory import SlackDirectory
 from bot.slack.forms import RequestForms
@@ -217,6 +217,8 @@ def build_services(
         exceptions=remediation.active_exceptions,  # accepted risks are shown apart
         guard=guard,
     )
+    from bot.store.alerts import AlertStore
+
     return Services(
         config=config,
         store=store,
@@ -238,7 +240,8 @@ def build_services(
             digest_channel=config.digest_channel,
             digest_cron=config.digest_cron,
             timezone=config.timezone,
-            alerts=None,  # root-activity alerts: a RecentAlerts reader plugs in here
+            # root-activity alerts of the last 7 days, where alerts are set up
+            alerts=StoredAlerts(AlertStore(store.engine)) if config.events_queue_url else None,
             screen=SlackHomeScreen(client),
         ),
         background=background,

@@ -26,6 +26,7 @@ from bot.remediation.keys import coverage
 from bot.remediation.models import Request, RiskException
 from bot.remediation.rights import ApproverSpec
 from bot.remediation.states import State
+from bot.store.alerts import Alert
 from bot.store.records import AccountState, RunInfo, StoreError
 
 ALERT_DAYS = 7
@@ -71,6 +72,23 @@ class RecentAlerts(Protocol):
     """Root-activity alerts since a time, newest first (the alerts feature implements it)."""
 
     def alerts_since(self, since: datetime) -> list[AlertItem]: ...
+
+
+class PostedAlerts(Protocol):
+    def posted_since(self, since: datetime, limit: int = 50) -> list[Alert]: ...
+
+
+class StoredAlerts:
+    """``RecentAlerts`` from the root-activity alerts the bot posted (``bot.store.alerts``)."""
+
+    def __init__(self, store: PostedAlerts) -> None:
+        self.store = store
+
+    def alerts_since(self, since: datetime) -> list[AlertItem]:
+        return [
+            AlertItem(a.account_id, a.activity, a.created_at, a.channel, a.ts)
+            for a in self.store.posted_since(since)
+        ]
 
 
 @dataclass(frozen=True)

@@ -337,6 +337,18 @@ class AlertStore:
         with self.reading() as conn:
             return [str(k) for k in conn.execute(known_keys_query(account_id, since)).scalars()]
 
+    def posted_since(self, since: datetime, limit: int = 50) -> list[Alert]:
+        """Every account's posted alerts created at or after ``since``, newest first (at most
+        ``limit``): the Home tab's list."""
+        with self.reading() as conn:
+            rows = conn.execute(
+                select(ALERTS)
+                .where(ALERTS.c.created_at >= since, ALERTS.c.ts.is_not(None))
+                .order_by(ALERTS.c.created_at.desc(), ALERTS.c.id.desc())
+                .limit(limit)
+            ).all()
+        return [alert_of(r) for r in rows]
+
     def recent(self, account_id: str, since: datetime) -> list[Alert]:
         """The account's posted alerts created at or after ``since``, oldest first."""
         with self.reading() as conn:

@@ -232,3 +232,39 @@ def test_hostile_text_from_aws_or_users_stays_inert() -> None:
 def test_every_user_gets_a_view(user: str) -> None:
     view = home_view(service().snapshot(user))
     assert f"<@{user}>" in json.dumps(view)
+
+
+def test_root_activity_alerts_of_the_last_7_days_from_the_store(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from bot.services.home import StoredAlerts
+    from bot.store import Store
+    from bot.store.alerts import AlertStore
+
+    store = Store.open(f"sqlite:///{Path(str(tmp_path)) / 'rootkey.db'}")
+    try:
+        alerts = AlertStore(store.engine)
+        for n, (days, ts) in enumerate([(1, "1.1"), (3, "2.2"), (9, "3.3"), (2, None)]):
+            at = NOW - timedelta(days=days)
+            alerts.claim_event(f"ev-{n}", "111111111111", "used", "owner", at, timedelta(minutes=5))
+            alerts.record_alert(
+                event_id=f"ev-{n}",
+                owner="owner",
+                activity="used",
+                account_id="111111111111",
+                key_id="AKIAEXAMPLE0000" + str(n),
+                at=at,
+                channel="C0ALERT001" if ts else None,
+                ts=ts,
+                now=at,
+            )
+        svc = HomeService(Runs([], RUN), None, alerts=StoredAlerts(alerts), clock=lambda: NOW)
+        snap = svc.snapshot(ME)
+    finally:
+        store.close()
+    assert snap.alerts is not None
+    # newest first; the 9-day-old one is past the week, the unposted one was never shown
+    assert [a.at for a in snap.alerts] == [NOW - timedelta(days=1), NOW - timedelta(days=3)]
+    text = json.dumps(home_view(snap))
+    assert "Root activity, last 7 days" in text and "root key used in 111111111111" in text
+    assert "AKIA" not in text
