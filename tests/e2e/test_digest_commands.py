@@ -14,6 +14,7 @@ import requests
 
 from bot.aws.auditor import AwsAuditor
 from bot.config import load_config
+from bot.remediation.keys import prints_of
 from bot.remediation.states import Kind, Mode
 from bot.store.remediation import NewRequest
 from bot.wiring import build_services
@@ -139,6 +140,9 @@ def test_digest_print_shows_what_the_bot_posts_accepted_risks_and_open_requests_
     try:
         requests_store = services.remediation.store
         now = services.remediation.now()
+        services.remediation.audit_one(prod, "button")  # the audit the request form shows
+        state = services.store.latest_state(prod)
+        assert state is not None
         excepted = requests_store.create(
             NewRequest(
                 kind=Kind.EXCEPTION,
@@ -149,6 +153,7 @@ def test_digest_print_shows_what_the_bot_posts_accepted_risks_and_open_requests_
                 expires_at=now + timedelta(hours=72),
                 owner="U0OWNER001",
                 exception_until=now + timedelta(days=30),
+                key_prints=prints_of(state.keys),  # the keys the risk was accepted for
             ),
             now,
         )
