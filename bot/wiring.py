@@ -103,9 +103,19 @@ def web_client(config: Config) -> WebClient:
 def open_store(config: Config) -> Store:
     """The SQL store at ``DATABASE_URL``, migrated; one line (exit 2) when it cannot open."""
     try:
-        return Store.open(config.database_url)
+        store = Store.open(config.database_url)
     except StoreError as exc:
         raise ConfigError("DATABASE_URL", f"could not open the database ({exc})") from None
+    try:
+        if store.can_rewrite_log():
+            log.warning(
+                "DATABASE_URL's role owns the remediation log (or is a superuser): it could "
+                "switch the append-only trigger off; run the bot with a role of its own "
+                "(python -m bot db grant, README: Two PostgreSQL roles)"
+            )
+    except StoreError as exc:
+        log.warning("could not check the database role's rights on the log: %s", exc)
+    return store
 
 
 def root_alerts(

@@ -118,6 +118,19 @@ class Store(SlotStore, TimelineStore):
         if after != before:
             log.info("database schema upgraded from %s to revision %s", before or "empty", after)
 
+    def can_rewrite_log(self) -> bool:
+        """PostgreSQL: True when this connection's role owns the remediation log or is a
+        superuser, so it could switch the append-only trigger off (README: two roles)."""
+        if self.dialect != "postgresql":
+            return False
+        query = text(
+            "SELECT (t.tableowner = current_user) OR r.rolsuper FROM pg_tables t "
+            "JOIN pg_roles r ON r.rolname = current_user "
+            "WHERE t.tablename = 'remediation_log' AND t.schemaname = current_schema()"
+        )
+        with database_errors(), self.engine.connect() as conn:
+            return bool(conn.execute(query).scalar())
+
     def schema_revision(self) -> str | None:
         """The Alembic revision the database is at; None when it has no rootkey tables."""
         with database_errors(), self.engine.connect() as conn:

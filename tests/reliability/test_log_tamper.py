@@ -19,14 +19,19 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
-from bot.remediation.states import State
+from bot.remediation.states import Kind, State
 from bot.slack.action_ids import ActionId
+from bot.store import Store
+from bot.store.engine import create_store_engine
+from bot.store.remediation import NewRequest, RemediationStore
 from simulator.aws import RootKeySpec, SimulatedAws, days_ago
 from simulator.slack import SlackStandin
 from tests.reliability.harness import (
@@ -182,6 +187,7 @@ def test_postgresql_bot_role_cannot_rewrite_and_a_superuser_edit_is_caught(
         bot.stop()
     lines = bot.store.log()
     assert len(lines) >= 3 and all(line.hash for line in lines)
+    assert "owns the remediation log" not in bot.logs  # no warning for a role of its own
 
     # The bot's own role: no rewriting, no switching the triggers off.
     as_bot = create_engine(bot_url)
@@ -265,3 +271,57 @@ def test_db_grant_refuses_the_owner_and_unknown_roles(pg_cluster: PgCluster) -> 
         assert done.returncode == 2 and said in done.stderr, done.stderr
     done = cli("db", "grant", "--role", "Robert'); DROP", "--url", owner_url)
     assert done.returncode == 2 and "--role NAME" in done.stderr
+    # the check behind the bot's start-up warning
+    assert cli("db", "grant", "--role", "rootkey_bot", "--url", owner_url).returncode == 0
+    owner, bot = Store.open(owner_url, migrate=False), Store.open(bot_url, migrate=False)
+    try:
+        assert owner.can_rewrite_log() and not bot.can_rewrite_log()
+    finally:
+        owner.close()
+        bot.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_appends_from_many_connections_at_once_keep_one_chain(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Two replicas appending at the same moment must not fork the chain: 4 threads, each with
+    its own engine (its own connections), 25 lines each, then --verify."""
+    if backend == "postgresql":
+        owner_url, bot_url, _ = create_roles(request.getfixturevalue("pg_cluster"))
+        assert cli("db", "upgrade", "--url", owner_url).returncode == 0
+        assert cli("db", "grant", "--role", "rootkey_bot", "--url", owner_url).returncode == 0
+        url = bot_url
+    else:
+        url = f"sqlite:///{tmp_path / 'chain.db'}"
+        Store.open(url).close()
+    first = RemediationStore(create_store_engine(url))
+    now = datetime.now(UTC)
+    ids = [
+        first.create(
+            NewRequest(
+                kind=Kind.REMEDIATION,
+                account_id=f"{n:012d}",
+                requester="U0ALICE001",
+                reason="chain test",
+                channel="C0ROOTKEY1",
+                expires_at=now + timedelta(days=1),
+            ),
+            now,
+        ).id
+        for n in (111111111111, 222222222222)
+    ]
+
+    def append(worker: int) -> None:
+        store = RemediationStore(create_store_engine(url))
+        for n in range(25):
+            store.note(ids[n % 2], f"U0WORKER{worker}", "note", f"line {n}", datetime.now(UTC))
+        store.engine.dispose()
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(append, range(4)))
+
+    assert len(first.log()) == 2 + 100
+    done = cli("log", "--verify", "--url", url)
+    assert done.returncode == 0, done.stderr
+    assert "ok: 102 log lines, hash chain intact" in done.stdout
