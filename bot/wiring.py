@@ -32,7 +32,8 @@ from bot.slack.directory import SlackDirectory
 from bot.slack.forms import RequestForms
 from bot.slack.home import SlackHomeScreen
 from bot.slack.notifier import SlackCheckNotifier, SlackDigestNotifier, SlackRemediationNotifier
-from bot.slack.poster import Poster
+from bot.slack.poster import POSTER_METHODS, Poster
+from bot.slack.ratelimit import RateLimitRetry
 from bot.store import Store, StoreError
 from bot.store.claims import RequestClaims
 from bot.store.remediation import RemediationStore
@@ -94,9 +95,10 @@ def web_client(config: Config) -> WebClient:
         token=config.slack_bot_token,
         base_url=config.slack_api_url or WebClient.BASE_URL,
         timeout=SLACK_TIMEOUT,
-        # Retries are the Poster's job: it checks whether an ambiguous failure had delivered
-        # the message before sending it again; a blind transport retry here could double it.
-        retry_handlers=[],
+        # A 429 did nothing, so every method is sent again after Slack's Retry-After. Other
+        # retries are the Poster's job: it checks whether an ambiguous failure (a timeout) had
+        # delivered the message before sending it again; a blind transport retry could double it.
+        retry_handlers=[RateLimitRetry(skip=POSTER_METHODS)],
     )
 
 

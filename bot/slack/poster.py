@@ -49,6 +49,16 @@ TRANSPORT_ERRORS = (
     ConnectionError,
     HTTPException,
 )
+# The methods the Poster sends and retries itself (the client's rate-limit handler skips them).
+POSTER_METHODS = frozenset(
+    {
+        "chat.postMessage",
+        "chat.update",
+        "chat.postEphemeral",
+        "files.getUploadURLExternal",
+        "files.completeUploadExternal",
+    }
+)
 DELIVERY_EVENT = "rootkey_delivery"
 SDK_REQUEST_LOGGER = "slack_sdk.web.base_client"
 SDK_REQUEST_FAILED = "Failed to send a request to Slack API server"
