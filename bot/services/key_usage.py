@@ -42,18 +42,21 @@ class KeyUsageLookup:
         self.now = now
 
     def __call__(self, verdict: Verdict) -> UsageReport:
-        regions = [k.last_used_region for k in verdict.keys]
+        """For the request form: the keys' last-used regions come from the fresh audit."""
+        return self.account(verdict.account_id, [k.last_used_region for k in verdict.keys])
+
+    def account(self, account_id: str, regions: Sequence[str | None] = ()) -> UsageReport:
         try:
-            known = self.known(verdict.account_id, self.now() - timedelta(days=DAYS))
+            known = self.known(account_id, self.now() - timedelta(days=DAYS))
         except Exception as exc:  # the store: the lookup goes on without alert key ids
-            log.warning("key usage: known keys of %s not read: %s", verdict.account_id, exc)
+            log.warning("key usage: known keys of %s not read: %s", account_id, exc)
             known = []
         try:
-            return self.reader.read(verdict.account_id, last_used_regions=regions, known_keys=known)
+            return self.reader.read(account_id, last_used_regions=regions, known_keys=known)
         except Exception as exc:  # never hold up the form: say it could not be read
-            log.warning("key usage of %s not read: %s", verdict.account_id, exc)
+            log.warning("key usage of %s not read: %s", account_id, exc)
             return UsageReport(
-                verdict.account_id,
+                account_id,
                 regions_to_read(*regions),
                 problems=(f"CloudTrail could not be read ({type(exc).__name__})",),
             )

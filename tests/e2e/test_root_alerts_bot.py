@@ -221,3 +221,95 @@ def test_a_root_deletion_moves_the_tracked_request_to_verified(
         slack.wait_for(lambda: store.get(req.id).state is State.VERIFIED or None, timeout=60)
         notes = [m.args["text"] for m in slack.messages(ALERTS) if m.thread_ts == alert.ts]
         assert sum("deleted access key AKIA************MPLE" in n for n in notes) == 1
+
+
+# -- what used the key, before anyone deletes it -----------------------------------------------
+
+
+def usage_in(view: dict[str, Any]) -> str | None:
+    for block in view.get("blocks") or []:
+        if block.get("block_id") == "rootkey_key_usage":
+            return str(block["text"]["text"])
+    return None
+
+
+def latest_form(slack: SlackStandin, done: str) -> dict[str, Any] | None:
+    """The newest request form whose usage section is no longer 'looking'."""
+    for call in reversed(slack.calls("views.update")):
+        view = call.args["view"]
+        text = usage_in(view)
+        if view.get("submit") and text and done in text:
+            return {**view, "id": call.args["view_id"]}
+    return None
+
+
+@pytest.mark.parametrize("denied", [False, True], ids=["recorded", "denied"])
+def test_the_request_form_and_thread_show_what_used_the_key(
+    aws: SimulatedAws, slack: SlackStandin, queue: str, tmp_path: Path, denied: bool
+) -> None:
+    org = aws.create_organization(members=["payments-prod"])
+    account = org.members[0].account_id
+    aws.set_root_keys(
+        account,
+        [
+            RootKeySpec(
+                slot=1,
+                active=True,
+                created=days_ago(40),
+                last_used=days_ago(1),
+                region="eu-west-1",
+                service="s3",
+            )
+        ],
+    )
+    now = datetime.now(UTC)
+    for hours in (1, 2, 30):
+        aws.trail.record(
+            account, "eu-west-1", trail.ROOT_KEY, "s3:ListBuckets", now - timedelta(hours=hours)
+        )
+    aws.trail.record(
+        account,
+        "us-east-1",
+        trail.ROOT_KEY,
+        "iam:ListUsers",
+        now - timedelta(days=10),
+        source_ip="198.51.100.7",
+    )
+    if denied:
+        aws.deny(account, "LookupEvents")
+    settings = env(
+        aws,
+        slack,
+        tmp_path / "rootkey.db",
+        ROOTKEY_EVENTS_QUEUE_URL=queue,
+        ROOTKEY_ALERT_CHANNEL=ALERTS,
+        ROOTKEY_APPROVERS=APPROVER,
+        ROOTKEY_REMEDIATION="tracked",
+    )
+    with BotProcess(settings) as bot:
+        send(aws, queue, trail.key_used("s3:ListBuckets", account_id=account))
+        (alert,) = slack.wait_for(lambda: alerts(slack) or None)
+        click(bot, slack, ActionId.REQUEST_REMEDIATION.value, f"{account}:", REQUESTER, alert.ts)
+        done = "Not read" if denied else "4 calls"
+        view = slack.wait_for(lambda: latest_form(slack, done))
+        text = usage_in(view) or ""
+        if denied:
+            assert "eu-west-1: access denied" in text and "us-east-1: access denied" in text
+            assert "No recorded use" not in text
+        else:
+            assert "AKIA************MPLE: 4 calls" in text
+            assert "s3:ListBuckets ×3" in text and "iam:ListUsers ×1" in text
+            assert "203.0.113.5 ×3" in text and "198.51.100.7 ×1" in text
+        reply = submit_form(bot, view, REQUESTER, "left over from 2019")
+        assert reply.status_code == 200 and not reply.text
+        note = slack.wait_for(
+            lambda: next(
+                (
+                    m
+                    for m in slack.messages(ALERTS)
+                    if m.thread_ts == alert.ts and "What used the root keys" in m.args["text"]
+                ),
+                None,
+            )
+        )
+        assert ("Not read" in note.args["text"]) is denied
