@@ -29,7 +29,7 @@ from bot.services.digest import DigestService
 from bot.services.home import HomeService, StoredAlerts
 from bot.services.remediation import RemediationService
 from bot.slack.directory import SlackDirectory
-from bot.slack.forms import RequestForms
+from bot.slack.forms import KeyUsage, RequestForms
 from bot.slack.home import SlackHomeScreen
 from bot.slack.notifier import SlackCheckNotifier, SlackDigestNotifier, SlackRemediationNotifier
 from bot.slack.poster import POSTER_METHODS, Poster
@@ -167,6 +167,7 @@ def build_services(
     poster: Poster | None = None,
     guard: RequestGuard | None = None,
     audit_workers: int = AUDIT_WORKERS,
+    key_usage: KeyUsage | None = None,
 ) -> Services:
     """Build every use case with its adapters. Tests pass their own auditor, store or Slack
     client; production passes only the ``Config``. Without ``auditor``, audits run in worker
@@ -175,6 +176,7 @@ def build_services(
     poster = poster or Poster(client)
     store = store or open_store(config)
     background: list[Background] = []
+    default_aws = auditor is None  # AWS as configured (tests that bring an auditor bring theirs)
     if auditor is None:
         process_auditor = ProcessAuditor(config)
         background.append(process_auditor)  # workers started with the bot
@@ -220,6 +222,13 @@ def build_services(
     background.extend([remediation, remediation.scheduled()])
 
     background.extend(root_alerts(config, store, poster, remediation))
+    if key_usage is None and default_aws:
+        # What used a root key (CloudTrail LookupEvents through the audit role), for the form.
+        from bot.aws.cloudtrail import KeyUsageReader
+        from bot.services.key_usage import KeyUsageLookup
+        from bot.store.alerts import AlertStore
+
+        key_usage = KeyUsageLookup(KeyUsageReader(config), AlertStore(store.engine).known_keys)
 
     jobs = Jobs(workers=audit_workers, max_pending=MAX_PENDING_AUDITS)
     checks = CheckRunner(
@@ -243,7 +252,7 @@ def build_services(
         checks=checks,
         digest=digest,
         remediation=remediation,
-        forms=RequestForms(client, remediation),
+        forms=RequestForms(client, remediation, usage=key_usage, poster=poster, zone=config.zone),
         home=HomeService(
             store,
             remediation_store,

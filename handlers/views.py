@@ -37,5 +37,6 @@ def register(app: App, services: Services) -> None:
             ack(response_action="errors", errors={exc.field: str(exc)})
             return
         ack()
+        services.forms.submitted(str(view.get("id") or ""))
         if claimed(services, context):  # a form another replica took on is saved there once
-            remediation.create(new)
+            services.forms.request_posted(remediation.create(new))

@@ -110,3 +110,33 @@ def test_usage_is_inert_masked_and_within_limits(agents: list[str], actions: lis
     message = usage_note(UsageReport("111111111111", ("us-east-1",), keys=(key,)), ZONE)
     inert(message)
     assert trail.ROOT_KEY not in rendered(*message)
+
+
+def test_the_form_gets_the_usage_section_above_its_fields_and_replaces_it_later() -> None:
+    from slack_sdk.models.blocks import InputBlock, PlainTextInputElement
+    from slack_sdk.models.views import View
+
+    from bot.slack.blocks.common import mrkdwn_section
+    from bot.slack.blocks.usage import with_usage
+
+    form = View(
+        type="modal",
+        callback_id="rootkey_remediation_request",
+        title="rootkey",
+        submit="Request",
+        blocks=[
+            mrkdwn_section("Account 111111111111", block_id="intro"),
+            InputBlock(
+                block_id="reason",
+                label="Reason",
+                element=PlainTextInputElement(action_id="reason"),
+            ),
+        ],
+    )
+    looking = with_usage(form, None, ZONE)
+    ids = [b.block_id for b in looking.blocks]
+    assert ids == ["intro", "rootkey_key_usage", "reason"]
+    found = with_usage(looking, UsageReport("111111111111", ("us-east-1",)), ZONE)
+    assert [b.block_id for b in found.blocks] == ids  # replaced, not added twice
+    assert "No recorded use" in json.dumps(found.to_dict())
+    assert [b.block_id for b in form.blocks] == ["intro", "reason"]  # the original untouched
