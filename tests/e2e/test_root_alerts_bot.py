@@ -24,6 +24,7 @@ from bot.store.remediation import RemediationStore
 from simulator import trail
 from simulator.aws import RootKeySpec, SimulatedAws, days_ago
 from simulator.slack import TEAM, SlackStandin
+from tests.e2e.test_slack_home import home_opened, post_event
 from tests.support.botproc import BotProcess
 from tests.support.signing import TEST_SIGNING_SECRET, actions_body, post_signed
 
@@ -125,6 +126,20 @@ def test_a_root_key_created_is_alerted_once_by_two_replicas_with_both_buttons(
         # The queue is empty: the duplicate and the IAM user's call were handled; still one post.
         assert len(alerts(slack)) == 1
         assert "polling the events queue" in one.logs and "polling the events queue" in two.logs
+
+        # The Home tab lists it among the root activity of the last 7 days.
+        assert post_event(two, home_opened(REQUESTER)) == 200
+        home = slack.wait_for(
+            lambda: next(
+                (
+                    json.dumps(c.args["view"])
+                    for c in slack.calls("views.publish")
+                    if f"root key created in {account}" in json.dumps(c.args["view"])
+                ),
+                None,
+            )
+        )
+        assert f"<#{ALERTS}>" in home
 
 
 def test_a_root_keys_uses_fold_into_one_message(
