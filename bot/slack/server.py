@@ -1,9 +1,10 @@
 """The bot's HTTP side: ``POST /slack/events`` for every Slack request, ``GET /healthz``.
 
-A threaded WSGI server from the standard library: one thread per connection, request bodies
-capped, idle connections timed out, access lines logged at debug level only (a request line
-never holds a secret, but it is noise). Put a TLS-terminating proxy or the platform's router in
-front of it, as Slack requires HTTPS.
+Served by waitress: one event loop holds the connections and reads each request whole (headers
+and body, the body capped) before a worker thread sees it, so slow or idle clients cost a
+socket, never a thread; a connection idle for ``CHANNEL_TIMEOUT`` is closed. At most
+``MAX_REQUESTS`` requests are handled at once; one more gets an immediate 503 (Slack retries).
+Put a TLS-terminating proxy or the platform's router in front of it, as Slack requires HTTPS.
 """
 
 from __future__ import annotations
@@ -13,67 +14,52 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from waitress.server import create_server
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 MAX_BODY = 1024 * 1024  # Slack's payloads are a few KB; a modal submission well under 1 MB
-SOCKET_TIMEOUT = 30  # seconds a client may idle mid-request
-MAX_CONNECTIONS = 128
-BUSY_RESPONSE = (
-    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\n"
-    b"Connection: close\r\n\r\n"
-)
+MAX_HEADERS = 64 * 1024
+CHANNEL_TIMEOUT = 30  # seconds a connection may stay idle
+MAX_REQUESTS = 64  # requests handled at once; one more is answered 503 at once
+SPARE_THREADS = 4  # threads left over to answer those 503s without queueing
+MAX_OPEN_CONNECTIONS = 2000  # sockets held open at once (idle or mid-request)
+LOOP_TIMEOUT = 0.5  # seconds; how soon the loop notices stop()
 
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
-
-
-class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    """A thread per connection, at most ``MAX_CONNECTIONS`` at once; beyond that a
-    connection gets an immediate 503 instead of another thread (Slack retries later)."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        if not self.slots.acquire(blocking=False):
-            log.warning("more than %d connections at once: answering 503", MAX_CONNECTIONS)
-            with contextlib.suppress(OSError):
-                request.sendall(BUSY_RESPONSE)
-            self.shutdown_request(request)
-            return
-        super().process_request(request, client_address)
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self.slots.release()
-
-
-class QuietHandler(WSGIRequestHandler):
-    timeout = SOCKET_TIMEOUT
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("http %s", format % args)
+WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 
 def plain(start_response: StartResponse, status: str, body: bytes, kind: str) -> list[bytes]:
     start_response(status, [("Content-Type", kind), ("Content-Length", str(len(body)))])
     return [body]
+
+
+def capped(wsgi: WsgiApp, limit: int) -> WsgiApp:
+    """``wsgi`` handling at most ``limit`` requests at once; beyond, a 503 at once."""
+    slots = threading.BoundedSemaphore(limit)
+
+    def gate(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        if not slots.acquire(blocking=False):
+            log.warning("more than %d requests at once: answering 503", limit)
+            start_response(
+                "503 Service Unavailable", [("Content-Length", "0"), ("Retry-After", "1")]
+            )
+            return [b""]
+        try:
+            # Bolt answers with a list, so the work is done when this returns.
+            return list(wsgi(environ, start_response))
+        finally:
+            slots.release()
+
+    return gate
 
 
 def make_wsgi(app: App | None, health: Callable[[], dict[str, Any]]) -> Callable[..., Any]:
@@ -107,26 +93,47 @@ def make_wsgi(app: App | None, health: Callable[[], dict[str, Any]]) -> Callable
 
 
 class HttpServer:
-    """The WSGI server on a background thread; ``stop`` waits for it to close."""
+    """The WSGI server on a background thread; ``stop`` closes every connection and waits
+    for the worker threads."""
 
     def __init__(self, wsgi: Callable[..., Any], host: str, port: int) -> None:
-        self.server = make_server(
-            host, port, wsgi, server_class=ThreadingWSGIServer, handler_class=QuietHandler
+        self.server: Any = create_server(
+            capped(wsgi, MAX_REQUESTS),
+            host=host,
+            port=port,
+            threads=MAX_REQUESTS + SPARE_THREADS,
+            connection_limit=MAX_OPEN_CONNECTIONS,
+            channel_timeout=CHANNEL_TIMEOUT,
+            max_request_body_size=MAX_BODY,
+            max_request_header_size=MAX_HEADERS,
+            asyncore_use_poll=True,  # select() cannot watch a descriptor past 1024
+            ident="rootkey",
         )
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, name="rootkey-http", daemon=True
-        )
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.serve, name="rootkey-http", daemon=True)
 
     @property
     def port(self) -> int:
-        return int(self.server.server_address[1])
+        return int(self.server.effective_port)
+
+    def serve(self) -> None:
+        channels = self.server._map  # the listening socket, the wake-up pipe, connections
+        while not self.stopping.is_set():
+            self.server.asyncore.loop(timeout=LOOP_TIMEOUT, map=channels, use_poll=True, count=1)
+        for channel in list(channels.values()):
+            with contextlib.suppress(OSError):
+                channel.close()
 
     def start(self) -> HttpServer:
         self.thread.start()
         return self
 
     def stop(self) -> None:
-        if self.thread.is_alive():  # shutdown() would wait for ever on a loop never started
-            self.server.shutdown()
+        self.stopping.set()
+        if self.thread.is_alive():
+            with contextlib.suppress(OSError):
+                self.server.pull_trigger()
             self.thread.join(timeout=5)
-        self.server.server_close()
+        else:
+            self.server.close()
+        self.server.task_dispatcher.shutdown(timeout=5)

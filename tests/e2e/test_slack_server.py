@@ -1,4 +1,4 @@
-"""The bot's HTTP server: health, routing, body cap, and a cap on connections at once."""
+"""The bot's HTTP server: health, routing, body cap, a cap on requests at once, and slow clients."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from bot.slack import server
 from bot.slack.server import HttpServer, make_wsgi
 
 
-def test_connections_beyond_the_cap_get_503_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(server, "MAX_CONNECTIONS", 2)
+def test_requests_beyond_the_cap_get_503_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(server, "MAX_REQUESTS", 2)
     release = threading.Event()
     entered = threading.Semaphore(0)
     health = make_wsgi(None, lambda: {"ok": True})
