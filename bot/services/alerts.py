@@ -44,6 +44,9 @@ LEASE = timedelta(minutes=2)  # a claim older than this, unfinished, is taken ov
 NOTE_WINDOW = timedelta(days=14)  # a deletion is noted in the account's alerts of this long
 MAX_REMEMBERED = 10_000  # message ids of bodies already logged as not an event
 ERROR_PAUSE = 5.0  # seconds between polls after the queue or the store failed
+KEEP_EVENTS = timedelta(days=15)  # SQS keeps a message 14 days at most
+KEEP_ALERTS = timedelta(days=90)  # what used a key looks 90 days back for the keys alerts saw
+PRUNE_EVERY = timedelta(hours=1)
 OPEN_STATES = (State.REQUESTED, State.APPROVED, *TRACKED_STATES)
 
 
@@ -121,6 +124,7 @@ class AlertService:
         self.counts: Counter[str] = Counter()
         self.lock = threading.Lock()
         self.logged: OrderedDict[str, None] = OrderedDict()
+        self.pruned_at: datetime | None = None
 
     def count(self, what: str) -> None:
         with self.lock:
@@ -133,6 +137,21 @@ class AlertService:
         done = [m for m in messages if self.handle(m)]
         if done:
             queue.delete(done)
+        self.prune_now_and_then()
+
+    def prune_now_and_then(self) -> None:
+        now = self.now()
+        with self.lock:
+            if self.pruned_at is not None and now - self.pruned_at < PRUNE_EVERY:
+                return
+            self.pruned_at = now
+        try:
+            events, alerts = self.store.prune(now - KEEP_EVENTS, now - KEEP_ALERTS)
+        except StoreError as exc:
+            log.warning("events: pruning old events failed: %s", exc)
+            return
+        if events or alerts:
+            log.info("events: pruned %d handled events and %d old alerts", events, alerts)
 
     def handle(self, message: Received) -> bool:
         """True when the message may be deleted (handled, a duplicate, or not ours to alert)."""

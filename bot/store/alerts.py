@@ -317,6 +317,21 @@ class AlertStore:
                 return None
             return Folded(self.load(conn, row.id), opened=opened is not None)
 
+    def prune(self, events_before: datetime, alerts_before: datetime) -> tuple[int, int]:
+        """Forget handled events claimed before ``events_before`` (SQS keeps a message 14 days
+        at most, so no redelivery can come later) and alerts created before ``alerts_before``;
+        (events, alerts) deleted."""
+        with self.writing() as conn:
+            events = conn.execute(
+                delete(EVENTS).where(
+                    EVENTS.c.claimed_at < events_before, EVENTS.c.done_at.is_not(None)
+                )
+            ).rowcount
+            alerts = conn.execute(
+                delete(ALERTS).where(ALERTS.c.created_at < alerts_before)
+            ).rowcount
+        return int(events or 0), int(alerts or 0)
+
     def set_message(self, alert_id: int, channel: str, ts: str) -> None:
         with self.writing() as conn:
             conn.execute(

@@ -348,3 +348,32 @@ def test_an_alert_slack_refused_stays_on_the_queue_and_is_posted_once_slack_take
     slack.reset()  # the channel works again
     drain(poller, aws, url)
     assert len(alerts(slack)) == 1
+
+
+def test_old_handled_events_and_alerts_are_pruned_and_recent_ones_kept(
+    store: AlertStore, slack: SlackStandin
+) -> None:
+    from bot.aws.queue import Received
+
+    clock = [datetime(2026, 11, 1, 9, 0, tzinfo=UTC)]
+    client = WebClient(token="xoxb-test", base_url=slack.base_url + "/")
+    notifier = SlackAlerts(Poster(client, base_delay=0.01), CHANNEL, ZoneInfo("UTC"))
+    service = AlertService(store, notifier, now=lambda: clock[0])
+
+    class NoQueue:
+        def delete(self, messages: Any) -> list[str]:
+            return []
+
+    old = trail.key_created(OTHER_KEY, at=clock[0])
+    assert service.handle(Received("m1", "r1", trail.body(old), 1))
+    clock[0] += timedelta(days=16)
+    fresh = trail.key_created(trail.ROOT_KEY, at=clock[0])
+    assert service.handle(Received("m2", "r2", trail.body(fresh), 1))
+    service.handle_batch(NoQueue(), [])  # the first batch of the process prunes
+    with store.engine.connect() as conn:
+        events = conn.exec_driver_sql("SELECT event_id FROM root_events").scalars().all()
+    assert events == [fresh["detail"]["eventID"]]  # the 16-day-old event is forgotten
+    assert [a.key_id for a in store.posted_since(clock[0] - timedelta(days=30))] == [
+        trail.ROOT_KEY,
+        OTHER_KEY,
+    ]  # alerts are kept 90 days (what used a key looks that far back)
