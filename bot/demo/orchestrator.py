@@ -30,11 +30,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.demo import history, scenario
 from bot.demo import identities as ids
-from bot.demo import scenario
 from bot.demo.server import DemoServer, ExportError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -159,6 +160,12 @@ class Demo:
         print("rootkey demo: starting a simulated AWS Organization…", file=self.err, flush=True)
         self.world = scenario.start()
         self.server.info = {"accounts": self.world.accounts, "mode": "assume-root"}
+        # a month of daily audits, so the digest and history show streaks from the start
+        history.seed(
+            f"sqlite:///{self.workdir / 'rootkey.db'}",
+            ((a.account_id, a.name) for a in self.world.org.all_accounts),
+            datetime.now(UTC),
+        )
         self.server.start()
         self.start_bot()
         return f"{self.server.base_url}/"
