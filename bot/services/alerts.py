@@ -233,24 +233,33 @@ class AlertService:
             return False
         self.count("folded")
         alert = folded.alert
-        if folded.opened:
-            assert alert.uses is not None
-            placed = self.notifier.uses_opened(
-                alert.uses,
-                activity,
-                name,
-                delivery=f"uses-{alert.id}",
-                posted_since=posted_since,
-            )
-            if placed is None:
-                return True
-            self.store.set_message(alert.id, placed.channel, placed.ts)
-            self.count("posted")
-            alert = self.store.get(alert.id)  # uses counted meanwhile by other processes
-            if alert.version == folded.alert.version:
-                return True
-        self.refresh(alert, name)
+        if folded.opened:  # this use opened the window: its process posts the message
+            self.post_window(alert, activity, name, posted_since)
+        elif alert.ts is None:
+            # Not posted: the opener gave it back (Slack refused) or is gone; take it over,
+            # looking for an earlier post of it first.
+            if self.store.claim_post(alert.id, self.owner, self.now() - self.lease):
+                self.post_window(alert, activity, name, alert.created_at)
+        else:
+            self.refresh(alert, name)
         return True
+
+    def post_window(
+        self, alert: Alert, activity: RootActivity, name: str | None, since: datetime | None
+    ) -> None:
+        assert alert.uses is not None
+        placed = self.notifier.uses_opened(
+            alert.uses, activity, name, delivery=f"uses-{alert.id}", posted_since=since
+        )
+        if placed is None:
+            self.store.release_post(alert.id, self.owner)
+            self.count("undelivered")
+            return
+        self.store.set_message(alert.id, placed.channel, placed.ts)
+        self.count("posted")
+        latest = self.store.get(alert.id)  # uses counted meanwhile by other processes
+        if latest.version != alert.version:
+            self.refresh(latest, name)
 
     def refresh(self, alert: Alert, name: str | None) -> None:
         """Show the window's latest counts. Whoever counted a use last shows it: after each

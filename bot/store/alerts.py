@@ -26,7 +26,18 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Index, Integer, String, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Index,
+    Integer,
+    String,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -108,6 +119,12 @@ class Alert:
 class Folded:
     alert: Alert
     opened: bool  # this use opened the window: its process posts the message
+
+
+def posting(owner: str) -> str:
+    """``channel`` while a process posts a window's message (no Slack channel id starts
+    with ``~``)."""
+    return f"~{owner}"[:64]
 
 
 def fold_key(account_id: str, key_id: str, window: datetime) -> str:
@@ -290,6 +307,7 @@ class AlertStore:
                         "counts": first.counts,
                         "sources": list(first.sources),
                         "version": 1,
+                        "channel": posting(owner),  # the opener posts the message
                         "created_at": now,
                     },
                     "fold_key",
@@ -331,6 +349,34 @@ class AlertStore:
                 delete(ALERTS).where(ALERTS.c.created_at < alerts_before)
             ).rowcount
         return int(events or 0), int(alerts or 0)
+
+    def claim_post(self, alert_id: int, owner: str, stale_before: datetime) -> bool:
+        """Take over posting a window whose message is not there: its opener could not post
+        it (and gave it back), or has held it since before ``stale_before``."""
+        with self.writing() as conn:
+            taken = conn.execute(
+                update(ALERTS)
+                .where(
+                    ALERTS.c.id == alert_id,
+                    ALERTS.c.ts.is_(None),
+                    or_(ALERTS.c.channel.is_(None), ALERTS.c.created_at < stale_before),
+                )
+                .values(channel=posting(owner))
+            ).rowcount
+            return bool(taken)
+
+    def release_post(self, alert_id: int, owner: str) -> None:
+        """The post failed: the next use of the window tries again."""
+        with self.writing() as conn:
+            conn.execute(
+                update(ALERTS)
+                .where(
+                    ALERTS.c.id == alert_id,
+                    ALERTS.c.ts.is_(None),
+                    ALERTS.c.channel == posting(owner),
+                )
+                .values(channel=None)
+            )
 
     def set_message(self, alert_id: int, channel: str, ts: str) -> None:
         with self.writing() as conn:

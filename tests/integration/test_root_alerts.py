@@ -377,3 +377,22 @@ def test_old_handled_events_and_alerts_are_pruned_and_recent_ones_kept(
         trail.ROOT_KEY,
         OTHER_KEY,
     ]  # alerts are kept 90 days (what used a key looks that far back)
+
+
+def test_a_window_slack_refused_is_posted_by_its_next_use(
+    aws: SimulatedAws, queues: tuple[str, str], store: AlertStore, slack: SlackStandin
+) -> None:
+    url, _ = queues
+    poller, service = consumer(aws, url, store, slack)
+    start = datetime.now(UTC).replace(second=0, microsecond=0)
+    start = start.replace(minute=start.minute - start.minute % 10)
+    slack.refuse_channel(CHANNEL, "channel_not_found")
+    send(aws, url, trail.body(trail.key_used("s3:ListBuckets", at=start)))
+    drain(poller, aws, url)  # counted, but its message could not be posted
+    assert service.counts["undelivered"] == 1 and alerts(slack) == []
+    slack.reset()
+    send(aws, url, trail.body(trail.key_used("iam:ListUsers", at=start + timedelta(seconds=5))))
+    drain(poller, aws, url)
+    (alert,) = alerts(slack)
+    final = next(m for m in slack.messages(CHANNEL) if m.ts == alert.ts)
+    assert "used 2 times" in text_of(final)
