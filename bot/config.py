@@ -67,6 +67,7 @@ class Config:
     owners_file: str | None = None
     recheck_interval: float = 6 * 3600.0
     reminder_after: float = 3 * 86400.0
+    request_channel: str | None = None  # ROOTKEY_REQUEST_CHANNEL: every request is posted here
     # Root-activity alerts
     events_queue_url: str | None = None  # the SQS queue every bot process long-polls
     alert_channel_setting: str | None = None  # ROOTKEY_ALERT_CHANNEL as set
@@ -267,6 +268,9 @@ def load_config(env: Mapping[str, str]) -> Config:
         ),
         reminder_after=parse_duration(
             "ROOTKEY_REMINDER_AFTER", get("ROOTKEY_REMINDER_AFTER") or "3d"
+        ),
+        request_channel=parse_channel(
+            "ROOTKEY_REQUEST_CHANNEL", get("ROOTKEY_REQUEST_CHANNEL")
         ),
         events_queue_url=parse_queue_url(get("ROOTKEY_EVENTS_QUEUE_URL")),
         alert_channel_setting=parse_channel("ROOTKEY_ALERT_CHANNEL", get("ROOTKEY_ALERT_CHANNEL")),

@@ -113,6 +113,11 @@ def register(app: App, services: Services) -> None:
         ack()
         on_request(body, context, remediation.revoke)
 
+    @app.action(ActionId.CANCEL_REQUEST.value)
+    def cancel_request(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        ack()
+        on_request(body, context, remediation.cancel)
+
     @app.action(ActionId.VERIFY_NOW.value)
     def verify_request(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ack()

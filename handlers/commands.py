@@ -118,6 +118,7 @@ def status(ctx: CommandContext, command: Command) -> None:
             exceptions,
             ctx.services.config.zone,
             remediation.not_covering(exceptions),
+            team_domain=ctx.body.get("team_domain"),
         )
     )
 

@@ -7,6 +7,8 @@
   ``ROOTKEY_REQUIRED_APPROVALS`` distinct approvers move a request to approved.
 - Any approver may reject a request that is still waiting.
 - An approver or the risk's owner may revoke an accepted risk before its end.
+- The requester may withdraw their own open request; an approver may cancel any open one
+  (not while it is executing: a root session is deleting keys then).
 """
 
 from __future__ import annotations
@@ -97,6 +99,23 @@ def check_revoke(request: Request, user: str, approvers: frozenset[str], spec_te
         line = (
             f"Only approvers or the risk owner can revoke the accepted risk #{request.id}: "
             f"{spec_text}, <@{request.owner or request.requester}>."
+        )
+        raise NotAllowed(line, mrkdwn=line)
+
+
+CANCELLABLE = frozenset({State.REQUESTED, State.APPROVED, State.TRACKING, State.DEACTIVATED})
+
+
+def check_cancel(request: Request, user: str, approvers: frozenset[str], spec_text: str) -> None:
+    """Raise unless ``user`` may withdraw (the requester) or cancel (an approver) ``request``."""
+    if request.state not in CANCELLABLE or (
+        request.kind is Kind.EXCEPTION and request.state is not State.REQUESTED
+    ):
+        raise StaleState(request.id, request.state.value, "cancel")
+    if user != request.requester and user not in approvers:
+        line = (
+            f"Only the requester <@{request.requester}> or an approver can cancel request "
+            f"#{request.id}: {spec_text}."
         )
         raise NotAllowed(line, mrkdwn=line)
 

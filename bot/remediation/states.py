@@ -9,11 +9,14 @@ Remediation (remove the root key)::
     approved  -> tracking -> deactivated -> verified   (tracked: a person does it)
     tracking  -> verified                              (deleted without deactivating first)
     deactivated -> tracking                            (key reactivated: the back-out)
+    requested | approved | tracking | deactivated -> cancelled
+                                 (withdrawn by the requester, or cancelled by an approver)
 
 Risk exception (accept the risk until a date, at most 90 days)::
 
     requested -> approved | rejected | expired
-    approved  -> expired                               (the exception ran out)
+    approved  -> expired                               (the exception ran out, or revoked)
+    requested -> cancelled                             (withdrawn, or cancelled by an approver)
 """
 
 from __future__ import annotations
@@ -43,20 +46,21 @@ class State(StrEnum):
     DEACTIVATED = "deactivated"
     VERIFIED = "verified"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 S = State
 
 TRANSITIONS: dict[Kind, dict[State, frozenset[State]]] = {
     Kind.REMEDIATION: {
-        S.REQUESTED: frozenset({S.APPROVED, S.REJECTED, S.EXPIRED}),
-        S.APPROVED: frozenset({S.EXECUTING, S.TRACKING, S.EXPIRED}),
+        S.REQUESTED: frozenset({S.APPROVED, S.REJECTED, S.EXPIRED, S.CANCELLED}),
+        S.APPROVED: frozenset({S.EXECUTING, S.TRACKING, S.EXPIRED, S.CANCELLED}),
         S.EXECUTING: frozenset({S.VERIFIED, S.FAILED, S.APPROVED}),
-        S.TRACKING: frozenset({S.DEACTIVATED, S.VERIFIED}),
-        S.DEACTIVATED: frozenset({S.VERIFIED, S.TRACKING}),
+        S.TRACKING: frozenset({S.DEACTIVATED, S.VERIFIED, S.CANCELLED}),
+        S.DEACTIVATED: frozenset({S.VERIFIED, S.TRACKING, S.CANCELLED}),
     },
     Kind.EXCEPTION: {
-        S.REQUESTED: frozenset({S.APPROVED, S.REJECTED, S.EXPIRED}),
+        S.REQUESTED: frozenset({S.APPROVED, S.REJECTED, S.EXPIRED, S.CANCELLED}),
         S.APPROVED: frozenset({S.EXPIRED}),
     },
 }

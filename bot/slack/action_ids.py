@@ -20,6 +20,7 @@ class ActionId(StrEnum):
     APPROVE = "rootkey_approve"
     REJECT = "rootkey_reject"
     VERIFY_NOW = "rootkey_verify_now"
+    CANCEL_REQUEST = "rootkey_cancel_request"  # the requester withdraws, an approver cancels
     REVOKE_EXCEPTION = "rootkey_revoke_exception"  # /rootkey status: end an accepted risk early
 
 

@@ -540,6 +540,109 @@ def test_status_lists_open_requests(
     assert f"#{request_id}" in text and account in text and "requested" in text
 
 
+def test_a_request_from_a_direct_message_is_refused_and_blocks_nothing(
+    assume_root_bot: Bot, fresh: SlackStandin, aws: SimulatedAws
+) -> None:
+    bot, slack = assume_root_bot, fresh
+    account = member_with_key(aws)
+    # The attack: a check run in a DM with the bot, then "Request remediation" there, where
+    # no approver would ever see the request while it blocks every other one for the account.
+    body = actions_body(
+        ActionId.REQUEST_REMEDIATION.value, f"{account}:", response_url=slack.response_url(),
+        user=MALLORY, channel="D0MALLORY1",
+    )  # fmt: skip
+    assert post_signed(bot.url, body).status_code == 200
+    form = filled_form(slack)
+    assert json.loads(form["private_metadata"])["c"] == "D0MALLORY1"
+    refused = submit(bot, form, MALLORY, {"reason": "parked", "ticket": None}).json()
+    assert "not from a direct message" in refused["errors"]["reason"]
+    assert bot.store.find(account_id=account) == []
+    assert not [m for m in slack.messages("D0MALLORY1") if "request #" in str(m.args)]
+    # Nothing is blocked: the same account can be asked about from the channel at once.
+    forms = len(slack.calls("views.update"))
+    click(bot, slack, ActionId.REQUEST_REMEDIATION, f"{account}:", ALICE)
+    slack.wait_for(lambda: len(slack.calls("views.update")) > forms)
+    fresh_form = filled_form(slack)
+    assert json.loads(fresh_form["private_metadata"])["c"] == CHANNEL
+    ok = submit(bot, fresh_form, ALICE, {"reason": "unused", "ticket": None})
+    assert ok.status_code == 200 and not ok.text
+    [req] = slack.wait_for(lambda: bot.store.find(account_id=account))
+    assert req.channel == CHANNEL and req.thread_ts == FINDING_TS
+
+
+def test_with_a_request_channel_every_request_is_posted_there(
+    slack: SlackStandin,
+    moto_server: SimulatedAws,
+    aws: SimulatedAws,
+    root_access: RootAccessStandIn,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    slack.reset()
+    root_access.reset()
+    slack.set_usergroup(APPROVER_GROUP, [GROUP_APPROVER])
+    approvals = "C0APPROVAL"
+    bot = make_bot(slack, moto_server, tmp_path_factory, ROOTKEY_REQUEST_CHANNEL=approvals)
+    try:
+        account = member_with_key(aws)
+        body = actions_body(
+            ActionId.REQUEST_REMEDIATION.value, f"{account}:", response_url=slack.response_url(),
+            user=MALLORY, channel="D0MALLORY1",
+        )  # fmt: skip
+        assert post_signed(bot.url, body).status_code == 200
+        ok = submit(bot, filled_form(slack), MALLORY, {"reason": "unused", "ticket": None})
+        assert ok.status_code == 200 and not ok.text
+        [req] = slack.wait_for(lambda: bot.store.find(account_id=account))
+        assert req.channel == approvals
+        posted = slack.wait_for(
+            lambda: [m for m in slack.messages(approvals) if f"request #{req.id}" in str(m.args)]
+        )
+        assert posted[0].thread_ts is None  # a message of its own in the approvers' channel
+    finally:
+        bot.stop()
+
+
+def test_the_requester_withdraws_and_an_approver_cancels_from_status(
+    assume_root_bot: Bot, fresh: SlackStandin, aws: SimulatedAws, root_access: RootAccessStandIn
+) -> None:
+    bot, slack = assume_root_bot, fresh
+    account = member_with_key(aws)
+    first, ts = ask_for_remediation(bot, slack, account)
+    message = request_message(slack, first)
+    [withdraw] = [
+        e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
+        if e["action_id"] == ActionId.CANCEL_REQUEST
+    ]  # fmt: skip
+    assert withdraw["value"] == str(first) and "confirm" in withdraw
+    # Someone else cannot end it.
+    answer = refused_unchanged(bot, slack, first, ts, ActionId.CANCEL_REQUEST, MALLORY)
+    assert "Only the requester" in answer
+    # The requester withdraws it: nothing is changed, and the buttons are gone.
+    click(bot, slack, ActionId.CANCEL_REQUEST, str(first), ALICE, ts)
+    wait_state(bot, first, State.CANCELLED)
+    wait_thread(slack, "*requested* → *cancelled*")
+    after = request_message_showing(slack, first, "Withdrawn or cancelled by")
+    assert not any(b["type"] == "actions" for b in after["blocks"])
+    assert any("withdrawn by the requester" in e.detail for e in bot.store.log(first))
+
+    # A new request is possible at once; an approver cancels it from /rootkey status.
+    second, _ = ask_for_remediation(bot, slack, account)
+    wait_until(lambda: bot.store.get(second).message_ts)
+    reply = post_signed(
+        bot.url, command_body("status", response_url=slack.response_url(), user=APPROVER)
+    ).json()
+    text = json.dumps(reply)
+    msg_ts = str(bot.store.get(second).message_ts).replace(".", "")
+    assert f"https://example.slack.com/archives/{CHANNEL}/p{msg_ts}" in text  # a link to it
+    [cancel] = [
+        e for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"]
+        if e["action_id"] == ActionId.CANCEL_REQUEST and e["value"] == str(second)
+    ]  # fmt: skip
+    click(bot, slack, ActionId.CANCEL_REQUEST, cancel["value"], APPROVER, "")
+    wait_state(bot, second, State.CANCELLED)
+    assert any("cancelled by an approver" in e.detail for e in bot.store.log(second))
+    assert root_access.sessions() == [] and len(aws.state.root(account).keys) == 1
+
+
 def test_an_account_without_a_key_gets_no_form(
     assume_root_bot: Bot, fresh: SlackStandin, aws: SimulatedAws
 ) -> None:

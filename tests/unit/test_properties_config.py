@@ -44,6 +44,7 @@ VARIABLES = (
     "ROOTKEY_EVENTS_QUEUE_URL",
     "ROOTKEY_ALERT_CHANNEL",
     "ROOTKEY_SECURITYHUB",
+    "ROOTKEY_REQUEST_CHANNEL",
 )
 
 # Values an operator might plausibly type, plus anything at all.
@@ -242,6 +243,8 @@ def test_alerts_go_to_the_alert_channel_else_the_digest_channel() -> None:
         ("ROOTKEY_EVENTS_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/١١١١١١١١١١١١/q"),
         ("ROOTKEY_ALERT_CHANNEL", "#security"),
         ("ROOTKEY_ALERT_CHANNEL", "U0123ABCD"),
+        ("ROOTKEY_REQUEST_CHANNEL", "D0123ABCD"),  # a direct message: approvers would not see
+        ("ROOTKEY_REQUEST_CHANNEL", "#approvals"),
     ],
 )
 def test_alert_settings_refuse_what_they_cannot_use(variable: str, value: str) -> None:

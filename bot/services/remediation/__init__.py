@@ -127,6 +127,9 @@ class RemediationService:
     def revoke(self, request_id: int, user: str) -> Request:
         return self.decisions.revoke(request_id, user)
 
+    def cancel(self, request_id: int, user: str) -> Request:
+        return self.decisions.cancel(request_id, user)
+
     def audit_one(self, account_id: str, trigger: str, user: str | None = None) -> AuditResult:
         """Audit one account through the normal audit path (saved, as the form shows it)."""
         return self.core.audit_one(account_id, trigger, user)

@@ -106,6 +106,7 @@ class Decisions:
                 raise InvalidInput(
                     "owner", "Pick the risk owner from the list: a Slack user (U... or W...)."
                 )
+        channel, thread = self.where_to_post(ctx.channel, ctx.thread_ts)
         self.refuse_if_open(kind, ctx.account_id)
         prints = self.keys_to_record(kind, ctx.account_id)
         now = self.core.now()
@@ -115,8 +116,8 @@ class Decisions:
             account_name=self.names(ctx.account_id),
             requester=user,
             reason=reason,
-            channel=ctx.channel,
-            thread_ts=ctx.thread_ts,
+            channel=channel,
+            thread_ts=thread,
             expires_at=now + timedelta(seconds=config.approval_ttl),
             ticket_url=ticket,
             owner=owner,
@@ -124,6 +125,40 @@ class Decisions:
             dry_run=kind is Kind.REMEDIATION and config.dry_run,
             key_prints=prints,
         )
+
+    def where_to_post(self, channel: str, thread_ts: str | None) -> tuple[str, str | None]:
+        """Where a request is posted: in ``ROOTKEY_REQUEST_CHANNEL`` when set, else in the
+        finding's thread, which must be in a channel (never a direct message with the bot,
+        where no approver would see it while it blocks other requests for the account)."""
+        if self.core.config.request_channel:
+            return self.core.config.request_channel, None
+        if not channel.startswith(("C", "G")):
+            raise InvalidInput(
+                "reason",
+                "Requests are posted where the approvers see them: run the check in a channel "
+                "(with the bot invited) and ask from its result there, not from a direct message.",
+            )
+        return channel, thread_ts
+
+    def cancel(self, request_id: int, user: str) -> Request:
+        """The requester withdraws their request, or an approver cancels it (any open state
+        but executing): nothing will be changed, and the account may be asked about again."""
+        core = self.core
+        req = core.store.get(request_id)
+        try:
+            approvers = frozenset() if user == req.requester else self.approvers()
+            rights.check_cancel(req, user, approvers, core.spec.mention())
+        except (NotAllowed, StaleState, ApproverLookupFailed) as exc:
+            self.refuse(req, user, "cancel", exc)
+        how = "withdrawn by the requester" if user == req.requester else "cancelled by an approver"
+        detail = f"{how}; nothing will be changed"
+        moved = core.store.transition(req.id, req.state, State.CANCELLED, user, detail, core.now())
+        if moved is None:
+            current = core.store.get(req.id)
+            self.refuse(current, user, "cancel", StaleState(req.id, current.state.value, "cancel"))
+        core.refresh(moved, user)
+        core.notifier.request_moved(moved, req.state, detail, user)
+        return moved
 
     def keys_to_record(self, kind: Kind, account_id: str) -> tuple[KeyPrint, ...]:
         """The keys a new request is about: those of the account's last audit (the one the

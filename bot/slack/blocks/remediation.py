@@ -8,6 +8,7 @@ store on every click.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -47,7 +48,9 @@ from bot.slack.blocks.common import (
 
 INPUT_ACTION = "value"  # action_id of every input element; block ids name the fields
 MAX_STATUS_ROWS = 40
-MAX_REVOKE_BUTTONS = 10  # accepted risks shown with their own Revoke button
+MAX_REVOKE_BUTTONS = 8  # accepted risks shown with their own Revoke button
+MAX_CANCEL_BUTTONS = 8  # open requests shown with their own Cancel button
+TEAM_DOMAIN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
 STATE_ICON = {
     State.REQUESTED: ":hourglass_flowing_sand:",
@@ -59,6 +62,7 @@ STATE_ICON = {
     State.DEACTIVATED: ":double_vertical_bar:",
     State.VERIFIED: ":white_check_mark:",
     State.FAILED: ":x:",
+    State.CANCELLED: ":heavy_multiplication_x:",
 }
 
 
@@ -293,6 +297,7 @@ def request_message(req: Request, approvers: str, required: int, zone: ZoneInfo)
             ButtonElement(
                 text="Reject", action_id=ActionId.REJECT.value, value=str(req.id), style="danger"
             ),
+            cancel_button(req, "Withdraw / cancel"),
         ],
     )
     blocks = [
@@ -320,6 +325,7 @@ def decision_line(state: State, actor: str | None, at: datetime, zone: ZoneInfo)
         State.APPROVED: f":white_check_mark: Approved{by}, {clock(at, zone)}",
         State.REJECTED: f":no_entry_sign: Rejected{by}, {clock(at, zone)}",
         State.EXPIRED: f":alarm_clock: Expired, not decided in time ({when(at, zone)})",
+        State.CANCELLED: f":heavy_multiplication_x: Withdrawn or cancelled{by}, {clock(at, zone)}",
     }
     return words.get(
         state, f"{STATE_ICON[state]} {state.value.capitalize()}{by}, {clock(at, zone)}"
@@ -417,18 +423,27 @@ def status_message(
     exceptions: Sequence[RiskException],
     zone: ZoneInfo,
     not_covering: Mapping[int, str] | None = None,
+    team_domain: str | None = None,
 ) -> Message:
     """Open requests, then accepted risks, each with a "Revoke" button (approvers and the risk
     owner may end it early) and, where its account's last audit shows keys it was not accepted
     for, why it no longer covers the account (``not_covering``: request id -> why)."""
-    lines = ["*Open remediation requests*"]
-    for req in list(requests)[:MAX_STATUS_ROWS]:
+    blocks: list[Any] = [mrkdwn_section("*Open remediation requests*")]
+    lines: list[str] = []
+    for n, req in enumerate(list(requests)[:MAX_STATUS_ROWS]):
         who = f", assigned to <@{req.assignee}>" if req.assignee else ""
-        lines.append(
-            f"{STATE_ICON[req.state]} #{req.id} {kind_word(req.kind).lower()} · "
+        line = (
+            f"{STATE_ICON[req.state]} {request_link(req, team_domain)} "
+            f"{kind_word(req.kind).lower()} · "
             f"{account_text(req.account_id, req.account_name)} · *{req.state.value}*{who} · "
             f"since {when(req.state_since, zone)}"
         )
+        if n < MAX_CANCEL_BUTTONS and req.state is not State.EXECUTING:
+            blocks += [mrkdwn_section(line), ActionsBlock(
+                block_id=f"rootkey_cancel:{req.id}", elements=[cancel_button(req, "Cancel")]
+            )]  # fmt: skip
+        else:
+            lines.append(line)
     if not requests:
         lines.append("None.")
     elif len(requests) > MAX_STATUS_ROWS:
@@ -437,7 +452,7 @@ def status_message(
     lines.append("*Accepted risks (shown apart until they expire)*")
     if not exceptions:
         lines.append("None.")
-    blocks = sections(lines)
+    blocks += sections(lines)
     lapsed = not_covering or {}
     rows: list[str] = []
     for n, exc in enumerate(list(exceptions)[:MAX_STATUS_ROWS]):
@@ -459,6 +474,34 @@ def status_message(
         blocks += sections(rows)
     text = f"{len(requests)} open remediation requests, {len(exceptions)} accepted risks"
     return check_limits(Message(blocks=blocks, text=text))
+
+
+def cancel_button(req: Request, label: str) -> ButtonElement:
+    """Withdraw (the requester) or cancel (an approver) an open request: nothing is changed."""
+    return ButtonElement(
+        text=label,
+        action_id=ActionId.CANCEL_REQUEST.value,
+        value=str(req.id),
+        confirm=ConfirmObject(
+            title="Withdraw or cancel?",
+            text=f"Request #{req.id} for {req.account_id} ends; nothing will be changed.",
+            confirm="Yes, end it",
+            deny="Keep it",
+        ),
+    )
+
+
+def request_link(req: Request, team_domain: str | None) -> str:
+    """``#12`` linking to the request message (Slack's permalink form, built from the
+    workspace's domain the command came with), plain ``#12`` when either is unknown."""
+    if not (team_domain and TEAM_DOMAIN.fullmatch(team_domain) and req.message_ts):
+        return f"#{req.id}"
+    path = (
+        f"https://{team_domain}.slack.com/archives/{req.channel}/p{req.message_ts.replace('.', '')}"
+    )
+    if req.thread_ts and req.thread_ts != req.message_ts:
+        path += f"?thread_ts={req.thread_ts}&cid={req.channel}"
+    return f"<{path}|#{req.id}>"
 
 
 def revoke_button(exc: RiskException) -> ActionsBlock:
