@@ -20,7 +20,7 @@ from bot.slack.blocks.command import ack_text, busy_text, help_message, usage_er
 from bot.slack.blocks.common import Message
 from bot.slack.blocks.digest import digest_started
 from bot.slack.blocks.history import history_message
-from bot.slack.blocks.remediation import status_message
+from bot.slack.blocks.status import status_message
 from bot.slack.commands import (
     Check,
     Command,

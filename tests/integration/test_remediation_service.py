@@ -19,7 +19,7 @@ from bot.remediation.rights import ApproverSpec
 from bot.remediation.states import Kind, State
 from bot.services.audit import AuditService
 from bot.services.remediation import RemediationService
-from bot.slack.blocks.remediation import status_message
+from bot.slack.blocks.status import status_message
 from bot.slack.directory import SlackDirectory
 from bot.slack.notifier import SlackRemediationNotifier
 from bot.slack.payloads import request_form

@@ -36,9 +36,9 @@ from bot.slack.blocks.remediation import (
     decision_line,
     request_message,
     root_keys_note,
-    status_message,
     transition_note,
 )
+from bot.slack.blocks.status import status_message
 from bot.slack.commands import UsageError, parse_command
 from bot.store import Store
 

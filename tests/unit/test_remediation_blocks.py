@@ -17,6 +17,7 @@ from bot.remediation.states import Kind, Mode, State
 from bot.rules import csv_cell as neutralise
 from bot.slack.action_ids import ActionId
 from bot.slack.blocks import remediation as blocks
+from bot.slack.blocks.status import status_message
 
 NOW = datetime(2026, 11, 30, 9, 12, tzinfo=UTC)
 UTC_ZONE = ZoneInfo("UTC")
@@ -47,9 +48,11 @@ def dumped(message: blocks.Message) -> str:
 def test_request_message_carries_ids_only_and_a_confirmed_approve() -> None:
     message = blocks.request_message(request(), "<@UAPP>", 2, UTC_ZONE)
     actions = message.blocks[-1].to_dict()
-    approve, reject = actions["elements"]
+    approve, reject, cancel = actions["elements"]
     assert (approve["action_id"], approve["value"]) == (ActionId.APPROVE, "12")
     assert (reject["action_id"], reject["value"]) == (ActionId.REJECT, "12")
+    assert (cancel["action_id"], cancel["value"]) == (ActionId.CANCEL_REQUEST, "12")
+    assert "nothing will be changed" in cancel["confirm"]["text"]["text"]
     assert "cannot be undone" in approve["confirm"]["text"]["text"]
     assert "2 approvals needed" in dumped(message)
     assert "Expires 2026-12-03 09:12 UTC" in dumped(message)
@@ -96,7 +99,7 @@ def test_status_stays_within_slack_limits_for_many_requests() -> None:
         RiskException(i, "222222222222", "UOWN", "r" * 300, NOW, NOW + timedelta(days=9))
         for i in range(300)
     ]
-    message = blocks.status_message(many, exceptions, UTC_ZONE)
+    message = status_message(many, exceptions, UTC_ZONE)
     assert len(message.blocks) <= 50
     sections = [b.to_dict() for b in message.blocks if b.type == "section"]
     assert all(len(b["text"]["text"]) <= 3000 for b in sections)

@@ -8,8 +8,7 @@ store on every click.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,7 +28,7 @@ from slack_sdk.models.views import View
 from bot.audit.models import KeySlot, Status, Verdict
 from bot.audit.verdict import with_age
 from bot.remediation.events import FormContext
-from bot.remediation.models import Request, RiskException
+from bot.remediation.models import Request
 from bot.remediation.progress import MAX_EXCEPTION_DAYS, used_recently
 from bot.remediation.states import Kind, Mode, State
 from bot.slack.action_ids import ActionId, CallbackId
@@ -40,17 +39,12 @@ from bot.slack.blocks.common import (
     escape,
     fmt_date,
     mrkdwn_section,
-    one_line,
     plain,
     truncate,
     user_text_section,
 )
 
 INPUT_ACTION = "value"  # action_id of every input element; block ids name the fields
-MAX_STATUS_ROWS = 40
-MAX_REVOKE_BUTTONS = 8  # accepted risks shown with their own Revoke button
-MAX_CANCEL_BUTTONS = 8  # open requests shown with their own Cancel button
-TEAM_DOMAIN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
 STATE_ICON = {
     State.REQUESTED: ":hourglass_flowing_sand:",
@@ -415,67 +409,6 @@ def root_keys_note(req: Request, described: Sequence[str]) -> Message:
     return thread_note(f":mag: Request #{req.id}: root access keys of {req.account_id}:\n{lines}")
 
 
-# -- /rootkey status ---------------------------------------------------------------------------
-
-
-def status_message(
-    requests: Sequence[Request],
-    exceptions: Sequence[RiskException],
-    zone: ZoneInfo,
-    not_covering: Mapping[int, str] | None = None,
-    team_domain: str | None = None,
-) -> Message:
-    """Open requests, then accepted risks, each with a "Revoke" button (approvers and the risk
-    owner may end it early) and, where its account's last audit shows keys it was not accepted
-    for, why it no longer covers the account (``not_covering``: request id -> why)."""
-    blocks: list[Any] = [mrkdwn_section("*Open remediation requests*")]
-    lines: list[str] = []
-    for n, req in enumerate(list(requests)[:MAX_STATUS_ROWS]):
-        who = f", assigned to <@{req.assignee}>" if req.assignee else ""
-        line = (
-            f"{STATE_ICON[req.state]} {request_link(req, team_domain)} "
-            f"{kind_word(req.kind).lower()} · "
-            f"{account_text(req.account_id, req.account_name)} · *{req.state.value}*{who} · "
-            f"since {when(req.state_since, zone)}"
-        )
-        if n < MAX_CANCEL_BUTTONS and req.state is not State.EXECUTING:
-            blocks += [mrkdwn_section(line), ActionsBlock(
-                block_id=f"rootkey_cancel:{req.id}", elements=[cancel_button(req, "Cancel")]
-            )]  # fmt: skip
-        else:
-            lines.append(line)
-    if not requests:
-        lines.append("None.")
-    elif len(requests) > MAX_STATUS_ROWS:
-        lines.append(f"…and {len(requests) - MAX_STATUS_ROWS} more.")
-    lines.append("")
-    lines.append("*Accepted risks (shown apart until they expire)*")
-    if not exceptions:
-        lines.append("None.")
-    blocks += sections(lines)
-    lapsed = not_covering or {}
-    rows: list[str] = []
-    for n, exc in enumerate(list(exceptions)[:MAX_STATUS_ROWS]):
-        line = (
-            f":shield: #{exc.request_id} {account_text(exc.account_id, exc.account_name)} · "
-            f"owner <@{exc.owner}> · until {when(exc.expires_at, zone)} · "
-            f"“{one_line(exc.reason, 120)}”"
-        )
-        if exc.request_id in lapsed:
-            why = escape(truncate(lapsed[exc.request_id], 300))
-            line += f"\n:warning: It no longer covers the account: {why}"
-        if n < MAX_REVOKE_BUTTONS:
-            blocks += [mrkdwn_section(line), revoke_button(exc)]
-        else:
-            rows.append(line)
-    if len(exceptions) > MAX_STATUS_ROWS:
-        rows.append(f"…and {len(exceptions) - MAX_STATUS_ROWS} more.")
-    if rows:
-        blocks += sections(rows)
-    text = f"{len(requests)} open remediation requests, {len(exceptions)} accepted risks"
-    return check_limits(Message(blocks=blocks, text=text))
-
-
 def cancel_button(req: Request, label: str) -> ButtonElement:
     """Withdraw (the requester) or cancel (an approver) an open request: nothing is changed."""
     return ButtonElement(
@@ -489,51 +422,3 @@ def cancel_button(req: Request, label: str) -> ButtonElement:
             deny="Keep it",
         ),
     )
-
-
-def request_link(req: Request, team_domain: str | None) -> str:
-    """``#12`` linking to the request message (Slack's permalink form, built from the
-    workspace's domain the command came with), plain ``#12`` when either is unknown."""
-    if not (team_domain and TEAM_DOMAIN.fullmatch(team_domain) and req.message_ts):
-        return f"#{req.id}"
-    path = (
-        f"https://{team_domain}.slack.com/archives/{req.channel}/p{req.message_ts.replace('.', '')}"
-    )
-    if req.thread_ts and req.thread_ts != req.message_ts:
-        path += f"?thread_ts={req.thread_ts}&cid={req.channel}"
-    return f"<{path}|#{req.id}>"
-
-
-def revoke_button(exc: RiskException) -> ActionsBlock:
-    return ActionsBlock(
-        block_id=f"rootkey_revoke:{exc.request_id}",
-        elements=[
-            ButtonElement(
-                text="Revoke",
-                action_id=ActionId.REVOKE_EXCEPTION.value,
-                value=str(exc.request_id),
-                confirm=ConfirmObject(
-                    title="Revoke this accepted risk?",
-                    text=f"{exc.account_id} counts as noncompliant again at once.",
-                    confirm="Revoke",
-                    deny="Cancel",
-                ),
-            )
-        ],
-    )
-
-
-def sections(lines: Sequence[str], limit: int = 2900) -> list[Any]:
-    """Lines packed into as few sections as Slack's 3,000-character limit allows."""
-    blocks: list[Any] = []
-    chunk: list[str] = []
-    size = 0
-    for line in lines:
-        if chunk and size + len(line) + 1 > limit:
-            blocks.append(mrkdwn_section("\n".join(chunk)))
-            chunk, size = [], 0
-        chunk.append(line)
-        size += len(line) + 1
-    if chunk:
-        blocks.append(mrkdwn_section("\n".join(chunk)))
-    return blocks
