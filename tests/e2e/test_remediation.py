@@ -197,6 +197,21 @@ def filled_form(slack: SlackStandin) -> dict[str, Any]:
     return slack.wait_for(ready)
 
 
+def form_from(slack: SlackStandin, channel: str, after: int = 0) -> dict[str, Any]:
+    """The filled request form opened from ``channel`` (among the views.update calls after
+    the first ``after``): forms of other clicks may still be updated meanwhile."""
+
+    def ready() -> dict[str, Any] | None:
+        for call in reversed(slack.calls("views.update")[after:]):
+            view = call.args["view"]
+            meta = json.loads(view.get("private_metadata") or "{}")
+            if view.get("submit") and meta.get("c") == channel:
+                return {**view, "id": call.args["view_id"]}
+        return None
+
+    return slack.wait_for(ready)
+
+
 def thread(slack: SlackStandin) -> list[str]:
     return [m.args.get("text") or "" for m in slack.messages(CHANNEL) if m.thread_ts == FINDING_TS]
 
@@ -552,8 +567,7 @@ def test_a_request_from_a_direct_message_is_refused_and_blocks_nothing(
         user=MALLORY, channel="D0MALLORY1",
     )  # fmt: skip
     assert post_signed(bot.url, body).status_code == 200
-    form = filled_form(slack)
-    assert json.loads(form["private_metadata"])["c"] == "D0MALLORY1"
+    form = form_from(slack, "D0MALLORY1")
     refused = submit(bot, form, MALLORY, {"reason": "parked", "ticket": None}).json()
     assert "not from a direct message" in refused["errors"]["reason"]
     assert bot.store.find(account_id=account) == []
@@ -562,8 +576,7 @@ def test_a_request_from_a_direct_message_is_refused_and_blocks_nothing(
     forms = len(slack.calls("views.update"))
     click(bot, slack, ActionId.REQUEST_REMEDIATION, f"{account}:", ALICE)
     slack.wait_for(lambda: len(slack.calls("views.update")) > forms)
-    fresh_form = filled_form(slack)
-    assert json.loads(fresh_form["private_metadata"])["c"] == CHANNEL
+    fresh_form = form_from(slack, CHANNEL, after=forms)
     ok = submit(bot, fresh_form, ALICE, {"reason": "unused", "ticket": None})
     assert ok.status_code == 200 and not ok.text
     [req] = slack.wait_for(lambda: bot.store.find(account_id=account))
@@ -589,7 +602,9 @@ def test_with_a_request_channel_every_request_is_posted_there(
             user=MALLORY, channel="D0MALLORY1",
         )  # fmt: skip
         assert post_signed(bot.url, body).status_code == 200
-        ok = submit(bot, filled_form(slack), MALLORY, {"reason": "unused", "ticket": None})
+        ok = submit(
+            bot, form_from(slack, "D0MALLORY1"), MALLORY, {"reason": "unused", "ticket": None}
+        )
         assert ok.status_code == 200 and not ok.text
         [req] = slack.wait_for(lambda: bot.store.find(account_id=account))
         assert req.channel == approvals
