@@ -182,7 +182,7 @@ def test_a_failed_re_audit_ends_the_execution_as_failed_with_the_reason(
     req = remediation.store.get(request_id)
     assert req.state is State.FAILED
     text = thread(slack)
-    assert "the re-audit could not run: the audit worker stopped" in text
+    assert "*failed*. The re-audit could not run: the audit worker stopped" in text
     assert "already deleted: AKIA" in text  # the thread says the key is gone anyway
 
 

@@ -120,7 +120,7 @@ def test_an_exception_counts_again_when_it_runs_out(
     remediation.sweep()
     assert remediation.store.get(req.id).state is State.EXPIRED
     assert remediation.active_exceptions() == []
-    assert "the exception ran out; the account counts again" in thread(slack)
+    assert "*expired*. The exception ran out; the account counts again." in thread(slack)
     status = status_message(remediation.open_requests(), remediation.active_exceptions(), UTC)
     assert status.text.endswith("0 accepted risks")
 

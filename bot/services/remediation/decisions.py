@@ -46,6 +46,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def approvals_word(count: int) -> str:
+    return f"{count} approval" + ("" if count == 1 else "s")
+
+
 class Decisions:
     def __init__(
         self,
@@ -255,7 +259,7 @@ class Decisions:
             return done
         core.refresh(done, user)
         core.notifier.request_moved(
-            done, State.REQUESTED, f"{len(done.approvals)} approval(s)", user
+            done, State.REQUESTED, approvals_word(len(done.approvals)), user
         )
         if done.kind is Kind.EXCEPTION:
             core.notifier.risk_accepted(done)

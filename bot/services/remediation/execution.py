@@ -49,6 +49,11 @@ log = logging.getLogger(__name__)
 STALLED = timedelta(minutes=2)  # approved this long without starting: the click's worker died
 
 
+def keys_word(count: int) -> str:
+    """ "a root access key", "2 root access keys" (an unknown count, 0, reads as one)."""
+    return "a root access key" if count <= 1 else f"{count} root access keys"
+
+
 def print_of(key: RootKey) -> KeyPrint:
     """A key as a root session listed it, as a fingerprint (no slot: ListAccessKeys has none)."""
     return KeyPrint(
@@ -207,12 +212,12 @@ class Execution:
         if dry:
             detail = (
                 "dry run (ROOTKEY_DRY_RUN=true): nothing was deleted; the re-audit still finds "
-                f"{len(verdict.keys) or 'a'} root access key(s)"
+                f"{keys_word(len(verdict.keys))}"
             )
         elif progress is KeyProgress.UNKNOWN:
             detail = f"re-audit could not read the account: {verdict.reason}"
         else:
-            detail = f"re-audit still finds {len(verdict.keys) or 'a'} root access key(s)"
+            detail = f"re-audit still finds {keys_word(len(verdict.keys))}"
         return self.core.move(req, State.FAILED, BOT_ACTOR, detail)
 
     # -- executions that stopped -----------------------------------------------------------------

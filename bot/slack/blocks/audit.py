@@ -249,7 +249,13 @@ def finding_text(verdict: Verdict, note: str | None = None) -> str:
         "• Key details not available from the credential report"
     ]
     lines.append(f"• Root MFA: {mfa_word(verdict.root_mfa_active)}")
-    lines.append(f"_{escape(truncate(verdict.reason, 500))}_")
+    # Each fact once: the bullets above say what the reason says about the keys; only where
+    # they came from is added (the reason itself when there are no key details).
+    generated = verdict.evidence.report_generated_at
+    if not verdict.keys:
+        lines.append(f"_{escape(truncate(verdict.reason, 500))}_")
+    elif generated is not None:
+        lines.append(f"_From the credential report of {generated:%Y-%m-%d %H:%M} UTC._")
     if note:
         lines.append(note)
     return "\n".join(lines)

@@ -8,7 +8,7 @@ from bot.slack.blocks.common import Message, check_limits, context, escape, mrkd
 
 # (usage, what it does); later features append their lines here.
 HELP_LINES: list[tuple[str, str]] = [
-    ("check", "audit the default scope (ROOTKEY_SCOPE: this account or the Organization)"),
+    ("check", "audit what this bot watches (its own AWS account, or the whole Organization)"),
     ("check all", "audit every active account of the Organization"),
     ("check 123456789012 [...]", "audit the accounts named (12-digit ids)"),
     ("digest", "post the compliance digest in this channel now"),

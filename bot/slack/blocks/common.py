@@ -145,3 +145,11 @@ def check_limits(message: Message) -> Message:
                 raise BlockLimitError(f"duplicate block_id {block.block_id}")
             seen.add(block.block_id)
     return message
+
+
+def sentence(text: str) -> str:
+    """``text`` as a sentence: a capital first letter and a full stop (empty stays empty)."""
+    text = text.strip()
+    if not text:
+        return ""
+    return text[0].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")

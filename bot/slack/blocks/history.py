@@ -24,6 +24,15 @@ STATUS_WORDS = {
 }
 
 
+TRIGGER_WORDS = {
+    "command": "found by a /rootkey check",
+    "button": "found by a Re-run",
+    "schedule": "found by the scheduled audit",
+    "recheck": "found by a re-audit of a request",
+    "cli": "found from the command line",
+}
+
+
 def stamp(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC")
 
@@ -72,11 +81,10 @@ def history_message(
     folded = changes_only(entries)
     lines = []
     for entry, count in folded[:TIMELINE_LIMIT]:
-        audits = f", {count} audits" if count > 1 else ""
-        lines.append(
-            f"• {stamp(entry.checked_at)} — {STATUS_WORDS[entry.status]}"
-            f" ({escape(entry.trigger)}{audits})"
-        )
+        how = TRIGGER_WORDS.get(entry.trigger, f"found by a {escape(entry.trigger)} audit")
+        later = count - 1
+        same = f"; the same in {later} later audit{'s' if later != 1 else ''}" if later else ""
+        lines.append(f"• {stamp(entry.checked_at)} — {STATUS_WORDS[entry.status]}, {how}{same}")
     if len(folded) > TIMELINE_LIMIT:
         lines.append(f"…and {len(folded) - TIMELINE_LIMIT} earlier changes")
 

@@ -40,6 +40,7 @@ from bot.slack.blocks.common import (
     fmt_date,
     mrkdwn_section,
     plain,
+    sentence,
     truncate,
     user_text_section,
 )
@@ -335,7 +336,7 @@ def transition_note(req: Request, old: State, detail: str, actor: str | None) ->
     by = f" by <@{actor}>" if actor else ""
     text = (
         f"{STATE_ICON[req.state]} Request #{req.id}: *{old.value}* → *{req.state.value}*{by}. "
-        f"{escape(detail)}"
+        f"{escape(sentence(detail))}"
     )
     return thread_note(text.strip())
 
