@@ -217,6 +217,8 @@ def main() -> int:
     print(f"block kit       {blocks_s:8.3f} s  ({len(message.blocks)} blocks)")
     print(f"csv             {csv_s:8.3f} s  ({len(report) / 1024:,.0f} KiB)")
     print(f"trend chart     {chart_s:8.3f} s  ({len(png) / 1024:,.0f} KiB PNG)")
+    total = build_s + blocks_s + csv_s + chart_s
+    print(f"digest ready    {total:8.3f} s  (total: build + block kit + csv + trend chart)")
     print(
         f"peak (tracemalloc) build {build_peak / 2**20:6.1f} MiB, "
         f"render {render_peak / 2**20:6.1f} MiB"
