@@ -269,9 +269,7 @@ def load_config(env: Mapping[str, str]) -> Config:
         reminder_after=parse_duration(
             "ROOTKEY_REMINDER_AFTER", get("ROOTKEY_REMINDER_AFTER") or "3d"
         ),
-        request_channel=parse_channel(
-            "ROOTKEY_REQUEST_CHANNEL", get("ROOTKEY_REQUEST_CHANNEL")
-        ),
+        request_channel=parse_channel("ROOTKEY_REQUEST_CHANNEL", get("ROOTKEY_REQUEST_CHANNEL")),
         events_queue_url=parse_queue_url(get("ROOTKEY_EVENTS_QUEUE_URL")),
         alert_channel_setting=parse_channel("ROOTKEY_ALERT_CHANNEL", get("ROOTKEY_ALERT_CHANNEL")),
     )

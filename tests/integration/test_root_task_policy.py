@@ -170,9 +170,9 @@ def test_a_remediation_deletes_keys_and_leaves_password_mfa_and_certificates(
 
 def test_an_empty_assume_root_answer_is_a_one_line_error(sim: SimulatedAws, member: str) -> None:
     empty = (
-        '<AssumeRootResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
-        "<AssumeRootResult></AssumeRootResult></AssumeRootResponse>"
-    ).encode()
+        b'<AssumeRootResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+        b"<AssumeRootResult></AssumeRootResult></AssumeRootResponse>"
+    )
     sim.answer_html(None, "AssumeRoot", status=200, page=empty)
     with pytest.raises(RootAccessError) as caught:
         RootAccess("eu-west-1", session_factory=sim.session).open(member)
