@@ -59,6 +59,15 @@ class CommandContext:
     def say_privately(self, text: str) -> None:
         self.ack(text=text, response_type="ephemeral")
 
+    def answer_after_ack(self, build: Callable[[], Message]) -> None:
+        """Ack at once, then build the answer (it reads the database, which may be slow) and
+        send it privately through ``response_url``. A database that cannot answer reaches
+        the one error handler, which tells the user "database not available"."""
+        self.ack()
+        message = build()
+        if self.response_url:
+            self.services.poster.respond(self.response_url, message)
+
 
 def check(ctx: CommandContext, command: Command) -> None:
     assert isinstance(command, Check)
@@ -104,23 +113,28 @@ def history(ctx: CommandContext, command: Command) -> None:
     except UsageError as exc:
         ctx.reply(usage_error(str(exc)))
         return
-    entries = store.history(account_id)
-    ctx.reply(history_message(account_id, entries, store.latest_state(account_id), now=utcnow()))
+    ctx.answer_after_ack(
+        lambda: history_message(
+            account_id, store.history(account_id), store.latest_state(account_id), now=utcnow()
+        )
+    )
 
 
 def status(ctx: CommandContext, command: Command) -> None:
     """Open remediation requests and accepted risks, privately."""
     remediation = ctx.services.remediation
-    exceptions = remediation.active_exceptions()
-    ctx.reply(
-        status_message(
+
+    def build() -> Message:
+        exceptions = remediation.active_exceptions()
+        return status_message(
             remediation.open_requests(),
             exceptions,
             ctx.services.config.zone,
             remediation.not_covering(exceptions),
             team_domain=ctx.body.get("team_domain"),
         )
-    )
+
+    ctx.answer_after_ack(build)
 
 
 Handler = Callable[[CommandContext, Command], None]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as CheckTookTooLong
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, BoltContext
@@ -10,6 +12,7 @@ from slack_bolt import Ack, BoltContext
 from bot.remediation.errors import InvalidInput
 from bot.slack import payloads
 from bot.slack.action_ids import CallbackId
+from bot.store.records import StoreError
 from handlers.middleware import claimed
 
 if TYPE_CHECKING:
@@ -19,9 +22,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# A form's checks read the database (an open request for the account, the keys of its last
+# audit). Slack waits 3 s for the answer, and errors can go back into the form only in that
+# answer: the checks get this long, then the form says the database is not available.
+FORM_CHECK_SECONDS = 1.5
+FORM_CHECKERS = 4  # forms checked at once; beyond, they wait their turn (within the deadline)
+NOT_AVAILABLE = "database not available: submit the form again in a minute"
+
 
 def register(app: App, services: Services) -> None:
     remediation = services.remediation
+    checkers = ThreadPoolExecutor(FORM_CHECKERS, thread_name_prefix="rootkey-form-check")
 
     @app.view(CallbackId.REMEDIATION_REQUEST.value)
     @app.view(CallbackId.ACCEPT_RISK.value)
@@ -32,9 +43,13 @@ def register(app: App, services: Services) -> None:
         user = payloads.submitter(body)
         try:
             form = payloads.request_form(payloads.submission_kind(view), view)
-            new = remediation.prepare(form, user)
+            new = checkers.submit(remediation.prepare, form, user).result(FORM_CHECK_SECONDS)
         except InvalidInput as exc:
             ack(response_action="errors", errors={exc.field: str(exc)})
+            return
+        except (CheckTookTooLong, StoreError) as exc:
+            log.warning("a form could not be checked: %s", exc or "the database is slow")
+            ack(response_action="errors", errors={"reason": NOT_AVAILABLE})
             return
         ack()
         services.forms.submitted(str(view.get("id") or ""))

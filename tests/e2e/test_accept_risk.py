@@ -269,10 +269,11 @@ def accept_risk(
 
 
 def status(process: BotProcess, slack: SlackStandin, user: str) -> dict[str, Any]:
-    body = command_body("status", response_url=slack.response_url(), user=user)
-    reply = post_signed(process.events_url, body)
-    assert reply.status_code == 200
-    return dict(reply.json())
+    """``/rootkey status``: an empty ack at once, then the answer through response_url."""
+    url = slack.response_url()
+    reply = post_signed(process.events_url, command_body("status", response_url=url, user=user))
+    assert reply.status_code == 200 and not reply.text
+    return slack.answer_to(url)
 
 
 def digest(process: BotProcess, slack: SlackStandin) -> Posted:

@@ -55,6 +55,15 @@ def command(bot: BotProcess, slack: SlackStandin, text: str) -> requests.Respons
     )
 
 
+def private_answer(bot: BotProcess, slack: SlackStandin, text: str) -> dict[str, Any]:
+    """The answer to a command that reads the database: an empty ack at once, then the answer
+    through the command's response_url."""
+    url = slack.response_url()
+    ack = post_signed(bot.events_url, command_body(text, response_url=url, channel=CHANNEL))
+    assert ack.status_code == 200 and not ack.text
+    return slack.answer_to(url)
+
+
 def top_level(slack: SlackStandin) -> list[Any]:
     return [m for m in slack.messages(CHANNEL) if m.thread_ts is None]
 
@@ -79,7 +88,7 @@ def test_digest_command_posts_in_the_channel_and_history_shows_the_timeline(
     second = slack.wait_for(lambda: len(top_level(slack)) >= 2 and top_level(slack)[1])
     assert second.args["text"].startswith("Root key digest: all clear")
 
-    reply = command(bot, slack, f"history {MANAGEMENT_ACCOUNT}").json()
+    reply = private_answer(bot, slack, f"history {MANAGEMENT_ACCOUNT}")
     assert reply["response_type"] == "ephemeral"
     timeline = json.dumps(reply["blocks"])
     assert f"History of {MANAGEMENT_ACCOUNT}" in timeline
@@ -90,7 +99,8 @@ def test_digest_command_posts_in_the_channel_and_history_shows_the_timeline(
 def test_history_of_an_unknown_or_malformed_account_says_so_privately(
     bot: BotProcess, slack: SlackStandin
 ) -> None:
-    unknown = command(bot, slack, "history 999999999999").json()
+    unknown = private_answer(bot, slack, "history 999999999999")
+    assert unknown.get("response_type", "ephemeral") == "ephemeral"
     assert "No saved audit of 999999999999 yet" in unknown["text"]
     bad = command(bot, slack, "history 12345").json()
     assert bad.get("response_type", "ephemeral") == "ephemeral"

@@ -389,8 +389,9 @@ def test_hostile_text_is_inert_in_everything_posted(
     click(bot, fresh, ActionId.REJECT.value, str(request_id), APPROVER)
     wait_until(lambda: bot.store.get(request_id).state is State.REJECTED)
     command(bot, fresh, f"history {accounts[0]}")
-    reply = command(bot, fresh, "status")
-    assert not live_markup(reply.json())
+    status_url = fresh.response_url()
+    command(bot, fresh, "status", response_url=status_url)
+    assert not live_markup(fresh.answer_to(status_url))
     command(bot, fresh, "digest")
     fresh.wait_for(
         lambda: any("digest" in str(m.args.get("text")).lower() for m in fresh.messages())
