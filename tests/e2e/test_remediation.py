@@ -184,6 +184,14 @@ def submit(bot: Bot, view: dict[str, Any], user: str, values: dict[str, Any]) ->
     return post_signed(bot.url, urlencode({"payload": json.dumps(payload)}))
 
 
+def status_answer(bot: Bot, slack: SlackStandin, user: str) -> dict[str, Any]:
+    """``/rootkey status``: an empty ack at once, then the answer through response_url."""
+    url = slack.response_url()
+    reply = post_signed(bot.url, command_body("status", response_url=url, user=user))
+    assert reply.status_code == 200 and not reply.text
+    return slack.answer_to(url)
+
+
 def filled_form(slack: SlackStandin) -> dict[str, Any]:
     """The request form after the bot filled it in (views.update of the loading modal)."""
 
@@ -547,11 +555,7 @@ def test_status_lists_open_requests(
     assert f"Request #{request_id} for {account} is already requested" in again["errors"]["reason"]
     assert len(bot.store.find(account_id=account)) == 1
 
-    reply = post_signed(
-        bot.url, command_body("status", response_url=slack.response_url(), user=MALLORY)
-    )
-    assert reply.status_code == 200
-    text = json.dumps(reply.json())
+    text = json.dumps(status_answer(bot, slack, MALLORY))
     assert f"#{request_id}" in text and account in text and "requested" in text
 
 
@@ -642,9 +646,7 @@ def test_the_requester_withdraws_and_an_approver_cancels_from_status(
     # A new request is possible at once; an approver cancels it from /rootkey status.
     second, _ = ask_for_remediation(bot, slack, account)
     wait_until(lambda: bot.store.get(second).message_ts)
-    reply = post_signed(
-        bot.url, command_body("status", response_url=slack.response_url(), user=APPROVER)
-    ).json()
+    reply = status_answer(bot, slack, APPROVER)
     text = json.dumps(reply)
     msg_ts = str(bot.store.get(second).message_ts).replace(".", "")
     assert f"https://example.slack.com/archives/{CHANNEL}/p{msg_ts}" in text  # a link to it
@@ -1021,8 +1023,7 @@ def test_accept_risk_records_an_exception_shown_apart(
     click(bot, slack, ActionId.APPROVE, str(req.id), APPROVER, message["ts"])
     wait_state(bot, req.id, State.APPROVED)
     wait_thread(slack, "Risk accepted")
-    status = post_signed(bot.url, command_body("status", response_url=slack.response_url()))
-    text = json.dumps(status.json())
+    text = json.dumps(status_answer(bot, slack, ALICE))
     assert "Accepted risks" in text and account in text and f"<@{OWNER}>" in text
 
 
