@@ -27,6 +27,7 @@ from bot.demo import identities as ids
 from bot.demo.feed import Feed
 from bot.demo.mrkdwn import EMOJI_DIR, SHIPPED
 from bot.demo.relay import Relay, person_ref
+from simulator.slack.scopes import granted_scopes
 from simulator.slack.webapi import WebApi
 from simulator.slack.workspace import Json, SlackError, Workspace
 
@@ -79,7 +80,8 @@ class DemoServer:
         self.httpd.daemon_threads = True
         self.port = int(self.httpd.server_address[1])
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.api = WebApi(self.workspace, token, self.base_url)
+        # the app has the scopes slack/manifest.yml grants, no more, as in a real workspace
+        self.api = WebApi(self.workspace, token, self.base_url, scopes=granted_scopes())
         self.thread: threading.Thread | None = None
 
     @property

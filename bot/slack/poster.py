@@ -1,14 +1,30 @@
 """Posting to Slack with retries: rate limits and server errors never lose or double a message.
 
-- 429 / ``ratelimited``: wait the ``Retry-After`` seconds Slack asked for (capped), then retry.
-- 5xx, timeouts, refused connections: retry with exponential backoff and jitter.
-- A timeout may hide a message that did arrive: before posting again, the poster looks for its
-  own delivery id (message metadata) in the channel's latest messages, so a message is
-  delivered once.
+What ``Poster.post`` guarantees, with the scopes ``slack/manifest.yml`` grants:
+
+- 429 / ``ratelimited``: it waits the ``Retry-After`` seconds Slack asked for (capped), then
+  retries; 5xx, timeouts, refused connections: it retries with exponential backoff and jitter,
+  up to ``attempts`` tries in all.
+- Delivered once in a channel (``C...``, ``G...``, ``D...``) and in a thread: every message
+  carries a delivery id in its metadata. After an answer that may hide a delivery (a timeout,
+  a 5xx), the poster reads the messages posted since just before the first try, with
+  ``conversations.history`` (channel messages; it lists no thread replies) or
+  ``conversations.replies`` (a thread), ``include_all_metadata``. Found: that message is the
+  result, nothing is posted again. Reading needs the ``*:history`` scope of the channel's kind
+  and membership; in a public channel the bot posted to without being in it
+  (``chat:write.public``), it joins first (``channels:join``).
+- Posted at least once, maybe twice, when it cannot read: a post addressed to a user id (the
+  DM's id is not known without ``im:write``), or a read that fails (history scope removed from
+  the installation, the read itself failing): it posts again rather than lose the message.
 - ``not_in_channel`` / ``channel_not_found``: no retry; the caller's ``on_unreachable`` builds
   a message for the command's ``response_url`` (a real HTTP POST).
 - Anything else that finally fails is logged and, when a ``response_url`` is known, reported
-  there in one line.
+  there in one line (``DeliveryError`` is raised).
+
+``Poster.upload`` joins a public channel first (``conversations.join``): unlike posting, an
+upload needs membership even where ``chat:write.public`` lets the bot post. A private channel
+or a DM cannot be joined; there the upload works only if the bot was invited, else it raises
+``DeliveryError("not_in_channel")`` (or ``channel_not_found``) for the caller to explain.
 """
 
 from __future__ import annotations
@@ -39,6 +55,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CHANNEL_ERRORS = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+CONVERSATION_IDS = ("C", "G", "D")  # a user id (U..., W...) names a DM whose id we do not know
+JOINABLE_IDS = ("C", "G")  # public channels (C...); G... and new private C... ones refuse
 RETRYABLE_ERRORS = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
@@ -228,7 +246,7 @@ class Poster:
             return Posted(channel=response.get("channel"), ts=response.get("ts"), via="chat")
 
         def delivered() -> Posted | None:
-            return self.find_delivery(channel, delivery_id, since)
+            return self.find_delivery(channel, delivery_id, since, thread_ts)
 
         try:
             return self.call("chat.postMessage", send, delivered)
@@ -245,15 +263,39 @@ class Poster:
                 self.report_failure(response_url, exc.error)
             raise
 
-    def find_delivery(self, channel: str, delivery_id: str, since: str) -> Posted | None:
-        """Our message, if an ambiguous failure had in fact delivered it."""
-        try:
-            history = self.client.conversations_history(
+    def find_delivery(
+        self, channel: str, delivery_id: str, since: str, thread_ts: str | None = None
+    ) -> Posted | None:
+        """Our message, if an ambiguous failure had in fact delivered it (None: not found, or
+        no way to tell; the caller posts again)."""
+        if not channel.startswith(CONVERSATION_IDS):
+            return None
+
+        def read() -> Any:
+            if thread_ts:  # conversations.history lists no thread replies
+                return self.client.conversations_replies(
+                    channel=channel,
+                    ts=thread_ts,
+                    oldest=since,
+                    limit=200,
+                    include_all_metadata=True,
+                )
+            return self.client.conversations_history(
                 channel=channel, oldest=since, limit=50, include_all_metadata=True
             )
-        except (SlackApiError, SlackClientError, *TRANSPORT_ERRORS):
-            return None  # cannot tell (e.g. no channels:history scope): post again
-        for item in history.get("messages") or []:
+
+        try:
+            try:
+                page = self.call("conversations read-back", read)
+            except DeliveryError as exc:
+                # Posted with chat:write.public without being in the channel: join, read.
+                if exc.error != "not_in_channel" or not self.join(channel):
+                    raise
+                page = self.call("conversations read-back", read)
+        except DeliveryError as exc:
+            log.warning("cannot tell whether %s got the message (%s)", channel, exc.error)
+            return None
+        for item in page.get("messages") or []:
             meta = item.get("metadata") or {}
             if (
                 meta.get("event_type") == DELIVERY_EVENT
@@ -261,6 +303,18 @@ class Poster:
             ):
                 return Posted(channel=channel, ts=item.get("ts"), via="chat")
         return None
+
+    def join(self, channel: str) -> bool:
+        """Join a public channel (``conversations.join``); False where the bot cannot join
+        (a private channel or a DM, which only an invitation opens; a user id)."""
+        if not channel.startswith(JOINABLE_IDS):
+            return False
+        try:
+            self.call("conversations.join", lambda: self.client.conversations_join(channel=channel))
+        except DeliveryError as exc:
+            log.info("cannot join %s: %s", channel, exc.error)
+            return False
+        return True
 
     def update(self, channel: str, ts: str, message: Message) -> None:
         self.call(
@@ -288,6 +342,8 @@ class Poster:
         thread_ts: str | None = None,
         initial_comment: str | None = None,
     ) -> None:
+        """Upload a file into ``channel`` (in ``thread_ts``), joining a public channel first."""
+        self.join(channel)
         self.call(
             "files_upload_v2",
             lambda: self.client.files_upload_v2(

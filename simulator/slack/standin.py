@@ -11,9 +11,13 @@ No pytest in here: benchmarks use it too.
         slack.wait_for(lambda: slack.calls("chat.postMessage"))
 
 The workspace is an open one (see ``simulator.slack.workspace``): a channel or user id the bot
-names exists; ``slack.workspace.add_channel(...)`` lays out one whose shape matters. Every Web
-API request is recorded (``attempts``: all of them, ``calls``: those answered ok); the views
-``messages()``, ``uploads()`` and ``responses()`` show what the bot posted, shared and answered.
+names exists; ``slack.workspace.add_channel(...)`` lays out one whose shape matters (an
+uninvited public channel, a private one), ``add_message`` a message posted before the test (a
+finding whose thread a click continues; ``earlier=`` keeps such messages across ``reset()``).
+The app has the bot scopes of ``slack/manifest.yml`` (``scopes=`` to test others), and the Web
+API is as strict as Slack's (``simulator.slack.webapi``). Every Web API request is recorded
+(``attempts``: all of them, ``calls``: those answered ok); the views ``messages()``,
+``uploads()`` and ``responses()`` show what the bot posted, shared and answered.
 """
 
 from __future__ import annotations
@@ -25,12 +29,13 @@ import threading
 import time
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlparse
 
+from simulator.slack.scopes import granted_scopes
 from simulator.slack.webapi import WebApi
 from simulator.slack.workspace import Identity, ResponseTarget, SlackError, Workspace
 
@@ -121,9 +126,18 @@ CHANNEL_ARG = {
 
 
 class SlackStandin:
-    def __init__(self, bot_token: str = "xoxb-test-token", app_token: str | None = None) -> None:
+    def __init__(
+        self,
+        bot_token: str = "xoxb-test-token",
+        app_token: str | None = None,
+        *,
+        scopes: Iterable[str] | None = None,
+        earlier: Iterable[tuple[str, str]] = (),
+    ) -> None:
         self.bot_token = bot_token
         self.app_token = app_token
+        self.scopes = frozenset(scopes) if scopes is not None else granted_scopes()
+        self.earlier = list(earlier)  # (channel, ts) of messages laid out again on reset()
         self.socket_url: str | None = None
         self.ts_counter = itertools.count(1)
         standin = self
@@ -164,8 +178,11 @@ class SlackStandin:
             f"http://127.0.0.1:{self.port}",
             app_token=self.app_token,
             socket_url=self.socket_url,
+            scopes=self.scopes,
         )
         self.controls = Controls()
+        for channel, ts in self.earlier:
+            self.add_message(channel, ts)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -212,6 +229,19 @@ class SlackStandin:
         """Posts and uploads into ``channel`` answer ``error`` until the bot joins it."""
         with self.lock:
             self.controls.refused_channels[channel] = error
+
+    def add_message(
+        self, channel: str, ts: str, text: str = "an earlier message", *, from_bot: bool = True
+    ) -> None:
+        """A message that was in ``channel`` before the test (by the bot unless ``from_bot``
+        is False): a click on it, or a reply in its thread, refers to something that exists."""
+        self.workspace.post(
+            channel=self.workspace.resolve_channel(channel).channel_id,
+            user=BOT_USER if from_bot else "U0SOMEONE1",
+            from_bot=from_bot,
+            text=text,
+            ts=ts,
+        )
 
     def fail_responses(self, *statuses: int) -> None:
         with self.lock:

@@ -1,9 +1,29 @@
-"""The Slack Web API methods the bot calls, answered from a ``Workspace``.
+"""The Slack Web API methods the bot calls, answered from a ``Workspace``, as strictly as Slack.
 
 Arguments arrive as Slack accepts them: a form or JSON body, or the query string; structured
 arguments (``blocks``, ``view``, ``files``...) may be JSON strings. Answers have Slack's shape:
 ``{"ok": true, ...}`` or ``{"ok": false, "error": "<code>"}``. Slack's message limits are enforced
-so that a message Slack would refuse is refused here too.
+so that a message Slack would refuse is refused here too. Beyond the documented limits, what
+Slack does and its docs do not say (each from Slack's method reference or from reports in the
+slack_sdk / bolt issue trackers):
+
+- scopes: a method outside the app's bot scopes (``scopes``, by default the manifest's) is
+  ``missing_scope`` with ``needed`` and ``provided``; conversation methods need the scope of the
+  conversation's kind (``channels:``, ``groups:``, ``im:``);
+- membership: ``chat.postMessage`` into a public channel the bot is not in works only with
+  ``chat:write.public`` (else ``not_in_channel``); a private channel or DM the bot is not in is
+  invisible to it (``channel_not_found``); ``files.completeUploadExternal`` and
+  ``conversations.history``/``replies`` need membership even in a public channel
+  (``not_in_channel``; getnao/nao#1372, deno-slack-sdk#128); ``conversations.join`` joins public
+  channels only (``method_not_supported_for_channel_type``, bolt-js#1656);
+- ``msg_blocks_too_long``: chat.postMessage and chat.update refuse blocks whose text adds up
+  to more than 12,000 characters (undocumented; bolt-js#2509 and #2867, where the response_url
+  path was not limited);
+- a ``thread_ts`` that is not a message of the channel: ``thread_not_found`` (Slack may also
+  answer ok and file the reply under no visible thread, python-slack-sdk#840, which loses it
+  just as surely; the stand-in refuses so that a test sees it);
+- ``conversations.history`` lists no thread replies (only parents and broadcasts);
+  ``conversations.replies`` lists a thread, ``ts`` being a message of the channel.
 """
 
 from __future__ import annotations
@@ -13,7 +33,15 @@ import logging
 from collections import deque
 from collections.abc import Callable
 
-from simulator.slack.workspace import Json, Message, ResponseTarget, SlackError, Workspace
+from simulator.slack.scopes import BY_KIND, needed_scope
+from simulator.slack.workspace import (
+    Conversation,
+    Json,
+    Message,
+    ResponseTarget,
+    SlackError,
+    Workspace,
+)
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +50,7 @@ MAX_MODAL_BLOCKS = 100
 MAX_VIEW_BYTES = 250_000  # views.publish: view_too_large above 250 kB
 MAX_SECTION_TEXT = 3000
 MAX_TEXT = 40000
+MAX_BLOCKS_TEXT = 12000  # the text of all blocks together, for chat.postMessage and chat.update
 STRUCTURED = ("blocks", "attachments", "view", "files", "metadata")
 
 
@@ -37,6 +66,22 @@ def decode(args: Json) -> Json:
                     f"invalid_{'blocks' if key == 'blocks' else 'arguments'}"
                 ) from None
     return out
+
+
+def blocks_text(value: object) -> int:
+    """How much text the blocks carry: every ``text`` string, at any depth (section and header
+    text, fields, context elements, button labels...)."""
+    if isinstance(value, list):
+        return sum(blocks_text(v) for v in value)
+    if not isinstance(value, dict):
+        return 0
+    total = 0
+    for key, item in value.items():
+        if key == "text" and isinstance(item, str):
+            total += len(item)
+        elif isinstance(item, dict | list):
+            total += blocks_text(item)
+    return total
 
 
 def check_blocks(blocks: object, limit: int = MAX_BLOCKS) -> list[Json] | None:
@@ -69,8 +114,10 @@ class WebApi:
         *,
         app_token: str | None = None,
         socket_url: str | None = None,
+        scopes: frozenset[str] | None = None,
     ) -> None:
         self.ws = workspace
+        self.scopes = scopes  # the app's bot scopes; None: every method allowed
         self.me = workspace.identity
         self.token = token
         self.app_token = app_token  # apps.connections.open takes the app-level token
@@ -142,6 +189,7 @@ class WebApi:
         else:
             try:
                 with self.ws.changed:
+                    self.check_scope(method, args)
                     result = {"ok": True, **handler(args)}
             except SlackError as exc:
                 result = {"ok": False, "error": exc.code, **exc.extra}
@@ -149,6 +197,34 @@ class WebApi:
         if not result["ok"]:
             log.info("Web API %s -> %s", method, result.get("error"))
         return result
+
+    def check_scope(self, method: str, args: Json) -> None:
+        if self.scopes is None:
+            return
+        kind = self.ws.resolve_channel(args.get("channel")).kind if method in BY_KIND else None
+        needed = needed_scope(method, kind)
+        if needed and needed not in self.scopes:
+            raise SlackError("missing_scope", needed=needed, provided=",".join(sorted(self.scopes)))
+
+    def granted(self, scope: str) -> bool:
+        return self.scopes is None or scope in self.scopes
+
+    def is_member(self, channel: Conversation) -> bool:
+        return self.me.bot_user_id in channel.members
+
+    def may_post(self, channel: Conversation) -> None:
+        """chat.postMessage: a member, or a public channel with chat:write.public."""
+        if self.is_member(channel):
+            return
+        if channel.kind != "public":
+            raise SlackError("channel_not_found")  # invisible to a bot that is not in it
+        if not self.granted("chat:write.public"):
+            raise SlackError("not_in_channel")
+
+    def must_be_member(self, channel: Conversation) -> None:
+        """Uploads and reading history: membership, whatever the channel."""
+        if not self.is_member(channel):
+            raise SlackError("not_in_channel" if channel.kind == "public" else "channel_not_found")
 
     # -- identity ------------------------------------------------------------------------
 
@@ -198,11 +274,19 @@ class WebApi:
             "mrkdwn": args.get("mrkdwn") not in (False, "false", "0"),
         }
 
-    def post_message(self, args: Json) -> Json:
+    def message_fields_limited(self, args: Json) -> Json:
+        """chat.postMessage and chat.update also count the text of all blocks together."""
         fields = self.message_fields(args)
+        if fields["blocks"] and blocks_text(fields["blocks"]) > MAX_BLOCKS_TEXT:
+            raise SlackError("msg_blocks_too_long")
+        return fields
+
+    def post_message(self, args: Json) -> Json:
+        fields = self.message_fields_limited(args)
         if not fields["text"] and not fields["blocks"] and not fields["attachments"]:
             raise SlackError("no_text")
         channel = self.ws.resolve_channel(args.get("channel"))
+        self.may_post(channel)
         decoded = decode(args)
         metadata = decoded.get("metadata")
         message = self.ws.post(
@@ -222,6 +306,7 @@ class WebApi:
         if not fields["text"] and not fields["blocks"] and not fields["attachments"]:
             raise SlackError("no_text")
         channel = self.ws.resolve_channel(args.get("channel"))
+        self.may_post(channel)
         user = str(args.get("user") or "")
         if user not in channel.members and not channel.anyone:
             raise SlackError("user_not_in_channel")
@@ -240,7 +325,7 @@ class WebApi:
         message = self.ws.find(channel.channel_id, args.get("ts"))
         if not message.from_bot:
             raise SlackError("cant_update_message")
-        fields = self.message_fields(args)
+        fields = self.message_fields_limited(args)
         decoded = decode(args)
         changes: Json = {
             "text": fields["text"] or message.text,
@@ -286,6 +371,7 @@ class WebApi:
 
     def history(self, args: Json) -> Json:
         channel = self.ws.resolve_channel(args.get("channel"))
+        self.must_be_member(channel)
         metadata = str(args.get("include_all_metadata")).lower() in ("true", "1")
         try:
             oldest = float(args.get("oldest") or 0)
@@ -306,11 +392,20 @@ class WebApi:
 
     def thread(self, args: Json) -> Json:
         channel = self.ws.resolve_channel(args.get("channel"))
-        parent = self.ws.find(channel.channel_id, args.get("ts"))
+        self.must_be_member(channel)
+        parent = self.ws.messages.get(f"{channel.channel_id}:{args.get('ts')}")
+        if parent is None or parent.ephemeral_to:
+            raise SlackError("thread_not_found")
         root = parent.thread_ts or parent.ts
         head = self.ws.find(channel.channel_id, root)
+        try:
+            oldest = float(args.get("oldest") or 0)
+        except ValueError:
+            raise SlackError("invalid_arguments") from None
         found = [head] + [
-            m for m in self.ws.replies(channel.channel_id, root) if not m.ephemeral_to
+            m
+            for m in self.ws.replies(channel.channel_id, root)
+            if not m.ephemeral_to and float(m.ts) >= oldest
         ]
         metadata = str(args.get("include_all_metadata")).lower() in ("true", "1")
         return {"messages": [m.public(metadata) for m in found], "has_more": False}
@@ -323,6 +418,15 @@ class WebApi:
 
     def join(self, args: Json) -> Json:
         channel = self.ws.resolve_channel(args.get("channel"))
+        if channel.kind != "public":
+            raise SlackError("method_not_supported_for_channel_type")
+        if self.is_member(channel):
+            warning = "already_in_channel"
+            return {
+                "channel": channel.public(self.me.bot_user_id),
+                "warning": warning,
+                "response_metadata": {"warnings": [warning]},
+            }
         with self.ws.changed:
             channel.members.add(self.me.bot_user_id)
             self.ws.touch()
@@ -406,7 +510,13 @@ class WebApi:
             raise SlackError("invalid_arguments")
         channels = [str(args.get("channel_id") or ""), *str(args.get("channels") or "").split(",")]
         targets = [self.ws.resolve_channel(c.strip()) for c in channels if c.strip()]
+        for target in targets:
+            self.must_be_member(target)
         thread_ts = str(args.get("thread_ts") or "") or None
+        for target in targets:
+            parent = self.ws.messages.get(f"{target.channel_id}:{thread_ts}")
+            if thread_ts and (parent is None or parent.ephemeral_to):
+                raise SlackError("thread_not_found")
         comment = str(args.get("initial_comment") or "")
         files = []
         for entry in entries:

@@ -11,8 +11,10 @@ Two ways to lay a workspace out:
   ``channel_not_found`` / ``user_not_found``, as in Slack;
 - ``open_world=True`` (tests, benchmarks): a channel or user id in Slack's shape that nobody
   declared is created the first time the bot names it (``C...`` a public channel, ``G...`` a
-  private one, ``D...`` a DM; the bot a member), so a test declares only the conversations
-  whose shape matters to it (``add_channel(..., bot_member=False)``).
+  private one, ``D...`` a DM; the bot a member, as if invited), so a test declares only the
+  conversations whose shape matters to it (``add_channel(..., bot_member=False)``). A thread
+  is never made up: a reply to a message that is not in the channel is ``thread_not_found``;
+  a test that starts from an earlier message lays it out with ``add_message``.
 """
 
 from __future__ import annotations
@@ -206,6 +208,13 @@ class Conversation:
     is_private: bool = False
     anyone: bool = False  # open world: every person counts as a member (the bot only if joined)
 
+    @property
+    def kind(self) -> str:
+        """ "public", "private" or "im": what decides scopes and whether it can be joined."""
+        if self.im_user is not None:
+            return "im"
+        return "private" if self.is_private else "public"
+
     def public(self, viewer: str) -> Json:
         """As ``conversations.info`` shows it to ``viewer`` (``is_member`` is theirs)."""
         data: Json = {
@@ -381,18 +390,19 @@ class Workspace:
             channel = fields["channel"]
             thread_ts = fields.get("thread_ts") or None
             parent = self.messages.get(f"{channel}:{thread_ts}") if thread_ts else None
-            if thread_ts and parent is None and not self.open_world:
-                raise SlackError("message_not_found")
+            if thread_ts and (parent is None or parent.ephemeral_to):
+                raise SlackError("thread_not_found")
             if parent is not None:
                 thread_ts = parent.thread_ts or parent.ts  # a reply to a reply joins the thread
-                if parent.ephemeral_to:
-                    raise SlackError("thread_not_found")
             fields["thread_ts"] = thread_ts
             fields["blocks"] = with_ids(fields.get("blocks"))
             fields["team"] = self.identity.team_id
             if fields.get("from_bot"):
                 fields.update(bot_id=self.identity.bot_id, app_id=self.identity.app_id)
-            message = Message(ts=self.next_ts(), **fields)
+            ts = fields.pop("ts", None) or self.next_ts()
+            if f"{channel}:{ts}" in self.messages:
+                raise SlackError("message_exists")
+            message = Message(ts=ts, **fields)
             self.messages[message.key] = message
             self.touch()
             return message

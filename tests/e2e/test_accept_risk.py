@@ -29,7 +29,13 @@ from bot.store.remediation_tables import ExceptionRow
 from simulator.aws import RootKeySpec, SimulatedAws, days_ago
 from simulator.slack import TEAM, Posted, SlackStandin
 from tests.support.botproc import BotProcess
-from tests.support.signing import TEST_SIGNING_SECRET, actions_body, command_body, post_signed
+from tests.support.signing import (
+    FINDING_MESSAGE,
+    TEST_SIGNING_SECRET,
+    actions_body,
+    command_body,
+    post_signed,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +49,7 @@ REASON = "vendor appliance <!channel> needs it until Q1 & <@U0MALLORY1> agrees"
 
 @pytest.fixture
 def slack() -> Iterator[SlackStandin]:
-    with SlackStandin(bot_token=BOT_TOKEN) as standin:
+    with SlackStandin(bot_token=BOT_TOKEN, earlier=[FINDING_MESSAGE]) as standin:
         yield standin
 
 

@@ -196,3 +196,25 @@ def test_digest_print_shows_what_the_bot_posts_accepted_risks_and_open_requests_
     assert "Open remediation requests (1)" in shown and f"`{dev}`" in shown
     assert printed == {"text": posted.args["text"], "blocks": posted_blocks}
     assert len(top_level(slack)) == 1  # the preview posted nothing
+
+
+def test_digest_in_a_public_channel_the_bot_was_never_invited_to_gets_its_chart_and_csv(
+    bot: BotProcess, slack: SlackStandin, aws: SimulatedAws
+) -> None:
+    slack.reset()
+    slack.workspace.add_channel("C0UNINVITE1", bot_member=False)
+    aws.set_root_keys(MANAGEMENT_ACCOUNT, [RootKeySpec(slot=1, active=True)])
+
+    post_signed(
+        bot.events_url,
+        command_body("digest", response_url=slack.response_url(), channel="C0UNINVITE1"),
+    )
+
+    [digest] = slack.wait_for(
+        lambda: [m for m in slack.messages("C0UNINVITE1") if m.thread_ts is None]
+    )
+    uploads = slack.wait_for(lambda: len(slack.uploads()) >= 2 and slack.uploads())
+    assert {(u.channel, u.thread_ts) for u in uploads} == {("C0UNINVITE1", digest.ts)}
+    names = sorted(u.filename.rsplit(".", 1)[-1] for u in uploads)
+    assert names == ["csv", "png"]
+    assert not [m for m in slack.messages("C0UNINVITE1") if "Could not attach" in m.args["text"]]

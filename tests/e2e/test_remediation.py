@@ -37,7 +37,13 @@ from simulator.aws_root import RootAccessStandIn
 from simulator.slack import TEAM, SlackStandin, SocketModeServer
 from tests.support.botproc import ROOT, BotProcess
 from tests.support.database import postgres_database
-from tests.support.signing import TEST_SIGNING_SECRET, actions_body, command_body, post_signed
+from tests.support.signing import (
+    FINDING_MESSAGE,
+    TEST_SIGNING_SECRET,
+    actions_body,
+    command_body,
+    post_signed,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +63,7 @@ OWNER = "U0OWNER001"
 
 @pytest.fixture(scope="module")
 def slack() -> Iterator[SlackStandin]:
-    with SlackStandin(bot_token=BOT_TOKEN) as standin:
+    with SlackStandin(bot_token=BOT_TOKEN, earlier=[FINDING_MESSAGE]) as standin:
         yield standin
 
 
@@ -1171,7 +1177,10 @@ def test_the_request_form_works_over_socket_mode(
     aws: SimulatedAws, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     app_token = "xapp-1-test-app-token"
-    with SlackStandin(bot_token=BOT_TOKEN, app_token=app_token) as slack, SocketModeServer() as ws:
+    with (
+        SlackStandin(bot_token=BOT_TOKEN, app_token=app_token, earlier=[FINDING_MESSAGE]) as slack,
+        SocketModeServer() as ws,
+    ):
         slack.set_socket_url(ws.url)
         db = tmp_path_factory.mktemp("socket") / "rootkey.db"
         env = {

@@ -30,6 +30,7 @@ from simulator.slack import Posted, SlackStandin
 from tests.support.botproc import BotProcess
 from tests.support.database import BACKENDS, database, postgres_database
 from tests.support.signing import (
+    FINDING_MESSAGE,
     TEST_SIGNING_SECRET,
     actions_body,
     command_body,
@@ -88,7 +89,7 @@ def test_claims_store_no_slack_data(tmp_path: Path) -> None:
 
 @pytest.fixture
 def slack() -> Iterator[SlackStandin]:
-    with SlackStandin(bot_token=BOT_TOKEN) as standin:
+    with SlackStandin(bot_token=BOT_TOKEN, earlier=[FINDING_MESSAGE]) as standin:
         yield standin
 
 

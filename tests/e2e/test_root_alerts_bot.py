@@ -26,7 +26,7 @@ from simulator.aws import RootKeySpec, SimulatedAws, days_ago
 from simulator.slack import TEAM, SlackStandin
 from tests.e2e.test_slack_home import home_opened, post_event
 from tests.support.botproc import BotProcess
-from tests.support.signing import TEST_SIGNING_SECRET, actions_body, post_signed
+from tests.support.signing import FINDING_MESSAGE, TEST_SIGNING_SECRET, actions_body, post_signed
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +53,7 @@ def submit_form(bot: BotProcess, view: dict[str, Any], user: str, reason: str) -
 
 @pytest.fixture(scope="module")
 def slack() -> Iterator[SlackStandin]:
-    with SlackStandin(bot_token=BOT_TOKEN) as standin:
+    with SlackStandin(bot_token=BOT_TOKEN, earlier=[FINDING_MESSAGE]) as standin:
         yield standin
 
 

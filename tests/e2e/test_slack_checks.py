@@ -21,7 +21,7 @@ from bot.slack.notifier import SlackCheckNotifier
 from bot.slack.poster import Poster
 from bot.store.records import StoreError
 from simulator.slack import SlackStandin
-from tests.support.signing import TEST_SIGNING_SECRET, command_body, signed_headers
+from tests.support.signing import FINDING_MESSAGE, TEST_SIGNING_SECRET, command_body, signed_headers
 
 TOKEN = "xoxb-test-token"
 
@@ -51,7 +51,7 @@ class DownStore:
 
 @pytest.fixture
 def slack() -> Iterator[SlackStandin]:
-    with SlackStandin(bot_token=TOKEN) as standin:
+    with SlackStandin(bot_token=TOKEN, earlier=[FINDING_MESSAGE]) as standin:
         yield standin
 
 

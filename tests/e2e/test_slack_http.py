@@ -18,6 +18,7 @@ from simulator.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws, days_ag
 from simulator.slack import SlackStandin
 from tests.support.botproc import BotProcess
 from tests.support.signing import (
+    FINDING_MESSAGE,
     TEST_SIGNING_SECRET,
     actions_body,
     command_body,
@@ -33,7 +34,7 @@ CHANNEL = "C0ROOTKEY1"
 
 @pytest.fixture(scope="module")
 def slack() -> Iterator[SlackStandin]:
-    with SlackStandin(bot_token=BOT_TOKEN) as standin:
+    with SlackStandin(bot_token=BOT_TOKEN, earlier=[FINDING_MESSAGE]) as standin:
         yield standin
 
 
@@ -386,3 +387,40 @@ def test_url_verification_is_answered(bot: BotProcess) -> None:
         timeout=5,
     )
     assert reply.status_code == 200 and "abc123" in reply.text
+
+
+def test_check_all_in_a_public_channel_the_bot_was_never_invited_to_gets_the_csv(
+    bot: BotProcess, fresh: SlackStandin, aws: SimulatedAws
+) -> None:
+    uninvited = "C0UNINVITE1"
+    fresh.workspace.add_channel(uninvited, bot_member=False)
+    org = aws.create_organization(members=60)
+    for account in org.members[:50]:
+        aws.set_root_keys(account.account_id, [RootKeySpec(slot=1, active=True)])
+
+    command(bot, fresh, "check all", channel=uninvited)
+
+    [message] = result_in(fresh, channel=uninvited)
+    assert "every account is in the full report (CSV) in the thread" in str(message.args)
+    [upload] = fresh.wait_for(lambda: fresh.uploads())
+    assert (upload.channel, upload.thread_ts) == (uninvited, message.ts)
+    rows = list(csv.reader(io.StringIO(upload.content.decode())))
+    assert len(rows) == 1 + 61
+
+
+def test_check_all_in_a_private_channel_the_bot_is_not_in_says_to_invite_it(
+    bot: BotProcess, fresh: SlackStandin, aws: SimulatedAws
+) -> None:
+    private = "C0PRIVATE2"
+    fresh.workspace.add_channel(private, private=True, bot_member=False)
+    org = aws.create_organization(members=60)
+    for account in org.members[:50]:
+        aws.set_root_keys(account.account_id, [RootKeySpec(slot=1, active=True)])
+    response_url = fresh.response_url()
+
+    command(bot, fresh, "check all", channel=private, response_url=response_url)
+
+    reply = fresh.answer_to(response_url)
+    assert reply["response_type"] == "in_channel"
+    assert "invite @rootkey to get the CSV here" in str(reply["blocks"])
+    assert not fresh.uploads() and not fresh.messages(private)

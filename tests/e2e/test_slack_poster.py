@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import yaml
 from slack_sdk import WebClient
 
 from bot.slack.blocks.command import note
 from bot.slack.poster import DeliveryError, Poster
 from simulator.slack import SlackStandin
 
+ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "xoxb-test-token"
 MESSAGE = note("hello from rootkey")
 
@@ -59,6 +62,39 @@ def test_a_timeout_that_had_delivered_is_not_posted_again(slack: SlackStandin) -
     assert len(slack.messages("C1")) == 1
     assert posted.ts == slack.messages("C1")[0].ts
     assert len(slack.attempts("chat.postMessage")) == 1
+
+
+def test_the_stand_in_has_only_the_manifest_scopes(slack: SlackStandin) -> None:
+    with open(ROOT / "slack" / "manifest.yml", encoding="utf-8") as manifest:
+        bot_scopes = yaml.safe_load(manifest)["oauth_config"]["scopes"]["bot"]
+    assert slack.scopes == frozenset(bot_scopes)
+
+
+def test_a_timeout_in_a_thread_is_not_posted_again(slack: SlackStandin) -> None:
+    slack.add_message("C1", "1700000000.000100", "a finding")
+    poster, _ = poster_for(slack, timeout=1)
+    slack.fail("chat.postMessage", "timeout", delay=2.5)
+
+    posted = poster.post("C1", MESSAGE, thread_ts="1700000000.000100")
+
+    [reply] = [m for m in slack.messages("C1") if m.thread_ts == "1700000000.000100"]
+    assert posted.ts == reply.ts
+    assert len(slack.attempts("chat.postMessage")) == 1
+    assert slack.calls("conversations.replies")  # history does not list thread replies
+
+
+def test_a_timeout_in_a_public_channel_the_bot_is_not_in_is_not_posted_again(
+    slack: SlackStandin,
+) -> None:
+    slack.workspace.add_channel("C0UNINVITE1", bot_member=False)
+    poster, _ = poster_for(slack, timeout=1)
+    slack.fail("chat.postMessage", "timeout", delay=2.5)
+
+    posted = poster.post("C0UNINVITE1", MESSAGE)  # chat:write.public: no need to be in it
+
+    assert [m.ts for m in slack.messages("C0UNINVITE1")] == [posted.ts]
+    assert len(slack.attempts("chat.postMessage")) == 1
+    assert [c.args["channel"] for c in slack.calls("conversations.join")] == ["C0UNINVITE1"]
 
 
 def test_server_errors_to_the_end_are_reported_through_response_url(slack: SlackStandin) -> None:
@@ -122,6 +158,7 @@ def test_response_url_refusal_is_permanent(slack: SlackStandin) -> None:
 
 
 def test_file_upload_goes_into_the_thread_after_a_rate_limit(slack: SlackStandin) -> None:
+    slack.add_message("C1", "1.000100", "the result")
     poster, slept = poster_for(slack)
     slack.fail("files.getUploadURLExternal", "ratelimited", retry_after=2)
 
@@ -130,3 +167,29 @@ def test_file_upload_goes_into_the_thread_after_a_rate_limit(slack: SlackStandin
     [upload] = slack.uploads()
     assert slept == [2.0]
     assert (upload.channel, upload.thread_ts, upload.content) == ("C1", "1.000100", b"a,b\r\n")
+
+
+def test_an_upload_joins_a_public_channel_the_bot_was_never_invited_to(
+    slack: SlackStandin,
+) -> None:
+    slack.workspace.add_channel("C0UNINVITE1", bot_member=False)
+    poster, _ = poster_for(slack)
+    result = poster.post("C0UNINVITE1", MESSAGE)
+
+    poster.upload("C0UNINVITE1", filename="r.csv", content="a\r\n", title="r", thread_ts=result.ts)
+
+    [upload] = slack.uploads()
+    assert (upload.channel, upload.thread_ts) == ("C0UNINVITE1", result.ts)
+
+
+def test_an_upload_into_a_private_channel_the_bot_is_not_in_says_why(
+    slack: SlackStandin,
+) -> None:
+    slack.workspace.add_channel("C0PRIVATE1", private=True, bot_member=False)
+    poster, _ = poster_for(slack)
+
+    with pytest.raises(DeliveryError) as caught:
+        poster.upload("C0PRIVATE1", filename="r.csv", content="a\r\n", title="r")
+
+    assert caught.value.error == "channel_not_found"
+    assert not slack.uploads()

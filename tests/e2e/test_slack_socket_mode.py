@@ -14,7 +14,7 @@ import pytest
 from simulator.aws import RootKeySpec, SimulatedAws, days_ago
 from simulator.slack import SlackStandin, SocketModeServer
 from tests.support.botproc import BotProcess
-from tests.support.signing import actions_body, command_body
+from tests.support.signing import FINDING_MESSAGE, actions_body, command_body
 
 pytestmark = pytest.mark.slow
 
@@ -24,7 +24,10 @@ APP_TOKEN = "xapp-1-test-app-token"
 
 @pytest.fixture
 def socket_bot(aws: SimulatedAws) -> Iterator[tuple[BotProcess, SlackStandin, SocketModeServer]]:
-    with SlackStandin(bot_token=BOT_TOKEN, app_token=APP_TOKEN) as slack, SocketModeServer() as ws:
+    with (
+        SlackStandin(bot_token=BOT_TOKEN, app_token=APP_TOKEN, earlier=[FINDING_MESSAGE]) as slack,
+        SocketModeServer() as ws,
+    ):
         slack.set_socket_url(ws.url)
         env = {
             "SLACK_BOT_TOKEN": BOT_TOKEN,

@@ -38,6 +38,7 @@ from bot.store.remediation import NewRequest, RemediationStore
 from simulator.aws import RootKeySpec, SimulatedAws
 from simulator.aws_root import RootAccessStandIn
 from simulator.slack import SlackStandin
+from tests.support.signing import FINDING_MESSAGE
 
 CHANNEL = "C0ROOTKEY1"
 APPROVER = "U0APPROVE1"
@@ -90,7 +91,7 @@ class FlakyStore(RemediationStore):
 
 @pytest.fixture
 def slack() -> Iterator[SlackStandin]:
-    with SlackStandin(bot_token="xoxb-test") as standin:
+    with SlackStandin(bot_token="xoxb-test", earlier=[FINDING_MESSAGE]) as standin:
         yield standin
 
 

@@ -28,6 +28,7 @@ from bot.store import Store
 from bot.store.remediation import RemediationStore
 from simulator.aws import RootKeySpec, SimulatedAws
 from simulator.slack import SlackStandin
+from tests.support.signing import FINDING_MESSAGE
 
 CHANNEL = "C0ROOTKEY1"
 THREAD = "1700000000.000100"
@@ -46,7 +47,7 @@ class Clock:
 
 @pytest.fixture
 def slack() -> Iterator[SlackStandin]:
-    with SlackStandin(bot_token="xoxb-test") as standin:
+    with SlackStandin(bot_token="xoxb-test", earlier=[FINDING_MESSAGE]) as standin:
         yield standin
 
 

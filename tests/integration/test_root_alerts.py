@@ -33,6 +33,7 @@ from simulator import trail
 from simulator.aws import SimulatedAws
 from simulator.slack import SlackStandin
 from tests.support.database import BACKENDS, database
+from tests.support.signing import FINDING_MESSAGE
 
 CHANNEL = "C0ALERTS01"
 ACCOUNT = "111111111111"
@@ -41,7 +42,7 @@ OTHER_KEY = "AKIAI44QH8DHBEXAMPLE"
 
 @pytest.fixture(scope="module")
 def slack() -> Iterator[SlackStandin]:
-    with SlackStandin(bot_token="xoxb-test") as standin:
+    with SlackStandin(bot_token="xoxb-test", earlier=[FINDING_MESSAGE]) as standin:
         yield standin
 
 

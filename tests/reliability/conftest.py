@@ -10,6 +10,7 @@ from simulator.aws import SimulatedAws
 from simulator.slack import SlackStandin
 from tests.reliability.harness import APPROVER_GROUP, BOT_TOKEN, GROUP_APPROVER
 from tests.support.pg_cluster import PgCluster, PgClusterUnavailable
+from tests.support.signing import FINDING_MESSAGE
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ def pg_cluster() -> Iterator[PgCluster]:
 @pytest.fixture(scope="module")
 def slack() -> Iterator[SlackStandin]:
     """The Slack Web API stand-in, knowing the distinctive bot token of these tests."""
-    with SlackStandin(bot_token=BOT_TOKEN) as standin:
+    with SlackStandin(bot_token=BOT_TOKEN, earlier=[FINDING_MESSAGE]) as standin:
         yield standin
 
 

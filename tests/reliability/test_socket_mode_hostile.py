@@ -16,7 +16,7 @@ from simulator.aws import RootKeySpec, SimulatedAws, days_ago
 from simulator.slack import TEAM, SlackStandin, SocketModeServer
 from tests.reliability.harness import APP_ID, BOT_TOKEN, live_markup, wait_until
 from tests.support.botproc import BotProcess
-from tests.support.signing import actions_body, command_body
+from tests.support.signing import FINDING_MESSAGE, actions_body, command_body
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +27,10 @@ APP_TOKEN = "xapp-1-A0ROOTKEY1-rk6SECRETapptokenP3w9"
 def socket_bot(
     moto_server: SimulatedAws,
 ) -> Iterator[tuple[BotProcess, SlackStandin, SocketModeServer]]:
-    with SlackStandin(bot_token=BOT_TOKEN, app_token=APP_TOKEN) as slack, SocketModeServer() as ws:
+    with (
+        SlackStandin(bot_token=BOT_TOKEN, app_token=APP_TOKEN, earlier=[FINDING_MESSAGE]) as slack,
+        SocketModeServer() as ws,
+    ):
         slack.set_socket_url(ws.url)
         env = {
             "SLACK_BOT_TOKEN": BOT_TOKEN,

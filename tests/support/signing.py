@@ -65,15 +65,21 @@ def command_body(
     )
 
 
+# The message a click of ``actions_body`` comes from by default (channel, ts): an audit result
+# the bot posted before the test. A test whose bot answers in its thread lays it out in the
+# Slack stand-in (``SlackStandin(earlier=[FINDING_MESSAGE])``): Slack has no thread without it.
+FINDING_MESSAGE = ("C0ROOTKEY1", "1700000000.000100")
+
+
 def actions_body(
     action_id: str,
     value: str,
     *,
     response_url: str,
-    channel: str = "C0ROOTKEY1",
+    channel: str = FINDING_MESSAGE[0],
     user: str = "U0ALICE001",
     team: str = "T0TEAM0001",
-    message_ts: str = "1700000000.000100",
+    message_ts: str = FINDING_MESSAGE[1],
     api_app_id: str = "A0ROOTKEY1",
 ) -> str:
     """A ``block_actions`` payload (form-encoded ``payload=<json>``)."""

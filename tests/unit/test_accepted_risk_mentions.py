@@ -23,6 +23,7 @@ from bot.slack.notifier import SlackCheckNotifier
 from bot.slack.poster import Poster
 from bot.store.records import StoreError
 from simulator.slack import SlackStandin
+from tests.support.signing import FINDING_MESSAGE
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 UNTIL = datetime(2026, 12, 30, tzinfo=UTC)
@@ -178,7 +179,7 @@ class TwoKeys:
 
 def run_check(exceptions: Callable[[], Sequence[RiskException]]) -> dict[str, Any]:
     """The check use case against the Slack stand-in; the posted message's arguments."""
-    with SlackStandin(bot_token="xoxb-test") as slack:
+    with SlackStandin(bot_token="xoxb-test", earlier=[FINDING_MESSAGE]) as slack:
         client = WebClient(token="xoxb-test", base_url=slack.base_url, retry_handlers=[])
         jobs = Jobs(workers=1)
         runner = CheckRunner(

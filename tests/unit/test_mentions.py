@@ -28,7 +28,7 @@ from bot.slack.blocks.command import error_message
 from bot.store.remediation import NewRequest, RemediationStore
 from bot.wiring import Services
 from simulator.slack import SlackStandin
-from tests.support.signing import TEST_SIGNING_SECRET, actions_body, signed_headers
+from tests.support.signing import FINDING_MESSAGE, TEST_SIGNING_SECRET, actions_body, signed_headers
 
 TOKEN = "xoxb-test-token"
 CHANNEL = "C0ROOTKEY1"
@@ -47,7 +47,7 @@ class NoAudit:
 
 @pytest.fixture
 def slack() -> Iterator[SlackStandin]:
-    with SlackStandin(bot_token=TOKEN) as standin:
+    with SlackStandin(bot_token=TOKEN, earlier=[FINDING_MESSAGE]) as standin:
         yield standin
 
 

@@ -18,6 +18,9 @@ HELP_LINES: list[tuple[str, str]] = [
 ]
 
 INVITE_HINT = f"type `/invite @rootkey` in this channel, then run `{SLASH_COMMAND} check` again"
+# Where the bot is not a member and cannot join (a private channel, a DM): files need an invite.
+INVITE_FOR_FILES = "invite @rootkey to get the CSV here (`/invite @rootkey`)"
+CHANNEL_ERRORS = frozenset({"not_in_channel", "channel_not_found"})
 
 
 def help_message(problem: str | None = None) -> Message:
@@ -57,8 +60,8 @@ def not_in_channel_note(error: str) -> str:
     """Appended to a result that came through the command's reply link."""
     return (
         f":information_source: rootkey could not post in this channel ({escape(error)}), "
-        f"so this came through the command's reply link. To get threads, buttons and "
-        f"reports here, {INVITE_HINT}."
+        f"so this came through the command's reply link: {INVITE_FOR_FILES}. To get threads, "
+        f"buttons and reports here, {INVITE_HINT}."
     )
 
 
@@ -82,9 +85,10 @@ def exceptions_unread_note() -> str:
 
 
 def report_failed(error: str) -> Message:
+    invite = f"{INVITE_FOR_FILES}, or " if error in CHANNEL_ERRORS else ""
     text = (
         f":warning: The full report could not be attached ({escape(error)}); "
-        "`python -m bot check --format csv` writes the same report."
+        f"{invite}`python -m bot check --format csv` writes the same report."
     )
     return check_limits(Message(blocks=[mrkdwn_section(text)], text=text))
 

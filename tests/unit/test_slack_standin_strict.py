@@ -1,0 +1,173 @@
+"""The Slack stand-in refuses what Slack refuses (with the bot scopes of slack/manifest.yml).
+
+Each rule here was checked against Slack's method reference and reports from the slack_sdk /
+bolt issue trackers (see simulator/slack/webapi.py); a product test that passes against the
+stand-in must not pass only because the stand-in is kinder than Slack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from simulator.slack import BOT_USER, SlackStandin
+from simulator.slack.scopes import granted_scopes
+
+TOKEN = "xoxb-test-token"
+PUBLIC = "C0PUBLIC01"  # the bot was never invited
+PRIVATE = "C0PRIVATE1"  # a private channel (ids of new private channels start with C too)
+JOINED = "C0JOINED01"
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandin]:
+    with SlackStandin(bot_token=TOKEN) as standin:
+        standin.workspace.add_channel(PUBLIC, bot_member=False)
+        standin.workspace.add_channel(PRIVATE, private=True, bot_member=False)
+        standin.workspace.add_channel(JOINED)
+        yield standin
+
+
+@pytest.fixture
+def client(slack: SlackStandin) -> WebClient:
+    return WebClient(token=TOKEN, base_url=slack.base_url, retry_handlers=[])
+
+
+def refused(call: Any) -> dict[str, Any]:
+    with pytest.raises(SlackApiError) as caught:
+        call()
+    return dict(caught.value.response.data)
+
+
+def section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def test_a_method_outside_the_manifest_scopes_is_missing_scope(client: WebClient) -> None:
+    granted = granted_scopes()
+    assert "users:read" not in granted
+
+    answer = refused(lambda: client.users_info(user="U0ALICE001"))
+
+    assert answer["error"] == "missing_scope"
+    assert answer["needed"] == "users:read"
+    assert set(answer["provided"].split(",")) == granted
+
+
+def test_history_scope_follows_the_kind_of_conversation() -> None:
+    with SlackStandin(bot_token=TOKEN, scopes={"chat:write", "channels:history"}) as slack:
+        slack.workspace.add_channel(PRIVATE, private=True)
+        client = WebClient(token=TOKEN, base_url=slack.base_url, retry_handlers=[])
+        client.conversations_history(channel=JOINED)
+
+        answer = refused(lambda: client.conversations_history(channel=PRIVATE))
+
+    assert (answer["error"], answer["needed"]) == ("missing_scope", "groups:history")
+
+
+def test_chat_write_public_posts_in_a_public_channel_without_joining(
+    client: WebClient, slack: SlackStandin
+) -> None:
+    client.chat_postMessage(channel=PUBLIC, text="result")
+
+    assert [m.args["text"] for m in slack.messages(PUBLIC)] == ["result"]
+    assert BOT_USER not in slack.workspace.conversations[PUBLIC].members
+
+
+def test_without_chat_write_public_a_public_channel_needs_an_invite() -> None:
+    with SlackStandin(bot_token=TOKEN, scopes={"chat:write"}) as slack:
+        slack.workspace.add_channel(PUBLIC, bot_member=False)
+        client = WebClient(token=TOKEN, base_url=slack.base_url, retry_handlers=[])
+
+        answer = refused(lambda: client.chat_postMessage(channel=PUBLIC, text="result"))
+
+    assert answer["error"] == "not_in_channel"
+
+
+def test_a_private_channel_the_bot_is_not_in_cannot_be_posted_to_or_joined(
+    client: WebClient, slack: SlackStandin
+) -> None:
+    posted = refused(lambda: client.chat_postMessage(channel=PRIVATE, text="result"))
+    joined = refused(lambda: client.conversations_join(channel=PRIVATE))
+
+    assert posted["error"] == "channel_not_found"  # a private channel is invisible to others
+    assert joined["error"] == "method_not_supported_for_channel_type"
+    assert not slack.messages(PRIVATE)
+
+
+def test_a_direct_message_cannot_be_joined(client: WebClient) -> None:
+    answer = refused(lambda: client.conversations_join(channel="D0ALICE001"))
+
+    assert answer["error"] == "method_not_supported_for_channel_type"
+
+
+def test_an_upload_needs_membership_and_joining_a_public_channel_gives_it(
+    client: WebClient, slack: SlackStandin
+) -> None:
+    result = client.chat_postMessage(channel=PUBLIC, text="result")
+
+    answer = refused(
+        lambda: client.files_upload_v2(
+            channel=PUBLIC, filename="r.csv", content="a,b\r\n", thread_ts=result["ts"]
+        )
+    )
+    assert answer["error"] == "not_in_channel"
+    assert not slack.uploads()
+
+    client.conversations_join(channel=PUBLIC)
+    client.files_upload_v2(
+        channel=PUBLIC, filename="r.csv", content="a,b\r\n", thread_ts=result["ts"]
+    )
+    [upload] = slack.uploads()
+    assert (upload.channel, upload.thread_ts) == (PUBLIC, result["ts"])
+
+
+def test_block_text_over_12000_characters_is_msg_blocks_too_long(
+    client: WebClient, slack: SlackStandin
+) -> None:
+    blocks = [section("x" * 2900) for _ in range(4)] + [section("y" * 500)]  # 12,100
+
+    answer = refused(lambda: client.chat_postMessage(channel=JOINED, text="t", blocks=blocks))
+
+    assert answer["error"] == "msg_blocks_too_long"
+    client.chat_postMessage(channel=JOINED, text="t", blocks=blocks[:4])  # 11,600: accepted
+    assert len(slack.messages(JOINED)) == 1
+
+
+def test_a_thread_ts_that_is_not_a_message_of_the_channel_is_refused(
+    client: WebClient, slack: SlackStandin
+) -> None:
+    elsewhere = client.chat_postMessage(channel=PUBLIC, text="parent")["ts"]
+
+    made_up = refused(
+        lambda: client.chat_postMessage(channel=JOINED, text="r", thread_ts="1700000000.000100")
+    )
+    other_channel = refused(
+        lambda: client.chat_postMessage(channel=JOINED, text="r", thread_ts=elsewhere)
+    )
+
+    assert made_up["error"] == other_channel["error"] == "thread_not_found"
+    assert not slack.messages(JOINED)
+
+
+def test_history_shows_no_thread_replies_and_replies_shows_the_thread(
+    client: WebClient, slack: SlackStandin
+) -> None:
+    parent = client.chat_postMessage(channel=JOINED, text="parent")["ts"]
+    client.chat_postMessage(channel=JOINED, text="reply", thread_ts=parent)
+
+    history = client.conversations_history(channel=JOINED)["messages"]
+    thread = client.conversations_replies(channel=JOINED, ts=parent)["messages"]
+
+    assert [m["text"] for m in history] == ["parent"]
+    assert [m["text"] for m in thread] == ["parent", "reply"]
+
+
+def test_history_of_a_channel_the_bot_is_not_in_is_not_in_channel(client: WebClient) -> None:
+    answer = refused(lambda: client.conversations_history(channel=PUBLIC))
+
+    assert answer["error"] == "not_in_channel"
