@@ -38,6 +38,7 @@ class BlockId(StrEnum):
     SUMMARY = "rootkey_summary"
     FINDING = "rootkey_finding"  # + ":" + account id
     FINDING_ACTIONS = "rootkey_finding_actions"  # + ":" + account id: its buttons
+    ERRORS = "rootkey_errors"  # + ":" + n: accounts that could not be checked, for one reason
     ACCEPTED = "rootkey_accepted"  # accounts with an accepted risk, shown apart
     COMPLIANT = "rootkey_compliant"
     ACTIONS = "rootkey_actions"

@@ -15,9 +15,11 @@ from bot.slack.blocks.audit import MAX_FINDINGS, audit_failed, audit_result, nee
 from bot.slack.blocks.command import help_message, not_in_channel_note, usage_error
 from bot.slack.blocks.common import (
     MAX_BLOCKS,
+    MAX_MESSAGE_TEXT,
     MAX_SECTION_TEXT,
     BlockLimitError,
     Message,
+    block_text,
     check_limits,
     escape,
     mrkdwn_section,
@@ -161,7 +163,15 @@ def test_ten_thousand_accounts_stay_within_slack_limits() -> None:
     assert (
         message.blocks[0].to_dict()["text"]["text"] == "Root access keys in 3000 of 10000 accounts"
     )
-    assert f"Showing the {MAX_FINDINGS} worst of 3500 accounts" in texts(message)
+    [group] = [s for s in sections(message) if s["block_id"].startswith("rootkey_errors:")]
+    head, names, more = group["text"]["text"].split("\n")
+    assert head == ":warning: *500 accounts could not be checked*: AssumeRole: AccessDenied"
+    named = len(names.split(", "))
+    assert more.startswith(f"…and {500 - named} more, each in the full report")
+    findings = [b for b in as_dicts(message) if b["type"] == "actions"][:-1]  # not Re-run
+    assert len(findings) == MAX_FINDINGS
+    assert f"Showing the {MAX_FINDINGS + named} worst of 3500 accounts" in texts(message)
+    assert block_text(message.blocks) <= MAX_MESSAGE_TEXT
     assert "/invite @rootkey" in texts(message)
     assert needs_report(big)
     assert len(message.text) <= 3000

@@ -22,7 +22,7 @@ from bot.audit.models import AuditResult, KeySlot, Status, Verdict
 from bot.remediation.keys import KeyPrint
 from bot.services.chart import trend_png
 from bot.services.digest import Digest, DigestService, digest_csv
-from bot.slack.blocks.common import MAX_BLOCKS, MAX_SECTION_TEXT
+from bot.slack.blocks.common import MAX_BLOCKS, MAX_MESSAGE_TEXT, MAX_SECTION_TEXT, block_text
 from bot.slack.blocks.digest import digest_message
 from bot.slack.blocks.history import history_message
 from bot.store import Store
@@ -277,6 +277,46 @@ def test_ten_thousand_accounts_stay_within_slack_limits_and_the_csv_has_them_all
     rows = list(csv.DictReader(io.StringIO(digest_csv(digest))))
     assert len(rows) == 10_000
     assert sum(r["status"] == "error" for r in rows) == len(digest.errors)
+
+
+def test_sixty_unreadable_accounts_with_long_aws_text_share_one_line_within_the_budget(
+    store: Store,
+) -> None:
+    at = T0 + timedelta(days=1)
+    denied = (
+        "could not audit: AssumeRole RootkeyAudit: AccessDenied (User: arn:aws:sts::111111111111:"
+        "assumed-role/rootkey-bot/i-0abc123 is not authorized to perform: sts:AssumeRole on "
+        "resource: arn:aws:iam::{}:role/RootkeyAudit, after 2 retries)"
+    )
+    verdicts = [
+        Verdict(f"{i:012d}", E, denied.format(f"{i:012d}"), "aws", checked_at=at)
+        for i in range(1, 61)
+    ] + [
+        Verdict(
+            f"{i:012d}",
+            N,
+            "root key in slot 1 " + "x" * 200,
+            "aws",
+            account_name="team-" + "y" * 60,
+            keys=(KeySlot(slot=1, active=True),),
+            checked_at=at,
+        )
+        for i in range(101, 141)
+    ]
+    run = store.save_run(
+        AuditResult(verdicts=tuple(verdicts), scope="org", started_at=at, finished_at=at),
+        "schedule",
+    )
+    digest = service(store, 1).build(run)
+
+    message = digest_message(digest)
+
+    assert block_text(message.blocks) <= MAX_MESSAGE_TEXT
+    assert "60 accounts: could not audit: AssumeRole RootkeyAudit: AccessDenied" in block_texts(
+        digest
+    )
+    rows = list(csv.DictReader(io.StringIO(digest_csv(digest))))
+    assert len(rows) == 100
 
 
 def test_a_name_that_looks_like_a_formula_is_inert_in_the_csv(store: Store) -> None:

@@ -3,13 +3,20 @@
 Builders return a ``Message`` (blocks and the ``text`` fallback that notifications and screen
 readers use) and call ``check_limits`` before returning, so a message that Slack would refuse
 is caught where it is built, not at post time.
+
+Besides the documented limits, Slack refuses ``chat.postMessage`` when the text of all blocks
+together reaches about 12,000 characters (``msg_blocks_too_long``; undocumented, one refusal
+reported at 11,341). Every message keeps its block text within ``MAX_MESSAGE_TEXT``; builders
+of long lists fill them up to a ``TextBudget``, say how many more there are, and leave the
+whole list to the CSV.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import (
@@ -28,7 +35,12 @@ MAX_SECTION_TEXT = 3000
 MAX_HEADER_TEXT = 150
 MAX_CONTEXT_TEXT = 2000
 MAX_FALLBACK_TEXT = 3000  # Slack truncates at 40,000; notifications show far less
+MAX_MESSAGE_TEXT = 11_000  # block text of one message, well under Slack's ~12,000 refusal
 ELLIPSIS = "…"
+
+T = TypeVar("T")
+# A 12-digit number in an error text: an account id, set aside when grouping identical errors.
+ACCOUNT_ID_IN_TEXT = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
 
 # Slack's special mentions written without angle brackets, e.g. "@channel" with link_names.
 MASS_MENTION = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
@@ -36,11 +48,15 @@ ZERO_WIDTH_SPACE = "\u200b"
 
 __all__ = [
     "MAX_BLOCKS",
+    "MAX_MESSAGE_TEXT",
     "MAX_SECTION_TEXT",
     "BlockLimitError",
     "Message",
+    "TextBudget",
+    "block_text",
     "check_limits",
     "context",
+    "error_groups",
     "escape",
     "fmt_date",
     "header",
@@ -60,6 +76,51 @@ class Message(NamedTuple):
 
     blocks: list[Block]
     text: str
+
+
+class TextBudget:
+    """Characters of block text a builder may still spend on one message."""
+
+    def __init__(self, total: int) -> None:
+        self.left = total
+
+    def fits(self, size: int) -> bool:
+        return size <= self.left
+
+    def take(self, size: int) -> bool:
+        """Spend ``size`` if it fits; False (and nothing spent) if not."""
+        if size > self.left:
+            return False
+        self.left -= size
+        return True
+
+
+def text_of(value: Any) -> int:
+    if isinstance(value, list):
+        return sum(text_of(v) for v in value)
+    if not isinstance(value, dict):
+        return 0
+    return sum(
+        len(item) if key == "text" and isinstance(item, str) else text_of(item)
+        for key, item in value.items()
+    )
+
+
+def block_text(blocks: Sequence[Block | dict[str, Any]]) -> int:
+    """The text Slack counts against ``msg_blocks_too_long``: every ``text`` string of the
+    blocks (section and header text, fields, context elements, button labels)."""
+    return sum(text_of(b.to_dict() if isinstance(b, Block) else b) for b in blocks)
+
+
+def error_groups(items: Sequence[T], reason: Callable[[T], str]) -> list[tuple[str, list[T]]]:
+    """Items whose reasons are the same (account ids in them aside), largest group first; a
+    reason is one line, as written the first time it was seen."""
+    groups: dict[str, tuple[str, list[T]]] = {}
+    for item in items:
+        text = " ".join(reason(item).split())
+        key = ACCOUNT_ID_IN_TEXT.sub("<account>", text)
+        groups.setdefault(key, (text, []))[1].append(item)
+    return sorted(groups.values(), key=lambda group: -len(group[1]))
 
 
 def truncate(text: str, limit: int) -> str:
@@ -134,6 +195,9 @@ def check_limits(message: Message) -> Message:
         raise BlockLimitError(f"{len(message.blocks)} blocks; Slack allows {MAX_BLOCKS}")
     if not message.text:
         raise BlockLimitError("a message needs a text fallback")
+    size = block_text(message.blocks)
+    if size > MAX_MESSAGE_TEXT:
+        raise BlockLimitError(f"{size} characters of block text; the budget is {MAX_MESSAGE_TEXT}")
     seen: set[str] = set()
     for block in message.blocks:
         try:

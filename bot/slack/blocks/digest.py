@@ -1,7 +1,9 @@
 """Block Kit of the compliance digest (and its thread notes).
 
-The message holds counts and the worst accounts of each list; whatever does not fit is named in
-the CSV posted in the thread, so the message stays within Slack's limits at any size. An all
+The message holds counts and the worst accounts of each list, within one text budget for the
+whole message (``MAX_MESSAGE_TEXT``); accounts that could not be audited for the same reason
+share one line; whatever does not fit is named in the CSV posted in the thread, so the message
+stays within Slack's limits at any size. An all
 clear is one short section: a long digest always means something needs doing.
 """
 
@@ -16,10 +18,13 @@ from slack_sdk.models.blocks import SectionBlock
 from bot.rules import is_user_id
 from bot.services.digest_report import Digest, Excepted, OpenRequestView
 from bot.slack.blocks.common import (
+    MAX_MESSAGE_TEXT,
     MAX_SECTION_TEXT,
     Message,
+    TextBudget,
     check_limits,
     context,
+    error_groups,
     escape,
     header,
     mrkdwn_section,
@@ -31,6 +36,10 @@ T = TypeVar("T")
 
 LIST_LIMIT = 10  # accounts named per list in the message; the CSV has them all
 SECTION_BUDGET = MAX_SECTION_TEXT - 200
+MORE_LINE = 80  # "…and 1,234 more in the CSV in the thread"
+# Block text of the header, the summary and the context line, at most (1,500),
+LISTS_TEXT = MAX_MESSAGE_TEXT - 2600  # and six titles with their "…and N more" lines
+MAX_REASON = 300
 
 
 def user(ident: str | None) -> str:
@@ -72,27 +81,44 @@ def key_age(state: AccountState) -> str:
 
 
 def bullet_list(
-    items: Sequence[T], render: Callable[[T], str], *, more: str = "in the CSV in the thread"
+    items: Sequence[T],
+    render: Callable[[T], str],
+    *,
+    more: str = "in the CSV in the thread",
+    budget: TextBudget | None = None,
 ) -> str:
-    """Up to ``LIST_LIMIT`` lines within one section; the rest summed up in a last line."""
+    """Up to ``LIST_LIMIT`` lines within one section (and what is left of the message's
+    ``budget``); the rest summed up in a last line."""
+    room = SECTION_BUDGET if budget is None else min(SECTION_BUDGET, budget.left - MORE_LINE)
     lines: list[str] = []
     used = 0
     for item in items[:LIST_LIMIT]:
         line = "• " + render(item)
-        if used + len(line) + 1 > SECTION_BUDGET:
+        if used + len(line) + 1 > room:
             break
         lines.append(line)
         used += len(line) + 1
     rest = len(items) - len(lines)
     if rest:
         lines.append(f"…and {rest:,} more {more}")
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    if budget is not None:
+        budget.left -= len(text)
+    return text
 
 
 def section(
-    title: str, items: Sequence[T], render: Callable[[T], str], block_id: str
+    title: str,
+    items: Sequence[T],
+    render: Callable[[T], str],
+    block_id: str,
+    budget: TextBudget | None = None,
 ) -> SectionBlock:
-    return mrkdwn_section(f"*{title}*\n" + bullet_list(items, render), block_id=block_id)
+    if budget is not None:
+        budget.left -= len(title) + 3
+    return mrkdwn_section(
+        f"*{title}*\n" + bullet_list(items, render, budget=budget), block_id=block_id
+    )
 
 
 def fallback(digest: Digest) -> str:
@@ -195,7 +221,15 @@ def digest_message(digest: Digest) -> Message:
             if s.open_since is not None
             else ""
         )
-        return f"{account(s)}{new} — {escape(s.reason)}{known}"
+        return f"{account(s)}{new} — {one_line(s.reason, MAX_REASON)}{known}"
+
+    def error_group_line(group: tuple[str, list[AccountState]]) -> str:
+        reason, states = group
+        if len(states) == 1:
+            return error_line(states[0])
+        named = ", ".join(f"`{escape(s.account_id)}`" for s in states[:LIST_LIMIT])
+        rest = f" and {len(states) - LIST_LIMIT:,} more" if len(states) > LIST_LIMIT else ""
+        return f"{plural(len(states), 'account')}: {one_line(reason, MAX_REASON)} — {named}{rest}"
 
     def excepted_line(e: Excepted) -> str:
         return (
@@ -213,6 +247,7 @@ def digest_message(digest: Digest) -> Message:
             f"{plural(age, 'day')} ago"
         )
 
+    budget = TextBudget(LISTS_TEXT)
     if digest.fixed:
         blocks.append(
             section(
@@ -220,6 +255,7 @@ def digest_message(digest: Digest) -> Message:
                 digest.fixed,
                 fixed_line,
                 "rootkey_digest_fixed",
+                budget,
             )
         )
     if digest.still_open:
@@ -233,15 +269,17 @@ def digest_message(digest: Digest) -> Message:
                 listed,
                 open_line,
                 "rootkey_digest_open",
+                budget,
             )
         )
     if digest.errors:
         blocks.append(
             section(
                 f"Could not be audited ({len(digest.errors):,}), not counted as compliant",
-                digest.errors,
-                error_line,
+                error_groups(digest.errors, lambda s: s.reason),
+                error_group_line,
                 "rootkey_digest_errors",
+                budget,
             )
         )
     if digest.excepted:
@@ -251,6 +289,7 @@ def digest_message(digest: Digest) -> Message:
                 digest.excepted,
                 excepted_line,
                 "rootkey_digest_excepted",
+                budget,
             )
         )
     if digest.open_requests:
@@ -260,6 +299,7 @@ def digest_message(digest: Digest) -> Message:
                 digest.open_requests,
                 request_line,
                 "rootkey_digest_requests",
+                budget,
             )
         )
     blocks.append(
@@ -273,6 +313,8 @@ def digest_message(digest: Digest) -> Message:
 
 def attachment_failed(name: str, error: str) -> Message:
     text = f"Could not attach the {name} to this digest: {escape(error)}."
+    if error in ("not_in_channel", "channel_not_found"):
+        text += f" Invite @rootkey to get the {name} here (`/invite @rootkey`)."
     return check_limits(Message(blocks=[mrkdwn_section(f":warning: {text}")], text=text))
 
 

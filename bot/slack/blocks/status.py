@@ -15,7 +15,10 @@ from bot.remediation.models import Request, RiskException
 from bot.remediation.states import State
 from bot.slack.action_ids import ActionId
 from bot.slack.blocks.common import (
+    MAX_MESSAGE_TEXT,
     Message,
+    TextBudget,
+    block_text,
     check_limits,
     escape,
     mrkdwn_section,
@@ -31,6 +34,7 @@ from bot.slack.blocks.remediation import (
 )
 
 MAX_STATUS_ROWS = 40
+HALF_BUDGET = (MAX_MESSAGE_TEXT - 400) // 2  # block text of each of the two lists
 MAX_REVOKE_BUTTONS = 8  # accepted risks shown with their own Revoke button
 MAX_CANCEL_BUTTONS = 8  # open requests shown with their own Cancel button
 TEAM_DOMAIN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
@@ -48,9 +52,12 @@ def status_message(
 ) -> Message:
     """Open requests, then accepted risks, each with a "Revoke" button (approvers and the risk
     owner may end it early) and, where its account's last audit shows keys it was not accepted
-    for, why it no longer covers the account (``not_covering``: request id -> why)."""
+    for, why it no longer covers the account (``not_covering``: request id -> why). Each list
+    takes at most half of the message's text budget; "…and N more" says what did not fit."""
     blocks: list[Any] = [mrkdwn_section("*Open remediation requests*")]
     lines: list[str] = []
+    budget = TextBudget(HALF_BUDGET)
+    shown = 0
     for n, req in enumerate(list(requests)[:MAX_STATUS_ROWS]):
         who = f", assigned to <@{req.assignee}>" if req.assignee else ""
         line = (
@@ -59,16 +66,24 @@ def status_message(
             f"{account_text(req.account_id, req.account_name)} · *{req.state.value}*{who} · "
             f"since {when(req.state_since, zone)}"
         )
-        if n < MAX_CANCEL_BUTTONS and req.state is not State.EXECUTING:
-            blocks += [mrkdwn_section(line), ActionsBlock(
+        buttons = (
+            [ActionsBlock(
                 block_id=f"rootkey_cancel:{n}:{req.id}", elements=[cancel_button(req, "Cancel")]
-            )]  # fmt: skip
+            )]
+            if n < MAX_CANCEL_BUTTONS and req.state is not State.EXECUTING
+            else []
+        )  # fmt: skip
+        if not budget.take(len(line) + 1 + block_text(buttons)):
+            break
+        if buttons:
+            blocks += [mrkdwn_section(line), *buttons]
         else:
             lines.append(line)
+        shown += 1
     if not requests:
         lines.append("None.")
-    elif len(requests) > MAX_STATUS_ROWS:
-        lines.append(f"…and {len(requests) - MAX_STATUS_ROWS} more.")
+    elif len(requests) > shown:
+        lines.append(f"…and {len(requests) - shown} more.")
     lines.append("")
     lines.append("*Accepted risks (shown apart until they expire)*")
     if not exceptions:
@@ -76,6 +91,8 @@ def status_message(
     blocks += sections(lines)
     lapsed = not_covering or {}
     rows: list[str] = []
+    budget = TextBudget(HALF_BUDGET)
+    shown = 0
     for n, exc in enumerate(list(exceptions)[:MAX_STATUS_ROWS]):
         line = (
             f":shield: #{exc.request_id} {account_text(exc.account_id, exc.account_name)} · "
@@ -85,12 +102,16 @@ def status_message(
         if exc.request_id in lapsed:
             why = escape(truncate(lapsed[exc.request_id], 300))
             line += f"\n:warning: It no longer covers the account: {why}"
-        if n < MAX_REVOKE_BUTTONS:
-            blocks += [mrkdwn_section(line), revoke_button(exc, n)]
+        button = [revoke_button(exc, n)] if n < MAX_REVOKE_BUTTONS else []
+        if not budget.take(len(line) + 1 + block_text(button)):
+            break
+        if button:
+            blocks += [mrkdwn_section(line), *button]
         else:
             rows.append(line)
-    if len(exceptions) > MAX_STATUS_ROWS:
-        rows.append(f"…and {len(exceptions) - MAX_STATUS_ROWS} more.")
+        shown += 1
+    if len(exceptions) > shown:
+        rows.append(f"…and {len(exceptions) - shown} more.")
     if rows:
         blocks += sections(rows)
     text = f"{len(requests)} open remediation requests, {len(exceptions)} accepted risks"
