@@ -51,6 +51,7 @@ from simulator.aws import FAKE_KEY_ID, FAKE_SECRET, REGION, start_served  # noqa
 from simulator.slack import APP_ID, TEAM, SlackStandin  # noqa: E402
 from tests.support.botproc import BotProcess  # noqa: E402
 from tests.support.signing import (  # noqa: E402
+    FINDING_MESSAGE,
     actions_body,
     command_body,
     post_signed,
@@ -130,7 +131,7 @@ def ask_for(bot: BotProcess, slack: SlackStandin, store: RemediationStore, accou
         f"{account}:",
         response_url=slack.response_url(),
         user=ALICE,
-        message_ts="1700000000.000100",
+        message_ts=FINDING_MESSAGE[1],
     )
     assert post_signed(bot.events_url, click, SIGNING_SECRET).status_code == 200
 
@@ -302,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
             database_url = cluster.url
         print(f"store: {database_url.split(':', 1)[0]}", flush=True)
         members, keyed = member_ids(endpoint)
-        with SlackStandin(bot_token=BOT_TOKEN) as slack:
+        with SlackStandin(bot_token=BOT_TOKEN, earlier=[FINDING_MESSAGE]) as slack:
             env = {
                 "SLACK_BOT_TOKEN": BOT_TOKEN,
                 "SLACK_SIGNING_SECRET": SIGNING_SECRET,
