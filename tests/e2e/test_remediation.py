@@ -198,13 +198,16 @@ def status_answer(bot: Bot, slack: SlackStandin, user: str) -> dict[str, Any]:
     return slack.answer_to(url)
 
 
-def filled_form(slack: SlackStandin) -> dict[str, Any]:
-    """The request form after the bot filled it in (views.update of the loading modal)."""
+def filled_form(slack: SlackStandin, account: str | None = None) -> dict[str, Any]:
+    """The request form after the bot filled it in (views.update of the loading modal); with
+    ``account``, that account's form (a form of an earlier click may still get a late update,
+    such as the key-usage summary)."""
 
     def ready() -> dict[str, Any] | None:
         for call in reversed(slack.calls("views.update")):
             view = call.args["view"]
-            if view.get("submit"):
+            meta = json.loads(view.get("private_metadata") or "{}")
+            if view.get("submit") and account in (None, meta.get("a")):
                 return {**view, "id": call.args["view_id"]}
         return None
 
@@ -270,7 +273,7 @@ def ask_for_remediation(
 ) -> tuple[int, str]:
     """Button, form, submit; returns the request id and its message ts."""
     click(bot, slack, ActionId.REQUEST_REMEDIATION, f"{account}:", user)
-    form = filled_form(slack)
+    form = filled_form(slack, account)
     reply = submit(bot, form, user, {"reason": "unused since 2019", "ticket": None})
     assert reply.status_code == 200 and not reply.text
     posted = slack.wait_for(
@@ -348,7 +351,7 @@ def test_assume_root_runs_from_the_button_to_a_verified_fix(
     account = member_with_key(aws, last_used=days_ago(3), region="eu-west-1", service="s3")
 
     click(bot, slack, ActionId.REQUEST_REMEDIATION, f"{account}:", ALICE)
-    form = filled_form(slack)
+    form = filled_form(slack, account)
     shown = json.dumps(form["blocks"])
     assert account in shown
     assert "Used in the last 30 days" in shown  # the key was used 3 days ago
@@ -550,10 +553,19 @@ def test_status_lists_open_requests(
 
     # A second request for the same account is refused in the form while one is open.
     click(bot, slack, ActionId.REQUEST_REMEDIATION, f"{account}:", MALLORY)
+    mine = [c for c in slack.calls("views.update") if c.args["view"].get("submit")]
     form = slack.wait_for(
         lambda: (
-            (forms := [c for c in slack.calls("views.update") if c.args["view"].get("submit")])
-            and len(forms) >= 2
+            (
+                forms := [
+                    c
+                    for c in slack.calls("views.update")
+                    if c.args["view"].get("submit")
+                    and json.loads(c.args["view"].get("private_metadata") or "{}").get("a")
+                    == account
+                    and c.args["view_id"] not in {m.args["view_id"] for m in mine}
+                ]
+            )
             and {**forms[-1].args["view"], "id": forms[-1].args["view_id"]}
         )
     )
@@ -693,7 +705,7 @@ def test_a_request_that_cannot_be_posted_is_closed_and_the_requester_told(
     bot, slack = assume_root_bot, fresh
     account = member_with_key(aws)
     click(bot, slack, ActionId.REQUEST_REMEDIATION, f"{account}:", ALICE)
-    form = filled_form(slack)
+    form = filled_form(slack, account)
     slack.refuse_channel(CHANNEL)  # the bot was removed from the channel meanwhile
     assert submit(bot, form, ALICE, {"reason": "unused", "ticket": None}).status_code == 200
     [dm] = slack.wait_for(lambda: slack.messages(ALICE))
@@ -990,7 +1002,7 @@ def test_accept_risk_records_an_exception_shown_apart(
     account = member_with_key(aws)
     # From the remediation form: "Accept the risk instead" turns it into the exception form.
     click(bot, slack, ActionId.REQUEST_REMEDIATION, f"{account}:", ALICE)
-    first = filled_form(slack)
+    first = filled_form(slack, account)
     in_form = json.loads(urllib.parse.parse_qs(actions_body(
         ActionId.ACCEPT_RISK.value, account, response_url=slack.response_url(), user=ALICE
     ))["payload"][0])  # fmt: skip
@@ -1201,7 +1213,7 @@ def test_the_request_form_works_over_socket_mode(
             ws.wait_ack(
                 ws.push("interactive", json.loads(urllib.parse.parse_qs(click_body)["payload"][0]))
             )
-            form = filled_form(slack)
+            form = filled_form(slack, account)
 
             def submission(reason: str) -> dict[str, Any]:
                 state = {"reason": {"value": {"type": "plain_text_input", "value": reason}}}
