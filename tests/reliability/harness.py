@@ -246,6 +246,17 @@ def ask_for(
     return request_id, ts
 
 
+def posted_now(slack: SlackStandin) -> list[Any]:
+    """What the bot posted, less key-usage summaries in request threads: that CloudTrail lookup
+    ends in the background after a request is made, so an earlier test's summary may land in
+    this one (a request made by this test shows in ``snapshot`` instead)."""
+    return [
+        m
+        for m in slack.messages()
+        if not (m.thread_ts and "What used the root keys" in (m.args.get("text") or ""))
+    ]
+
+
 def snapshot(bot: Bot) -> tuple[list[Request], list[LogEntry]]:
     """Every request and every audit-log line, to compare before and after."""
     return bot.store.find(), list(bot.store.iter_log(None))

@@ -36,6 +36,7 @@ from tests.reliability.harness import (
     decide_buttons,
     filled_form,
     live_markup,
+    posted_now,
     snapshot,
     submit,
     view_payload,
@@ -210,7 +211,7 @@ def test_unknown_action_ids_change_nothing(
     reply = click(bot, fresh, action_id, f"{accounts[0]}:", APPROVER)
     quiet_for(fresh)
     assert reply.status_code in (200, 404), reply.status_code
-    assert not fresh.messages() and aws.call_count() == 0
+    assert not posted_now(fresh) and aws.call_count() == 0
     assert snapshot(bot) == before
 
 
@@ -314,8 +315,10 @@ def test_tampered_finding_and_rerun_values_answer_privately(
     texts = private_answers(fresh, clicks(bot, fresh, action.value, values, ALICE))
     quiet_for(fresh, 0.5)
     assert all("not valid" in t for t in texts), texts
-    assert not fresh.calls("views.open") and not fresh.messages()
-    assert aws.call_count() == 0
+    assert not fresh.calls("views.open") and not posted_now(fresh)
+    # No account was audited (an earlier test's background key-usage lookup may still be
+    # reading CloudTrail through the audit role; it never reads the account summary).
+    assert aws.call_count(action="GetAccountSummary") == aws.call_count(action="ListAccounts") == 0
     assert snapshot(bot) == before
 
 
@@ -422,7 +425,7 @@ def test_oversized_and_malformed_bodies_are_refused(bot: Bot, fresh: SlackStandi
     reply = requests.post(bot.url, data=huge, headers=headers(huge), timeout=30)
     assert reply.status_code == 413
     quiet_for(fresh)
-    assert not fresh.messages()
+    assert not posted_now(fresh)
     health = requests.get(bot.url.replace("/slack/events", "/healthz"), timeout=5)
     assert health.status_code == 200
 
