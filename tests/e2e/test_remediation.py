@@ -214,15 +214,18 @@ def filled_form(slack: SlackStandin, account: str | None = None) -> dict[str, An
     return slack.wait_for(ready)
 
 
-def form_from(slack: SlackStandin, channel: str, after: int = 0) -> dict[str, Any]:
+def form_from(
+    slack: SlackStandin, channel: str, after: int = 0, account: str | None = None
+) -> dict[str, Any]:
     """The filled request form opened from ``channel`` (among the views.update calls after
-    the first ``after``): forms of other clicks may still be updated meanwhile."""
+    the first ``after``; with ``account``, that account's): forms of other clicks may still be
+    updated meanwhile."""
 
     def ready() -> dict[str, Any] | None:
         for call in reversed(slack.calls("views.update")[after:]):
             view = call.args["view"]
             meta = json.loads(view.get("private_metadata") or "{}")
-            if view.get("submit") and meta.get("c") == channel:
+            if view.get("submit") and meta.get("c") == channel and account in (None, meta.get("a")):
                 return {**view, "id": call.args["view_id"]}
         return None
 
@@ -589,7 +592,7 @@ def test_a_request_from_a_direct_message_is_refused_and_blocks_nothing(
         user=MALLORY, channel="D0MALLORY1",
     )  # fmt: skip
     assert post_signed(bot.url, body).status_code == 200
-    form = form_from(slack, "D0MALLORY1")
+    form = form_from(slack, "D0MALLORY1", account=account)
     refused = submit(bot, form, MALLORY, {"reason": "parked", "ticket": None}).json()
     assert "not from a direct message" in refused["errors"]["reason"]
     assert bot.store.find(account_id=account) == []
@@ -598,7 +601,7 @@ def test_a_request_from_a_direct_message_is_refused_and_blocks_nothing(
     forms = len(slack.calls("views.update"))
     click(bot, slack, ActionId.REQUEST_REMEDIATION, f"{account}:", ALICE)
     slack.wait_for(lambda: len(slack.calls("views.update")) > forms)
-    fresh_form = form_from(slack, CHANNEL, after=forms)
+    fresh_form = form_from(slack, CHANNEL, after=forms, account=account)
     ok = submit(bot, fresh_form, ALICE, {"reason": "unused", "ticket": None})
     assert ok.status_code == 200 and not ok.text
     [req] = slack.wait_for(lambda: bot.store.find(account_id=account))
@@ -625,7 +628,10 @@ def test_with_a_request_channel_every_request_is_posted_there(
         )  # fmt: skip
         assert post_signed(bot.url, body).status_code == 200
         ok = submit(
-            bot, form_from(slack, "D0MALLORY1"), MALLORY, {"reason": "unused", "ticket": None}
+            bot,
+            form_from(slack, "D0MALLORY1", account=account),
+            MALLORY,
+            {"reason": "unused", "ticket": None},
         )
         assert ok.status_code == 200 and not ok.text
         [req] = slack.wait_for(lambda: bot.store.find(account_id=account))
