@@ -15,7 +15,6 @@ from bot.slack.action_ids import ActionId
 from bot.slack.blocks.command import ack_text, busy_text, error_message, note
 from bot.slack.blocks.common import Message
 from bot.slack.values import BadValue, FindingRef
-from handlers.deadline import acked_in_time
 from handlers.middleware import claimed
 
 if TYPE_CHECKING:
@@ -83,14 +82,11 @@ def register(app: App, services: Services) -> None:
         forms.open(ctx, clicked.user, clicked.trigger_id, clicked.view_id)
 
     def on_request(
-        ack: Ack, body: dict[str, Any], context: BoltContext, act: Callable[[int, str], object]
+        body: dict[str, Any], context: BoltContext, act: Callable[[int, str], object]
     ) -> None:
         """Button values carry the request id only; the service reloads and checks the rest.
-        A click acked too late for Slack to have taken it is not applied (the clicker is told
-        to click again). A click another replica took on is left to it (the store's
-        conditional moves would refuse it anyway, but the refusal would be posted)."""
-        if not acked_in_time(services, ack, body, context):
-            return
+        A click another replica took on is left to it (the store's conditional moves would
+        refuse it anyway, but the refusal would be posted)."""
         if not claimed(services, context):
             return
         clicked = payloads.click(body)
@@ -104,20 +100,25 @@ def register(app: App, services: Services) -> None:
 
     @app.action(ActionId.APPROVE.value)
     def approve_request(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        on_request(ack, body, context, remediation.approve)
+        ack()
+        on_request(body, context, remediation.approve)
 
     @app.action(ActionId.REJECT.value)
     def reject_request(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        on_request(ack, body, context, remediation.reject)
+        ack()
+        on_request(body, context, remediation.reject)
 
     @app.action(ActionId.REVOKE_EXCEPTION.value)
     def revoke_exception(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        on_request(ack, body, context, remediation.revoke)
+        ack()
+        on_request(body, context, remediation.revoke)
 
     @app.action(ActionId.CANCEL_REQUEST.value)
     def cancel_request(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        on_request(ack, body, context, remediation.cancel)
+        ack()
+        on_request(body, context, remediation.cancel)
 
     @app.action(ActionId.VERIFY_NOW.value)
     def verify_request(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        on_request(ack, body, context, remediation.verify)
+        ack()
+        on_request(body, context, remediation.verify)

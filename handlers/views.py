@@ -13,7 +13,6 @@ from bot.remediation.errors import InvalidInput
 from bot.slack import payloads
 from bot.slack.action_ids import CallbackId
 from bot.store.records import StoreError
-from handlers.deadline import acked_in_time
 from handlers.middleware import claimed
 
 if TYPE_CHECKING:
@@ -40,8 +39,7 @@ def register(app: App, services: Services) -> None:
     def submit_request(
         ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
     ) -> None:
-        """Validate at once (errors go back into the form), ack, then create and post (unless
-        the ack came too late for Slack to have taken it)."""
+        """Validate at once (errors go back into the form), ack, then create and post."""
         user = payloads.submitter(body)
         try:
             form = payloads.request_form(payloads.submission_kind(view), view)
@@ -53,8 +51,7 @@ def register(app: App, services: Services) -> None:
             log.warning("a form could not be checked: %s", exc or "the database is slow")
             ack(response_action="errors", errors={"reason": NOT_AVAILABLE})
             return
-        if not acked_in_time(services, ack, body, context, channel=form.context.channel):
-            return  # Slack may have shown the form as failed: it stays open to submit again
+        ack()
         services.forms.submitted(str(view.get("id") or ""))
         if claimed(services, context):  # a form another replica took on is saved there once
             services.forms.request_posted(remediation.create(new))
