@@ -288,14 +288,14 @@ class Store(SlotStore, TimelineStore):
             ).where(ranked.c.rank == 1)
         cur = cur_q.cte("cur")
 
-        # Pass 1 over each account's history up to its current verdict.
+        # One pass over each account's history up to its current verdict: aggregates only.
         h = v.alias("h")
         known_by_baseline = (
             and_(h.c.status != Status.ERROR.value, h.c.checked_at <= baseline)
             if baseline is not None
             else None
         )
-        agg1 = (
+        agg = (
             select(
                 cur.c.account_id,
                 func.min(h.c.checked_at).label("first_seen"),
@@ -317,68 +317,51 @@ class Store(SlotStore, TimelineStore):
             .select_from(cur)
             .join(h, and_(h.c.account_id == cur.c.account_id, h.c.checked_at <= cur.c.checked_at))
             .group_by(cur.c.account_id)
-            .cte("agg1")
+            .subquery("agg")
         )
+        # The rest is read from the history index only where the history is not one status
+        # throughout (last_other set) or a key is open: a few index lookups per such account.
+        p = v.alias("p")
 
-        # Pass 2: the starts of the current streaks, and the statuses at the baseline.
-        h2 = v.alias("h2")
-        agg2 = (
-            select(
-                cur.c.account_id,
-                func.min(
-                    case(
-                        (
-                            and_(
-                                h2.c.status == Status.NONCOMPLIANT.value,
-                                or_(
-                                    agg1.c.last_compliant.is_(None),
-                                    h2.c.checked_at > agg1.c.last_compliant,
-                                ),
-                            ),
-                            h2.c.checked_at,
-                        )
-                    )
-                ).label("open_since"),
-                func.min(
-                    case(
-                        (
-                            and_(
-                                h2.c.status == cur.c.status,
-                                or_(
-                                    agg1.c.last_other.is_(None),
-                                    h2.c.checked_at > agg1.c.last_other,
-                                ),
-                            ),
-                            h2.c.checked_at,
-                        )
-                    )
-                ).label("last_change"),
-                func.max(
-                    case(
-                        (
-                            and_(
-                                h2.c.checked_at == agg1.c.base_known_at,
-                                h2.c.status != Status.ERROR.value,
-                            ),
-                            h2.c.status,
-                        )
-                    )
-                ).label("base_status"),
-                func.max(case((h2.c.checked_at == agg1.c.base_any_at, h2.c.status))).label(
-                    "base_raw_status"
-                ),
-                func.min(agg1.c.first_seen).label("first_seen"),
+        def lookup(value: Any, *where: Any) -> Any:
+            """``value`` over this account's verdicts up to the current one, where ``where``."""
+            return (
+                select(value)
+                .where(p.c.account_id == v.c.account_id, p.c.checked_at <= v.c.checked_at, *where)
+                .scalar_subquery()
             )
-            .select_from(cur)
-            .join(agg1, agg1.c.account_id == cur.c.account_id)
-            .join(
-                h2,
-                and_(h2.c.account_id == cur.c.account_id, h2.c.checked_at <= cur.c.checked_at),
-            )
-            .group_by(cur.c.account_id)
-            .cte("agg2")
+
+        unchanged = agg.c.last_other.is_(None)
+        open_since = case(
+            (v.c.status == Status.COMPLIANT.value, cast(null(), UtcDateTime)),
+            else_=lookup(
+                func.min(p.c.checked_at),
+                p.c.status == Status.NONCOMPLIANT.value,
+                or_(agg.c.last_compliant.is_(None), p.c.checked_at > agg.c.last_compliant),
+            ),
         )
-
+        last_change = case(
+            (unchanged, agg.c.first_seen),
+            else_=lookup(
+                func.min(p.c.checked_at),
+                p.c.status == v.c.status,
+                p.c.checked_at > agg.c.last_other,
+            ),
+        )
+        base_status = case(
+            (agg.c.base_known_at.is_(None), null()),
+            (unchanged, v.c.status),
+            else_=lookup(
+                func.max(p.c.status),
+                p.c.checked_at == agg.c.base_known_at,
+                p.c.status != Status.ERROR.value,
+            ),
+        )
+        base_raw_status = case(
+            (agg.c.base_any_at.is_(None), null()),
+            (unchanged, v.c.status),
+            else_=lookup(func.max(p.c.status), p.c.checked_at == agg.c.base_any_at),
+        )
         query = (
             select(
                 v.c.id,
@@ -390,15 +373,15 @@ class Store(SlotStore, TimelineStore):
                 v.c["keys"],
                 v.c.root_mfa_active,
                 v.c.checked_at,
-                agg2.c.first_seen,
-                agg2.c.open_since,
-                agg2.c.last_change,
-                agg2.c.base_status,
-                agg2.c.base_raw_status,
+                agg.c.first_seen,
+                open_since.label("open_since"),
+                last_change.label("last_change"),
+                base_status.label("base_status"),
+                base_raw_status.label("base_raw_status"),
             )
             .select_from(cur)
             .join(v, v.c.id == cur.c.id)
-            .join(agg2, agg2.c.account_id == cur.c.account_id)
+            .join(agg, agg.c.account_id == cur.c.account_id)
             .order_by(v.c.account_id)
         )
         with self.transaction() as conn:
