@@ -1,76 +1,141 @@
-"""The digest's 30-day trend chart: a PNG drawn with matplotlib (Agg, no display needed).
+"""The digest's 30-day trend chart: an 800 x 320 PNG drawn directly with Pillow.
 
 Bars are what needs work each day (accounts with a root key, accounts that could not be
-audited); the line is the share of audited accounts that were compliant.
+audited); the line is the share of audited accounts that were compliant. It is a handful of
+rectangles, a polyline and some labels, so it is drawn straight onto an image (a few
+milliseconds) rather than through a plotting library.
 """
 
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+
+from PIL import Image, ImageDraw, ImageFont
 
 from bot.store import TrendDay
 
 RED, ORANGE, GREEN = "#d62728", "#ff7f0e", "#2ca02c"
+INK, GRID = "#262626", "#e6e6e6"
+WIDTH, HEIGHT = 800, 320
+# The plot area: room for the title above, tick labels on both sides, the legend below.
+LEFT, RIGHT, TOP, BOTTOM = 64, WIDTH - 64, 34, HEIGHT - 58
+
+Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Maps values in [low, high] onto pixel rows [BOTTOM, TOP]."""
+
+    low: float
+    high: float
+
+    def y(self, value: float) -> float:
+        return BOTTOM - (value - self.low) / (self.high - self.low) * (BOTTOM - TOP)
+
+
+def nice_ticks(low: float, high: float, *, most: int = 6, integer: bool = False) -> list[float]:
+    """Round tick values (1, 2, 2.5 or 5 times a power of ten) inside [low, high]."""
+    span = max(high - low, 1e-9)
+    raw = span / most
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    if integer:
+        step = max(1.0, float(math.ceil(step)))
+    first = math.ceil(low / step - 1e-9) * step
+    count = math.floor((high - first) / step + 1e-9) + 1
+    return [first + i * step for i in range(count)]
+
+
+def label(value: float) -> str:
+    return f"{value:.0f}" if value == round(value) else f"{value:g}"
 
 
 def trend_png(trend: Sequence[TrendDay], *, title: str | None = None) -> bytes:
-    import matplotlib
+    font = ImageFont.load_default(size=11)
+    title_font = ImageFont.load_default(size=13)
+    image = Image.new("RGB", (WIDTH, HEIGHT), "white")
+    draw = ImageDraw.Draw(image)
 
-    matplotlib.use("Agg")
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator, PercentFormatter
-
-    figure = Figure(figsize=(8, 3.2), dpi=100)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot(1, 1, 1)
-    positions = list(range(len(trend)))
     open_keys = [d.noncompliant for d in trend]
     errors = [d.error for d in trend]
-    axes.bar(positions, open_keys, color=RED, width=0.8, label="root key present")
-    axes.bar(positions, errors, bottom=open_keys, color=ORANGE, width=0.8, label="could not audit")
-    axes.set_ylabel("accounts")
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.set_ylim(
-        bottom=0, top=max([1, *(k + e for k, e in zip(open_keys, errors, strict=True))]) * 1.15
-    )
-
-    share = axes.twinx()
+    bars = Scale(0.0, max([1, *(k + e for k, e in zip(open_keys, errors, strict=True))]) * 1.15)
     percent = [100.0 * d.compliant / d.total if d.total else None for d in trend]
-    shown = [(x, p) for x, p in zip(positions, percent, strict=True) if p is not None]
-    if shown:
-        share.plot(
-            [x for x, _ in shown],
-            [p for _, p in shown],
-            color=GREEN,
-            marker="o",
-            markersize=3,
-            label="% compliant",
-        )
-        low = min(p for _, p in shown)
-        share.set_ylim(max(0.0, low - (100.0 - low) * 0.5 - 1), 100.5)
-    share.yaxis.set_major_formatter(PercentFormatter(decimals=0))
-    share.set_ylabel("compliant")
+    shown = [(i, p) for i, p in enumerate(percent) if p is not None]
+    low = min((p for _, p in shown), default=100.0)
+    share = Scale(max(0.0, low - (100.0 - low) * 0.5 - 1), 100.5)
 
+    # Grid and tick labels: accounts on the left, percent compliant on the right.
+    for value in nice_ticks(bars.low, bars.high, integer=True):
+        y = bars.y(value)
+        draw.line([(LEFT, y), (RIGHT, y)], fill=GRID)
+        draw.text((LEFT - 6, y), label(value), fill=INK, font=font, anchor="rm")
+    for value in nice_ticks(share.low, share.high, most=5):
+        draw.text((RIGHT + 6, share.y(value)), f"{label(value)}%", fill=INK, font=font, anchor="lm")
+    vertical(image, "accounts", font, (14, (TOP + BOTTOM) // 2))
+    vertical(image, "compliant", font, (WIDTH - 14, (TOP + BOTTOM) // 2))
+
+    # Stacked bars, 80% of each day's width, half a day clear of each side.
+    slot = (RIGHT - LEFT) / (len(trend) + 1)
+
+    def centre(i: int) -> float:
+        return LEFT + slot * (i + 1)
+
+    for i, (keys, errs) in enumerate(zip(open_keys, errors, strict=True)):
+        x0, x1 = centre(i) - slot * 0.4, centre(i) + slot * 0.4
+        if keys:
+            draw.rectangle([(x0, bars.y(keys)), (x1, BOTTOM)], fill=RED)
+        if errs:
+            draw.rectangle([(x0, bars.y(keys + errs)), (x1, bars.y(keys))], fill=ORANGE)
+
+    # The compliant share: a line with a dot per audited day.
+    points = [(centre(i), share.y(p)) for i, p in shown]
+    if len(points) > 1:
+        draw.line(points, fill=GREEN, width=2, joint="curve")
+    for x, y in points:
+        draw.ellipse([(x - 3, y - 3), (x + 3, y + 3)], fill=GREEN)
+
+    # Axes: bottom and both sides (no top line).
+    draw.line([(LEFT, TOP), (LEFT, BOTTOM), (RIGHT, BOTTOM), (RIGHT, TOP)], fill=INK)
     step = max(1, len(trend) // 10)
-    axes.set_xticks(positions[::step], [d.day.strftime("%m-%d") for d in trend][::step])
+    for i in range(0, len(trend), step):
+        draw.line([(centre(i), BOTTOM), (centre(i), BOTTOM + 4)], fill=INK)
+        day = trend[i].day.strftime("%m-%d")
+        draw.text((centre(i), BOTTOM + 6), day, fill=INK, font=font, anchor="mt")
+
     first, last = (trend[0].day, trend[-1].day) if trend else (None, None)
-    axes.set_title(title or f"Root access keys by day, {first} to {last}", fontsize=10)
-    handles = axes.get_legend_handles_labels()
-    lines = share.get_legend_handles_labels()
-    axes.legend(
-        handles[0] + lines[0],
-        handles[1] + lines[1],
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.12),
-        ncols=3,
-        fontsize=8,
-        frameon=False,
-    )
-    for side in (axes, share):
-        side.spines["top"].set_visible(False)
-    figure.tight_layout()
+    heading = title or f"Root access keys by day, {first} to {last}"
+    draw.text((WIDTH / 2, 10), heading, fill=INK, font=title_font, anchor="mt")
+    legend(draw, font)
+
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    image.save(buffer, format="PNG", optimize=False, compress_level=6)
     return buffer.getvalue()
+
+
+def vertical(image: Image.Image, text: str, font: Font, at: tuple[int, int]) -> None:
+    """``text`` turned a quarter left, centred on ``at``."""
+    box = font.getbbox(text)
+    strip = Image.new("RGB", (int(box[2]) + 2, int(box[3]) + 4), "white")
+    ImageDraw.Draw(strip).text((1, 1), text, fill=INK, font=font)
+    turned = strip.rotate(90, expand=True)
+    image.paste(turned, (at[0] - turned.width // 2, at[1] - turned.height // 2))
+
+
+def legend(draw: ImageDraw.ImageDraw, font: Font) -> None:
+    entries = [(RED, "root key present"), (ORANGE, "could not audit"), (GREEN, "% compliant")]
+    widths = [18 + 6 + draw.textlength(text, font=font) for _, text in entries]
+    gap = 28
+    x = (WIDTH - (sum(widths) + gap * (len(entries) - 1))) / 2
+    y = HEIGHT - 18
+    for (colour, text), width in zip(entries, widths, strict=True):
+        if colour == GREEN:
+            draw.line([(x, y), (x + 18, y)], fill=colour, width=2)
+            draw.ellipse([(x + 6, y - 3), (x + 12, y + 3)], fill=colour)
+        else:
+            draw.rectangle([(x, y - 5), (x + 18, y + 5)], fill=colour)
+        draw.text((x + 24, y), text, fill=INK, font=font, anchor="lm")
+        x += width + gap
