@@ -7,9 +7,12 @@
 It saves 30 daily audit runs of 10,000 accounts (about 3% with a root key, in streaks that
 start and end over the month; 1% that could not be audited) through the store, then times
 ``DigestService.build`` (the store's queries: latest verdicts, open streaks, changes since the
-last digest, the 30-day trend), the Block Kit message, the CSV and the trend chart. Peak memory
-is measured in a second pass under tracemalloc (Python allocations), and as the process's
-maximum resident size (ru_maxrss). Figures are printed; nothing is asserted.
+last digest, the 30-day trend), the Block Kit message, the CSV and the trend chart, and prints
+each part and their total ("digest ready") with its wall-clock time, this process's CPU time
+and, for a PostgreSQL server on this machine, the CPU time of its backends; then the load
+average, since the wall clock stretches when other work shares the CPUs. Peak memory is
+measured in a second pass under tracemalloc (Python allocations), and as the process's maximum
+resident size (ru_maxrss). Figures are printed; nothing is asserted.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import tracemalloc
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -147,17 +151,52 @@ def fill(store: Store, accounts: int, days: int, seed: int) -> tuple[int, int]:
     return run_ids[-1], run_ids[-2]
 
 
-def timed(fn: Callable[[], T]) -> tuple[T, float]:
-    started = time.perf_counter()
-    value = fn()
-    return value, time.perf_counter() - started
+@dataclass(frozen=True)
+class Timing:
+    wall: float  # seconds on the clock
+    cpu: float  # CPU seconds of this process (SQLite runs in it)
+    server: float | None  # CPU seconds of the PostgreSQL backends (None: SQLite or unreadable)
+
+    def __add__(self, other: Timing) -> Timing:
+        server = None if self.server is None or other.server is None else self.server + other.server
+        return Timing(self.wall + other.wall, self.cpu + other.cpu, server)
+
+    def row(self, name: str, note: str = "") -> str:
+        server = "" if self.server is None else f"  + {self.server:6.3f} s PostgreSQL CPU"
+        return f"{name:15s} {self.wall:7.3f} s wall  {self.cpu:6.3f} s CPU{server}  {note}".rstrip()
 
 
-def cpu_timed(fn: Callable[[], T]) -> float:
-    """CPU seconds of this process (SQLite runs in it; PostgreSQL's share is not counted)."""
-    started = time.process_time()
-    fn()
-    return time.process_time() - started
+class Clock:
+    """Times a call: wall clock, this process's CPU, and (PostgreSQL on this machine) the CPU
+    its backends serving the bench database used, read from /proc (parallel workers, which
+    come and go within a query, are not counted)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def server_cpu(self) -> float | None:
+        if self.store.dialect != "postgresql":
+            return None
+        query = text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        with self.store.engine.connect() as conn:
+            pids = list(conn.execute(query).scalars())
+        total = 0.0
+        try:
+            for pid in pids:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return None  # a server elsewhere, or its processes hidden from us
+        return total
+
+    def __call__(self, fn: Callable[[], T]) -> tuple[T, Timing]:
+        server = self.server_cpu()
+        wall, cpu = time.perf_counter(), time.process_time()
+        value = fn()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        after = self.server_cpu()
+        used = None if server is None or after is None else after - server
+        return value, Timing(wall, cpu, used)
 
 
 def main() -> int:
@@ -171,9 +210,9 @@ def main() -> int:
     with database(kind) as url:
         store = Store.open(url)
         try:
-            (last, previous), fill_s = timed(
-                lambda: fill(store, args.accounts, args.days, args.seed)
-            )
+            fill_started = time.perf_counter()
+            last, previous = fill(store, args.accounts, args.days, args.seed)
+            fill_s = time.perf_counter() - fill_started
             # the previous day's digest was posted: changes are counted from its audit
             claim = store.claim_slot("CBENCH", START + timedelta(days=args.days - 2), "bench")
             assert claim is not None
@@ -182,13 +221,13 @@ def main() -> int:
             )
             now = START + timedelta(days=args.days - 1, hours=1)
             service = DigestService(store, clock=lambda: now)
+            clock = Clock(store)
 
-            digest, build_s = timed(lambda: service.build(last, channel="CBENCH"))
-            message, blocks_s = timed(lambda: digest_message(digest))
-            report, csv_s = timed(lambda: digest_csv(digest))
-            png, chart_s = timed(lambda: trend_png(digest.trend))
-            rebuild = [timed(lambda: service.build(last, channel="CBENCH"))[1] for _ in range(3)]
-            build_cpu = cpu_timed(lambda: service.build(last, channel="CBENCH"))
+            digest, build_t = clock(lambda: service.build(last, channel="CBENCH"))
+            message, blocks_t = clock(lambda: digest_message(digest))
+            report, csv_t = clock(lambda: digest_csv(digest))
+            png, chart_t = clock(lambda: trend_png(digest.trend))
+            again = [clock(lambda: service.build(last, channel="CBENCH"))[1] for _ in range(3)]
 
             tracemalloc.start()
             service.build(last, channel="CBENCH")
@@ -211,14 +250,16 @@ def main() -> int:
         f"{len(digest.new_noncompliant)} new, {len(digest.fixed)} fixed, "
         f"{len(digest.errors)} not audited"
     )
-    again = ", ".join(f"{s:.3f}" for s in rebuild)
-    print(f"build (store)   {build_s:8.3f} s first, then {again} s (wall clock)")
-    print(f"build CPU       {build_cpu:8.3f} s (this process: SQLite all, PostgreSQL client side)")
-    print(f"block kit       {blocks_s:8.3f} s  ({len(message.blocks)} blocks)")
-    print(f"csv             {csv_s:8.3f} s  ({len(report) / 1024:,.0f} KiB)")
-    print(f"trend chart     {chart_s:8.3f} s  ({len(png) / 1024:,.0f} KiB PNG)")
-    total = build_s + blocks_s + csv_s + chart_s
-    print(f"digest ready    {total:8.3f} s  (total: build + block kit + csv + trend chart)")
+    total = build_t + blocks_t + csv_t + chart_t
+    print(build_t.row("build (store)", "latest verdicts, streaks, changes, 30-day trend"))
+    print(blocks_t.row("block kit", f"{len(message.blocks)} blocks"))
+    print(csv_t.row("csv", f"{len(report) / 1024:,.0f} KiB"))
+    print(chart_t.row("trend chart", f"{len(png) / 1024:,.0f} KiB PNG"))
+    print(total.row("digest ready", "total of the four parts above"))
+    rebuilt = ", ".join(f"{t.wall:.3f} s ({t.cpu:.3f} CPU)" for t in again)
+    print(f"build again     {rebuilt}")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average    {load} (1, 5, 15 min) on {os.cpu_count()} CPUs")
     print(
         f"peak (tracemalloc) build {build_peak / 2**20:6.1f} MiB, "
         f"render {render_peak / 2**20:6.1f} MiB"
