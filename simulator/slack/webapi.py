@@ -24,6 +24,10 @@ slack_sdk / bolt issue trackers):
   just as surely; the stand-in refuses so that a test sees it);
 - ``conversations.history`` lists no thread replies (only parents and broadcasts);
   ``conversations.replies`` lists a thread, ``ts`` being a message of the channel.
+- ``chat.update`` (chat:write): only the app's own messages (``cant_update_message``; a bot has
+  no edit window), an unknown ``ts`` is ``message_not_found``, one of text, blocks or
+  attachments is required (``no_text``), the block limits of chat.postMessage apply, and
+  metadata not sent is kept.
 """
 
 from __future__ import annotations
@@ -324,9 +328,11 @@ class WebApi:
         channel = self.ws.resolve_channel(args.get("channel"))
         message = self.ws.find(channel.channel_id, args.get("ts"))
         if not message.from_bot:
-            raise SlackError("cant_update_message")
+            raise SlackError("cant_update_message")  # only the app's own messages
         fields = self.message_fields_limited(args)
         decoded = decode(args)
+        if not fields["text"] and "blocks" not in decoded and "attachments" not in decoded:
+            raise SlackError("no_text")
         changes: Json = {
             "text": fields["text"] or message.text,
             "args": {**message.args, **decoded},

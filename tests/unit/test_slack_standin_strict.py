@@ -171,3 +171,40 @@ def test_history_of_a_channel_the_bot_is_not_in_is_not_in_channel(client: WebCli
     answer = refused(lambda: client.conversations_history(channel=PUBLIC))
 
     assert answer["error"] == "not_in_channel"
+
+
+def test_chat_update_edits_only_the_bots_own_messages_within_the_limits(
+    client: WebClient, slack: SlackStandin
+) -> None:
+    slack.add_message(JOINED, "1700000000.000200", "a person's message", from_bot=False)
+    mine = client.chat_postMessage(
+        channel=JOINED, text="finding", blocks=[section("red")],
+        metadata={"event_type": "rootkey_delivery", "event_payload": {"id": "d1"}},
+    )["ts"]  # fmt: skip
+
+    theirs = refused(
+        lambda: client.chat_update(channel=JOINED, ts="1700000000.000200", text="edited")
+    )
+    unknown = refused(lambda: client.chat_update(channel=JOINED, ts="1700000000.999999", text="x"))
+    with pytest.warns(UserWarning, match="text"):  # slack_sdk warns too
+        empty = refused(lambda: client.chat_update(channel=JOINED, ts=mine))
+    too_long = refused(
+        lambda: client.chat_update(
+            channel=JOINED, ts=mine, text="t", blocks=[section("x" * 2900) for _ in range(5)]
+        )
+    )
+
+    assert theirs["error"] == "cant_update_message"
+    assert unknown["error"] == "message_not_found"
+    assert empty["error"] == "no_text"
+    assert too_long["error"] == "msg_blocks_too_long"
+    # Read back (blocks with the ids Slack filled in), edited, written back: the ids and the
+    # metadata are kept.
+    [head] = client.conversations_replies(channel=JOINED, ts=mine, limit=1)["messages"]
+    blocks = [{**head["blocks"][0], "text": {"type": "mrkdwn", "text": "green"}}]
+    client.chat_update(channel=JOINED, ts=mine, text="fixed", blocks=blocks)
+    [again] = client.conversations_replies(
+        channel=JOINED, ts=mine, limit=1, include_all_metadata=True
+    )["messages"]
+    assert again["blocks"] == blocks and again["blocks"][0]["block_id"]
+    assert again["metadata"]["event_payload"] == {"id": "d1"}
