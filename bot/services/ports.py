@@ -57,6 +57,11 @@ class RemediationNotifier(Protocol):
 
     def risk_accepted(self, req: Request) -> None: ...
 
+    def finding_settled(self, req: Request) -> None:
+        """``req`` ended its finding (verified, or its risk accepted): show the outcome where
+        the finding was posted, in place of its buttons. A failure is the adapter's to log."""
+        ...
+
     def step_done(self, req: Request, step: Step) -> None: ...
 
     def tracking_started(self, req: Request, verdict: Verdict | None) -> None:

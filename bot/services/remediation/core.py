@@ -1,5 +1,6 @@
 """What every part of the remediation use case shares: the settings, the store, the notifier,
-the audit path, this process's identity and lease, and the moves that are told as they happen.
+the audit path, this process's identity and lease, and the moves that are told as they happen
+(a move to verified also settles the finding the request came from).
 
 The decisions (``decisions``), the work after approval (``execution``) and the scheduled sweep
 (``sweep``) all move requests through ``Core.move``: a conditional update in the store, so each
@@ -146,6 +147,8 @@ class Core:
             self.notifier.request_moved(
                 moved, req.state, detail, None if actor == BOT_ACTOR else actor
             )
+            if to is State.VERIFIED:
+                self.notifier.finding_settled(moved)
         return moved
 
     def guard(

@@ -263,6 +263,7 @@ class Decisions:
         )
         if done.kind is Kind.EXCEPTION:
             core.notifier.risk_accepted(done)
+            core.notifier.finding_settled(done)
         else:
             core.background(self.execution.proceed, done.id)
         return done

@@ -1,8 +1,10 @@
 """The Slack side of the use cases' notifier ports: each event worded with the Block Kit
 builders (``bot.slack.blocks``) and posted through the ``Poster`` (retries, deliver-once).
 
-A request's events go to its thread; a message Slack does not take is logged and never
-undoes the move it tells (except the request itself, whose caller closes it).
+A request's events go to its thread; once it ends its finding (verified, risk accepted), the
+finding's entry is updated in place (``finding.FindingMessages``). A message Slack does not
+take is logged and never undoes the move it tells (except the request itself, whose caller
+closes it).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from bot.remediation.states import State
 from bot.slack.blocks import remediation as blocks
 from bot.slack.blocks import remediation_events as words
 from bot.slack.blocks.common import Message
+from bot.slack.notifier.finding import FindingMessages
 from bot.slack.poster import DeliveryError, Poster
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,7 @@ class SlackRemediationNotifier:
         self.approvers = approvers
         self.required_approvals = required_approvals
         self.zone = zone
+        self.findings = FindingMessages(poster)
 
     # -- plumbing --------------------------------------------------------------------------------
 
@@ -86,6 +90,9 @@ class SlackRemediationNotifier:
 
     def risk_accepted(self, req: Request) -> None:
         self.say(req, words.risk_accepted_note(req, self.zone))
+
+    def finding_settled(self, req: Request) -> None:
+        self.findings.settle(req)
 
     def step_done(self, req: Request, step: Step) -> None:
         self.say(req, words.step_note(req, step))

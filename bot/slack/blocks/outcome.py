@@ -1,0 +1,74 @@
+"""How a finding ended, shown on the check result message it came from.
+
+A result message names several accounts, each with its section (``rootkey_finding:<id>``) and
+buttons (``rootkey_finding_actions:<id>``). When a request from it ends verified, or the risk is
+accepted, that account's section is replaced by the outcome and its buttons are removed; every
+other block is kept as Slack returned it (other accounts may have ended earlier, and their
+buttons must keep working). ``settle`` works on the message as it stands, not on a rebuilt one.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+from bot.remediation.models import Request
+from bot.remediation.states import Kind, Mode, State
+from bot.slack.action_ids import BlockId
+from bot.slack.blocks.audit_layout import mention
+from bot.slack.blocks.common import MAX_SECTION_TEXT, escape, fmt_date, truncate
+
+Json = dict[str, Any]
+
+
+def people(users: list[str]) -> str:
+    names = [mention(u) for u in dict.fromkeys(users)]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def outcome_line(req: Request) -> str | None:
+    """The outcome of ``req`` as its finding shows it, or None when it did not end one."""
+    if req.kind is Kind.REMEDIATION and req.state is State.VERIFIED:
+        how = "key removed (manual fix)" if req.mode is Mode.TRACKED else "key deleted"
+        at = req.state_since.astimezone(UTC)
+        return f"Fixed: {how}, verified {at:%H:%M} UTC by re-audit"
+    if req.kind is Kind.EXCEPTION and req.state is State.APPROVED and req.exception_until:
+        until = fmt_date(req.exception_until.astimezone(UTC))
+        deciders = [a.user for a in req.approvals]
+        by = f" by {people(deciders)}" if deciders else ""
+        owner = req.owner or req.requester
+        return f"Accepted risk until {until}{by} (risk owner {mention(owner)})"
+    return None
+
+
+def outcome_text(req: Request, line: str) -> str:
+    icon = ":white_check_mark:" if req.kind is Kind.REMEDIATION else ":large_yellow_circle:"
+    label = account_label_of(req)
+    return truncate(f"{icon} {label}: {line}. Request #{req.id}.", MAX_SECTION_TEXT)
+
+
+def account_label_of(req: Request) -> str:
+    """As the finding named the account (``audit_layout.account_label``)."""
+    name = f" · {escape(req.account_name)}" if req.account_name else ""
+    return f"*{req.account_id}*{name}"
+
+
+def settle(blocks: list[Json], account_id: str, text: str) -> list[Json] | None:
+    """``blocks`` with ``account_id``'s section saying ``text`` and its buttons removed; None
+    when the message has no section for the account (another kind of message, or an account
+    only the CSV lists)."""
+    section_id = f"{BlockId.FINDING.value}:{account_id}"
+    actions_id = f"{BlockId.FINDING_ACTIONS.value}:{account_id}"
+    out: list[Json] = []
+    found = False
+    for block in blocks:
+        if not isinstance(block, dict):
+            return None
+        if block.get("block_id") == actions_id:
+            continue
+        if block.get("block_id") == section_id and block.get("type") == "section":
+            found = True
+            block = {**block, "text": {"type": "mrkdwn", "text": text}}
+            block.pop("accessory", None)
+        out.append(block)
+    return out if found else None

@@ -1,0 +1,382 @@
+"""The finding shows how it ended, end to end: the real bot process, signed commands, clicks and
+form submissions, the Slack stand-in (as strict as Slack: scopes, membership, message limits)
+and moto's server behind it.
+
+`/rootkey check all` posts one message naming several noncompliant accounts, each with its
+"Request remediation" and "Accept risk" buttons. When a request from one of them ends
+*verified*, or its risk is accepted, that account's entry in the message is replaced in place
+(chat.update): the outcome instead of the red finding, no buttons. The other accounts' entries,
+and their buttons, are left exactly as they were. A finding that cannot be updated never stops
+the request: the thread still says how it ended.
+
+Messages, forms and requests are picked by account, never by arrival order.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from bot.remediation.models import Request
+from bot.remediation.states import Kind, State
+from bot.slack.action_ids import ActionId, CallbackId
+from bot.store.engine import create_store_engine
+from bot.store.remediation import RemediationStore
+from simulator.aws import RootKeySpec, SimulatedAws, days_ago
+from simulator.aws_root import RootAccessStandIn
+from simulator.slack import TEAM, Posted, SlackStandin
+from simulator.slack.scopes import granted_scopes
+from tests.support.botproc import BotProcess
+from tests.support.signing import TEST_SIGNING_SECRET, actions_body, command_body, post_signed
+
+pytestmark = pytest.mark.slow
+
+BOT_TOKEN = "xoxb-test-token"
+CHANNEL = "C0ROOTKEY1"
+ALICE = "U0ALICE001"  # asks
+APPROVER = "U0APPROVE1"
+OWNER = "U0OWNER001"  # owns an accepted risk
+
+
+# -- plumbing ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def root_access(moto_server: SimulatedAws) -> Iterator[RootAccessStandIn]:
+    stand_in = RootAccessStandIn.install(moto_server)
+    stand_in.reset()
+    yield stand_in
+    stand_in.reset()
+
+
+def start_bot(
+    slack: SlackStandin, aws: SimulatedAws, tmp_path: Path, **settings: str
+) -> tuple[BotProcess, RemediationStore]:
+    url = f"sqlite:///{tmp_path / 'rootkey.db'}"
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
+        "SLACK_API_URL": slack.base_url,
+        "DATABASE_URL": url,
+        "ROOTKEY_APPROVERS": APPROVER,
+        **aws.env(),
+        **settings,
+    }
+    return BotProcess(env).start(), RemediationStore(create_store_engine(url))
+
+
+@pytest.fixture
+def bot_with(
+    aws: SimulatedAws, tmp_path: Path
+) -> Iterator[Callable[..., tuple[BotProcess, RemediationStore]]]:
+    started: list[tuple[BotProcess, RemediationStore]] = []
+
+    def start(slack: SlackStandin, **settings: str) -> tuple[BotProcess, RemediationStore]:
+        started.append(start_bot(slack, aws, tmp_path, **settings))
+        return started[-1]
+
+    yield start
+    for process, store in started:
+        process.stop()
+        store.engine.dispose()
+        assert TEST_SIGNING_SECRET not in process.logs and BOT_TOKEN not in process.logs
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandin]:
+    with SlackStandin(bot_token=BOT_TOKEN) as standin:
+        yield standin
+
+
+def wait_until(probe: Callable[[], Any], timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := probe()):
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)
+    return value
+
+
+def accounts_with_keys(aws: SimulatedAws, names: list[str]) -> list[str]:
+    org = aws.create_organization(members=names)
+    accounts = [m.account_id for m in org.members]
+    for account in accounts:
+        aws.set_root_keys(account, [RootKeySpec(slot=1, active=True, created=days_ago(400))])
+    return accounts
+
+
+def check_all(process: BotProcess, slack: SlackStandin) -> Posted:
+    """``/rootkey check all`` and its result message (picked by its response_url's command:
+    the one result in the channel that the test asked for)."""
+    before = {m.ts for m in slack.messages(CHANNEL)}
+    reply = post_signed(
+        process.events_url, command_body("check all", response_url=slack.response_url())
+    )
+    assert reply.status_code == 200 and "Auditing" in reply.json()["text"]
+    return slack.wait_for(
+        lambda: next(
+            (
+                m
+                for m in slack.messages(CHANNEL)
+                if m.ts not in before and m.thread_ts is None and block(m, "rootkey_header")
+            ),
+            None,
+        )
+    )
+
+
+def now_message(slack: SlackStandin, ts: str) -> Posted:
+    """The message ``ts`` as it stands now (after any chat.update)."""
+    return next(m for m in slack.messages(CHANNEL) if m.ts == ts)
+
+
+def block(message: Posted, block_id: str) -> dict[str, Any] | None:
+    return next((b for b in message.args["blocks"] if b.get("block_id") == block_id), None)
+
+
+def finding_text(message: Posted, account: str) -> str:
+    found = block(message, f"rootkey_finding:{account}")
+    assert found is not None, f"no entry for {account}"
+    return str(found["text"]["text"])
+
+
+def buttons(message: Posted, account: str) -> dict[str, dict[str, Any]]:
+    """The finding's buttons by action id (empty: none)."""
+    found = block(message, f"rootkey_finding_actions:{account}")
+    return {e["action_id"]: e for e in found["elements"]} if found else {}
+
+
+def others(message: Posted, accounts: set[str]) -> list[dict[str, Any]]:
+    """Every block but the entries (section and buttons) of ``accounts``, without the block ids
+    Slack filled in (a message read back carries them, and keeps them when written back)."""
+    return [
+        {k: v for k, v in b.items() if k != "block_id" or str(v).startswith("rootkey_")}
+        for b in message.args["blocks"]
+        if str(b.get("block_id", "")).rpartition(":")[2] not in accounts
+    ]
+
+
+def click(
+    process: BotProcess, slack: SlackStandin, element: dict[str, Any], user: str, ts: str
+) -> None:
+    body = actions_body(
+        element["action_id"], element["value"], response_url=slack.response_url(), user=user,
+        message_ts=ts,
+    )  # fmt: skip
+    assert post_signed(process.events_url, body).status_code == 200
+
+
+def form_for(slack: SlackStandin, account: str, callback: str) -> dict[str, Any]:
+    """The filled form of ``account`` (another click's form may still be updated)."""
+
+    def ready() -> dict[str, Any] | None:
+        for call in reversed(slack.calls("views.update")):
+            view = call.args["view"]
+            meta = json.loads(view.get("private_metadata") or "{}")
+            if (
+                view.get("submit")
+                and view.get("callback_id") == callback
+                and meta.get("a") == account
+            ):
+                return {**view, "id": call.args["view_id"]}
+        return None
+
+    return slack.wait_for(ready)
+
+
+def submit(process: BotProcess, view: dict[str, Any], user: str, values: dict[str, Any]) -> None:
+    state = {block_id: {"value": value} for block_id, value in values.items()}
+    payload = {
+        "type": "view_submission",
+        "team": {"id": TEAM, "domain": "example"},
+        "user": {"id": user, "username": user.lower(), "team_id": TEAM},
+        "api_app_id": "A0ROOTKEY1",
+        "token": "deprecated-verification-token",
+        "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:12]}",
+        "view": {**view, "state": {"values": state}},
+    }
+    reply = post_signed(process.events_url, urlencode({"payload": json.dumps(payload)}))
+    assert reply.status_code == 200 and not reply.text, reply.text
+
+
+def text_input(value: str | None) -> dict[str, Any]:
+    return {"type": "plain_text_input", "value": value}
+
+
+def approve(
+    process: BotProcess, slack: SlackStandin, store: RemediationStore, account: str, kind: Kind
+) -> Request:
+    """The account's request, posted in the finding's thread, approved by the approver."""
+    [req] = wait_until(lambda: store.find(account_id=account, kind=kind))
+    req = wait_until(lambda: (r := store.get(req.id)).message_ts and r)
+    message = now_message(slack, req.message_ts or "")
+    decide = block(message, f"rootkey_decide:{req.id}")
+    assert decide is not None
+    element = next(e for e in decide["elements"] if e["action_id"] == ActionId.APPROVE)
+    click(process, slack, element, APPROVER, message.ts)
+    return req
+
+
+def remediate(
+    process: BotProcess, slack: SlackStandin, store: RemediationStore, finding: Posted,
+    account: str,
+) -> Request:  # fmt: skip
+    """Request remediation from ``finding``'s button; the approver approves it."""
+    click(
+        process, slack, buttons(finding, account)[ActionId.REQUEST_REMEDIATION], ALICE, finding.ts
+    )
+    form = form_for(slack, account, CallbackId.REMEDIATION_REQUEST)
+    submit(process, form, ALICE, {"reason": text_input("unused"), "ticket": text_input(None)})
+    req = approve(process, slack, store, account, Kind.REMEDIATION)
+    assert req.thread_ts == finding.ts  # in the finding's thread
+    return req
+
+
+def accept_risk(
+    process: BotProcess, slack: SlackStandin, store: RemediationStore, finding: Posted,
+    account: str, until: str,
+) -> Request:  # fmt: skip
+    click(process, slack, buttons(finding, account)[ActionId.ACCEPT_RISK], ALICE, finding.ts)
+    form = form_for(slack, account, CallbackId.ACCEPT_RISK)
+    submit(
+        process, form, ALICE,
+        {
+            "until": {"type": "datepicker", "selected_date": until},
+            "owner": {"type": "users_select", "selected_user": OWNER},
+            "reason": text_input("vendor appliance"),
+            "ticket": text_input(None),
+        },
+    )  # fmt: skip
+    return approve(process, slack, store, account, Kind.EXCEPTION)
+
+
+def wait_state(store: RemediationStore, request_id: int, state: State) -> Request:
+    return wait_until(lambda: (r := store.get(request_id)).state is state and r)
+
+
+def thread(slack: SlackStandin, ts: str) -> list[str]:
+    return [str(m.args.get("text") or "") for m in slack.messages(CHANNEL) if m.thread_ts == ts]
+
+
+def entry_showing(slack: SlackStandin, ts: str, account: str, words: str) -> Posted:
+    """The message once ``account``'s entry shows ``words``."""
+
+    def shown() -> Posted | None:
+        message = now_message(slack, ts)
+        entry = block(message, f"rootkey_finding:{account}")
+        return message if entry and words in entry["text"]["text"] else None
+
+    try:
+        return slack.wait_for(shown)
+    except TimeoutError:
+        shown_now = finding_text(now_message(slack, ts), account)
+        raise AssertionError(f"{account}'s entry never showed {words!r}: {shown_now}") from None
+
+
+def hhmm(at: datetime) -> str:
+    return f"{at.astimezone(UTC):%H:%M} UTC"
+
+
+# -- the tests --------------------------------------------------------------------------------
+
+
+def test_verified_and_accepted_update_only_their_own_entry_in_the_finding(
+    bot_with: Callable[..., tuple[BotProcess, RemediationStore]],
+    slack: SlackStandin,
+    aws: SimulatedAws,
+    root_access: RootAccessStandIn,
+) -> None:
+    process, store = bot_with(slack, ROOTKEY_REMEDIATION="assume-root")
+    fixed, accepted, untouched = accounts_with_keys(aws, ["billing", "vendor", "sandbox"])
+    finding = check_all(process, slack)
+    for account in (fixed, accepted, untouched):
+        assert set(buttons(finding, account)) == {
+            ActionId.REQUEST_REMEDIATION, ActionId.ACCEPT_RISK
+        }  # fmt: skip
+    before = others(finding, {fixed, accepted})
+
+    # Remediated through AssumeRoot: verified by the re-audit.
+    req = remediate(process, slack, store, finding, fixed)
+    done = wait_state(store, req.id, State.VERIFIED)
+    updated = entry_showing(slack, finding.ts, fixed, "Fixed")
+    text = finding_text(updated, fixed)
+    assert f"Fixed: key deleted, verified {hhmm(done.state_since)} by re-audit" in text
+    assert ":white_check_mark:" in text and ":red_circle:" not in text
+    assert buttons(updated, fixed) == {}  # no "Request remediation", no "Accept risk"
+    # The other accounts: their entries and buttons exactly as they were.
+    assert others(updated, {fixed, accepted}) == before
+    assert set(buttons(updated, accepted)) == {ActionId.REQUEST_REMEDIATION, ActionId.ACCEPT_RISK}
+    # The thread still says how it ended.
+    slack.wait_for(lambda: any("*verified*" in t for t in thread(slack, finding.ts)))
+
+    # Accept risk for another account of the same message.
+    until = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    exc = accept_risk(process, slack, store, updated, accepted, until)
+    wait_state(store, exc.id, State.APPROVED)
+    after = entry_showing(slack, finding.ts, accepted, "Accepted risk")
+    text = finding_text(after, accepted)
+    assert f"Accepted risk until {until} by <@{APPROVER}>" in text
+    assert f"<@{OWNER}>" in text
+    assert buttons(after, accepted) == {}
+    # The earlier outcome is kept; the untouched account keeps its buttons.
+    assert "Fixed: key deleted" in finding_text(after, fixed) and buttons(after, fixed) == {}
+    assert others(after, {fixed, accepted}) == before
+    assert set(buttons(after, untouched)) == {ActionId.REQUEST_REMEDIATION, ActionId.ACCEPT_RISK}
+    assert finding_text(after, untouched) == finding_text(finding, untouched)
+
+
+def test_a_tracked_manual_fix_shows_as_removed_by_hand(
+    bot_with: Callable[..., tuple[BotProcess, RemediationStore]],
+    slack: SlackStandin,
+    aws: SimulatedAws,
+) -> None:
+    process, store = bot_with(slack, ROOTKEY_REMEDIATION="tracked", ROOTKEY_RECHECK_INTERVAL="1s")
+    fixed, other = accounts_with_keys(aws, ["billing", "sandbox"])
+    finding = check_all(process, slack)
+    before = others(finding, {fixed})
+
+    req = remediate(process, slack, store, finding, fixed)
+    wait_state(store, req.id, State.TRACKING)
+    aws.set_root_keys(fixed, [])  # the root user deletes the key by hand
+    done = wait_state(store, req.id, State.VERIFIED)
+    updated = entry_showing(slack, finding.ts, fixed, "Fixed")
+    assert (
+        f"Fixed: key removed (manual fix), verified {hhmm(done.state_since)} by re-audit"
+        in finding_text(updated, fixed)
+    )
+    assert buttons(updated, fixed) == {}
+    assert others(updated, {fixed}) == before
+    assert set(buttons(updated, other)) == {ActionId.REQUEST_REMEDIATION, ActionId.ACCEPT_RISK}
+
+
+def test_a_finding_that_cannot_be_updated_never_stops_the_request(
+    bot_with: Callable[..., tuple[BotProcess, RemediationStore]],
+    aws: SimulatedAws,
+    root_access: RootAccessStandIn,
+) -> None:
+    # An installation without channels:history: the finding cannot be read back to be edited.
+    scopes = granted_scopes() - {"channels:history"}
+    with SlackStandin(bot_token=BOT_TOKEN, scopes=scopes) as slack:
+        process, store = bot_with(slack, ROOTKEY_REMEDIATION="assume-root")
+        [account] = accounts_with_keys(aws, ["billing"])
+        finding = check_all(process, slack)
+        req = remediate(process, slack, store, finding, account)
+        wait_state(store, req.id, State.VERIFIED)
+        slack.wait_for(lambda: any("*verified*" in t for t in thread(slack, finding.ts)))
+        slack.wait_for(
+            lambda: any(
+                c.method == "conversations.replies" and c.error == "missing_scope"
+                for c in slack.attempts()
+            )
+        )
+        assert now_message(slack, finding.ts).args["blocks"] == finding.args["blocks"]
+        process.stop()
+        assert f"request #{req.id}: could not show the outcome on its finding" in process.logs
