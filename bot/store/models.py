@@ -101,8 +101,9 @@ class VerdictRow(Base):
 
     __table_args__ = (
         # Covering indexes: an account's history (streaks, last change, timeline) and the
-        # day-by-day trend are read from the index alone, never from the wide rows.
-        Index("ix_audit_verdicts_account_time", "account_id", "checked_at", "status", "id"),
+        # day-by-day trend are read from the index alone, never from the wide rows, in the
+        # order they are walked (checked_at, then id), so nothing is sorted again.
+        Index("ix_audit_verdicts_account_history", "account_id", "checked_at", "id", "status"),
         Index("ix_audit_verdicts_time_account", "checked_at", "account_id", "status"),
         Index("ix_audit_verdicts_run", "run_id", "account_id"),
     )

@@ -331,3 +331,36 @@ def test_an_unreachable_database_is_one_line_and_exit_2(args: tuple[str, ...], s
     assert "secret-pw" not in done.stderr + done.stdout
     last = done.stderr.strip().splitlines()[-1]
     assert says in last and "127.0.0.1" in last
+
+
+def test_an_upgrade_from_0007_reindexes_the_history_and_keeps_its_answers(
+    backend: str, tmp_path: Path
+) -> None:
+    with database(backend, tmp_path) as db_url:
+        old = Store.open(db_url, migrate=False)
+        try:
+            old.migrate("0007")
+            save(old, 0, {A: C, B: N})
+            save(old, 1, {A: N, B: E})
+            last = save(old, 2, {A: N, B: C})
+            before = old.account_states(run_id=last, baseline=T0 + timedelta(days=1, hours=2))
+        finally:
+            old.close()
+        store = Store.open(db_url)
+        try:
+            indexes = {
+                i["name"]: i["column_names"]
+                for i in inspect(store.engine).get_indexes("audit_verdicts")
+            }
+            assert indexes["ix_audit_verdicts_account_history"] == [
+                "account_id",
+                "checked_at",
+                "id",
+                "status",
+            ]
+            assert "ix_audit_verdicts_account_time" not in indexes
+            after = store.account_states(run_id=last, baseline=T0 + timedelta(days=1, hours=2))
+            assert after == before
+            assert by_id(after)[A].open_since == T0 + timedelta(days=1)
+        finally:
+            store.close()
