@@ -202,6 +202,17 @@ def test_check_request_approve_verified(page: Page) -> None:
     dialog.locator(".dialog-foot button").last.click()
     expect(page.locator("#thread-messages")).to_contain_text("verified", timeout=WAIT)
     expect(page.locator("#thread").get_by_role("button", name="Approve")).to_have_count(0)
+    # The finding itself shows the fix in place: green, without its buttons; the other
+    # accounts keep theirs.
+    entry = result.locator(f'.bk-section[data-block-id="rootkey_finding:{account_id.group(1)}"]')
+    expect(entry).to_contain_text("Fixed: key deleted, verified", timeout=WAIT)
+    expect(entry).to_contain_text("UTC by re-audit")
+    expect(entry).to_contain_text(FIXED)  # still named
+    assert_emoji_shipped(entry, "white_check_mark")
+    expect(buttons_of(result, FIXED)).to_have_count(0)
+    expect(result.get_by_role("button", name="Request remediation")).to_have_count(
+        len(ROOT_KEYS) - 1
+    )
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "demo-verified.png"))
 

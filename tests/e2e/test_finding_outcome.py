@@ -309,7 +309,8 @@ def test_verified_and_accepted_update_only_their_own_entry_in_the_finding(
     updated = entry_showing(slack, finding.ts, fixed, "Fixed")
     text = finding_text(updated, fixed)
     assert f"Fixed: key deleted, verified {hhmm(done.state_since)} by re-audit" in text
-    assert ":white_check_mark:" in text and ":red_circle:" not in text
+    assert text.startswith(f":white_check_mark: *{fixed}* · billing: ")  # named as before
+    assert ":red_circle:" not in text
     assert buttons(updated, fixed) == {}  # no "Request remediation", no "Accept risk"
     # The other accounts: their entries and buttons exactly as they were.
     assert others(updated, {fixed, accepted}) == before
@@ -323,6 +324,7 @@ def test_verified_and_accepted_update_only_their_own_entry_in_the_finding(
     wait_state(store, exc.id, State.APPROVED)
     after = entry_showing(slack, finding.ts, accepted, "Accepted risk")
     text = finding_text(after, accepted)
+    assert text.startswith(f":large_yellow_circle: *{accepted}* · vendor: ")
     assert f"Accepted risk until {until} by <@{APPROVER}>" in text
     assert f"<@{OWNER}>" in text
     assert buttons(after, accepted) == {}

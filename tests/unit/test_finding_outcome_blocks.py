@@ -12,7 +12,7 @@ from bot.audit.models import AuditResult, KeySlot, Scope, Status, Verdict
 from bot.remediation.models import Approval, Request
 from bot.remediation.states import Kind, Mode, State
 from bot.slack.blocks.audit import audit_result
-from bot.slack.blocks.outcome import outcome_line, outcome_text, settle
+from bot.slack.blocks.outcome import outcome_line, outcome_text, settle, shown_label
 
 NOW = datetime(2026, 11, 30, 9, 14, 30, tzinfo=UTC)
 A, B = "111111111111", "222222222222"
@@ -90,3 +90,14 @@ def test_a_message_without_the_accounts_entry_is_left_alone() -> None:
     assert (
         settle([{"type": "section", "text": {"type": "mrkdwn", "text": "alert"}}], A, "x") is None
     )
+
+
+def test_the_account_keeps_the_name_its_finding_showed() -> None:
+    shown = blocks()
+    label = shown_label(shown, A)
+    assert label == "*111111111111* · billing"
+    req = request(account_name=None)  # the request did not learn the name
+    after = settle(shown, A, outcome_text(req, "Fixed", label))
+    assert after is not None
+    assert shown_label(after, A) is None  # settled: no finding head any more
+    assert outcome_text(req, "Fixed").startswith(":white_check_mark: *111111111111*: Fixed")

@@ -46,6 +46,9 @@ RESERVED_TEXT = 150 + 300 + MAX_SCOPE_TEXT + 100 + 300 + MAX_NOTE_TEXT + 300 + 1
 LIST_TEXT = MAX_MESSAGE_TEXT - RESERVED_TEXT
 BUTTONS_TEXT = len("Request remediation") + len("Accept risk")
 MAX_RESERVED_GROUPS = 3
+# A noncompliant finding's first line: the icon, the account's label, then this.
+FINDING_ICON = ":red_circle:"
+FINDING_HEAD = ": root access key present"
 
 
 @dataclass(frozen=True)
@@ -317,7 +320,7 @@ def finding_text(verdict: Verdict, note: str | None = None) -> str:
         )
     if verdict.status is Status.COMPLIANT:
         return f":white_check_mark: {account_label(verdict)}: {escape(verdict.reason)}"
-    lines = [f":red_circle: {account_label(verdict)}: root access key present"]
+    lines = [f"{FINDING_ICON} {account_label(verdict)}{FINDING_HEAD}"]
     lines += [describe_key(k) for k in verdict.keys] or [
         "• Key details not available from the credential report"
     ]

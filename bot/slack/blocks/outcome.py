@@ -15,7 +15,7 @@ from typing import Any
 from bot.remediation.models import Request
 from bot.remediation.states import Kind, Mode, State
 from bot.slack.action_ids import BlockId
-from bot.slack.blocks.audit_layout import mention
+from bot.slack.blocks.audit_layout import FINDING_HEAD, FINDING_ICON, mention
 from bot.slack.blocks.common import MAX_SECTION_TEXT, escape, fmt_date, truncate
 
 Json = dict[str, Any]
@@ -41,9 +41,11 @@ def outcome_line(req: Request) -> str | None:
     return None
 
 
-def outcome_text(req: Request, line: str) -> str:
+def outcome_text(req: Request, line: str, label: str | None = None) -> str:
+    """The account's new entry; ``label`` is how the finding named the account (its name
+    kept even where the request does not know it)."""
     icon = ":white_check_mark:" if req.kind is Kind.REMEDIATION else ":large_yellow_circle:"
-    label = account_label_of(req)
+    label = label or account_label_of(req)
     return truncate(f"{icon} {label}: {line}. Request #{req.id}.", MAX_SECTION_TEXT)
 
 
@@ -51,6 +53,22 @@ def account_label_of(req: Request) -> str:
     """As the finding named the account (``audit_layout.account_label``)."""
     name = f" · {escape(req.account_name)}" if req.account_name else ""
     return f"*{req.account_id}*{name}"
+
+
+def shown_label(blocks: list[Json], account_id: str) -> str | None:
+    """The account's label as its finding shows it (``*id* · name``), already escaped; None
+    when the entry is not a finding's (already settled, or another kind of message)."""
+    for block in blocks:
+        if (
+            isinstance(block, dict)
+            and block.get("block_id") == f"{BlockId.FINDING.value}:{account_id}"
+        ):
+            text = (block.get("text") or {}).get("text")
+            first = str(text or "").split("\n", 1)[0]
+            head = f"{FINDING_ICON} *{account_id}*"
+            if first.startswith(head) and first.endswith(FINDING_HEAD):
+                return first[len(FINDING_ICON) + 1 : -len(FINDING_HEAD)]
+    return None
 
 
 def settle(blocks: list[Json], account_id: str, text: str) -> list[Json] | None:

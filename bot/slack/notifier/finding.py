@@ -19,7 +19,7 @@ import threading
 from typing import Any
 
 from bot.remediation.models import Request
-from bot.slack.blocks.outcome import outcome_line, outcome_text, settle
+from bot.slack.blocks.outcome import outcome_line, outcome_text, settle, shown_label
 from bot.slack.poster import DeliveryError, Poster
 
 log = logging.getLogger(__name__)
@@ -45,17 +45,17 @@ class FindingMessages:
         try:
             with self.lock(req.channel, ts):
                 message = self.read(req.channel, ts)
-                blocks = settle(
-                    message.get("blocks") or [], req.account_id, outcome_text(req, line)
-                )
+                shown = message.get("blocks") or []
+                text = outcome_text(req, line, shown_label(shown, req.account_id))
+                blocks = settle(shown, req.account_id, text)
                 if blocks is None:
                     log.info("request #%d: its finding does not list %s", req.id, req.account_id)
                     return
-                text = str(message.get("text") or "") or line
+                fallback = str(message.get("text") or "") or line
                 self.poster.call(
                     "chat.update",
                     lambda: self.poster.client.chat_update(
-                        channel=req.channel, ts=ts, blocks=blocks, text=text
+                        channel=req.channel, ts=ts, blocks=blocks, text=fallback
                     ),
                 )
         except DeliveryError as exc:
