@@ -252,7 +252,9 @@ def build_services(
         checks=checks,
         digest=digest,
         remediation=remediation,
-        forms=RequestForms(client, remediation, usage=key_usage, poster=poster, zone=config.zone),
+        forms=RequestForms(
+            client, remediation, jobs, usage=key_usage, poster=poster, zone=config.zone
+        ),
         home=HomeService(
             store,
             remediation_store,

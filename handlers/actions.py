@@ -1,4 +1,9 @@
-"""Buttons on rootkey's messages (action ids from ``bot.slack.action_ids``)."""
+"""Buttons on rootkey's messages (action ids from ``bot.slack.action_ids``).
+
+Every click is acked through ``handlers.deadline``: one acked too late for Slack to have taken
+it changes nothing. No listener waits on AWS: audits (a re-run, a form's fresh audit, "verify
+now") are queued in the job pool after the ack.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ from bot.slack.action_ids import ActionId
 from bot.slack.blocks.command import ack_text, busy_text, error_message, note
 from bot.slack.blocks.common import Message
 from bot.slack.values import BadValue, FindingRef
+from handlers import errors
+from handlers.deadline import acked_in_time
 from handlers.middleware import claimed
 
 if TYPE_CHECKING:
@@ -32,7 +39,8 @@ def register(app: App, services: Services) -> None:
 
     @app.action(ActionId.RERUN.value)
     def rerun(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        ack()
+        if not acked_in_time(services, ack, body, context):
+            return
         clicked = payloads.click(body)
         try:
             scope = payloads.rerun_scope(clicked)
@@ -60,7 +68,8 @@ def register(app: App, services: Services) -> None:
     @app.action(ActionId.ACCEPT_RISK.value)
     def open_request_form(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         """A finding's button (or "accept the risk instead" in the form): open the form."""
-        ack()
+        if not acked_in_time(services, ack, body, context):
+            return  # its trigger id has expired too: no form could open
         if not claimed(services, context):  # another replica opens the form
             return
         clicked = payloads.click(body)
@@ -81,44 +90,51 @@ def register(app: App, services: Services) -> None:
             ctx = replace(ctx, channel=channel)
         forms.open(ctx, clicked.user, clicked.trigger_id, clicked.view_id)
 
-    def on_request(
-        body: dict[str, Any], context: BoltContext, act: Callable[[int, str], object]
-    ) -> None:
+    def on_request(ack: Ack, body: dict[str, Any], context: BoltContext) -> tuple[int, str] | None:
         """Button values carry the request id only; the service reloads and checks the rest.
-        A click another replica took on is left to it (the store's conditional moves would
-        refuse it anyway, but the refusal would be posted)."""
+        Returns (request id, user) when the click is to be applied: not when it was acked too
+        late for Slack to have taken it (the clicker is told to click again), nor when another
+        replica took it on (the store's conditional moves would refuse it anyway, but the
+        refusal would be posted)."""
+        if not acked_in_time(services, ack, body, context):
+            return None
         if not claimed(services, context):
-            return
+            return None
         clicked = payloads.click(body)
         try:
             number = payloads.request_id(clicked.value)
         except BadValue:
             log.warning("request button with a value rootkey did not write")
             tell(clicked.response_url, error_message("This button is not valid."))
-            return
-        act(number, clicked.user)
+            return None
+        return number, clicked.user
 
-    @app.action(ActionId.APPROVE.value)
-    def approve_request(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        ack()
-        on_request(body, context, remediation.approve)
+    def decide(act: Callable[[int, str], object]) -> Callable[..., None]:
+        def listener(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+            applied = on_request(ack, body, context)
+            if applied is not None:
+                act(*applied)
 
-    @app.action(ActionId.REJECT.value)
-    def reject_request(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        ack()
-        on_request(body, context, remediation.reject)
+        return listener
 
-    @app.action(ActionId.REVOKE_EXCEPTION.value)
-    def revoke_exception(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        ack()
-        on_request(body, context, remediation.revoke)
-
-    @app.action(ActionId.CANCEL_REQUEST.value)
-    def cancel_request(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        ack()
-        on_request(body, context, remediation.cancel)
+    app.action(ActionId.APPROVE.value)(decide(remediation.approve))
+    app.action(ActionId.REJECT.value)(decide(remediation.reject))
+    app.action(ActionId.REVOKE_EXCEPTION.value)(decide(remediation.revoke))
+    app.action(ActionId.CANCEL_REQUEST.value)(decide(remediation.cancel))
 
     @app.action(ActionId.VERIFY_NOW.value)
     def verify_request(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        ack()
-        on_request(body, context, remediation.verify)
+        """A re-audit: queued in the job pool, never run in the listener."""
+        applied = on_request(ack, body, context)
+        if applied is None:
+            return
+        response_url = payloads.click(body).response_url
+
+        def verify() -> None:
+            try:
+                remediation.verify(*applied)
+            except Exception as exc:  # a refusal, or AWS failing: told as in a listener
+                errors.tell(services, response_url, exc)
+
+        if not services.jobs.submit("verify now", verify):
+            tell(response_url, note(busy_text(services.jobs.pending)))

@@ -19,17 +19,23 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def tell(services: Services, response_url: str | None, error: Exception) -> None:
+    """The one private line for ``error`` (logged with an id when it is a bug)."""
+    problem = describe(error)
+    if not response_url:
+        return
+    try:
+        message = error_message(problem.text, problem.error_id, mrkdwn=problem.mrkdwn)
+        services.poster.respond(response_url, message)
+    except DeliveryError as exc:
+        log.error("could not tell the user about an error: %s", exc.error)
+
+
 def register(app: App, services: Services) -> None:
     @app.error
     def answer_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
-        problem = describe(error)
         response_url = body.get("response_url") or next(
             (r.get("response_url") for r in body.get("response_urls") or []), None
         )
-        if response_url:
-            try:
-                message = error_message(problem.text, problem.error_id, mrkdwn=problem.mrkdwn)
-                services.poster.respond(response_url, message)
-            except DeliveryError as exc:
-                log.error("could not tell the user about an error: %s", exc.error)
+        tell(services, response_url, error)
         return BoltResponse(status=500, body="")

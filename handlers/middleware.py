@@ -8,6 +8,9 @@ the ack, this process's memory only: a repeat reaching the same process gets an 
 no ack waits for the database. After the ack, whatever starts work (an audit, a digest, a
 click's or a form's effect) first calls ``claimed``: with the store wired the key is claimed in
 the database, so a retry that reached another replica was acknowledged but does nothing.
+
+The middleware also leaves the request's arrival time in the context: a click or form acked too
+late for Slack to have accepted it is never applied (``handlers.deadline``).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import BoltContext, BoltRequest, BoltResponse
 
-from handlers import workspace
+from handlers import deadline, workspace
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -61,6 +64,7 @@ def register(app: App, services: Services) -> None:
         context: BoltContext,
         next: Callable[[], BoltResponse],
     ) -> BoltResponse | None:
+        context[deadline.ARRIVED] = deadline.arrival(request)
         refused = workspace.refusal(body, config.slack_team_id, config.slack_enterprise_id)
         if refused:
             log.warning("refused a request for another workspace, or naming none (%s)", refused)

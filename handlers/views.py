@@ -13,6 +13,7 @@ from bot.remediation.errors import InvalidInput
 from bot.slack import payloads
 from bot.slack.action_ids import CallbackId
 from bot.store.records import StoreError
+from handlers.deadline import acked_in_time, overdue
 from handlers.middleware import claimed
 
 if TYPE_CHECKING:
@@ -39,19 +40,34 @@ def register(app: App, services: Services) -> None:
     def submit_request(
         ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
     ) -> None:
-        """Validate at once (errors go back into the form), ack, then create and post."""
+        """Validate at once (errors go back into the form), ack, then create and post; unless
+        the ack came too late for Slack to have taken it: then nothing is created (Slack
+        showed the form as failed; it stays open to submit again) and the submitter is told."""
         user = payloads.submitter(body)
+        channel: str | None = None
         try:
             form = payloads.request_form(payloads.submission_kind(view), view)
+            channel = form.context.channel
+            if overdue(context):  # queued behind busy listeners: not even checked
+                acked_in_time(services, ack, body, context, channel=channel)
+                return
             new = checkers.submit(remediation.prepare, form, user).result(FORM_CHECK_SECONDS)
         except InvalidInput as exc:
-            ack(response_action="errors", errors={exc.field: str(exc)})
+            errors = {exc.field: str(exc)}
+            acked_in_time(services, ack, body, context, channel=channel, **refused(errors))
             return
         except (CheckTookTooLong, StoreError) as exc:
             log.warning("a form could not be checked: %s", exc or "the database is slow")
-            ack(response_action="errors", errors={"reason": NOT_AVAILABLE})
+            errors = {"reason": NOT_AVAILABLE}
+            acked_in_time(services, ack, body, context, channel=channel, **refused(errors))
             return
-        ack()
+        if not acked_in_time(services, ack, body, context, channel=channel):
+            return
         services.forms.submitted(str(view.get("id") or ""))
         if claimed(services, context):  # a form another replica took on is saved there once
             services.forms.request_posted(remediation.create(new))
+
+
+def refused(errors: dict[str, str]) -> dict[str, Any]:
+    """The ack that puts ``errors`` (field -> message) back into the form."""
+    return {"response_action": "errors", "errors": errors}

@@ -1,5 +1,8 @@
 """The request form's modal: opened at once (a trigger id lasts 3 s) in a loading state, then
 filled with what the use case offers after a fresh audit (``views.open``, ``views.update``).
+The audit and the lookups run in the job pool, never in the click's listener thread: a slow AWS
+holds up a form, never the acks of other clicks and commands. When the pool is full the form
+says so at once.
 
 A remediation form also shows what used the account's root keys (CloudTrail, 90 days): the form
 is filled first with "looking up…", and updated again when the lookup is done, so it never
@@ -12,18 +15,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, tzinfo
 from typing import Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
 
 from bot.audit.models import Verdict
 from bot.events.usage import UsageReport
 from bot.remediation.events import FormContext, FormOutcome, RemediationOffer
 from bot.remediation.models import Request
 from bot.remediation.states import Kind, State
-from bot.slack.blocks.remediation import loading_modal
+from bot.slack.blocks.remediation import info_modal, loading_modal
 from bot.slack.blocks.remediation_events import form_view
 from bot.slack.blocks.usage import usage_note, with_usage
 from bot.slack.poster import TRANSPORT_ERRORS, DeliveryError, Poster
@@ -31,10 +36,18 @@ from bot.slack.poster import TRANSPORT_ERRORS, DeliveryError, Poster
 log = logging.getLogger(__name__)
 
 KEEP = 900.0  # seconds a form's usage summary is kept for its request's thread
+BUSY = ":hourglass: rootkey is busy with other audits; close this and click again in a minute."
+FAILED = ":warning: rootkey could not audit the account just now; close this and try again."
 
 
 class FormSource(Protocol):
     def form(self, ctx: FormContext, user: str) -> FormOutcome: ...
+
+
+class Pool(Protocol):
+    """``bot.jobs.Jobs``: False (nothing queued) when full or stopping."""
+
+    def submit(self, name: str, fn: Callable[[], None]) -> bool: ...
 
 
 class KeyUsage(Protocol):
@@ -50,6 +63,7 @@ class RequestForms:
         self,
         client: WebClient,
         source: FormSource,
+        pool: Pool,
         *,
         usage: KeyUsage | None = None,
         poster: Poster | None = None,
@@ -57,6 +71,7 @@ class RequestForms:
     ) -> None:
         self.client = client
         self.source = source
+        self.pool = pool
         self.usage = usage
         self.poster = poster
         self.zone = zone
@@ -65,24 +80,46 @@ class RequestForms:
         self.closed: dict[str, float] = {}  # view ids submitted, when
 
     def open(self, ctx: FormContext, user: str, trigger_id: str, view_id: str | None) -> None:
-        """Open the loading modal (or replace the open form ``view_id``), then fill it."""
+        """In the click's listener: open the loading modal (or show the open form ``view_id``
+        loading), and queue the audit that fills it."""
         if view_id is None:
             opened = self.client.views_open(trigger_id=trigger_id, view=loading_modal())
             view_id = opened["view"]["id"]
-        outcome = self.source.form(ctx, user)
+        else:
+            self.client.views_update(view_id=view_id, view=loading_modal())
+        shown = view_id
+        if not self.pool.submit("request form", lambda: self.fill(ctx, user, shown)):
+            self.client.views_update(view_id=view_id, view=info_modal(BUSY))
+
+    def fill(self, ctx: FormContext, user: str, view_id: str) -> None:
+        """In the job pool: audit, fill the form, then add what used the keys. Never raises."""
+        try:
+            outcome = self.source.form(ctx, user)
+        except Exception:  # the audit path failed in a way it does not turn into a verdict
+            log.exception("request form for %s: the audit failed", ctx.account_id)
+            self.show(view_id, info_modal(FAILED))
+            return
         view = form_view(outcome)
         if self.usage is None or not isinstance(outcome, RemediationOffer):
-            self.client.views_update(view_id=view_id, view=view)
+            self.show(view_id, view)
             return
-        self.client.views_update(view_id=view_id, view=with_usage(view, None, self.zone))
+        if not self.show(view_id, with_usage(view, None, self.zone)):
+            return
         report = self.usage(outcome.verdict)
         self.remember(report)
         if self.was_submitted(view_id):  # Slack closed it: nothing to update
             return
+        self.show(view_id, with_usage(view, report, self.zone))
+
+    def show(self, view_id: str, view: View) -> bool:
+        """``views.update``; False when Slack refused it (the form was closed or submitted
+        meanwhile: a person may close it at any time) or could not be reached."""
         try:
-            self.client.views_update(view_id=view_id, view=with_usage(view, report, self.zone))
-        except (SlackApiError, *TRANSPORT_ERRORS) as exc:  # submitted or closed meanwhile
-            log.info("request form %s: key usage not shown (%s)", view_id, type(exc).__name__)
+            self.client.views_update(view_id=view_id, view=view)
+        except (SlackApiError, *TRANSPORT_ERRORS) as exc:
+            log.info("request form %s not updated (%s)", view_id, type(exc).__name__)
+            return False
+        return True
 
     def submitted(self, view_id: str) -> None:
         """The form was submitted (and closed): a lookup finishing later leaves it alone."""

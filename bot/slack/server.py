@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -24,6 +25,10 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+# Set on every Slack request as it enters the application (any value sent is overwritten):
+# ``time.monotonic()`` of its arrival, before any queue, for ``handlers.deadline``.
+ARRIVAL_HEADER = "x-rootkey-arrived"
+ARRIVAL_ENVIRON = "HTTP_" + ARRIVAL_HEADER.upper().replace("-", "_")
 MAX_BODY = 1024 * 1024  # Slack's payloads are a few KB; a modal submission well under 1 MB
 MAX_HEADERS = 64 * 1024
 CHANNEL_TIMEOUT = 30  # seconds a connection may stay idle
@@ -67,6 +72,7 @@ def make_wsgi(app: App | None, health: Callable[[], dict[str, Any]]) -> Callable
     slack = SlackRequestHandler(app, path=EVENTS_PATH) if app is not None else None
 
     def wsgi(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        environ[ARRIVAL_ENVIRON] = f"{time.monotonic():.6f}"
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         if path == HEALTH_PATH and method in {"GET", "HEAD"}:

@@ -66,6 +66,7 @@ class Fault:
     error: str  # "ratelimited", "server_error", "timeout" or any Slack error code
     retry_after: float = 1.0
     delay: float = 0.0  # for "timeout": seconds to wait before answering
+    until: threading.Event | None = None  # for "timeout": answer earlier once this is set
 
 
 @dataclass(frozen=True)
@@ -219,11 +220,18 @@ class SlackStandin:
     # -- test controls ---------------------------------------------------------------------
 
     def fail(
-        self, method: str, error: str, *, times: int = 1, retry_after: float = 1.0, delay: float = 0
+        self,
+        method: str,
+        error: str,
+        *,
+        times: int = 1,
+        retry_after: float = 1.0,
+        delay: float = 0,
+        until: threading.Event | None = None,
     ) -> None:
         with self.lock:
             for _ in range(times):
-                self.controls.faults[method].append(Fault(error, retry_after, delay))
+                self.controls.faults[method].append(Fault(error, retry_after, delay, until))
 
     def refuse_channel(self, channel: str, error: str = "not_in_channel") -> None:
         """Posts and uploads into ``channel`` answer ``error`` until the bot joins it."""
@@ -377,7 +385,10 @@ class SlackStandin:
         if fault is not None and fault.error == "timeout":
             # Slack did the work, but the answer comes too late: the caller may have given up.
             answer = self.call_method(method, args, token)
-            time.sleep(fault.delay)
+            if fault.until is not None:
+                fault.until.wait(fault.delay)
+            else:
+                time.sleep(fault.delay)
             return answer
         if fault is not None:
             return self.record_fault(method, args, fault)

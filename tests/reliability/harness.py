@@ -198,13 +198,16 @@ def submit(
     return post_signed(bot.url, view_payload(view, user, values, **kw), SIGNING_SECRET)
 
 
-def filled_form(slack: SlackStandin, after: int = 0) -> dict[str, Any]:
-    """The request form as the bot filled it in (the latest views.update with a submit)."""
+def filled_form(slack: SlackStandin, after: int = 0, account: str | None = None) -> dict[str, Any]:
+    """The request form as the bot filled it in (the latest views.update with a submit, among
+    those after the first ``after``; with ``account``, that account's: a form of an earlier
+    click may still get a late update, such as the key-usage summary)."""
 
     def ready() -> dict[str, Any] | None:
         for call in reversed(slack.calls("views.update")[after:]):
             view = call.args["view"]
-            if view.get("submit"):
+            meta = json.loads(view.get("private_metadata") or "{}")
+            if view.get("submit") and account in (None, meta.get("a")):
                 return {**view, "id": call.args["view_id"]}
         return None
 
@@ -236,7 +239,7 @@ def ask_for(
     updates = len(slack.calls("views.update"))
     reply = click(bot, slack, action.value, f"{account}:", user)
     assert reply.status_code == 200, reply.text
-    form = filled_form(slack, updates)
+    form = filled_form(slack, updates, account)
     reply = submit(bot, form, user, {"reason": reason, "ticket": None, **(extra or {})})
     assert reply.status_code == 200 and not reply.text, reply.text
     new = slack.wait_for(lambda: set(decide_buttons(slack)) - known)

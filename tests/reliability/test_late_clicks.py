@@ -1,0 +1,224 @@
+"""No listener waits on AWS, and a click or form that could not be acknowledged in time is never
+applied later.
+
+Slack waits 3 s for the ack, then shows the user that the click failed. Clicks that audit
+("Request remediation", "Accept risk", "verify now") queue their audit in the job pool, so a
+slow AWS never holds Bolt's listener threads. When every listener thread is busy anyway (here a
+slow Slack holds them, as in production: a "Request remediation" click waits on ``views.open``,
+which the stand-in answers only when the test lets it go, after the late click's HTTP answer
+came back, so no timing is assumed), a click waits in Bolt's queue, its HTTP answer goes back
+without an ack, and the click must not take effect when a thread finally takes it: the clicker
+is told privately that it came too late and to click again.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from bot.app import LISTENER_THREADS
+from bot.remediation.states import State
+from bot.slack.action_ids import ActionId
+from simulator.aws import RootKeySpec, SimulatedAws, days_ago
+from simulator.slack import SlackStandin
+from tests.reliability.harness import (
+    ALICE,
+    APPROVER,
+    APPROVER_2,
+    CHANNEL,
+    Bot,
+    ask_for,
+    bot_env,
+    click,
+    command,
+    filled_form,
+    private_answer,
+    submit,
+    wait_state,
+    wait_until,
+)
+
+pytestmark = pytest.mark.slow
+
+TOO_LATE = "too late to be sure Slack accepted it"
+HOLD_AT_MOST = 14.0  # seconds; below the bot's Slack timeout (15 s), should the test die
+AWS_HOLD = 45.0  # seconds a held AWS call waits at most (below botocore's 60 s read timeout)
+
+
+@pytest.fixture(scope="module")
+def bot(
+    slack: SlackStandin, moto_server: SimulatedAws, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Bot]:
+    db = tmp_path_factory.mktemp("late") / "rootkey.db"
+    env = bot_env(slack, moto_server.env(), ROOTKEY_SCOPE="org", ROOTKEY_REQUIRED_APPROVALS="2")
+    bot = Bot(env, f"sqlite:///{db}").start()
+    yield bot
+    bot.stop()
+
+
+def keyed_accounts(aws: SimulatedAws, *names: str) -> list[str]:
+    """Member accounts with an active root key each."""
+    org = aws.create_organization(members=list(names))
+    for member in org.members:
+        aws.set_root_keys(
+            member.account_id, [RootKeySpec(slot=1, active=True, created=days_ago(200))]
+        )
+    return [m.account_id for m in org.members]
+
+
+def clicks_at_once(
+    bot: Bot, slack: SlackStandin, action: str, values: list[str], user: str
+) -> None:
+    """Send these clicks side by side (each must be acked)."""
+    with ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(lambda v: click(bot, slack, action, v, user), values))
+    assert all(r.status_code == 200 for r in replies), [r.status_code for r in replies]
+
+
+def occupy_listeners(bot: Bot, slack: SlackStandin, account: str) -> threading.Event:
+    """Every listener thread waiting on a slow ``views.open``; set the event to let them go."""
+    release = threading.Event()
+    opened = len(slack.calls("views.open"))
+    slack.fail("views.open", "timeout", times=LISTENER_THREADS, delay=HOLD_AT_MOST, until=release)
+    clicks_at_once(
+        bot, slack, ActionId.REQUEST_REMEDIATION.value, [f"{account}:"] * LISTENER_THREADS, ALICE
+    )
+    wait_until(
+        lambda: len(slack.calls("views.open")) - opened >= LISTENER_THREADS,
+        what="every listener thread waiting on views.open",
+    )
+    return release
+
+
+def forms_of(slack: SlackStandin, account: str) -> set[str]:
+    """The ids of the views filled in as ``account``'s request form."""
+    return {
+        c.args["view_id"]
+        for c in slack.calls("views.update")
+        if c.args["view"].get("submit")
+        and json.loads(c.args["view"].get("private_metadata") or "{}").get("a") == account
+    }
+
+
+def drained(slack: SlackStandin, account: str, count: int) -> None:
+    """``count`` forms of ``account`` filled in: the held clicks are done."""
+    wait_until(
+        lambda: len(forms_of(slack, account)) >= count, timeout=120, what="held clicks finished"
+    )
+
+
+def test_an_approve_queued_past_slacks_limit_is_not_applied_and_a_prompt_one_is(
+    bot: Bot, fresh: SlackStandin, aws: SimulatedAws
+) -> None:
+    account, other = keyed_accounts(aws, "prod", "stage")
+    request_id, ts = ask_for(bot, fresh, account)
+
+    release = occupy_listeners(bot, fresh, other)
+    try:
+        response_url = fresh.response_url()
+        late = click(
+            bot, fresh, ActionId.APPROVE.value, str(request_id), APPROVER, ts,
+            response_url=response_url,
+        )  # fmt: skip
+        # No listener could ack it: Slack would show the approver that the click failed.
+        assert late.status_code != 200, (late.status_code, late.text)
+    finally:
+        release.set()
+
+    assert TOO_LATE in private_answer(fresh, response_url, timeout=120)
+    request = bot.store.get(request_id)
+    assert request.state is State.REQUESTED
+    assert request.approvals == ()
+    assert not [e for e in bot.store.iter_log(request_id) if e.actor == APPROVER]
+    assert "not applied" in bot.logs
+
+    # Clicked again with a free listener, the same approval counts.
+    reply = click(bot, fresh, ActionId.APPROVE.value, str(request_id), APPROVER, ts)
+    assert reply.status_code == 200, reply.text
+    wait_until(
+        lambda: [a for a in bot.store.get(request_id).approvals if a.user == APPROVER],
+        what="the prompt approval recorded",
+    )
+    drained(fresh, other, LISTENER_THREADS)
+
+
+def test_a_form_submitted_while_listeners_are_busy_creates_no_request(
+    bot: Bot, fresh: SlackStandin, aws: SimulatedAws
+) -> None:
+    account, other = keyed_accounts(aws, "prod", "stage")
+    reply = click(bot, fresh, ActionId.REQUEST_REMEDIATION.value, f"{account}:", ALICE)
+    assert reply.status_code == 200, reply.text
+    form = filled_form(fresh, account=account)
+    before = {r.id for r in bot.store.find()}
+
+    release = occupy_listeners(bot, fresh, other)
+    try:
+        late = submit(bot, form, ALICE, {"reason": "unused since 2019", "ticket": None})
+        assert late.status_code != 200, (late.status_code, late.text)  # Slack: form failed
+    finally:
+        release.set()
+
+    told = wait_until(
+        lambda: [
+            c
+            for c in fresh.calls("chat.postEphemeral")
+            if c.args.get("user") == ALICE and TOO_LATE in str(c.args.get("text"))
+        ],
+        timeout=120,
+        what="the submitter told the form came too late",
+    )
+    assert told[0].args.get("channel") == CHANNEL
+    drained(fresh, other, LISTENER_THREADS)
+    assert {r.id for r in bot.store.find()} == before
+
+    # Submitted again with a free listener, the request is created.
+    reply = submit(bot, form, ALICE, {"reason": "unused since 2019", "ticket": None})
+    assert reply.status_code == 200 and not reply.text, reply.text
+    wait_until(lambda: {r.id for r in bot.store.find()} - before, what="the request created")
+
+
+def test_clicks_that_audit_a_slow_aws_hold_up_no_other_click_or_command(
+    bot: Bot, fresh: SlackStandin, aws: SimulatedAws
+) -> None:
+    """More "Request remediation", "Accept risk" and "verify now" clicks on an account whose
+    AWS calls hang than Bolt has listener threads: each is acked, each form opens at once in
+    its loading state, and meanwhile help, a re-run and an approval are answered and applied."""
+    slow, tracked, other = keyed_accounts(aws, "slow", "tracked", "other")
+    tracked_id, tracked_ts = ask_for(bot, fresh, tracked)
+    for approver in (APPROVER, APPROVER_2):
+        reply = click(bot, fresh, ActionId.APPROVE.value, str(tracked_id), approver, tracked_ts)
+        assert reply.status_code == 200, reply.text
+    wait_state(bot, tracked_id, State.TRACKING)
+    other_id, other_ts = ask_for(bot, fresh, other)
+
+    opened = len(fresh.calls("views.open"))
+    aws.set_latency(AWS_HOLD, slow)  # released by the reset at the end
+    aws.set_latency(AWS_HOLD, tracked)
+    half = LISTENER_THREADS // 2 + 2
+    clicks_at_once(bot, fresh, ActionId.REQUEST_REMEDIATION.value, [f"{slow}:"] * half, ALICE)
+    clicks_at_once(bot, fresh, ActionId.ACCEPT_RISK.value, [f"{slow}:"] * half, ALICE)
+    clicks_at_once(bot, fresh, ActionId.VERIFY_NOW.value, [str(tracked_id)] * 4, ALICE)
+    # Every form is open, in its loading state, while its audit waits on AWS.
+    wait_until(
+        lambda: len(fresh.calls("views.open")) - opened >= 2 * half,
+        what="every form opened",
+    )
+    assert all("Auditing" in json.dumps(c.args["view"]) for c in fresh.calls("views.open")[opened:])
+
+    helped = command(bot, fresh, "help")
+    assert helped.status_code == 200, helped.status_code
+    assert "/rootkey check all" in helped.text
+
+    try:
+        reply = click(bot, fresh, ActionId.APPROVE.value, str(other_id), APPROVER, other_ts)
+        assert reply.status_code == 200, reply.status_code
+        wait_until(
+            lambda: [a for a in bot.store.get(other_id).approvals if a.user == APPROVER],
+            what="the approval recorded while AWS hangs",
+        )
+    finally:
+        aws.reset()  # the held AWS calls end now
