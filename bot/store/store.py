@@ -379,10 +379,16 @@ class Store(SlotStore, TimelineStore):
                 base_status.label("base_status"),
                 base_raw_status.label("base_raw_status"),
             )
-            .select_from(cur)
-            .join(v, v.c.id == cur.c.id)
-            .join(agg, agg.c.account_id == cur.c.account_id)
+            .select_from(v)
+            .join(agg, agg.c.account_id == v.c.account_id)
             .order_by(v.c.account_id)
+        )
+        # The wide rows of one run come straight from the run's index (joined to the CTE by
+        # id, PostgreSQL would scan the whole table's primary key for them).
+        query = (
+            query.where(cur_q.whereclause)
+            if run_id is not None and cur_q.whereclause is not None
+            else query.join(cur, cur.c.id == v.c.id)
         )
         with self.transaction() as conn:
             rows = conn.execute(query).all()
