@@ -1,8 +1,12 @@
 """`python -m bot log --format json|csv`: export the remediation audit log for auditors;
 `python -m bot log --verify`: check the log's hash chain.
 
-One row per log line, oldest first: when, who, which request (and its account and kind, as the
-line recorded them), the event, the state before and after, the detail and the line's hash. CSV
+One row per log line, oldest first: when, who (the Slack user id, and the person's name as the
+directory gave it when the line was written), which request (and its account and kind, as the
+line recorded them), the event, the state before and after, the detail and the line's hash.
+Everything is plain text for auditors: names and ids, no Slack markup (lines written before
+rootkey stored names may still hold mentions such as ``<@U0...>``; they are exported as written,
+since the hash covers them). CSV
 cells that a spreadsheet would read as a formula get a leading apostrophe, so opening the export
 never runs anything.
 
@@ -37,6 +41,7 @@ COLUMNS = (
     "account_id",
     "kind",
     "actor",
+    "actor_name",
     "event",
     "from_state",
     "to_state",
@@ -68,7 +73,8 @@ def rows(remediation: RemediationStore, request_id: int | None) -> Iterator[dict
             "request_id": entry.request_id,
             "account_id": entry.account_id,  # as written: the request's row may change
             "kind": entry.kind,
-            "actor": entry.actor,
+            "actor": entry.actor,  # a Slack user id, or "rootkey"
+            "actor_name": entry.actor_name,  # their name when the line was written (plain)
             "event": entry.event,
             "from_state": entry.from_state,
             "to_state": entry.to_state,
@@ -98,6 +104,7 @@ def verify(remediation: RemediationStore) -> int:
                 from_state=entry.from_state,
                 to_state=entry.to_state,
                 detail=entry.detail,
+                actor_name=entry.actor_name,
             )
             yield entry.id, content, entry.hash
 

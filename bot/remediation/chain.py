@@ -2,6 +2,11 @@
 previous line's hash, so a line edited, removed or inserted after the fact (even by a database
 superuser who can switch the triggers off) no longer matches, and every later line shows it.
 
+A line written since revision 0008 also names its actor (``actor_name``: the person's name
+as the Slack directory gave it, plain text): its hashed content then has a tenth element. Lines
+written before have no name (NULL) and keep the nine elements they were hashed with, so the
+whole chain still verifies; emptying a later line's name changes its content, and its hash.
+
 Pure functions; the store writes the hash with each line, ``python -m bot log --verify`` checks
 the chain. The first line's "previous hash" is ``GENESIS``.
 """
@@ -30,24 +35,24 @@ class LineContent:
     from_state: str | None
     to_state: str | None
     detail: str
+    actor_name: str | None = None  # revision 0008; None: a line without one (older, or the bot)
 
     def canonical(self) -> str:
         """One JSON text per content: fixed key order, the instant in UTC to the microsecond."""
-        return json.dumps(
-            [
-                self.request_id,
-                self.account_id,
-                self.kind,
-                self.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-                self.actor,
-                self.event,
-                self.from_state,
-                self.to_state,
-                self.detail,
-            ],
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
+        fields: list[object] = [
+            self.request_id,
+            self.account_id,
+            self.kind,
+            self.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            self.actor,
+            self.event,
+            self.from_state,
+            self.to_state,
+            self.detail,
+        ]
+        if self.actor_name is not None:
+            fields.append(self.actor_name)
+        return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
 
 
 def line_hash(previous: str, content: LineContent) -> str:

@@ -20,16 +20,16 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Engine, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.remediation import keys
-from bot.remediation.chain import GENESIS, LineContent, line_hash
 from bot.remediation.errors import AlreadyOpen, RequestNotFound
 from bot.remediation.models import Approval, LogEntry, Request, RiskException
 from bot.remediation.states import TRACKED_STATES, Kind, State, require
 from bot.store.engine import database_errors
 from bot.store.records import StoreError
+from bot.store.remediation_log import append_line
 from bot.store.remediation_rows import (
     ApprovalOutcome,
     NewRequest,
@@ -42,7 +42,6 @@ from bot.store.remediation_tables import OPEN_FOR_ACCOUNT, A, L, R, X
 __all__ = ["BOT_ACTOR", "OPEN_FOR_ACCOUNT", "NewRequest", "RemediationStore"]
 
 BOT_ACTOR = "rootkey"
-LOG_CHAIN_LOCK = 7_306_001  # pg_advisory_xact_lock key: one log append at a time
 
 
 class RemediationStore:
@@ -220,7 +219,7 @@ class RemediationStore:
             what = "remediation" if new.kind is Kind.REMEDIATION else "risk exception"
             self.append(
                 conn, request_id, new.requester, "transition", now, f"{what} requested",
-                to_state=State.REQUESTED,
+                to_state=State.REQUESTED, actor_name=new.requester_name,
             )  # fmt: skip
             return self.load(conn, request_id)
 
@@ -233,6 +232,7 @@ class RemediationStore:
         detail: str,
         now: datetime,
         holder: str | None = None,
+        actor_name: str | None = None,
         **fields: Any,
     ) -> Request | None:
         """Move the request if (and only if) it is still in ``from_state``.
@@ -241,6 +241,7 @@ class RemediationStore:
         A move out of ``executing`` also needs ``holder`` to be the lease owner: a process whose
         lease was taken over cannot finish the request under the one now running it.
         ``fields`` may also set a few columns in the same update (assignee, checked_at, ...).
+        ``actor_name`` is the actor's name for the log line (plain text), when known.
         """
         unknown = set(fields) - self.UPDATABLE
         if unknown:
@@ -264,7 +265,7 @@ class RemediationStore:
                 return None
             self.append(
                 conn, request_id, actor, "transition", now, detail,
-                from_state=from_state, to_state=to_state,
+                from_state=from_state, to_state=to_state, actor_name=actor_name,
             )  # fmt: skip
             return self.load(conn, request_id)
 
@@ -276,6 +277,7 @@ class RemediationStore:
         now: datetime,
         detail: str = "",
         approvers: Collection[str] | None = None,
+        user_name: str | None = None,
     ) -> ApprovalOutcome:
         """Count ``user``'s approval once; the click that reaches ``required`` approves.
 
@@ -310,7 +312,7 @@ class RemediationStore:
                 self.append(
                     conn, request_id, user, "approval", now,
                     detail or f"approval {count} of {required}",
-                    from_state=State.REQUESTED, to_state=State.REQUESTED,
+                    from_state=State.REQUESTED, to_state=State.REQUESTED, actor_name=user_name,
                 )  # fmt: skip
                 if count < required:
                     return ApprovalOutcome(True, False, self.load(conn, request_id))
@@ -322,7 +324,7 @@ class RemediationStore:
                 self.append(
                     conn, request_id, user, "transition", now,
                     f"approved ({count} of {required} approvals)",
-                    from_state=State.REQUESTED, to_state=State.APPROVED,
+                    from_state=State.REQUESTED, to_state=State.APPROVED, actor_name=user_name,
                 )  # fmt: skip
                 request = self.load(conn, request_id)
                 if request.kind is Kind.EXCEPTION:
@@ -420,7 +422,15 @@ class RemediationStore:
             self.append(conn, request_id, BOT_ACTOR, "reminder", now, f"reminded the {who}")
             return True
 
-    def note(self, request_id: int, actor: str, event: str, detail: str, now: datetime) -> LogEntry:
+    def note(
+        self,
+        request_id: int,
+        actor: str,
+        event: str,
+        detail: str,
+        now: datetime,
+        actor_name: str | None = None,
+    ) -> LogEntry:
         """Append a log line that is not a state change (a step, a refusal, a note)."""
         with self.writing() as conn:
             state = conn.execute(select(R.c.state).where(R.c.id == request_id)).scalar()
@@ -428,59 +438,8 @@ class RemediationStore:
                 raise RequestNotFound(request_id)
             state = State(state)
             return self.append(
-                conn, request_id, actor, event, now, detail, from_state=state, to_state=state
-            )
+                conn, request_id, actor, event, now, detail,
+                from_state=state, to_state=state, actor_name=actor_name,
+            )  # fmt: skip
 
-    @staticmethod
-    def append(
-        conn: Connection,
-        request_id: int,
-        actor: str,
-        event: str,
-        now: datetime,
-        detail: str,
-        from_state: State | None = None,
-        to_state: State | None = None,
-    ) -> LogEntry:
-        if conn.dialect.name == "postgresql":  # SQLite: BEGIN IMMEDIATE holds the write lock
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOG_CHAIN_LOCK})
-        request = conn.execute(select(R.c.account_id, R.c.kind).where(R.c.id == request_id)).one()
-        previous = conn.execute(select(L.c.hash).order_by(L.c.id.desc()).limit(1)).scalar()
-        content = LineContent(
-            request_id=request_id,
-            account_id=request.account_id,
-            kind=request.kind,
-            at=now,
-            actor=actor,
-            event=event,
-            from_state=from_state.value if from_state else None,
-            to_state=to_state.value if to_state else None,
-            detail=detail,
-        )
-        digest = line_hash(previous or GENESIS, content)
-        values = {
-            "request_id": request_id,
-            "account_id": content.account_id,
-            "kind": content.kind,
-            "at": now,
-            "actor": actor,
-            "event": event,
-            "from_state": content.from_state,
-            "to_state": content.to_state,
-            "detail": detail,
-            "hash": digest,
-        }
-        new_id = conn.execute(insert(L).values(**values).returning(L.c.id)).scalar_one()
-        return LogEntry(
-            id=int(new_id),
-            request_id=request_id,
-            at=now,
-            actor=actor,
-            event=event,
-            from_state=content.from_state,
-            to_state=content.to_state,
-            detail=detail,
-            account_id=content.account_id,
-            kind=content.kind,
-            hash=digest,
-        )
+    append = staticmethod(append_line)

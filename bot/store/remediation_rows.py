@@ -42,6 +42,7 @@ class NewRequest:
     exception_until: datetime | None = None
     dry_run: bool = False
     key_prints: tuple[KeyPrint, ...] | None = None  # the keys it is about (None: unknown)
+    requester_name: str | None = None  # for the log line (plain text), when known
 
 
 def row_to_request(row: Any, approvals: Iterable[Approval] = ()) -> Request:
@@ -89,4 +90,5 @@ def row_to_log(row: Any) -> LogEntry:
         account_id=row.account_id,
         kind=row.kind,
         hash=row.hash,
+        actor_name=row.actor_name,
     )
