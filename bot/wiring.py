@@ -202,6 +202,7 @@ def build_services(
     )
     background.append(DigestScheduler(config, store, digest))
 
+    directory = SlackDirectory(client)
     remediation = RemediationService(
         config,
         remediation_store,
@@ -211,12 +212,13 @@ def build_services(
             required_approvals=config.required_approvals,
             zone=config.zone,
         ),
-        SlackDirectory(client),
+        directory,
         audit,
         root_access=(
             RootAccess(config.aws_region) if config.remediation == Mode.ASSUME_ROOT.value else None
         ),
         names=lambda account: getattr(store.latest_state(account), "account_name", None),
+        people=directory.name,
         latest=store.latest_state,
     )
     background.extend([remediation, remediation.scheduled()])
@@ -259,7 +261,7 @@ def build_services(
             store,
             remediation_store,
             approvers=ApproverSpec.parse(config.approvers),
-            group_members=SlackDirectory(client).members,
+            group_members=directory.members,
             digest_channel=config.digest_channel,
             digest_cron=config.digest_cron,
             timezone=config.timezone,

@@ -9,6 +9,9 @@
 - An approver or the risk's owner may revoke an accepted risk before its end.
 - The requester may withdraw their own open request; an approver may cancel any open one
   (not while it is executing: a root session is deleting keys then).
+
+A refusal names people twice: as Slack mentions for the person who clicked (``mrkdwn``) and as
+plain text, "Avery Approver (U0APPROVE1)", in ``str(exc)``, the line the audit log keeps.
 """
 
 from __future__ import annotations
@@ -45,6 +48,12 @@ class ApproverSpec:
         parts += [f"<!subteam^{g}>" for g in self.groups]
         return ", ".join(parts) if parts else "(no approvers configured: set ROOTKEY_APPROVERS)"
 
+    def plain(self, name_of: Callable[[str], str | None]) -> str:
+        """Every approver entry in plain text (names and ids, no markup), for the log."""
+        parts = [named(u, name_of(u)) for u in sorted(self.users)]
+        parts += [f"user group {g}" for g in self.groups]
+        return ", ".join(parts) if parts else "(no approvers configured: set ROOTKEY_APPROVERS)"
+
     def resolve(self, group_members: Callable[[str], Iterable[str]]) -> frozenset[str]:
         """All approver user ids; ``group_members(S...)`` lists a group's users.
 
@@ -57,6 +66,34 @@ class ApproverSpec:
         return frozenset(members)
 
 
+def named(user: str, name: str | None) -> str:
+    """A person in plain text: ``Avery Approver (U0APPROVE1)``, or the id alone."""
+    return f"{name} ({user})" if name else user
+
+
+@dataclass(frozen=True)
+class Naming:
+    """How a refusal names people: the approvers as configured, and each person's name
+    (``name_of``: a user id to their name, or None) for the plain-text line."""
+
+    spec: ApproverSpec
+    name_of: Callable[[str], str | None] = lambda _user: None
+
+    def approvers_mrkdwn(self) -> str:
+        return self.spec.mention()
+
+    def approvers_plain(self) -> str:
+        return self.spec.plain(self.name_of)
+
+    def person(self, user: str) -> str:
+        return named(user, self.name_of(user))
+
+
+def refusal(plain: str, mrkdwn: str) -> NotAllowed:
+    """``str(exc)`` is the plain line (the log keeps it); Slack shows the mrkdwn one."""
+    return NotAllowed(plain, mrkdwn=mrkdwn)
+
+
 def remaining_approvals(
     request: Request, required: int, approvers: frozenset[str] | None = None
 ) -> int:
@@ -65,23 +102,21 @@ def remaining_approvals(
     return max(0, required - len(counted))
 
 
-def not_an_approver(request: Request, verb: str, spec_text: str) -> NotAllowed:
-    """The refusal for someone who is not an approver, naming who is.
-
-    ``spec_text`` is ``ApproverSpec.mention()``: mentions the bot built from validated ids, so
-    the line is also trusted mrkdwn and the approvers are shown as real mentions.
+def not_an_approver(request: Request, verb: str, naming: Naming) -> NotAllowed:
+    """The refusal for someone who is not an approver, naming who is: in Slack as mentions the
+    bot built from validated ids (trusted mrkdwn, real mentions), in the log as names and ids.
     """
-    line = f"Only approvers can {verb} request #{request.id}: {spec_text}."
-    return NotAllowed(line, mrkdwn=line)
+    line = f"Only approvers can {verb} request #{request.id}: "
+    return refusal(f"{line}{naming.approvers_plain()}.", f"{line}{naming.approvers_mrkdwn()}.")
 
 
-def check_approve(request: Request, user: str, approvers: frozenset[str], spec_text: str) -> None:
-    """Raise unless ``user`` may add an approval to ``request`` now (``spec_text``: the
-    approver mentions of ``ApproverSpec.mention()``)."""
+def check_approve(request: Request, user: str, approvers: frozenset[str], naming: Naming) -> None:
+    """Raise unless ``user`` may add an approval to ``request`` now (``naming``: how the
+    refusal names the approvers)."""
     if request.state is not State.REQUESTED:
         raise StaleState(request.id, request.state.value, "approve")
     if user not in approvers:
-        raise not_an_approver(request, "approve", spec_text)
+        raise not_an_approver(request, "approve", naming)
     if user == request.requester:
         raise NotAllowed(
             f"You asked for request #{request.id}, so you cannot approve it; "
@@ -91,38 +126,41 @@ def check_approve(request: Request, user: str, approvers: frozenset[str], spec_t
         raise NotAllowed(f"You already approved request #{request.id}; it needs another approver.")
 
 
-def check_revoke(request: Request, user: str, approvers: frozenset[str], spec_text: str) -> None:
+def check_revoke(request: Request, user: str, approvers: frozenset[str], naming: Naming) -> None:
     """Raise unless ``user`` may end the accepted risk ``request`` now."""
     if request.kind is not Kind.EXCEPTION or request.state is not State.APPROVED:
         raise StaleState(request.id, request.state.value, "revoke")
     if user not in approvers and user != (request.owner or request.requester):
-        line = (
-            f"Only approvers or the risk owner can revoke the accepted risk #{request.id}: "
-            f"{spec_text}, <@{request.owner or request.requester}>."
+        owner = request.owner or request.requester
+        line = f"Only approvers or the risk owner can revoke the accepted risk #{request.id}: "
+        raise refusal(
+            f"{line}{naming.approvers_plain()}, {naming.person(owner)}.",
+            f"{line}{naming.approvers_mrkdwn()}, <@{owner}>.",
         )
-        raise NotAllowed(line, mrkdwn=line)
 
 
 CANCELLABLE = frozenset({State.REQUESTED, State.APPROVED, State.TRACKING, State.DEACTIVATED})
 
 
-def check_cancel(request: Request, user: str, approvers: frozenset[str], spec_text: str) -> None:
+def check_cancel(request: Request, user: str, approvers: frozenset[str], naming: Naming) -> None:
     """Raise unless ``user`` may withdraw (the requester) or cancel (an approver) ``request``."""
     if request.state not in CANCELLABLE or (
         request.kind is Kind.EXCEPTION and request.state is not State.REQUESTED
     ):
         raise StaleState(request.id, request.state.value, "cancel")
     if user != request.requester and user not in approvers:
-        line = (
-            f"Only the requester <@{request.requester}> or an approver can cancel request "
-            f"#{request.id}: {spec_text}."
+        requester, number = request.requester, request.id
+        raise refusal(
+            f"Only the requester {naming.person(requester)} or an approver can cancel request "
+            f"#{number}: {naming.approvers_plain()}.",
+            f"Only the requester <@{requester}> or an approver can cancel request "
+            f"#{number}: {naming.approvers_mrkdwn()}.",
         )
-        raise NotAllowed(line, mrkdwn=line)
 
 
-def check_reject(request: Request, user: str, approvers: frozenset[str], spec_text: str) -> None:
+def check_reject(request: Request, user: str, approvers: frozenset[str], naming: Naming) -> None:
     """Raise unless ``user`` may reject ``request`` now."""
     if request.state is not State.REQUESTED:
         raise StaleState(request.id, request.state.value, "reject")
     if user not in approvers:
-        raise not_an_approver(request, "reject", spec_text)
+        raise not_an_approver(request, "reject", naming)

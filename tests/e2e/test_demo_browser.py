@@ -226,6 +226,11 @@ def test_check_request_approve_verified(page: Page) -> None:
         rows.filter(has_text=ids.REQUESTER.real_name).filter(has_text="requested").first
     ).to_be_visible()
     expect(rows.first).to_contain_text(account_id.group(1))
+    # Plain text for auditors: names beside ids, no Slack markup (mentions, emoji codes).
+    expect(approved.first).to_contain_text(f"({ids.APPROVER.user_id})")
+    table = page.locator("#log-root .log-table")
+    for markup in ("<@", "<!", ":key:", ":wastebasket:", ":white_check_mark:"):
+        expect(table).not_to_contain_text(markup)
     page.keyboard.press("Escape")
     expect(page.locator("#log-root")).to_be_hidden()
 

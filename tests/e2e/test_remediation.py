@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -423,6 +424,74 @@ def test_assume_root_runs_from_the_button_to_a_verified_fix(
     ]
     assert {r["account_id"] for r in rows} == {account}
     assert done.approvals[0].user == GROUP_APPROVER
+
+
+MARKUP = (
+    re.compile(r"<[@#!]"),  # a mention, a channel or a special mention
+    re.compile(r"<https?://"),  # a link
+    re.compile(r"(?<![\w:]):[a-z0-9_+-]+:(?![\w:])"),  # an emoji shortcode (not 09:14:00)
+    re.compile(r"(?<![\w*])\*[^*\s][^*]*\*(?![\w*])"),  # *bold*
+    re.compile(r"(?<![\w_])_[^_\s][^_]*_(?![\w_])"),  # _italic_
+    re.compile(r"[`~]"),
+)
+
+
+def test_the_exported_log_is_plain_text_with_names_and_ids(
+    fresh: SlackStandin,
+    aws: SimulatedAws,
+    root_access: RootAccessStandIn,
+    moto_server: SimulatedAws,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    slack = fresh
+    names = {ALICE: "Alice Finder", APPROVER: "Avery Approver", MALLORY: "Mallory Stranger"}
+    for user, name in names.items():
+        slack.workspace.add_user(user, name.split()[0].lower(), name)
+    # A bot of its own: another test's bot may have learnt these people under other names.
+    bot = make_bot(slack, moto_server, tmp_path_factory, ROOTKEY_REMEDIATION="assume-root")
+    try:
+        exported_log_is_plain(bot, slack, aws)
+    finally:
+        bot.stop()
+
+
+def exported_log_is_plain(bot: Bot, slack: SlackStandin, aws: SimulatedAws) -> None:
+    account = member_with_key(aws)
+    request_id, ts = ask_for_remediation(bot, slack, account)
+    # A stranger's click is refused, naming the approvers: in Slack as mentions...
+    refusal = click_answer(bot, slack, ActionId.APPROVE, str(request_id), MALLORY, ts)
+    assert f"<@{APPROVER}>" in refusal and f"<!subteam^{APPROVER_GROUP}>" in refusal
+    click(bot, slack, ActionId.APPROVE, str(request_id), APPROVER, ts)
+    wait_state(bot, request_id, State.VERIFIED)
+    request_message_showing(slack, request_id, f"Approved by <@{APPROVER}>")
+    wait_thread(slack, "*executing* → *verified*")
+
+    # ...in the log, as plain text: names and ids, no markup.
+    rows = list(csv.DictReader(io.StringIO(export_log(bot, "csv"))))
+    items = json.loads(export_log(bot, "json"))
+    mine = [r for r in rows if r["request_id"] == str(request_id)]
+    assert [{k: str(v) if v is not None else "" for k, v in i.items()} for i in items] == rows
+    for row in mine:
+        for column in ("detail", "actor", "actor_name"):
+            for pattern in MARKUP:
+                assert not pattern.search(row[column]), (column, row[column])
+    by_actor = {r["actor"]: r["actor_name"] for r in mine}
+    assert by_actor[ALICE] == "Alice Finder"
+    assert by_actor[APPROVER] == "Avery Approver"
+    assert by_actor[MALLORY] == "Mallory Stranger"
+    assert by_actor["rootkey"] == ""
+    [refused] = [r for r in mine if r["event"] == "refused"]
+    assert f"Avery Approver ({APPROVER})" in refused["detail"]
+    assert f"user group {APPROVER_GROUP}" in refused["detail"]
+    verified = subprocess.run(
+        [sys.executable, "-m", "bot", "log", "--verify", "--url", bot.db_url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert verified.returncode == 0, verified.stderr
 
 
 def test_a_key_created_after_approval_stops_the_request_and_nothing_is_deleted(

@@ -62,4 +62,4 @@ def test_manifest_points_slack_at_the_bot() -> None:
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["settings"]["interactivity"]["request_url"].endswith(EVENTS_PATH)
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert {"commands", "chat:write", "files:write", "usergroups:read"} <= scopes
+    assert {"commands", "chat:write", "files:write", "usergroups:read", "users:read"} <= scopes

@@ -105,48 +105,55 @@ def test_terminal_and_open_states() -> None:
 # -- rights --------------------------------------------------------------------------------------
 
 
+NAMING = rights.Naming(rights.ApproverSpec.parse(["UAPP"]), {"UAPP": "Avery Approver"}.get)
+
+
 def test_approver_spec_resolves_groups_and_mentions() -> None:
     spec = rights.ApproverSpec.parse(["UAPP1", "SGROUP", "UAPP2"])
     members = spec.resolve(lambda group: {"SGROUP": ["UG1", "UG2"]}[group])
     assert members == {"UAPP1", "UAPP2", "UG1", "UG2"}
     assert spec.mention() == "<@UAPP1>, <@UAPP2>, <!subteam^SGROUP>"
+    assert spec.plain({"UAPP2": "Bo Two"}.get) == "UAPP1, Bo Two (UAPP2), user group SGROUP"
 
 
 def test_an_approver_may_approve_someone_elses_request() -> None:
-    rights.check_approve(request(), "UAPP", frozenset({"UAPP"}), "x")
+    rights.check_approve(request(), "UAPP", frozenset({"UAPP"}), NAMING)
 
 
 def test_the_requester_never_approves_their_own_request_even_as_approver() -> None:
     with pytest.raises(NotAllowed, match="you cannot approve it"):
-        rights.check_approve(request(requester="UAPP"), "UAPP", frozenset({"UAPP"}), "x")
+        rights.check_approve(request(requester="UAPP"), "UAPP", frozenset({"UAPP"}), NAMING)
 
 
 def test_a_non_approver_is_refused_with_the_list_of_approvers() -> None:
-    with pytest.raises(NotAllowed, match="Only approvers can approve request #7: <@UAPP>"):
-        rights.check_approve(request(), "UOTHER", frozenset({"UAPP"}), "<@UAPP>")
+    with pytest.raises(NotAllowed) as refused:
+        rights.check_approve(request(), "UOTHER", frozenset({"UAPP"}), NAMING)
+    # In Slack as mentions; in the log (str) as names and ids, no markup.
+    assert refused.value.mrkdwn == "Only approvers can approve request #7: <@UAPP>."
+    assert str(refused.value) == "Only approvers can approve request #7: Avery Approver (UAPP)."
     with pytest.raises(NotAllowed, match="Only approvers can reject"):
-        rights.check_reject(request(), "UOTHER", frozenset({"UAPP"}), "<@UAPP>")
+        rights.check_reject(request(), "UOTHER", frozenset({"UAPP"}), NAMING)
 
 
 def test_one_approver_counts_once() -> None:
     req = request(approvals=(Approval("UAPP", NOW),))
     with pytest.raises(NotAllowed, match="already approved"):
-        rights.check_approve(req, "UAPP", frozenset({"UAPP", "UB"}), "x")
+        rights.check_approve(req, "UAPP", frozenset({"UAPP", "UB"}), NAMING)
     assert rights.remaining_approvals(req, 2) == 1
-    rights.check_approve(req, "UB", frozenset({"UAPP", "UB"}), "x")
+    rights.check_approve(req, "UB", frozenset({"UAPP", "UB"}), NAMING)
 
 
 @pytest.mark.parametrize("state", ["approved", "rejected", "expired", "executing", "verified"])
 def test_decided_requests_cannot_be_decided_again(state: str) -> None:
     req = request(state=State(state))
     with pytest.raises(StaleState, match=f"already {state}"):
-        rights.check_approve(req, "UAPP", frozenset({"UAPP"}), "x")
+        rights.check_approve(req, "UAPP", frozenset({"UAPP"}), NAMING)
     with pytest.raises(StaleState):
-        rights.check_reject(req, "UAPP", frozenset({"UAPP"}), "x")
+        rights.check_reject(req, "UAPP", frozenset({"UAPP"}), NAMING)
 
 
 def test_the_requester_who_is_an_approver_may_withdraw_by_rejecting() -> None:
-    rights.check_reject(request(requester="UAPP"), "UAPP", frozenset({"UAPP"}), "x")
+    rights.check_reject(request(requester="UAPP"), "UAPP", frozenset({"UAPP"}), NAMING)
 
 
 # -- progress ------------------------------------------------------------------------------------

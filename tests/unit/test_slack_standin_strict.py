@@ -49,12 +49,12 @@ def section(text: str) -> dict[str, Any]:
 
 def test_a_method_outside_the_manifest_scopes_is_missing_scope(client: WebClient) -> None:
     granted = granted_scopes()
-    assert "users:read" not in granted
+    assert "team:read" not in granted
 
-    answer = refused(lambda: client.users_info(user="U0ALICE001"))
+    answer = refused(lambda: client.team_info())
 
     assert answer["error"] == "missing_scope"
-    assert answer["needed"] == "users:read"
+    assert answer["needed"] == "team:read"
     assert set(answer["provided"].split(",")) == granted
 
 

@@ -484,7 +484,9 @@ async function showAuditLog() {
   const head = el("tr", {}, ...LOG_COLUMNS.map((c) => el("th", {}, c.replace("_", " "))));
   const lines = rows.map((row) => el("tr", {}, ...LOG_COLUMNS.map((c) => {
     const value = row[c] === null || row[c] === undefined ? "" : String(row[c]);
-    return el("td", {}, c === "actor" ? personName(value) : value);
+    if (c !== "actor") return el("td", {}, value);
+    // As the export has it: the name stored with the line, beside the id.
+    return el("td", {}, row.actor_name ? `${row.actor_name} (${value})` : personName(value));
   })));
   body.replaceChildren(el("table", { class: "log-table" }, el("thead", {}, head), el("tbody", {}, ...lines)));
 }

@@ -54,6 +54,7 @@ class RemediationService:
         root_access: RootAccess | None = None,
         owners: Owners | None = None,
         names: Callable[[str], str | None] | None = None,
+        people: Callable[[str], str | None] | None = None,
         latest: Callable[[str], AccountState | None] | None = None,
         now: Callable[[], datetime] = utcnow,
         workers: int = 2,
@@ -65,6 +66,7 @@ class RemediationService:
             audit,
             root_access=root_access,
             latest=latest,
+            people=people,
             now=now,
             workers=workers,
         )

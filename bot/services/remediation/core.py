@@ -72,6 +72,7 @@ class Core:
         *,
         root_access: RootAccess | None = None,
         latest: Callable[[str], AccountState | None] | None = None,
+        people: Callable[[str], str | None] | None = None,
         now: Callable[[], datetime] = utcnow,
         workers: int = 2,
     ) -> None:
@@ -81,6 +82,7 @@ class Core:
         self.audit = audit
         self.root_access = root_access
         self.latest = latest or (lambda _account: None)  # an account's last saved verdict
+        self.people = people or (lambda _user: None)  # a user id's name, from the directory
         self.now = now
         self.spec = rights.ApproverSpec.parse(config.approvers)
         self.me = process_id()
@@ -116,6 +118,20 @@ class Core:
                 with self.active_lock:
                     self.active.discard(request_id)
 
+    # -- people, as the log names them ------------------------------------------------------------
+
+    def name_of(self, user: str) -> str | None:
+        """A person's name for the log (plain text), or None (unknown, or the bot itself)."""
+        return None if user == BOT_ACTOR else self.people(user)
+
+    def person(self, user: str) -> str:
+        """A person in a log line: "Avery Approver (U0APPROVE1)", or the id alone."""
+        return rights.named(user, self.name_of(user))
+
+    def naming(self) -> rights.Naming:
+        """How refusals name the approvers and people: mentions in Slack, names in the log."""
+        return rights.Naming(self.spec, self.name_of)
+
     # -- moves and steps, told as they happen ----------------------------------------------------
 
     def refresh(self, req: Request, actor: str | None = None) -> None:
@@ -141,8 +157,9 @@ class Core:
         """Conditional move from ``req.state``; told when this call made it."""
         holder = self.me if req.state is State.EXECUTING else None
         moved = self.store.transition(
-            req.id, req.state, to, actor, detail, self.now(), holder, **fields
-        )
+            req.id, req.state, to, actor, detail, self.now(), holder,
+            actor_name=self.name_of(actor), **fields,
+        )  # fmt: skip
         if moved is not None:
             self.notifier.request_moved(
                 moved, req.state, detail, None if actor == BOT_ACTOR else actor

@@ -128,6 +128,7 @@ class Decisions:
             exception_until=until,
             dry_run=kind is Kind.REMEDIATION and config.dry_run,
             key_prints=prints,
+            requester_name=self.core.name_of(user),
         )
 
     def where_to_post(self, channel: str, thread_ts: str | None) -> tuple[str, str | None]:
@@ -151,12 +152,15 @@ class Decisions:
         req = core.store.get(request_id)
         try:
             approvers = frozenset() if user == req.requester else self.approvers()
-            rights.check_cancel(req, user, approvers, core.spec.mention())
+            rights.check_cancel(req, user, approvers, core.naming())
         except (NotAllowed, StaleState, ApproverLookupFailed) as exc:
             self.refuse(req, user, "cancel", exc)
         how = "withdrawn by the requester" if user == req.requester else "cancelled by an approver"
         detail = f"{how}; nothing will be changed"
-        moved = core.store.transition(req.id, req.state, State.CANCELLED, user, detail, core.now())
+        moved = core.store.transition(
+            req.id, req.state, State.CANCELLED, user, detail, core.now(),
+            actor_name=core.name_of(user),
+        )  # fmt: skip
         if moved is None:
             current = core.store.get(req.id)
             self.refuse(current, user, "cancel", StaleState(req.id, current.state.value, "cancel"))
@@ -221,7 +225,9 @@ class Decisions:
 
     def refuse(self, req: Request, user: str, what: str, exc: RemediationError) -> NoReturn:
         """Log a refused click (the request itself is not touched) and re-raise it."""
-        self.core.store.note(req.id, user, "refused", f"{what} refused: {exc}", self.core.now())
+        core = self.core
+        detail = f"{what} refused: {exc}"  # str(exc): the plain line, names and ids
+        core.store.note(req.id, user, "refused", detail, core.now(), core.name_of(user))
         raise exc
 
     def fresh(self, request_id: int) -> Request:
@@ -238,11 +244,13 @@ class Decisions:
         req = self.fresh(request_id)
         try:
             approvers = self.approvers()
-            rights.check_approve(req, user, approvers, core.spec.mention())
+            rights.check_approve(req, user, approvers, core.naming())
         except (NotAllowed, StaleState, ApproverLookupFailed) as exc:
             self.refuse(req, user, "approve", exc)
         # Only people who are approvers now count towards the decision.
-        outcome = core.store.approve(req.id, user, required, core.now(), approvers=approvers)
+        outcome = core.store.approve(
+            req.id, user, required, core.now(), approvers=approvers, user_name=core.name_of(user)
+        )
         if not outcome.counted:  # another click got there first
             now_req = outcome.request
             refusal: RemediationError = (
@@ -272,12 +280,13 @@ class Decisions:
         core = self.core
         req = self.fresh(request_id)
         try:
-            rights.check_reject(req, user, self.approvers(), core.spec.mention())
+            rights.check_reject(req, user, self.approvers(), core.naming())
         except (NotAllowed, StaleState, ApproverLookupFailed) as exc:
             self.refuse(req, user, "reject", exc)
         moved = core.store.transition(
-            req.id, State.REQUESTED, State.REJECTED, user, "rejected", core.now()
-        )
+            req.id, State.REQUESTED, State.REJECTED, user, "rejected", core.now(),
+            actor_name=core.name_of(user),
+        )  # fmt: skip
         if moved is None:
             current = core.store.get(req.id)
             self.refuse(current, user, "reject", StaleState(req.id, current.state.value, "reject"))
@@ -291,7 +300,7 @@ class Decisions:
         core = self.core
         req = core.store.get(request_id)
         try:
-            rights.check_revoke(req, user, self.approvers(), core.spec.mention())
+            rights.check_revoke(req, user, self.approvers(), core.naming())
         except (NotAllowed, StaleState, ApproverLookupFailed) as exc:
             self.refuse(req, user, "revoke", exc)
         moved = core.move(
@@ -308,7 +317,7 @@ class Decisions:
         req = core.store.get(request_id)
         if req.state not in TRACKED_STATES:
             self.refuse(req, user, "verify", StaleState(req.id, req.state.value, "verify"))
-        core.store.note(req.id, user, "note", "asked to verify now", core.now())
+        core.store.note(req.id, user, "note", "asked to verify now", core.now(), core.name_of(user))
         return self.execution.recheck(req, user) or core.store.get(req.id)
 
     def expire(self, req: Request) -> Request | None:

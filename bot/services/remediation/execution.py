@@ -91,9 +91,9 @@ class Execution:
         core = self.core
         owner = self.owners.get(req.account_id)
         assignee = owner or req.requester
-        source = "owner from ROOTKEY_OWNERS" if owner else "the requester"
+        source = "the owner from ROOTKEY_OWNERS" if owner else "the requester"
         moved = core.move(
-            req, State.TRACKING, BOT_ACTOR, f"assigned to {assignee} ({source})",
+            req, State.TRACKING, BOT_ACTOR, f"assigned to {core.person(assignee)}, {source}",
             assignee=assignee, checked_at=core.now(),
         )  # fmt: skip
         if moved is None:
