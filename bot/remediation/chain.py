@@ -2,7 +2,7 @@
 previous line's hash, so a line edited, removed or inserted after the fact (even by a database
 superuser who can switch the triggers off) no longer matches, and every later line shows it.
 
-A line written since revision 0008 also names its actor (``actor_name``: the person's name
+A line written since revision 0009 also names its actor (``actor_name``: the person's name
 as the Slack directory gave it, plain text): its hashed content then has a tenth element. Lines
 written before have no name (NULL) and keep the nine elements they were hashed with, so the
 whole chain still verifies; emptying a later line's name changes its content, and its hash.
@@ -35,7 +35,7 @@ class LineContent:
     from_state: str | None
     to_state: str | None
     detail: str
-    actor_name: str | None = None  # revision 0008; None: a line without one (older, or the bot)
+    actor_name: str | None = None  # revision 0009; None: a line without one (older, or the bot)
 
     def canonical(self) -> str:
         """One JSON text per content: fixed key order, the instant in UTC to the microsecond."""

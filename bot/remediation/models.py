@@ -94,7 +94,7 @@ class LogEntry:
     account_id: str | None = None  # as the line was written (the request's row may change)
     kind: str | None = None
     hash: str | None = None  # SHA-256 over the content and the previous line's hash
-    actor_name: str | None = None  # the actor's name when written (revision 0008), plain text
+    actor_name: str | None = None  # the actor's name when written (revision 0009), plain text
 
     FIELDS = ("id", "request_id", "at", "actor", "event", "from_state", "to_state", "detail")
 

@@ -107,7 +107,7 @@ class LogRow(Base):
     account_id: Mapped[str | None] = mapped_column(String(12))
     kind: Mapped[str | None] = mapped_column(String(16))
     hash: Mapped[str | None] = mapped_column(String(64))
-    # Revision 0008: the actor's name as the directory gave it (plain text; NULL before).
+    # Revision 0009: the actor's name as the directory gave it (plain text; NULL before).
     actor_name: Mapped[str | None] = mapped_column(String(255))
 
     __table_args__ = (Index("ix_remediation_log_request", "request_id", "id"),)

@@ -74,7 +74,7 @@ def verify(url: str) -> subprocess.CompletedProcess[str]:
 def test_lines_with_names_continue_a_chain_of_lines_without_and_history_is_kept(
     tmp_path: Path,
 ) -> None:
-    """Revision 0008: new lines name their actor (hashed with them); the lines written before,
+    """Revision 0009: new lines name their actor (hashed with them); the lines written before,
     Slack mentions and all, keep their content and hash, and the whole chain verifies."""
     db = tmp_path / "mixed.db"
     url = f"sqlite:///{db}"
