@@ -24,7 +24,7 @@ The whole API of ``SimulatedAws``:
   ``SimOrg``, ``close_account(id)`` (SUSPENDED), ``set_org_features(*names)``;
 * the root user, per account: ``set_root_keys(id, [RootKeySpec(...)])``,
   ``set_root(id, mfa=..., password=..., signing_certs=..., password_last_used=...)``,
-  ``remove_root_credentials(id)``, ``set_report_time(id, datetime)``;
+  ``remove_root_credentials(id)``, ``set_report_time(id, datetime)``, ``expire_report(id)``;
 * faults (``account_id`` None = every account, action ``"*"`` = every action): ``deny``,
   ``throttle``, ``fail``, ``answer_html``, ``report_never_ready``, ``empty_list_pages``,
   ``set_latency``,
@@ -44,6 +44,12 @@ is what runs against it):
   ``AccountAccessKeysPresent``, ``AccountMFAEnabled``, ``AccountSigningCertificatesPresent`` and
   ``AccountPasswordPresent`` and the report's root row follow that state, per account, through
   the real HTTP API. The report's ``GeneratedTime`` is the time it was generated.
+  As AWS does, GenerateCredentialReport makes a new report only when the account has none or
+  its report is at least 4 hours old; otherwise the existing report (its root row as it was when
+  generated, and its time) is what GetCredentialReport answers, whatever the root user did
+  since. A test that needs the next audit to read a new report says so: ``expire_report(id)``
+  (the report is then older than 4 hours) or ``set_report_time(id, at)`` (a report showing the
+  root user as it is now, generated at ``at``).
 * ``iam:ListOrganizationsFeatures``: answered by the HTTP layer below for the management account.
 * AssumeRole into a role that does not exist: moto allows it; AWS refuses it. The HTTP layer
   answers AccessDenied when the role is missing in a simulated member account.
@@ -97,6 +103,9 @@ AUDIT_ROLE = "RootkeyAudit"
 IAM_XMLNS = "https://iam.amazonaws.com/doc/2010-05-08/"
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+REPORT_MAX_AGE = timedelta(hours=4)  # AWS regenerates a credential report no more often
 
 
 def utcnow() -> datetime:
@@ -181,6 +190,7 @@ class Simulation:
     lock: threading.Lock = field(default_factory=threading.Lock)
     roots: dict[str, RootState] = field(default_factory=dict)
     report_times: dict[str, datetime] = field(default_factory=dict)
+    report_rows: dict[str, str] = field(default_factory=dict)  # root row as generated
     members: set[str] = field(default_factory=set)
     management: str | None = None
     org_id: str | None = None
@@ -204,6 +214,7 @@ class Simulation:
             self.reset_event = threading.Event()
             self.roots.clear()
             self.report_times.clear()
+            self.report_rows.clear()
             self.members.clear()
             self.management = None
             self.org_id = None
@@ -221,6 +232,23 @@ class Simulation:
 
     def root(self, account_id: str) -> RootState:
         return self.roots.get(account_id, RootState())
+
+    def snapshot_report(self, account_id: str, generated: datetime) -> None:
+        """A new report of the root user as it is now, dated ``generated`` (lock held)."""
+        self.report_rows[account_id] = root_row(account_id, self.root(account_id))
+        self.report_times[account_id] = generated
+
+    def generate_report(self, account_id: str) -> None:
+        """GenerateCredentialReport: a new report only when there is none or it is at least
+        ``REPORT_MAX_AGE`` old (lock held)."""
+        now = utcnow()
+        generated = self.report_times.get(account_id)
+        if (
+            account_id not in self.report_rows
+            or generated is None
+            or now - generated >= REPORT_MAX_AGE
+        ):
+            self.snapshot_report(account_id, now)
 
 
 STATE = Simulation()
@@ -257,7 +285,7 @@ def install_root_user_patch() -> None:
         def patched_generate(self: Any) -> None:
             original_generate(self)
             with STATE.lock:
-                STATE.report_times.setdefault(self.account_id, utcnow())
+                STATE.generate_report(self.account_id)
 
         original_report = iam_models.IAMBackend.get_credential_report
 
@@ -266,7 +294,12 @@ def install_root_user_patch() -> None:
                 raise ReportNotPresentException("Credential report not present")
             content = original_report(self)
             header, _, users = content.partition("\n")
-            return header + "\n" + root_row(self.account_id, STATE.root(self.account_id)) + users
+            with STATE.lock:
+                row = STATE.report_rows.get(self.account_id)
+                if row is None:  # dated by set_report_time only: taken now
+                    STATE.snapshot_report(self.account_id, utcnow())
+                    row = STATE.report_rows[self.account_id]
+            return header + "\n" + row + users
 
         def patched_report_response(self: Any) -> Any:
             result: Any = original_report_response(self)
@@ -785,8 +818,17 @@ class SimulatedAws:
         return self.set_root(account_id, keys=(), mfa=False, password=False, signing_certs=())
 
     def set_report_time(self, account_id: str, generated: datetime) -> None:
+        """The account's report is one showing the root user as it is now, generated at
+        ``generated`` (at least 4 hours ago: the next GenerateCredentialReport replaces it)."""
         with self.state.lock:
-            self.state.report_times[account_id] = generated
+            self.state.snapshot_report(account_id, generated)
+
+    def expire_report(self, account_id: str) -> None:
+        """The account's report (if any) is now 4 hours old, as if time had passed: the next
+        GenerateCredentialReport makes a new one showing the root user as it is then."""
+        with self.state.lock:
+            if account_id in self.state.report_times:
+                self.state.report_times[account_id] = utcnow() - REPORT_MAX_AGE
 
     # faults ----------------------------------------------------------------------
     def set_latency(self, seconds: float, account_id: str | None = None) -> None:

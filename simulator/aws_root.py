@@ -273,7 +273,8 @@ class RootAccessLayer:
                 f"{used}<ServiceName>{escape(slot.service or 'N/A')}</ServiceName>"
                 f"<Region>{escape(slot.region or 'N/A')}</Region></AccessKeyLastUsed>",
             )
-        # DeleteAccessKey: the root user's key is gone for every later call and report.
+        # DeleteAccessKey: the root user's key is gone for every later call (and from the next
+        # credential report AWS generates; the current one keeps it, as AWS's does).
         self.sim.set_root(account, keys=[k for k in root.keys if k.slot != slot.slot])
         with self.record.lock:
             self.record.deleted.append((account, key_id))

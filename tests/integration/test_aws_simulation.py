@@ -102,6 +102,40 @@ def test_root_state_per_account_through_summary_and_report(aws: SimulatedAws) ->
     assert root_flags(aws.client("iam"))["AccountAccessKeysPresent"] == 0
 
 
+def report_of(iam: object) -> tuple[str, dict[str, str]]:
+    iam.generate_credential_report()  # type: ignore[attr-defined]
+    answer = iam.get_credential_report()  # type: ignore[attr-defined]
+    rows = list(csv.DictReader(io.StringIO(answer["Content"].decode())))
+    (root,) = [r for r in rows if r["user"] == "<root_account>"]
+    return answer["GeneratedTime"].isoformat(), root
+
+
+def test_report_is_kept_for_four_hours_as_aws_does(aws: SimulatedAws) -> None:
+    """GenerateCredentialReport answers the existing report while it is younger than 4 hours:
+    a key created since is in the summary, not in the report, until the report is replaced."""
+    org = aws.create_organization(1)
+    account = org.members[0].account_id
+    old = RootKeySpec(slot=1, created=days_ago(90))
+    aws.set_root_keys(account, [old])
+    iam = member_iam(aws, account)
+    generated, row = report_of(iam)
+    assert (row["access_key_1_active"], row["access_key_2_active"]) == ("true", "false")
+
+    aws.set_root_keys(account, [old, RootKeySpec(slot=2, created=days_ago(0))])
+    assert root_flags(iam)["AccountAccessKeysPresent"] == 1
+    assert report_of(iam) == (generated, row)  # the same report, the new key not in it
+
+    aws.expire_report(account)  # four hours later
+    _, row = report_of(iam)
+    assert (row["access_key_1_active"], row["access_key_2_active"]) == ("true", "true")
+
+    dated = days_ago(0.1)  # 2.4 hours ago
+    aws.set_report_time(account, dated)  # a report of the root user now, dated then
+    aws.set_root_keys(account, [old])
+    assert report_of(iam)[0] == dated.isoformat()  # not replaced: younger than 4 hours
+    assert report_of(iam)[1]["access_key_2_active"] == "true"
+
+
 def test_missing_role_is_refused_and_org_features_only_for_management(aws: SimulatedAws) -> None:
     org = aws.create_organization(["with", "without"], missing_role={"without"})
     with pytest.raises(ClientError) as caught:
