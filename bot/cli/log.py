@@ -12,8 +12,9 @@ never runs anything.
 
 ``--verify`` recomputes every line's SHA-256 from its content and the previous line's hash and
 names the first line that does not match (exit 1): a line edited, inserted or removed after it
-was written, even by a database superuser. It prints the last line's hash: kept elsewhere, it
-also shows lines removed from the end later.
+was written, even by a database superuser. It prints the head (the last line's id and hash);
+``--anchor ID:HASH`` (a head kept elsewhere: every digest posts one in Slack) also fails when
+that line was later removed, with the lines after it, or the chain rewritten up to it.
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any, TextIO
 
 from bot.audit.models import iso
 from bot.config import load_config
+from bot.remediation.chain import Anchor
 from bot.rules import csv_cell
 from bot.store import Store, StoreError
 from bot.store.remediation import RemediationStore
@@ -58,11 +60,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="check the hash chain instead of exporting: exit 1 naming the first line that does "
         "not match",
     )
+    parser.add_argument(
+        "--anchor",
+        action="append",
+        default=[],
+        type=anchor_arg,
+        metavar="ID:HASH",
+        help="with --verify: a line id and hash kept outside the database (each digest posts "
+        "one); exit 1 when that line is gone or has another hash (repeatable)",
+    )
     parser.add_argument("--request", type=int, help="only this request's lines")
     parser.add_argument("--output", "-o", help="write to this file instead of stdout")
     parser.add_argument(
         "--url", help="database URL (default: DATABASE_URL or sqlite:///rootkey.db)"
     )
+
+
+def anchor_arg(raw: str) -> Anchor:
+    try:
+        return Anchor.parse(raw)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def rows(remediation: RemediationStore, request_id: int | None) -> Iterator[dict[str, Any]]:
@@ -83,17 +101,22 @@ def rows(remediation: RemediationStore, request_id: int | None) -> Iterator[dict
         }
 
 
-def verify(remediation: RemediationStore) -> int:
-    from bot.remediation.chain import LineContent, first_mismatch
+def verify(remediation: RemediationStore, anchors: Sequence[Anchor] = ()) -> int:
+    from bot.remediation.chain import LineContent, anchor_problem, first_mismatch
 
     count = 0
     last: str | None = None
+    last_id: int | None = None
+    wanted = {a.line_id for a in anchors}
+    found: dict[int, str | None] = {}
 
     def lines() -> Iterator[tuple[int, LineContent, str | None]]:
-        nonlocal count, last
+        nonlocal count, last, last_id
         for entry in remediation.iter_log(None):
             count += 1
-            last = entry.hash
+            last, last_id = entry.hash, entry.id
+            if entry.id in wanted:
+                found[entry.id] = entry.hash
             content = LineContent(
                 request_id=entry.request_id,
                 account_id=entry.account_id or "",
@@ -117,7 +140,14 @@ def verify(remediation: RemediationStore) -> int:
             file=sys.stderr,
         )
         return 1
-    print(f"ok: {count} log line{'s' if count != 1 else ''}, hash chain intact; last hash {last}")
+    problems = [p for a in anchors if (p := anchor_problem(a, found.get(a.line_id)))]
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    held = f"; {len(anchors)} anchor{'s' if len(anchors) != 1 else ''} held" if anchors else ""
+    head = f"; head {last_id}:{last} (keep it: --anchor {last_id}:{last})" if last else ""
+    print(f"ok: {count} log line{'s' if count != 1 else ''}, hash chain intact{held}{head}")
     return 0
 
 
@@ -149,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
     write = write_csv if args.format == "csv" else write_json
     try:
         if args.verify:
-            return verify(remediation)
+            return verify(remediation, args.anchor)
         if args.output:
             with open(args.output, "w", encoding="utf-8", newline="") as out:
                 write(out, rows(remediation, args.request))

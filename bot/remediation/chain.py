@@ -9,6 +9,11 @@ whole chain still verifies; emptying a later line's name changes its content, an
 
 Pure functions; the store writes the hash with each line, ``python -m bot log --verify`` checks
 the chain. The first line's "previous hash" is ``GENESIS``.
+
+A chain alone cannot show lines cut off its end, nor a chain rewritten from some line on by
+someone who recomputes every later hash. An ``Anchor`` (a line's id and hash, kept outside the
+database: every digest posts the log's head in Slack) closes that: ``--verify --anchor ID:HASH``
+fails when that line is gone or no longer has that hash.
 """
 
 from __future__ import annotations
@@ -78,4 +83,46 @@ def first_mismatch(lines: Iterable[tuple[int, LineContent, str | None]]) -> Mism
         if stored != expected:
             return Mismatch(line_id, stored, expected)
         previous = expected
+    return None
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A log line's id and hash as seen at some moment, kept outside the database."""
+
+    line_id: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.line_id}:{self.hash}"
+
+    @classmethod
+    def parse(cls, raw: str) -> Anchor:
+        """``ID:HASH`` (the 64 hex digits of a line's SHA-256); ``ValueError`` otherwise."""
+        line, sep, digest = raw.strip().partition(":")
+        digest = digest.lower()
+        if (
+            not sep
+            or not line.isascii()
+            or not line.isdigit()
+            or len(digest) != 64
+            or any(c not in "0123456789abcdef" for c in digest)
+        ):
+            raise ValueError(f"not an anchor (ID:HASH, a line id and its 64-hex hash): {raw!r}")
+        return cls(int(line), digest)
+
+
+def anchor_problem(anchor: Anchor, found: str | None) -> str | None:
+    """None when the line ``anchor`` names still has its hash (``found``: the line's stored
+    hash, None when there is no such line); else what is wrong, in words."""
+    if found is None:
+        return (
+            f"log line {anchor.line_id} of the anchor is gone: lines were removed from the log "
+            "after the anchor was taken"
+        )
+    if found != anchor.hash:
+        return (
+            f"log line {anchor.line_id} no longer has the anchor's hash: the log was rewritten "
+            "up to that line after the anchor was taken"
+        )
     return None

@@ -169,9 +169,11 @@ class DigestService:
 
         exceptions: dict[str, ExceptionView] = {}
         requests: tuple[OpenRequestView, ...] = ()
+        head = None
         if self.remediation is not None:
             exceptions = {x.account_id: x for x in self.remediation.active_exceptions(now)}
             requests = tuple(self.remediation.open_requests())
+            head = self.remediation.log_head()
         excepted = tuple(
             Excepted(state=s, owner=x.owner, reason=x.reason, expires_at=x.expires_at)
             for s in changes.still_open
@@ -198,6 +200,7 @@ class DigestService:
             open_requests=requests,
             trend=tuple(self.store.trend(self.trend_days, now=now, zone=self.zone)),
             slot_time=slot_time,
+            log_head=head,
         )
 
     # -- auditing and posting -------------------------------------------------------------

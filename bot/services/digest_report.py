@@ -12,6 +12,7 @@ from datetime import datetime, tzinfo
 from typing import Protocol
 
 from bot.audit.models import Status, iso
+from bot.remediation.chain import Anchor
 from bot.remediation.keys import KeyPrint
 from bot.rules import csv_cell
 from bot.store import AccountState, RunInfo, TrendDay
@@ -58,6 +59,10 @@ class RemediationSource(Protocol):
 
     def active_exceptions(self, now: datetime) -> Sequence[ExceptionView]: ...
 
+    def log_head(self) -> Anchor | None:
+        """The remediation log's last line (id and hash), None while it is empty."""
+        ...
+
 
 # -- the digest ----------------------------------------------------------------------------
 
@@ -90,6 +95,9 @@ class Digest:
     # The audit changes are counted against: the previous digest's, else the look-back's
     # (None when this is the first audit of its scope).
     baseline_audit_id: int | None = None
+    # The remediation log's head as the digest was built: posted, it is kept outside the
+    # database (``python -m bot log --verify --anchor``).
+    log_head: Anchor | None = None
 
     @property
     def total(self) -> int:

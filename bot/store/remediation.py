@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.remediation import keys
+from bot.remediation.chain import Anchor
 from bot.remediation.errors import AlreadyOpen, RequestNotFound
 from bot.remediation.models import Approval, LogEntry, Request, RiskException
 from bot.remediation.states import TRACKED_STATES, Kind, State, require
@@ -177,6 +178,14 @@ class RemediationStore:
         with self.reading() as conn:
             for row in conn.execution_options(yield_per=500).execute(query):
                 yield row_to_log(row)
+
+    def log_head(self) -> Anchor | None:
+        """The last log line's id and hash (None while the log is empty): kept outside the
+        database, it shows lines cut off the end or a rewritten chain (``Anchor``)."""
+        query = select(L.c.id, L.c.hash).order_by(L.c.id.desc()).limit(1)
+        with self.reading() as conn:
+            row = conn.execute(query).first()
+        return Anchor(int(row.id), str(row.hash)) if row is not None and row.hash else None
 
     # -- writing -------------------------------------------------------------------------------
 

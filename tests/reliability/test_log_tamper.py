@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,6 +29,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
+from bot.remediation.chain import GENESIS, LineContent, line_hash
+from bot.remediation.models import LogEntry
 from bot.remediation.states import Kind, State
 from bot.slack.action_ids import ActionId
 from bot.store import Store
@@ -37,10 +41,12 @@ from simulator.slack import SlackStandin
 from tests.reliability.harness import (
     ALICE,
     APPROVER,
+    CHANNEL,
     Bot,
     ask_for,
     bot_env,
     click,
+    command,
     export_log,
     snapshot,
     wait_state,
@@ -149,6 +155,106 @@ def test_sqlite_edit_with_the_triggers_dropped_is_caught_by_verify(
     assert done.returncode == 1, done.stdout
     assert f"log line {edited.id} does not match its hash" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+ANCHOR = re.compile(r"--anchor (\d+:[0-9a-f]{64})")
+
+
+def posted_anchor(bot: Bot, slack: SlackStandin) -> str:
+    """Ask for a digest; the log head it posts in Slack (outside the database)."""
+    command(bot, slack, "digest")
+
+    def head() -> str | None:
+        for m in slack.messages(CHANNEL):
+            for block in m.args.get("blocks") or []:
+                if block.get("block_id") == "rootkey_digest_log_head":
+                    found = ANCHOR.search(json.dumps(block))
+                    return found.group(1) if found else None
+        return None
+
+    return slack.wait_for(head)
+
+
+def test_lines_cut_off_the_end_are_caught_by_the_anchor_a_digest_posted(
+    sqlite_bot: tuple[Bot, Path], fresh: SlackStandin, aws: SimulatedAws
+) -> None:
+    """Attack: with the triggers dropped, remove the newest lines. The chain that is left
+    still holds (nothing after them to show it); the head the digest posted does not."""
+    bot, db = sqlite_bot
+    approved_request(bot, fresh, account_with_key(aws))
+    anchor = posted_anchor(bot, fresh)
+    bot.stop()
+    lines = bot.store.log()
+    assert anchor in {f"{line.id}:{line.hash}" for line in lines}  # the head as it was built
+    intact = cli("log", "--verify", "--anchor", anchor, "--url", bot.database_url)
+    assert intact.returncode == 0, intact.stderr
+    assert "1 anchor held" in intact.stdout and f"head {lines[-1].id}:" in intact.stdout
+    anchored = int(anchor.split(":")[0])
+
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        conn.execute("DROP TRIGGER remediation_log_no_delete")
+        conn.execute("DELETE FROM remediation_log WHERE id >= ?", (anchored,))
+    finally:
+        conn.close()
+
+    assert cli("log", "--verify", "--url", bot.database_url).returncode == 0  # the gap
+    caught = cli("log", "--verify", "--anchor", anchor, "--url", bot.database_url)
+    assert caught.returncode == 1, caught.stdout
+    assert f"log line {anchored} of the anchor is gone" in caught.stderr
+
+
+def test_a_chain_rewritten_with_fresh_hashes_is_caught_by_the_anchor(
+    sqlite_bot: tuple[Bot, Path], fresh: SlackStandin, aws: SimulatedAws
+) -> None:
+    """Attack: edit a line, then recompute every hash from there on, as someone who knows the
+    scheme would: ``--verify`` alone finds a chain that holds; the posted head does not."""
+    bot, db = sqlite_bot
+    approved_request(bot, fresh, account_with_key(aws))
+    anchor = posted_anchor(bot, fresh)
+    lines = bot.store.log()
+    bot.stop()
+
+    forged = [replace(lines[0], actor="U0MALLORY1"), *lines[1:]]
+    previous = GENESIS
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        conn.execute("DROP TRIGGER remediation_log_no_update")
+        for line in forged:
+            previous = line_hash(previous, content_of(line))
+            conn.execute(
+                "UPDATE remediation_log SET actor = ?, hash = ? WHERE id = ?",
+                (line.actor, previous, line.id),
+            )
+    finally:
+        conn.close()
+
+    assert cli("log", "--verify", "--url", bot.database_url).returncode == 0  # the gap
+    caught = cli("log", "--verify", "--anchor", anchor, "--url", bot.database_url)
+    assert caught.returncode == 1, caught.stdout
+    assert "no longer has the anchor's hash" in caught.stderr
+
+
+def test_a_malformed_anchor_is_refused_before_anything_is_read(tmp_path: Path) -> None:
+    done = cli("log", "--verify", "--anchor", "12:abc", "--url", f"sqlite:///{tmp_path}/x.db")
+    assert done.returncode == 2
+    assert "not an anchor" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "x.db").exists()
+
+
+def content_of(line: LogEntry) -> LineContent:
+    return LineContent(
+        request_id=line.request_id,
+        account_id=line.account_id or "",
+        kind=line.kind or "",
+        at=line.at,
+        actor=line.actor,
+        event=line.event,
+        from_state=line.from_state,
+        to_state=line.to_state,
+        detail=line.detail,
+        actor_name=line.actor_name,
+    )
 
 
 # -- PostgreSQL: two roles, a superuser's edit -------------------------------------------------

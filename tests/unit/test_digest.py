@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from bot.audit.models import AuditResult, KeySlot, Status, Verdict
+from bot.remediation.chain import Anchor
 from bot.remediation.keys import KeyPrint
 from bot.services.chart import trend_png
 from bot.services.digest import Digest, DigestService, digest_csv
@@ -227,12 +228,18 @@ class Exc:
     key_prints: tuple[KeyPrint, ...] | None = (KeyPrint(created=KEY_MADE, active=True, slot=1),)
 
 
+HEAD = Anchor(41, "ab" * 32)
+
+
 class Remediation:
     def open_requests(self) -> list[Req]:
         return [Req(7, "111111111111", "remediation", "tracking", "UREQ1", T0, assignee="UOWN1")]
 
     def active_exceptions(self, now: datetime) -> list[Exc]:
         return [Exc("222222222222", "UOWN2", "legacy batch job", T0 + timedelta(days=60))]
+
+    def log_head(self) -> Anchor | None:
+        return HEAD
 
 
 def test_accepted_risks_are_shown_apart_and_open_requests_listed(store: Store) -> None:
@@ -245,6 +252,25 @@ def test_accepted_risks_are_shown_apart_and_open_requests_listed(store: Store) -
     assert "Open remediation requests (1)" in text and "#7" in text and "<@UOWN1>" in text
     rows = list(csv.DictReader(io.StringIO(digest_csv(digest))))
     assert [r["status"] for r in rows] == ["noncompliant", "excepted", "compliant"]
+
+
+def test_the_digest_posts_the_remediation_logs_head_to_keep_outside_the_database(
+    store: Store,
+) -> None:
+    run = save(store, 0, {"111111111111": N, "333333333333": C})
+    digest = service(store, 3, remediation=Remediation()).build(run)
+    assert digest.log_head == HEAD
+    footer = [b for b in digest_message(digest).blocks if b.block_id == "rootkey_digest_log_head"]
+    assert footer and f"--anchor {HEAD.line_id}:{HEAD.hash}" in str(footer[0].to_dict())
+
+    class Empty(Remediation):
+        def log_head(self) -> Anchor | None:
+            return None
+
+    digest = service(store, 3, remediation=Empty()).build(run)
+    assert "rootkey_digest_log_head" not in str(
+        [b.to_dict() for b in digest_message(digest).blocks]
+    )
 
 
 def test_an_accepted_risk_for_another_key_is_counted_as_a_root_key(store: Store) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from slack_sdk.models.blocks import SectionBlock
+from slack_sdk.models.blocks import ContextBlock, SectionBlock
 
 from bot.rules import is_user_id
 from bot.services.digest_report import Digest, Excepted, OpenRequestView
@@ -169,6 +169,7 @@ def digest_message(digest: Digest) -> Message:
                 block_id="rootkey_digest_summary",
             ),
             context(f"{run} · 30-day trend in the thread", block_id="rootkey_digest_context"),
+            *anchor_blocks(digest),
         ]
         return check_limits(Message(blocks=blocks, text=fallback(digest)))
 
@@ -308,7 +309,24 @@ def digest_message(digest: Digest) -> Message:
             block_id="rootkey_digest_context",
         )
     )
+    blocks.extend(anchor_blocks(digest))
     return check_limits(Message(blocks=blocks, text=fallback(digest)))
+
+
+def anchor_blocks(digest: Digest) -> list[ContextBlock]:
+    """The remediation log's head, kept in Slack, outside the database: later,
+    ``python -m bot log --verify --anchor ID:HASH`` fails if that line was removed or the
+    chain rewritten up to it."""
+    if digest.log_head is None:
+        return []
+    head = str(digest.log_head)
+    return [
+        context(
+            f"Remediation log head `{head}`: `python -m bot log --verify --anchor {head}` "
+            "shows lines removed or rewritten since this digest",
+            block_id="rootkey_digest_log_head",
+        )
+    ]
 
 
 def attachment_failed(name: str, error: str) -> Message:
