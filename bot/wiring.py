@@ -27,6 +27,7 @@ from bot.services.audit import Auditor, AuditService, ProcessAuditor
 from bot.services.check import CheckRunner
 from bot.services.digest import DigestService
 from bot.services.home import HomeService, StoredAlerts
+from bot.services.ports import KeyChangeSource
 from bot.services.remediation import RemediationService
 from bot.slack.directory import SlackDirectory
 from bot.slack.forms import KeyUsage, RequestForms
@@ -158,6 +159,16 @@ def root_alerts(
     return [AlertPoller(service, queue), follow_up]
 
 
+def alert_key_changes(config: Config, store: Store) -> KeyChangeSource | None:
+    """Each account's latest root key created or reactivated, per the stored root-activity
+    alerts; None where alerts are off (then the credential report is all there is)."""
+    if not config.events_queue_url:
+        return None
+    from bot.store.alerts import AlertStore
+
+    return AlertStore(store.engine).key_changes
+
+
 def build_services(
     config: Config,
     *,
@@ -191,12 +202,16 @@ def build_services(
     # Retries and replays are claimed in the store: every replica on the database sees them.
     guard = guard or SharedGuard(RequestClaims(store.engine))
     remediation_store = RemediationStore(store.engine)
+    # Where root-activity alerts are set up, a key they saw created or reactivated after the
+    # credential report an audit read keeps an accepted risk from covering that account.
+    key_changes = alert_key_changes(config, store)
 
     digest = DigestService(
         store,
         auditor=auditor,
         notifier=SlackDigestNotifier(poster),
         remediation=remediation_store,
+        key_changes=key_changes,
         scope=Scope(kind=config.scope),
         zone=config.zone,
     )
@@ -220,6 +235,7 @@ def build_services(
         names=lambda account: getattr(store.latest_state(account), "account_name", None),
         people=directory.name,
         latest=store.latest_state,
+        key_changes=key_changes,
     )
     background.extend([remediation, remediation.scheduled()])
 
@@ -239,6 +255,7 @@ def build_services(
         jobs,
         exceptions=remediation.active_exceptions,  # accepted risks are shown apart
         guard=guard,
+        key_changes=key_changes,
     )
     from bot.store.alerts import AlertStore
 
@@ -267,6 +284,7 @@ def build_services(
             timezone=config.timezone,
             # root-activity alerts of the last 7 days, where alerts are set up
             alerts=StoredAlerts(AlertStore(store.engine)) if config.events_queue_url else None,
+            key_changes=key_changes,
             screen=SlackHomeScreen(client),
         ),
         background=background,

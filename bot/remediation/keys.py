@@ -16,6 +16,13 @@ Rules:
   key listed is one of the recorded keys (``coverage``). No key detail (a summary without a
   report row), no recorded keys, a new key or a reactivated one: the finding is shown, never
   the exception.
+* The verdict's keys come from the IAM credential report, which AWS regenerates at most every
+  4 hours: a key created or reactivated since the report was generated is not in it. So an
+  accepted risk does not cover a verdict either when a root-activity alert saw a key created
+  or reactivated in the account (``KeyChange``, its CloudTrail event time) at or after the
+  time the verdict's report was generated; when that time is unknown, a change at or after the
+  risk was accepted is enough. Without alerts there is no ``KeyChange``: the report is all
+  rootkey knows.
 * A remediation deletes only keys that are one of its recorded keys; any other key stops it
   before anything is deleted (``sort_for_deletion``).
 """
@@ -23,9 +30,9 @@ Rules:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.audit.models import KeySlot, Status, iso, mask_key_id, parse_iso
@@ -150,6 +157,47 @@ def reactivated(recorded: Sequence[KeyPrint], seen: KeyPrint) -> bool:
 
 
 @dataclass(frozen=True)
+class KeyChange:
+    """The latest root key created or reactivated in an account, as a root-activity alert
+    recorded it: CloudTrail's event time, and which of the two it was."""
+
+    at: datetime
+    activity: str = "created"  # or "reactivated"
+
+
+KeyChanges = Mapping[str, KeyChange]  # account id -> its latest key change
+NO_CHANGES: KeyChanges = {}
+
+
+def unseen_change(
+    change: KeyChange | None, report_at: datetime | None, accepted_at: datetime | None
+) -> str | None:
+    """Why the verdict may miss a key (a key change its credential report cannot show), or
+    None. ``report_at``: when the report the verdict read was generated."""
+    if change is None:
+        return None
+    at = change.at.astimezone(UTC)
+    when = at.strftime("%Y-%m-%d %H:%M UTC")
+    if report_at is not None:
+        report = report_at.astimezone(UTC)
+        if at < report:
+            return None
+        generated = report.strftime(
+            "%H:%M UTC" if report.date() == at.date() else "%Y-%m-%d %H:%M UTC"
+        )
+        return (
+            f"a root key was {change.activity} at {when}, after the credential report this "
+            f"audit read (generated {generated})"
+        )
+    if accepted_at is not None and at < accepted_at.astimezone(UTC):
+        return None
+    return (
+        f"a root key was {change.activity} at {when}, after the risk was accepted, and the "
+        "audit does not say when its credential report was generated"
+    )
+
+
+@dataclass(frozen=True)
 class Coverage:
     """Whether an accepted risk covers a verdict; ``why`` says why not (for the result)."""
 
@@ -158,11 +206,20 @@ class Coverage:
 
 
 def coverage(
-    status: Status, keys: Sequence[KeySlot], recorded: Sequence[KeyPrint] | None
+    status: Status,
+    keys: Sequence[KeySlot],
+    recorded: Sequence[KeyPrint] | None,
+    *,
+    change: KeyChange | None = None,
+    report_at: datetime | None = None,
+    accepted_at: datetime | None = None,
 ) -> Coverage:
     """The one rule deciding whether an accepted risk covers an account's verdict (the check,
-    the digest and ``/rootkey status`` all ask it). ``keys`` are the verdict's keys,
-    ``recorded`` the fingerprints taken when the risk was accepted (None: none recorded)."""
+    the digest, the Home tab and ``/rootkey status`` all ask it). ``keys`` are the verdict's
+    keys, ``recorded`` the fingerprints taken when the risk was accepted (None: none recorded),
+    ``change`` the account's latest key created or reactivated per the root-activity alerts
+    (None: none, or alerts are off), ``report_at`` when the credential report the verdict read
+    was generated, ``accepted_at`` when the risk was accepted."""
     if status is not Status.NONCOMPLIANT:
         return Coverage(False)  # nothing to cover: an error stays an error
     if not recorded:
@@ -183,6 +240,9 @@ def coverage(
         return Coverage(
             False, f"key {key.slot} (created {seen.created_text}) is not one it was accepted for"
         )
+    unseen = unseen_change(change, report_at, accepted_at)
+    if unseen is not None:
+        return Coverage(False, unseen)
     return Coverage(True)
 
 

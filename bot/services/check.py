@@ -24,9 +24,10 @@ from collections.abc import Callable, Sequence
 
 from bot.audit.models import Scope
 from bot.jobs import Jobs, RequestGuard
+from bot.remediation.keys import NO_CHANGES, KeyChanges
 from bot.remediation.models import RiskException
 from bot.services.audit import AuditService
-from bot.services.ports import CheckNotifier, CheckRequest, CheckResult
+from bot.services.ports import CheckNotifier, CheckRequest, CheckResult, KeyChangeSource
 from bot.store.records import StoreError
 
 log = logging.getLogger(__name__)
@@ -49,26 +50,31 @@ class CheckRunner:
         jobs: Jobs,
         exceptions: ExceptionSource | None = None,
         guard: RequestGuard | None = None,
+        key_changes: KeyChangeSource | None = None,
     ) -> None:
         self.audit = audit
         self.notifier = notifier
         self.jobs = jobs
         self.exceptions = exceptions  # the remediation flow's accepted risks, when wired
+        self.key_changes = key_changes  # root keys created/reactivated, where alerts are on
         self.guard = guard
         self.lock = threading.Lock()
         self.waiting: dict[Scope, list[CheckRequest]] = {}  # by scope: not started yet
         self.active: set[Scope] = set()  # scopes with an audit queued or running
 
-    def accepted_risks(self) -> tuple[Sequence[RiskException], bool]:
-        """The active exceptions, and whether they could not be read (then none apply: a
-        finding is never hidden because the database did not answer)."""
+    def accepted_risks(self) -> tuple[Sequence[RiskException], KeyChanges, bool]:
+        """The active exceptions, the accounts' latest key changes, and whether they could not
+        be read (then none apply: a finding is never hidden because the database did not
+        answer)."""
         if self.exceptions is None:
-            return (), False
+            return (), NO_CHANGES, False
         try:
-            return self.exceptions(), False
+            exceptions = self.exceptions()
+            changes = self.key_changes() if self.key_changes is not None else NO_CHANGES
         except StoreError as exc:
             log.warning("accepted risks not read: %s", exc)
-            return (), True
+            return (), NO_CHANGES, True
+        return exceptions, changes, False
 
     def start(self, request: CheckRequest) -> bool:
         """Queue the audit, or join the one of the same scope waiting to start; False when
@@ -130,5 +136,6 @@ class CheckRunner:
         except Exception as exc:  # the audit as a whole could not run: tell them why
             self.notifier.check_failed(for_all, exc)
             return
-        exceptions, unread = self.accepted_risks()
-        self.notifier.check_finished(for_all, CheckResult(run, tuple(exceptions), unread))
+        exceptions, changes, unread = self.accepted_risks()
+        result = CheckResult(run, tuple(exceptions), unread, key_changes=changes)
+        self.notifier.check_finished(for_all, result)

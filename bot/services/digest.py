@@ -20,7 +20,7 @@ from typing import Protocol
 
 from bot.audit.models import AuditResult, Scope, Status, utcnow
 from bot.aws.errors import AuditError
-from bot.remediation.keys import coverage
+from bot.remediation.keys import NO_CHANGES, coverage
 from bot.services.digest_report import (
     Digest,
     Excepted,
@@ -30,7 +30,7 @@ from bot.services.digest_report import (
     RemediationSource,
     digest_csv,
 )
-from bot.services.ports import NotDelivered
+from bot.services.ports import KeyChangeSource, NotDelivered
 from bot.store import AccountState, RunInfo, Store, changes_of
 
 log = logging.getLogger(__name__)
@@ -114,6 +114,7 @@ class DigestService:
         auditor: Auditor | None = None,
         notifier: DigestNotifier | None = None,
         remediation: RemediationSource | None = None,
+        key_changes: KeyChangeSource | None = None,
         scope: Scope | None = None,
         zone: tzinfo = UTC,
         trend_days: int = TREND_DAYS,
@@ -123,6 +124,7 @@ class DigestService:
         self.auditor = auditor
         self.notifier = notifier
         self.remediation = remediation
+        self.key_changes = key_changes  # root keys created/reactivated, where alerts are on
         self.scope = scope or Scope(kind="account")
         self.zone = zone
         self.trend_days = trend_days
@@ -174,11 +176,21 @@ class DigestService:
             exceptions = {x.account_id: x for x in self.remediation.active_exceptions(now)}
             requests = tuple(self.remediation.open_requests())
             head = self.remediation.log_head()
+        keys_changed = (
+            self.key_changes() if self.key_changes is not None and exceptions else NO_CHANGES
+        )
         excepted = tuple(
             Excepted(state=s, owner=x.owner, reason=x.reason, expires_at=x.expires_at)
             for s in changes.still_open
             if (x := exceptions.get(s.account_id)) is not None
-            and coverage(s.status, s.keys, x.key_prints).covered
+            and coverage(
+                s.status,
+                s.keys,
+                x.key_prints,
+                change=keys_changed.get(s.account_id),
+                report_at=s.report_generated_at,
+                accepted_at=x.starts_at,
+            ).covered
         )
         excepted_ids = {e.state.account_id for e in excepted}
         return Digest(

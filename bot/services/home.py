@@ -22,10 +22,11 @@ from typing import Protocol
 
 from bot.audit.models import Status, utcnow
 from bot.remediation.errors import ApproverLookupFailed
-from bot.remediation.keys import coverage
+from bot.remediation.keys import NO_CHANGES, coverage
 from bot.remediation.models import Request, RiskException
 from bot.remediation.rights import ApproverSpec
 from bot.remediation.states import State
+from bot.services.ports import KeyChangeSource
 from bot.store.alerts import Alert
 from bot.store.records import AccountState, RunInfo, StoreError
 
@@ -130,6 +131,7 @@ class HomeService:
         digest_cron: str = "0 9 * * *",
         timezone: str = "UTC",
         alerts: RecentAlerts | None = None,
+        key_changes: KeyChangeSource | None = None,
         screen: HomeScreen | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -141,6 +143,7 @@ class HomeService:
         self.digest_cron = digest_cron
         self.timezone = timezone
         self.alerts = alerts
+        self.key_changes = key_changes  # root keys created/reactivated, where alerts are on
         self.screen = screen
         self.clock = clock
 
@@ -166,10 +169,21 @@ class HomeService:
         accepted = self.accepted(now)
         risks = {e.account_id: e for e in accepted}
         latest = self.runs.latest()
+        changes = self.key_changes() if self.key_changes is not None and risks else NO_CHANGES
 
         def covered(s: AccountState) -> bool:  # only the keys the risk was accepted for
             risk = risks.get(s.account_id)
-            return risk is not None and coverage(s.status, s.keys, risk.key_prints).covered
+            return (
+                risk is not None
+                and coverage(
+                    s.status,
+                    s.keys,
+                    risk.key_prints,
+                    change=changes.get(s.account_id),
+                    report_at=s.report_generated_at,
+                    accepted_at=risk.starts_at,
+                ).covered
+            )
 
         open_findings = sorted(
             (s for s in latest if s.status is Status.NONCOMPLIANT and not covered(s)),

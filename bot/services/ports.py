@@ -7,13 +7,14 @@ Slack who is in a user group). Nothing here knows Slack.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from bot.audit.models import Scope, Verdict
 from bot.remediation.events import Audience, Checked, Step
+from bot.remediation.keys import KeyChanges
 from bot.remediation.models import Request, RiskException
 from bot.remediation.states import State
 from bot.services.audit import AuditRun
@@ -109,6 +110,13 @@ class CheckResult:
     run: AuditRun
     exceptions: tuple[RiskException, ...] = ()  # accepted risks, shown apart
     exceptions_unread: bool = False  # they could not be read: every finding is shown
+    # latest root key created or reactivated per account (root-activity alerts)
+    key_changes: KeyChanges = field(default_factory=dict)
+
+
+# Account id -> its latest root key created or reactivated, per the root-activity alerts
+# (wired only where alerts are set up). Raises StoreError when it cannot be read.
+KeyChangeSource = Callable[[], KeyChanges]
 
 
 class CheckNotifier(Protocol):

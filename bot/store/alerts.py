@@ -42,6 +42,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.events.fold import Uses
+from bot.remediation.keys import KeyChange
 from bot.store.engine import database_errors
 from bot.store.models import Base, BigId, JsonType, UtcDateTime, table_of
 
@@ -82,6 +83,7 @@ class RootAlertRow(Base):
     __table_args__ = (Index("ix_root_alerts_account", "account_id", "created_at"),)
 
 
+KEY_CHANGES = ("created", "reactivated")  # activities that add an active root key
 EVENTS = table_of(RootEventRow)
 ALERTS = table_of(RootAlertRow)
 
@@ -397,6 +399,22 @@ class AlertStore:
         used, deleted), for looking up what used them."""
         with self.reading() as conn:
             return [str(k) for k in conn.execute(known_keys_query(account_id, since)).scalars()]
+
+    def key_changes(self) -> dict[str, KeyChange]:
+        """Account id -> its latest root key created or reactivated (the event's time), for the
+        rule that an accepted risk cannot cover a key its credential report does not show."""
+        latest: dict[str, KeyChange] = {}
+        with self.reading() as conn:
+            rows = conn.execute(
+                select(ALERTS.c.account_id, ALERTS.c.activity, ALERTS.c.first_at).where(
+                    ALERTS.c.activity.in_(KEY_CHANGES)
+                )
+            ).all()
+        for row in rows:
+            held = latest.get(row.account_id)
+            if held is None or row.first_at > held.at:
+                latest[row.account_id] = KeyChange(row.first_at, row.activity)
+        return latest
 
     def posted_since(self, since: datetime, limit: int = 50) -> list[Alert]:
         """Every account's posted alerts created at or after ``since``, newest first (at most

@@ -77,6 +77,7 @@ class AccountState:
     open_since: datetime | None
     baseline_status: Status | None = None
     baseline_raw_status: Status | None = None  # may be "error", unlike baseline_status
+    report_generated_at: datetime | None = None  # the credential report the verdict read
 
     @property
     def label(self) -> str:

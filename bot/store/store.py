@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError
 
-from bot.audit.models import AuditResult, Status, Summary
+from bot.audit.models import AuditResult, Status, Summary, parse_iso
 from bot.store.engine import create_store_engine, database_errors, missing_database
 from bot.store.models import RunRow, UtcDateTime, VerdictRow, table_of
 from bot.store.records import TRIGGERS, AccountState, Changes, RunInfo, StoreError, UnknownRun
@@ -372,6 +372,7 @@ class Store(SlotStore, TimelineStore):
                 v.c.reason,
                 v.c["keys"],
                 v.c.root_mfa_active,
+                v.c.evidence,
                 v.c.checked_at,
                 agg.c.first_seen,
                 open_since.label("open_since"),
@@ -410,6 +411,7 @@ class Store(SlotStore, TimelineStore):
                     open_since=None if status is Status.COMPLIANT else row.open_since,
                     baseline_status=status_of(row.base_status),
                     baseline_raw_status=status_of(row.base_raw_status),
+                    report_generated_at=parse_iso((row.evidence or {}).get("report_generated_at")),
                 )
             )
         return states

@@ -226,6 +226,7 @@ class Exc:
     reason: str
     expires_at: datetime
     key_prints: tuple[KeyPrint, ...] | None = (KeyPrint(created=KEY_MADE, active=True, slot=1),)
+    starts_at: datetime = KEY_MADE  # accepted when (no key change since in these tests)
 
 
 HEAD = Anchor(41, "ab" * 32)

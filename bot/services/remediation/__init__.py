@@ -26,7 +26,7 @@ from bot.remediation.events import FormContext, FormOutcome, RequestForm
 from bot.remediation.keys import coverage
 from bot.remediation.models import Request, RiskException
 from bot.remediation.states import State
-from bot.services.ports import ApproverDirectory, RemediationNotifier
+from bot.services.ports import ApproverDirectory, KeyChangeSource, RemediationNotifier
 from bot.services.remediation.core import AuditPath, Core, utcnow
 from bot.services.remediation.decisions import Decisions
 from bot.services.remediation.execution import Execution
@@ -56,9 +56,11 @@ class RemediationService:
         names: Callable[[str], str | None] | None = None,
         people: Callable[[str], str | None] | None = None,
         latest: Callable[[str], AccountState | None] | None = None,
+        key_changes: KeyChangeSource | None = None,
         now: Callable[[], datetime] = utcnow,
         workers: int = 2,
     ) -> None:
+        self.key_changes = key_changes  # root keys created/reactivated, where alerts are on
         self.core = Core(
             config,
             store,
@@ -171,11 +173,19 @@ class RemediationService:
     def not_covering(self, exceptions: list[RiskException]) -> dict[int, str]:
         """Request id -> why an accepted risk no longer covers its account's last verdict."""
         lapsed: dict[int, str] = {}
+        changes = self.key_changes() if self.key_changes is not None and exceptions else {}
         for exc in exceptions:
             state = self.core.latest(exc.account_id)
             if state is None or state.status is not Status.NONCOMPLIANT:
                 continue
-            cover = coverage(state.status, state.keys, exc.key_prints)
+            cover = coverage(
+                state.status,
+                state.keys,
+                exc.key_prints,
+                change=changes.get(exc.account_id),
+                report_at=state.report_generated_at,
+                accepted_at=exc.starts_at,
+            )
             if not cover.covered:
                 lapsed[exc.request_id] = cover.why
         return lapsed

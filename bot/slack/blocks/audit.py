@@ -23,6 +23,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.audit.models import AuditResult, Scope, Status, Verdict
+from bot.remediation.keys import NO_CHANGES, KeyChanges
 from bot.remediation.models import RiskException
 from bot.rules import is_user_id
 from bot.slack.action_ids import ActionId, BlockId
@@ -163,12 +164,14 @@ def audit_result(
     note: str | None = None,
     report_in_thread: bool = True,
     exceptions: Sequence[RiskException] = (),
+    key_changes: KeyChanges = NO_CHANGES,
 ) -> Message:
     """The channel message for one audit. ``note`` is already-escaped mrkdwn shown above the
     buttons (e.g. why the message came through the command's reply link). ``exceptions`` are
     the active accepted risks (``RemediationService.active_exceptions()``): their accounts are
-    shown apart and not counted as noncompliant."""
-    layout = plan(result, exceptions)
+    shown apart and not counted as noncompliant, unless ``key_changes`` (the accounts' latest
+    root key created or reactivated, from the check's result) says the audit may miss a key."""
+    layout = plan(result, exceptions, key_changes)
     s = result.summary
     took = (result.finished_at - result.started_at).total_seconds()
     blocks = [

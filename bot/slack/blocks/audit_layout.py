@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC
 
 from bot.audit.models import AuditResult, KeySlot, Status, Verdict
-from bot.remediation.keys import coverage
+from bot.remediation.keys import NO_CHANGES, KeyChanges, coverage
 from bot.remediation.models import RiskException
 from bot.rules import is_user_id
 from bot.slack.blocks.common import (
@@ -112,7 +112,7 @@ def compliant_line(verdicts: list[Verdict]) -> str:
 
 
 def exception_cover(
-    result: AuditResult, exceptions: Sequence[RiskException]
+    result: AuditResult, exceptions: Sequence[RiskException], key_changes: KeyChanges = NO_CHANGES
 ) -> tuple[dict[str, RiskException], dict[str, tuple[RiskException, str]]]:
     """(account id -> the exception covering its finding when the audit finished, account id
     -> (the exception that does not cover it, why)).
@@ -120,7 +120,8 @@ def exception_cover(
     The rule is ``bot.remediation.keys.coverage``: only a noncompliant account whose keys are
     all keys the risk was accepted for is excepted. An account that could not be read stays an
     error, one without a key is simply compliant, and an exception that had ended by then
-    covers nothing.
+    covers nothing; nor does one over a verdict whose credential report predates a root key
+    created or reactivated in the account (``key_changes``, from the root-activity alerts).
     """
     current: dict[str, RiskException] = {}
     for exc in exceptions:
@@ -135,7 +136,14 @@ def exception_cover(
         found = current.get(v.account_id)
         if found is None or v.status is not Status.NONCOMPLIANT:
             continue
-        cover = coverage(v.status, v.keys, found.key_prints)
+        cover = coverage(
+            v.status,
+            v.keys,
+            found.key_prints,
+            change=key_changes.get(v.account_id),
+            report_at=v.evidence.report_generated_at,
+            accepted_at=found.starts_at,
+        )
         if cover.covered:
             covered[v.account_id] = found
         else:
@@ -144,10 +152,10 @@ def exception_cover(
 
 
 def accepted_risks(
-    result: AuditResult, exceptions: Sequence[RiskException]
+    result: AuditResult, exceptions: Sequence[RiskException], key_changes: KeyChanges = NO_CHANGES
 ) -> dict[str, RiskException]:
     """Account id -> the exception that covers its finding when the audit finished."""
-    return exception_cover(result, exceptions)[0]
+    return exception_cover(result, exceptions, key_changes)[0]
 
 
 def not_covered_line(exc: RiskException, why: str) -> str:
@@ -226,8 +234,12 @@ def group_errors(errors: list[Verdict], budget: TextBudget, blocks_left: int) ->
     return groups
 
 
-def plan(result: AuditResult, exceptions: Sequence[RiskException] = ()) -> Layout:
-    covered, lapsed = exception_cover(result, exceptions)
+def plan(
+    result: AuditResult,
+    exceptions: Sequence[RiskException] = (),
+    key_changes: KeyChanges = NO_CHANGES,
+) -> Layout:
+    covered, lapsed = exception_cover(result, exceptions, key_changes)
     ordered = sorted(result.verdicts, key=severity)
     noncompliant = [
         v for v in ordered if v.status is Status.NONCOMPLIANT and v.account_id not in covered
@@ -283,9 +295,13 @@ def plan(result: AuditResult, exceptions: Sequence[RiskException] = ()) -> Layou
     )
 
 
-def needs_report(result: AuditResult, exceptions: Sequence[RiskException] = ()) -> bool:
+def needs_report(
+    result: AuditResult,
+    exceptions: Sequence[RiskException] = (),
+    key_changes: KeyChanges = NO_CHANGES,
+) -> bool:
     """True when the message cannot name every account: attach the CSV in the thread."""
-    return not plan(result, exceptions).complete
+    return not plan(result, exceptions, key_changes).complete
 
 
 def describe_key(key: KeySlot) -> str:

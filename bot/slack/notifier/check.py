@@ -60,10 +60,11 @@ class SlackCheckNotifier:
                 note="\n".join(n for n in notes if n) or None,
                 report_in_thread=unreachable is None,
                 exceptions=result.exceptions,
+                key_changes=result.key_changes,
             )
 
         posted = self.deliver(request, build(), build)
-        if posted is None or not needs_report(run.result, result.exceptions):
+        if posted is None or not needs_report(run.result, result.exceptions, result.key_changes):
             return
         if posted.via != "chat" or not posted.ts:
             log.info("full report not attached: the bot is not in %s", request.channel)
