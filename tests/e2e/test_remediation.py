@@ -1050,6 +1050,7 @@ def test_tracked_run_goes_through_deactivated_to_verified_by_recheck(
 
     # The root user deactivates the key: the recheck sees it and offers the back-out.
     aws.set_root_keys(account, [RootKeySpec(slot=1, active=False, created=days_ago(500))])
+    aws.expire_report(account)  # a recheck reads it once AWS regenerates the report (4 hours)
     wait_state(bot, request_id, State.DEACTIVATED)
     wait_thread(slack, "*tracking* → *deactivated*")
     back_out = wait_thread(slack, "Back-out")
