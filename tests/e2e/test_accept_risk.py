@@ -9,13 +9,10 @@ finding. When the exception's end date has passed, the next check lists it as a 
 from __future__ import annotations
 
 import json
-import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import update
@@ -27,15 +24,16 @@ from bot.store.engine import create_store_engine
 from bot.store.remediation import RemediationStore
 from bot.store.remediation_tables import ExceptionRow
 from simulator.aws import RootKeySpec, SimulatedAws, days_ago
-from simulator.slack import TEAM, Posted, SlackStandin
+from simulator.slack import Posted, SlackStandin
 from tests.support.botproc import BotProcess
 from tests.support.signing import (
     FINDING_MESSAGE,
     TEST_SIGNING_SECRET,
-    actions_body,
     command_body,
     post_signed,
 )
+from tests.support.slackflow import block, button, filled_form, press, submit_ok
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -74,15 +72,6 @@ def bot(
     assert TEST_SIGNING_SECRET not in process.logs and BOT_TOKEN not in process.logs
 
 
-def wait_until(probe: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := probe()):
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
-    return value
-
-
 def results(slack: SlackStandin) -> list[Posted]:
     """Audit result messages in the channel (not thread replies), oldest first."""
     return [
@@ -97,61 +86,12 @@ def next_result(slack: SlackStandin, seen: int) -> Posted:
     return slack.wait_for(lambda: (r := results(slack)) and len(r) > seen and r[seen])
 
 
-def block(message: Posted, block_id: str) -> dict[str, Any] | None:
-    return next((b for b in message.args["blocks"] if b.get("block_id") == block_id), None)
-
-
 def findings(message: Posted) -> set[str]:
     return {
         str(b["block_id"]).split(":")[1]
         for b in message.args["blocks"]
         if str(b.get("block_id", "")).startswith("rootkey_finding:")
     }
-
-
-def button(message: Posted, block_id: str, action: ActionId) -> dict[str, Any]:
-    found = block(message, block_id)
-    assert found is not None, f"no block {block_id}"
-    return next(e for e in found["elements"] if e["action_id"] == action)
-
-
-def click(
-    process: BotProcess, slack: SlackStandin, element: dict[str, Any], user: str, ts: str
-) -> None:
-    body = actions_body(
-        element["action_id"], element["value"], response_url=slack.response_url(), user=user,
-        message_ts=ts,
-    )  # fmt: skip
-    assert post_signed(process.events_url, body).status_code == 200
-
-
-def submit(process: BotProcess, view: dict[str, Any], user: str, values: dict[str, Any]) -> None:
-    state = {block_id: {"value": value} for block_id, value in values.items()}
-    payload = {
-        "type": "view_submission",
-        "team": {"id": TEAM, "domain": "example"},
-        "user": {"id": user, "username": user.lower(), "team_id": TEAM},
-        "api_app_id": "A0ROOTKEY1",
-        "token": "deprecated-verification-token",
-        "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:12]}",
-        "view": {**view, "state": {"values": state}},
-    }
-    reply = post_signed(process.events_url, urlencode({"payload": json.dumps(payload)}))
-    assert reply.status_code == 200 and not reply.text, reply.text
-
-
-def exception_form(slack: SlackStandin) -> dict[str, Any]:
-    """The accept-risk form after the bot filled it in (views.update of the loading modal)."""
-    return slack.wait_for(
-        lambda: next(
-            (
-                {**c.args["view"], "id": c.args["view_id"]}
-                for c in slack.calls("views.update")
-                if c.args["view"].get("callback_id") == CallbackId.ACCEPT_RISK
-            ),
-            None,
-        )
-    )
 
 
 def check_all(process: BotProcess, slack: SlackStandin) -> Posted:
@@ -180,13 +120,13 @@ def test_accept_risk_from_the_finding_shows_the_account_apart_until_it_ends(
     assert accept["value"] == remediate["value"] and accept["value"].startswith(f"{account}:")
 
     # The finding's button opens the exception form of the approval flow.
-    click(process, slack, accept, ALICE, first.ts)
-    form = exception_form(slack)
+    press(process.events_url, slack, accept, ALICE, first.ts)
+    form = filled_form(slack, account, callback=CallbackId.ACCEPT_RISK)
     assert account in json.dumps(form["blocks"])
     assert json.loads(form["private_metadata"])["t"] == first.ts  # the finding's thread
     until = (datetime.now(UTC) + timedelta(days=30)).date()
-    submit(
-        process, form, ALICE,
+    submit_ok(
+        process.events_url, form, ALICE,
         {
             "until": {"type": "datepicker", "selected_date": until.isoformat()},
             "owner": {"type": "users_select", "selected_user": OWNER},
@@ -202,13 +142,14 @@ def test_accept_risk_from_the_finding_shows_the_account_apart_until_it_ends(
 
     # An approver approves: the exception is recorded.
     approve = button(request_message, f"rootkey_decide:{req.id}", ActionId.APPROVE)
-    click(process, slack, approve, APPROVER, req.message_ts or "")
+    press(process.events_url, slack, approve, APPROVER, req.message_ts or "")
     approved: Request = wait_until(lambda: (r := store.get(req.id)).state is State.APPROVED and r)
     assert approved.owner == OWNER
 
     # Re-run: the account is shown apart, counted apart, and is not a finding any more.
     seen = len(results(slack))
-    click(process, slack, button(first, "rootkey_actions", ActionId.RERUN), ALICE, first.ts)
+    rerun = button(first, "rootkey_actions", ActionId.RERUN)
+    press(process.events_url, slack, rerun, ALICE, first.ts)
     again = next_result(slack, seen)
     assert account not in findings(again)
     assert block(again, f"rootkey_finding_actions:{account}") is None
@@ -251,11 +192,11 @@ def accept_risk(
 ) -> Request:  # fmt: skip
     """Accept risk from ``finding``'s button and have the approver approve it."""
     accept = button(finding, f"rootkey_finding_actions:{account}", ActionId.ACCEPT_RISK)
-    click(process, slack, accept, ALICE, finding.ts)
-    form = exception_form(slack)
+    press(process.events_url, slack, accept, ALICE, finding.ts)
+    form = filled_form(slack, account, callback=CallbackId.ACCEPT_RISK)
     until = (datetime.now(UTC) + timedelta(days=30)).date()
-    submit(
-        process, form, ALICE,
+    submit_ok(
+        process.events_url, form, ALICE,
         {
             "until": {"type": "datepicker", "selected_date": until.isoformat()},
             "owner": {"type": "users_select", "selected_user": OWNER},
@@ -270,7 +211,7 @@ def accept_risk(
     shown = json.dumps(request_message.args["blocks"])
     assert "Key 1: deactivated" in shown
     approve = button(request_message, f"rootkey_decide:{req.id}", ActionId.APPROVE)
-    click(process, slack, approve, APPROVER, req.message_ts or "")
+    press(process.events_url, slack, approve, APPROVER, req.message_ts or "")
     return wait_until(lambda: (r := store.get(req.id)).state is State.APPROVED and r)
 
 
@@ -392,12 +333,12 @@ def test_approvers_and_the_owner_can_revoke_an_exception_from_status(
     assert revoke["value"] == str(exc.id) and "confirm" in revoke
     # Someone who neither approves nor owns the risk cannot end it.
     seen = len(slack.responses())
-    click(process, slack, revoke, "U0MALLORY1", "")
+    press(process.events_url, slack, revoke, "U0MALLORY1", "")
     slack.wait_for(lambda: len(slack.responses()) > seen)
     assert "Only approvers or the risk owner" in str(slack.responses()[-1].get("text"))
     assert store.get(exc.id).state is State.APPROVED
     # The owner can.
-    click(process, slack, revoke, OWNER, "")
+    press(process.events_url, slack, revoke, OWNER, "")
     ended = wait_until(lambda: (r := store.get(exc.id)).state is State.EXPIRED and r)
     assert any("revoked" in e.detail for e in store.log(ended.id))
     assert findings(check_all(process, slack)) == {account}

@@ -30,8 +30,6 @@ from tests.e2e.test_accept_risk import (
     APPROVER,
     BOT_TOKEN,
     accept_risk,
-    block,
-    button,
     check_all,
     digest,
     findings,
@@ -41,6 +39,7 @@ from tests.e2e.test_root_alerts_bot import queue_empty, send
 from tests.e2e.test_slack_home import home_opened, post_event
 from tests.support.botproc import BotProcess
 from tests.support.signing import FINDING_MESSAGE, TEST_SIGNING_SECRET
+from tests.support.slackflow import block, button
 
 pytestmark = pytest.mark.slow
 
