@@ -14,14 +14,10 @@ Messages, forms and requests are picked by account, never by arrival order.
 
 from __future__ import annotations
 
-import json
-import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 
@@ -32,10 +28,12 @@ from bot.store.engine import create_store_engine
 from bot.store.remediation import RemediationStore
 from simulator.aws import RootKeySpec, SimulatedAws, days_ago
 from simulator.aws_root import RootAccessStandIn
-from simulator.slack import TEAM, Posted, SlackStandin
+from simulator.slack import Posted, SlackStandin
 from simulator.slack.scopes import granted_scopes
 from tests.support.botproc import BotProcess
-from tests.support.signing import TEST_SIGNING_SECRET, actions_body, command_body, post_signed
+from tests.support.signing import TEST_SIGNING_SECRET, command_body, post_signed
+from tests.support.slackflow import block, filled_form, press, submit_ok, thread
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -96,15 +94,6 @@ def slack() -> Iterator[SlackStandin]:
         yield standin
 
 
-def wait_until(probe: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := probe()):
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
-    return value
-
-
 def accounts_with_keys(aws: SimulatedAws, names: list[str]) -> list[str]:
     org = aws.create_organization(members=names)
     accounts = [m.account_id for m in org.members]
@@ -138,10 +127,6 @@ def now_message(slack: SlackStandin, ts: str) -> Posted:
     return next(m for m in slack.messages(CHANNEL) if m.ts == ts)
 
 
-def block(message: Posted, block_id: str) -> dict[str, Any] | None:
-    return next((b for b in message.args["blocks"] if b.get("block_id") == block_id), None)
-
-
 def finding_text(message: Posted, account: str) -> str:
     found = block(message, f"rootkey_finding:{account}")
     assert found is not None, f"no entry for {account}"
@@ -164,64 +149,17 @@ def others(message: Posted, accounts: set[str]) -> list[dict[str, Any]]:
     ]
 
 
-def click(
-    process: BotProcess, slack: SlackStandin, element: dict[str, Any], user: str, ts: str
-) -> None:
-    body = actions_body(
-        element["action_id"], element["value"], response_url=slack.response_url(), user=user,
-        message_ts=ts,
-    )  # fmt: skip
-    assert post_signed(process.events_url, body).status_code == 200
-
-
-def form_for(slack: SlackStandin, account: str, callback: str) -> dict[str, Any]:
-    """The filled form of ``account`` (another click's form may still be updated)."""
-
-    def ready() -> dict[str, Any] | None:
-        for call in reversed(slack.calls("views.update")):
-            view = call.args["view"]
-            meta = json.loads(view.get("private_metadata") or "{}")
-            if (
-                view.get("submit")
-                and view.get("callback_id") == callback
-                and meta.get("a") == account
-            ):
-                return {**view, "id": call.args["view_id"]}
-        return None
-
-    return slack.wait_for(ready)
-
-
-def submit(process: BotProcess, view: dict[str, Any], user: str, values: dict[str, Any]) -> None:
-    state = {block_id: {"value": value} for block_id, value in values.items()}
-    payload = {
-        "type": "view_submission",
-        "team": {"id": TEAM, "domain": "example"},
-        "user": {"id": user, "username": user.lower(), "team_id": TEAM},
-        "api_app_id": "A0ROOTKEY1",
-        "token": "deprecated-verification-token",
-        "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:12]}",
-        "view": {**view, "state": {"values": state}},
-    }
-    reply = post_signed(process.events_url, urlencode({"payload": json.dumps(payload)}))
-    assert reply.status_code == 200 and not reply.text, reply.text
-
-
-def text_input(value: str | None) -> dict[str, Any]:
-    return {"type": "plain_text_input", "value": value}
-
-
 def approve(
     process: BotProcess, slack: SlackStandin, store: RemediationStore, account: str, kind: Kind
 ) -> Request:
     """The account's request, posted in the finding's thread, approved by the approver."""
-    [req] = wait_until(lambda: store.find(account_id=account, kind=kind))
-    req = wait_until(lambda: (r := store.get(req.id)).message_ts and r)
+    [req] = wait_until(lambda: store.find(account_id=account, kind=kind), 60.0)
+    req = wait_until(lambda: (r := store.get(req.id)).message_ts and r, 60.0)
     message = now_message(slack, req.message_ts or "")
     decide = block(message, f"rootkey_decide:{req.id}")
     assert decide is not None
     element = next(e for e in decide["elements"] if e["action_id"] == ActionId.APPROVE)
-    click(process, slack, element, APPROVER, message.ts)
+    press(process.events_url, slack, element, APPROVER, message.ts)
     return req
 
 
@@ -230,11 +168,10 @@ def remediate(
     account: str,
 ) -> Request:  # fmt: skip
     """Request remediation from ``finding``'s button; the approver approves it."""
-    click(
-        process, slack, buttons(finding, account)[ActionId.REQUEST_REMEDIATION], ALICE, finding.ts
-    )
-    form = form_for(slack, account, CallbackId.REMEDIATION_REQUEST)
-    submit(process, form, ALICE, {"reason": text_input("unused"), "ticket": text_input(None)})
+    request = buttons(finding, account)[ActionId.REQUEST_REMEDIATION]
+    press(process.events_url, slack, request, ALICE, finding.ts)
+    form = filled_form(slack, account, callback=CallbackId.REMEDIATION_REQUEST)
+    submit_ok(process.events_url, form, ALICE, {"reason": "unused", "ticket": None})
     req = approve(process, slack, store, account, Kind.REMEDIATION)
     assert req.thread_ts == finding.ts  # in the finding's thread
     return req
@@ -244,26 +181,23 @@ def accept_risk(
     process: BotProcess, slack: SlackStandin, store: RemediationStore, finding: Posted,
     account: str, until: str,
 ) -> Request:  # fmt: skip
-    click(process, slack, buttons(finding, account)[ActionId.ACCEPT_RISK], ALICE, finding.ts)
-    form = form_for(slack, account, CallbackId.ACCEPT_RISK)
-    submit(
-        process, form, ALICE,
+    accept = buttons(finding, account)[ActionId.ACCEPT_RISK]
+    press(process.events_url, slack, accept, ALICE, finding.ts)
+    form = filled_form(slack, account, callback=CallbackId.ACCEPT_RISK)
+    submit_ok(
+        process.events_url, form, ALICE,
         {
             "until": {"type": "datepicker", "selected_date": until},
             "owner": {"type": "users_select", "selected_user": OWNER},
-            "reason": text_input("vendor appliance"),
-            "ticket": text_input(None),
+            "reason": "vendor appliance",
+            "ticket": None,
         },
     )  # fmt: skip
     return approve(process, slack, store, account, Kind.EXCEPTION)
 
 
 def wait_state(store: RemediationStore, request_id: int, state: State) -> Request:
-    return wait_until(lambda: (r := store.get(request_id)).state is state and r)
-
-
-def thread(slack: SlackStandin, ts: str) -> list[str]:
-    return [str(m.args.get("text") or "") for m in slack.messages(CHANNEL) if m.thread_ts == ts]
+    return wait_until(lambda: (r := store.get(request_id)).state is state and r, 60.0)
 
 
 def entry_showing(slack: SlackStandin, ts: str, account: str, words: str) -> Posted:
@@ -316,7 +250,7 @@ def test_verified_and_accepted_update_only_their_own_entry_in_the_finding(
     assert others(updated, {fixed, accepted}) == before
     assert set(buttons(updated, accepted)) == {ActionId.REQUEST_REMEDIATION, ActionId.ACCEPT_RISK}
     # The thread still says how it ended.
-    slack.wait_for(lambda: any("*verified*" in t for t in thread(slack, finding.ts)))
+    slack.wait_for(lambda: any("*verified*" in t for t in thread(slack, CHANNEL, finding.ts)))
 
     # Accept risk for another account of the same message.
     until = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
@@ -372,7 +306,7 @@ def test_a_finding_that_cannot_be_updated_never_stops_the_request(
         finding = check_all(process, slack)
         req = remediate(process, slack, store, finding, account)
         wait_state(store, req.id, State.VERIFIED)
-        slack.wait_for(lambda: any("*verified*" in t for t in thread(slack, finding.ts)))
+        slack.wait_for(lambda: any("*verified*" in t for t in thread(slack, CHANNEL, finding.ts)))
         slack.wait_for(
             lambda: any(
                 c.method == "conversations.replies" and c.error == "missing_scope"
