@@ -11,11 +11,7 @@ import os
 import re
 import subprocess
 import sys
-import time
-import uuid
-from collections.abc import Callable
-from typing import Any, TypeVar
-from urllib.parse import urlencode
+from typing import Any
 
 import requests
 
@@ -25,10 +21,13 @@ from bot.slack.action_ids import ActionId
 from bot.store.engine import create_store_engine
 from bot.store.remediation import RemediationStore
 from simulator.slack import TEAM, SlackStandin
+from tests.support import slackflow
 from tests.support.botproc import ROOT, BotProcess
-from tests.support.signing import actions_body, command_body, post_signed
-
-T = TypeVar("T")
+from tests.support.signing import command_body, post_signed
+from tests.support.slackflow import filled_form as filled_form
+from tests.support.slackflow import private_answer as private_answer
+from tests.support.slackflow import view_payload as view_payload
+from tests.support.waiting import wait_until as wait_until
 
 # Distinctive values: a test scans everything the bot wrote for them.
 BOT_TOKEN = "xoxb-111-222-rk6SECRETbottokenQ7f3"
@@ -45,17 +44,6 @@ APPROVER_2 = "U0APPROVE3"  # named in ROOTKEY_APPROVERS
 GROUP_APPROVER = "U0APPROVE2"  # approver through the user group
 APPROVER_GROUP = "S0SECOPS01"
 MALLORY = "U0MALLORY1"  # nobody in particular
-
-
-def wait_until(probe: Callable[[], T], timeout: float = 30.0, what: str = "condition") -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not met in {timeout} s")
-        time.sleep(0.05)
 
 
 class Bot:
@@ -140,89 +128,25 @@ def click(
     ts: str = FINDING_TS,
     **kw: Any,
 ) -> requests.Response:
-    response_url = kw.pop("response_url", None) or slack.response_url()
-    body = actions_body(action, value, response_url=response_url, user=user, message_ts=ts, **kw)
-    return post_signed(bot.url, body, SIGNING_SECRET)
-
-
-def private_answer(slack: SlackStandin, response_url: str, timeout: float = 30.0) -> str:
-    """The text of the answer to one click or command (matched by its own response_url,
-    never by arrival order: on a loaded machine answers overtake each other); it must be
-    private."""
-    reply = slack.answer_to(response_url, timeout)
-    assert reply.get("response_type", "ephemeral") == "ephemeral", reply
-    return str(reply.get("text"))
+    return slackflow.click(bot.url, slack, action, value, user, ts, secret=SIGNING_SECRET, **kw)
 
 
 def click_answer(
     bot: Bot, slack: SlackStandin, action: str, value: str, user: str, ts: str = FINDING_TS
 ) -> str:
     """Click and return the private answer to that click."""
-    response_url = slack.response_url()
-    reply = click(bot, slack, action, value, user, ts, response_url=response_url)
-    assert reply.status_code == 200, reply.text
-    return private_answer(slack, response_url)
-
-
-def view_payload(
-    view: dict[str, Any],
-    user: str,
-    values: dict[str, Any],
-    *,
-    team: str = TEAM,
-    api_app_id: str = APP_ID,
-) -> str:
-    state = {
-        block: {
-            "value": value
-            if isinstance(value, dict)
-            else {"type": "plain_text_input", "value": value}
-        }
-        for block, value in values.items()
-    }
-    payload = {
-        "type": "view_submission",
-        "team": {"id": team, "domain": "example"},
-        "user": {"id": user, "username": user.lower(), "team_id": team},
-        "api_app_id": api_app_id,
-        "token": "deprecated-verification-token",
-        "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:12]}",
-        "view": {**view, "state": {"values": state}},
-    }
-    return urlencode({"payload": json.dumps(payload)})
+    return slackflow.click_answer(bot.url, slack, action, value, user, ts, secret=SIGNING_SECRET)
 
 
 def submit(
     bot: Bot, view: dict[str, Any], user: str, values: dict[str, Any], **kw: Any
 ) -> requests.Response:
-    return post_signed(bot.url, view_payload(view, user, values, **kw), SIGNING_SECRET)
-
-
-def filled_form(slack: SlackStandin, after: int = 0, account: str | None = None) -> dict[str, Any]:
-    """The request form as the bot filled it in (the latest views.update with a submit, among
-    those after the first ``after``; with ``account``, that account's: a form of an earlier
-    click may still get a late update, such as the key-usage summary)."""
-
-    def ready() -> dict[str, Any] | None:
-        for call in reversed(slack.calls("views.update")[after:]):
-            view = call.args["view"]
-            meta = json.loads(view.get("private_metadata") or "{}")
-            if view.get("submit") and account in (None, meta.get("a")):
-                return {**view, "id": call.args["view_id"]}
-        return None
-
-    return slack.wait_for(ready)
+    return slackflow.submit(bot.url, view, user, values, secret=SIGNING_SECRET, **kw)
 
 
 def decide_buttons(slack: SlackStandin) -> dict[int, str]:
     """request id -> ts of every request message (the one with Approve / Reject)."""
-    found: dict[int, str] = {}
-    for m in slack.messages(CHANNEL):
-        for b in m.args.get("blocks") or []:
-            block_id = str(b.get("block_id", ""))
-            if block_id.startswith("rootkey_decide:"):
-                found[int(block_id.split(":")[1])] = m.ts
-    return found
+    return slackflow.decide_buttons(slack, CHANNEL)
 
 
 def ask_for(
@@ -239,7 +163,7 @@ def ask_for(
     updates = len(slack.calls("views.update"))
     reply = click(bot, slack, action.value, f"{account}:", user)
     assert reply.status_code == 200, reply.text
-    form = filled_form(slack, updates, account)
+    form = filled_form(slack, account, after=updates)
     reply = submit(bot, form, user, {"reason": reason, "ticket": None, **(extra or {})})
     assert reply.status_code == 200 and not reply.text, reply.text
     new = slack.wait_for(lambda: set(decide_buttons(slack)) - known)

@@ -328,7 +328,7 @@ def test_tampered_private_metadata_changes_nothing(
     accounts = org_with_key(aws)
     updates = len(fresh.calls("views.update"))
     click(bot, fresh, ActionId.REQUEST_REMEDIATION.value, f"{accounts[0]}:", ALICE)
-    form = filled_form(fresh, updates)
+    form = filled_form(fresh, accounts[0], after=updates)
     before = snapshot(bot)
     metas = [
         "",

@@ -159,7 +159,7 @@ def test_a_locked_database_delays_no_ack(
         SIGNING_SECRET,
     )
     assert reply.status_code == 200
-    form = filled_form(slack, updates)
+    form = filled_form(slack, account, after=updates)
 
     urls = {name: slack.response_url() for name in ("history", "status", "check", "rerun")}
 
