@@ -19,7 +19,7 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,12 +30,13 @@ import requests
 
 from bot.remediation.models import Request
 from bot.remediation.states import State
-from bot.slack.action_ids import ActionId
+from bot.slack.action_ids import ActionId, CallbackId
 from bot.store.engine import create_store_engine
 from bot.store.remediation import RemediationStore
 from simulator.aws import RootKeySpec, SimulatedAws, days_ago
 from simulator.aws_root import RootAccessStandIn
 from simulator.slack import TEAM, SlackStandin, SocketModeServer
+from tests.support import slackflow
 from tests.support.botproc import ROOT, BotProcess
 from tests.support.database import postgres_database
 from tests.support.signing import (
@@ -45,6 +46,8 @@ from tests.support.signing import (
     command_body,
     post_signed,
 )
+from tests.support.slackflow import filled_form, submit
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -161,34 +164,11 @@ def click(
     ts: str = FINDING_TS,
     response_url: str | None = None,
 ) -> requests.Response:
-    response_url = response_url or slack.response_url()
-    body = actions_body(action.value, value, response_url=response_url, user=user, message_ts=ts)
-    reply = post_signed(bot.url, body)
+    reply = slackflow.click(
+        bot.url, slack, action.value, value, user, ts, response_url=response_url
+    )
     assert reply.status_code == 200
     return reply
-
-
-def submit(bot: Bot, view: dict[str, Any], user: str, values: dict[str, Any]) -> requests.Response:
-    """A view_submission of ``view`` (as the bot last sent it) with the given field values
-    (text; a dict is sent as the element's state as is, e.g. a date picker's)."""
-    state = {
-        block: {
-            "value": value
-            if isinstance(value, dict)
-            else {"type": "plain_text_input", "value": value}
-        }
-        for block, value in values.items()
-    }
-    payload = {
-        "type": "view_submission",
-        "team": {"id": TEAM, "domain": "example"},
-        "user": {"id": user, "username": user.lower(), "team_id": TEAM},
-        "api_app_id": "A0ROOTKEY1",
-        "token": "deprecated-verification-token",
-        "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:12]}",
-        "view": {**view, "state": {"values": state}},
-    }
-    return post_signed(bot.url, urlencode({"payload": json.dumps(payload)}))
 
 
 def status_answer(bot: Bot, slack: SlackStandin, user: str) -> dict[str, Any]:
@@ -199,42 +179,8 @@ def status_answer(bot: Bot, slack: SlackStandin, user: str) -> dict[str, Any]:
     return slack.answer_to(url)
 
 
-def filled_form(slack: SlackStandin, account: str | None = None) -> dict[str, Any]:
-    """The request form after the bot filled it in (views.update of the loading modal); with
-    ``account``, that account's form (a form of an earlier click may still get a late update,
-    such as the key-usage summary)."""
-
-    def ready() -> dict[str, Any] | None:
-        for call in reversed(slack.calls("views.update")):
-            view = call.args["view"]
-            meta = json.loads(view.get("private_metadata") or "{}")
-            if view.get("submit") and account in (None, meta.get("a")):
-                return {**view, "id": call.args["view_id"]}
-        return None
-
-    return slack.wait_for(ready)
-
-
-def form_from(
-    slack: SlackStandin, channel: str, after: int = 0, account: str | None = None
-) -> dict[str, Any]:
-    """The filled request form opened from ``channel`` (among the views.update calls after
-    the first ``after``; with ``account``, that account's): forms of other clicks may still be
-    updated meanwhile."""
-
-    def ready() -> dict[str, Any] | None:
-        for call in reversed(slack.calls("views.update")[after:]):
-            view = call.args["view"]
-            meta = json.loads(view.get("private_metadata") or "{}")
-            if view.get("submit") and meta.get("c") == channel and account in (None, meta.get("a")):
-                return {**view, "id": call.args["view_id"]}
-        return None
-
-    return slack.wait_for(ready)
-
-
 def thread(slack: SlackStandin) -> list[str]:
-    return [m.args.get("text") or "" for m in slack.messages(CHANNEL) if m.thread_ts == FINDING_TS]
+    return slackflow.thread(slack, CHANNEL, FINDING_TS)
 
 
 def wait_thread(slack: SlackStandin, words: str, timeout: float = 30.0) -> str:
@@ -278,7 +224,7 @@ def ask_for_remediation(
     """Button, form, submit; returns the request id and its message ts."""
     click(bot, slack, ActionId.REQUEST_REMEDIATION, f"{account}:", user)
     form = filled_form(slack, account)
-    reply = submit(bot, form, user, {"reason": "unused since 2019", "ticket": None})
+    reply = submit(bot.url, form, user, {"reason": "unused since 2019", "ticket": None})
     assert reply.status_code == 200 and not reply.text
     posted = slack.wait_for(
         lambda: next(
@@ -338,11 +284,7 @@ def click_answer(
 ) -> str:
     """Click and return the private answer to that click (matched by its response_url, not
     by arrival order)."""
-    response_url = slack.response_url()
-    click(bot, slack, action, value, user, ts, response_url=response_url)
-    reply = slack.answer_to(response_url)
-    assert reply.get("response_type", "ephemeral") == "ephemeral", reply
-    return str(reply.get("text"))
+    return slackflow.click_answer(bot.url, slack, action.value, value, user, ts)
 
 
 # -- assume-root -------------------------------------------------------------------------------
@@ -367,11 +309,13 @@ def test_assume_root_runs_from_the_button_to_a_verified_fix(
         "t": FINDING_TS,
     }
     # The reason is required: an empty one comes back as a form error, nothing is created.
-    refused = submit(bot, form, ALICE, {"reason": "  ", "ticket": None})
+    refused = submit(bot.url, form, ALICE, {"reason": "  ", "ticket": None})
     assert refused.json()["response_action"] == "errors" and "reason" in refused.json()["errors"]
     assert bot.store.find() == []
 
-    ok = submit(bot, form, ALICE, {"reason": "unused since 2019", "ticket": "https://t.example/1"})
+    ok = submit(
+        bot.url, form, ALICE, {"reason": "unused since 2019", "ticket": "https://t.example/1"}
+    )
     assert ok.status_code == 200
     [req] = slack.wait_for(lambda: bot.store.find())
     posted = slack.wait_for(lambda: find_request_message(slack, req.id))
@@ -641,7 +585,7 @@ def test_status_lists_open_requests(
             and {**forms[-1].args["view"], "id": forms[-1].args["view_id"]}
         )
     )
-    again = submit(bot, form, MALLORY, {"reason": "me too", "ticket": None}).json()
+    again = submit(bot.url, form, MALLORY, {"reason": "me too", "ticket": None}).json()
     assert f"Request #{request_id} for {account} is already requested" in again["errors"]["reason"]
     assert len(bot.store.find(account_id=account)) == 1
 
@@ -661,8 +605,8 @@ def test_a_request_from_a_direct_message_is_refused_and_blocks_nothing(
         user=MALLORY, channel="D0MALLORY1",
     )  # fmt: skip
     assert post_signed(bot.url, body).status_code == 200
-    form = form_from(slack, "D0MALLORY1", account=account)
-    refused = submit(bot, form, MALLORY, {"reason": "parked", "ticket": None}).json()
+    form = filled_form(slack, account, channel="D0MALLORY1")
+    refused = submit(bot.url, form, MALLORY, {"reason": "parked", "ticket": None}).json()
     assert "not from a direct message" in refused["errors"]["reason"]
     assert bot.store.find(account_id=account) == []
     assert not [m for m in slack.messages("D0MALLORY1") if "request #" in str(m.args)]
@@ -670,8 +614,8 @@ def test_a_request_from_a_direct_message_is_refused_and_blocks_nothing(
     forms = len(slack.calls("views.update"))
     click(bot, slack, ActionId.REQUEST_REMEDIATION, f"{account}:", ALICE)
     slack.wait_for(lambda: len(slack.calls("views.update")) > forms)
-    fresh_form = form_from(slack, CHANNEL, after=forms, account=account)
-    ok = submit(bot, fresh_form, ALICE, {"reason": "unused", "ticket": None})
+    fresh_form = filled_form(slack, account, channel=CHANNEL, after=forms)
+    ok = submit(bot.url, fresh_form, ALICE, {"reason": "unused", "ticket": None})
     assert ok.status_code == 200 and not ok.text
     [req] = slack.wait_for(lambda: bot.store.find(account_id=account))
     assert req.channel == CHANNEL and req.thread_ts == FINDING_TS
@@ -697,8 +641,8 @@ def test_with_a_request_channel_every_request_is_posted_there(
         )  # fmt: skip
         assert post_signed(bot.url, body).status_code == 200
         ok = submit(
-            bot,
-            form_from(slack, "D0MALLORY1", account=account),
+            bot.url,
+            filled_form(slack, account, channel="D0MALLORY1"),
             MALLORY,
             {"reason": "unused", "ticket": None},
         )
@@ -782,7 +726,7 @@ def test_a_request_that_cannot_be_posted_is_closed_and_the_requester_told(
     click(bot, slack, ActionId.REQUEST_REMEDIATION, f"{account}:", ALICE)
     form = filled_form(slack, account)
     slack.refuse_channel(CHANNEL)  # the bot was removed from the channel meanwhile
-    assert submit(bot, form, ALICE, {"reason": "unused", "ticket": None}).status_code == 200
+    assert submit(bot.url, form, ALICE, {"reason": "unused", "ticket": None}).status_code == 200
     [dm] = slack.wait_for(lambda: slack.messages(ALICE))
     assert "could not post request" in dm.args["text"] and "not_in_channel" in dm.args["text"]
     [req] = bot.store.find(account_id=account)
@@ -976,15 +920,6 @@ def test_only_people_who_are_approvers_now_count(
         bot.stop()
 
 
-def wait_until(probe: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := probe()):
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
-    return value
-
-
 # -- tracked -----------------------------------------------------------------------------------
 
 
@@ -1087,16 +1022,7 @@ def test_accept_risk_records_an_exception_shown_apart(
     in_form["view"] = first
     body = urlencode({"payload": json.dumps(in_form)})
     assert post_signed(bot.url, body).status_code == 200
-    form = slack.wait_for(
-        lambda: next(
-            (
-                {**c.args["view"], "id": c.args["view_id"]}
-                for c in slack.calls("views.update")
-                if c.args["view"].get("callback_id") == "rootkey_accept_risk_request"
-            ),
-            None,
-        )
-    )
+    form = filled_form(slack, account, callback=CallbackId.ACCEPT_RISK)
     assert form["id"] == first["id"]  # the same modal, replaced in place
     assert len(slack.calls("views.open")) == 1
     until = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
@@ -1107,10 +1033,10 @@ def test_accept_risk_records_an_exception_shown_apart(
         "reason": "vendor appliance needs it until the migration",
         "ticket": None,
     }
-    refused = submit(bot, form, ALICE, values)
+    refused = submit(bot.url, form, ALICE, values)
     assert "90 days" in refused.json()["errors"]["until"]
     values["until"]["selected_date"] = until
-    assert submit(bot, form, ALICE, values).status_code == 200
+    assert submit(bot.url, form, ALICE, values).status_code == 200
     [req] = slack.wait_for(lambda: [r for r in bot.store.find() if r.account_id == account])
     wait_until(lambda: bot.store.get(req.id).message_ts)
     message = request_message(slack, req.id)
