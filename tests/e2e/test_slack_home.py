@@ -16,6 +16,7 @@ from simulator.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws, days_ag
 from simulator.slack import SlackStandin
 from tests.support.botproc import BotProcess
 from tests.support.signing import TEST_SIGNING_SECRET, command_body, post_signed
+from tests.support.slackflow import filled_form, submit
 
 pytestmark = pytest.mark.slow
 
@@ -244,31 +245,10 @@ def test_request_remediation_from_the_home_tab_goes_to_the_findings_channel(
     body = home_click(view, user, button["action_id"], button["value"])
     assert post_signed(bot.events_url, body).status_code == 200
 
-    def filled() -> dict[str, Any] | None:
-        for call in reversed(slack.calls("views.update")):
-            form = call.args["view"]
-            if isinstance(form, str):
-                form = json.loads(form)
-            if form.get("submit") and bot.keyed in json.dumps(form):  # type: ignore[attr-defined]
-                return {**form, "id": call.args["view_id"]}
-        return None
-
-    form = slack.wait_for(filled)
+    form = filled_form(slack, bot.keyed)  # type: ignore[attr-defined]
     meta = json.loads(form["private_metadata"])
     assert (meta["a"], meta["c"]) == (bot.keyed, CHANNEL)  # type: ignore[attr-defined]
-    state = {"reason": {"value": {"type": "plain_text_input", "value": "from the Home tab"}}}
-    submission = {
-        "type": "view_submission",
-        "team": {"id": TEAM, "domain": "example"},
-        "user": {"id": user, "username": user.lower(), "team_id": TEAM},
-        "api_app_id": "A0ROOTKEY1",
-        "token": "deprecated-verification-token",
-        "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:12]}",
-        "view": {**form, "state": {"values": state}},
-    }
-    from urllib.parse import urlencode
-
-    reply = post_signed(bot.events_url, urlencode({"payload": json.dumps(submission)}))
+    reply = submit(bot.events_url, form, user, {"reason": "from the Home tab"})
     assert reply.status_code == 200
     posted = slack.wait_for(
         lambda: [m for m in slack.messages(CHANNEL) if "from the Home tab" in json.dumps(m.args)]
