@@ -35,8 +35,6 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -54,9 +52,10 @@ from tests.support.signing import (  # noqa: E402
     FINDING_MESSAGE,
     actions_body,
     command_body,
-    post_signed,
     signed_headers,
 )
+from tests.support.slackflow import click, decide_buttons, filled_form, submit  # noqa: E402
+from tests.support.waiting import wait_until  # noqa: E402
 
 BOT_TOKEN = "xoxb-111-222-loadbenchtoken"
 SIGNING_SECRET = "loadbenchsigningsecret"
@@ -114,57 +113,20 @@ def member_ids(endpoint: str) -> tuple[list[str], list[str]]:
 
 def ask_for(bot: BotProcess, slack: SlackStandin, store: RemediationStore, account: str) -> int:
     """What a person does to ask for a fix: the button, the form, submit; the new request id."""
-
-    def request_messages() -> dict[int, str]:
-        found = {}
-        for m in slack.messages():
-            for b in m.args.get("blocks") or []:
-                block_id = str(b.get("block_id", ""))
-                if block_id.startswith("rootkey_decide:"):
-                    found[int(block_id.split(":")[1])] = m.ts
-        return found
-
-    known = set(request_messages())
+    known = set(decide_buttons(slack))
     updates = len(slack.calls("views.update"))
-    click = actions_body(
-        ActionId.REQUEST_REMEDIATION.value,
-        f"{account}:",
-        response_url=slack.response_url(),
-        user=ALICE,
-        message_ts=FINDING_MESSAGE[1],
-    )
-    assert post_signed(bot.events_url, click, SIGNING_SECRET).status_code == 200
-
-    def form() -> dict[str, Any] | None:
-        for call in reversed(slack.calls("views.update")[updates:]):
-            if call.args["view"].get("submit"):
-                return {**call.args["view"], "id": call.args["view_id"]}
-        return None
-
-    view = slack.wait_for(form)
+    action = ActionId.REQUEST_REMEDIATION.value
+    reply = click(bot.events_url, slack, action, f"{account}:", ALICE, secret=SIGNING_SECRET)
+    assert reply.status_code == 200
+    view = filled_form(slack, account, after=updates)
     values = {"reason": "unused since 2019, owner agrees", "ticket": None}
-    state = {
-        block: {"value": {"type": "plain_text_input", "value": value}}
-        for block, value in values.items()
-    }
-    payload = {
-        "type": "view_submission",
-        "team": {"id": TEAM, "domain": "example"},
-        "user": {"id": ALICE, "username": ALICE.lower(), "team_id": TEAM},
-        "api_app_id": APP_ID,
-        "token": "deprecated-verification-token",
-        "trigger_id": f"{random.randrange(10**12)}.{random.randrange(16**12):012x}",
-        "view": {**view, "state": {"values": state}},
-    }
-    body = urlencode({"payload": json.dumps(payload)})
-    assert post_signed(bot.events_url, body, SIGNING_SECRET).status_code == 200
-    new = slack.wait_for(lambda: set(request_messages()) - known, timeout=60)
+    assert submit(bot.events_url, view, ALICE, values, secret=SIGNING_SECRET).status_code == 200
+    new = slack.wait_for(lambda: set(decide_buttons(slack)) - known, timeout=60)
     request_id = max(new)
-    deadline = time.monotonic() + 30
-    while store.get(request_id).message_ts != request_messages()[request_id]:
-        if time.monotonic() > deadline:
-            raise SystemExit(f"request #{request_id} was never saved with its message")
-        time.sleep(0.05)
+    wait_until(
+        lambda: store.get(request_id).message_ts == decide_buttons(slack)[request_id],
+        what=f"request #{request_id} saved with its message",
+    )
     return request_id
 
 
