@@ -19,7 +19,7 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -145,6 +145,23 @@ def fresh(
     root_access.reset()
     yield slack
     root_access.reset()
+
+
+@pytest.fixture
+def own_bot(
+    fresh: SlackStandin, moto_server: SimulatedAws, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[..., Bot]]:
+    """Start a bot of the test's own (``own_bot(db_url=None, **settings)``) on the fresh Slack
+    stand-in; every one started is stopped at the end."""
+    started: list[Bot] = []
+
+    def start(db_url: str | None = None, **settings: str) -> Bot:
+        started.append(make_bot(fresh, moto_server, tmp_path_factory, db_url, **settings))
+        return started[-1]
+
+    yield start
+    for bot in started:
+        bot.stop()
 
 
 def member_with_key(aws: SimulatedAws, **key: Any) -> str:
@@ -381,18 +398,16 @@ MARKUP = (
 
 
 def test_the_exported_log_is_plain_text_with_names_and_ids(
+    own_bot: Callable[..., Bot],
     fresh: SlackStandin,
     aws: SimulatedAws,
-    root_access: RootAccessStandIn,
-    moto_server: SimulatedAws,
-    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     slack = fresh
     names = {ALICE: "Alice Finder", APPROVER: "Avery Approver", MALLORY: "Mallory Stranger"}
     for user, name in names.items():
         slack.workspace.add_user(user, name.split()[0].lower(), name)
     # A bot of its own: another test's bot may have learnt these people under other names.
-    bot = make_bot(slack, moto_server, tmp_path_factory, ROOTKEY_REMEDIATION="assume-root")
+    bot = own_bot(ROOTKEY_REMEDIATION="assume-root")
     try:
         exported_log_is_plain(bot, slack, aws)
     finally:
@@ -622,17 +637,13 @@ def test_a_request_from_a_direct_message_is_refused_and_blocks_nothing(
 
 
 def test_with_a_request_channel_every_request_is_posted_there(
+    own_bot: Callable[..., Bot],
     slack: SlackStandin,
-    moto_server: SimulatedAws,
     aws: SimulatedAws,
     root_access: RootAccessStandIn,
-    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    slack.reset()
-    root_access.reset()
-    slack.set_usergroup(APPROVER_GROUP, [GROUP_APPROVER])
     approvals = "C0APPROVAL"
-    bot = make_bot(slack, moto_server, tmp_path_factory, ROOTKEY_REQUEST_CHANNEL=approvals)
+    bot = own_bot(ROOTKEY_REQUEST_CHANNEL=approvals)
     try:
         account = member_with_key(aws)
         body = actions_body(
@@ -764,20 +775,16 @@ def test_a_request_that_cannot_be_posted_is_closed_and_the_requester_told(
     ],
 )
 def test_a_process_killed_mid_way_resumes_after_restart(
+    own_bot: Callable[..., Bot],
     slack: SlackStandin,
-    moto_server: SimulatedAws,
     aws: SimulatedAws,
     root_access: RootAccessStandIn,
-    tmp_path_factory: pytest.TempPathFactory,
     held: str,
     killed_in: State,
     moves: list[str],
     note: str | None,
 ) -> None:
-    slack.reset()
-    slack.set_usergroup(APPROVER_GROUP, [GROUP_APPROVER])
-    root_access.reset()
-    bot = make_bot(slack, moto_server, tmp_path_factory, ROOTKEY_REMEDIATION="assume-root")
+    bot = own_bot(ROOTKEY_REMEDIATION="assume-root")
     try:
         account = member_with_key(aws)
         request_id, ts = ask_for_remediation(bot, slack, account)
@@ -820,16 +827,12 @@ def approved_not_started(
 
 
 def test_dry_run_switched_on_before_a_restart_stops_a_pending_deletion(
+    own_bot: Callable[..., Bot],
     slack: SlackStandin,
-    moto_server: SimulatedAws,
     aws: SimulatedAws,
     root_access: RootAccessStandIn,
-    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    slack.reset()
-    slack.set_usergroup(APPROVER_GROUP, [GROUP_APPROVER])
-    root_access.reset()
-    bot = make_bot(slack, moto_server, tmp_path_factory, ROOTKEY_REMEDIATION="assume-root")
+    bot = own_bot(ROOTKEY_REMEDIATION="assume-root")
     try:
         account = member_with_key(aws)
         request_id = approved_not_started(bot, slack, root_access, account)
@@ -847,17 +850,12 @@ def test_dry_run_switched_on_before_a_restart_stops_a_pending_deletion(
 
 
 def test_an_approved_request_older_than_the_approval_ttl_expires_at_start_up(
+    own_bot: Callable[..., Bot],
     slack: SlackStandin,
-    moto_server: SimulatedAws,
     aws: SimulatedAws,
     root_access: RootAccessStandIn,
-    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    slack.reset()
-    slack.set_usergroup(APPROVER_GROUP, [GROUP_APPROVER])
-    root_access.reset()
-    bot = make_bot(
-        slack, moto_server, tmp_path_factory,
+    bot = own_bot(
         ROOTKEY_REMEDIATION="assume-root", ROOTKEY_APPROVAL_TTL="3s",
     )  # fmt: skip
     try:
@@ -876,18 +874,14 @@ def test_an_approved_request_older_than_the_approval_ttl_expires_at_start_up(
 
 
 def test_only_people_who_are_approvers_now_count(
+    own_bot: Callable[..., Bot],
     slack: SlackStandin,
-    moto_server: SimulatedAws,
     aws: SimulatedAws,
     root_access: RootAccessStandIn,
-    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    slack.reset()
-    root_access.reset()
     third = "U0APPROVE3"
     slack.set_usergroup(APPROVER_GROUP, [GROUP_APPROVER, third])
-    bot = make_bot(
-        slack, moto_server, tmp_path_factory,
+    bot = own_bot(
         ROOTKEY_REMEDIATION="assume-root", ROOTKEY_REQUIRED_APPROVALS="2",
     )  # fmt: skip
     try:
@@ -1103,17 +1097,12 @@ def test_verify_now_rechecks_at_once(
 
 
 def test_dry_run_with_two_approvals_deletes_nothing_and_says_so(
+    own_bot: Callable[..., Bot],
     slack: SlackStandin,
-    moto_server: SimulatedAws,
     aws: SimulatedAws,
     root_access: RootAccessStandIn,
-    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    slack.reset()
-    slack.set_usergroup(APPROVER_GROUP, [GROUP_APPROVER])
-    root_access.reset()
-    bot = make_bot(
-        slack, moto_server, tmp_path_factory,
+    bot = own_bot(
         ROOTKEY_REMEDIATION="assume-root", ROOTKEY_DRY_RUN="true", ROOTKEY_REQUIRED_APPROVALS="2",
     )  # fmt: skip
     try:
@@ -1144,18 +1133,14 @@ def test_dry_run_with_two_approvals_deletes_nothing_and_says_so(
 
 @pytest.mark.postgres
 def test_two_processes_on_postgres_execute_once(
+    own_bot: Callable[..., Bot],
     slack: SlackStandin,
-    moto_server: SimulatedAws,
     aws: SimulatedAws,
     root_access: RootAccessStandIn,
-    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    slack.reset()
-    slack.set_usergroup(APPROVER_GROUP, [GROUP_APPROVER])
-    root_access.reset()
     with postgres_database("rootkey_remediation") as url:
-        one = make_bot(slack, moto_server, tmp_path_factory, url, ROOTKEY_REMEDIATION="assume-root")
-        two = make_bot(slack, moto_server, tmp_path_factory, url, ROOTKEY_REMEDIATION="assume-root")
+        one = own_bot(url, ROOTKEY_REMEDIATION="assume-root")
+        two = own_bot(url, ROOTKEY_REMEDIATION="assume-root")
         try:
             account = member_with_key(aws)
             request_id, ts = ask_for_remediation(one, slack, account)
