@@ -37,6 +37,13 @@ def register(app: App, services: Services) -> None:
         if response_url:
             services.poster.respond(response_url, message)
 
+    def refuse_unknown_value(clicked: payloads.Click, button: str, retry: str = "") -> None:
+        """A button value rootkey did not write (tampered, truncated or from an old version):
+        logged, and the clicker told privately (and what to do again, if anything)."""
+        log.warning("%s button with a value rootkey did not write", button)
+        text = f"This button is not valid; {retry}" if retry else "This button is not valid."
+        tell(clicked.response_url, error_message(text))
+
     @app.action(ActionId.RERUN.value)
     def rerun(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         if not acked_in_time(services, ack, body, context):
@@ -45,11 +52,7 @@ def register(app: App, services: Services) -> None:
         try:
             scope = payloads.rerun_scope(clicked)
         except BadValue:
-            log.warning("re-run button with a value rootkey did not write")
-            tell(
-                clicked.response_url,
-                error_message("This button is not valid; run the command again."),
-            )
+            refuse_unknown_value(clicked, "re-run", "run the command again.")
             return
         if not claimed(services, context):  # another replica re-runs it and says so
             return
@@ -76,11 +79,7 @@ def register(app: App, services: Services) -> None:
         try:
             ctx = payloads.form_context(clicked)
         except BadValue:
-            log.warning("remediation button with a value rootkey did not write")
-            tell(
-                clicked.response_url,
-                error_message("This button is not valid; run the check again."),
-            )
+            refuse_unknown_value(clicked, "remediation", "run the check again.")
             return
         if not ctx.channel:  # clicked on the Home tab: post where the finding's audit was
             channel = services.home.request_channel(FindingRef.decode(clicked.value).run_id)
@@ -104,8 +103,7 @@ def register(app: App, services: Services) -> None:
         try:
             number = payloads.request_id(clicked.value)
         except BadValue:
-            log.warning("request button with a value rootkey did not write")
-            tell(clicked.response_url, error_message("This button is not valid."))
+            refuse_unknown_value(clicked, "request")
             return None
         return number, clicked.user
 
