@@ -25,7 +25,7 @@ from bot.store.remediation import RemediationStore
 from bot.store.remediation_tables import ExceptionRow
 from simulator.aws import RootKeySpec, SimulatedAws, days_ago
 from simulator.slack import Posted, SlackStandin
-from tests.support.botproc import BotProcess
+from tests.support.botproc import BotProcess, bot_env
 from tests.support.signing import (
     FINDING_MESSAGE,
     TEST_SIGNING_SECRET,
@@ -51,25 +51,27 @@ def slack() -> Iterator[SlackStandin]:
         yield standin
 
 
-@pytest.fixture
-def bot(
-    slack: SlackStandin, aws: SimulatedAws, tmp_path: Path
+def running_bot(
+    slack: SlackStandin, aws: SimulatedAws, tmp_path: Path, **settings: str
 ) -> Iterator[tuple[BotProcess, RemediationStore]]:
+    """The bot (approvals by APPROVER, the digest auditing the Organization) and its store; no
+    secret in what it wrote."""
     url = f"sqlite:///{tmp_path / 'rootkey.db'}"
-    env = {
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
-        "SLACK_API_URL": slack.base_url,
-        "DATABASE_URL": url,
-        "ROOTKEY_APPROVERS": APPROVER,
-        "ROOTKEY_SCOPE": "org",  # the digest audits the Organization
-        **aws.env(),
-    }
+    env = bot_env(
+        slack, url, aws.env(), ROOTKEY_APPROVERS=APPROVER, ROOTKEY_SCOPE="org", **settings
+    )
     with BotProcess(env) as process:
         store = RemediationStore(create_store_engine(url))
         yield process, store
         store.engine.dispose()
     assert TEST_SIGNING_SECRET not in process.logs and BOT_TOKEN not in process.logs
+
+
+@pytest.fixture
+def bot(
+    slack: SlackStandin, aws: SimulatedAws, tmp_path: Path
+) -> Iterator[tuple[BotProcess, RemediationStore]]:
+    yield from running_bot(slack, aws, tmp_path)
 
 
 def results(slack: SlackStandin) -> list[Posted]:

@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 
 from bot.slack.action_ids import ActionId
-from bot.store.engine import create_store_engine
 from bot.store.remediation import RemediationStore
 from simulator import trail
 from simulator.aws import RootKeySpec, SimulatedAws, days_ago
@@ -33,12 +32,13 @@ from tests.e2e.test_accept_risk import (
     check_all,
     digest,
     findings,
+    running_bot,
     status,
 )
 from tests.e2e.test_root_alerts_bot import queue_empty, send
 from tests.e2e.test_slack_home import home_opened, post_event
 from tests.support.botproc import BotProcess
-from tests.support.signing import FINDING_MESSAGE, TEST_SIGNING_SECRET
+from tests.support.signing import FINDING_MESSAGE
 from tests.support.slackflow import block, button
 
 pytestmark = pytest.mark.slow
@@ -62,22 +62,9 @@ def queue(aws: SimulatedAws) -> str:
 def bot(
     slack: SlackStandin, aws: SimulatedAws, queue: str, tmp_path: Path
 ) -> Iterator[tuple[BotProcess, RemediationStore]]:
-    url = f"sqlite:///{tmp_path / 'rootkey.db'}"
-    env = {
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
-        "SLACK_API_URL": slack.base_url,
-        "DATABASE_URL": url,
-        "ROOTKEY_APPROVERS": APPROVER,
-        "ROOTKEY_SCOPE": "org",
-        "ROOTKEY_EVENTS_QUEUE_URL": queue,
-        "ROOTKEY_ALERT_CHANNEL": ALERTS,
-        **aws.env(),
-    }
-    with BotProcess(env) as process:
-        store = RemediationStore(create_store_engine(url))
-        yield process, store
-        store.engine.dispose()
+    yield from running_bot(
+        slack, aws, tmp_path, ROOTKEY_EVENTS_QUEUE_URL=queue, ROOTKEY_ALERT_CHANNEL=ALERTS
+    )
 
 
 def test_a_key_created_after_the_report_is_a_finding_despite_the_exception(

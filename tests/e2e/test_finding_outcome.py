@@ -30,7 +30,7 @@ from simulator.aws import RootKeySpec, SimulatedAws, days_ago
 from simulator.aws_root import RootAccessStandIn
 from simulator.slack import Posted, SlackStandin
 from simulator.slack.scopes import granted_scopes
-from tests.support.botproc import BotProcess
+from tests.support.botproc import BotProcess, bot_env
 from tests.support.signing import TEST_SIGNING_SECRET, command_body, post_signed
 from tests.support.slackflow import block, filled_form, press, submit_ok, thread
 from tests.support.waiting import wait_until
@@ -59,15 +59,7 @@ def start_bot(
     slack: SlackStandin, aws: SimulatedAws, tmp_path: Path, **settings: str
 ) -> tuple[BotProcess, RemediationStore]:
     url = f"sqlite:///{tmp_path / 'rootkey.db'}"
-    env = {
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
-        "SLACK_API_URL": slack.base_url,
-        "DATABASE_URL": url,
-        "ROOTKEY_APPROVERS": APPROVER,
-        **aws.env(),
-        **settings,
-    }
+    env = bot_env(slack, url, aws.env(), ROOTKEY_APPROVERS=APPROVER, **settings)
     return BotProcess(env).start(), RemediationStore(create_store_engine(url))
 
 

@@ -24,6 +24,9 @@ from pathlib import Path
 
 import requests
 
+from simulator.slack import SlackStandin
+from tests.support.signing import TEST_SIGNING_SECRET
+
 ROOT = Path(__file__).resolve().parents[2]
 PASS_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR")
 
@@ -32,6 +35,22 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def bot_env(
+    slack: SlackStandin, database_url: str, aws_env: dict[str, str], **settings: str
+) -> dict[str, str]:
+    """The settings of a bot that talks to the Slack stand-in (its bot token, the test signing
+    secret), to simulated AWS (``aws_env``) and keeps its store at ``database_url``; then
+    ``settings``."""
+    return {
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
+        "SLACK_API_URL": slack.base_url,
+        "DATABASE_URL": database_url,
+        **aws_env,
+        **settings,
+    }
 
 
 class BotExited(RuntimeError):
