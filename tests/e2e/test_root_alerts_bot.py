@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 
@@ -23,10 +22,12 @@ from bot.store.engine import create_store_engine
 from bot.store.remediation import RemediationStore
 from simulator import trail
 from simulator.aws import RootKeySpec, SimulatedAws, days_ago
-from simulator.slack import TEAM, SlackStandin
+from simulator.slack import SlackStandin
 from tests.e2e.test_slack_home import home_opened, post_event
-from tests.support.botproc import BotProcess
-from tests.support.signing import FINDING_MESSAGE, TEST_SIGNING_SECRET, actions_body, post_signed
+from tests.support import slackflow
+from tests.support.botproc import BotProcess, bot_env
+from tests.support.signing import FINDING_MESSAGE
+from tests.support.slackflow import filled_form, submit_ok
 
 pytestmark = pytest.mark.slow
 
@@ -35,20 +36,6 @@ ALERTS = "C0ALERTS01"
 NEW_KEY = "AKIAI44QH8DHBEXAMPLE"
 REQUESTER = "U0ALICE001"
 APPROVER = "U0APPROVE1"
-
-
-def submit_form(bot: BotProcess, view: dict[str, Any], user: str, reason: str) -> Any:
-    state = {"reason": {"value": {"type": "plain_text_input", "value": reason}}}
-    payload = {
-        "type": "view_submission",
-        "team": {"id": TEAM, "domain": "example"},
-        "user": {"id": user, "username": user.lower(), "team_id": TEAM},
-        "api_app_id": "A0ROOTKEY1",
-        "token": "deprecated-verification-token",
-        "trigger_id": "1234567890.abcdef123456",
-        "view": {**view, "state": {"values": state}},
-    }
-    return post_signed(bot.events_url, urlencode({"payload": json.dumps(payload)}))
 
 
 @pytest.fixture(scope="module")
@@ -62,17 +49,6 @@ def queue(aws: SimulatedAws, slack: SlackStandin) -> str:
     slack.reset()
     sqs = aws.client("sqs")
     return str(sqs.create_queue(QueueName="rootkey-root-activity")["QueueUrl"])
-
-
-def env(aws: SimulatedAws, slack: SlackStandin, db: Path, **settings: str) -> dict[str, str]:
-    return {
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
-        "SLACK_API_URL": slack.base_url,
-        "DATABASE_URL": f"sqlite:///{db}",
-        **aws.env(),
-        **settings,
-    }
 
 
 def send(aws: SimulatedAws, url: str, *events: dict[str, Any]) -> None:
@@ -101,10 +77,10 @@ def test_a_root_key_created_is_alerted_once_by_two_replicas_with_both_buttons(
 ) -> None:
     org = aws.create_organization(members=["payments-prod"])
     account = org.members[0].account_id
-    settings = env(
-        aws,
+    settings = bot_env(
         slack,
-        tmp_path / "rootkey.db",
+        f"sqlite:///{tmp_path / 'rootkey.db'}",
+        aws.env(),
         ROOTKEY_EVENTS_QUEUE_URL=queue,
         ROOTKEY_ALERT_CHANNEL=ALERTS,
     )
@@ -146,10 +122,10 @@ def test_a_root_keys_uses_fold_into_one_message(
     aws: SimulatedAws, slack: SlackStandin, queue: str, tmp_path: Path
 ) -> None:
     account = "111111111111"
-    settings = env(
-        aws,
+    settings = bot_env(
         slack,
-        tmp_path / "rootkey.db",
+        f"sqlite:///{tmp_path / 'rootkey.db'}",
+        aws.env(),
         ROOTKEY_EVENTS_QUEUE_URL=queue,
         ROOTKEY_DIGEST_CHANNEL=ALERTS,  # the default channel
     )
@@ -175,7 +151,9 @@ def test_a_root_keys_uses_fold_into_one_message(
 def test_without_a_channel_the_bot_says_alerts_are_off(
     aws: SimulatedAws, slack: SlackStandin, queue: str, tmp_path: Path
 ) -> None:
-    settings = env(aws, slack, tmp_path / "rootkey.db", ROOTKEY_EVENTS_QUEUE_URL=queue)
+    settings = bot_env(
+        slack, f"sqlite:///{tmp_path / 'rootkey.db'}", aws.env(), ROOTKEY_EVENTS_QUEUE_URL=queue
+    )
     with BotProcess(settings) as bot:
         slack.wait_for(lambda: "alerts are off" in bot.logs or None)
 
@@ -183,10 +161,9 @@ def test_without_a_channel_the_bot_says_alerts_are_off(
 def click(
     bot: BotProcess, slack: SlackStandin, action: str, value: str, user: str, ts: str
 ) -> None:
-    body = actions_body(
-        action, value, response_url=slack.response_url(), user=user, message_ts=ts, channel=ALERTS
-    )
-    assert post_signed(bot.events_url, body).status_code == 200
+    """A click on a button of an alert (in the alert channel)."""
+    reply = slackflow.click(bot.events_url, slack, action, value, user, ts, channel=ALERTS)
+    assert reply.status_code == 200
 
 
 def test_a_root_deletion_moves_the_tracked_request_to_verified(
@@ -199,10 +176,10 @@ def test_a_root_deletion_moves_the_tracked_request_to_verified(
     account = org.members[0].account_id
     aws.set_root_keys(account, [RootKeySpec(slot=1, active=True, created=days_ago(3))])
     db = tmp_path / "rootkey.db"
-    settings = env(
-        aws,
+    settings = bot_env(
         slack,
-        db,
+        f"sqlite:///{db}",
+        aws.env(),
         ROOTKEY_EVENTS_QUEUE_URL=queue,
         ROOTKEY_ALERT_CHANNEL=ALERTS,
         ROOTKEY_APPROVERS=APPROVER,
@@ -213,15 +190,8 @@ def test_a_root_deletion_moves_the_tracked_request_to_verified(
         (alert,) = slack.wait_for(lambda: alerts(slack) or None)
         click(bot, slack, ActionId.REQUEST_REMEDIATION.value, f"{account}:", REQUESTER, alert.ts)
 
-        def form() -> dict[str, Any] | None:
-            for call in reversed(slack.calls("views.update")):
-                if call.args["view"].get("submit"):
-                    return {**call.args["view"], "id": call.args["view_id"]}
-            return None
-
-        view = slack.wait_for(form)
-        reply = submit_form(bot, view, REQUESTER, "created by mistake")
-        assert reply.status_code == 200 and not reply.text
+        view = filled_form(slack, account)
+        submit_ok(bot.events_url, view, REQUESTER, {"reason": "created by mistake"})
         store = RemediationStore(create_store_engine(f"sqlite:///{db}"))
         (req,) = slack.wait_for(lambda: store.open_requests() or None)
         assert req.thread_ts == alert.ts  # the request lives in the alert's thread
@@ -301,10 +271,10 @@ def test_the_request_form_and_thread_show_what_used_the_key(
     )
     if denied:
         aws.deny(account, "LookupEvents")
-    settings = env(
-        aws,
+    settings = bot_env(
         slack,
-        tmp_path / "rootkey.db",
+        f"sqlite:///{tmp_path / 'rootkey.db'}",
+        aws.env(),
         ROOTKEY_EVENTS_QUEUE_URL=queue,
         ROOTKEY_ALERT_CHANNEL=ALERTS,
         ROOTKEY_APPROVERS=APPROVER,
@@ -324,8 +294,7 @@ def test_the_request_form_and_thread_show_what_used_the_key(
             assert "AKIA************MPLE: 4 calls" in text
             assert "s3:ListBuckets ×3" in text and "iam:ListUsers ×1" in text
             assert "203.0.113.5 ×3" in text and "198.51.100.7 ×1" in text
-        reply = submit_form(bot, view, REQUESTER, "left over from 2019")
-        assert reply.status_code == 200 and not reply.text
+        submit_ok(bot.events_url, view, REQUESTER, {"reason": "left over from 2019"})
         note = slack.wait_for(
             lambda: next(
                 (
