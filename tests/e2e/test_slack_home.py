@@ -9,13 +9,14 @@ import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
 from simulator.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws, days_ago
 from simulator.slack import SlackStandin
 from tests.support.botproc import BotProcess
-from tests.support.signing import TEST_SIGNING_SECRET, command_body, post_signed
+from tests.support.signing import TEST_SIGNING_SECRET, click_payload, command_body, post_signed
 from tests.support.slackflow import filled_form, submit
 
 pytestmark = pytest.mark.slow
@@ -205,26 +206,10 @@ def test_the_stand_in_checks_the_hash_of_the_current_home_view(slack: SlackStand
 def home_click(view: dict[str, Any], user: str, action_id: str, value: str) -> str:
     """A ``block_actions`` payload of a button on the Home tab, as Slack sends it: no channel,
     no message, no response_url; the Home view instead."""
-    from urllib.parse import urlencode
-
     payload = {
-        "type": "block_actions",
-        "team": {"id": TEAM, "domain": "example"},
-        "user": {"id": user, "username": user.lower(), "team_id": TEAM},
-        "api_app_id": "A0ROOTKEY1",
-        "token": "deprecated-verification-token",
-        "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:12]}",
+        **click_payload(action_id, value, user=user, username=user.lower(), team=TEAM),
         "container": {"type": "view", "view_id": view["id"]},
         "view": view,
-        "actions": [
-            {
-                "action_id": action_id,
-                "block_id": "b",
-                "type": "button",
-                "value": value,
-                "action_ts": f"{time.time():.6f}",
-            }
-        ],
     }
     return urlencode({"payload": json.dumps(payload)})
 

@@ -71,6 +71,36 @@ def command_body(
 FINDING_MESSAGE = ("C0ROOTKEY1", "1700000000.000100")
 
 
+def click_payload(
+    action_id: str,
+    value: str,
+    *,
+    user: str = "U0ALICE001",
+    username: str = "alice",
+    team: str = "T0TEAM0001",
+    api_app_id: str = "A0ROOTKEY1",
+) -> dict[str, Any]:
+    """What every ``block_actions`` payload of one button click carries, wherever the button
+    is (a message, the Home tab); the caller adds where it is."""
+    return {
+        "type": "block_actions",
+        "team": {"id": team, "domain": "example"},
+        "user": {"id": user, "username": username, "team_id": team},
+        "api_app_id": api_app_id,
+        "token": "deprecated-verification-token",
+        "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:12]}",
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": "b",
+                "type": "button",
+                "value": value,
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+
+
 def actions_body(
     action_id: str,
     value: str,
@@ -82,27 +112,13 @@ def actions_body(
     message_ts: str = FINDING_MESSAGE[1],
     api_app_id: str = "A0ROOTKEY1",
 ) -> str:
-    """A ``block_actions`` payload (form-encoded ``payload=<json>``)."""
-    payload: dict[str, Any] = {
-        "type": "block_actions",
-        "team": {"id": team, "domain": "example"},
-        "user": {"id": user, "username": "alice", "team_id": team},
-        "api_app_id": api_app_id,
-        "token": "deprecated-verification-token",
-        "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:12]}",
+    """A ``block_actions`` payload of a button on a message (form-encoded ``payload=<json>``)."""
+    payload = {
+        **click_payload(action_id, value, user=user, team=team, api_app_id=api_app_id),
         "channel": {"id": channel, "name": "security"},
         "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
         "message": {"ts": message_ts, "type": "message", "text": "", "blocks": []},
         "response_url": response_url,
-        "actions": [
-            {
-                "action_id": action_id,
-                "block_id": "b",
-                "type": "button",
-                "value": value,
-                "action_ts": f"{time.time():.6f}",
-            }
-        ],
     }
     return urlencode({"payload": json.dumps(payload)})
 
