@@ -20,8 +20,8 @@ from bot.store.remediation import NewRequest
 from bot.wiring import build_services
 from simulator.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws
 from simulator.slack import SlackStandin
-from tests.support.botproc import BotProcess, run_bot_once
-from tests.support.signing import TEST_SIGNING_SECRET, command_body, post_signed
+from tests.support.botproc import BotProcess, bot_env, run_bot_once
+from tests.support.signing import command_body, post_signed
 
 pytestmark = pytest.mark.slow
 
@@ -37,13 +37,8 @@ def slack() -> Iterator[SlackStandin]:
 
 @pytest.fixture(scope="module")
 def bot(slack: SlackStandin, moto_server: SimulatedAws) -> Iterator[BotProcess]:
-    env = {
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
-        "SLACK_API_URL": slack.base_url,
-        "ROOTKEY_SCOPE": "account",
-        **moto_server.env(),
-    }  # DATABASE_URL unset: the default SQLite file in the bot's own directory
+    # DATABASE_URL unset: the default SQLite file in the bot's own directory
+    env = bot_env(slack, None, moto_server.env(), ROOTKEY_SCOPE="account")
     with BotProcess(env) as process:
         yield process
     assert "no scheduled digest: ROOTKEY_DIGEST_CHANNEL is not set" in process.logs

@@ -27,7 +27,7 @@ from bot.store.claims import RequestClaims
 from bot.store.records import StoreError
 from simulator.aws import RootKeySpec, SimulatedAws, days_ago
 from simulator.slack import Posted, SlackStandin
-from tests.support.botproc import BotProcess
+from tests.support.botproc import BotProcess, bot_env
 from tests.support.database import BACKENDS, database, postgres_database
 from tests.support.signing import (
     FINDING_MESSAGE,
@@ -112,13 +112,7 @@ def test_a_retry_reaching_the_other_replica_starts_no_second_audit(
         org.members[0].account_id, [RootKeySpec(slot=1, active=True, created=days_ago(30))]
     )
     with postgres_database("rootkey_replicas") as url:
-        env = {
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
-            "SLACK_API_URL": slack.base_url,
-            "DATABASE_URL": url,
-            **aws.env(),
-        }
+        env = bot_env(slack, url, aws.env())
         with BotProcess(env) as a, BotProcess(env) as b:
             body = command_body("check all", response_url=slack.response_url(), channel=CHANNEL)
             headers = signed_headers(body)

@@ -15,8 +15,8 @@ import requests
 
 from bot.slack.action_ids import ActionId
 from simulator.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws, days_ago
-from simulator.slack import SlackStandin
-from tests.support.botproc import BotProcess
+from simulator.slack import TEAM, SlackStandin
+from tests.support.botproc import BotProcess, bot_env
 from tests.support.signing import (
     FINDING_MESSAGE,
     TEST_SIGNING_SECRET,
@@ -40,14 +40,7 @@ def slack() -> Iterator[SlackStandin]:
 
 @pytest.fixture(scope="module")
 def bot(slack: SlackStandin, moto_server: SimulatedAws) -> Iterator[BotProcess]:
-    env = {
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
-        "SLACK_API_URL": slack.base_url,
-        "ROOTKEY_SCOPE": "account",
-        "SLACK_TEAM_ID": "T0TEAM0001",
-        **moto_server.env(),
-    }
+    env = bot_env(slack, None, moto_server.env(), ROOTKEY_SCOPE="account", SLACK_TEAM_ID=TEAM)
     with BotProcess(env) as process:
         yield process
     assert TEST_SIGNING_SECRET not in process.logs

@@ -12,9 +12,9 @@ import pytest
 import requests
 
 from simulator.aws import SimulatedAws
-from simulator.slack import SlackStandin
-from tests.support.botproc import BotProcess
-from tests.support.signing import TEST_SIGNING_SECRET, command_body, post_signed
+from simulator.slack import TEAM, SlackStandin
+from tests.support.botproc import BotProcess, bot_env
+from tests.support.signing import command_body, post_signed
 
 pytestmark = pytest.mark.slow
 
@@ -71,14 +71,7 @@ class SlowClients:
 @pytest.fixture(scope="module")
 def bot(moto_server: SimulatedAws) -> Iterator[BotProcess]:
     with SlackStandin(bot_token=BOT_TOKEN) as slack:
-        env = {
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
-            "SLACK_API_URL": slack.base_url,
-            "ROOTKEY_SCOPE": "account",
-            "SLACK_TEAM_ID": "T0TEAM0001",
-            **moto_server.env(),
-        }
+        env = bot_env(slack, None, moto_server.env(), ROOTKEY_SCOPE="account", SLACK_TEAM_ID=TEAM)
         with BotProcess(env) as process:
             yield process
 

@@ -38,16 +38,17 @@ def free_port() -> int:
 
 
 def bot_env(
-    slack: SlackStandin, database_url: str, aws_env: dict[str, str], **settings: str
+    slack: SlackStandin, database_url: str | None, aws_env: dict[str, str], **settings: str
 ) -> dict[str, str]:
     """The settings of a bot that talks to the Slack stand-in (its bot token, the test signing
-    secret), to simulated AWS (``aws_env``) and keeps its store at ``database_url``; then
-    ``settings``."""
+    secret), to simulated AWS (``aws_env``) and keeps its store at ``database_url`` (None: the
+    default SQLite file in the bot's own directory); then ``settings``."""
+    database = {"DATABASE_URL": database_url} if database_url is not None else {}
     return {
         "SLACK_BOT_TOKEN": slack.bot_token,
         "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
         "SLACK_API_URL": slack.base_url,
-        "DATABASE_URL": database_url,
+        **database,
         **aws_env,
         **settings,
     }
