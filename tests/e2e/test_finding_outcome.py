@@ -33,7 +33,7 @@ from simulator.slack.scopes import granted_scopes
 from tests.support.botproc import BotProcess, bot_env
 from tests.support.signing import TEST_SIGNING_SECRET, command_body, post_signed
 from tests.support.slackflow import block, filled_form, press, submit_ok, thread
-from tests.support.waiting import wait_until
+from tests.support.waiting import wait_state, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -188,10 +188,6 @@ def accept_risk(
     return approve(process, slack, store, account, Kind.EXCEPTION)
 
 
-def wait_state(store: RemediationStore, request_id: int, state: State) -> Request:
-    return wait_until(lambda: (r := store.get(request_id)).state is state and r, 60.0)
-
-
 def entry_showing(slack: SlackStandin, ts: str, account: str, words: str) -> Posted:
     """The message once ``account``'s entry shows ``words``."""
 
@@ -231,7 +227,7 @@ def test_verified_and_accepted_update_only_their_own_entry_in_the_finding(
 
     # Remediated through AssumeRoot: verified by the re-audit.
     req = remediate(process, slack, store, finding, fixed)
-    done = wait_state(store, req.id, State.VERIFIED)
+    done = wait_state(store, req.id, State.VERIFIED, 60.0)
     updated = entry_showing(slack, finding.ts, fixed, "Fixed")
     text = finding_text(updated, fixed)
     assert f"Fixed: key deleted, verified {hhmm(done.state_since)} by re-audit" in text
@@ -247,7 +243,7 @@ def test_verified_and_accepted_update_only_their_own_entry_in_the_finding(
     # Accept risk for another account of the same message.
     until = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
     exc = accept_risk(process, slack, store, updated, accepted, until)
-    wait_state(store, exc.id, State.APPROVED)
+    wait_state(store, exc.id, State.APPROVED, 60.0)
     after = entry_showing(slack, finding.ts, accepted, "Accepted risk")
     text = finding_text(after, accepted)
     assert text.startswith(f":large_yellow_circle: *{accepted}* · vendor: ")
@@ -272,9 +268,9 @@ def test_a_tracked_manual_fix_shows_as_removed_by_hand(
     before = others(finding, {fixed})
 
     req = remediate(process, slack, store, finding, fixed)
-    wait_state(store, req.id, State.TRACKING)
+    wait_state(store, req.id, State.TRACKING, 60.0)
     aws.set_root_keys(fixed, [])  # the root user deletes the key by hand
-    done = wait_state(store, req.id, State.VERIFIED)
+    done = wait_state(store, req.id, State.VERIFIED, 60.0)
     updated = entry_showing(slack, finding.ts, fixed, "Fixed")
     assert (
         f"Fixed: key removed (manual fix), verified {hhmm(done.state_since)} by re-audit"
@@ -297,7 +293,7 @@ def test_a_finding_that_cannot_be_updated_never_stops_the_request(
         [account] = accounts_with_keys(aws, ["billing"])
         finding = check_all(process, slack)
         req = remediate(process, slack, store, finding, account)
-        wait_state(store, req.id, State.VERIFIED)
+        wait_state(store, req.id, State.VERIFIED, 60.0)
         slack.wait_for(lambda: any("*verified*" in t for t in thread(slack, CHANNEL, finding.ts)))
         slack.wait_for(
             lambda: any(

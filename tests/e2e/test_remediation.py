@@ -16,7 +16,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
@@ -36,8 +35,8 @@ from bot.store.remediation import RemediationStore
 from simulator.aws import RootKeySpec, SimulatedAws, days_ago
 from simulator.aws_root import RootAccessStandIn
 from simulator.slack import TEAM, SlackStandin, SocketModeServer
-from tests.support import slackflow
-from tests.support.botproc import ROOT, BotProcess
+from tests.support import slackflow, waiting
+from tests.support.botproc import ROOT, BotProcess, export_log
 from tests.support.database import postgres_database
 from tests.support.signing import (
     FINDING_MESSAGE,
@@ -263,27 +262,7 @@ def ask_for_remediation(
 
 
 def wait_state(bot: Bot, request_id: int, state: State, timeout: float = 30.0) -> Request:
-    deadline = time.monotonic() + timeout
-    while True:
-        req = bot.store.get(request_id)
-        if req.state is state:
-            return req
-        if time.monotonic() > deadline:
-            raise AssertionError(f"request #{request_id} is {req.state}, not {state}\n{bot.logs}")
-        time.sleep(0.05)
-
-
-def export_log(bot: Bot, fmt: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "log", "--format", fmt, "--url", bot.db_url],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    return waiting.wait_state(bot.store, request_id, state, timeout, lambda: bot.logs)
 
 
 def refused_unchanged(
@@ -376,7 +355,7 @@ def test_assume_root_runs_from_the_button_to_a_verified_fix(
         ("approved", "executing"),
         ("executing", "verified"),
     ]
-    rows = list(csv.DictReader(io.StringIO(export_log(bot, "csv"))))
+    rows = list(csv.DictReader(io.StringIO(export_log(bot.db_url, "csv"))))
     assert [(r["from_state"], r["to_state"]) for r in rows if r["event"] == "transition"] == [
         ("", "requested"),
         ("requested", "approved"),
@@ -426,8 +405,8 @@ def exported_log_is_plain(bot: Bot, slack: SlackStandin, aws: SimulatedAws) -> N
     wait_thread(slack, "*executing* → *verified*")
 
     # ...in the log, as plain text: names and ids, no markup.
-    rows = list(csv.DictReader(io.StringIO(export_log(bot, "csv"))))
-    items = json.loads(export_log(bot, "json"))
+    rows = list(csv.DictReader(io.StringIO(export_log(bot.db_url, "csv"))))
+    items = json.loads(export_log(bot.db_url, "json"))
     mine = [r for r in rows if r["request_id"] == str(request_id)]
     assert [{k: str(v) if v is not None else "" for k, v in i.items()} for i in items] == rows
     for row in mine:
@@ -991,7 +970,7 @@ def test_tracked_run_goes_through_deactivated_to_verified_by_recheck(
     assert root_access.sessions() == []  # tracked mode never acts as root
     moves = [e.to_state for e in bot.store.log(request_id) if e.event == "transition"]
     assert moves == ["requested", "approved", "tracking", "deactivated", "verified"]
-    exported = json.loads(export_log(bot, "json"))
+    exported = json.loads(export_log(bot.db_url, "json"))
     assert [
         r["to_state"]
         for r in exported

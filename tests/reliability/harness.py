@@ -7,10 +7,7 @@ No pytest fixtures here (``conftest.py`` has them); ``bench/load.py`` uses this 
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from typing import Any
 
 import requests
@@ -21,8 +18,9 @@ from bot.slack.action_ids import ActionId
 from bot.store.engine import create_store_engine
 from bot.store.remediation import RemediationStore
 from simulator.slack import TEAM, SlackStandin
-from tests.support import slackflow
-from tests.support.botproc import ROOT, BotProcess
+from tests.support import slackflow, waiting
+from tests.support.botproc import BotProcess
+from tests.support.botproc import export_log as export_log
 from tests.support.signing import command_body, post_signed
 from tests.support.slackflow import filled_form as filled_form
 from tests.support.slackflow import private_answer as private_answer
@@ -190,24 +188,7 @@ def snapshot(bot: Bot) -> tuple[list[Request], list[LogEntry]]:
 
 
 def wait_state(bot: Bot, request_id: int, state: State, timeout: float = 30.0) -> Request:
-    return wait_until(
-        lambda: (r := bot.store.get(request_id)).state is state and r,
-        timeout,
-        f"request #{request_id} {state.value}",
-    )
-
-
-def export_log(database_url: str, fmt: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "log", "--format", fmt, "--url", database_url],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    return waiting.wait_state(bot.store, request_id, state, timeout, lambda: bot.logs)
 
 
 # -- what the bot said ----------------------------------------------------------------------------

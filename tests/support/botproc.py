@@ -181,3 +181,11 @@ def run_bot_once(
             text=True,
             timeout=timeout,
         )
+
+
+def export_log(database_url: str, fmt: str) -> str:
+    """``python -m bot log --format FMT --url DATABASE_URL``: the exported audit log (the
+    command must succeed)."""
+    done = run_bot_once({}, "log", "--format", fmt, "--url", database_url, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
