@@ -216,14 +216,7 @@ class OneFinding:
 def test_a_retried_command_and_a_retried_click_on_the_other_replica_do_nothing_twice(
     slack: SlackStandin, tmp_path: Path
 ) -> None:
-    config = load_config(
-        {
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
-            "SLACK_API_URL": slack.base_url,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'rootkey.db'}",
-        }
-    )
+    config = load_config(bot_env(slack, f"sqlite:///{tmp_path / 'rootkey.db'}", {}))
     auditor = OneFinding()
     app_a, services_a = build_app(config, auditor=auditor)
     app_b, services_b = build_app(config, auditor=auditor)  # its own store: another replica

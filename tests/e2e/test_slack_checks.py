@@ -21,7 +21,8 @@ from bot.slack.notifier import SlackCheckNotifier
 from bot.slack.poster import Poster
 from bot.store.records import StoreError
 from simulator.slack import SlackStandin
-from tests.support.signing import FINDING_MESSAGE, TEST_SIGNING_SECRET, command_body, signed_headers
+from tests.support.botproc import bot_env
+from tests.support.signing import FINDING_MESSAGE, command_body, signed_headers
 
 TOKEN = "xoxb-test-token"
 
@@ -92,14 +93,7 @@ class Held:
 def test_when_the_audit_queue_is_full_the_command_is_told_at_once(
     slack: SlackStandin, tmp_path: Path
 ) -> None:
-    config = load_config(
-        {
-            "SLACK_BOT_TOKEN": TOKEN,
-            "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
-            "SLACK_API_URL": slack.base_url,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'rootkey.db'}",
-        }
-    )
+    config = load_config(bot_env(slack, f"sqlite:///{tmp_path / 'rootkey.db'}", {}))
     auditor = Held()
     app, services = build_app(config, auditor=auditor, audit_workers=1)
     services.jobs.max_pending = 2

@@ -17,7 +17,8 @@ from bot.aws.auditor import AwsAuditor
 from bot.config import load_config
 from simulator.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws, days_ago
 from simulator.slack import SlackStandin
-from tests.support.signing import TEST_SIGNING_SECRET, command_body, signed_headers
+from tests.support.botproc import bot_env
+from tests.support.signing import command_body, signed_headers
 
 TOKEN = "xoxb-test-token"
 
@@ -38,16 +39,8 @@ def test_a_check_in_slack_also_updates_security_hub(
     org = aws.create_organization(1)
     (member,) = (m.account_id for m in org.members)
     aws.set_root_keys(member, [RootKeySpec(slot=1, created=days_ago(30))])
-    config = load_config(
-        {
-            "SLACK_BOT_TOKEN": TOKEN,
-            "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
-            "SLACK_API_URL": slack.base_url,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'rootkey.db'}",
-            "ROOTKEY_SECURITYHUB": "true",
-            **aws.env(),
-        }
-    )
+    database = f"sqlite:///{tmp_path / 'rootkey.db'}"
+    config = load_config(bot_env(slack, database, aws.env(), ROOTKEY_SECURITYHUB="true"))
     auditor = AwsAuditor(config, aws.session_factory())
     app, services = build_app(config, auditor=auditor, audit_workers=1)
     try:
