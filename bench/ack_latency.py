@@ -88,16 +88,10 @@ def local_bot(members: int) -> Iterator[tuple[str, str, str, Callable[[], float]
     here. Audits run in worker processes of their own, so the bot's CPU is the acks' (and
     the posting and saving of results)."""
     from simulator.slack import SlackStandin
-    from tests.support.botproc import BotProcess
+    from tests.support.botproc import BotProcess, bot_env
 
     with simulated_aws(members) as aws_env, SlackStandin(bot_token="xoxb-bench") as slack:
-        env = {
-            "SLACK_BOT_TOKEN": "xoxb-bench",
-            "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
-            "SLACK_API_URL": slack.base_url,
-            "ROOTKEY_SCOPE": "org",
-            **aws_env,
-        }
+        env = bot_env(slack, None, aws_env, ROOTKEY_SCOPE="org")
         with BotProcess(env) as bot:
             cpu = cpu_seconds(bot.proc.pid) if bot.proc is not None else None
             yield bot.events_url, TEST_SIGNING_SECRET, slack.response_url(), cpu

@@ -21,9 +21,8 @@ import pytest
 from bot.store import Store
 from simulator.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws
 from simulator.slack import SlackStandin
-from tests.support.botproc import BotProcess
+from tests.support.botproc import BotProcess, bot_env
 from tests.support.database import postgres_database
-from tests.support.signing import TEST_SIGNING_SECRET
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -44,18 +43,13 @@ def slack() -> Iterator[SlackStandin]:
         yield standin
 
 
-def bot_env(slack: SlackStandin, aws: SimulatedAws, pg_url: str) -> dict[str, str]:
-    return {
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
-        "SLACK_API_URL": slack.base_url,
-        "DATABASE_URL": pg_url,
-        "ROOTKEY_SCOPE": "account",
-        "ROOTKEY_DIGEST_CHANNEL": CHANNEL,
-        "ROOTKEY_DIGEST_CRON": "* * * * *",
-        "ROOTKEY_TIMEZONE": "UTC",
-        **aws.env(),
-    }
+def digest_bot_env(slack: SlackStandin, aws: SimulatedAws, pg_url: str) -> dict[str, str]:
+    """A bot posting the digest every minute (UTC) to CHANNEL."""
+    return bot_env(
+        slack, pg_url, aws.env(),
+        ROOTKEY_SCOPE="account", ROOTKEY_DIGEST_CHANNEL=CHANNEL, ROOTKEY_DIGEST_CRON="* * * * *",
+        ROOTKEY_TIMEZONE="UTC",
+    )  # fmt: skip
 
 
 def slot_of(message: Any) -> str:
@@ -99,7 +93,7 @@ def test_two_processes_post_exactly_one_digest_per_minute(
     slack: SlackStandin, aws: SimulatedAws, pg_url: str
 ) -> None:
     aws.set_root_keys(MANAGEMENT_ACCOUNT, [RootKeySpec(slot=1, active=True)])
-    env = bot_env(slack, aws, pg_url)
+    env = digest_bot_env(slack, aws, pg_url)
     with BotProcess(env) as first, BotProcess(env) as second:
         started = datetime.now(UTC)
         # Two slots after both are up (the start-up minute may be caught up or not).
@@ -127,7 +121,7 @@ def test_two_processes_post_exactly_one_digest_per_minute(
 def test_a_process_killed_and_restarted_after_a_missed_slot_posts_it_once(
     slack: SlackStandin, aws: SimulatedAws, pg_url: str
 ) -> None:
-    env = bot_env(slack, aws, pg_url)
+    env = digest_bot_env(slack, aws, pg_url)
     bot = BotProcess(env).start()
     try:
         slack.wait_for(lambda: len(slots_posted(slack)) >= 1, timeout=120)

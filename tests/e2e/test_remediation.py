@@ -36,7 +36,7 @@ from simulator.aws import RootKeySpec, SimulatedAws, days_ago
 from simulator.aws_root import RootAccessStandIn
 from simulator.slack import TEAM, SlackStandin, SocketModeServer
 from tests.support import slackflow, waiting
-from tests.support.botproc import ROOT, BotProcess, export_log
+from tests.support.botproc import ROOT, BotProcess, bot_env, export_log
 from tests.support.database import postgres_database
 from tests.support.signing import (
     FINDING_MESSAGE,
@@ -115,14 +115,8 @@ def make_bot(
     db_url: str | None = None,
     **settings: str,
 ) -> Bot:
-    env = {
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
-        "SLACK_API_URL": slack.base_url,
-        "ROOTKEY_APPROVERS": f"{APPROVER},{APPROVER_GROUP}",
-        **moto.env(),
-        **settings,
-    }
+    approvers = f"{APPROVER},{APPROVER_GROUP}"
+    env = bot_env(slack, None, moto.env(), ROOTKEY_APPROVERS=approvers, **settings)
     return Bot(env, db_url or f"sqlite:///{tmp.mktemp('bot') / 'rootkey.db'}").start()
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from simulator.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws, days_ago
 from simulator.slack import SlackStandin
-from tests.support.botproc import BotProcess
+from tests.support.botproc import BotProcess, bot_env
 from tests.support.signing import TEST_SIGNING_SECRET, click_payload, command_body, post_signed
 from tests.support.slackflow import filled_form, submit
 
@@ -67,17 +67,12 @@ def bot(slack: SlackStandin, moto_server: SimulatedAws) -> Iterator[BotProcess]:
     org = moto_server.create_organization(2)
     keyed = org.members[0].account_id
     moto_server.set_root_keys(keyed, [RootKeySpec(slot=1, created=days_ago(30))])
-    env = {
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
-        "SLACK_API_URL": slack.base_url,
-        "SLACK_TEAM_ID": TEAM,
-        "ROOTKEY_SCOPE": "org",
-        "ROOTKEY_DIGEST_CHANNEL": DIGESTS,
-        "ROOTKEY_DIGEST_CRON": "0 9 29 2 *",  # far from any test run: no digest audits
-        "ROOTKEY_TIMEZONE": "Europe/Berlin",
-        **moto_server.env(),
-    }
+    env = bot_env(
+        slack, None, moto_server.env(),
+        SLACK_TEAM_ID=TEAM, ROOTKEY_SCOPE="org", ROOTKEY_DIGEST_CHANNEL=DIGESTS,
+        ROOTKEY_DIGEST_CRON="0 9 29 2 *",  # far from any test run: no digest audits
+        ROOTKEY_TIMEZONE="Europe/Berlin",
+    )  # fmt: skip
     with BotProcess(env) as process:
         # a real audit fills the store the Home tab is drawn from
         body = command_body("check", response_url=slack.response_url(CHANNEL), channel=CHANNEL)

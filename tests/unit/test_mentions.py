@@ -28,7 +28,8 @@ from bot.slack.blocks.command import error_message
 from bot.store.remediation import NewRequest, RemediationStore
 from bot.wiring import Services
 from simulator.slack import SlackStandin
-from tests.support.signing import FINDING_MESSAGE, TEST_SIGNING_SECRET, actions_body, signed_headers
+from tests.support.botproc import bot_env
+from tests.support.signing import FINDING_MESSAGE, actions_body, signed_headers
 
 TOKEN = "xoxb-test-token"
 CHANNEL = "C0ROOTKEY1"
@@ -53,15 +54,8 @@ def slack() -> Iterator[SlackStandin]:
 
 @pytest.fixture
 def bot(slack: SlackStandin, tmp_path: Path) -> Iterator[tuple[App, Services, int]]:
-    config = load_config(
-        {
-            "SLACK_BOT_TOKEN": TOKEN,
-            "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
-            "SLACK_API_URL": slack.base_url,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'rootkey.db'}",
-            "ROOTKEY_APPROVERS": f"{APPROVER},{GROUP}",
-        }
-    )
+    database = f"sqlite:///{tmp_path / 'rootkey.db'}"
+    config = load_config(bot_env(slack, database, {}, ROOTKEY_APPROVERS=f"{APPROVER},{GROUP}"))
     app, services = build_app(config, auditor=NoAudit(), audit_workers=1)
     assert services.store is not None
     now = datetime.now(UTC)
