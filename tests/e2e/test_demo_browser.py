@@ -168,6 +168,10 @@ def test_check_request_approve_verified(page: Page) -> None:
     modal = page.get_by_role("dialog", name="Request remediation")
     expect(modal).to_be_visible(timeout=WAIT)
     expect(modal).to_contain_text(account_id.group(1))
+    # The form is filled in twice (the audit, then what used the keys): each update redraws
+    # it, as Slack does, so it is submitted once the second is there.
+    expect(modal).to_contain_text("What used", timeout=WAIT)
+    expect(modal).not_to_contain_text("Looking up", timeout=WAIT)
     modal.locator(".modal-submit").click()  # the reason is required: Slack refuses it empty
     expect(modal.locator(".bk-error:visible")).to_have_count(1)
     reason = modal.get_by_label("Reason")
