@@ -924,7 +924,7 @@ def test_tracked_run_goes_through_deactivated_to_verified_by_recheck(
     account = member_with_key(aws)
     owners_file.write_text(f"{account} {OWNER}\n")
     request_id, ts = ask_for_remediation(bot, slack, account)
-    form = next(c.args["view"] for c in slack.calls("views.update") if c.args["view"].get("submit"))
+    form = filled_form(slack, account)
     assert "*Mode:* tracked" in json.dumps(form["blocks"])
 
     click(bot, slack, ActionId.APPROVE, str(request_id), APPROVER, ts)
