@@ -263,9 +263,10 @@ class AwsAuditor:
             if job is not None:
                 job.started = time.monotonic()
             if job is not None and job.named:
-                refused = self.refuse_non_member(account_id, caller)
+                refused, known = self.refuse_non_member(account_id, caller)
                 if refused is not None:
                     return refused
+                name = name or known  # the Organization's name for it, as a full audit has
             return self.audit_one(account_id, name, caller)
         except Exception:  # one account's surprise must not sink the others' verdicts
             ref = uuid.uuid4().hex[:8]
@@ -278,19 +279,23 @@ class AwsAuditor:
                 account_name=name,
             )
 
-    def refuse_non_member(self, account_id: str, caller: Caller) -> Verdict | None:
-        """The ``error`` verdict of a named account that must not be audited, else None."""
+    def refuse_non_member(
+        self, account_id: str, caller: Caller
+    ) -> tuple[Verdict | None, str | None]:
+        """The ``error`` verdict of a named account that must not be audited (else None), and
+        the account's name in the Organization where it was read."""
         if account_id == caller.account_id:
-            return None  # the bot's own account
+            return None, None  # the bot's own account
 
-        def refuse(reason: str, error: str) -> Verdict:
-            return not_audited(account_id, reason, source=SOURCE, now=self.now(), errors=[error])
+        def refuse(reason: str, error: str) -> tuple[Verdict, None]:
+            verdict = not_audited(account_id, reason, source=SOURCE, now=self.now(), errors=[error])
+            return verdict, None
 
         try:
             member = read_membership(self.clients.current("organizations"), account_id)
         except AwsReadError as exc:
             if self.membership == "when-readable" and exc.code in NOT_READABLE:
-                return None  # the caller cannot read the Organization: audit as asked
+                return None, None  # the caller cannot read the Organization: audit as asked
             if exc.code == "AWSOrganizationsNotInUseException":
                 return refuse(
                     "not a member of the Organization: the bot's account "
@@ -314,7 +319,7 @@ class AwsAuditor:
                 "nothing of it was read",
                 f"DescribeAccount: {member.state}",
             )
-        return None
+        return None, member.name
 
     def audit_one(self, account_id: str, name: str | None, caller: Caller) -> Verdict:
         deadline = Deadline(self.config.account_timeout)

@@ -311,6 +311,7 @@ def test_assume_root_runs_from_the_button_to_a_verified_fix(
     posted = slack.wait_for(lambda: find_request_message(slack, req.id))
     text = json.dumps(posted["blocks"])
     assert f"<@{APPROVER}>" in text and f"<!subteam^{APPROVER_GROUP}>" in text
+    assert "prod" in text  # the account by its name too, not its id alone
     approve = next(b for b in posted["blocks"] if b["type"] == "actions")["elements"][0]
     assert approve["action_id"] == ActionId.APPROVE and approve["value"] == str(req.id)
     assert "confirm" in approve  # Approve asks first

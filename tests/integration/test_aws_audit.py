@@ -217,6 +217,10 @@ def test_named_accounts(aws: SimulatedAws) -> None:
     assert {v.account_id for v in result.verdicts} == set(wanted)
     assert all(v.status is Status.COMPLIANT for v in result.verdicts)
     assert aws.call_count(action="AssumeRole") == 1
+    # Named accounts carry their Organization names too (from the membership check), as an
+    # Organization-wide audit's do: a request made from a one-account audit names its account.
+    names = {v.account_id: v.account_name for v in result.verdicts}
+    assert names[org.members[2].account_id] == org.members[2].name
 
 
 def test_org_features_unknown_for_a_member_caller(aws: SimulatedAws) -> None:
