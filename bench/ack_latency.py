@@ -8,12 +8,21 @@
 
 Prints ack p50 / p99 / max in milliseconds, plain and again while ``--held`` (200) idle
 connections are held open to the bot (half of them sending a byte of a request's headers every
-10 s), side by side. Slack's limit is 3 s; the aim is p99 under 100 ms.
-No ack waits for the database (repeats are checked in memory; the cross-replica claim comes
-after the ack). Each command asks for an audit; identical checks share the one waiting to start,
-so these 200 start two or three. Past the bot's queue limit (distinct scopes, e.g.
-BENCH_TEXT="check 111111111111") the ack says it is busy, which is still an ack (counted
-separately).
+10 s), side by side.
+
+    python bench/ack_latency.py --slow-aws 5         # every AWS call waits 5 s
+
+With ``--slow-aws S`` it measures instead what clicks that audit do to everyone else: ``/rootkey
+help`` acks alone, then ``--requests`` "Request remediation" clicks (each opens its form and
+queues a fresh audit that waits on AWS), then ``/rootkey help`` acks again while those audits
+hang, side by side. No listener waits on AWS, so the two help columns should match and every
+click should be acked (Slack shows a click acked after 3 s as failed).
+
+Slack's limit is 3 s; the aim is p99 under 100 ms. No ack waits for the database (repeats are
+checked in memory; the cross-replica claim comes after the ack). Each command asks for an audit;
+identical checks share the one waiting to start, so these 200 start two or three. Past the bot's
+queue limit (distinct scopes, e.g. BENCH_TEXT="check 111111111111") the ack says it is busy, which
+is still an ack (counted separately).
 """
 
 from __future__ import annotations
@@ -43,12 +52,14 @@ TEXT = os.environ.get("BENCH_TEXT", "check")  # e.g. "help": the ack without an 
 
 
 @contextlib.contextmanager
-def simulated_aws(members: int) -> Iterator[dict[str, str]]:
-    """moto's server with an Organization, in its own process (its CPU is not ours)."""
+def simulated_aws(members: int, latency: float = 0.0) -> Iterator[dict[str, str]]:
+    """moto's server with an Organization, in its own process (its CPU is not ours); every AWS
+    call waits ``latency`` seconds. ``ROOTKEY_BENCH_ACCOUNT`` is its management account."""
     from simulator.aws import FAKE_KEY_ID, FAKE_SECRET, REGION
 
+    command = [sys.executable, "-m", "simulator.aws", "--members", str(members)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "simulator.aws", "--members", str(members)],
+        [*command, "--latency", str(latency)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -62,6 +73,7 @@ def simulated_aws(members: int) -> Iterator[dict[str, str]]:
             "AWS_SECRET_ACCESS_KEY": FAKE_SECRET,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
+            "ROOTKEY_BENCH_ACCOUNT": info["management"],  # not a setting of the bot
         }
     finally:
         proc.terminate()
@@ -83,18 +95,24 @@ def cpu_seconds(pid: int) -> Callable[[], float] | None:
 
 
 @contextlib.contextmanager
-def local_bot(members: int) -> Iterator[tuple[str, str, str, Callable[[], float] | None]]:
-    """(events URL, signing secret, a response_url, the bot's CPU clock) of a bot started
-    here. Audits run in worker processes of their own, so the bot's CPU is the acks' (and
-    the posting and saving of results)."""
+def local_bot(
+    members: int, latency: float = 0.0
+) -> Iterator[tuple[str, str, str, Callable[[], float] | None, str]]:
+    """(events URL, signing secret, a response_url, the bot's CPU clock, an account of the
+    Organization) of a bot started here. Audits run in worker processes of their own, so the
+    bot's CPU is the acks' (and the posting and saving of results)."""
     from simulator.slack import SlackStandin
     from tests.support.botproc import BotProcess, bot_env
 
-    with simulated_aws(members) as aws_env, SlackStandin(bot_token="xoxb-bench") as slack:
+    with (
+        simulated_aws(members, latency) as aws_env,
+        SlackStandin(bot_token="xoxb-bench") as slack,
+    ):
+        account = aws_env.pop("ROOTKEY_BENCH_ACCOUNT")
         env = bot_env(slack, None, aws_env, ROOTKEY_SCOPE="org")
         with BotProcess(env) as bot:
             cpu = cpu_seconds(bot.proc.pid) if bot.proc is not None else None
-            yield bot.events_url, TEST_SIGNING_SECRET, slack.response_url(), cpu
+            yield bot.events_url, TEST_SIGNING_SECRET, slack.response_url(), cpu, account
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -141,7 +159,10 @@ def measure(
     total: int,
     concurrency: int,
     bot_cpu: Callable[[], float] | None = None,
+    body_of: Callable[[str], str] | None = None,
 ) -> dict[str, object]:
+    """Send ``total`` requests (``body_of(response_url)``, default: the ``TEXT`` command)
+    after a warm-up of ``/rootkey help``; their ack latency and outcomes."""
     local = threading.local()
     latencies: list[float] = []
     outcomes: dict[str, int] = {}
@@ -150,7 +171,10 @@ def measure(
     def one(index: int) -> None:
         session = getattr(local, "session", None) or requests.Session()
         local.session = session
-        body = command_body("help" if index < 0 else TEXT, response_url=response_url)
+        if index < 0 or body_of is None:
+            body = command_body("help" if index < 0 else TEXT, response_url=response_url)
+        else:
+            body = body_of(response_url)
         headers = signed_headers(body, secret)
         start = time.perf_counter()
         try:
@@ -164,6 +188,10 @@ def measure(
                 if reply.status_code == 200 and "Auditing" in text
                 else "busy"
                 if reply.status_code == 200 and "already running" in text
+                else "help"
+                if reply.status_code == 200 and "/rootkey check all" in text
+                else "acked"
+                if reply.status_code == 200 and not text
                 else f"http {reply.status_code}"
             )
         elapsed = (time.perf_counter() - start) * 1000
@@ -189,7 +217,7 @@ def measure(
         "ack p99 ms": f"{percentile(latencies, 99):.1f}",
         "ack max ms": f"{max(latencies):.1f}",
         "bot CPU ms/request": f"{cpu * 1000 / total:.2f}" if bot_cpu else "-",
-        "ok": all(k in {"auditing", "busy"} for k in outcomes),
+        "ok": all(k in {"auditing", "busy", "help", "acked"} for k in outcomes),
     }
 
 
@@ -212,6 +240,34 @@ def run(
     return 0 if plain["ok"] and held["ok"] else 1
 
 
+def run_slow_aws(
+    url: str, secret: str, response_url: str, account: str, args: argparse.Namespace
+) -> int:
+    """Help alone; the clicks; help again while their audits wait on AWS."""
+    from bot.slack.action_ids import ActionId
+    from tests.support.signing import actions_body
+
+    def request_click(url_for_answer: str) -> str:
+        action = ActionId.REQUEST_REMEDIATION.value
+        return actions_body(action, f"{account}:", response_url=url_for_answer)
+
+    def help_body(url_for_answer: str) -> str:
+        return command_body("help", response_url=url_for_answer)
+
+    n, c = args.requests, args.concurrency
+    alone = measure(url, secret, response_url, n, c, body_of=help_body)
+    clicks = measure(url, secret, response_url, n, c, body_of=request_click)
+    during = measure(url, secret, response_url, n, c, body_of=help_body)
+    print(f"every AWS call waits {args.slow_aws:g} s; {n} requests per column, {c} at a time")
+    columns = ("help alone", "Request remediation clicks", "help while they audit")
+    print(f"{'':<20}" + "".join(f"{name:>30}" for name in columns))
+    for key in alone:
+        if key not in {"ok", "bot CPU ms/request"}:
+            cells = (alone[key], clicks[key], during[key])
+            print(f"{key:<20}" + "".join(f"{cell!s:>30}" for cell in cells))
+    return 0 if alone["ok"] and clicks["ok"] and during["ok"] else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="events URL of a running bot (default: start one here)")
@@ -219,6 +275,13 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--members", type=int, default=20, help="Organization size (local bot)")
     parser.add_argument("--held", type=int, default=200, help="idle connections held open")
+    parser.add_argument(
+        "--slow-aws",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="every AWS call waits S seconds: measure clicks that audit instead (local bot)",
+    )
     args = parser.parse_args()
     if args.url:
         secret = os.environ.get("SLACK_SIGNING_SECRET")
@@ -226,7 +289,10 @@ def main() -> int:
             print("SLACK_SIGNING_SECRET: required with --url", file=sys.stderr)
             return 2
         return run(args.url, secret, "http://127.0.0.1:9/unused", args)
-    with local_bot(args.members) as (url, secret, response_url, bot_cpu):
+    if args.slow_aws:
+        with local_bot(args.members, args.slow_aws) as (url, secret, reply_to, _cpu, account):
+            return run_slow_aws(url, secret, reply_to, account, args)
+    with local_bot(args.members) as (url, secret, response_url, bot_cpu, _account):
         return run(url, secret, response_url, args, bot_cpu)
 
 
