@@ -285,7 +285,7 @@ class SlackStandin:
                 (
                     c.channel_id
                     for c in self.workspace.conversations.values()
-                    if c.im_user == channel
+                    if channel is not None and c.im_user == channel
                 ),
                 None,
             )

@@ -208,3 +208,19 @@ def test_chat_update_edits_only_the_bots_own_messages_within_the_limits(
     )["messages"]
     assert again["blocks"] == blocks and again["blocks"][0]["block_id"]
     assert again["metadata"]["event_payload"] == {"id": "d1"}
+
+
+def test_what_the_bot_posted_is_listed_from_every_conversation(
+    slack: SlackStandin, client: WebClient
+) -> None:
+    """The tests' view of the workspace: without a channel, every channel's messages (a test
+    that asserts nothing else was posted must see them all), with a user id, that DM's."""
+    slack.workspace.add_dm("U0SOMEONE1", "D0SOMEONE1")
+    for channel in (JOINED, "C0OTHER001", "U0SOMEONE1"):
+        client.chat_postMessage(channel=channel, text=f"to {channel}")
+
+    assert sorted(m.channel for m in slack.messages()) == sorted(
+        [JOINED, "C0OTHER001", "D0SOMEONE1"]
+    )
+    assert [m.args["text"] for m in slack.messages(JOINED)] == [f"to {JOINED}"]
+    assert [m.args["text"] for m in slack.messages("U0SOMEONE1")] == ["to U0SOMEONE1"]
