@@ -29,7 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def wait_for_signal() -> None:
+def stop_on_signal() -> threading.Event:
+    """SIGTERM and SIGINT set the returned event. Installed before the port answers: a
+    signal sent as soon as ``/healthz`` does must stop the bot cleanly, not kill it."""
     stop = threading.Event()
 
     def handle(signum: int, _frame: Any) -> None:
@@ -38,7 +40,7 @@ def wait_for_signal() -> None:
 
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
-    stop.wait()
+    return stop
 
 
 def connect_socket_mode(handler: Any) -> None:
@@ -90,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(
             "PORT", f"cannot listen on {args.host}:{config.port} ({exc.strerror or exc})"
         ) from None
+    stop = stop_on_signal()
     try:
         if socket_handler is not None:
             connect_socket_mode(socket_handler)
@@ -99,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
             log.info("rootkey running in Socket Mode (health check on port %d)", server.port)
         else:
             log.info("rootkey listening on %s:%d (POST /slack/events)", args.host, server.port)
-        wait_for_signal()
+        stop.wait()
     finally:
         server.stop()
         if socket_handler is not None:

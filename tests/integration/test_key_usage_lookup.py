@@ -109,6 +109,9 @@ def lookup(aws: SimulatedAws, **params: Any) -> dict[str, Any]:
 
 
 def code_of(aws: SimulatedAws, **params: Any) -> str:
+    """The error code of one lookup, sent with the account's rate budget full (the throttle
+    is tested on its own: here a third call within a second must not be refused for it)."""
+    aws.trail.buckets.clear()
     with pytest.raises(ClientError) as caught:
         lookup(aws, **params)
     return str(caught.value.response["Error"]["Code"])
@@ -128,7 +131,6 @@ def test_the_simulated_lookup_refuses_what_cloudtrail_refuses(aws: SimulatedAws)
     aws.trail.buckets.clear()
     page = lookup(aws, LookupAttributes=[attribute], MaxResults=2)
     assert len(page["Events"]) == 2 and page["NextToken"]
-    aws.trail.buckets.clear()
     assert (
         code_of(aws, LookupAttributes=[attribute], MaxResults=1, NextToken=page["NextToken"])
         == "InvalidNextTokenException"
