@@ -117,19 +117,7 @@ def verify(remediation: RemediationStore, anchors: Sequence[Anchor] = ()) -> int
             last, last_id = entry.hash, entry.id
             if entry.id in wanted:
                 found[entry.id] = entry.hash
-            content = LineContent(
-                request_id=entry.request_id,
-                account_id=entry.account_id or "",
-                kind=entry.kind or "",
-                at=entry.at,
-                actor=entry.actor,
-                event=entry.event,
-                from_state=entry.from_state,
-                to_state=entry.to_state,
-                detail=entry.detail,
-                actor_name=entry.actor_name,
-            )
-            yield entry.id, content, entry.hash
+            yield entry.id, LineContent.of(entry), entry.hash
 
     mismatch = first_mismatch(lines())
     if mismatch is not None:

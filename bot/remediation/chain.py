@@ -23,6 +23,10 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.remediation.models import LogEntry
 
 GENESIS = "0" * 64
 
@@ -41,6 +45,22 @@ class LineContent:
     to_state: str | None
     detail: str
     actor_name: str | None = None  # revision 0009; None: a line without one (older, or the bot)
+
+    @classmethod
+    def of(cls, entry: LogEntry) -> LineContent:
+        """What a stored line says, as it was hashed when written."""
+        return cls(
+            request_id=entry.request_id,
+            account_id=entry.account_id or "",
+            kind=entry.kind or "",
+            at=entry.at,
+            actor=entry.actor,
+            event=entry.event,
+            from_state=entry.from_state,
+            to_state=entry.to_state,
+            detail=entry.detail,
+            actor_name=entry.actor_name,
+        )
 
     def canonical(self) -> str:
         """One JSON text per content: fixed key order, the instant in UTC to the microsecond."""

@@ -30,7 +30,6 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
 from bot.remediation.chain import GENESIS, LineContent, line_hash
-from bot.remediation.models import LogEntry
 from bot.remediation.states import Kind, State
 from bot.slack.action_ids import ActionId
 from bot.store import Store
@@ -221,7 +220,7 @@ def test_a_chain_rewritten_with_fresh_hashes_is_caught_by_the_anchor(
     try:
         conn.execute("DROP TRIGGER remediation_log_no_update")
         for line in forged:
-            previous = line_hash(previous, content_of(line))
+            previous = line_hash(previous, LineContent.of(line))
             conn.execute(
                 "UPDATE remediation_log SET actor = ?, hash = ? WHERE id = ?",
                 (line.actor, previous, line.id),
@@ -240,21 +239,6 @@ def test_a_malformed_anchor_is_refused_before_anything_is_read(tmp_path: Path) -
     assert done.returncode == 2
     assert "not an anchor" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "x.db").exists()
-
-
-def content_of(line: LogEntry) -> LineContent:
-    return LineContent(
-        request_id=line.request_id,
-        account_id=line.account_id or "",
-        kind=line.kind or "",
-        at=line.at,
-        actor=line.actor,
-        event=line.event,
-        from_state=line.from_state,
-        to_state=line.to_state,
-        detail=line.detail,
-        actor_name=line.actor_name,
-    )
 
 
 # -- PostgreSQL: two roles, a superuser's edit -------------------------------------------------
