@@ -12,7 +12,6 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -32,7 +31,7 @@ from tests.support.signing import (
     command_body,
     post_signed,
 )
-from tests.support.slackflow import block, button, filled_form, press, submit_ok
+from tests.support.slackflow import block, button, filled_form, press, status, submit_ok
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -217,14 +216,6 @@ def accept_risk(
     return wait_until(lambda: (r := store.get(req.id)).state is State.APPROVED and r)
 
 
-def status(process: BotProcess, slack: SlackStandin, user: str) -> dict[str, Any]:
-    """``/rootkey status``: an empty ack at once, then the answer through response_url."""
-    url = slack.response_url()
-    reply = post_signed(process.events_url, command_body("status", response_url=url, user=user))
-    assert reply.status_code == 200 and not reply.text
-    return slack.answer_to(url)
-
-
 def digest(process: BotProcess, slack: SlackStandin) -> Posted:
     def digests() -> list[Posted]:
         return [
@@ -278,7 +269,7 @@ def test_a_new_or_reactivated_key_is_a_finding_despite_the_exception(
     assert posted.args["text"].startswith("Root key digest: 1 of ")
     assert "accepted risk" not in posted.args["text"]
     # /rootkey status shows the exception and that it no longer covers the account.
-    answer = json.dumps(status(process, slack, APPROVER))
+    answer = json.dumps(status(process.events_url, slack, APPROVER))
     assert f"#{exc.id}" in answer and "no longer covers" in answer
 
     # The new key is deleted, the old one reactivated: still a finding.
@@ -324,7 +315,7 @@ def test_approvers_and_the_owner_can_revoke_an_exception_from_status(
     aws.set_root_keys(account, [RootKeySpec(slot=1, active=False, created=days_ago(700))])
     exc = accept_risk(process, slack, store, check_all(process, slack), account)
 
-    answer = status(process, slack, ALICE)
+    answer = status(process.events_url, slack, ALICE)
     revoke = next(
         e
         for b in answer["blocks"]

@@ -33,13 +33,12 @@ from tests.e2e.test_accept_risk import (
     digest,
     findings,
     running_bot,
-    status,
 )
 from tests.e2e.test_root_alerts_bot import queue_empty, send
 from tests.e2e.test_slack_home import home_opened, post_event
 from tests.support.botproc import BotProcess
 from tests.support.signing import FINDING_MESSAGE
-from tests.support.slackflow import block, button
+from tests.support.slackflow import block, button, status
 
 pytestmark = pytest.mark.slow
 
@@ -119,7 +118,7 @@ def test_a_key_created_after_the_report_is_a_finding_despite_the_exception(
     posted = digest(process, slack)
     assert posted.args["text"].startswith("Root key digest: 2 of ")
     assert "accepted risk" not in posted.args["text"]
-    answer = json.dumps(status(process, slack, APPROVER))
+    answer = json.dumps(status(process.events_url, slack, APPROVER))
     assert f"#{exc.id}" in answer and "no longer covers" in answer
     assert "after the credential report" in answer
     assert post_event(process, home_opened(APPROVER)) == 200

@@ -32,7 +32,7 @@ from simulator.slack import Posted, SlackStandin
 from simulator.slack.scopes import granted_scopes
 from tests.support.botproc import BotProcess, bot_env
 from tests.support.signing import TEST_SIGNING_SECRET, command_body, post_signed
-from tests.support.slackflow import block, filled_form, press, submit_ok, thread
+from tests.support.slackflow import block, filled_form, press, status, submit_ok, thread
 from tests.support.waiting import wait_state, wait_until
 
 pytestmark = pytest.mark.slow
@@ -255,6 +255,27 @@ def test_verified_and_accepted_update_only_their_own_entry_in_the_finding(
     assert others(after, {fixed, accepted}) == before
     assert set(buttons(after, untouched)) == {ActionId.REQUEST_REMEDIATION, ActionId.ACCEPT_RISK}
     assert finding_text(after, untouched) == finding_text(finding, untouched)
+
+    # The approver revokes the accepted risk early from /rootkey status: the entry no longer
+    # says it is accepted; the account counts again. The other entries stay as they were.
+    answer = status(process.events_url, slack, APPROVER)
+    revoke = next(
+        e
+        for b in answer["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == ActionId.REVOKE_EXCEPTION and e["value"] == str(exc.id)
+    )
+    press(process.events_url, slack, revoke, APPROVER, "")
+    ended = wait_state(store, exc.id, State.EXPIRED, 60.0)
+    revoked = entry_showing(slack, finding.ts, accepted, "Accepted risk ended")
+    text = finding_text(revoked, accepted)
+    assert text.startswith(f":red_circle: *{accepted}* · vendor: ")
+    assert f"ended {ended.state_since.astimezone(UTC):%Y-%m-%d %H:%M} UTC" in text
+    assert "revoked before its end" in text and "until" not in text
+    assert buttons(revoked, accepted) == {}
+    assert "Fixed: key deleted" in finding_text(revoked, fixed)
+    assert others(revoked, {fixed, accepted}) == before
 
 
 def test_a_tracked_manual_fix_shows_as_removed_by_hand(

@@ -17,7 +17,13 @@ from urllib.parse import urlencode
 import requests
 
 from simulator.slack import APP_ID, TEAM, Posted, SlackStandin
-from tests.support.signing import FINDING_MESSAGE, TEST_SIGNING_SECRET, actions_body, post_signed
+from tests.support.signing import (
+    FINDING_MESSAGE,
+    TEST_SIGNING_SECRET,
+    actions_body,
+    command_body,
+    post_signed,
+)
 
 # -- clicks ---------------------------------------------------------------------------------------
 
@@ -193,3 +199,12 @@ def decide_buttons(slack: SlackStandin, channel: str | None = None) -> dict[int,
             if block_id.startswith("rootkey_decide:"):
                 found[int(block_id.split(":")[1])] = m.ts
     return found
+
+
+def status(url: str, slack: SlackStandin, user: str) -> dict[str, Any]:
+    """``/rootkey status`` sent to the bot at ``url``: an empty ack at once, then the answer
+    through its own response_url."""
+    response_url = slack.response_url()
+    reply = post_signed(url, command_body("status", response_url=response_url, user=user))
+    assert reply.status_code == 200 and not reply.text
+    return slack.answer_to(response_url)

@@ -64,6 +64,23 @@ def test_an_accepted_risk_says_until_when_and_who_accepted_it() -> None:
     assert outcome_text(exc, line).startswith(":large_yellow_circle: *111111111111* · billing:")
 
 
+def test_an_accepted_risk_that_ended_says_the_account_counts_again() -> None:
+    accepted = request(
+        kind=Kind.EXCEPTION, state=State.EXPIRED, mode=None, owner="U0OWNER001",
+        exception_until=NOW + timedelta(days=30), approvals=(Approval("U0APPROVE1", NOW),),
+    )  # fmt: skip
+    line = outcome_line(accepted)
+    assert line == (
+        "Accepted risk ended 2026-11-30 09:14 UTC (revoked before its end): the account counts "
+        "again; run the check to act on it"
+    )
+    assert outcome_text(accepted, line).startswith(":red_circle: *111111111111* · billing:")
+    ran_out = replace(accepted, exception_until=NOW - timedelta(minutes=1))
+    assert "(ran out)" in str(outcome_line(ran_out))
+    # A request for an exception that was never decided ended nothing on the finding.
+    assert outcome_line(replace(accepted, approvals=())) is None
+
+
 def test_only_the_accounts_entry_changes_and_its_buttons_go() -> None:
     before = blocks()
     req = request(account_name="<!channel> & co")

@@ -1,6 +1,7 @@
 """What every part of the remediation use case shares: the settings, the store, the notifier,
 the audit path, this process's identity and lease, and the moves that are told as they happen
-(a move to verified also settles the finding the request came from).
+(a move to verified, or the end of an accepted risk, also shows on the finding the request came
+from).
 
 The decisions (``decisions``), the work after approval (``execution``) and the scheduled sweep
 (``sweep``) all move requests through ``Core.move``: a conditional update in the store, so each
@@ -26,7 +27,7 @@ from bot.remediation.errors import LeaseLost, RemediationError
 from bot.remediation.events import Step
 from bot.remediation.models import Request
 from bot.remediation.progress import choose_mode
-from bot.remediation.states import Mode, State
+from bot.remediation.states import Kind, Mode, State
 from bot.services.audit import AuditFailed
 from bot.services.ports import NotDelivered, RemediationNotifier
 from bot.store.records import AccountState, StoreError, shown_error
@@ -164,8 +165,9 @@ class Core:
             self.notifier.request_moved(
                 moved, req.state, detail, None if actor == BOT_ACTOR else actor
             )
-            if to is State.VERIFIED:
-                self.notifier.finding_settled(moved)
+            ended_risk = req.kind is Kind.EXCEPTION and req.state is State.APPROVED
+            if to is State.VERIFIED or (ended_risk and to is State.EXPIRED):
+                self.notifier.finding_settled(moved)  # fixed, or its accepted risk ended
         return moved
 
     def guard(

@@ -2,7 +2,8 @@
 
 A result message names several accounts, each with its section (``rootkey_finding:<id>``) and
 buttons (``rootkey_finding_actions:<id>``). When a request from it ends verified, or the risk is
-accepted, that account's section is replaced by the outcome and its buttons are removed; every
+accepted, that account's section is replaced by the outcome and its buttons are removed (when
+the accepted risk ends, the entry says so: the account counts again); every
 other block is kept as Slack returned it (other accounts may have ended earlier, and their
 buttons must keep working). ``settle`` works on the message as it stands, not on a rebuilt one.
 """
@@ -38,13 +39,28 @@ def outcome_line(req: Request) -> str | None:
         by = f" by {people(deciders)}" if deciders else ""
         owner = req.owner or req.requester
         return f"Accepted risk until {until}{by} (risk owner {mention(owner)})"
+    end = req.exception_until
+    # An accepted risk that ended (approved: not a request that expired undecided).
+    if req.kind is Kind.EXCEPTION and req.state is State.EXPIRED and req.approvals and end:
+        ended = req.state_since.astimezone(UTC)
+        how = "revoked before its end" if ended < end else "ran out"
+        return (
+            f"Accepted risk ended {ended:%Y-%m-%d %H:%M} UTC ({how}): the account counts again; "
+            "run the check to act on it"
+        )
     return None
 
 
 def outcome_text(req: Request, line: str, label: str | None = None) -> str:
     """The account's new entry; ``label`` is how the finding named the account (its name
     kept even where the request does not know it)."""
-    icon = ":white_check_mark:" if req.kind is Kind.REMEDIATION else ":large_yellow_circle:"
+    icon = (
+        ":white_check_mark:"
+        if req.kind is Kind.REMEDIATION
+        else ":red_circle:"
+        if req.state is State.EXPIRED
+        else ":large_yellow_circle:"
+    )
     label = label or account_label_of(req)
     return truncate(f"{icon} {label}: {line}. Request #{req.id}.", MAX_SECTION_TEXT)
 
