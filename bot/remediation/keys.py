@@ -33,7 +33,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from bot.audit.models import KeySlot, Status, iso, mask_key_id, parse_iso
 
@@ -244,6 +244,34 @@ def coverage(
     if unseen is not None:
         return Coverage(False, unseen)
     return Coverage(True)
+
+
+class AcceptedRisk(Protocol):
+    """What ``risk_coverage`` reads of an accepted risk (a stored exception or its view)."""
+
+    @property
+    def key_prints(self) -> Sequence[KeyPrint] | None: ...
+
+    @property
+    def starts_at(self) -> datetime: ...
+
+
+def risk_coverage(
+    risk: AcceptedRisk,
+    status: Status,
+    keys: Sequence[KeySlot],
+    report_at: datetime | None,
+    change: KeyChange | None,
+) -> Coverage:
+    """``coverage`` of a verdict (its status, keys and report time) by ``risk``."""
+    return coverage(
+        status,
+        keys,
+        risk.key_prints,
+        change=change,
+        report_at=report_at,
+        accepted_at=risk.starts_at,
+    )
 
 
 @dataclass(frozen=True)

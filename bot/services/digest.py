@@ -20,7 +20,7 @@ from typing import Protocol
 
 from bot.audit.models import AuditResult, Scope, Status, utcnow
 from bot.aws.errors import AuditError
-from bot.remediation.keys import NO_CHANGES, coverage
+from bot.remediation.keys import NO_CHANGES, risk_coverage
 from bot.services.digest_report import (
     Digest,
     Excepted,
@@ -183,13 +183,8 @@ class DigestService:
             Excepted(state=s, owner=x.owner, reason=x.reason, expires_at=x.expires_at)
             for s in changes.still_open
             if (x := exceptions.get(s.account_id)) is not None
-            and coverage(
-                s.status,
-                s.keys,
-                x.key_prints,
-                change=keys_changed.get(s.account_id),
-                report_at=s.report_generated_at,
-                accepted_at=x.starts_at,
+            and risk_coverage(
+                x, s.status, s.keys, s.report_generated_at, keys_changed.get(s.account_id)
             ).covered
         )
         excepted_ids = {e.state.account_id for e in excepted}

@@ -22,7 +22,7 @@ from typing import Protocol
 
 from bot.audit.models import Status, utcnow
 from bot.remediation.errors import ApproverLookupFailed
-from bot.remediation.keys import NO_CHANGES, coverage
+from bot.remediation.keys import NO_CHANGES, risk_coverage
 from bot.remediation.models import Request, RiskException
 from bot.remediation.rights import ApproverSpec
 from bot.remediation.states import State
@@ -175,13 +175,8 @@ class HomeService:
             risk = risks.get(s.account_id)
             return (
                 risk is not None
-                and coverage(
-                    s.status,
-                    s.keys,
-                    risk.key_prints,
-                    change=changes.get(s.account_id),
-                    report_at=s.report_generated_at,
-                    accepted_at=risk.starts_at,
+                and risk_coverage(
+                    risk, s.status, s.keys, s.report_generated_at, changes.get(s.account_id)
                 ).covered
             )
 

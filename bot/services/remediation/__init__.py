@@ -23,7 +23,7 @@ from bot.audit.models import AuditResult, Status
 from bot.aws.root import RootAccess
 from bot.config import Config
 from bot.remediation.events import FormContext, FormOutcome, RequestForm
-from bot.remediation.keys import coverage
+from bot.remediation.keys import risk_coverage
 from bot.remediation.models import Request, RiskException
 from bot.remediation.states import State
 from bot.services.ports import ApproverDirectory, KeyChangeSource, RemediationNotifier
@@ -178,13 +178,12 @@ class RemediationService:
             state = self.core.latest(exc.account_id)
             if state is None or state.status is not Status.NONCOMPLIANT:
                 continue
-            cover = coverage(
+            cover = risk_coverage(
+                exc,
                 state.status,
                 state.keys,
-                exc.key_prints,
-                change=changes.get(exc.account_id),
-                report_at=state.report_generated_at,
-                accepted_at=exc.starts_at,
+                state.report_generated_at,
+                changes.get(exc.account_id),
             )
             if not cover.covered:
                 lapsed[exc.request_id] = cover.why

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC
 
 from bot.audit.models import AuditResult, KeySlot, Status, Verdict
-from bot.remediation.keys import NO_CHANGES, KeyChanges, coverage
+from bot.remediation.keys import NO_CHANGES, KeyChanges, risk_coverage
 from bot.remediation.models import RiskException
 from bot.rules import is_user_id
 from bot.slack.blocks.common import (
@@ -136,13 +136,8 @@ def exception_cover(
         found = current.get(v.account_id)
         if found is None or v.status is not Status.NONCOMPLIANT:
             continue
-        cover = coverage(
-            v.status,
-            v.keys,
-            found.key_prints,
-            change=key_changes.get(v.account_id),
-            report_at=v.evidence.report_generated_at,
-            accepted_at=found.starts_at,
+        cover = risk_coverage(
+            found, v.status, v.keys, v.evidence.report_generated_at, key_changes.get(v.account_id)
         )
         if cover.covered:
             covered[v.account_id] = found
