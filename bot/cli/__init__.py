@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
+from pathlib import Path
 from types import ModuleType
 
 from bot.config import ConfigError
@@ -87,10 +89,31 @@ def one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}{detail}"
 
 
-def main(argv: list[str]) -> int:
+def read_dotenv() -> Path | None:
+    """The ``.env`` of the working directory, if there is one, fills the environment (a value
+    already set wins). Never a ``.env`` found next to the code or in a parent directory: what
+    the README promises is the directory the command is run from."""
     from dotenv import load_dotenv
 
-    load_dotenv(override=False)
+    path = Path.cwd() / ".env"
+    if not path.is_file():
+        return None
+    load_dotenv(path, override=False)
+    return path
+
+
+def quiet_broken_pipe() -> int:
+    """The reader of standard output went away (``… | head``): no message, and exit 2, since
+    the result was not delivered (0 would read as "compliant"). Standard output is pointed at
+    /dev/null so that Python's own flush at exit does not complain again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 2
+
+
+def main(argv: list[str]) -> int:
+    dotenv = read_dotenv()
     command = chosen(argv)
     parser, module = build_parser(command)
     root = logging.getLogger()
@@ -104,18 +127,26 @@ def main(argv: list[str]) -> int:
     # Alembic logs its plugin set-up at INFO when first imported (which may be late, inside a
     # subcommand): those lines must not come in front of a one-line error.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    if command == "run":
+        logging.getLogger("bot").info(
+            "settings read from %s", dotenv if dotenv else "the environment (no .env here)"
+        )
     try:
         args = parser.parse_args(argv or ["run"])
     except SystemExit as exc:
         return int(exc.code or 0)
     assert module is not None  # argparse accepted a subcommand: it is the chosen one
     try:
-        return int(module.run(args))
+        code = int(module.run(args))
+        sys.stdout.flush()  # a closed pipe shows here, not in Python's flush at exit
+        return code
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return quiet_broken_pipe()
     except Exception as exc:  # the exit code contract: never Python's 1 for a crash
         if command == "run":
             # the bot's operators read its log: keep the traceback there
