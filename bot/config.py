@@ -68,6 +68,7 @@ class Config:
     recheck_interval: float = 6 * 3600.0
     reminder_after: float = 3 * 86400.0
     request_channel: str | None = None  # ROOTKEY_REQUEST_CHANNEL: every request is posted here
+    ticket_url: str | None = None  # ROOTKEY_TICKET_URL: a ticket id's link, with {id}
     # Root-activity alerts
     events_queue_url: str | None = None  # the SQS queue every bot process long-polls
     alert_channel_setting: str | None = None  # ROOTKEY_ALERT_CHANNEL as set
@@ -160,6 +161,16 @@ def parse_queue_url(raw: str | None) -> str | None:
 def parse_channel(variable: str, raw: str | None) -> str | None:
     if raw is not None and not CHANNEL_ID.fullmatch(raw):
         raise ConfigError(variable, f"expected a Slack channel id like C0123ABCD, got {raw!r}")
+    return raw
+
+
+def parse_ticket_url(raw: str | None) -> str | None:
+    if raw is not None and not (re.match(r"^https?://\S+$", raw) and "{id}" in raw):
+        raise ConfigError(
+            "ROOTKEY_TICKET_URL",
+            "expected an http(s) URL with {id} where the ticket id goes, like "
+            f"https://tickets.example.com/browse/{{id}}, got {raw!r}",
+        )
     return raw
 
 
@@ -270,6 +281,7 @@ def load_config(env: Mapping[str, str]) -> Config:
             "ROOTKEY_REMINDER_AFTER", get("ROOTKEY_REMINDER_AFTER") or "3d"
         ),
         request_channel=parse_channel("ROOTKEY_REQUEST_CHANNEL", get("ROOTKEY_REQUEST_CHANNEL")),
+        ticket_url=parse_ticket_url(get("ROOTKEY_TICKET_URL")),
         events_queue_url=parse_queue_url(get("ROOTKEY_EVENTS_QUEUE_URL")),
         alert_channel_setting=parse_channel("ROOTKEY_ALERT_CHANNEL", get("ROOTKEY_ALERT_CHANNEL")),
     )

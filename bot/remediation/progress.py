@@ -6,6 +6,7 @@ import json
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from urllib.parse import quote
 
 from bot.audit.models import KeySlot, OrgFeatures, Status, Verdict
 from bot.remediation.errors import InvalidInput
@@ -85,12 +86,27 @@ def clean_reason(raw: str | None) -> str:
     return reason
 
 
-def clean_ticket(raw: str | None) -> str | None:
+TICKET_LINK = re.compile(r"https?://[^\s<>|]{3,500}")
+# A ticket id as trackers write them: SEC-1234, INC0012345, #42. No spaces, dots, slashes or
+# markup, so that neither the text nor a link made from it can carry anything else.
+TICKET_ID = re.compile(r"#?[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+def clean_ticket(raw: str | None, link_template: str | None = None) -> str | None:
+    """A ticket reference as typed: a link (http or https) is kept; a ticket id (``SEC-1234``)
+    becomes a link through ``link_template`` (``ROOTKEY_TICKET_URL``, with ``{id}``) when one
+    is set, else stays the id. Anything else raises ``InvalidInput``."""
     ticket = (raw or "").strip()
     if not ticket:
         return None
-    if not re.fullmatch(r"https?://[^\s<>|]{3,500}", ticket):
-        raise InvalidInput("ticket", "The ticket link must be an http(s) URL.")
+    if TICKET_LINK.fullmatch(ticket):
+        return ticket
+    if not TICKET_ID.fullmatch(ticket) or "://" in ticket:
+        raise InvalidInput(
+            "ticket", "Give a ticket id like SEC-1234, or a link (http or https) to the ticket."
+        )
+    if link_template:
+        return link_template.replace("{id}", quote(ticket, safe=""))
     return ticket
 
 

@@ -45,6 +45,7 @@ VARIABLES = (
     "ROOTKEY_ALERT_CHANNEL",
     "ROOTKEY_SECURITYHUB",
     "ROOTKEY_REQUEST_CHANNEL",
+    "ROOTKEY_TICKET_URL",
 )
 
 # Values an operator might plausibly type, plus anything at all.
@@ -245,6 +246,8 @@ def test_alerts_go_to_the_alert_channel_else_the_digest_channel() -> None:
         ("ROOTKEY_ALERT_CHANNEL", "U0123ABCD"),
         ("ROOTKEY_REQUEST_CHANNEL", "D0123ABCD"),  # a direct message: approvers would not see
         ("ROOTKEY_REQUEST_CHANNEL", "#approvals"),
+        ("ROOTKEY_TICKET_URL", "https://tickets.example.com/browse/"),  # no {id}
+        ("ROOTKEY_TICKET_URL", "javascript:alert('{id}')"),
     ],
 )
 def test_alert_settings_refuse_what_they_cannot_use(variable: str, value: str) -> None:

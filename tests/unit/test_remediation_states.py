@@ -234,6 +234,23 @@ def test_reason_and_ticket() -> None:
         progress.clean_ticket("https://x.example/<!channel>")
 
 
+def test_ticket_ids_as_teams_write_them() -> None:
+    """`SEC-1234` is what people type; with ROOTKEY_TICKET_URL it becomes a link."""
+    assert progress.clean_ticket(" SEC-1234 ") == "SEC-1234"
+    assert progress.clean_ticket("INC0012345") == "INC0012345"
+    assert progress.clean_ticket("#42") == "#42"
+    template = "https://jira.example.com/browse/{id}"
+    assert progress.clean_ticket("SEC-1234", template) == "https://jira.example.com/browse/SEC-1234"
+    # a link stays the link it is, whatever the template
+    assert progress.clean_ticket("https://t.example/9", template) == "https://t.example/9"
+    # an id cannot smuggle a path, a query or markup into the link, or a mention into the text
+    for hostile in ("SEC-1 <!channel>", "../admin", "a?b=c", "<@U1>", "SEC 1234", "x" * 80):
+        with pytest.raises(InvalidInput) as exc:
+            progress.clean_ticket(hostile, template)
+        assert exc.value.field == "ticket"
+        assert "SEC-1234" in str(exc.value)  # the error shows what is accepted
+
+
 def test_owners_file_formats() -> None:
     assert progress.parse_owners('{"111111111111": "UOWNER"}') == {"111111111111": "UOWNER"}
     text = "# account owner\n111111111111 UOWNER\n222222222222=UTEAMB  # team b\n\n"

@@ -96,7 +96,7 @@ class Decisions:
         config, ctx = self.core.config, form.context
         kind = ctx.kind
         reason = clean_reason(form.reason)
-        ticket = clean_ticket(form.ticket)
+        ticket = clean_ticket(form.ticket, config.ticket_url)
         owner = None
         until = None
         if kind is Kind.EXCEPTION:

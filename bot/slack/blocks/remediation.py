@@ -173,7 +173,7 @@ def remediation_modal(
         mrkdwn_section(f"*Mode:* {escape(mode.value)}. {what}"),
         context(escape(why)),
         text_input("reason", "Reason", multiline=True, hint="Why it is safe to remove them"),
-        text_input("ticket", "Ticket link", optional=True, hint="https://…"),
+        text_input("ticket", "Ticket", optional=True, hint="SEC-1234 or https://…"),
         context("Approvers are asked in the finding's thread. Deleting a key cannot be undone."),
         mrkdwn_section(
             "The key has to stay for now? Ask for a time-limited exception instead.",
@@ -214,12 +214,18 @@ def exception_modal(
             element=UserSelectElement(action_id=INPUT_ACTION, initial_user=owner),
         ),
         text_input("reason", "Reason", multiline=True, hint="Why the key has to stay for now"),
-        text_input("ticket", "Ticket link", optional=True, hint="https://…"),
+        text_input("ticket", "Ticket", optional=True, hint="SEC-1234 or https://…"),
     ]
     return modal(CallbackId.ACCEPT_RISK.value, "Accept risk", blocks, ctx.encode(), "Request")
 
 
 # -- the request message ----------------------------------------------------------------------
+
+
+def ticket_text(ticket: str) -> str:
+    """A link when the reference is one (``clean_ticket`` checked it), else the ticket id."""
+    shown = escape(truncate(ticket, 200))
+    return f"<{ticket}|{shown}>" if ticket.startswith(("https://", "http://")) else shown
 
 
 def request_body(req: Request, zone: ZoneInfo) -> list[Any]:
@@ -237,7 +243,7 @@ def request_body(req: Request, zone: ZoneInfo) -> list[Any]:
         )
     lines.append(recorded_keys_text(req))
     if req.ticket_url:
-        lines.append(f"Ticket: <{req.ticket_url}|{escape(truncate(req.ticket_url, 200))}>")
+        lines.append(f"Ticket: {ticket_text(req.ticket_url)}")
     return [
         mrkdwn_section("\n".join(lines), block_id=f"rootkey_request:{req.id}"),
         user_text_section("Reason", req.reason),
