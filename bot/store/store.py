@@ -16,8 +16,10 @@ from typing import Any
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import (
+    CompoundSelect,
     Connection,
     Row,
+    Select,
     and_,
     case,
     cast,
@@ -32,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 
 from bot.audit.models import AuditResult, Status, Summary, parse_iso
+from bot.store.current import MembershipStore
 from bot.store.engine import create_store_engine, database_errors, missing_database
 from bot.store.models import RunRow, UtcDateTime, VerdictRow, table_of
 from bot.store.records import TRIGGERS, AccountState, Changes, RunInfo, StoreError, UnknownRun
@@ -57,7 +60,7 @@ def status_of(value: str | None) -> Status | None:
     return Status(value) if value else None
 
 
-class Store(SlotStore, TimelineStore):
+class Store(SlotStore, TimelineStore, MembershipStore):
     """Audit history, the questions asked of it, and the digest slot claims."""
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -257,8 +260,10 @@ class Store(SlotStore, TimelineStore):
         run_id: int | None = None,
         account_ids: Sequence[str] | None = None,
         baseline: datetime | None = None,
+        among: Select[Any] | CompoundSelect | None = None,
     ) -> list[AccountState]:
-        """Each account's verdict in run ``run_id`` (default: its latest) with its history.
+        """Each account's verdict in run ``run_id`` (default: its latest) with its history;
+        ``among``: only the accounts that query of account ids selects.
 
         History is read up to that verdict: first seen, last change of status, the start of the
         open noncompliant streak, and the status last seen at ``baseline``.
@@ -282,6 +287,8 @@ class Store(SlotStore, TimelineStore):
             ranked_q = select(v.c.id, v.c.account_id, v.c.status, v.c.checked_at, rank)
             if account_ids is not None:
                 ranked_q = ranked_q.where(v.c.account_id.in_(list(account_ids)))
+            if among is not None:
+                ranked_q = ranked_q.where(v.c.account_id.in_(among))
             ranked = ranked_q.subquery("ranked")
             cur_q = select(
                 ranked.c.id, ranked.c.account_id, ranked.c.status, ranked.c.checked_at
@@ -419,6 +426,16 @@ class Store(SlotStore, TimelineStore):
     def latest(self, account_ids: Sequence[str] | None = None) -> list[AccountState]:
         """The latest verdict of every account ever audited (or of those named)."""
         return self.account_states(account_ids=account_ids)
+
+    def current_states(
+        self, baseline: datetime | None = None
+    ) -> tuple[RunInfo | None, list[AccountState]]:
+        """(the latest whole audit, the latest verdict of each account of the Organization
+        now, with its history up to ``baseline``): what ``bot.services.org_state`` reads."""
+        row = self.whole_audit_row()
+        whole = self.run_of(row) if row is not None else None
+        among = self.members_query(whole) if whole is not None else None
+        return whole, self.account_states(baseline=baseline, among=among)
 
     def latest_state(self, account_id: str) -> AccountState | None:
         states = self.account_states(account_ids=[account_id])

@@ -1,0 +1,51 @@
+"""Who belongs to the Organization now, as the store reads it (part of ``Store``).
+
+The rule (``bot.services.org_state``): the accounts of the latest whole audit (scope ``org``,
+or ``account`` where rootkey audits the bot's own account) plus the accounts named audits
+(scope ``accounts``: a form's one-account audit, a re-audit after a fix, an alert's) saw after
+it. One set-based query, so the Home tab and a 10,000-account digest read it in one go.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import CompoundSelect, Select, and_, or_, select, union
+
+from bot.store.engine import StoreBase
+from bot.store.models import RunRow, VerdictRow, table_of
+from bot.store.records import RunInfo
+
+RUNS = table_of(RunRow)
+VERDICTS = table_of(VerdictRow)
+WHOLE_SCOPES = ("org", "account")  # audits of everything rootkey is set to watch
+NAMED_SCOPE = "accounts"
+
+
+class MembershipStore(StoreBase):
+    def whole_audit_row(self) -> Any:
+        """The latest whole audit's row (None before the first one)."""
+        query = (
+            select(RUNS)
+            .where(RUNS.c.scope.in_(WHOLE_SCOPES))
+            .order_by(RUNS.c.finished_at.desc(), RUNS.c.id.desc())
+            .limit(1)
+        )
+        with self.transaction() as conn:
+            return conn.execute(query).first()
+
+    @staticmethod
+    def members_query(whole: RunInfo) -> CompoundSelect | Select[Any]:
+        """The account ids of the Organization now: ``whole``'s, and later named audits'."""
+        v, r = VERDICTS, RUNS
+        listed = select(v.c.account_id).where(v.c.run_id == whole.id)
+        later = or_(
+            r.c.finished_at > whole.finished_at,
+            and_(r.c.finished_at == whole.finished_at, r.c.id > whole.id),
+        )
+        named = (
+            select(v.c.account_id)
+            .join(r, r.c.id == v.c.run_id)
+            .where(r.c.scope == NAMED_SCOPE, later)
+        )
+        return union(listed, named)
