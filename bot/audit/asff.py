@@ -10,6 +10,8 @@ Rules:
 
 * ``Compliance.Status``: compliant -> PASSED, noncompliant -> FAILED, error -> WARNING (could
   not be audited). ``RelatedRequirements`` lists the CIS control ids.
+* Only verdicts read live from AWS are findings (``refusal``): a credential report file never
+  changes one.
 * The finding id is the account's (``bot.audit.control.finding_id``): a later audit updates
   the same finding.
 * PASSED -> ``RecordState`` ARCHIVED (the key is gone); anything else -> ACTIVE.
@@ -69,9 +71,18 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def exportable(v: Verdict) -> bool:
-    """Security Hub needs the account id; a credential report without one cannot be sent."""
-    return control.account_uid(v) != control.UNKNOWN_ACCOUNT
+def refusal(v: Verdict) -> str | None:
+    """Why ``v`` must not be sent to Security Hub, or None if it may be.
+
+    Only a verdict read live from AWS is sent. A credential report file cannot show a key
+    created or deactivated since it was generated and may be hours old: its "no key" under the
+    account's finding id would resolve the finding a live audit opened while the key exists.
+    Security Hub also needs the account id, which a file may not give."""
+    if not v.read_live:
+        return "not read live from AWS, never sent"
+    if control.account_uid(v) == control.UNKNOWN_ACCOUNT:
+        return "no account id"
+    return None
 
 
 def resource_id(account_id: str) -> str:

@@ -17,6 +17,10 @@ class Status(StrEnum):
     ERROR = "error"
 
 
+# A verdict's ``source`` when it was read live from AWS by an audit; any other source (a
+# credential report file, "report:<file>") is evidence of the past, which may be hours old.
+LIVE_SOURCE = "aws"
+
 # Worst first: the order results are shown in.
 STATUS_ORDER = {Status.NONCOMPLIANT: 0, Status.ERROR: 1, Status.COMPLIANT: 2}
 
@@ -151,12 +155,17 @@ class Verdict:
     account_id: str
     status: Status
     reason: str
-    source: str  # "aws" for a live audit, "report:<file>" for a credential-report file
+    source: str  # LIVE_SOURCE ("aws") for a live audit, "report:<file>" for a report file
     account_name: str | None = None
     keys: tuple[KeySlot, ...] = ()
     root_mfa_active: bool | None = None
     evidence: Evidence = field(default_factory=Evidence)
     checked_at: datetime = field(default_factory=utcnow)
+
+    @property
+    def read_live(self) -> bool:
+        """Read from AWS by this audit, not taken from a saved credential report."""
+        return self.source == LIVE_SOURCE
 
     @property
     def label(self) -> str:

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 import boto3
 
 from bot.audit.models import (
+    LIVE_SOURCE,
     AccountSummary,
     AuditResult,
     OrgFeatures,
@@ -58,7 +59,7 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 ROLE_SESSION_NAME = "rootkey-audit"
-SOURCE = "aws"
+SOURCE = LIVE_SOURCE
 TIME_LIMIT_GRACE = 1.0  # seconds past the per-account limit before a stuck account is given up
 # A summary refused by policy may still leave the credential report readable.
 ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}

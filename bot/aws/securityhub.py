@@ -1,6 +1,8 @@
 """Send audit verdicts to AWS Security Hub: BatchImportFindings in ASFF (``bot/audit/asff.py``).
 
-The findings go to the Security Hub of the credentials' own account and region. Per export:
+The findings go to the Security Hub of the credentials' own account and region. Only verdicts
+read live from AWS are sent (``bot.audit.asff.refusal``); the others are listed as skipped.
+Per export:
 
 1. ``sts:GetCallerIdentity`` names the account and partition (the default product's ARN).
 2. ``GetFindings`` (filtered on that product and rootkey's generator) reads the findings sent
@@ -166,15 +168,16 @@ class SecurityHubExporter:
         return report
 
     def send(self, verdicts: list[Verdict], report: ExportReport) -> None:
-        hub = self.hub()
         chosen: list[Verdict] = []
         for v in verdicts:
-            if asff.exportable(v):
+            refused = asff.refusal(v)
+            if refused is None:
                 chosen.append(v)
             else:
-                report.skipped.append(f"{v.label} ({v.source}): no account id")
+                report.skipped.append(f"{v.label} ({v.source}): {refused}")
         if not chosen:
             return
+        hub = self.hub()
         previous = self.existing(hub, report)
         findings = [asff.finding(v, hub, previous.get(control.finding_id(v))) for v in chosen]
         by_id = {f["Id"]: v for f, v in zip(findings, chosen, strict=True)}

@@ -39,7 +39,8 @@ exit codes:
   0  every account audited is compliant
   1  at least one account is noncompliant: a root access key exists
   2  no account is noncompliant, but one could not be audited (each is one line on stderr),
-     or --export failed, or the arguments or configuration are wrong, or something unexpected
+     or --export failed or was asked for credential report files (only a live audit is
+     exported), or the arguments or configuration are wrong, or something unexpected
      happened (one line)
 
 credential reports: the console's CSV (also re-saved by a spreadsheet), several reports in one
@@ -107,6 +108,13 @@ def run(args: argparse.Namespace) -> int:
         return usage_error("--credential-report cannot be combined with --org or --account")
     if args.org and args.accounts:
         return usage_error("use either --org or --account, not both")
+    if args.reports and args.export:
+        # a report cannot show a key deactivated or created since, and may be hours old: its
+        # "no key" must never resolve the finding a live audit opened (bot.audit.asff.refusal)
+        return usage_error(
+            f"--export {args.export} takes only a live audit, not a credential report file "
+            "(it may be hours old and cannot show a key created since); nothing sent"
+        )
     if args.concurrency is not None and not 1 <= args.concurrency <= 256:
         return usage_error(f"--concurrency expects a number from 1 to 256, got {args.concurrency}")
 

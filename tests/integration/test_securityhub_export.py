@@ -7,6 +7,7 @@ and what the stand-in refuses the way Security Hub does.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +16,15 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
 from bot.audit import asff, control
-from bot.audit.models import AccountSummary, Scope, Status, Verdict, utcnow
+from bot.audit.models import (
+    AccountSummary,
+    AuditResult,
+    KeySlot,
+    Scope,
+    Status,
+    Verdict,
+    utcnow,
+)
 from bot.audit.verdict import decide
 from bot.aws.auditor import AwsAuditor
 from bot.aws.securityhub import SecurityHubExporter
@@ -201,13 +210,8 @@ def test_a_refused_finding_is_reported_alone_and_the_others_go_through(
 ) -> None:
     verdicts = many_verdicts(3)
     # a finding Security Hub refuses: larger than its 240 KB limit
-    huge = decide(
-        "100000000001",
-        source="report:" + "x" * 250_000,
-        now=utcnow(),
-        summary=AccountSummary(True, False, False, True),
-    )
-    verdicts[1] = huge
+    huge_key = KeySlot(slot=1, active=True, last_used_service="x" * 250_000)
+    verdicts[1] = replace(verdicts[1], keys=(huge_key,))
     report = exporter(aws).export(verdicts)
     assert report.imported == 2
     (failure,) = report.failed
@@ -223,11 +227,50 @@ def test_hub_not_enabled_is_one_clear_error_and_nothing_raised(aws: SimulatedAws
     assert "nothing sent" in report.summary()
 
 
-def test_a_credential_report_without_an_account_id_is_skipped(aws: SimulatedAws, hub: Any) -> None:
-    unknown = decide("", source="report:x.csv", now=utcnow(), errors=["x.csv: bad"])
+def test_a_verdict_without_an_account_id_is_skipped(aws: SimulatedAws, hub: Any) -> None:
+    unknown = decide("", source="aws", now=utcnow(), errors=["no account id was read"])
     report = exporter(aws).export([unknown, *many_verdicts(1)])
     assert report.ok and report.imported == 1
-    assert report.skipped == ["unknown account (report:x.csv): no account id"]
+    assert report.skipped == ["unknown account (aws): no account id"]
+
+
+def test_a_verdict_not_read_live_never_reaches_security_hub(aws: SimulatedAws, hub: Any) -> None:
+    """Whatever passes it on (the bot's shared auditor, a caller of the exporter), a verdict
+    from a credential report file is never sent: its "no key" would resolve the live finding."""
+    accounts = org_with_every_verdict(aws)
+    exporter(aws).export(audit_org(aws))
+    offline = decide(
+        accounts["active"],
+        source="report:old.csv",
+        now=utcnow(),
+        summary=AccountSummary(False, False, False, True),
+    )
+    assert offline.status is Status.COMPLIANT
+
+    class FileAuditor:
+        def audit(self, scope: Scope) -> AuditResult:
+            now = utcnow()
+            return AuditResult(
+                verdicts=(offline,), scope="reports", started_at=now, finished_at=now
+            )
+
+    aws.reset_calls()
+    sender = exporter(aws)
+    ExportingAuditor(FileAuditor(), sender).audit(Scope("account"))
+    report = sender.export([offline])
+
+    assert (report.imported, report.resolved) == (0, 0)
+    assert report.skipped == [
+        f"{accounts['active']} (report:old.csv): not read live from AWS, never sent"
+    ]
+    assert aws.call_count(action="BatchImportFindings") == 0
+    assert aws.call_count(action="BatchUpdateFindings") == 0
+    item = findings(hub)[accounts["active"]]
+    assert (item["Compliance"]["Status"], item["RecordState"], item["Workflow"]["Status"]) == (
+        "FAILED",
+        "ACTIVE",
+        "NEW",
+    )
 
 
 def test_the_bots_audits_are_exported_when_enabled(aws: SimulatedAws, hub: Any) -> None:
