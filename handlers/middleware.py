@@ -3,6 +3,9 @@
 With ``SLACK_TEAM_ID`` / ``SLACK_ENTERPRISE_ID`` set, a payload that cannot be shown to come
 from that workspace or organization is refused with 403 (``handlers.workspace``).
 
+A signed payload lacking what Slack puts in every payload of its type is refused with 400
+(``handlers.shapes``): a client's error, so no 5xx that Slack would send again.
+
 A repeat (Slack's retry, a replay) is recognised by ``services.guard`` in two steps. Before
 the ack, this process's memory only: a repeat reaching the same process gets an empty ack, and
 no ack waits for the database. After the ack, whatever starts work (an audit, a digest, a
@@ -21,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import BoltContext, BoltRequest, BoltResponse
 
-from handlers import deadline, workspace
+from handlers import deadline, shapes, workspace
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -65,6 +68,10 @@ def register(app: App, services: Services) -> None:
         next: Callable[[], BoltResponse],
     ) -> BoltResponse | None:
         context[deadline.ARRIVED] = deadline.arrival(request)
+        malformed = shapes.problem(body)
+        if malformed:
+            log.warning("refused a malformed request (%s)", malformed)
+            return BoltResponse(status=400, body="")
         refused = workspace.refusal(body, config.slack_team_id, config.slack_enterprise_id)
         if refused:
             log.warning("refused a request for another workspace, or naming none (%s)", refused)

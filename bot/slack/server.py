@@ -4,18 +4,22 @@ Served by waitress: one event loop holds the connections and reads each request 
 and body, the body capped) before a worker thread sees it, so slow or idle clients cost a
 socket, never a thread; a connection idle for ``CHANNEL_TIMEOUT`` is closed. At most
 ``MAX_REQUESTS`` requests are handled at once; one more gets an immediate 503 (Slack retries).
-Put a TLS-terminating proxy or the platform's router in front of it, as Slack requires HTTPS.
+A body Bolt could not parse (not UTF-8, a payload that is not a JSON object) is answered 400 in
+one log line, never a 500 that Slack would retry. Put a TLS-terminating proxy or the platform's
+router in front of it, as Slack requires HTTPS.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -45,6 +49,33 @@ WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 def plain(start_response: StartResponse, status: str, body: bytes, kind: str) -> list[bytes]:
     start_response(status, [("Content-Type", kind), ("Content-Length", str(len(body)))])
     return [body]
+
+
+def body_problem(raw: bytes, content_type: str) -> str | None:
+    """Why a request body cannot be a Slack payload (a few words for the log), or None.
+
+    Read as Bolt reads it (``slack_bolt.request.internals.parse_body``): UTF-8; JSON when sent
+    as ``application/json`` or starting with ``{``; else a form whose ``payload`` field, when
+    there is one, is JSON. Where Bolt would raise (a 500, which Slack retries) the JSON must
+    parse to an object.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the body is not UTF-8"
+    if content_type.split(";")[0].strip() == "application/json" or text.startswith("{"):
+        document: str | None = text
+    elif "payload" in text:
+        document = dict(parse_qsl(text, keep_blank_values=True)).get("payload")
+    else:
+        return None
+    if document is None:
+        return None
+    try:
+        parsed = json.loads(document)
+    except ValueError:
+        return "the payload is not JSON"
+    return None if isinstance(parsed, dict) else "the payload is not a JSON object"
 
 
 def capped(wsgi: WsgiApp, limit: int) -> WsgiApp:
@@ -92,6 +123,12 @@ def make_wsgi(app: App | None, health: Callable[[], dict[str, Any]]) -> Callable
                 # slack_sdk's verifier raises on a non-numeric timestamp (a 500): refuse it
                 # as the bad signature it is.
                 return plain(start_response, "401 Unauthorized", b"", "text/plain")
+            raw = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(raw)
+            problem = body_problem(raw, str(environ.get("CONTENT_TYPE") or ""))
+            if problem:
+                log.warning("refused a malformed request (%s)", problem)
+                return plain(start_response, "400 Bad Request", b"", "text/plain")
             return slack(environ, start_response)
         return plain(start_response, "404 Not Found", b"not found\n", "text/plain")
 

@@ -416,7 +416,7 @@ def test_nothing_is_logged_with_a_traceback(bot: Bot) -> None:
 
 def test_oversized_and_malformed_bodies_are_refused(bot: Bot, fresh: SlackStandin) -> None:
     """Only Slack (holding the signing secret) could send these; they are refused and the bot
-    keeps serving. (Bolt answers a signed body that is not JSON with a 500.)"""
+    keeps serving."""
     bodies = ["payload=not-json", "payload=" + "%7B" * 5000, urlencode({"payload": "[]"})]
     for body in bodies:
         reply = post_signed(bot.url, body, SIGNING_SECRET)
@@ -434,3 +434,51 @@ def test_report_files_are_not_served(bot: Bot) -> None:
     for path in ["/../../etc/passwd", "/rootkey.db", "/slack/events/../../rootkey.db"]:
         reply = requests.get(bot.url.replace("/slack/events", path), timeout=5)
         assert reply.status_code in (400, 404, 405), (path, reply.status_code)
+
+
+def garbage_payload(**fields: Any) -> str:
+    """A ``payload=`` body of the payload type ``fields`` names (the envelope of Slack's
+    block_actions / view_submission payloads, as in ``tests.support.signing``) with the parts
+    the listener reads missing."""
+    payload = {
+        "team": {"id": TEAM, "domain": "example"},
+        "user": {"id": MALLORY, "username": "mallory", "team_id": TEAM},
+        "api_app_id": APP_ID,
+        "token": "deprecated-verification-token",
+        "trigger_id": f"{time.time_ns() % 10**12}.{time.time_ns() % 10**9}",
+        **fields,
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+SIGNED_GARBAGE = {
+    "payload not JSON": lambda: "payload=%7Bbroken",
+    "payload a JSON list": lambda: urlencode({"payload": "[]"}),
+    "form without its view": lambda: garbage_payload(type="view_submission"),
+    "form whose view is text": lambda: garbage_payload(type="view_submission", view="x"),
+    "click without actions": lambda: garbage_payload(
+        type="block_actions", response_url="", channel={"id": CHANNEL}
+    ),
+    "click whose actions are text": lambda: garbage_payload(type="block_actions", actions="x"),
+}
+
+
+@pytest.mark.parametrize("kind", list(SIGNED_GARBAGE))
+def test_signed_garbage_is_refused_with_400_in_one_log_line(
+    bot: Bot, fresh: SlackStandin, kind: str
+) -> None:
+    """A correctly signed body whose payload is broken is a client error, not the bot's: 400
+    (a 5xx makes Slack send it again), one warning line, no traceback, nothing done."""
+    logged = len(bot.logs)
+    before = snapshot(bot)
+    reply = post_signed(bot.url, SIGNED_GARBAGE[kind](), SIGNING_SECRET)
+    assert reply.status_code == 400, (kind, reply.status_code, reply.text)
+    said = wait_until(
+        lambda: [line for line in bot.logs[logged:].splitlines() if "malformed" in line],
+        what="the refusal logged",
+    )
+    assert len(said) == 1, said
+    quiet_for(fresh)
+    assert "Traceback" not in bot.logs[logged:], bot.logs[logged:]
+    assert not posted_now(fresh) and not fresh.responses()
+    assert snapshot(bot) == before
