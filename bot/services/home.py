@@ -3,7 +3,9 @@
 ``HomeService.snapshot(user)`` gathers what the Home tab shows; it makes no AWS call (the
 verdicts are the saved ones) and knows nothing of Slack (``bot/slack/blocks/home.py`` draws it):
 
-- the latest audit run's totals and compliance;
+- the Organization's current state (``bot.services.org_state``: every member account by its
+  latest verdict from any audit, accepted risks applied), its counts and compliance, and when
+  the last audit ran: a one-account check changes one account, never the headline's scope;
 - the open findings (noncompliant accounts, longest open first), without those under an
   accepted risk, which are listed apart with their end dates;
 - open requests: the user's own first, then those waiting for the user's approval (the user
@@ -15,17 +17,17 @@ verdicts are the saved ones) and knows nothing of Slack (``bot/slack/blocks/home
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.audit.models import Status, utcnow
+from bot.audit.models import utcnow
 from bot.remediation.errors import ApproverLookupFailed
-from bot.remediation.keys import NO_CHANGES, risk_coverage
 from bot.remediation.models import Request, RiskException
 from bot.remediation.rights import ApproverSpec
 from bot.remediation.states import State
+from bot.services.org_state import Counts, CurrentState, OrgState, Standing
 from bot.services.ports import KeyChangeSource
 from bot.store.alerts import Alert
 from bot.store.records import AccountState, RunInfo, StoreError
@@ -41,7 +43,9 @@ class RunReader(Protocol):
         self, *, trigger: str | None = None, scope: str | None = None
     ) -> RunInfo | None: ...
 
-    def latest(self, account_ids: Sequence[str] | None = None) -> list[AccountState]: ...
+    def current_states(
+        self, baseline: datetime | None = None
+    ) -> tuple[RunInfo | None, list[AccountState]]: ...
 
     def get_run(self, run_id: int) -> RunInfo: ...
 
@@ -96,7 +100,8 @@ class StoredAlerts:
 class HomeSnapshot:
     user: str
     now: datetime
-    last_run: RunInfo | None
+    last_run: RunInfo | None  # the last audit of any scope (when it ran)
+    org: OrgState  # the Organization now: every count shown comes from it
     open_findings: tuple[AccountState, ...]  # noncompliant, not accepted; longest open first
     errors: tuple[AccountState, ...]  # accounts whose latest verdict is an error
     mine: tuple[Request, ...]  # the user's own open requests, newest first
@@ -108,6 +113,10 @@ class HomeSnapshot:
     approvers_known: bool = True  # False: a user group could not be read (shown as a note)
     zone: str = "UTC"
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def counts(self) -> Counts:
+        return self.org.counts
 
 
 def next_fire(cron: str, timezone: str, now: datetime) -> datetime | None:
@@ -167,24 +176,13 @@ class HomeService:
     def snapshot(self, user: str) -> HomeSnapshot:
         now = self.clock()
         accepted = self.accepted(now)
-        risks = {e.account_id: e for e in accepted}
-        latest = self.runs.latest()
-        changes = self.key_changes() if self.key_changes is not None and risks else NO_CHANGES
-
-        def covered(s: AccountState) -> bool:  # only the keys the risk was accepted for
-            risk = risks.get(s.account_id)
-            return (
-                risk is not None
-                and risk_coverage(
-                    risk, s.status, s.keys, s.report_generated_at, changes.get(s.account_id)
-                ).covered
-            )
-
+        current = CurrentState(self.runs, key_changes=self.key_changes)
+        org = current.read(now=now, risks=accepted)
         open_findings = sorted(
-            (s for s in latest if s.status is Status.NONCOMPLIANT and not covered(s)),
+            org.states(Standing.NONCOMPLIANT),
             key=lambda s: (s.open_since or s.checked_at, s.account_id),
         )
-        errors = sorted((s for s in latest if s.status is Status.ERROR), key=lambda s: s.account_id)
+        errors = org.states(Standing.ERROR)  # by account id
         mine, to_approve, known = self.requests_for(user)
         alerts = None
         if self.alerts is not None:
@@ -193,6 +191,7 @@ class HomeService:
             user=user,
             now=now,
             last_run=self.runs.last_run(),
+            org=org,
             open_findings=tuple(open_findings),
             errors=tuple(errors),
             mine=mine,

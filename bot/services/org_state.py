@@ -47,14 +47,20 @@ class Standing(StrEnum):
 
 
 class Risk(AcceptedRisk, Protocol):
-    """What the read model reads of an accepted risk (a stored exception): its account and
-    end, and what ``risk_coverage`` reads."""
+    """What the read model reads of an accepted risk (a stored exception): its account, end,
+    owner and reason, and what ``risk_coverage`` reads."""
 
     @property
     def account_id(self) -> str: ...
 
     @property
     def expires_at(self) -> datetime: ...
+
+    @property
+    def owner(self) -> str: ...
+
+    @property
+    def reason(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -216,10 +222,18 @@ class CurrentState:
         self.key_changes = key_changes
         self.clock = clock
 
-    def read(self, baseline: datetime | None = None, now: datetime | None = None) -> OrgState:
-        """The state now; each account's history read up to ``baseline`` (for a digest)."""
+    def read(
+        self,
+        baseline: datetime | None = None,
+        now: datetime | None = None,
+        *,
+        risks: Sequence[Risk] | None = None,
+    ) -> OrgState:
+        """The state now; each account's history read up to ``baseline`` (for a digest).
+        ``risks``: the accepted risks in force when the caller has read them already."""
         now = now or self.clock()
         whole, states = self.store.current_states(baseline)
-        risks = list(self.risks.active_exceptions(now)) if self.risks is not None else []
+        if risks is None:
+            risks = list(self.risks.active_exceptions(now)) if self.risks is not None else []
         changes = self.key_changes() if self.key_changes is not None and risks else NO_CHANGES
         return org_state(states, risks, now, changes=changes, whole_audit=whole)

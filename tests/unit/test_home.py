@@ -77,6 +77,11 @@ class Runs:
     def latest(self, account_ids: Sequence[str] | None = None) -> list[AccountState]:
         return list(self.states)
 
+    def current_states(
+        self, baseline: datetime | None = None
+    ) -> tuple[RunInfo | None, list[AccountState]]:
+        return self.run, list(self.states)
+
 
 class Requests:
     def __init__(self, requests: list[Request], exceptions: list[RiskException]) -> None:
@@ -191,7 +196,9 @@ def test_the_view_shows_it_all_with_the_finding_buttons() -> None:
     view = home_view(service(alerts=Alerts()).snapshot(ME))
     assert view["type"] == "home"
     text = json.dumps(view)
-    assert "10 accounts" in text and "70% compliant" in text
+    # The counts are the listed accounts' (not the run's summary, 10 accounts): one state.
+    assert "*5 accounts*, 2 noncompliant, 1 accepted risk, 1 error, 1 compliant" in text
+    assert "20% compliant" in text
     assert "open 40 days" in text
     assert "owner <@U0OTHER001>" in text and "2026-07-01" in text
     assert "Next digest" in text and "<#C0DIGEST01>" in text

@@ -50,23 +50,27 @@ def plural(n: int, word: str) -> str:
 
 
 def summary_text(snap: HomeSnapshot) -> str:
+    """The Organization now (``snap.counts``: each account by its latest verdict), and when
+    the last audit of any scope ran."""
     run = snap.last_run
     if run is None:
         return "*No audit yet.* Type `/rootkey check` in a channel to run the first one."
-    s = run.summary
-    compliance = f"{100 * s.compliant // s.total}% compliant" if s.total else "no accounts"
+    c = snap.counts
+    # Rounded down: 99.6% is never shown as 100%.
+    compliance = f"{int(c.share)}% compliant" if c.total else "no accounts"
+    accepted = f", {c.accepted} accepted risk" if c.accepted else ""
     return (
-        f"*Last audit* {when(run.finished_at, snap.zone)} ({escape(run.scope)}, "
-        f"{escape(run.trigger)}): *{plural(s.total, 'account')}*, "
-        f"{s.noncompliant} noncompliant, {s.error} error, {s.compliant} compliant: "
-        f"*{compliance}*"
+        f"*The Organization now*: *{plural(c.total, 'account')}*, "
+        f"{c.noncompliant} noncompliant{accepted}, {c.error} error, {c.compliant} compliant: "
+        f"*{compliance}* (each account by its latest audit; last audit "
+        f"{when(run.finished_at, snap.zone)}, {escape(run.scope)}, {escape(run.trigger)})"
     )
 
 
 def finding_blocks(snap: HomeSnapshot) -> list[Block]:
     blocks: list[Block] = [
         mrkdwn_section(
-            f"*Open findings* ({len(snap.open_findings)})",
+            f"*Open findings* ({snap.counts.noncompliant})",
             block_id=f"{HOME_BLOCK}_findings",
         )
     ]
@@ -98,15 +102,16 @@ def finding_blocks(snap: HomeSnapshot) -> list[Block]:
                 ],
             )
         )
-    more = len(snap.open_findings) - MAX_FINDINGS
+    more = snap.counts.noncompliant - MAX_FINDINGS
     if more > 0:
         blocks.append(context(f"and {more} more: `/rootkey check all` lists every one."))
     if snap.errors:
         ids = ", ".join(escape(s.label) for s in snap.errors[:10])
-        extra = f" and {len(snap.errors) - 10} more" if len(snap.errors) > 10 else ""
+        errors = snap.counts.error
+        extra = f" and {errors - 10} more" if errors > 10 else ""
         blocks.append(
             context(
-                f":warning: {plural(len(snap.errors), 'account')} could not be audited "
+                f":warning: {plural(errors, 'account')} could not be audited "
                 f"last time: {ids}{extra}"
             )
         )
