@@ -246,7 +246,11 @@ def build_services(
         from bot.services.key_usage import KeyUsageLookup
         from bot.store.alerts import AlertStore
 
-        key_usage = KeyUsageLookup(KeyUsageReader(config), AlertStore(store.engine).known_keys)
+        key_usage = KeyUsageLookup(
+            KeyUsageReader(config),
+            AlertStore(store.engine).known_keys,
+            latest=lambda account: getattr(store.latest_state(account), "keys", ()),
+        )
 
     jobs = Jobs(workers=audit_workers, max_pending=MAX_PENDING_AUDITS)
     checks = CheckRunner(

@@ -191,7 +191,21 @@ class KeyUsageReader:
     ) -> RegionRead:
         end = self.now()
         calls: list[RecordedCall] = []
+        events = 0
         token: str | None = None
+
+        def cut(problem: str | None = None) -> RegionRead:
+            """What was read when the lookup stopped before the end of the 90 days: at its
+            page limit (no problem), or failing after some pages."""
+            return RegionRead(
+                region,
+                tuple(calls),
+                truncated=problem is None or events > 0,
+                problem=problem,
+                events=events,
+                back_to=min((c.at for c in calls), default=None),
+            )
+
         try:
             client = session.client(
                 "cloudtrail",
@@ -210,17 +224,18 @@ class KeyUsageReader:
                     request["NextToken"] = token
                 reply = client.lookup_events(**request)
                 for event in reply.get("Events") or []:
+                    events += 1
                     found = recorded_call(region, event)
                     if found is not None:
                         calls.append(found)
                 token = reply.get("NextToken") or None
                 if not token:
-                    return RegionRead(region, tuple(calls))
-            return RegionRead(region, tuple(calls), truncated=True)
+                    return RegionRead(region, tuple(calls), events=events)
+            return cut()  # the page limit
         except OutOfTime:
-            return RegionRead(region, tuple(calls), truncated=bool(calls), problem="timed out")
+            return cut("timed out")
         except AWS_CALL_ERRORS as exc:
-            return RegionRead(region, tuple(calls), truncated=bool(calls), problem=problem(exc))
+            return cut(problem(exc))
 
 
 def problem(exc: Exception) -> str:

@@ -1,9 +1,16 @@
 """What used a root key: CloudTrail's recorded calls made with it, summarised (pure).
 
 ``summarise`` turns the events ``LookupEvents`` returned for one access key (in one or more
-regions) into calls per action, source IPs, user agents and first/last seen. A region that could
-not be read (access denied, throttled, timed out) is named in ``problems``; the summary says
-what it could read and never pretends "no use" for a region it did not read.
+regions) into calls per action, source IPs, user agents and first/last seen. The summary says
+what it could read and never pretends "no use" for what it did not read:
+
+* a region that could not be read (access denied, throttled, timed out) is named in
+  ``problems``;
+* a region whose lookup stopped before the end of the 90 days (its page limit, or a failure
+  after some pages) is a ``Cut``: how many of the most recent events were read, back to when;
+* a use the credential report shows (a key's last-used date) that no recorded call matches is
+  ``unseen`` (``not_found``): a data event such as an S3 object read, a region not read, or a
+  call older than the events read. It is said, never contradicted by "no recorded use".
 """
 
 from __future__ import annotations
@@ -13,10 +20,11 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 DAYS = 90  # CloudTrail's event history keeps 90 days of management events
 MAX_RECORD = 100_000  # a CloudTrailEvent string longer than this is not read
+SAME_CALL = timedelta(hours=1)  # the report's last-used time and CloudTrail's event time of a call
 REGION = re.compile(r"[a-z]{2}(-[a-z]+){1,2}-[0-9]{1,2}")  # us-east-1, us-gov-west-1
 
 
@@ -38,8 +46,30 @@ class RegionRead:
 
     region: str
     calls: tuple[RecordedCall, ...] = ()
-    truncated: bool = False  # more pages than rootkey reads
+    truncated: bool = False  # stopped before the end: more pages than rootkey reads, or a failure
     problem: str | None = None  # "access denied", "timed out", "throttled", ...
+    events: int = 0  # events read (every principal's, before grouping by key)
+    back_to: datetime | None = None  # the oldest of them
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A region read only in part: its ``events`` most recent events, back to ``back_to``
+    (None: no event was read before it stopped); older events were not read."""
+
+    region: str
+    events: int
+    back_to: datetime | None
+
+
+@dataclass(frozen=True)
+class ReportedUse:
+    """A key's last use as the credential report shows it (``access_key_N_last_used_*``)."""
+
+    slot: int
+    at: datetime
+    service: str | None = None
+    region: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,8 +91,8 @@ class KeyUsage:
 
     @property
     def unused(self) -> bool:
-        """Every region was read and none recorded a call: "no recorded use in 90 days"."""
-        return self.total == 0 and not self.problems
+        """Every region was read to the end and none recorded a call: "no recorded use"."""
+        return self.total == 0 and self.read_everything
 
 
 @dataclass(frozen=True)
@@ -73,12 +103,23 @@ class UsageReport:
     regions: tuple[str, ...]
     keys: tuple[KeyUsage, ...] = ()
     problems: tuple[str, ...] = ()  # regions not (fully) read, and why
-    truncated: bool = False
+    cuts: tuple[Cut, ...] = ()  # regions read only back to some time
+    unseen: tuple[ReportedUse, ...] = ()  # the credential report's uses no recorded call matches
+
+    @property
+    def truncated(self) -> bool:
+        return bool(self.cuts)
+
+    @property
+    def complete(self) -> bool:
+        """Every region read to the end of the 90 days, and every use the credential report
+        shows found: only then may a key with no recorded call be said unused."""
+        return not self.problems and not self.cuts and not self.unseen
 
     @property
     def unused(self) -> bool:
-        """Every region read, and no call signed by a root access key: "no recorded use"."""
-        return not self.problems and all(k.total == 0 for k in self.keys)
+        """Everything read, and no call signed by a root access key: "no recorded use"."""
+        return self.complete and all(k.total == 0 for k in self.keys)
 
 
 def report(account_id: str, reads: Sequence[RegionRead], known: Sequence[str] = ()) -> UsageReport:
@@ -87,8 +128,26 @@ def report(account_id: str, reads: Sequence[RegionRead], known: Sequence[str] = 
         regions=tuple(r.region for r in reads),
         keys=tuple(per_key(reads, known)),
         problems=tuple(f"{r.region}: {r.problem}" for r in reads if r.problem),
-        truncated=any(r.truncated for r in reads),
+        cuts=tuple(Cut(r.region, r.events, r.back_to) for r in reads if r.truncated),
     )
+
+
+def not_found(keys: Sequence[KeyUsage], uses: Sequence[ReportedUse]) -> tuple[ReportedUse, ...]:
+    """The credential report's uses that no recorded call matches, by slot.
+
+    The report does not say which key id is in which slot, so each use is matched to a
+    distinct key whose last recorded call is no older than the use (less ``SAME_CALL``: the
+    two clocks round differently; a report hours older than the lookup shows an earlier use
+    than CloudTrail's latest, which still matches). The most recent use takes the most recent
+    key first; a use left without a key was not found."""
+    latest = sorted((k.last_seen for k in keys if k.last_seen is not None), reverse=True)
+    missing = []
+    for use in sorted(uses, key=lambda u: u.at, reverse=True):
+        if latest and latest[0] >= use.at - SAME_CALL:
+            latest.pop(0)
+        else:
+            missing.append(use)
+    return tuple(sorted(missing, key=lambda u: u.slot))
 
 
 def ranked(counter: Counter[str]) -> tuple[tuple[str, int], ...]:
@@ -137,6 +196,8 @@ def per_key(reads: Sequence[RegionRead], known: Sequence[str] = ()) -> list[KeyU
                     tuple(c for c in r.calls if c.key_id == key),
                     truncated=r.truncated,
                     problem=r.problem,
+                    events=r.events,
+                    back_to=r.back_to,
                 )
                 for r in reads
             ],

@@ -7,17 +7,23 @@ within that rate, through the member's audit role, and says which regions it cou
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from slack_sdk.models.views import View
 
 from bot.audit.models import KeySlot, Status, Verdict
+from bot.aws.auditor import AwsAuditor
 from bot.aws.cloudtrail import KeyUsageReader
 from bot.config import Config
+from bot.events.usage import UsageReport
 from bot.services.key_usage import KeyUsageLookup
-from simulator.aws import SimulatedAws
+from bot.slack.blocks.common import mrkdwn_section
+from bot.slack.blocks.usage import usage_note, with_usage
+from simulator.aws import RootKeySpec, SimulatedAws, days_ago
 
 KEY = "AKIAIOSFODNN7EXAMPLE"
 OTHER = "AKIAI44QH8DHBEXAMPLE"
@@ -193,3 +199,80 @@ def test_the_lookup_never_raises_even_when_everything_fails(aws: SimulatedAws) -
     )
     report = KeyUsageLookup(Broken(), broken_store)(verdict)
     assert report.problems and not report.unused
+
+
+# -- a lookup that did not see everything never says "no recorded use" ---------------------------
+
+
+def shown(report: UsageReport) -> tuple[str, str]:
+    """What people read: the request's thread note, and the request form's usage section."""
+    form = View(
+        type="modal",
+        callback_id="rootkey_remediation_request",
+        title="rootkey",
+        blocks=[mrkdwn_section("Account", block_id="intro")],
+    )
+    section = with_usage(form, report, UTC).blocks[-1].to_dict()
+    return usage_note(report, UTC).text, json.dumps(section, ensure_ascii=False)
+
+
+def test_a_lookup_cut_at_its_page_limit_says_how_far_back_it_read(aws: SimulatedAws) -> None:
+    org = aws.create_organization(members=1)
+    member = org.members[0].account_id
+    # An alert saw OTHER; it signed one call 20 days ago. Since then the root user's console
+    # sessions made 120 calls: more than the two pages this reader reads.
+    aws.trail.record(member, "us-east-1", OTHER, "iam:CreateUser", recent(24 * 20))
+    for i in range(120):
+        aws.trail.record(member, "us-east-1", SESSION, "iam:ListUsers", recent(i / 6 + 0.1))
+    verdict = Verdict(
+        account_id=member,
+        status=Status.NONCOMPLIANT,
+        reason="root access key present",
+        source="aws",
+        keys=(KeySlot(slot=1, active=True),),
+    )
+    report = KeyUsageLookup(reader(aws, max_pages=2), lambda _a, _s: [OTHER])(verdict)
+    oldest = min(
+        e.at for e in sorted(aws.trail.events[(member, "us-east-1")], key=lambda e: e.at)[-100:]
+    )
+    for text in shown(report):
+        assert "No recorded use" not in text and "no recorded use" not in text
+        assert (
+            f"us-east-1: the 100 most recent events, back to {oldest:%Y-%m-%d %H:%M}; "
+            "older events not read" in text
+        )
+        assert "AKIA************MPLE: no call among the events read" in text
+    assert not report.unused
+
+
+def test_a_use_the_credential_report_shows_and_the_lookup_did_not_find_is_said(
+    aws: SimulatedAws,
+) -> None:
+    org = aws.create_organization(members=2)
+    data_event, recorded = (m.account_id for m in org.members)
+    used = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=3)
+    for account in (data_event, recorded):
+        aws.set_root_keys(
+            account,
+            [
+                RootKeySpec(
+                    slot=1, created=days_ago(200), last_used=used, region="eu-west-1", service="s3"
+                )
+            ],
+        )
+    # The key read an S3 object (a data event: not in CloudTrail's event history) in one
+    # account; in the other it listed the buckets (a management event, recorded).
+    aws.trail.record(recorded, "eu-west-1", KEY, "s3:ListBuckets", used + timedelta(seconds=20))
+    auditor = AwsAuditor(Config(), session_factory=aws.session)
+    lookup = KeyUsageLookup(reader(aws))
+
+    unseen = lookup(auditor.audit_account(data_event))
+    for text in shown(unseen):
+        assert "No recorded use" not in text and "no recorded use" not in text
+        assert f"key 1 last used {used:%Y-%m-%d %H:%M} (s3, eu-west-1)" in text
+        assert "not found in CloudTrail's event history" in text
+    assert not unseen.unused
+
+    seen = lookup(auditor.audit_account(recorded))
+    for text in shown(seen):
+        assert "AKIA************MPLE: 1 call," in text and "credential report" not in text

@@ -1,19 +1,21 @@
 """What used a root key (CloudTrail, 90 days), for the request form and the request's thread.
 
 Action names, source IPs and user agents come from CloudTrail records that whoever held the key
-shaped: escaped like any other text. Key ids are masked. A region that could not be read is
-said, and "no recorded use" is only said when every region was read.
+shaped: escaped like any other text. Key ids are masked. "No recorded use" is only said when
+everything was read: a region that could not be read is named, a region read in part says how
+far back it was read ("the 1,000 most recent events, back to …; older events not read"), and a
+use the credential report shows that the lookup did not find is said, not contradicted.
 """
 
 from __future__ import annotations
 
 import copy
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.events.usage import DAYS, KeyUsage, UsageReport
+from bot.events.usage import DAYS, Cut, KeyUsage, ReportedUse, UsageReport
 from bot.slack.blocks.common import (
     MAX_SECTION_TEXT,
     Message,
@@ -35,15 +37,22 @@ def counted(items: tuple[tuple[str, int], ...], limit: int = MAX_ITEMS, width: i
     return ", ".join(shown) + (f" and {rest} more" if rest > 0 else "")
 
 
-def key_lines(usage: KeyUsage, zone: tzinfo) -> list[str]:
+def when(at: datetime, zone: tzinfo) -> str:
+    return at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def key_lines(usage: KeyUsage, zone: tzinfo, complete: bool) -> list[str]:
+    """One key's calls; with none, "no recorded use" only when everything was read."""
     if usage.total == 0:
-        return [f"• {mask(usage.key_id)}: no recorded use in {DAYS} days"]
+        none = f"no recorded use in {DAYS} days" if complete else "no call among the events read"
+        return [f"• {mask(usage.key_id)}: {none}"]
     assert usage.first_seen is not None and usage.last_seen is not None
     first = usage.first_seen.astimezone(zone).strftime("%Y-%m-%d")
-    last = usage.last_seen.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    last = when(usage.last_seen, zone)
     more = "+" if usage.truncated else ""
+    calls = "call" if usage.total == 1 and not more else "calls"
     lines = [
-        f"• {mask(usage.key_id)}: {usage.total}{more} calls, first {first}, last {last}",
+        f"• {mask(usage.key_id)}: {usage.total}{more} {calls}, first {first}, last {last}",
         f"   {counted(usage.actions)}",
         f"   from {counted(usage.sources)}" if usage.sources else "",
         f"   user agents: {counted(usage.agents, 3, MAX_AGENT)}" if usage.agents else "",
@@ -51,22 +60,47 @@ def key_lines(usage: KeyUsage, zone: tzinfo) -> list[str]:
     return [line for line in lines if line]
 
 
+def cut_line(cut: Cut, zone: tzinfo) -> str:
+    """How far back a region read in part was read."""
+    if cut.back_to is None:
+        read = "no event read before the lookup stopped"
+    else:
+        read = f"the {cut.events:,} most recent events, back to {when(cut.back_to, zone)}"
+    return f":warning: Read in part, {escape(cut.region)}: {read}; older events not read."
+
+
+def unseen_line(use: ReportedUse, report: UsageReport, zone: tzinfo) -> str:
+    """A use the credential report shows and the lookup did not find, and why it may not."""
+    where = ", ".join(escape(w) for w in (use.service, use.region) if w and w != "N/A")
+    older = any(c.back_to is not None and use.at < c.back_to for c in report.cuts)
+    why = (
+        "it is older than the events read"
+        if older
+        else "a data event such as an S3 object read, or a call in a region not read"
+    )
+    return (
+        f":warning: The credential report shows key {use.slot} last used "
+        f"{when(use.at, zone)}{f' ({where})' if where else ''}: not found in CloudTrail's "
+        f"event history ({why}). The key was used; the lookup did not see it."
+    )
+
+
 def usage_text(report: UsageReport, zone: tzinfo) -> str:
     regions = ", ".join(escape(r) for r in report.regions)
-    title = f"*What used the root keys* (CloudTrail, last {DAYS} days, {regions})"
-    lines = [title]
+    span = f"last {DAYS} days" if not report.cuts else f"last {DAYS} days, as far as read"
+    lines = [f"*What used the root keys* (CloudTrail, {span}, {regions})"]
     if report.unused:
         lines.append(f"No recorded use of a root access key in {DAYS} days.")
     for usage in report.keys:
-        lines.extend(key_lines(usage, zone))
+        lines.extend(key_lines(usage, zone, report.complete))
+    lines.extend(unseen_line(use, report, zone) for use in report.unseen)
     if report.problems:
         lines.append(
             ":warning: Not read: "
             + "; ".join(escape(p) for p in report.problems)
             + ". Something may still use a key."
         )
-    if report.truncated:
-        lines.append("Only the most recent events were read.")
+    lines.extend(cut_line(cut, zone) for cut in report.cuts)
     return truncate("\n".join(lines), MAX_SECTION_TEXT)
 
 
