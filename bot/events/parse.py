@@ -7,9 +7,13 @@ EventBridge delivers an event to an SQS target as the event's JSON:
 JSON arrives as the string ``Message`` of ``{"Type": "Notification", ...}``.
 
 A body that is not such an event raises ``NotAnEvent``: not JSON, not an object, no
-``detail-type``, an account that is not 12 ASCII digits, a time that does not parse, a
-CloudTrail record without an ``eventID``. Optional text fields of the wrong type are read as
-empty; their content is never interpreted (builders escape it).
+``detail-type``, an account that is not 12 ASCII digits, a time that does not parse or falls
+outside 2000-9998 (a record's bad ``eventTime`` gives way to EventBridge's ``time``), a
+CloudTrail record without an ``eventID``. Any other failure while reading a body (an overflow,
+the recursion limit, an encoding) is ``NotAnEvent`` too: the parser raises nothing else, so
+one message never holds back the others. Optional text fields of the wrong type are read as
+empty; NULs and lone surrogates (valid JSON escapes that PostgreSQL and UTF-8 refuse) become
+U+FFFD; their content is never interpreted (builders escape it).
 """
 
 from __future__ import annotations
@@ -26,10 +30,23 @@ API_CALL = "AWS API Call via CloudTrail"
 EVENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 MAX_TEXT = 1024  # a user agent or an IP address longer than this is cut
 MAX_BODY = 1024 * 1024  # SQS's largest message
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # before AWS: no CloudTrail record is older
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)  # shown in any time zone without overflowing
+UNENCODABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def parse_message(body: str) -> ApiCall:
-    """The event in an SQS message body (raw or SNS-wrapped); ``NotAnEvent`` otherwise."""
+    """The event in an SQS message body (raw or SNS-wrapped); ``NotAnEvent`` otherwise, and
+    never another exception."""
+    try:
+        return read_message(body)
+    except NotAnEvent:
+        raise
+    except Exception as exc:  # the rule above: whatever failed, this body is not an event
+        raise NotAnEvent(f"could not be read ({type(exc).__name__})") from None
+
+
+def read_message(body: str) -> ApiCall:
     data = load_object(body)
     if data.get("Type") == "Notification" and "detail-type" not in data:
         message = data.get("Message")
@@ -104,9 +121,10 @@ def parse_time(value: object) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        at = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # year 1 at +01:00 is before year 1 in UTC
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return at if EARLIEST <= at < LATEST else None
 
 
 def require(value: datetime | None, name: str) -> datetime:
@@ -116,7 +134,7 @@ def require(value: datetime | None, name: str) -> datetime:
 
 
 def text(value: object) -> str:
-    return value[:MAX_TEXT] if isinstance(value, str) else ""
+    return UNENCODABLE.sub("\ufffd", value[:MAX_TEXT]) if isinstance(value, str) else ""
 
 
 def mapping(value: object) -> dict[str, Any]:

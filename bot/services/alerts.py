@@ -133,11 +133,28 @@ class AlertService:
     # -- one batch ---------------------------------------------------------------------------
 
     def handle_batch(self, queue: Queue, messages: Sequence[Received]) -> None:
-        """Handle ``messages`` and delete those that were posted or deliberately skipped."""
-        done = [m for m in messages if self.handle(m)]
+        """Handle ``messages`` and delete those that were posted or deliberately skipped. Each
+        message is handled on its own: whatever fails for one leaves it on the queue (logged
+        once) and every other message of the batch is handled."""
+        done = [m for m in messages if self.guarded(m)]
         if done:
             queue.delete(done)
         self.prune_now_and_then()
+
+    def guarded(self, message: Received) -> bool:
+        try:
+            return self.handle(message)
+        except Exception as exc:  # one message's failure never holds back the batch
+            self.count("failed")
+            if self.first_time(message):
+                log.error(
+                    "events queue: message %s could not be handled (%s); left on the queue, "
+                    "its dead-letter queue takes it after its last delivery",
+                    message.message_id,
+                    type(exc).__name__,
+                    exc_info=exc,
+                )
+            return False
 
     def prune_now_and_then(self) -> None:
         now = self.now()
@@ -285,13 +302,19 @@ class AlertService:
         self.count("noted")
         return True
 
-    def log_once(self, message: Received, why: str) -> None:
+    def first_time(self, message: Received) -> bool:
+        """True the first time this process meets ``message`` among those it logs."""
         with self.lock:
             if message.message_id in self.logged:
-                return
+                return False
             self.logged[message.message_id] = None
             while len(self.logged) > MAX_REMEMBERED:
                 self.logged.popitem(last=False)
+        return True
+
+    def log_once(self, message: Received, why: str) -> None:
+        if not self.first_time(message):
+            return
         log.warning(
             "events queue: message %s is not an EventBridge event (%s); left on the queue for "
             "its dead-letter queue",

@@ -23,7 +23,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from slack_sdk import WebClient
 
+from bot.audit.models import KeySlot, Status
 from bot.aws.queue import EventQueue
+from bot.remediation.keys import KeyPrint, coverage
 from bot.services.alerts import AlertPoller, AlertService, Placed
 from bot.slack.alerts import SlackAlerts
 from bot.slack.poster import Poster
@@ -397,3 +399,91 @@ def test_a_window_slack_refused_is_posted_by_its_next_use(
     (alert,) = alerts(slack)
     final = next(m for m in slack.messages(CHANNEL) if m.ts == alert.ts)
     assert "used 2 times" in text_of(final)
+
+
+def poison(at: datetime) -> str:
+    """A root call whose ``eventTime`` and ``time`` are year 1 at +01:00: before year 1 in UTC
+    (``OverflowError`` when converted)."""
+    event = trail.key_used("s3:ListBuckets", at=at)
+    stamp = "0001-01-01T00:00:00+01:00"
+    return json.dumps({**event, "time": stamp, "detail": {**event["detail"], "eventTime": stamp}})
+
+
+def test_a_poison_message_holds_back_nothing_and_a_new_key_under_an_accepted_risk_is_shown(
+    aws: SimulatedAws,
+    queues: tuple[str, str],
+    store: AlertStore,
+    slack: SlackStandin,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The attack: an event no parser can place in time, received in the same batch as a real
+    root CreateAccessKey, in an account whose only key is under an accepted risk. The alert is
+    posted from that very batch and the account's accepted risk stops covering it; the poison
+    alone stays for the dead-letter queue, logged once."""
+    url, dead = queues
+    report_at = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    old = report_at - timedelta(days=700)
+    accepted = (KeyPrint(created=old, active=True, slot=1),)
+    audited = (KeySlot(slot=1, active=True, last_rotated=old),)  # the report shows the old key
+    assert coverage(Status.NONCOMPLIANT, audited, accepted, report_at=report_at).covered
+
+    poller, service = consumer(aws, url, store, slack)
+    send(aws, url, poison(report_at), trail.body(trail.key_created(OTHER_KEY)))
+    received = poller.queue.receive()
+    deadline = time.monotonic() + 20
+    while len(received) < 2 and time.monotonic() < deadline:
+        received += poller.queue.receive()
+    assert len(received) == 2
+    received.sort(key=lambda m: "0001-01-01" not in m.body)  # the poison first in its batch
+    caplog.set_level(logging.WARNING, logger="bot.services.alerts")
+    service.handle_batch(poller.queue, received)
+
+    (alert,) = alerts(slack)
+    assert "Root access key created" in text_of(alert)
+    change = store.key_changes().get(ACCOUNT)
+    assert change is not None
+    shown = coverage(Status.NONCOMPLIANT, audited, accepted, change=change, report_at=report_at)
+    assert not shown.covered and "after the credential report" in shown.why
+    assert depth(aws, url) == 1  # the poison alone is left, for the dead-letter queue
+    drain(poller, aws, url)
+    assert depth(aws, dead) == 1
+    logged = [r for r in caplog.records if "not an EventBridge event" in r.getMessage()]
+    assert len(logged) == 1 and "eventTime" in logged[0].getMessage()
+    assert len(alerts(slack)) == 1
+
+
+class FailsFor:
+    """A notifier that fails in an unforeseen way for one account's alerts."""
+
+    def __init__(self, inner: SlackAlerts, account: str) -> None:
+        self.inner = inner
+        self.account = account
+
+    def key_alert(self, activity: Any, *args: Any, **kwargs: Any) -> Placed | None:
+        if activity.account_id == self.account:
+            raise ValueError("an unforeseen failure")
+        return self.inner.key_alert(activity, *args, **kwargs)
+
+
+def test_an_unforeseen_failure_on_one_message_leaves_the_rest_of_the_batch_handled(
+    aws: SimulatedAws, queues: tuple[str, str], store: AlertStore, slack: SlackStandin
+) -> None:
+    url, _ = queues
+    poller, service = consumer(aws, url, store, slack)
+    service.notifier = FailsFor(service.notifier, "222222222222")  # type: ignore[arg-type,assignment]
+    send(
+        aws,
+        url,
+        trail.body(trail.key_created(OTHER_KEY, account_id="222222222222")),
+        trail.body(trail.key_created(OTHER_KEY)),
+    )
+    received = poller.queue.receive()
+    deadline = time.monotonic() + 20
+    while len(received) < 2 and time.monotonic() < deadline:
+        received += poller.queue.receive()
+    received.sort(key=lambda m: "222222222222" not in m.body)  # the failing one first
+    service.handle_batch(poller.queue, received)
+    (alert,) = alerts(slack)
+    assert ACCOUNT in text_of(alert)
+    assert service.counts["failed"] == 1
+    assert depth(aws, url) == 1  # the failed one stays: redelivered, then dead-lettered

@@ -1,5 +1,6 @@
 """Property-based tests of the parsers that read untrusted input: the credential report, the
-``/rootkey`` command text, button values and modal ``private_metadata``.
+``/rootkey`` command text, button values, modal ``private_metadata`` and the events queue's
+message bodies.
 
 They never crash with anything but their typed error, and garbage never becomes a
 ``compliant`` verdict.
@@ -12,7 +13,8 @@ import csv
 import io
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
@@ -20,6 +22,10 @@ from hypothesis import strategies as st
 from bot.audit.models import Status
 from bot.audit.report import ReportError, parse_credential_report
 from bot.audit.verdict import decide
+from bot.events.classify import classify
+from bot.events.fold import window_of
+from bot.events.models import Activity, NotAnEvent
+from bot.events.parse import parse_message
 from bot.remediation.events import FormContext
 from bot.remediation.progress import parse_owners
 from bot.slack.commands import Check, Help, Subcommand, UsageError, parse_command
@@ -312,3 +318,182 @@ def test_owners_file_parses_or_value_error(text: str) -> None:
     for account, user in owners.items():
         assert re.fullmatch(r"[0-9]{12}", account), account
         assert re.fullmatch(r"[UW][A-Z0-9]+", user), user
+
+
+# -- the events queue: an SQS message body ----------------------------------------------------
+
+# A root user's console session creating the root's own access key, as EventBridge delivers it
+# to SQS. The CloudTrail record follows the shape of the "Root Access Key Created" test log of
+# panther-labs/panther-analysis (rules/aws_cloudtrail_rules/aws_root_access_key_created.yml):
+# requestParameters null, no userName in the response, a session signed with a temporary key
+# and its sessionContext; the envelope is EventBridge's "AWS API Call via CloudTrail" event.
+# Ids are examples (AWS's documentation key ids, 111111111111).
+ROOT_CREATE_ACCESS_KEY: dict[str, Any] = {
+    "version": "0",
+    "id": "0b7d4b2e-6a1f-4c38-9f0e-2d6c1a5e7f10",
+    "detail-type": "AWS API Call via CloudTrail",
+    "source": "aws.iam",
+    "account": ACCOUNT,
+    "time": "2026-11-30T10:42:07Z",
+    "region": "us-east-1",
+    "resources": [],
+    "detail": {
+        "eventVersion": "1.09",
+        "userIdentity": {
+            "type": "Root",
+            "principalId": ACCOUNT,
+            "arn": f"arn:aws:iam::{ACCOUNT}:root",
+            "accountId": ACCOUNT,
+            "accessKeyId": "ASIAIOSFODNN7EXAMPLE",
+            "sessionContext": {
+                "attributes": {"creationDate": "2026-11-30T10:31:55Z", "mfaAuthenticated": "true"}
+            },
+            "invokedBy": "signin.amazonaws.com",
+        },
+        "eventTime": "2026-11-30T10:42:07Z",
+        "eventSource": "iam.amazonaws.com",
+        "eventName": "CreateAccessKey",
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "203.0.113.5",
+        "userAgent": "signin.amazonaws.com",
+        "requestParameters": None,
+        "responseElements": {
+            "accessKey": {
+                "accessKeyId": "AKIAI44QH8DHBEXAMPLE",
+                "status": "Active",
+                "createDate": "Nov 30, 2026, 10:42:07 AM",
+            }
+        },
+        "requestID": "7f9c0d3e-2b1a-4e5f-8a6b-0c1d2e3f4a5b",
+        "eventID": "3e1c9a2b-5d4f-4b6a-8c7e-9f0a1b2c3d4e",
+        "readOnly": False,
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": ACCOUNT,
+        "eventCategory": "Management",
+    },
+}
+
+# What a sender can put where a value was: any JSON, times at the edges of the calendar (with
+# offsets that push them past it), text with NULs and lone surrogates (valid JSON escapes),
+# nesting deeper than the recursion limit, and very long strings.
+edge_times = st.builds(
+    lambda year, offset: f"{year:04d}-01-01T00:00:00{offset}",
+    st.sampled_from([1, 2, 1969, 1970, 2026, 9998, 9999]),
+    st.sampled_from(["Z", "+01:00", "-01:00", "+14:00", "-12:00", ""]),
+) | st.builds(lambda d: d.isoformat(), st.datetimes(timezones=st.timezones()))
+odd_text = st.text(alphabet=st.characters(categories=["Cs", "Cc", "Lu", "Nd", "Zs"]), max_size=40)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20) | odd_text,
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3)
+    ),
+    max_leaves=10,
+)
+replacements = json_values | edge_times | st.integers(min_value=10**30)
+
+
+# The fields the parser reads, drawn as often as all the others together.
+READ_FIELDS = [
+    ("time",),
+    ("account",),
+    ("detail-type",),
+    ("detail", "eventTime"),
+    ("detail", "eventID"),
+    ("detail", "eventSource"),
+    ("detail", "sourceIPAddress"),
+    ("detail", "userAgent"),
+    ("detail", "userIdentity", "type"),
+    ("detail", "userIdentity", "accessKeyId"),
+    ("detail", "userIdentity", "sessionContext"),
+    ("detail", "requestParameters"),
+    ("detail", "responseElements", "accessKey", "accessKeyId"),
+]
+
+
+def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place in ``value`` a mutation can replace or remove."""
+    found = [prefix]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += paths(item, (*prefix, key))
+    return found
+
+
+def mutated(record: Any, path: tuple[Any, ...], new: Any, drop: bool) -> Any:
+    if not path:
+        return new
+    if not isinstance(record, dict):
+        return record  # an earlier mutation replaced the object this path went through
+    copy = dict(record)
+    head, *rest = path
+    if drop and not rest:
+        copy.pop(head, None)
+    else:
+        copy[head] = mutated(copy.get(head), tuple(rest), new, drop)
+    return copy
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.data(),
+    mutations=st.integers(min_value=1, max_value=4),
+    wrap=st.booleans(),
+    raw_nesting=st.none() | st.integers(min_value=1_000, max_value=100_000),
+    padding=st.none() | st.sampled_from([1024 * 1024, 2 * 1024 * 1024]),
+)
+def test_a_mutated_root_create_access_key_parses_or_is_not_an_event(
+    data: st.DataObject,
+    mutations: int,
+    wrap: bool,
+    raw_nesting: int | None,
+    padding: int | None,
+) -> None:
+    """The parser raises nothing but ``NotAnEvent``; what it returns can be classified, shown
+    in any time zone, and written to the database (no NUL, no lone surrogate)."""
+    record: Any = ROOT_CREATE_ACCESS_KEY
+    for _ in range(mutations):
+        path = data.draw(st.sampled_from(READ_FIELDS) | st.sampled_from(paths(record)))
+        record = mutated(record, path, data.draw(replacements), data.draw(st.booleans()))
+    body = json.dumps(record)  # NaN/Infinity are written as JSON readers accept them
+    if raw_nesting is not None:
+        body = body.replace('"resources": []', '"resources": ' + "[" * raw_nesting, 1)
+    if padding is not None:  # past SQS's largest message
+        body = body.replace('"resources": []', '"resources": ["' + "A" * padding + '"]', 1)
+    if wrap:
+        body = json.dumps({"Type": "Notification", "Message": body})
+    try:
+        call = parse_message(body)
+    except NotAnEvent:
+        return
+    found = classify(call)
+    for zone in (timezone(timedelta(hours=-12)), timezone(timedelta(hours=14))):
+        call.at.astimezone(zone)
+    window_of(call.at)
+    for text in (call.source_ip, call.user_agent, call.region, call.action, call.event_id):
+        text.encode("utf-8")  # no lone surrogate
+        assert "\x00" not in text
+    if found is not None:
+        assert found.key_id.isascii()
+        assert re.fullmatch(r"[0-9]{12}", found.account_id)
+
+
+def test_the_real_record_is_a_root_key_created() -> None:
+    found = classify(parse_message(json.dumps(ROOT_CREATE_ACCESS_KEY)))
+    assert found is not None and found.activity is Activity.KEY_CREATED
+    assert found.key_id == "AKIAI44QH8DHBEXAMPLE"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(categories=["Cs", "Cc", "P", "L", "N"]), max_size=300))
+@example("[" * 200_000)
+@example(
+    '{"detail-type": "x", "account": "111111111111", "time": "0001-01-01T00:00:00+01:00", '
+    '"id": "x", "detail": {}}'
+)
+def test_any_text_as_a_message_body_is_an_event_or_not_an_event(body: str) -> None:
+    try:
+        call = parse_message(body)
+    except NotAnEvent:
+        return
+    classify(call)

@@ -153,6 +153,59 @@ def test_what_is_not_an_event_is_rejected(body: str) -> None:
         parse_message(body)
 
 
+def with_times(event: dict[str, Any], envelope: str, record: str) -> str:
+    return json.dumps(
+        {**event, "time": envelope, "detail": {**event["detail"], "eventTime": record}}
+    )
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "0001-01-01T00:00:00+01:00",  # before year 1 in UTC: OverflowError when converted
+        "9999-12-31T23:30:00-01:00",  # after year 9999 in UTC
+        "0001-01-01T00:00:00Z",  # converts, but not to every time zone a message is shown in
+        "1970-01-01T00:00:00Z",  # before AWS existed: not a CloudTrail time
+    ],
+)
+def test_an_event_time_out_of_range_is_not_an_event(stamp: str) -> None:
+    with pytest.raises(NotAnEvent):
+        parse_message(with_times(trail.key_created(NEW_KEY), stamp, stamp))
+
+
+def test_a_root_key_created_with_an_unusable_event_time_keeps_the_envelopes_time() -> None:
+    """A bad ``eventTime`` does not drop a root key creation: EventBridge's ``time`` stands in."""
+    event = trail.key_created(NEW_KEY, at=AT)
+    found = classify(parse_message(with_times(event, event["time"], "0001-01-01T00:00:00+01:00")))
+    assert found is not None and found.activity is Activity.KEY_CREATED
+    assert found.call.at == AT.replace(microsecond=0)
+
+
+def test_a_failure_while_reading_is_not_an_event(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever goes wrong inside the parser (here: the JSON reader overflowing the stack),
+    the message is "not an event", never an exception that stops the batch."""
+
+    def overflowing(*_: object, **__: object) -> object:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr("bot.events.parse.parse_event", overflowing)
+    with pytest.raises(NotAnEvent, match="RecursionError"):
+        parse_message(trail.body(trail.key_created(NEW_KEY)))
+
+
+def test_text_that_cannot_be_encoded_is_read_with_replacement_characters() -> None:
+    """A lone surrogate or a NUL (valid JSON escapes) cannot be written to PostgreSQL or sent
+    as UTF-8: the parser replaces them, and the root call still alerts."""
+    event = trail.key_used("s3:ListBuckets", ip="203.0.113.5\u0000", agent="aws-cli \ud800")
+    body = trail.body(event)  # json.dumps writes both as \\u escapes, as a sender could
+    assert "\\u0000" in body and "\\ud800" in body
+    found = classify(parse_message(body))
+    assert found is not None and found.activity is Activity.KEY_USED
+    assert found.call.source_ip == "203.0.113.5\ufffd"
+    assert found.call.user_agent == "aws-cli \ufffd"
+    assert found.call.user_agent.encode("utf-8") and found.call.source_ip.encode("utf-8")
+
+
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
     lambda children: (
@@ -237,8 +290,9 @@ def test_generated_root_uses_keep_their_text_as_sent(
         trail.key_used("ec2:DescribeInstances", agent=agent, ip=ip, region=region, at=at)
     )
     assert found is not None and found.activity is Activity.KEY_USED
-    assert found.call.user_agent == agent[:1024]  # kept as sent; escaping is the builders' job
-    assert found.call.source_ip == ip
+    # Kept as sent (escaping is the builders' job), but for NULs, which no database keeps.
+    assert found.call.user_agent == agent[:1024].replace("\x00", "\ufffd")
+    assert found.call.source_ip == ip.replace("\x00", "\ufffd")
     assert found.call.at == at
     assert found.call.action == "ec2:DescribeInstances"
 
