@@ -48,17 +48,15 @@ def tracked_target(state: State, progress: KeyProgress) -> State | None:
 
 
 def choose_mode(configured: str, features: OrgFeatures) -> tuple[Mode, str]:
-    """The mode that applies to an account, with one line saying why."""
+    """The mode that applies to an account, and why it is not the one configured ("" when it
+    is: the mode itself is described once, where it is shown)."""
     if configured != Mode.ASSUME_ROOT.value:
-        return Mode.TRACKED, "tracked: a person removes the key, rootkey verifies it"
+        return Mode.TRACKED, ""
     if features.assume_root_ready:
-        return (
-            Mode.ASSUME_ROOT,
-            "assume-root: rootkey deletes the key (centralized root access)",
-        )
+        return Mode.ASSUME_ROOT, ""
     flags = features.to_dict()
     return Mode.TRACKED, (
-        "tracked: ROOTKEY_REMEDIATION=assume-root, but centralized root access is not ready "
+        "ROOTKEY_REMEDIATION=assume-root, but centralized root access is not ready "
         f"(RootCredentialsManagement {flags['RootCredentialsManagement']}, "
         f"RootSessions {flags['RootSessions']})"
     )

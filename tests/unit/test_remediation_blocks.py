@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.audit.models import KeySlot, Status, Verdict
+from bot.audit.models import KeySlot, OrgFeatures, Status, Verdict
 from bot.cli.log import write_csv
 from bot.remediation.models import Approval, Request, RiskException
+from bot.remediation.progress import choose_mode
 from bot.remediation.states import Kind, Mode, State
 from bot.rules import csv_cell as neutralise
 from bot.slack.action_ids import ActionId
@@ -83,6 +84,27 @@ def test_the_form_warns_about_recent_use_and_masks_nothing_it_does_not_need() ->
     text = json.dumps(view["blocks"])
     assert text.count("Used in the last 30 days") == 1
     assert blocks.FormContext.decode(view["private_metadata"]) == ctx
+
+
+@pytest.mark.parametrize(
+    ("configured", "features", "said", "why"),
+    [
+        ("tracked", OrgFeatures(True, True), "removes the key", None),
+        ("assume-root", OrgFeatures(True, True), "deletes the key", None),
+        ("assume-root", OrgFeatures(True, False), "removes the key", "RootSessions disabled"),
+    ],
+    ids=["tracked", "assume-root", "assume-root not ready"],
+)
+def test_the_form_says_its_mode_once(
+    configured: str, features: OrgFeatures, said: str, why: str | None
+) -> None:
+    verdict = Verdict("111111111111", Status.NONCOMPLIANT, "r", "aws", keys=(KeySlot(1, True),))
+    ctx = blocks.FormContext(Kind.REMEDIATION, "111111111111", "C1", "1.2")
+    mode, reason = choose_mode(configured, features)
+    text = json.dumps(blocks.remediation_modal(ctx, verdict, mode, reason, NOW).to_dict())
+    assert text.count(mode.value) == 1 and text.count(said) == 1
+    if why is not None:  # why it is not the mode asked for, said once too
+        assert text.count(why) == 1 and "centralized root access is not ready" in text
 
 
 @pytest.mark.parametrize(

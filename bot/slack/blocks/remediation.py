@@ -171,7 +171,7 @@ def remediation_modal(
         ),
         mrkdwn_section(keys_text(verdict, now)),
         mrkdwn_section(f"*Mode:* {escape(mode.value)}. {what}"),
-        context(escape(why)),
+        *([context(escape(why))] if why else []),  # why not the mode configured
         text_input("reason", "Reason", multiline=True, hint="Why it is safe to remove them"),
         text_input("ticket", "Ticket", optional=True, hint="SEC-1234 or https://…"),
         context("Approvers are asked in the finding's thread. Deleting a key cannot be undone."),
