@@ -221,11 +221,11 @@ def from_report(
         return verdict(Status.NONCOMPLIANT, reason)
     if root.unknown_slots:
         slots = " and ".join(str(slot) for slot in root.unknown_slots)
+        which = f"keys {slots} are" if len(root.unknown_slots) > 1 else f"key {slots} is"
         detail = f"; {problems}" if problems else ""
         return verdict(
             Status.ERROR,
-            f"could not audit: the {note}'s root row does not say whether key {slots} is active"
-            f"{detail}",
+            f"could not audit: the {note}'s root row does not say whether {which} active{detail}",
         )
     if problems:
         return verdict(

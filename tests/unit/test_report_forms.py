@@ -221,6 +221,13 @@ def test_unreadable_active_flag_without_another_active_key_is_an_error() -> None
     (v,) = verdicts(text)
     assert v.status is Status.ERROR
     assert "access_key_1_active 'maybe'" in v.reason
+    assert "does not say whether keys 1 and 2 are active;" in v.reason
+
+
+def test_one_unknown_active_flag_is_said_in_the_singular() -> None:
+    text = sample("truncated-root.csv").decode().removesuffix(",true\n") + ",false\n"
+    (v,) = verdicts(text)
+    assert "does not say whether key 2 is active;" in v.reason
 
 
 # 4 -------------------------------------------------------------------------- day and month order
