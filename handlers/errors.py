@@ -31,6 +31,17 @@ def tell(services: Services, response_url: str | None, error: Exception) -> None
         log.error("could not tell the user about an error: %s", exc.error)
 
 
+def tell_privately(services: Services, channel: str, user: str, error: Exception) -> None:
+    """``tell`` where there is no ``response_url`` (a form's work after its ack): the one line
+    for ``error`` as an ephemeral message to ``user`` in ``channel``."""
+    problem = describe(error)
+    try:
+        message = error_message(problem.text, problem.error_id, mrkdwn=problem.mrkdwn)
+        services.poster.ephemeral(channel, user, message)
+    except DeliveryError as exc:
+        log.error("could not tell the user about an error: %s", exc.error)
+
+
 def register(app: App, services: Services) -> None:
     @app.error
     def answer_error(error: Exception, body: dict[str, Any]) -> BoltResponse:

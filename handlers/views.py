@@ -1,4 +1,11 @@
-"""Modal submissions (callback ids from ``bot.slack.action_ids``)."""
+"""Modal submissions (callback ids from ``bot.slack.action_ids``).
+
+No listener waits on AWS: a submitted form is checked against the database only, then acked;
+the request is created and posted in the job pool (in assume-root mode that asks AWS which
+Organization features are on, and the thread gets what used the keys from CloudTrail). A full
+pool is said in the form, which stays open; a request that cannot be created after the ack
+(another one for the account got there first) is told to the submitter privately.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +20,7 @@ from bot.remediation.errors import InvalidInput
 from bot.slack import payloads
 from bot.slack.action_ids import CallbackId
 from bot.store.records import StoreError
+from handlers import errors
 from handlers.deadline import acked_in_time, overdue
 from handlers.middleware import claimed
 
@@ -29,6 +37,7 @@ log = logging.getLogger(__name__)
 FORM_CHECK_SECONDS = 1.5
 FORM_CHECKERS = 4  # forms checked at once; beyond, they wait their turn (within the deadline)
 NOT_AVAILABLE = "database not available: submit the form again in a minute"
+BUSY = "rootkey is busy with other audits: submit the form again in a minute"
 
 
 def register(app: App, services: Services) -> None:
@@ -40,9 +49,10 @@ def register(app: App, services: Services) -> None:
     def submit_request(
         ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
     ) -> None:
-        """Validate at once (errors go back into the form), ack, then create and post; unless
-        the ack came too late for Slack to have taken it: then nothing is created (Slack
-        showed the form as failed; it stays open to submit again) and the submitter is told."""
+        """Validate at once (errors go back into the form), ack, then create and post in the
+        job pool; unless the ack came too late for Slack to have taken it: then nothing is
+        created (Slack showed the form as failed; it stays open to submit again) and the
+        submitter is told."""
         user = payloads.submitter(body)
         channel: str | None = None
         try:
@@ -53,21 +63,41 @@ def register(app: App, services: Services) -> None:
                 return
             new = checkers.submit(remediation.prepare, form, user).result(FORM_CHECK_SECONDS)
         except InvalidInput as exc:
-            errors = {exc.field: str(exc)}
-            acked_in_time(services, ack, body, context, channel=channel, **refused(errors))
+            problems = {exc.field: str(exc)}
+            acked_in_time(services, ack, body, context, channel=channel, **refused(problems))
             return
         except (CheckTookTooLong, StoreError) as exc:
             log.warning("a form could not be checked: %s", exc or "the database is slow")
-            errors = {"reason": NOT_AVAILABLE}
-            acked_in_time(services, ack, body, context, channel=channel, **refused(errors))
+            problems = {"reason": NOT_AVAILABLE}
+            acked_in_time(services, ack, body, context, channel=channel, **refused(problems))
+            return
+        if not services.jobs.reserve("request"):  # before the ack: the form can still say so
+            acked_in_time(
+                services, ack, body, context, channel=channel, **refused({"reason": BUSY})
+            )
             return
         if not acked_in_time(services, ack, body, context, channel=channel):
+            services.jobs.release()
             return
         services.forms.submitted(str(view.get("id") or ""))
-        if claimed(services, context):  # a form another replica took on is saved there once
-            services.forms.request_posted(remediation.create(new))
+
+        def create() -> None:
+            try:
+                if claimed(services, context):  # a form another replica took on is saved there
+                    services.forms.request_posted(remediation.create(new))
+            except Exception as exc:  # refused after all, or the database failing: told
+                errors.tell_privately(services, channel or new.channel, user, exc)
+
+        if not services.jobs.run_reserved("request", create):  # the bot is stopping
+            errors.tell_privately(services, channel or new.channel, user, Stopping())
 
 
-def refused(errors: dict[str, str]) -> dict[str, Any]:
-    """The ack that puts ``errors`` (field -> message) back into the form."""
-    return {"response_action": "errors", "errors": errors}
+class Stopping(Exception):
+    """The bot stopped between a form's ack and its work."""
+
+    user_message = "rootkey was stopping, so your form was not saved: submit it again."
+
+
+def refused(problems: dict[str, str]) -> dict[str, Any]:
+    """The ack that puts ``problems`` (field -> message) back into the form."""
+    return {"response_action": "errors", "errors": problems}
