@@ -19,7 +19,7 @@ from bot.slack import payloads
 from bot.slack.action_ids import ActionId
 from bot.slack.blocks.command import ack_text, busy_text, error_message, note
 from bot.slack.blocks.common import Message
-from bot.slack.values import BadValue, FindingRef
+from bot.slack.values import BadValue
 from handlers import errors
 from handlers.deadline import acked_in_time
 from handlers.middleware import claimed
@@ -30,6 +30,13 @@ if TYPE_CHECKING:
     from bot.wiring import Services
 
 log = logging.getLogger(__name__)
+
+NO_HOME_CHANNEL = (
+    "A request from the Home tab is posted in `ROOTKEY_REQUEST_CHANNEL`, else in "
+    "`ROOTKEY_DIGEST_CHANNEL`, and neither is set for rootkey. Run `/rootkey check` in a "
+    "channel the approvers are in and ask from its result there, or ask whoever runs rootkey "
+    "to set one of them."
+)
 
 
 def register(app: App, services: Services) -> None:
@@ -81,10 +88,10 @@ def register(app: App, services: Services) -> None:
         except BadValue:
             refuse_unknown_value(clicked, "remediation", "run the check again.")
             return
-        if not ctx.channel:  # clicked on the Home tab: post where the finding's audit was
-            channel = services.home.request_channel(FindingRef.decode(clicked.value).run_id)
-            if channel is None:
-                log.warning("a Home tab request has no channel to go to (no digest channel)")
+        if not ctx.channel:  # clicked on the Home tab: no channel of its own
+            channel = remediation.home_channel()
+            if channel is None:  # said before any form opens
+                forms.explain(clicked.trigger_id, clicked.view_id, NO_HOME_CHANNEL)
                 return
             ctx = replace(ctx, channel=channel)
         forms.open(ctx, clicked.user, clicked.trigger_id, clicked.view_id)

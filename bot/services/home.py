@@ -30,7 +30,7 @@ from bot.remediation.states import State
 from bot.services.org_state import Counts, CurrentState, OrgState, Standing
 from bot.services.ports import KeyChangeSource
 from bot.store.alerts import Alert
-from bot.store.records import AccountState, RunInfo, StoreError
+from bot.store.records import AccountState, RunInfo
 
 ALERT_DAYS = 7
 MINE_FIRST_STATES = frozenset(
@@ -46,8 +46,6 @@ class RunReader(Protocol):
     def current_states(
         self, baseline: datetime | None = None
     ) -> tuple[RunInfo | None, list[AccountState]]: ...
-
-    def get_run(self, run_id: int) -> RunInfo: ...
 
 
 class RequestReader(Protocol):
@@ -155,18 +153,6 @@ class HomeService:
         self.key_changes = key_changes  # root keys created/reactivated, where alerts are on
         self.screen = screen
         self.clock = clock
-
-    def request_channel(self, run_id: str | None) -> str | None:
-        """Where a request made from the Home tab is posted: the channel the finding's audit
-        was posted in, else the digest channel (None: neither is known)."""
-        if run_id and run_id.isdigit():
-            try:
-                channel = self.runs.get_run(int(run_id)).channel
-            except StoreError:  # an unknown run (or the database away): fall back
-                channel = None
-            if channel:
-                return channel
-        return self.digest_channel
 
     def opened(self, user: str) -> None:
         """``user`` opened the Home tab: show where things stand now."""

@@ -34,6 +34,11 @@ class ApproverDirectory(Protocol):
         when the platform cannot be asked."""
         ...
 
+    def private_members(self, channel: str) -> frozenset[str] | None:
+        """Who can read ``channel`` when it is private (its members); None when anyone in the
+        workspace can read it, or when the platform could not say."""
+        ...
+
 
 class RemediationNotifier(Protocol):
     """Every event of a request, told where the request lives (its thread). A failure to

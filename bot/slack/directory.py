@@ -1,5 +1,6 @@
 """What rootkey asks of Slack's directory: who is in an approver group
-(``usergroups.users.list``) and what a person is called (``users.info``, for the audit log)."""
+(``usergroups.users.list``), what a person is called (``users.info``, for the audit log) and
+who can read a private conversation (``conversations.info``, ``conversations.members``)."""
 
 from __future__ import annotations
 
@@ -88,3 +89,25 @@ class SlackDirectory:
         with self.lock:
             self.names[user] = (name, now + ttl)
         return name
+
+    def private_members(self, channel: str) -> frozenset[str] | None:
+        """Who can read ``channel`` when it is private (a private channel or a group DM): its
+        members. None when everyone in the workspace can read it (a public channel), or when
+        Slack could not say (logged: the request is not refused for a lookup)."""
+        try:
+            info = self.client.conversations_info(channel=channel).get("channel") or {}
+            if not info.get("is_private"):
+                return None
+            members: set[str] = set()
+            cursor: str | None = None
+            while True:
+                page = self.client.conversations_members(channel=channel, cursor=cursor, limit=200)
+                members.update(str(u) for u in page.get("members") or [])
+                cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+                if not cursor:
+                    return frozenset(members)
+        except SlackApiError as exc:
+            log.warning("could not read who is in %s: %s", channel, exc.response.get("error"))
+        except (SlackClientError, *TRANSPORT_ERRORS) as exc:
+            log.warning("could not read who is in %s: %s", channel, type(exc).__name__)
+        return None

@@ -91,6 +91,13 @@ class RequestForms:
         if not self.pool.submit("request form", lambda: self.fill(ctx, user, shown)):
             self.client.views_update(view_id=view_id, view=info_modal(BUSY))
 
+    def explain(self, trigger_id: str, view_id: str | None, text: str) -> None:
+        """In the click's listener: a note instead of a form (why no form can open)."""
+        if view_id is None:
+            self.client.views_open(trigger_id=trigger_id, view=info_modal(text))
+        else:
+            self.client.views_update(view_id=view_id, view=info_modal(text))
+
     def fill(self, ctx: FormContext, user: str, view_id: str) -> None:
         """In the job pool: audit, fill the form, then add what used the keys. Never raises."""
         try:

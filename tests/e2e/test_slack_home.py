@@ -209,10 +209,9 @@ def home_click(view: dict[str, Any], user: str, action_id: str, value: str) -> s
     return urlencode({"payload": json.dumps(payload)})
 
 
-def test_request_remediation_from_the_home_tab_goes_to_the_findings_channel(
-    slack: SlackStandin, bot: BotProcess
-) -> None:
-    user = "U0HOMEREQ1"
+def home_request_button(slack: SlackStandin, bot: BotProcess, user: str) -> dict[str, Any]:
+    """``user`` opens the Home tab of ``bot``: its view, with the "Request remediation" button
+    of the finding as ``button``."""
     assert post_event(bot, home_opened(user)) == 200
     view = slack.wait_for(lambda: slack.home_view(user))
     (button,) = [
@@ -222,18 +221,82 @@ def test_request_remediation_from_the_home_tab_goes_to_the_findings_channel(
         for e in b["elements"]
         if e["action_id"] == "rootkey_request_remediation"
     ]
+    return {**view, "button": button}
+
+
+def click_home_request(bot: BotProcess, view: dict[str, Any], user: str) -> None:
+    button = view.pop("button")
     body = home_click(view, user, button["action_id"], button["value"])
     assert post_signed(bot.events_url, body).status_code == 200
 
+
+def test_request_remediation_from_the_home_tab_goes_to_the_digest_channel(
+    slack: SlackStandin, bot: BotProcess
+) -> None:
+    """The finding's audit ran in another channel; without ROOTKEY_REQUEST_CHANNEL a request
+    from the Home tab goes to the digest channel, where the bot posts for everyone."""
+    user = "U0HOMEREQ1"
+    click_home_request(bot, home_request_button(slack, bot, user), user)
+
     form = filled_form(slack, bot.keyed)  # type: ignore[attr-defined]
     meta = json.loads(form["private_metadata"])
-    assert (meta["a"], meta["c"]) == (bot.keyed, CHANNEL)  # type: ignore[attr-defined]
+    assert (meta["a"], meta["c"]) == (bot.keyed, DIGESTS)  # type: ignore[attr-defined]
     reply = submit(bot.events_url, form, user, {"reason": "from the Home tab"})
     assert reply.status_code == 200
     posted = slack.wait_for(
-        lambda: [m for m in slack.messages(CHANNEL) if "from the Home tab" in json.dumps(m.args)]
+        lambda: [m for m in slack.messages(DIGESTS) if "from the Home tab" in json.dumps(m.args)]
     )
-    assert posted[0].channel == CHANNEL
+    assert posted[0].channel == DIGESTS
     # and the requester's Home tab lists it among their own requests
     assert post_event(bot, home_opened(user)) == 200
     slack.wait_for(lambda: "remediation of" in json.dumps((slack.home_view(user) or {})["blocks"]))
+
+
+def test_with_neither_channel_set_the_home_button_says_so_and_opens_no_form(
+    slack: SlackStandin, bot: BotProcess, moto_server: SimulatedAws
+) -> None:
+    user = "U0HOMENONE"
+    env = bot_env(slack, None, moto_server.env(), SLACK_TEAM_ID=TEAM, ROOTKEY_SCOPE="org")
+    with BotProcess(env) as lone:
+        view = home_request_button(slack, bot, user)  # the finding, as the Home tab shows it
+        opened = len(slack.calls("views.open"))
+        updates = len(slack.calls("views.update"))
+        click_home_request(lone, view, user)
+        shown = slack.wait_for(lambda: slack.calls("views.open")[opened:])
+        text = json.dumps(shown[0].args["view"])
+        assert "ROOTKEY_REQUEST_CHANNEL" in text and "ROOTKEY_DIGEST_CHANNEL" in text, text
+        assert not shown[0].args["view"].get("submit")  # a note, not a form
+        # no form is filled in later either: the bot has nothing queued for it
+        assert post_event(lone, home_opened(user)) == 200
+        slack.wait_for(lambda: slack.calls("views.publish") and slack.home_view(user))
+        assert not [
+            c for c in slack.calls("views.update")[updates:] if c.args["view"].get("submit")
+        ]
+
+
+def test_a_request_where_no_approver_is_a_member_is_refused_in_the_form(
+    slack: SlackStandin, bot: BotProcess, moto_server: SimulatedAws
+) -> None:
+    """ROOTKEY_REQUEST_CHANNEL is a private channel none of the approvers is in: the form says
+    so (and nothing is posted); once an approver is invited, the same form goes through."""
+    user, approver, private = "U0HOMEPRIV", "U0APPROVE9", "C0PRIVREQ1"
+    slack.workspace.add_channel(private, "approvals", private=True, members=[user])
+    env = bot_env(
+        slack, None, moto_server.env(),
+        SLACK_TEAM_ID=TEAM, ROOTKEY_SCOPE="org", ROOTKEY_REQUEST_CHANNEL=private,
+        ROOTKEY_APPROVERS=approver,
+    )  # fmt: skip
+    with BotProcess(env) as guarded:
+        updates = len(slack.calls("views.update"))
+        click_home_request(guarded, home_request_button(slack, bot, user), user)
+        form = filled_form(slack, bot.keyed, after=updates)  # type: ignore[attr-defined]
+        reply = submit(guarded.events_url, form, user, {"reason": "nobody would see it"})
+        assert reply.status_code == 200
+        errors = reply.json()["errors"]
+        assert "no approver" in errors["reason"].lower() and private in errors["reason"], errors
+        assert not slack.messages(private)
+
+        slack.workspace.conversations[private].members.add(approver)
+        reply = submit(guarded.events_url, form, user, {"reason": "an approver is in now"})
+        assert reply.status_code == 200 and not reply.text, reply.text
+        slack.wait_for(lambda: slack.messages(private))

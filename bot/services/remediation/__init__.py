@@ -113,6 +113,9 @@ class RemediationService:
     def form(self, ctx: FormContext, user: str) -> FormOutcome:
         return self.decisions.form(ctx, user)
 
+    def home_channel(self) -> str | None:
+        return self.decisions.home_channel()
+
     def prepare(self, form: RequestForm, user: str) -> NewRequest:
         return self.decisions.prepare(form, user)
 

@@ -136,14 +136,40 @@ class Decisions:
         finding's thread, which must be in a channel (never a direct message with the bot,
         where no approver would see it while it blocks other requests for the account)."""
         if self.core.config.request_channel:
-            return self.core.config.request_channel, None
-        if not channel.startswith(("C", "G")):
+            channel, thread_ts = self.core.config.request_channel, None
+        elif not channel.startswith(("C", "G")):
             raise InvalidInput(
                 "reason",
                 "Requests are posted where the approvers see them: run the check in a channel "
                 "(with the bot invited) and ask from its result there, not from a direct message.",
             )
+        self.refuse_unless_an_approver_reads(channel)
         return channel, thread_ts
+
+    def home_channel(self) -> str | None:
+        """Where a request made from the Home tab (no channel of its own) is posted:
+        ``ROOTKEY_REQUEST_CHANNEL``, else the digest channel; None when neither is set."""
+        config = self.core.config
+        return config.request_channel or config.digest_channel
+
+    def refuse_unless_an_approver_reads(self, channel: str) -> None:
+        """A request in a private channel or group DM that no approver is in would wait there
+        unseen (and block every other request for the account): ``InvalidInput`` naming why.
+        A public channel is readable by everyone; a directory that cannot say refuses nothing."""
+        members = self.directory.private_members(channel)
+        if members is None:
+            return
+        try:
+            approvers = self.approvers()
+        except ApproverLookupFailed:
+            return  # the approval itself checks again
+        if not approvers & members:
+            raise InvalidInput(
+                "reason",
+                f"No approver is a member of {channel}, the private conversation where the "
+                "request would be posted: nobody could approve it there. Invite an approver "
+                "(or ask from a channel they are in), then submit again.",
+            )
 
     def cancel(self, request_id: int, user: str) -> Request:
         """The requester withdraws their request, or an approver cancels it (any open state
