@@ -192,7 +192,7 @@ def test_a_region_read_in_part_is_a_cut_and_never_unused() -> None:
     assert found.truncated and not found.complete and not found.unused
     assert all(not k.unused for k in found.keys)
     text = usage_note(found, UTC).text
-    assert "Read in part, us-east-1: the 1 most recent events, back to 2026-10-30 08:00" in text
+    assert "Read in part, us-east-1: the most recent event only, at 2026-10-30 08:00; older" in text
     assert "no recorded use" not in text.lower()
     empty = report("111111111111", [RegionRead("us-east-1", truncated=True)])
     assert "us-east-1: no event read before the lookup stopped" in usage_note(empty, UTC).text

@@ -64,6 +64,8 @@ def cut_line(cut: Cut, zone: tzinfo) -> str:
     """How far back a region read in part was read."""
     if cut.back_to is None:
         read = "no event read before the lookup stopped"
+    elif cut.events == 1:
+        read = f"the most recent event only, at {when(cut.back_to, zone)}"
     else:
         read = f"the {cut.events:,} most recent events, back to {when(cut.back_to, zone)}"
     return f":warning: Read in part, {escape(cut.region)}: {read}; older events not read."
