@@ -67,3 +67,13 @@ def needed_scope(method: str, kind: str | None) -> str | None:
     if method in BY_KIND:
         return f"{PREFIX[kind or 'public']}:{BY_KIND[method]}"
     return FIXED.get(method)
+
+
+def app_home(manifest: Path = MANIFEST) -> dict[str, bool]:
+    """The manifest's ``features.app_home`` switches (``home_tab_enabled``,
+    ``messages_tab_enabled``, ``messages_tab_read_only_enabled``)."""
+    import yaml  # type: ignore[import-untyped]
+
+    data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+    home = (data.get("features") or {}).get("app_home") or {}
+    return {str(k): bool(v) for k, v in home.items()}

@@ -276,6 +276,9 @@ class Workspace:
         self.stacks: dict[str, list[str]] = {}
         self.home_views: dict[str, Json] = {}  # user -> the Home tab published for them
         self.home_tab_enabled = True  # the app's manifest: features.app_home.home_tab_enabled
+        # features.app_home.messages_tab_enabled: off, Slack still takes a DM to a user id, but
+        # the user has no Messages tab to see it in (``SlackStandin.seen_by``)
+        self.messages_tab_enabled = True
         self.last_ts = 0.0
         bot = User(identity.bot_user_id, identity.bot_name, identity.bot_name, is_bot=True)
         self.users[bot.user_id] = bot

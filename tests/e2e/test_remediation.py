@@ -946,8 +946,9 @@ def test_tracked_run_goes_through_deactivated_to_verified_by_recheck(
     assert body.index("Deactivate") < body.index("Delete")  # deactivate, then delete
     verify = next(b for b in steps.args["blocks"] if b["type"] == "actions")["elements"][0]
     assert verify["action_id"] == ActionId.VERIFY_NOW and verify["value"] == str(request_id)
-    # The owner hears about it directly; reminders follow (assignee, then approvers).
-    slack.wait_for(lambda: slack.messages(OWNER))
+    # The owner hears about it directly, where they can see it (the Messages tab is on);
+    # reminders follow (assignee, then approvers).
+    slack.wait_for(lambda: [m for m in slack.seen_by(OWNER) if "assigned" in m.args["text"]])
     wait_thread(slack, f"<@{OWNER}>, request #{request_id} still waits")
     wait_thread(slack, f"request #{request_id} ({account}) is still tracking")
 

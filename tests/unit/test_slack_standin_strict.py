@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from simulator.slack import BOT_USER, SlackStandin
-from simulator.slack.scopes import granted_scopes
+from simulator.slack.scopes import app_home, granted_scopes
 
 TOKEN = "xoxb-test-token"
 PUBLIC = "C0PUBLIC01"  # the bot was never invited
@@ -224,3 +224,25 @@ def test_what_the_bot_posted_is_listed_from_every_conversation(
     )
     assert [m.args["text"] for m in slack.messages(JOINED)] == [f"to {JOINED}"]
     assert [m.args["text"] for m in slack.messages("U0SOMEONE1")] == ["to U0SOMEONE1"]
+
+
+def test_a_dm_to_a_user_id_is_seen_only_where_the_messages_tab_is_on(
+    slack: SlackStandin, client: WebClient
+) -> None:
+    """Slack takes ``chat.postMessage`` to a user id with the app's Messages tab off, but the
+    person has no Messages tab to read it in; the stand-in follows the manifest."""
+    person = "U0NOTICE01"
+    client.chat_postMessage(channel=person, text="you have been assigned request #1")
+    client.chat_postMessage(channel="C0OPEN0001", text=f"<@{person}> request #1 is yours")
+    slack.workspace.messages_tab_enabled = False
+    assert [m.args["text"] for m in slack.seen_by(person)] == [f"<@{person}> request #1 is yours"]
+    slack.workspace.messages_tab_enabled = True
+    assert len(slack.seen_by(person)) == 2
+
+
+def test_the_manifest_shows_the_bots_direct_messages() -> None:
+    """Assignment notices, reminders and "your request could not be posted" go to people by
+    user id: the app's Messages tab must be on (read-only: nothing is read from it)."""
+    home = app_home()
+    assert home.get("messages_tab_enabled") is True
+    assert home.get("messages_tab_read_only_enabled") is True
