@@ -56,9 +56,11 @@ def keys_cell(keys: Sequence[KeySlot]) -> str:
 
 
 def name_cell(v: Verdict) -> str:
-    """The account's name; for a credential-report file without one, the file."""
-    if v.account_name:
-        return v.account_name
+    return v.account_name or "-"
+
+
+def file_cell(v: Verdict) -> str:
+    """The credential-report file a verdict was read from ("-" for a live read)."""
     return v.source.removeprefix("report:") if v.source.startswith("report:") else "-"
 
 
@@ -69,7 +71,9 @@ def flag_cell(value: bool | None) -> str:
 def to_text(result: AuditResult | Iterable[Verdict]) -> str:
     """A table, noncompliant first, then errors, then compliant; a summary line at the end."""
     verdicts = ordered(result)
-    header = ("STATUS", "ACCOUNT", "NAME", "KEYS", "MFA", "REASON")
+    from_files = any(v.source.startswith("report:") for v in verdicts)
+    header: tuple[str, ...] = ("STATUS", "ACCOUNT", "NAME", "KEYS", "MFA")
+    header += ("FILE", "REASON") if from_files else ("REASON",)
     rows = [
         (
             v.status.value.upper(),
@@ -77,6 +81,7 @@ def to_text(result: AuditResult | Iterable[Verdict]) -> str:
             name_cell(v),
             keys_cell(v.keys),
             flag_cell(v.root_mfa_active),
+            *((file_cell(v),) if from_files else ()),
             v.reason,
         )
         for v in verdicts

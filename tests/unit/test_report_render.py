@@ -79,3 +79,33 @@ def test_csv_accepts_plain_verdicts() -> None:
     verdicts = result().verdicts
     text = to_csv(verdicts[:1])
     assert text.count("\r\n") == 2
+
+
+def test_offline_reports_show_the_file_in_its_own_column_not_as_the_name() -> None:
+    """A credential-report file is where the verdict came from, not the account's name."""
+    root = RootRow(
+        arn="arn:aws:iam::333333333333:root",
+        account_id="333333333333",
+        password_enabled=None,
+        password_last_used=None,
+        mfa_active=True,
+        keys=(KeySlot(slot=1, active=True, last_rotated=NOW - timedelta(days=3)),),
+    )
+    named = decide(
+        "333333333333",
+        source="report:reports/billing.csv",
+        now=NOW,
+        root=root,
+        account_name="legacy-billing",
+    )
+    unnamed = decide("444444444444", source="report:reports/other.csv", now=NOW, root=root)
+    header, *rows = to_text([named, unnamed]).splitlines()[:3]
+    assert header.split() == ["STATUS", "ACCOUNT", "NAME", "KEYS", "MFA", "FILE", "REASON"]
+    by_account = {row.split()[1]: row.split() for row in rows}
+    assert by_account["333333333333"][2] == "legacy-billing"
+    assert by_account["333333333333"][5] == "reports/billing.csv"
+    assert by_account["444444444444"][2] == "-"
+    assert by_account["444444444444"][5] == "reports/other.csv"
+    # a live audit has no file column at all
+    live_header = to_text(result()).splitlines()[0]
+    assert "FILE" not in live_header.split()
