@@ -1,4 +1,5 @@
-"""The command line: no arguments runs the bot; subcommands check, digest, log, db, demo.
+"""The command line: no arguments runs the bot; subcommands check, digest, log, db, demo,
+doctor.
 
 Each subcommand lives in its own module with ``add_arguments(parser)`` and ``run(args) -> int``
 (and optionally ``EPILOG``, shown at the end of its ``--help``). Only the module of the
@@ -28,6 +29,7 @@ SUBCOMMANDS = {
     "log": ("bot.cli.log", "export the remediation audit log"),
     "db": ("bot.cli.db", "database schema: db upgrade, db revision"),
     "demo": ("bot.cli.demo", "try the whole product in a browser, no Slack or AWS needed"),
+    "doctor": ("bot.cli.doctor", "check a deployment: Slack, AWS and the database, live"),
 }
 
 

@@ -127,7 +127,9 @@ class Store(SlotStore, TimelineStore, MembershipStore):
         if self.dialect != "postgresql":
             return False
         query = text(
-            "SELECT (t.tableowner = current_user) OR r.rolsuper FROM pg_tables t "
+            "SELECT (t.tableowner = current_user) OR r.rolsuper "
+            "OR has_table_privilege(t.schemaname || '.remediation_log', "
+            "'UPDATE, DELETE, TRUNCATE') FROM pg_tables t "
             "JOIN pg_roles r ON r.rolname = current_user "
             "WHERE t.tablename = 'remediation_log' AND t.schemaname = current_schema()"
         )

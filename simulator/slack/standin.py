@@ -35,7 +35,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlparse
 
-from simulator.slack.scopes import app_home, granted_scopes
+from simulator.slack.scopes import granted_scopes
 from simulator.slack.webapi import WebApi
 from simulator.slack.workspace import Identity, ResponseTarget, SlackError, Workspace
 
@@ -172,7 +172,6 @@ class SlackStandin:
 
     def fresh(self) -> None:
         self.workspace = Workspace(IDENTITY, open_world=True)
-        self.workspace.messages_tab_enabled = app_home().get("messages_tab_enabled", False)
         self.lock = self.workspace.changed
         self.api = WebApi(
             self.workspace,
@@ -297,24 +296,6 @@ class SlackStandin:
                 if m.from_bot and m.args and not m.ephemeral_to and channel in (None, m.channel)
             ]
 
-    def seen_by(self, user: str) -> list[Posted]:
-        """The bot's messages ``user`` can see in Slack: those in a conversation they are in,
-        and its DMs to them only where the app's Messages tab is on (Slack takes a DM to a user
-        id either way, but with the tab off the user has nowhere to see it)."""
-        with self.lock:
-            ws = self.workspace
-            seen = {
-                c.channel_id
-                for c in ws.conversations.values()
-                if (c.im_user == user and ws.messages_tab_enabled)
-                or (c.im_user is None and (user in c.members or c.anyone))
-            }
-            return [
-                Posted(m.channel, m.ts, dict(m.args), m.args.get("thread_ts") or None, m.metadata)
-                for m in ws.messages.values()
-                if m.from_bot and m.args and m.channel in seen and m.ephemeral_to in (None, user)
-            ]
-
     def home_view(self, user: str) -> dict[str, Any] | None:
         """The Home tab the bot last published for ``user`` (views.publish), if any."""
         with self.lock:
@@ -423,7 +404,11 @@ class SlackStandin:
                 self.controls.refused_channels.pop(str(args.get("channel", "")), None)
         if refused and token == self.bot_token:
             return self.answer(method, args, {"ok": False, "error": refused})
-        return self.answer(method, args, self.api.call(method, args, token))
+        status, headers, body = self.answer(method, args, self.api.call(method, args, token))
+        if token == self.bot_token and self.api.scopes is not None:
+            # Slack names the token's scopes on every answer to an authenticated call
+            headers["x-oauth-scopes"] = ",".join(sorted(self.api.scopes))
+        return status, headers, body
 
     def answer(
         self, method: str, args: dict[str, Any], data: dict[str, Any]
