@@ -35,7 +35,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlparse
 
-from simulator.slack.scopes import granted_scopes
+from simulator.slack.scopes import app_home, granted_scopes
 from simulator.slack.webapi import WebApi
 from simulator.slack.workspace import Identity, ResponseTarget, SlackError, Workspace
 
@@ -172,6 +172,7 @@ class SlackStandin:
 
     def fresh(self) -> None:
         self.workspace = Workspace(IDENTITY, open_world=True)
+        self.workspace.messages_tab_enabled = app_home().get("messages_tab_enabled", False)
         self.lock = self.workspace.changed
         self.api = WebApi(
             self.workspace,
@@ -294,6 +295,24 @@ class SlackStandin:
                 Posted(m.channel, m.ts, dict(m.args), m.args.get("thread_ts") or None, m.metadata)
                 for m in self.workspace.messages.values()
                 if m.from_bot and m.args and not m.ephemeral_to and channel in (None, m.channel)
+            ]
+
+    def seen_by(self, user: str) -> list[Posted]:
+        """The bot's messages ``user`` can see in Slack: those in a conversation they are in,
+        and its DMs to them only where the app's Messages tab is on (Slack takes a DM to a user
+        id either way, but with the tab off the user has nowhere to see it)."""
+        with self.lock:
+            ws = self.workspace
+            seen = {
+                c.channel_id
+                for c in ws.conversations.values()
+                if (c.im_user == user and ws.messages_tab_enabled)
+                or (c.im_user is None and (user in c.members or c.anyone))
+            }
+            return [
+                Posted(m.channel, m.ts, dict(m.args), m.args.get("thread_ts") or None, m.metadata)
+                for m in ws.messages.values()
+                if m.from_bot and m.args and m.channel in seen and m.ephemeral_to in (None, user)
             ]
 
     def home_view(self, user: str) -> dict[str, Any] | None:
