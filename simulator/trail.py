@@ -26,7 +26,14 @@ def stamp(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def identity(account_id: str, kind: str = "Root", key: str | None = ROOT_KEY) -> dict[str, Any]:
+def identity(
+    account_id: str, kind: str = "Root", key: str | None = ROOT_KEY, session: bool | None = None
+) -> dict[str, Any]:
+    """``userIdentity``. A call signed with temporary credentials (``session``; by default a
+    key starting ``ASIA``) carries ``sessionContext``, as CloudTrail writes it for a console or
+    assumed session (the shape of the "Root Access Key Created" test log of
+    panther-labs/panther-analysis, rules/aws_cloudtrail_rules/aws_root_access_key_created.yml);
+    a long-term key's call has none."""
     if kind == "Root":
         found: dict[str, Any] = {
             "type": "Root",
@@ -44,6 +51,11 @@ def identity(account_id: str, kind: str = "Root", key: str | None = ROOT_KEY) ->
         }
     if key:
         found["accessKeyId"] = key
+    if session if session is not None else bool(key and key.startswith("ASIA")):
+        found["sessionContext"] = {
+            "sessionIssuer": {},
+            "attributes": {"creationDate": "2026-11-30T10:31:55Z", "mfaAuthenticated": "true"},
+        }
     return found
 
 
@@ -62,12 +74,13 @@ def api_call(
     response: dict[str, Any] | None = None,
     error_code: str | None = None,
     event_id: str | None = None,
+    session: bool | None = None,
 ) -> dict[str, Any]:
     """An EventBridge event carrying one CloudTrail management event."""
     at = at or datetime.now(UTC)
     detail: dict[str, Any] = {
         "eventVersion": "1.09",
-        "userIdentity": identity(account_id, kind, key),
+        "userIdentity": identity(account_id, kind, key, session),
         "eventTime": stamp(at),
         "eventSource": source,
         "eventName": event_name,

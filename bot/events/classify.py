@@ -1,15 +1,19 @@
 """Which CloudTrail calls are root activity worth an alert.
 
 The rules, in order (root = ``userIdentity.type`` "Root"; a failed call, one with an
-``errorCode``, changed nothing):
+``errorCode``, changed nothing). When in doubt about a root key event, it is alerted: a key id
+that does not look like one never drops the event, it is alerted as "key id not readable"
+(``key_id`` empty).
 
 1. Not an API call, or not made by root: nothing.
 2. ``iam:CreateAccessKey`` for the root user itself (no ``userName``: with one, root created an
    IAM user's key), succeeded: **key created**, the key id from ``responseElements``.
 3. ``iam:UpdateAccessKey`` of a root key to ``Active``, succeeded: **key reactivated**.
 4. ``iam:DeleteAccessKey`` of a root key, succeeded: **key deleted**.
-5. Any other root call signed with a long-term key (``userIdentity.accessKeyId`` starting
-   ``AKIA``; console and AssumeRoot sessions sign with temporary ``ASIA`` keys): **key used**.
+5. Any other root call signed with a long-term key: **key used**. AWS adds
+   ``userIdentity.sessionContext`` only for temporary credentials (console and AssumeRoot
+   sessions), so a call signed with an access key and no ``sessionContext`` is long-term key
+   use, whatever the key id's prefix; one with a long-term prefix (``AKIA``) is too.
 6. Anything else: nothing.
 """
 
@@ -32,18 +36,18 @@ def classify(call: ApiCall) -> RootActivity | None:
         if call.event_name == "CreateAccessKey":
             access_key = call.response.get("accessKey")
             created = access_key.get("accessKeyId") if isinstance(access_key, dict) else None
-            if key_id(created):
-                return RootActivity(Activity.KEY_CREATED, call, str(created))
-        target = call.request.get("accessKeyId")
-        reactivated = call.request.get("status") == "Active"
-        if call.event_name == "UpdateAccessKey" and reactivated and key_id(target):
-            return RootActivity(Activity.KEY_REACTIVATED, call, str(target))
-        if call.event_name == "DeleteAccessKey" and key_id(target):
-            return RootActivity(Activity.KEY_DELETED, call, str(target))
-    if call.access_key_id.startswith(LONG_TERM) and key_id(call.access_key_id):
-        return RootActivity(Activity.KEY_USED, call, call.access_key_id)
+            return RootActivity(Activity.KEY_CREATED, call, readable(created))
+        target = readable(call.request.get("accessKeyId"))
+        if call.event_name == "UpdateAccessKey" and call.request.get("status") == "Active":
+            return RootActivity(Activity.KEY_REACTIVATED, call, target)
+        if call.event_name == "DeleteAccessKey":
+            return RootActivity(Activity.KEY_DELETED, call, target)
+    signer = call.access_key_id
+    if signer and (not call.session or signer.startswith(LONG_TERM)):
+        return RootActivity(Activity.KEY_USED, call, readable(signer))
     return None
 
 
-def key_id(value: object) -> bool:
-    return isinstance(value, str) and KEY_ID.fullmatch(value) is not None
+def readable(value: object) -> str:
+    """The key id when it looks like one; "" (not readable) otherwise."""
+    return value if isinstance(value, str) and KEY_ID.fullmatch(value) else ""

@@ -35,6 +35,7 @@ class ApiCall:
     event_name: str = ""  # "CreateAccessKey"
     identity_type: str = ""  # userIdentity.type: "Root", "IAMUser", "AssumedRole", ...
     access_key_id: str = ""  # userIdentity.accessKeyId: the key that signed the call
+    session: bool = False  # userIdentity.sessionContext present: temporary credentials
     source_ip: str = ""
     user_agent: str = ""
     error_code: str = ""  # set when the call failed
@@ -58,7 +59,8 @@ class RootActivity:
 
     activity: Activity
     call: ApiCall
-    key_id: str  # the key concerned: created, reactivated, deleted, or the one that signed
+    key_id: str  # the key concerned: created, reactivated, deleted, or the one that signed;
+    # "" when the event's key id does not look like one ("key id not readable")
 
     @property
     def event_id(self) -> str:

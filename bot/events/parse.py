@@ -102,6 +102,7 @@ def parse_event(data: dict[str, Any]) -> ApiCall:
         event_name=text(detail.get("eventName")),
         identity_type=text(identity.get("type")),
         access_key_id=text(identity.get("accessKeyId")),
+        session=isinstance(identity.get("sessionContext"), dict),
         source_ip=text(detail.get("sourceIPAddress")),
         user_agent=text(detail.get("userAgent")),
         error_code=text(detail.get("errorCode")),

@@ -293,7 +293,7 @@ class AlertService:
         threads = [
             Placed(a.channel, a.ts)
             for a in self.store.recent(activity.account_id, since)
-            if a.channel and a.ts and a.key_id == activity.key_id
+            if a.channel and a.ts and activity.key_id and a.key_id == activity.key_id
         ]
         self.notifier.key_deleted(activity, name, threads)
         if self.on_key_deleted is not None:  # the remediation side: its notes and re-audit

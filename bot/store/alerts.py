@@ -473,7 +473,11 @@ def alert_of(row: Any) -> Alert:
 def known_keys_query(account_id: str, since: datetime) -> Any:
     return (
         select(ALERTS.c.key_id)
-        .where(ALERTS.c.account_id == account_id, ALERTS.c.created_at >= since)
+        .where(
+            ALERTS.c.account_id == account_id,
+            ALERTS.c.created_at >= since,
+            ALERTS.c.key_id != "",  # "key id not readable": nothing to look up
+        )
         .group_by(ALERTS.c.key_id)
         .order_by(ALERTS.c.key_id)
     )

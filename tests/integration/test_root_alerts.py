@@ -487,3 +487,21 @@ def test_an_unforeseen_failure_on_one_message_leaves_the_rest_of_the_batch_handl
     assert ACCOUNT in text_of(alert)
     assert service.counts["failed"] == 1
     assert depth(aws, url) == 1  # the failed one stays: redelivered, then dead-lettered
+
+
+def test_a_root_key_created_with_an_unreadable_key_id_is_alerted_and_counts_as_a_change(
+    aws: SimulatedAws, queues: tuple[str, str], store: AlertStore, slack: SlackStandin
+) -> None:
+    """A root CreateAccessKey whose new key id is no key id (``1111``, as a public detection
+    rule's test log has it redacted) is alerted as a created key, "key id not readable"."""
+    url, _ = queues
+    poller, _ = consumer(aws, url, store, slack)
+    event = trail.key_created("1111", key="ASIAIOSFODNN7EXAMPLE")  # the console's session
+    send(aws, url, trail.body(event))
+    drain(poller, aws, url)
+    (alert,) = alerts(slack)
+    shown = text_of(alert) + alert.args["text"]
+    assert "Root access key created" in shown and "Key (key id not readable)" in shown
+    change = store.key_changes().get(ACCOUNT)
+    assert change is not None and change.activity == "created"
+    assert depth(aws, url) == 0

@@ -114,6 +114,78 @@ def test_other_detail_types_are_events_but_never_alerts() -> None:
     assert classify(call) is None
 
 
+def console_session(event: dict[str, Any]) -> dict[str, Any]:
+    """``event`` made in the root user's console session: a temporary key and its
+    ``sessionContext``, as in the "Root Access Key Created" test log of
+    panther-labs/panther-analysis (rules/aws_cloudtrail_rules/aws_root_access_key_created.yml)."""
+    identity = {
+        **event["detail"]["userIdentity"],
+        "accessKeyId": "ASIAIOSFODNN7EXAMPLE",
+        "sessionContext": {
+            "attributes": {"creationDate": "2026-11-30T10:31:55Z", "mfaAuthenticated": "true"}
+        },
+        "invokedBy": "signin.amazonaws.com",
+    }
+    return {**event, "detail": {**event["detail"], "userIdentity": identity}}
+
+
+def with_created_key(value: object) -> dict[str, Any]:
+    event = console_session(trail.key_created(NEW_KEY))
+    access_key = {**event["detail"]["responseElements"]["accessKey"], "accessKeyId": value}
+    detail = {**event["detail"], "responseElements": {"accessKey": access_key}}
+    return {**event, "detail": detail}
+
+
+def without_response(event: dict[str, Any]) -> dict[str, Any]:
+    return {**event, "detail": {**event["detail"], "responseElements": None}}
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        with_created_key("1111"),  # the key id as that public test log has it (redacted)
+        with_created_key(""),
+        with_created_key(None),
+        with_created_key("akiai44qh8dhbexample"),
+        with_created_key("AKIA<!channel>"),
+        with_created_key("A" * 500),
+        without_response(console_session(trail.key_created(NEW_KEY))),
+    ],
+    ids=["redacted", "empty", "null", "lowercase", "markup", "too-long", "no-response"],
+)
+def test_a_root_key_created_whose_key_id_is_not_readable_is_still_a_created_key(
+    event: dict[str, Any],
+) -> None:
+    found = parsed(event)
+    assert found is not None and found.activity is Activity.KEY_CREATED
+    assert found.key_id == ""  # "key id not readable": alerted, never skipped
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["ASIAIOSFODNN7EXAMPLE", "ABIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE"],
+    ids=["asia-prefix", "other-prefix", "akia"],
+)
+def test_a_root_call_signed_with_a_key_and_no_session_is_a_use_of_a_long_term_key(
+    key: str,
+) -> None:
+    """AWS adds ``sessionContext`` only for temporary credentials: without it the key is
+    long-term, whatever its prefix."""
+    found = parsed(trail.key_used("s3:ListBuckets", key=key, session=False))
+    assert found is not None and found.activity is Activity.KEY_USED
+    assert found.key_id == key
+
+
+def test_a_root_call_signed_with_an_unreadable_key_and_no_session_is_a_use() -> None:
+    found = parsed(trail.key_used("s3:ListBuckets", key="not a key id", session=False))
+    assert found is not None and found.activity is Activity.KEY_USED
+    assert found.key_id == ""
+
+
+def test_a_root_console_session_call_is_not_a_key_use() -> None:
+    assert parsed(console_session(trail.key_used("s3:ListBuckets"))) is None
+
+
 # --------------------------------------------------------------------------- SNS and junk
 
 
@@ -269,7 +341,7 @@ def test_a_real_event_with_any_fields_replaced_parses_or_is_rejected_cleanly(
         return
     found = classify(call)
     if found is not None:
-        assert found.key_id.isascii() and found.key_id.isalnum()
+        assert found.key_id == "" or (found.key_id.isascii() and found.key_id.isalnum())
         assert call.account_id.isascii() and len(call.account_id) == 12
 
 

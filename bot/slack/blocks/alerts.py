@@ -1,7 +1,8 @@
 """Root-activity alerts: a created or reactivated root key, a key's folded uses, a deletion.
 
 Every value from the event (user agent, source IP, action names, region) came from whoever
-could put a message on the queue: it is escaped like any other text. Key ids are masked.
+could put a message on the queue: it is escaped like any other text. Key ids are masked; a key
+id that did not look like one is "(key id not readable)".
 An alert carries *Request remediation* (the same form as a finding's) and *Audit now* (an
 audit of that one account) buttons.
 """
@@ -35,6 +36,11 @@ TITLES = {
     Activity.KEY_CREATED: "Root access key created",
     Activity.KEY_REACTIVATED: "Root access key reactivated",
 }
+
+
+def key_name(key_id: str) -> str:
+    """The key masked, or what to say when the event's key id did not look like one."""
+    return mask(key_id) if key_id else "(key id not readable)"
 
 
 def when(at: datetime, zone: tzinfo) -> str:
@@ -76,7 +82,7 @@ def key_alert(activity: RootActivity, account_name: str | None, zone: tzinfo) ->
     title = TITLES[activity.activity]
     lines = [
         f":rotating_light: {account_line(activity.account_id, account_name)}",
-        f"Key {mask(activity.key_id)} · {when(call.at, zone)}",
+        f"Key {key_name(activity.key_id)} · {when(call.at, zone)}",
         f"From {escape(call.source_ip or 'an unknown address')}",
     ]
     if call.user_agent:
@@ -93,7 +99,7 @@ def key_alert(activity: RootActivity, account_name: str | None, zone: tzinfo) ->
         buttons(activity.account_id),
     ]
     where = f"{activity.account_id} ({account_name})" if account_name else activity.account_id
-    text = f"{title} in {where}: {mask(activity.key_id)}"
+    text = f"{title} in {where}: {key_name(activity.key_id)}"
     return check_limits(Message(blocks=blocks, text=truncate(escape(text), 3000)))
 
 
@@ -119,7 +125,7 @@ def uses_alert(uses: Uses, account_name: str | None, zone: tzinfo) -> Message:
         )
     lines = [
         f":rotating_light: {account_line(uses.account_id, account_name)}",
-        f"Key {mask(uses.key_id)} {summary}",
+        f"Key {key_name(uses.key_id)} {summary}",
         "From " + ", ".join(escape(s) for s in uses.sources or ("an unknown address",)),
         f"Last use {when(uses.last_at, zone)}",
     ]
@@ -132,7 +138,7 @@ def uses_alert(uses: Uses, account_name: str | None, zone: tzinfo) -> Message:
         ),
         buttons(uses.account_id),
     ]
-    text = f"{title} in {uses.account_id}: key {mask(uses.key_id)}"
+    text = f"{title} in {uses.account_id}: key {key_name(uses.key_id)}"
     return check_limits(Message(blocks=blocks, text=truncate(escape(text), 3000)))
 
 
@@ -140,7 +146,7 @@ def key_deleted_note(activity: RootActivity, zone: tzinfo) -> Message:
     """In the thread of the account's alert and open request: the root user deleted a key."""
     call = activity.call
     text = (
-        f":wastebasket: The root user deleted access key {mask(activity.key_id)} of "
+        f":wastebasket: The root user deleted access key {key_name(activity.key_id)} of "
         f"*{activity.account_id}* at {when(call.at, zone)} (from "
         f"{escape(call.source_ip or 'an unknown address')}). rootkey re-audits the account."
     )
