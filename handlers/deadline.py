@@ -7,9 +7,11 @@ assume-root mode, a deletion). So every listener that changes state acks through
 ``acked_in_time``: when more than ``ACK_BUDGET`` seconds have passed since the request reached
 the bot, it still acks, changes nothing, logs it, and tells the user privately to try again.
 
-The arrival is stamped before any queue: by ``bot.slack.server`` as the request enters the
-WSGI application (the ``x-rootkey-arrived`` header it sets, overwriting any sent), else (Socket
-Mode) by the middleware, which runs before Bolt hands the request to a listener thread.
+The arrival is stamped before any queue, in the ``x-rootkey-arrived`` header: over HTTP by
+``bot.slack.server`` as the request enters the WSGI application (overwriting any sent); in
+Socket Mode by ``bot.slack.socket_mode`` as the envelope comes off the socket, before it waits
+for a Socket Mode worker. A request without one (none reaches Bolt otherwise) is stamped by the
+middleware.
 """
 
 from __future__ import annotations

@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     mode = "socket" if config.socket_mode else "http"
     socket_handler = None
     if config.socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
+        from bot.slack.socket_mode import SocketModeHandler
 
         socket_handler = SocketModeHandler(app, config.slack_app_token)
 

@@ -9,6 +9,9 @@ which the stand-in answers only when the test lets it go, after the late click's
 came back, so no timing is assumed), a click waits in Bolt's queue, its HTTP answer goes back
 without an ack, and the click must not take effect when a thread finally takes it: the clicker
 is told privately that it came too late and to click again.
+
+The same holds in Socket Mode, where an envelope can also wait for one of the Socket Mode
+client's workers: its arrival is when it came off the socket, not when a worker took it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ import json
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -24,23 +30,30 @@ from bot.app import LISTENER_THREADS
 from bot.remediation.states import State
 from bot.slack.action_ids import ActionId
 from simulator.aws import RootKeySpec, SimulatedAws, days_ago
-from simulator.slack import SlackStandin
+from simulator.slack import SlackStandin, SocketModeServer
 from tests.reliability.harness import (
     ALICE,
     APPROVER,
     APPROVER_2,
+    APPROVER_GROUP,
+    BOT_TOKEN,
     CHANNEL,
+    FINDING_TS,
+    GROUP_APPROVER,
     Bot,
     ask_for,
     bot_env,
     click,
     command,
+    decide_buttons,
     filled_form,
     private_answer,
     submit,
+    view_payload,
     wait_state,
     wait_until,
 )
+from tests.support.signing import FINDING_MESSAGE, actions_body
 
 pytestmark = pytest.mark.slow
 
@@ -222,3 +235,120 @@ def test_clicks_that_audit_a_slow_aws_hold_up_no_other_click_or_command(
         )
     finally:
         aws.reset()  # the held AWS calls end now
+
+
+# -- Socket Mode --------------------------------------------------------------------------------
+
+APP_TOKEN = "xapp-1-A0ROOTKEY1-rk6SECRETapptokenL8s2"
+SOCKET_WORKERS = 10  # slack_sdk's built-in Socket Mode client: threads running envelopes
+NO_ACK = "didn't call ack()"  # Bolt's warning when it stopped waiting for a listener's ack
+
+SocketBot = tuple[Bot, SlackStandin, SocketModeServer]
+
+
+@pytest.fixture(scope="module")
+def socket_bot(
+    moto_server: SimulatedAws, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SocketBot]:
+    db: Path = tmp_path_factory.mktemp("late-socket") / "rootkey.db"
+    with (
+        SlackStandin(bot_token=BOT_TOKEN, app_token=APP_TOKEN, earlier=[FINDING_MESSAGE]) as slack,
+        SocketModeServer() as ws,
+    ):
+        slack.set_socket_url(ws.url)
+        slack.set_usergroup(APPROVER_GROUP, [GROUP_APPROVER])
+        env = bot_env(slack, moto_server.env(), ROOTKEY_SCOPE="org", SLACK_APP_TOKEN=APP_TOKEN)
+        bot = Bot(env, f"sqlite:///{db}").start()
+        try:
+            ws.wait_connected()
+            yield bot, slack, ws
+        finally:
+            bot.stop()
+
+
+def socket_click(
+    ws: SocketModeServer,
+    slack: SlackStandin,
+    action: str,
+    value: str,
+    user: str,
+    ts: str = FINDING_TS,
+    response_url: str | None = None,
+) -> str:
+    """A button click sent as an ``interactive`` envelope; its envelope id."""
+    body = actions_body(
+        action, value, response_url=response_url or slack.response_url(), user=user, message_ts=ts
+    )
+    return ws.push("interactive", json.loads(parse_qs(body)["payload"][0]))
+
+
+def socket_ask_for(
+    bot: Bot, slack: SlackStandin, ws: SocketModeServer, account: str
+) -> tuple[int, str]:
+    """Button, form, submit over the socket: the new request's id and its message's ts."""
+    updates = len(slack.calls("views.update"))
+    ws.wait_ack(socket_click(ws, slack, ActionId.REQUEST_REMEDIATION.value, f"{account}:", ALICE))
+    form = filled_form(slack, account, after=updates)
+    values: dict[str, Any] = {"reason": "unused since 2019", "ticket": None}
+    submission = json.loads(parse_qs(view_payload(form, ALICE, values))["payload"][0])
+    ack = ws.wait_ack(ws.push("interactive", submission))
+    assert not ack.get("payload"), ack  # no errors in the form
+    request_id, ts = next(iter(slack.wait_for(lambda: decide_buttons(slack)).items()))
+    wait_until(lambda: bot.store.get(request_id).message_ts == ts, what="request message saved")
+    return request_id, ts
+
+
+def test_an_approve_that_waited_for_a_socket_mode_worker_is_not_applied(
+    socket_bot: SocketBot, aws: SimulatedAws
+) -> None:
+    """Every listener thread held (a slow ``views.open``), then as many clicks as the Socket
+    Mode client has workers: each worker waits 3 s for an ack that cannot come. An Approve
+    arriving meanwhile waits for a worker; when one frees up (3 s later) it is past Slack's
+    limit however fast a listener then acks it: not applied, the approver told."""
+    bot, slack, ws = socket_bot
+    account, other = keyed_accounts(aws, "prod", "stage")
+    request_id, ts = socket_ask_for(bot, slack, ws, account)
+
+    release = threading.Event()
+    opened = len(slack.calls("views.open"))
+    slack.fail("views.open", "timeout", times=LISTENER_THREADS, delay=HOLD_AT_MOST, until=release)
+    try:
+        for _ in range(LISTENER_THREADS):  # one by one: each acked in time, then held
+            ws.wait_ack(
+                socket_click(ws, slack, ActionId.REQUEST_REMEDIATION.value, f"{other}:", ALICE)
+            )
+        wait_until(
+            lambda: len(slack.calls("views.open")) - opened >= LISTENER_THREADS,
+            what="every listener thread waiting on views.open",
+        )
+        unacked = bot.logs.count(NO_ACK)
+        for _ in range(SOCKET_WORKERS):  # each holds a worker, waiting for a listener thread
+            socket_click(ws, slack, ActionId.REQUEST_REMEDIATION.value, f"{other}:", ALICE)
+        response_url = slack.response_url()
+        late = socket_click(
+            ws, slack, ActionId.APPROVE.value, str(request_id), APPROVER, ts,
+            response_url=response_url,
+        )  # fmt: skip
+        # Let the listeners go as soon as the workers stopped waiting: the Approve has just
+        # reached one, and a listener acks it at once.
+        wait_until(
+            lambda: bot.logs.count(NO_ACK) >= unacked + SOCKET_WORKERS,
+            timeout=60,
+            what="every Socket Mode worker gave up waiting for an ack",
+        )
+    finally:
+        release.set()
+
+    assert TOO_LATE in private_answer(slack, response_url, timeout=120)
+    ws.wait_ack(late, timeout=30)  # acked, late: Slack has shown the click as failed
+    request = bot.store.get(request_id)
+    assert request.state is State.REQUESTED
+    assert request.approvals == ()
+    assert not [e for e in bot.store.iter_log(request_id) if e.actor == APPROVER]
+
+    # Clicked again with free workers and listeners, the same approval counts.
+    ws.wait_ack(socket_click(ws, slack, ActionId.APPROVE.value, str(request_id), APPROVER, ts))
+    wait_until(
+        lambda: [a for a in bot.store.get(request_id).approvals if a.user == APPROVER],
+        what="the prompt approval recorded",
+    )
