@@ -1,6 +1,7 @@
 """Audit results as OCSF Compliance Findings (class 2003), one per account (pure).
 
-The event follows the published OCSF schema, version ``OCSF_VERSION``: the base event's
+The event follows the released OCSF schema ``OCSF_VERSION``, the newest version the OCSF
+project has released (a "-dev" version is work in progress and never claimed): the base event's
 classification (category 2 Findings, class 2003, ``type_uid`` = class * 100 + activity), the
 Finding class's ``finding_info`` with a uid that is the same for an account in every audit,
 the Compliance Finding's ``compliance`` object (standards, control, requirements, Pass /
@@ -24,7 +25,7 @@ from bot.audit import control
 from bot.audit.models import AuditResult, Status, Verdict
 from bot.audit.render import ordered
 
-OCSF_VERSION = "1.9.0"
+OCSF_VERSION = "1.8.0"
 CATEGORY = (2, "Findings")
 CLASS = (2003, "Compliance Finding")
 ACTIVITY_CREATE = (1, "Create")

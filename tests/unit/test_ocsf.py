@@ -1,7 +1,10 @@
-"""OCSF output: every verdict is a Compliance Finding that the OCSF 1.9.0 schema accepts.
+"""OCSF output: every verdict is a Compliance Finding that the released OCSF schema accepts.
 
-The schema (tests/schemas/) is written from the published class definition; the tests
-below also try to slip wrong events past it, so a schema that accepts anything fails here.
+The schema is OCSF 1.8.0 as released by the OCSF project (the newest release: 1.9.0 is still
+"1.9.0-dev" in the project's version.json), read from the compiled export that the PyPI package
+ocsf-json-schema ships (pinned in requirements-dev.txt; see tests/support/ocsf_released.py),
+never a schema written here. The tests below also try to slip wrong events past the
+validation, so a validation that accepts anything fails here.
 """
 
 from __future__ import annotations
@@ -14,16 +17,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
+from ocsf_json_schema import get_packaged_versions
 
 import bot
 from bot.audit import control, ocsf
 from bot.audit.models import AccountSummary, AuditResult, KeySlot, RootRow, Status, Verdict
 from bot.audit.verdict import decide
+from tests.support import ocsf_released
 
 REPO = Path(__file__).resolve().parents[2]
-SCHEMA = json.loads((REPO / "tests/schemas/ocsf-1.9.0-compliance_finding.schema.json").read_text())
-VALIDATOR = Draft202012Validator(SCHEMA)
+# The newest OCSF release (2026-03-16); its compliance_finding class and the objects rootkey
+# fills (compliance, finding_info, cloud, account, resource_details, evidences, remediation)
+# take every event below.
+RELEASE = "1.8.0"
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 REPORT_TIME = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)
 
@@ -92,12 +98,19 @@ def verdicts(now: datetime = NOW) -> dict[str, Verdict]:
 
 
 def assert_valid(event: dict[str, Any]) -> None:
-    errors = sorted(VALIDATOR.iter_errors(event), key=lambda e: list(e.path))
-    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
+    errors = ocsf_released.errors(event, RELEASE)
+    assert not errors, "\n".join(errors)
 
 
-def test_the_schema_file_is_a_valid_json_schema() -> None:
-    Draft202012Validator.check_schema(SCHEMA)
+def test_the_output_claims_a_released_ocsf_version() -> None:
+    assert ocsf.OCSF_VERSION == RELEASE
+    assert RELEASE in get_packaged_versions() and "-" not in RELEASE
+    assert ocsf_released.released(RELEASE)["version"] == RELEASE
+
+
+def test_a_version_that_is_not_released_cannot_be_validated_against() -> None:
+    with pytest.raises(KeyError, match=r"1\.9\.0-dev"):
+        ocsf_released.released("1.9.0-dev")
 
 
 @pytest.mark.parametrize("name", ["active", "inactive", "error", "compliant", "report"])
@@ -105,7 +118,7 @@ def test_every_verdict_is_a_valid_ocsf_compliance_finding(name: str) -> None:
     event = ocsf.finding(verdicts()[name])
     assert_valid(event)
     assert (event["class_uid"], event["category_uid"], event["type_uid"]) == (2003, 2, 200301)
-    assert event["metadata"]["version"] == ocsf.OCSF_VERSION == "1.9.0"
+    assert event["metadata"]["version"] == ocsf.OCSF_VERSION == RELEASE
 
 
 def test_compliance_status_and_severity_follow_the_verdict() -> None:
@@ -223,7 +236,17 @@ def broken(change: str) -> dict[str, Any]:
     elif change == "unknown top-level attribute":
         event["account_id"] = "111111111111"
     elif change == "old schema version":
-        event["metadata"]["version"] = "1.8.0"
+        event["metadata"]["version"] = "1.7.0"
+    elif change == "unreleased schema version":
+        event["metadata"]["version"] = "1.9.0-dev"
+    elif change == "type_name caption mismatch":
+        event["type_name"] = "Compliance Finding: Update"
+    elif change == "finding status caption mismatch":
+        event["status"] = "Resolved"
+    elif change == "unknown profile declared":
+        event["metadata"]["profiles"] = ["cloud", "rootkey"]
+    elif change == "unknown attribute in an object":
+        event["compliance"]["account_id"] = "111111111111"
     elif change == "time as a string":
         event["time"] = "2026-06-01T12:00:00Z"
     elif change == "cloud profile not declared":
@@ -252,6 +275,11 @@ def broken(change: str) -> dict[str, Any]:
         "compliance caption mismatch",
         "unknown top-level attribute",
         "old schema version",
+        "unreleased schema version",
+        "type_name caption mismatch",
+        "finding status caption mismatch",
+        "unknown profile declared",
+        "unknown attribute in an object",
         "time as a string",
         "cloud profile not declared",
         "finding without uid",
@@ -261,5 +289,5 @@ def broken(change: str) -> dict[str, Any]:
         "remediation without desc",
     ],
 )
-def test_the_schema_refuses_a_wrong_event(change: str) -> None:
-    assert not VALIDATOR.is_valid(broken(change)), change
+def test_the_released_schema_refuses_a_wrong_event(change: str) -> None:
+    assert ocsf_released.errors(broken(change), RELEASE), change
