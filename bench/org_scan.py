@@ -1,120 +1,143 @@
-"""How fast is an Organization audited? Prints wall time beside the lower bound.
+"""How fast is an Organization audited, and at what cost? Prints wall time beside the bound.
 
-    .venv/bin/python bench/org_scan.py                      # 200 and 1,000 accounts, 100 ms
-    .venv/bin/python bench/org_scan.py --accounts 200 --latency 0.05 --concurrency 32
+    .venv/bin/python bench/org_scan.py                          # 10,001 accounts in 100 OUs
+    .venv/bin/python bench/org_scan.py --ous 0                  # the same, flat (ListAccounts)
+    .venv/bin/python bench/org_scan.py --accounts 2001 --rate AssumeRole=20   # a throttling STS
 
-The simulated Organization (moto's server with the test extensions) runs in its own process and
-adds a fixed latency to every AWS call in the server. ``AwsAuditor`` audits it from this
-process exactly as ``python -m bot check --org`` would. The lower bound is
+The Organization is ``simulator.fast_org`` (a small threaded fake of the calls a scan makes,
+in its own process, so that its CPU is not rootkey's), each call answered after ``--latency``.
+``AwsAuditor`` audits it from this process with the default settings, exactly as
+``python -m bot check --org`` would. Printed: wall time; the lower bound at the concurrency
+reached, ``max(listing, scan)`` where
 
-    ceil(N / concurrency) x 2 x latency  +  ceil(N / 20) x latency
+    listing = (2 + pages / LIST_WORKERS) x latency    (ListAccounts: 2 + pages, in series)
+    scan    = ceil(calls / concurrency) x latency      (2 calls per account, 4 with a key)
 
-(two calls per account on ``concurrency`` workers, plus listing 20 accounts per page). Streaming
-the listing into the audit lets the two overlap, so the ratio can go below 1.
+AWS calls per account, rootkey's CPU per account (this process: every thread), peak RSS and
+the load average before the run; then every verdict is checked against the Organization.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
+import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-import requests
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.audit.models import Scope  # noqa: E402
+from bot.audit.models import Scope, Status  # noqa: E402
 from bot.aws.auditor import AwsAuditor  # noqa: E402
+from bot.aws.organizations import LIST_WORKERS, PAGE_SIZE  # noqa: E402
 from bot.config import Config  # noqa: E402
-from simulator.aws import FAKE_KEY_ID, FAKE_SECRET, REGION, start_served  # noqa: E402
-
-PER_ACCOUNT_ACTIONS = ("AssumeRole", "GetAccountSummary")
-REPORT_ACTIONS = ("GenerateCredentialReport", "GetCredentialReport")
+from simulator.aws import FAKE_KEY_ID, FAKE_SECRET  # noqa: E402
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) of a process, from /proc (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def start_org(args: argparse.Namespace) -> tuple[subprocess.Popen[str], dict]:
+    command = [
+        sys.executable,
+        "-m",
+        "simulator.fast_org",
+        f"--accounts={args.accounts}",
+        f"--ous={args.ous}",
+        f"--latency={args.latency}",
+        f"--suspended-every={args.suspended_every}",
+        *(f"--rate={r}" for r in args.rate),
+    ]
+    proc = subprocess.Popen(
+        command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line:
+        raise SystemExit("the simulated Organization did not start")
+    return proc, json.loads(line)
 
 
-def scan(n: int, latency: float, concurrency: int, share: float) -> dict[str, float]:
-    noncompliant = max(1, round((n - 1) * share)) if share > 0 else 0
-    proc, info = start_served(n - 1, noncompliant, latency)
-    try:
-        endpoint = info["endpoint_url"]
-        # As `python -m bot check --org` runs: the default sessions, aimed by the environment.
-        os.environ.update(
-            AWS_ENDPOINT_URL=endpoint,
-            AWS_ACCESS_KEY_ID=FAKE_KEY_ID,
-            AWS_SECRET_ACCESS_KEY=FAKE_SECRET,
-            AWS_DEFAULT_REGION=REGION,
-        )
-        config = Config(concurrency=concurrency)
-        auditor = AwsAuditor(config)
-        runs = []
-        for label in ("cold", "warm"):
-            requests.post(f"{endpoint}/rootkey-sim/calls", timeout=10)
-            s0 = cpu_seconds(proc.pid)
-            t0, c0 = time.perf_counter(), time.process_time()
-            result = auditor.audit(Scope("org"))
-            wall = time.perf_counter() - t0
-            print(
-                f"         ({label}: CPU of the auditing process {time.process_time() - c0:.2f} s,"
-                f" of the simulated AWS {cpu_seconds(proc.pid) - s0:.2f} s)"
-            )
-            by_action = requests.get(f"{endpoint}/rootkey-sim/calls", timeout=10).json()
-            runs.append((label, wall, result, by_action))
-        auditor.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-    bound = math.ceil(n / concurrency) * 2 * latency + math.ceil(n / 20) * latency
-    out: dict[str, float] = {}
-    for label, wall, result, by_action in runs:
-        s = result.summary
-        total = sum(by_action.values())
-        report_calls = sum(by_action.get(a, 0) for a in REPORT_ACTIONS)
-        per_account = sum(by_action.get(a, 0) for a in PER_ACCOUNT_ACTIONS)
-        # the noncompliant accounts' share of AssumeRole/GetAccountSummary is 2 each (1 for the
-        # management account, which is read with the current credentials)
-        compliant_calls = per_account - 2 * s.noncompliant
-        print(
-            f"N={n:5d} {label}: wall {wall:6.2f} s   bound {bound:6.2f} s   "
-            f"ratio {wall / bound:4.2f}   accounts {s.total} ({s.noncompliant} noncompliant, "
-            f"{s.error} error)"
-        )
-        print(
-            f"         AWS calls {total} (client counted {result.calls}): "
-            f"{total / n:.2f} per account, {compliant_calls / max(1, s.compliant):.2f} per "
-            f"compliant account, report calls {report_calls}; by action {by_action}"
-        )
-        out[f"{label}_wall"] = wall
-    out["bound"] = bound
-    return out
+def calls_so_far(proc: subprocess.Popen[str]) -> dict[str, int]:
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write("calls\n")
+    proc.stdin.flush()
+    return dict(json.loads(proc.stdout.readline()))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--accounts", type=int, nargs="+", default=[200, 1000])
+    parser.add_argument("--accounts", type=int, default=10001, help="management account included")
+    parser.add_argument("--ous", type=int, default=100, help="0: every account in the root")
     parser.add_argument("--latency", type=float, default=0.1, help="seconds per AWS call")
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument(
-        "--noncompliant-share", type=float, default=0.02, help="share of members with a root key"
-    )
+    parser.add_argument("--suspended-every", type=int, default=500)
+    parser.add_argument("--rate", action="append", default=[], help="Action=calls per second")
+    parser.add_argument("--concurrency", type=int, help="ROOTKEY_CONCURRENCY (default: default)")
     args = parser.parse_args()
+
+    load = os.getloadavg()
+    proc, org = start_org(args)
+    try:
+        os.environ.update(
+            AWS_ENDPOINT_URL=org["endpoint_url"],
+            AWS_ACCESS_KEY_ID=FAKE_KEY_ID,
+            AWS_SECRET_ACCESS_KEY=FAKE_SECRET,
+            AWS_DEFAULT_REGION="us-east-1",
+        )
+        config = Config() if args.concurrency is None else Config(concurrency=args.concurrency)
+        auditor = AwsAuditor(config)
+        calls_so_far(proc)
+        t0, c0 = time.perf_counter(), time.process_time()
+        result = auditor.audit(Scope("org"))
+        wall = time.perf_counter() - t0
+        cpu = time.process_time() - c0
+        by_action = calls_so_far(proc)
+        reached = auditor.pacer.summary()
+        auditor.close()
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    n = len(result.verdicts)
+    keyed = set(org["noncompliant"])
+    got = {v.account_id: v.status for v in result.verdicts}
+    wrong = [
+        a
+        for a in set(org["active"]) | set(got)
+        if got.get(a) != (Status.NONCOMPLIANT if a in keyed else Status.COMPLIANT)
+    ]
+    concurrency = reached.get("AssumeRole", config.concurrency)
+    if args.ous:
+        pages = by_action.get("ListAccountsForParent", 0) + by_action.get(
+            "ListOrganizationalUnitsForParent", 0
+        )
+        listing = (2 + pages / LIST_WORKERS) * args.latency
+    else:
+        listing = (2 + math.ceil(args.accounts / PAGE_SIZE)) * args.latency
+    scan = math.ceil((2 * n + 2 * len(keyed)) / concurrency) * args.latency
+    bound = max(listing, scan)
+    total = sum(by_action.values())
     print(
-        f"latency {args.latency * 1000:.0f} ms per AWS call (in the server), "
-        f"concurrency {args.concurrency}"
+        f"{args.accounts} accounts in {args.ous or 'no'} OUs, {args.latency * 1000:.0f} ms per "
+        f"call, rates {args.rate or 'unlimited'}; load average before {load[0]:.2f}"
     )
-    for n in args.accounts:
-        scan(n, args.latency, args.concurrency, args.noncompliant_share)
-    return 0
+    print(
+        f"wall {wall:6.2f} s   bound {bound:6.2f} s (listing {listing:.2f}, scan {scan:.2f} at "
+        f"concurrency {concurrency})   ratio {wall / bound:4.2f}"
+    )
+    print(
+        f"accounts {n} ({result.summary.noncompliant} noncompliant, {result.summary.error} "
+        f"error); verdicts wrong or missing: {len(wrong)}"
+    )
+    print(
+        f"AWS calls {total}: {total / max(1, n):.2f} per account; CPU {cpu:.2f} s = "
+        f"{cpu / max(1, n) * 1000:.2f} ms per account; peak RSS {rss_mb:.0f} MB"
+    )
+    print(f"by action {by_action}; concurrency reached {reached}")
+    return 1 if wrong else 0
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ class Config:
     # Audit
     audit_role: str = "RootkeyAudit"
     scope: str = "account"  # what a bare `/rootkey check` audits: "account" or "org"
-    concurrency: int = 16
+    concurrency: int = 64  # the ceiling: bot.aws.pacing finds the level under it
     account_timeout: float = 60.0  # seconds one account may take
     report_deadline: float = 30.0  # seconds to wait for a credential report
     aws_region: str = "us-east-1"
@@ -253,7 +253,7 @@ def load_config(env: Mapping[str, str]) -> Config:
         database_url=database_url,
         audit_role=role,
         scope=scope,
-        concurrency=parse_int("ROOTKEY_CONCURRENCY", get("ROOTKEY_CONCURRENCY") or "16", 1, 256),
+        concurrency=parse_int("ROOTKEY_CONCURRENCY", get("ROOTKEY_CONCURRENCY") or "64", 1, 256),
         account_timeout=parse_duration(
             "ROOTKEY_ACCOUNT_TIMEOUT", get("ROOTKEY_ACCOUNT_TIMEOUT") or "60s"
         ),

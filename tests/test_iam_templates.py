@@ -106,6 +106,10 @@ def test_policies_are_read_only_and_least_privilege() -> None:
     assert bot == member | {
         "iam:ListOrganizationsFeatures",
         "organizations:ListAccounts",
+        # the Organization's tree, walked several OUs at once (ListAccounts when flat)
+        "organizations:ListRoots",
+        "organizations:ListOrganizationalUnitsForParent",
+        "organizations:ListAccountsForParent",
         "organizations:DescribeAccount",  # is a named account an ACTIVE member
         "sts:AssumeRole",
         "sqs:ReceiveMessage",  # root-activity alerts: the events queue

@@ -1,8 +1,11 @@
 """The live audit: read each account's root-user state from AWS and decide its verdict.
 
-``AwsAuditor(config).audit(Scope("org"))`` lists the Organization's active accounts page by page
-and audits each account as soon as its page arrives, on a bounded pool of worker threads (each
-with its own boto3 session). Per account: AssumeRole into ``config.audit_role`` (the account of
+``AwsAuditor(config).audit(Scope("org"))`` lists the Organization's active accounts (its OUs
+several at once, see ``bot.aws.organizations``) and audits each account as soon as it is read,
+on a pool of ``ROOTKEY_CONCURRENCY`` worker threads sharing one boto3 session and its clients.
+How many calls of each API are in flight is found at run time (``bot.aws.pacing``): it grows
+while calls succeed and halves on throttling, so a throttled API slows the scan down instead of
+turning accounts into errors. Per account: AssumeRole into ``config.audit_role`` (the account of
 the current credentials is read directly), GetAccountSummary, and only where the summary says a
 root key is present (or could not be read) the credential report for the key's details. One
 account's failure is that account's ``error`` verdict; the others go on.
@@ -51,7 +54,8 @@ from bot.aws.iam import (
     read_error,
     read_org_features,
 )
-from bot.aws.organizations import NOT_READABLE, iter_active_accounts, read_membership
+from bot.aws.organizations import NOT_READABLE, list_active_accounts, read_membership
+from bot.aws.pacing import Pacer
 from bot.aws.session import CallCounter, Clients
 from bot.config import Config
 
@@ -111,7 +115,13 @@ class AwsAuditor:
             raise ValueError(f"membership must be one of {sorted(MEMBERSHIP_MODES)}")
         self.config = config
         self.membership = membership
-        self.clients = Clients(config, session_factory, max_attempts)
+        self.pacer = Pacer(config.concurrency)
+        self.clients = Clients(
+            config,
+            session_factory,
+            max_attempts,
+            on_throttle=lambda op: self.pacer.gate(op).throttled(),
+        )
         self.now = now
         self.sleep = sleep
         self.lock = threading.Lock()
@@ -160,7 +170,7 @@ class AwsAuditor:
                 self.clients.count_into(counter)
                 org = self.clients.current("organizations")
                 resolved: Caller | None = None
-                for account in iter_active_accounts(org):
+                for account in list_active_accounts(org, self.pacer):
                     resolved = resolved or caller()
                     submit(account.account_id, account.name, resolved)
             elif scope.kind == "accounts":
@@ -329,10 +339,12 @@ class AwsAuditor:
         root: RootRow | None = None
         generated: datetime | None = None
         try:
-            iam = self.iam_for(account_id, caller)
+            iam = self.iam_for(account_id, caller, deadline)
             deadline.check("GetAccountSummary")
             try:
-                summary = read_account_summary(iam)
+                summary = self.pacer.call(
+                    "GetAccountSummary", lambda: read_account_summary(iam), shared_quota=False
+                )
             except AwsReadError as exc:
                 errors.append(str(exc))
                 # throttled or unreachable: the report would fare no better
@@ -366,20 +378,21 @@ class AwsAuditor:
             account_name=name,
         )
 
-    def iam_for(self, account_id: str, caller: Caller) -> Any:
+    def iam_for(self, account_id: str, caller: Caller, deadline: Deadline | None = None) -> Any:
         """IAM of ``account_id``: current credentials for the caller's own account, else the
         audit role assumed from it."""
         if account_id == caller.account_id:
             return self.clients.current("iam")
         role_arn = f"arn:{caller.partition}:iam::{account_id}:role/{self.config.audit_role}"
+        sts = self.clients.current("sts")
         try:
-            credentials = (
-                self.clients.current("sts")
-                .assume_role(
+            credentials = self.pacer.call(
+                "AssumeRole",
+                lambda: sts.assume_role(
                     RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME, DurationSeconds=900
-                )
-                .get("Credentials")
-            )
+                ),
+                deadline=deadline,
+            ).get("Credentials")
         except AWS_CALL_ERRORS as exc:
             error = read_error(f"AssumeRole {self.config.audit_role}", exc)
             raise error from None

@@ -1,15 +1,38 @@
-"""Organizations: the active accounts, page by page, as a stream; one account's membership."""
+"""Organizations: the active accounts as a stream, fed as pages arrive; one account's membership.
+
+``list_active_accounts`` reads the root first (ListRoots, ListOrganizationalUnitsForParent).
+An Organization whose root holds OUs is walked with several OUs in flight
+(ListOrganizationalUnitsForParent and ListAccountsForParent on ``LIST_WORKERS`` threads), so
+10,000 accounts in 100 OUs are listed in seconds, not in 500 serial pages. A flat Organization
+(no OU under the root), or a caller not allowed to read the tree, is listed with ListAccounts,
+page by page. Either way only ACTIVE accounts are yielded, each once; a page that cannot be
+read is an ``AuditError`` (the Organization cannot be enumerated), never a shorter list.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from bot.aws.errors import AuditError
+from bot.aws.errors import AuditError, AwsReadError
 from bot.aws.iam import AWS_CALL_ERRORS, malformed, read_error
+from bot.aws.pacing import Pacer
 
-PAGE_SIZE = 20  # the most ListAccounts returns per page
+PAGE_SIZE = 20  # the most ListAccounts (and the other list calls) return per page
+LIST_WORKERS = 8  # OUs read at once
+METHODS = {
+    "ListAccounts": "list_accounts",
+    "ListAccountsForParent": "list_accounts_for_parent",
+    "ListOrganizationalUnitsForParent": "list_organizational_units_for_parent",
+}
+# DescribeAccount answers that mean "the caller cannot read an Organization" (a member account,
+# or an account in no Organization).
+NOT_READABLE = {"AccessDenied", "AccessDeniedException", "AWSOrganizationsNotInUseException"}
 
 
 @dataclass(frozen=True)
@@ -18,40 +41,157 @@ class OrgAccount:
     name: str | None
 
 
-def iter_active_accounts(org: Any) -> Iterator[OrgAccount]:
-    """Yield ACTIVE accounts as each page arrives (follows NextToken; empty pages are fine).
-
-    A page that cannot be read raises ``AuditError``: the Organization cannot be enumerated.
-    """
+def pages(org: Any, pacer: Pacer, operation: str, key: str, **params: Any) -> Iterator[list[Any]]:
+    """Each page's ``key`` list of one Organizations list call (follows NextToken; empty pages
+    are fine). Raises the botocore error of a page that cannot be read."""
+    method = getattr(org, METHODS[operation])
     token: str | None = None
-    seen: set[str] = set()
     while True:
-        kwargs: dict[str, Any] = {"MaxResults": PAGE_SIZE}
+        kwargs: dict[str, Any] = {"MaxResults": PAGE_SIZE, **params}
         if token:
             kwargs["NextToken"] = token
-        try:
-            page = org.list_accounts(**kwargs)
-        except AWS_CALL_ERRORS as exc:
-            raise AuditError(
-                f"could not list the Organization's accounts ({read_error('ListAccounts', exc)})"
-            ) from None
-        for account in page.get("Accounts") or []:
-            status = account.get("Status") or account.get("State")
-            if status != "ACTIVE" or account["Id"] in seen:
-                continue
-            seen.add(account["Id"])
-            yield OrgAccount(account_id=account["Id"], name=account.get("Name"))
+        page = pacer.call(operation, functools.partial(method, **kwargs))
+        items = page.get(key)
+        if items is not None and not isinstance(items, list):
+            raise malformed(operation, key)
+        yield items or []
         token = page.get("NextToken")
         if not token:
-            if not seen:
-                # every Organization has at least its management account
-                raise AuditError("the Organization listed no active account (ListAccounts)")
             return
 
 
-# DescribeAccount answers that mean "the caller cannot read an Organization" (a member account,
-# or an account in no Organization).
-NOT_READABLE = {"AccessDenied", "AccessDeniedException", "AWSOrganizationsNotInUseException"}
+def active(account: dict[str, Any]) -> OrgAccount | None:
+    status = account.get("State") or account.get("Status")
+    if status != "ACTIVE" or not account.get("Id"):
+        return None
+    return OrgAccount(account_id=account["Id"], name=account.get("Name"))
+
+
+def list_active_accounts(org: Any, pacer: Pacer) -> Iterator[OrgAccount]:
+    """Yield the Organization's ACTIVE accounts as they are read (see the module docstring)."""
+    top = read_top(org, pacer)
+    source = walk(org, pacer, *top) if top is not None else iter_active_accounts(org, pacer)
+    seen: set[str] = set()
+    for account in source:
+        if account.account_id not in seen:
+            seen.add(account.account_id)
+            yield account
+    if not seen:
+        # every Organization has at least its management account
+        raise AuditError("the Organization listed no active account")
+
+
+def read_top(org: Any, pacer: Pacer) -> tuple[str, list[str], bool] | None:
+    """The root, its first page of OUs and whether more follow; None where the Organization is
+    flat or its tree cannot be read (ListAccounts is then the cheaper, or the only, way)."""
+    try:
+        roots = pacer.call("ListRoots", lambda: org.list_roots()).get("Roots")
+        if not isinstance(roots, list) or len(roots) != 1 or not roots[0].get("Id"):
+            return None
+        root = roots[0]["Id"]
+        first = pacer.call(
+            "ListOrganizationalUnitsForParent",
+            lambda: org.list_organizational_units_for_parent(ParentId=root, MaxResults=PAGE_SIZE),
+        )
+    except AWS_CALL_ERRORS:
+        return None  # not allowed to read the tree (an older policy): ListAccounts says
+    ous = [ou["Id"] for ou in first.get("OrganizationalUnits") or [] if ou.get("Id")]
+    if not ous and not first.get("NextToken"):
+        return None
+    return root, ous, bool(first.get("NextToken"))
+
+
+def walk(org: Any, pacer: Pacer, root: str, ous: list[str], more: bool) -> Iterator[OrgAccount]:
+    """The accounts of the root and of every OU below it, read with several OUs in flight."""
+    found: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    done = object()
+    lock = threading.Lock()
+    pending = 0
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(
+        max_workers=min(LIST_WORKERS, pacer.ceiling), thread_name_prefix="rootkey-list"
+    )
+
+    def task(step: Callable[[], None]) -> None:
+        nonlocal pending
+        try:
+            if not stop.is_set():
+                step()
+        except Exception as exc:  # handed to the reader, which raises it as an AuditError
+            found.put(exc)
+        finally:
+            with lock:
+                pending -= 1
+                last = pending == 0
+            if last:
+                found.put(done)
+
+    def submit(step: Callable[[], None]) -> None:
+        nonlocal pending
+        with lock:
+            pending += 1
+        pool.submit(task, step)
+
+    def accounts_of(parent: str) -> None:
+        for page in pages(org, pacer, "ListAccountsForParent", "Accounts", ParentId=parent):
+            for account in page:
+                found.put(account)
+            if stop.is_set():
+                return
+
+    def children_of(parent: str, skip_first: bool = False) -> None:
+        items = pages(
+            org, pacer, "ListOrganizationalUnitsForParent", "OrganizationalUnits", ParentId=parent
+        )
+        for index, page in enumerate(items):
+            if skip_first and index == 0:
+                continue
+            for ou in page:
+                start_ou(ou["Id"])
+            if stop.is_set():
+                return
+
+    def start_ou(ou: str) -> None:
+        submit(lambda: accounts_of(ou))
+        submit(lambda: children_of(ou))
+
+    submit(lambda: accounts_of(root))
+    for ou in ous:
+        start_ou(ou)
+    if more:
+        submit(lambda: children_of(root, skip_first=True))
+    try:
+        while (item := found.get()) is not done:
+            if isinstance(item, Exception):
+                raise listing_error(item)
+            account = active(item) if isinstance(item, dict) else None
+            if account is not None:
+                yield account
+    finally:
+        stop.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def listing_error(exc: Exception) -> AuditError:
+    if isinstance(exc, AuditError):
+        return exc
+    if isinstance(exc, AWS_CALL_ERRORS) and not isinstance(exc, AwsReadError):
+        operation = str(getattr(exc, "operation_name", "") or "ListAccountsForParent")
+        exc = read_error(operation, exc)
+    return AuditError(f"could not list the Organization's accounts ({exc})")
+
+
+def iter_active_accounts(org: Any, pacer: Pacer) -> Iterator[OrgAccount]:
+    """ACTIVE accounts from ListAccounts, as each page arrives."""
+    try:
+        for page in pages(org, pacer, "ListAccounts", "Accounts"):
+            for item in page:
+                account = active(item)
+                if account is not None:
+                    yield account
+    except (*AWS_CALL_ERRORS, AwsReadError) as exc:
+        error = exc if isinstance(exc, AwsReadError) else read_error("ListAccounts", exc)
+        raise AuditError(f"could not list the Organization's accounts ({error})") from None
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,11 @@
-"""boto3 sessions and clients: one session per worker thread, retries in standard mode.
+"""boto3 sessions and clients, shared by every worker thread; retries in standard mode.
 
-A boto3 Session costs about 0.1 s of CPU to create and is not thread-safe, so each worker
-thread keeps one for its lifetime; clients of the current credentials are kept per thread too.
-No AWS call happens here; nothing is created at import time.
+botocore clients are thread-safe once made, and making one costs milliseconds of CPU (a boto3
+Session about 0.1 s), so an auditor makes one session and one client per service, under a lock,
+the first time each is needed; every worker thread then calls through them. Member accounts are
+read through one more IAM client whose credentials are the calling thread's own
+(``ThreadCredentials``): each worker sets the credentials AssumeRole gave it, and the signer
+reads them at each request. No AWS call happens here; nothing is created at import time.
 """
 
 from __future__ import annotations
@@ -15,7 +18,14 @@ import boto3
 import botocore.loaders
 import botocore.session
 from botocore.config import Config as BotoConfig
+from botocore.credentials import (
+    CredentialProvider,
+    CredentialResolver,
+    Credentials,
+    ReadOnlyCredentials,
+)
 
+from bot.aws.iam import THROTTLING_CODES
 from bot.config import Config
 
 SessionFactory = Callable[[], boto3.session.Session]
@@ -52,24 +62,72 @@ class CallCounter:
             return self.count
 
 
+class ThreadCredentials(Credentials):
+    """Credentials whose values belong to the thread that reads them (set with ``use``)."""
+
+    method = "rootkey-assumed-role"
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+
+    def use(self, credentials: dict[str, Any]) -> None:
+        self.local.frozen = ReadOnlyCredentials(
+            credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"]
+        )
+
+    def get_frozen_credentials(self) -> ReadOnlyCredentials:
+        frozen: ReadOnlyCredentials | None = getattr(self.local, "frozen", None)
+        if frozen is None:
+            raise RuntimeError("no assumed-role credentials set in this thread")
+        return frozen
+
+    @property
+    def access_key(self) -> str:
+        return self.get_frozen_credentials().access_key
+
+    @property
+    def secret_key(self) -> str:
+        return self.get_frozen_credentials().secret_key
+
+    @property
+    def token(self) -> str | None:
+        return self.get_frozen_credentials().token
+
+
+class ThreadCredentialProvider(CredentialProvider):
+    METHOD = ThreadCredentials.method
+
+    def __init__(self, credentials: ThreadCredentials) -> None:
+        self.credentials = credentials
+
+    def load(self) -> Credentials:
+        return self.credentials
+
+
 class Clients:
-    """Per-thread sessions and clients, made from ``session_factory``."""
+    """One session and one client per service for every thread, made from ``session_factory``.
+
+    ``on_throttle(operation)`` hears each throttling answer botocore is about to retry."""
 
     def __init__(
         self,
         config: Config,
         session_factory: SessionFactory | None = None,
         max_attempts: int = 5,
+        on_throttle: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
-        # One loader for every session this object makes: service models are parsed once, not
-        # once per worker thread.
+        # One loader for every session this object makes: service models are parsed once.
         self.loader = botocore.loaders.create_loader()
         self.session_factory = session_factory or self.default_session
         self.boto_config = boto_config(config, max_attempts)
+        self.on_throttle = on_throttle
         self.local = threading.local()
-        self.counters: list[CallCounter] = []
-        self.counters_lock = threading.Lock()
+        self.lock = threading.Lock()
+        self.shared_session: boto3.session.Session | None = None
+        self.clients: dict[str, Any] = {}
+        self.member_credentials = ThreadCredentials()
+        self.member: Any = None
 
     def default_session(self) -> boto3.session.Session:
         """The standard credential chain and endpoint settings (env, config files, roles)."""
@@ -78,15 +136,13 @@ class Clients:
         return boto3.session.Session(botocore_session=core, region_name=self.config.aws_region)
 
     def session(self) -> boto3.session.Session:
-        session = getattr(self.local, "session", None)
-        if session is None:
-            session = self.session_factory()
-            self.local.session = session
-            self.local.clients = {}
-        return session
+        with self.lock:
+            if self.shared_session is None:
+                self.shared_session = self.session_factory()
+            return self.shared_session
 
     def count_into(self, counter: CallCounter) -> None:
-        """Count the calls of this thread's clients into ``counter`` (until replaced)."""
+        """Count the calls this thread makes into ``counter`` (until replaced)."""
         self.local.counter = counter
 
     def on_send(self, **kwargs: Any) -> None:
@@ -94,62 +150,59 @@ class Clients:
         if counter is not None:
             counter()
 
+    def on_retry(self, response: Any = None, operation: Any = None, **kwargs: Any) -> None:
+        if self.on_throttle is None or not response or operation is None:
+            return
+        parsed = response[1] if isinstance(response, tuple) and len(response) > 1 else {}
+        code = (parsed.get("Error") or {}).get("Code") if isinstance(parsed, dict) else None
+        if code in THROTTLING_CODES:
+            self.on_throttle(operation.name)
+
+    def watch(self, client: Any) -> Any:
+        client.meta.events.register("before-send", self.on_send)
+        client.meta.events.register("needs-retry", self.on_retry)
+        return client
+
     def current(self, service: str) -> Any:
-        """A client with the current credentials, kept for this thread."""
-        session = self.session()
-        client = self.local.clients.get(service)
+        """The client of ``service`` with the current credentials (shared by all threads)."""
+        client = self.clients.get(service)
         if client is None:
-            client = session.client(service, config=self.boto_config)
-            client.meta.events.register("before-send", self.on_send)
-            self.local.clients[service] = client
+            session = self.session()
+            with self.lock:
+                client = self.clients.get(service)
+                if client is None:
+                    client = self.watch(session.client(service, config=self.boto_config))
+                    self.clients[service] = client
         return client
 
     def prepare(self) -> None:
-        """Build this thread's session and clients now (they are kept for the thread's life),
-        so that the first account a worker audits does not pay for them in its time limit."""
+        """Make the clients of an account's audit now, so that the first account does not pay
+        for them in its time limit."""
         self.current("sts")
-        self.current("iam")
         self.member_client()
 
-    def member_client(self) -> tuple[Any, Any]:
-        member = getattr(self.local, "member", None)
-        if member is None:
+    def member_client(self) -> Any:
+        if self.member is None:
             template = self.current("iam")
-            core = botocore.session.get_session()
-            core.register_component("data_loader", self.loader)
-            core.set_credentials("unset", "unset", "unset")
-            holder = core.get_credentials()
-            client = core.create_client(
-                "iam",
-                region_name=template.meta.region_name,
-                endpoint_url=template.meta.endpoint_url,
-                config=self.boto_config,
-            )
-            client.meta.events.register("before-send", self.on_send)
-            member = self.local.member = (holder, client)
-        return member
+            with self.lock:
+                if self.member is None:
+                    core = botocore.session.get_session()
+                    core.register_component("data_loader", self.loader)
+                    provider = ThreadCredentialProvider(self.member_credentials)
+                    core.register_component("credential_provider", CredentialResolver([provider]))
+                    self.member = self.watch(
+                        core.create_client(
+                            "iam",
+                            region_name=template.meta.region_name,
+                            endpoint_url=template.meta.endpoint_url,
+                            config=self.boto_config,
+                        )
+                    )
+        return self.member
 
     def member_iam(self, credentials: dict[str, Any]) -> Any:
-        """An IAM client with assumed-role credentials.
-
-        Made once per thread and re-pointed for each account: the client holds a botocore
-        ``Credentials`` object that its signer reads at every request, and this thread is its
-        only user. That saves building a client (several ms of CPU) for every account.
-        """
-        holder, client = self.member_client()
-        holder.access_key = credentials["AccessKeyId"]
-        holder.secret_key = credentials["SecretAccessKey"]
-        holder.token = credentials["SessionToken"]
-        return client
-
-    def assumed(self, service: str, credentials: dict[str, Any]) -> Any:
-        """A client with assumed-role credentials, made from this thread's session."""
-        client = self.session().client(
-            service,
-            config=self.boto_config,
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-        )
-        client.meta.events.register("before-send", self.on_send)
+        """The IAM client, signing this thread's requests with assumed-role ``credentials``
+        (until this thread sets others)."""
+        client = self.member_client()
+        self.member_credentials.use(credentials)
         return client

@@ -12,6 +12,8 @@ from bot.aws.auditor import AwsAuditor
 from bot.aws.errors import AuditError
 from bot.config import Config
 from simulator.aws import (
+    FAKE_KEY_ID,
+    FAKE_SECRET,
     MANAGEMENT_ACCOUNT,
     REGION,
     EndpointSession,
@@ -20,6 +22,7 @@ from simulator.aws import (
     days_ago,
     utcnow,
 )
+from simulator.fast_org import FastOrg
 
 
 def auditor(aws: SimulatedAws, max_attempts: int = 5, **settings: object) -> AwsAuditor:
@@ -344,3 +347,49 @@ def test_one_worker_reads_each_member_with_that_members_credentials(aws: Simulat
     # each member's reads arrived signed as that member
     for member in (first, second, third, fourth):
         assert aws.call_count(member, "GetAccountSummary") == 1
+
+
+def fast_auditor(org: FastOrg, **settings: object) -> AwsAuditor:
+    config = Config(**settings)  # type: ignore[arg-type]
+    return AwsAuditor(
+        config, lambda: EndpointSession(org.endpoint_url, region_name=REGION, **FAST_KEYS)
+    )
+
+
+FAST_KEYS = {"aws_access_key_id": FAKE_KEY_ID, "aws_secret_access_key": FAKE_SECRET}
+
+
+def test_an_organization_in_ous_is_walked_and_only_active_members_are_reported() -> None:
+    """Accounts in nested OUs (more than a page per OU and per parent): each ACTIVE account once,
+    none SUSPENDED, read by ListAccountsForParent rather than the one serial ListAccounts."""
+    with FastOrg(
+        190, 30, top_ous=4, noncompliant=[3, 120], suspended=[8, 99], latency=0.005
+    ) as org:
+        result = fast_auditor(org).audit(Scope("org"))
+        calls = org.calls_by_action()
+    ids = [v.account_id for v in result.verdicts]
+    assert sorted(ids) == sorted(org.active_members())
+    assert {v.account_id for v in result.verdicts if v.status is Status.NONCOMPLIANT} == (
+        org.noncompliant()
+    )
+    assert all(v.status is not Status.ERROR for v in result.verdicts)
+    assert "ListAccounts" not in calls and calls["ListAccountsForParent"] >= 31
+
+
+def test_a_policy_without_the_tree_calls_lists_with_list_accounts() -> None:
+    """An older bot policy grants ListAccounts only: the listing falls back to it."""
+    with FastOrg(60, 5, noncompliant=[4], denied={"ListRoots"}) as org:
+        result = fast_auditor(org).audit(Scope("org"))
+        calls = org.calls_by_action()
+    assert {v.account_id for v in result.verdicts} == org.active_members()
+    assert calls["ListAccounts"] == 3 and "ListAccountsForParent" not in calls
+
+
+def test_an_ou_page_that_cannot_be_read_fails_the_audit_in_one_line() -> None:
+    with (
+        FastOrg(60, 5, denied={"ListAccountsForParent"}) as org,
+        pytest.raises(AuditError) as caught,
+    ):
+        fast_auditor(org).audit(Scope("org"))
+    message = str(caught.value)
+    assert "ListAccountsForParent: AccessDeniedException" in message and "\n" not in message

@@ -30,6 +30,7 @@ from simulator.aws import (
     SimulatedAws,
     days_ago,
 )
+from simulator.fast_org import FastOrg
 
 pytestmark = pytest.mark.slow
 
@@ -232,3 +233,27 @@ def test_the_endpoint_gone_before_the_scan_is_one_clear_error(aws: SimulatedAws)
     with pytest.raises(AuditError) as caught:
         audit(url)
     assert "\n" not in str(caught.value)
+
+
+def fast_sessions(org: FastOrg) -> Callable[[], boto3.session.Session]:
+    return sessions_for(org.endpoint_url)
+
+
+def test_an_sts_throttling_ten_assume_roles_a_second_slows_the_scan_not_the_verdicts() -> None:
+    """AssumeRole is throttled to 10 calls a second (an STS quota shared with other tools): the
+    audit backs off and every account gets its true verdict, none an error."""
+    with FastOrg(
+        151, 6, latency=0.02, noncompliant=[5, 77], suspended=[9], rates={"AssumeRole": 10}
+    ) as org:
+        checker = AwsAuditor(Config(concurrency=64), fast_sessions(org))
+        try:
+            result = checker.audit(ORG)
+        finally:
+            checker.close()
+        calls = org.calls_by_action()
+    got = statuses(result)
+    assert set(got) == org.active_members()
+    assert {a for a, s in got.items() if s is Status.NONCOMPLIANT} == org.noncompliant()
+    assert [v.reason for v in result.verdicts if v.status is Status.ERROR] == []
+    assert calls["AssumeRole"] > 150, "some AssumeRole calls were throttled"
+    assert checker.pacer.gate("AssumeRole").throttles > 0
