@@ -2,8 +2,10 @@
 
 Served by waitress: one event loop holds the connections and reads each request whole (headers
 and body, the body capped) before a worker thread sees it, so slow or idle clients cost a
-socket, never a thread; a connection idle for ``CHANNEL_TIMEOUT`` is closed. At most
-``MAX_REQUESTS`` requests are handled at once; one more gets an immediate 503 (Slack retries).
+socket, never a thread; a connection idle for ``CHANNEL_TIMEOUT`` is closed, and connections
+nobody is served on are shed to keep room for new ones (``bot.slack.connections``). At most
+``MAX_REQUESTS`` Slack requests are handled at once; one more gets an immediate 503 (Slack
+retries); ``/healthz`` is never counted among them.
 A body Bolt could not parse (not UTF-8, a payload that is not a JSON object) is answered 400 in
 one log line, never a 500 that Slack would retry. Put a TLS-terminating proxy or the platform's
 router in front of it, as Slack requires HTTPS.
@@ -25,6 +27,8 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress.server import create_server
 
+from bot.slack.connections import Shedder, accept_many, connection_limit
+
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
@@ -36,6 +40,8 @@ ARRIVAL_ENVIRON = "HTTP_" + ARRIVAL_HEADER.upper().replace("-", "_")
 MAX_BODY = 1024 * 1024  # Slack's payloads are a few KB; a modal submission well under 1 MB
 MAX_HEADERS = 64 * 1024
 CHANNEL_TIMEOUT = 30  # seconds a connection may stay idle
+CLEANUP_INTERVAL = 2  # seconds between two checks for idle connections
+LISTEN_BACKLOG = 4096  # connections the kernel queues before the loop takes them (somaxconn caps)
 MAX_REQUESTS = 64  # requests handled at once; one more is answered 503 at once
 SPARE_THREADS = 4  # threads left over to answer those 503s without queueing
 MAX_OPEN_CONNECTIONS = 2000  # sockets held open at once (idle or mid-request)
@@ -83,6 +89,8 @@ def capped(wsgi: WsgiApp, limit: int) -> WsgiApp:
     slots = threading.BoundedSemaphore(limit)
 
     def gate(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == HEALTH_PATH:  # answered at once, never turned away
+            return wsgi(environ, start_response)
         if not slots.acquire(blocking=False):
             log.warning("more than %d requests at once: answering 503", limit)
             start_response(
@@ -140,18 +148,23 @@ class HttpServer:
     for the worker threads."""
 
     def __init__(self, wsgi: Callable[..., Any], host: str, port: int) -> None:
+        limit = connection_limit(MAX_OPEN_CONNECTIONS)
         self.server: Any = create_server(
             capped(wsgi, MAX_REQUESTS),
             host=host,
             port=port,
             threads=MAX_REQUESTS + SPARE_THREADS,
-            connection_limit=MAX_OPEN_CONNECTIONS,
+            connection_limit=limit,
+            backlog=LISTEN_BACKLOG,
             channel_timeout=CHANNEL_TIMEOUT,
+            cleanup_interval=CLEANUP_INTERVAL,
             max_request_body_size=MAX_BODY,
             max_request_header_size=MAX_HEADERS,
             asyncore_use_poll=True,  # select() cannot watch a descriptor past 1024
             ident="rootkey",
         )
+        accept_many(self.server)
+        self.shed = Shedder(self.server, limit)
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self.serve, name="rootkey-http", daemon=True)
 
@@ -162,6 +175,7 @@ class HttpServer:
     def serve(self) -> None:
         channels = self.server._map  # the listening socket, the wake-up pipe, connections
         while not self.stopping.is_set():
+            self.shed()
             self.server.asyncore.loop(timeout=LOOP_TIMEOUT, map=channels, use_poll=True, count=1)
         for channel in list(channels.values()):
             with contextlib.suppress(OSError):

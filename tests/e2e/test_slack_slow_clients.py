@@ -4,8 +4,10 @@ time (or nothing) must not keep Slack's requests or the health check from being 
 from __future__ import annotations
 
 import contextlib
+import resource
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -27,19 +29,22 @@ class SlowClients:
     """``count`` connections to ``port``: half dribble a request's headers a byte every
     ``DRIBBLE_EVERY`` seconds, half opened and idle."""
 
-    def __init__(self, port: int, count: int) -> None:
-        self.sockets = [
-            socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(count)
-        ]
+    def __init__(self, port: int, count: int, stop_after: float = 600.0) -> None:
+        self.sockets: list[socket.socket] = []
+        for _ in range(count):
+            with contextlib.suppress(ConnectionRefusedError):  # a full backlog turns some away
+                self.sockets.append(socket.create_connection(("127.0.0.1", port), timeout=10))
         self.slow = self.sockets[::2]
         for sock in self.slow:
-            sock.sendall(b"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            with contextlib.suppress(OSError):  # the bot may have shed it already
+                sock.sendall(b"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
         self.done = threading.Event()
+        self.stop_at = time.monotonic() + stop_after  # the dribbling ends by itself
         self.thread = threading.Thread(target=self.dribble, daemon=True)
         self.thread.start()
 
     def dribble(self) -> None:
-        while not self.done.wait(DRIBBLE_EVERY):
+        while not self.done.wait(DRIBBLE_EVERY) and time.monotonic() < self.stop_at:
             for sock in self.slow:
                 with contextlib.suppress(OSError):
                     sock.sendall(b"x")
@@ -93,3 +98,53 @@ def test_held_connections_do_not_stop_slack_requests_or_the_health_check(bot: Bo
         held.close()
     # and the bot still stops cleanly.
     assert bot.stop() == 0
+
+
+MANY = 2000  # as many as the bot holds open (``MAX_OPEN_CONNECTIONS``)
+HOLD_AT_MOST = 120.0  # seconds the dribbling goes on, whatever happens to the test
+
+
+def enough_open_files(needed: int) -> None:
+    """This process holds ``needed`` sockets: raise the soft limit of open files (up to the
+    hard one), or skip saying why."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= needed:
+        return
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        pytest.skip(f"ulimit -n allows {hard} open files here; the test needs {needed}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+
+
+@pytest.fixture
+def own_bot(moto_server: SimulatedAws) -> Iterator[BotProcess]:
+    """A bot of the test's own (the module's bot is stopped by the test above)."""
+    with SlackStandin(bot_token=BOT_TOKEN) as slack:
+        env = bot_env(slack, None, moto_server.env(), ROOTKEY_SCOPE="account", SLACK_TEAM_ID=TEAM)
+        with BotProcess(env) as process:
+            yield process
+
+
+def test_the_connection_limit_held_by_slow_clients_leaves_room_for_health_and_slack(
+    own_bot: BotProcess,
+) -> None:
+    """2,000 connections (half dribbling headers, half idle) fill waitress's connection limit:
+    the bot must still answer ``/healthz`` within 1 s (or the orchestrator restarts a healthy
+    bot) and ack a signed ``/rootkey help`` within Slack's 3 s."""
+    enough_open_files(MANY + 256)
+    held = SlowClients(own_bot.port, MANY, stop_after=HOLD_AT_MOST)
+    try:
+        started = time.monotonic()
+        health = requests.get(f"{own_bot.base_url}/healthz", timeout=10)
+        took = time.monotonic() - started
+        assert health.status_code == 200 and health.json()["ok"] is True
+        assert took < 1.0, f"/healthz took {took:.2f} s"
+
+        started = time.monotonic()
+        body = command_body("help", response_url="http://127.0.0.1:9/unused")
+        ack = post_signed(own_bot.events_url, body)
+        took = time.monotonic() - started
+        assert ack.status_code == 200
+        assert "/rootkey check all" in str(ack.json()["blocks"])
+        assert took < 3.0, f"the help took {took:.2f} s"
+    finally:
+        held.close()
