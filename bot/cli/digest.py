@@ -1,7 +1,8 @@
 """`python -m bot digest --print`: the digest's Block Kit JSON on stdout, nothing posted.
 
 By default it runs a fresh audit of the configured scope (``ROOTKEY_SCOPE``) through AWS and
-saves it, as a scheduled digest would; ``--no-audit`` builds from the last saved audit instead.
+saves it, as a scheduled digest would; ``--no-audit`` builds from what is saved instead (the
+Organization as it stands: every account by its latest verdict, ``bot.services.org_state``).
 Changes are counted from the last digest posted in ``--channel`` (default
 ``ROOTKEY_DIGEST_CHANNEL``).
 """
@@ -66,10 +67,10 @@ def run(args: argparse.Namespace) -> int:
             if not args.no_audit:
                 run_id = digest.audit("cli", None, channel)
             else:
-                last = store.last_run()
-                if last is None:
+                latest = digest.latest_run_id()
+                if latest is None:
                     return fail("no saved audit yet; run without --no-audit")
-                run_id = last.id
+                run_id = latest
             message = digest_message(digest.build(run_id, channel=channel))
         except (AuditError, StoreError) as exc:
             return fail(str(exc))

@@ -1,7 +1,9 @@
 """The digest's 30-day trend chart: an 800 x 320 PNG drawn directly with Pillow.
 
-Bars are what needs work each day (accounts with a root key, accounts that could not be
-audited); the line is the share of audited accounts that were compliant. It is a handful of
+Bars are what needs work each day (accounts with a root key, accounts with a root key under
+an accepted risk, accounts that could not be audited); the line is the share of accounts that
+were compliant. Today's figures are the Organization's current state, the same counts the
+digest's text shows (``bot.services.org_state``). It is a handful of
 rectangles, a polyline and some labels, so it is drawn straight onto an image (a few
 milliseconds) rather than through a plotting library.
 """
@@ -17,7 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from bot.store import TrendDay
 
-RED, ORANGE, GREEN = "#d62728", "#ff7f0e", "#2ca02c"
+RED, YELLOW, ORANGE, GREEN = "#d62728", "#e8b500", "#ff7f0e", "#2ca02c"
 INK, GRID = "#262626", "#e6e6e6"
 WIDTH, HEIGHT = 800, 320
 # The plot area: room for the title above, tick labels on both sides, the legend below.
@@ -60,9 +62,8 @@ def trend_png(trend: Sequence[TrendDay], *, title: str | None = None) -> bytes:
     image = Image.new("RGB", (WIDTH, HEIGHT), "white")
     draw = ImageDraw.Draw(image)
 
-    open_keys = [d.noncompliant for d in trend]
-    errors = [d.error for d in trend]
-    bars = Scale(0.0, max([1, *(k + e for k, e in zip(open_keys, errors, strict=True))]) * 1.15)
+    stacks = [(d.noncompliant, d.accepted, d.error) for d in trend]
+    bars = Scale(0.0, max([1, *(sum(stack) for stack in stacks)]) * 1.15)
     percent = [100.0 * d.compliant / d.total if d.total else None for d in trend]
     shown = [(i, p) for i, p in enumerate(percent) if p is not None]
     low = min((p for _, p in shown), default=100.0)
@@ -84,12 +85,13 @@ def trend_png(trend: Sequence[TrendDay], *, title: str | None = None) -> bytes:
     def centre(i: int) -> float:
         return LEFT + slot * (i + 1)
 
-    for i, (keys, errs) in enumerate(zip(open_keys, errors, strict=True)):
+    for i, stack in enumerate(stacks):
         x0, x1 = centre(i) - slot * 0.4, centre(i) + slot * 0.4
-        if keys:
-            draw.rectangle([(x0, bars.y(keys)), (x1, BOTTOM)], fill=RED)
-        if errs:
-            draw.rectangle([(x0, bars.y(keys + errs)), (x1, bars.y(keys))], fill=ORANGE)
+        below = 0
+        for value, colour in zip(stack, (RED, YELLOW, ORANGE), strict=True):
+            if value:
+                draw.rectangle([(x0, bars.y(below + value)), (x1, bars.y(below))], fill=colour)
+                below += value
 
     # The compliant share: a line with a dot per audited day.
     points = [(centre(i), share.y(p)) for i, p in shown]
@@ -126,7 +128,12 @@ def vertical(image: Image.Image, text: str, font: Font, at: tuple[int, int]) -> 
 
 
 def legend(draw: ImageDraw.ImageDraw, font: Font) -> None:
-    entries = [(RED, "root key present"), (ORANGE, "could not audit"), (GREEN, "% compliant")]
+    entries = [
+        (RED, "root key present"),
+        (YELLOW, "accepted risk"),
+        (ORANGE, "could not audit"),
+        (GREEN, "% compliant"),
+    ]
     widths = [18 + 6 + draw.textlength(text, font=font) for _, text in entries]
     gap = 28
     x = (WIDTH - (sum(widths) + gap * (len(entries) - 1))) / 2

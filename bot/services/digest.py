@@ -1,7 +1,9 @@
 """The compliance digest: built from the store, posted by the scheduler or `/rootkey digest`.
 
-``DigestService.build(run_id, channel)`` reads a saved audit run and its history and returns a
-plain ``Digest``: totals and percent compliant, what is newly noncompliant and what was fixed
+``DigestService.build(run_id, channel)`` reads the Organization's current state after a saved
+audit run (``bot.services.org_state``: every account by its latest verdict from any audit,
+accepted risks applied) and its history, and returns a plain ``Digest``: totals and percent
+compliant (``org_state.counts``), what is newly noncompliant and what was fixed
 since the last digest posted in that channel, what is still open (oldest first, with days
 open), the accounts that could not be audited (listed, never counted as compliant), accepted
 risks and open remediation requests (from the remediation part, through ``RemediationSource``),
@@ -20,7 +22,6 @@ from typing import Protocol
 
 from bot.audit.models import AuditResult, Scope, Status, utcnow
 from bot.aws.errors import AuditError
-from bot.remediation.keys import NO_CHANGES, risk_coverage
 from bot.services.digest_report import (
     Digest,
     Excepted,
@@ -30,8 +31,9 @@ from bot.services.digest_report import (
     RemediationSource,
     digest_csv,
 )
+from bot.services.org_state import Counts, CurrentState, Standing
 from bot.services.ports import KeyChangeSource, NotDelivered
-from bot.store import AccountState, RunInfo, Store, changes_of
+from bot.store import AccountState, RunInfo, Store, TrendDay, changes_of
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +89,18 @@ class DigestNotifier(Protocol):
 
 class Auditor(Protocol):
     def audit(self, scope: Scope) -> AuditResult: ...
+
+
+def today_from(trend: Sequence[TrendDay], counts: Counts) -> tuple[TrendDay, ...]:
+    """The trend with its last day (today) as the Organization stands now, so the chart and
+    the text agree: accepted risks apart from the red bar, members only. Earlier days are the
+    verdicts of their time, counted by status."""
+    if not trend:
+        return ()
+    today = TrendDay(
+        trend[-1].day, counts.compliant, counts.noncompliant, counts.error, counts.accepted
+    )
+    return (*trend[:-1], today)
 
 
 def as_in_audit(states: Sequence[AccountState], seen: dict[str, Status]) -> list[AccountState]:
@@ -164,30 +178,33 @@ class DigestService:
         if baseline_audit_id is None and (first := self.store.baseline_run(run, baseline)):
             baseline, baseline_audit_id = first.finished_at, first.id
         now = self.clock()
-        states = self.store.account_states(run_id=run_id, baseline=baseline)
-        if baseline_audit_id is not None:
-            states = as_in_audit(states, self.store.statuses_in(baseline_audit_id))
-        changes = changes_of(states, baseline)
-
-        exceptions: dict[str, ExceptionView] = {}
+        exceptions: list[ExceptionView] = []
         requests: tuple[OpenRequestView, ...] = ()
         head = None
         if self.remediation is not None:
-            exceptions = {x.account_id: x for x in self.remediation.active_exceptions(now)}
+            exceptions = list(self.remediation.active_exceptions(now))
             requests = tuple(self.remediation.open_requests())
             head = self.remediation.log_head()
-        keys_changed = (
-            self.key_changes() if self.key_changes is not None and exceptions else NO_CHANGES
+        # The Organization now: every account by its latest verdict, accepted risks applied.
+        org = CurrentState(self.store, key_changes=self.key_changes).read(
+            baseline, now, risks=exceptions
         )
+        states = [a.state for a in org.accounts]
+        if baseline_audit_id is not None:
+            states = as_in_audit(states, self.store.statuses_in(baseline_audit_id))
+        changes = changes_of(states, baseline)
+        standing = {a.account_id: a.standing for a in org.accounts}
+        covered = org.covered
         excepted = tuple(
             Excepted(state=s, owner=x.owner, reason=x.reason, expires_at=x.expires_at)
             for s in changes.still_open
-            if (x := exceptions.get(s.account_id)) is not None
-            and risk_coverage(
-                x, s.status, s.keys, s.report_generated_at, keys_changed.get(s.account_id)
-            ).covered
+            if (x := covered.get(s.account_id)) is not None
         )
-        excepted_ids = {e.state.account_id for e in excepted}
+
+        def needs_work(s: AccountState) -> bool:
+            return standing[s.account_id] is Standing.NONCOMPLIANT
+
+        counts = org.counts
         return Digest(
             run=run,
             generated_at=now,
@@ -196,19 +213,27 @@ class DigestService:
             baseline_run_id=baseline_run_id,
             baseline_audit_id=baseline_audit_id,
             states=tuple(states),
-            new_noncompliant=tuple(
-                s for s in changes.new_noncompliant if s.account_id not in excepted_ids
-            ),
+            new_noncompliant=tuple(filter(needs_work, changes.new_noncompliant)),
             fixed=changes.fixed,
-            still_open=tuple(s for s in changes.still_open if s.account_id not in excepted_ids),
+            still_open=tuple(filter(needs_work, changes.still_open)),
             errors=changes.errors,
             new_errors=changes.new_errors,
             excepted=excepted,
             open_requests=requests,
-            trend=tuple(self.store.trend(self.trend_days, now=now, zone=self.zone)),
+            trend=today_from(self.store.trend(self.trend_days, now=now, zone=self.zone), counts),
             slot_time=slot_time,
             log_head=head,
+            counts=counts,
         )
+
+    def latest_run_id(self) -> int | None:
+        """What ``digest --print --no-audit`` builds after: the latest whole audit (of the
+        Organization), else the last audit of any scope; None before the first audit."""
+        whole = self.store.whole_audit_row()
+        if whole is not None:
+            return int(whole.id)
+        last = self.store.last_run()
+        return last.id if last is not None else None
 
     # -- auditing and posting -------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Protocol
 
@@ -15,6 +15,7 @@ from bot.audit.models import Status, iso
 from bot.remediation.chain import Anchor
 from bot.remediation.keys import KeyPrint
 from bot.rules import csv_cell
+from bot.services.org_state import Counts
 from bot.store import AccountState, RunInfo, TrendDay
 
 # -- what the remediation part supplies ----------------------------------------------------
@@ -79,12 +80,13 @@ class Excepted:
 
 @dataclass(frozen=True)
 class Digest:
-    run: RunInfo
+    run: RunInfo  # the audit the digest was built after (its time is shown)
     generated_at: datetime
     zone: tzinfo
     baseline: datetime  # changes are counted from here
     baseline_run_id: int | None  # the run of the previous digest, None when there was none
-    states: tuple[AccountState, ...]  # every account of the run
+    # Every account of the Organization now, each by its latest verdict (``org_state``).
+    states: tuple[AccountState, ...]
     new_noncompliant: tuple[AccountState, ...]
     fixed: tuple[AccountState, ...]
     still_open: tuple[AccountState, ...]  # oldest open streak first; excepted ones are apart
@@ -100,28 +102,31 @@ class Digest:
     # The remediation log's head as the digest was built: posted, it is kept outside the
     # database (``python -m bot log --verify --anchor``).
     log_head: Anchor | None = None
+    # The Organization's numbers (``bot.services.org_state.counts``): every figure shown.
+    counts: Counts = field(default_factory=Counts)
 
     @property
     def total(self) -> int:
-        return len(self.states)
+        return self.counts.total
 
     @property
     def compliant(self) -> int:
-        return sum(1 for s in self.states if s.status is Status.COMPLIANT)
+        return self.counts.compliant
 
     @property
     def noncompliant(self) -> int:
         """Accounts with a root key, accepted risks not included (they are counted apart)."""
-        return len(self.still_open)
+        return self.counts.noncompliant
 
     @property
     def percent_compliant(self) -> float:
-        return 100.0 * self.compliant / self.total if self.total else 0.0
+        return self.counts.share
 
     @property
     def all_clear(self) -> bool:
         """Every audited account compliant: nothing open, nothing we could not look at."""
-        return self.total > 0 and not self.still_open and not self.errors and not self.excepted
+        c = self.counts
+        return c.total > 0 and c.total == c.compliant
 
     def days_open(self, state: AccountState) -> int | None:
         return state.days_open(self.generated_at)

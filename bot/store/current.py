@@ -8,9 +8,10 @@ it. One set-based query, so the Home tab and a 10,000-account digest read it in 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Select, and_, or_, select, union
+from sqlalchemy import CompoundSelect, Select, and_, func, or_, select, union
 
 from bot.store.engine import StoreBase
 from bot.store.models import RunRow, VerdictRow, table_of
@@ -34,15 +35,31 @@ class MembershipStore(StoreBase):
         with self.transaction() as conn:
             return conn.execute(query).first()
 
+    def members_since(self, whole: RunInfo) -> datetime:
+        """No member's latest verdict is older than this: every member has a verdict in
+        ``whole`` or in a named audit after it, and no audit's verdicts are older than the
+        audit's start (so a digest ranks one audit's verdicts, not the month's)."""
+        later = select(func.min(RUNS.c.started_at)).where(
+            RUNS.c.scope == NAMED_SCOPE, self.later_than(whole)
+        )
+        with self.transaction() as conn:
+            first_named = conn.execute(later).scalar()
+        return min(whole.started_at, first_named or whole.started_at)
+
     @staticmethod
-    def members_query(whole: RunInfo) -> CompoundSelect | Select[Any]:
-        """The account ids of the Organization now: ``whole``'s, and later named audits'."""
-        v, r = VERDICTS, RUNS
-        listed = select(v.c.account_id).where(v.c.run_id == whole.id)
-        later = or_(
+    def later_than(whole: RunInfo) -> Any:
+        r = RUNS
+        return or_(
             r.c.finished_at > whole.finished_at,
             and_(r.c.finished_at == whole.finished_at, r.c.id > whole.id),
         )
+
+    @classmethod
+    def members_query(cls, whole: RunInfo) -> CompoundSelect | Select[Any]:
+        """The account ids of the Organization now: ``whole``'s, and later named audits'."""
+        v, r = VERDICTS, RUNS
+        listed = select(v.c.account_id).where(v.c.run_id == whole.id)
+        later = cls.later_than(whole)
         named = (
             select(v.c.account_id)
             .join(r, r.c.id == v.c.run_id)

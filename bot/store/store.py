@@ -123,7 +123,8 @@ class Store(SlotStore, TimelineStore, MembershipStore):
 
     def can_rewrite_log(self) -> bool:
         """PostgreSQL: True when this connection's role owns the remediation log or is a
-        superuser, so it could switch the append-only trigger off (README: two roles)."""
+        superuser, so it could switch the append-only trigger off (README: two roles), or was
+        granted UPDATE, DELETE or TRUNCATE on it."""
         if self.dialect != "postgresql":
             return False
         query = text(
@@ -263,9 +264,11 @@ class Store(SlotStore, TimelineStore, MembershipStore):
         account_ids: Sequence[str] | None = None,
         baseline: datetime | None = None,
         among: Select[Any] | CompoundSelect | None = None,
+        since: datetime | None = None,
     ) -> list[AccountState]:
         """Each account's verdict in run ``run_id`` (default: its latest) with its history;
-        ``among``: only the accounts that query of account ids selects.
+        ``among``: only the accounts that query of account ids selects; ``since``: no
+        account's latest verdict is older (the window reads only the verdicts after it).
 
         History is read up to that verdict: first seen, last change of status, the start of the
         open noncompliant streak, and the status last seen at ``baseline``.
@@ -291,6 +294,8 @@ class Store(SlotStore, TimelineStore, MembershipStore):
                 ranked_q = ranked_q.where(v.c.account_id.in_(list(account_ids)))
             if among is not None:
                 ranked_q = ranked_q.where(v.c.account_id.in_(among))
+            if since is not None:
+                ranked_q = ranked_q.where(v.c.checked_at >= since)
             ranked = ranked_q.subquery("ranked")
             cur_q = select(
                 ranked.c.id, ranked.c.account_id, ranked.c.status, ranked.c.checked_at
@@ -435,9 +440,11 @@ class Store(SlotStore, TimelineStore, MembershipStore):
         """(the latest whole audit, the latest verdict of each account of the Organization
         now, with its history up to ``baseline``): what ``bot.services.org_state`` reads."""
         row = self.whole_audit_row()
-        whole = self.run_of(row) if row is not None else None
-        among = self.members_query(whole) if whole is not None else None
-        return whole, self.account_states(baseline=baseline, among=among)
+        if row is None:
+            return None, self.account_states(baseline=baseline)
+        whole = self.run_of(row)
+        among, since = self.members_query(whole), self.members_since(whole)
+        return whole, self.account_states(baseline=baseline, among=among, since=since)
 
     def latest_state(self, account_id: str) -> AccountState | None:
         states = self.account_states(account_ids=[account_id])

@@ -135,10 +135,10 @@ def fallback(digest: Digest) -> str:
     ]
     if digest.fixed:
         parts.append(f"{len(digest.fixed):,} fixed")
-    if digest.errors:
-        parts.append(f"{len(digest.errors):,} could not be audited")
-    if digest.excepted:
-        parts.append(f"{len(digest.excepted):,} accepted risk")
+    if digest.counts.error:
+        parts.append(f"{digest.counts.error:,} could not be audited")
+    if digest.counts.accepted:
+        parts.append(f"{digest.counts.accepted:,} accepted risk")
     return "Root key digest: " + ", ".join(parts) + f"; {digest.percent_compliant:.1f}% compliant."
 
 
@@ -147,9 +147,9 @@ def headline(digest: Digest) -> str:
         return "Root key digest: no accounts were audited"
     if digest.noncompliant:
         return f"Root key digest: {plural(digest.noncompliant, 'account')} with a root key"
-    if digest.errors:
-        return f"Root key digest: {plural(len(digest.errors), 'account')} not audited"
-    return f"Root key digest: {plural(len(digest.excepted), 'accepted risk')} open"
+    if digest.counts.error:
+        return f"Root key digest: {plural(digest.counts.error, 'account')} not audited"
+    return f"Root key digest: {plural(digest.counts.accepted, 'accepted risk')} open"
 
 
 def digest_message(digest: Digest) -> Message:
@@ -183,10 +183,10 @@ def digest_message(digest: Digest) -> Message:
     counts = [
         f":red_circle: {digest.noncompliant:,} with a root access key",
         f":white_check_mark: {digest.compliant:,} compliant",
-        f":warning: {len(digest.errors):,} could not be audited",
+        f":warning: {digest.counts.error:,} could not be audited",
     ]
-    if digest.excepted:
-        counts.append(f":large_yellow_circle: {len(digest.excepted):,} accepted risk")
+    if digest.counts.accepted:
+        counts.append(f":large_yellow_circle: {digest.counts.accepted:,} accepted risk")
     changes = (
         f"{plural(len(digest.new_noncompliant), 'account')} newly noncompliant, "
         f"{len(digest.fixed):,} fixed {since}."
@@ -266,7 +266,7 @@ def digest_message(digest: Digest) -> Message:
         new_count = f", {len(new_ids):,} new" if new_ids else ""
         blocks.append(
             section(
-                f"Open ({len(digest.still_open):,}{new_count}; new first, then oldest first)",
+                f"Open ({digest.counts.noncompliant:,}{new_count}; new first, then oldest first)",
                 listed,
                 open_line,
                 "rootkey_digest_open",
@@ -276,7 +276,7 @@ def digest_message(digest: Digest) -> Message:
     if digest.errors:
         blocks.append(
             section(
-                f"Could not be audited ({len(digest.errors):,}), not counted as compliant",
+                f"Could not be audited ({digest.counts.error:,}), not counted as compliant",
                 error_groups(digest.errors, lambda s: s.reason),
                 error_group_line,
                 "rootkey_digest_errors",
@@ -286,7 +286,7 @@ def digest_message(digest: Digest) -> Message:
     if digest.excepted:
         blocks.append(
             section(
-                f"Accepted risks ({len(digest.excepted):,})",
+                f"Accepted risks ({digest.counts.accepted:,})",
                 digest.excepted,
                 excepted_line,
                 "rootkey_digest_excepted",
