@@ -14,7 +14,11 @@ never runs anything.
 names the first line that does not match (exit 1): a line edited, inserted or removed after it
 was written, even by a database superuser. It prints the head (the last line's id and hash);
 ``--anchor ID:HASH`` (a head kept elsewhere: every digest posts one in Slack) also fails when
-that line was later removed, with the lines after it, or the chain rewritten up to it.
+that line was later removed, with the lines after it, or the chain rewritten up to it. It also
+names each request whose tables (``remediation_requests``, ``risk_exceptions``) disagree with the
+line that recorded its terms (its keys, an accepted risk's owner and dates), and each open
+request no line recorded terms for (exit 1): rootkey reads those terms from the log, never from
+the tables its database role may change (``bot.remediation.terms``).
 """
 
 from __future__ import annotations
@@ -120,15 +124,14 @@ def verify(remediation: RemediationStore, anchors: Sequence[Anchor] = ()) -> int
             yield entry.id, LineContent.of(entry), entry.hash
 
     mismatch = first_mismatch(lines())
+    problems = [str(d) for d in remediation.disagreements()]
     if mismatch is not None:
-        print(
-            f"error: log line {mismatch.line_id} does not match its hash: it, or a line before "
-            "it, was changed, inserted or removed after it was written (lines after it were not "
-            "checked)",
-            file=sys.stderr,
+        problems.append(
+            f"log line {mismatch.line_id} does not match its hash: it, or a line before it, was "
+            "changed, inserted or removed after it was written (lines after it were not checked)"
         )
-        return 1
-    problems = [p for a in anchors if (p := anchor_problem(a, found.get(a.line_id)))]
+    else:
+        problems += [p for a in anchors if (p := anchor_problem(a, found.get(a.line_id)))]
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     if problems:

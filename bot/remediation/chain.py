@@ -6,6 +6,9 @@ A line written since revision 0009 also names its actor (``actor_name``: the per
 as the Slack directory gave it, plain text): its hashed content then has a tenth element. Lines
 written before have no name (NULL) and keep the nine elements they were hashed with, so the
 whole chain still verifies; emptying a later line's name changes its content, and its hash.
+A line written since revision 0010 may also carry the terms decided at that moment (``terms``,
+``bot.remediation.terms``: the keys, an accepted risk's owner and dates): its content then has
+eleven elements (the tenth, the name, may be null). Lines without terms keep nine or ten.
 
 Pure functions; the store writes the hash with each line, ``python -m bot log --verify`` checks
 the chain. The first line's "previous hash" is ``GENESIS``.
@@ -45,6 +48,7 @@ class LineContent:
     to_state: str | None
     detail: str
     actor_name: str | None = None  # revision 0009; None: a line without one (older, or the bot)
+    terms: str | None = None  # revision 0010: the terms decided (JSON); None: none decided here
 
     @classmethod
     def of(cls, entry: LogEntry) -> LineContent:
@@ -60,6 +64,7 @@ class LineContent:
             to_state=entry.to_state,
             detail=entry.detail,
             actor_name=entry.actor_name,
+            terms=entry.terms,
         )
 
     def canonical(self) -> str:
@@ -75,8 +80,10 @@ class LineContent:
             self.to_state,
             self.detail,
         ]
-        if self.actor_name is not None:
+        if self.actor_name is not None or self.terms is not None:
             fields.append(self.actor_name)
+        if self.terms is not None:
+            fields.append(self.terms)
         return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
 
 

@@ -263,7 +263,9 @@ def risk_coverage(
     report_at: datetime | None,
     change: KeyChange | None,
 ) -> Coverage:
-    """``coverage`` of a verdict (its status, keys and report time) by ``risk``."""
+    """``coverage`` of a verdict (its status, keys and report time) by ``risk``. The store
+    builds ``risk`` from the terms its approval's log line recorded (``bot.remediation.terms``):
+    its keys and start are never read from the tables the bot's database role may change."""
     return coverage(
         status,
         keys,

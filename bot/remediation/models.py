@@ -95,6 +95,7 @@ class LogEntry:
     kind: str | None = None
     hash: str | None = None  # SHA-256 over the content and the previous line's hash
     actor_name: str | None = None  # the actor's name when written (revision 0009), plain text
+    terms: str | None = None  # the terms decided on this line (revision 0010; JSON), if any
 
     FIELDS = ("id", "request_id", "at", "actor", "event", "from_state", "to_state", "detail")
 

@@ -11,6 +11,11 @@ an existing line (``INSERT OR REPLACE``). Each line stores the request's account
 they were, and a SHA-256 chaining it to the line before (``bot.remediation.chain``): appends
 take one lock (PostgreSQL: a transaction-level advisory lock; SQLite: the write lock) so the
 chain has no forks.
+
+What a request is about (its keys; an accepted risk's owner, start and end) is hashed into the
+line of the request and of its approval (``bot.remediation.terms``); every request and accepted
+risk this store returns carries those logged terms, never the tables' copies, which the bot's
+own database role could change.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from bot.remediation.chain import Anchor
 from bot.remediation.errors import AlreadyOpen, RequestNotFound
 from bot.remediation.models import Approval, LogEntry, Request, RiskException
 from bot.remediation.states import TRACKED_STATES, Kind, State, require
+from bot.remediation.terms import Terms, applied
 from bot.store.engine import database_errors
 from bot.store.records import StoreError
 from bot.store.remediation_log import append_line
@@ -39,6 +45,13 @@ from bot.store.remediation_rows import (
     row_to_request,
 )
 from bot.store.remediation_tables import OPEN_FOR_ACCOUNT, A, L, R, X
+from bot.store.remediation_terms import (
+    Disagreement,
+    approved_exceptions,
+    logged_terms,
+    table_disagreements,
+    with_logged_terms,
+)
 
 __all__ = ["BOT_ACTOR", "OPEN_FOR_ACCOUNT", "NewRequest", "RemediationStore"]
 
@@ -82,7 +95,8 @@ class RemediationStore:
         approvals = conn.execute(
             select(A.c.user, A.c.at).where(A.c.request_id == request_id).order_by(A.c.id)
         ).all()
-        return row_to_request(row, (Approval(a.user, a.at) for a in approvals))
+        request = row_to_request(row, (Approval(a.user, a.at) for a in approvals))
+        return applied(request, logged_terms(conn, [request_id]).get(request_id))
 
     def find(
         self,
@@ -108,7 +122,8 @@ class RemediationStore:
                 .order_by(A.c.id)
             ):
                 approvals.setdefault(int(a.request_id), []).append(Approval(a.user, a.at))
-        return [row_to_request(r, approvals.get(int(r.id), ())) for r in rows]
+            found = [row_to_request(r, approvals.get(int(r.id), ())) for r in rows]
+            return with_logged_terms(conn, found)
 
     def open_requests(self) -> list[Request]:
         """Requests still waiting for a decision or a fix (not active exceptions)."""
@@ -138,35 +153,16 @@ class RemediationStore:
             return [self.load(conn, i) for i in ids]
 
     def active_exceptions(self, now: datetime) -> list[RiskException]:
-        query = (
-            select(X, R.c.key_prints)
-            .join(R, R.c.id == X.c.request_id)
-            .where(R.c.state == State.APPROVED.value, X.c.expires_at > now)
-            .order_by(X.c.expires_at)
-        )
+        """Accepted risks in force at ``now``, each on the terms its approval logged (its keys,
+        owner, start and end), whatever the tables say now (``bot.remediation.terms``)."""
         with self.reading() as conn:
-            return [
-                RiskException(
-                    request_id=int(r.request_id),
-                    account_id=r.account_id,
-                    account_name=r.account_name,
-                    owner=r.owner,
-                    reason=r.reason,
-                    starts_at=r.starts_at,
-                    expires_at=r.expires_at,
-                    key_prints=keys.decode(r.key_prints),
-                )
-                for r in conn.execute(query)
-            ]
+            return [risk for risk, until in approved_exceptions(conn) if until > now]
 
     def lapsed_exceptions(self, now: datetime) -> list[Request]:
+        """Approved accepted risks whose logged end has come."""
         with self.reading() as conn:
-            ids = conn.execute(
-                select(R.c.id)
-                .join(X, X.c.request_id == R.c.id)
-                .where(R.c.state == State.APPROVED.value, X.c.expires_at <= now)
-            ).scalars()
-            return [self.load(conn, i) for i in ids]
+            ended = [risk.request_id for risk, until in approved_exceptions(conn) if until <= now]
+            return [self.load(conn, i) for i in ended]
 
     def log(self, request_id: int | None = None) -> list[LogEntry]:
         return list(self.iter_log(request_id))
@@ -186,6 +182,11 @@ class RemediationStore:
         with self.reading() as conn:
             row = conn.execute(query).first()
         return Anchor(int(row.id), str(row.hash)) if row is not None and row.hash else None
+
+    def disagreements(self) -> list[Disagreement]:
+        """Requests whose tables disagree with the log line of their terms (``log --verify``)."""
+        with self.reading() as conn:
+            return table_disagreements(conn)
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -226,9 +227,10 @@ class RemediationStore:
                 .returning(R.c.id)
             ).scalar_one()
             what = "remediation" if new.kind is Kind.REMEDIATION else "risk exception"
+            asked = Terms.asked(new.kind, new.key_prints, new.owner, new.exception_until)
             self.append(
                 conn, request_id, new.requester, "transition", now, f"{what} requested",
-                to_state=State.REQUESTED, actor_name=new.requester_name,
+                to_state=State.REQUESTED, actor_name=new.requester_name, terms=asked,
             )  # fmt: skip
             return self.load(conn, request_id)
 
@@ -325,6 +327,10 @@ class RemediationStore:
                 )  # fmt: skip
                 if count < required:
                     return ApprovalOutcome(True, False, self.load(conn, request_id))
+                asked = self.load(conn, request_id)  # with the terms its request line logged
+                terms = Terms.asked(
+                    asked.kind, asked.key_prints, asked.owner, asked.exception_until
+                ).approved(asked.kind, asked.requester, now)
                 conn.execute(
                     update(R)
                     .where(R.c.id == request_id, R.c.state == State.REQUESTED.value)
@@ -334,21 +340,21 @@ class RemediationStore:
                     conn, request_id, user, "transition", now,
                     f"approved ({count} of {required} approvals)",
                     from_state=State.REQUESTED, to_state=State.APPROVED, actor_name=user_name,
+                    terms=terms,
                 )  # fmt: skip
-                request = self.load(conn, request_id)
-                if request.kind is Kind.EXCEPTION:
+                if asked.kind is Kind.EXCEPTION:
                     conn.execute(
                         insert(X).values(
                             request_id=request_id,
-                            account_id=request.account_id,
-                            account_name=request.account_name,
-                            owner=request.owner or request.requester,
-                            reason=request.reason,
+                            account_id=asked.account_id,
+                            account_name=asked.account_name,
+                            owner=terms.owner,
+                            reason=asked.reason,
                             starts_at=now,
-                            expires_at=request.exception_until or now,
+                            expires_at=terms.until,
                         )
                     )
-                return ApprovalOutcome(True, True, request)
+                return ApprovalOutcome(True, True, self.load(conn, request_id))
         except Unchanged:
             return ApprovalOutcome(False, False, self.get(request_id))
 

@@ -91,4 +91,5 @@ def row_to_log(row: Any) -> LogEntry:
         kind=row.kind,
         hash=row.hash,
         actor_name=row.actor_name,
+        terms=row.terms,
     )

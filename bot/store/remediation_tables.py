@@ -109,6 +109,8 @@ class LogRow(Base):
     hash: Mapped[str | None] = mapped_column(String(64))
     # Revision 0009: the actor's name as the directory gave it (plain text; NULL before).
     actor_name: Mapped[str | None] = mapped_column(String(255))
+    # Revision 0010: the terms decided on this line (JSON, bot.remediation.terms; NULL: none).
+    terms: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_remediation_log_request", "request_id", "id"),)
 

@@ -14,14 +14,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
 
 from bot.remediation.models import Request
 from bot.remediation.states import Kind, State
 from bot.slack.action_ids import ActionId, CallbackId
 from bot.store.engine import create_store_engine
-from bot.store.remediation import RemediationStore
-from bot.store.remediation_tables import ExceptionRow
+from bot.store.remediation import NewRequest, RemediationStore
 from simulator.aws import RootKeySpec, SimulatedAws, days_ago
 from simulator.slack import Posted, SlackStandin
 from tests.support.botproc import BotProcess, bot_env
@@ -170,13 +168,21 @@ def test_accept_risk_from_the_finding_shows_the_account_apart_until_it_ends(
     assert "<!channel>" not in everything and "<@U0MALLORY1>" not in everything
     assert f"Accepted risk: {account}" in again.args["text"]
 
-    # The end date arrives (the process's clock cannot be moved: the stored end is moved back).
-    with store.engine.begin() as conn:
-        conn.execute(
-            update(ExceptionRow.__table__)
-            .where(ExceptionRow.__table__.c.request_id == req.id)
-            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
-        )
+    # The end date arrives. The process's clock cannot be moved, and the end is read from the
+    # approval's log line (an edit of the tables changes nothing): once this risk is over, the
+    # same risk is accepted again through the store, approved two days ago until a second ago.
+    now = datetime.now(UTC)
+    assert store.transition(req.id, State.APPROVED, State.EXPIRED, "rootkey", "ended", now)
+    ended = store.create(
+        NewRequest(
+            kind=Kind.EXCEPTION, account_id=account, requester=ALICE, reason="until just now",
+            channel=CHANNEL, expires_at=now, owner=OWNER,
+            exception_until=now - timedelta(seconds=1), key_prints=approved.key_prints,
+        ),
+        now - timedelta(days=2),
+    )  # fmt: skip
+    assert store.approve(ended.id, APPROVER, 1, now - timedelta(days=2)).approved
+    assert store.active_exceptions(now) == []
     after = check_all(process, slack)
     assert findings(after) == {account}
     assert block(after, "rootkey_accepted") is None

@@ -6,13 +6,18 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
+from bot.remediation import keys
+from bot.remediation.chain import GENESIS, LineContent, line_hash
+from bot.remediation.keys import KeyPrint
+from bot.remediation.states import Kind
 from bot.store import Store
 from bot.store.remediation import RemediationStore
+from bot.store.remediation_tables import R, X
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,8 +53,10 @@ def test_lines_written_before_the_chain_are_chained_by_the_upgrade(tmp_path: Pat
     lines = remediation.log()
     store.close()
 
-    assert [(line.account_id, line.kind) for line in lines] == [("111111111111", "remediation")] * 3
-    assert len({line.hash for line in lines}) == 3
+    # two old lines, the line of the request's terms (revision 0010: it is open), the note
+    assert [(line.account_id, line.kind) for line in lines] == [("111111111111", "remediation")] * 4
+    assert [line.event for line in lines[2:]] == ["terms", "note"]
+    assert len({line.hash for line in lines}) == 4
     done = subprocess.run(
         [sys.executable, "-m", "bot", "log", "--verify", "--url", url],
         capture_output=True,
@@ -58,7 +65,7 @@ def test_lines_written_before_the_chain_are_chained_by_the_upgrade(tmp_path: Pat
         cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr
-    assert "ok: 3 log lines, hash chain intact" in done.stdout
+    assert "ok: 4 log lines, hash chain intact" in done.stdout
 
 
 def verify(url: str) -> subprocess.CompletedProcess[str]:
@@ -112,18 +119,98 @@ def test_lines_with_names_continue_a_chain_of_lines_without_and_history_is_kept(
     store.close()
 
     assert [(line.id, line.detail, line.hash) for line in lines[:1]] == [tuple(before[0])]
-    assert [line.actor_name for line in lines] == [None, "Avery A", None]
+    assert [line.actor_name for line in lines] == [None, None, "Avery A", None]  # 0010's line
     done = verify(url)
     assert done.returncode == 0, done.stderr
-    assert "ok: 3 log lines, hash chain intact" in done.stdout
+    assert "ok: 4 log lines, hash chain intact" in done.stdout
 
     # The name is part of the line: emptying it (the triggers dropped) breaks the chain there.
     conn = sqlite3.connect(db, isolation_level=None)
     try:
         conn.execute("DROP TRIGGER remediation_log_no_update")
-        conn.execute("UPDATE remediation_log SET actor_name = NULL WHERE id = ?", (lines[1].id,))
+        conn.execute("UPDATE remediation_log SET actor_name = NULL WHERE id = ?", (lines[2].id,))
     finally:
         conn.close()
     tampered = verify(url)
     assert tampered.returncode == 1
-    assert f"log line {lines[1].id} does not match" in tampered.stderr
+    assert f"log line {lines[2].id} does not match" in tampered.stderr
+
+
+def test_open_requests_get_their_terms_logged_by_the_upgrade(tmp_path: Path) -> None:
+    """Revision 0010: a request still open (an accepted risk in force, a remediation waiting)
+    gets one line with its terms as the tables held them; a closed one gets none. The chain
+    still verifies, the accepted risk is read from that line, and a later change to its end
+    in the tables is named by ``--verify``."""
+    url = f"sqlite:///{tmp_path / 'terms.db'}"
+    old = Store.open(url, migrate=False)
+    old.migrate("0009")
+    now = datetime.now(UTC).replace(microsecond=0)
+    until = now + timedelta(days=30)
+    key = KeyPrint(created=now - timedelta(days=400), active=True, slot=1)
+    previous = GENESIS
+
+    def request(kind: Kind, account: str, state: str) -> int:
+        """A request and its first line, as rootkey wrote them before revision 0010."""
+        nonlocal previous
+        with old.engine.begin() as conn:
+            request_id = int(
+                conn.execute(
+                    insert(R).values(
+                        kind=kind.value, account_id=account, state=state,
+                        requester="U0ALICE001", reason="old", channel="C0ROOTKEY1",
+                        owner="U0OWNER001" if kind is Kind.EXCEPTION else None,
+                        exception_until=until if kind is Kind.EXCEPTION else None,
+                        created_at=now, expires_at=now + timedelta(days=1), state_since=now,
+                        version=0, dry_run=False, key_prints=keys.encode([key]),
+                    ).returning(R.c.id)
+                ).scalar_one()
+            )  # fmt: skip
+            content = LineContent(
+                request_id, account, kind.value, now, "U0ALICE001", "transition", None,
+                "requested", "requested",
+            )  # fmt: skip
+            previous = line_hash(previous, content)
+            conn.execute(
+                text(
+                    "INSERT INTO remediation_log (request_id, at, actor, event, to_state, "
+                    "detail, account_id, kind, hash) VALUES (:id, :at, 'U0ALICE001', "
+                    "'transition', 'requested', 'requested', :account, :kind, :hash)"
+                ),
+                {"id": request_id, "at": now.replace(tzinfo=None), "account": account,
+                 "kind": kind.value, "hash": previous},
+            )  # fmt: skip
+        return request_id
+
+    risk = request(Kind.EXCEPTION, "111111111111", "approved")
+    waiting = request(Kind.REMEDIATION, "222222222222", "requested")
+    request(Kind.REMEDIATION, "333333333333", "rejected")  # closed: nothing to record
+    with old.engine.begin() as conn:
+        conn.execute(
+            insert(X).values(
+                request_id=risk, account_id="111111111111", owner="U0OWNER001", reason="old",
+                starts_at=now, expires_at=until,
+            )
+        )  # fmt: skip
+    old.close()
+
+    store = Store.open(url)  # 0010: the terms of the open requests are logged
+    remediation = RemediationStore(store.engine)
+    lines = remediation.log()
+    assert [(line.request_id, line.event) for line in lines[3:]] == [
+        (risk, "terms"),
+        (waiting, "terms"),
+    ]
+    assert verify(url).returncode == 0
+    [accepted] = remediation.active_exceptions(now)
+    assert (accepted.request_id, accepted.expires_at, accepted.key_prints) == (risk, until, (key,))
+    assert remediation.get(waiting).key_prints == (key,)
+
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE risk_exceptions SET expires_at = '2099-01-01 00:00:00'"))
+    [accepted] = remediation.active_exceptions(now)
+    assert accepted.expires_at == until
+    store.close()
+    caught = verify(url)
+    assert caught.returncode == 1
+    assert f"request {risk}: the database disagrees with log line {lines[3].id}" in caught.stderr
+    assert "risk_exceptions.expires_at is 2099-01-01 00:00:00 UTC" in caught.stderr

@@ -14,13 +14,15 @@ from typing import Any
 
 import pytest
 from slack_sdk import WebClient
+from sqlalchemy import text
 
 from bot.audit.models import AuditResult, Scope
 from bot.aws.auditor import AwsAuditor
 from bot.aws.root import RootAccess
 from bot.config import load_config
+from bot.remediation import keys
 from bot.remediation.events import FormContext
-from bot.remediation.keys import prints_of
+from bot.remediation.keys import KeyPrint, prints_of
 from bot.remediation.models import LogEntry
 from bot.remediation.rights import ApproverSpec
 from bot.remediation.states import Kind, Mode, State
@@ -35,7 +37,7 @@ from bot.slack.poster import Poster
 from bot.store import Store
 from bot.store.records import StoreError
 from bot.store.remediation import NewRequest, RemediationStore
-from simulator.aws import RootKeySpec, SimulatedAws
+from simulator.aws import RootKeySpec, SimulatedAws, days_ago
 from simulator.aws_root import RootAccessStandIn
 from simulator.slack import SlackStandin
 from tests.support.signing import FINDING_MESSAGE
@@ -291,3 +293,33 @@ def test_dry_run_is_the_one_saved_on_the_request_not_the_setting_at_execution(
     slack.wait_for(lambda: remediation.store.get(req.id).state is State.FAILED)
     assert len(aws.state.root(accounts[0]).keys) == 1  # nothing deleted
     assert "would delete AKIA" in thread(slack)
+
+
+def test_a_key_added_to_an_approved_request_in_its_table_is_not_deleted(
+    rig: tuple[RemediationService, FlakyAudit, FlakyStore, list[str]],
+    slack: SlackStandin,
+    aws: SimulatedAws,
+) -> None:
+    """Attack: with the bot's own database role, add a key nobody approved (created after the
+    approval) to an approved request's keys in ``remediation_requests``. The execution reads
+    the keys the approval's log line names: it stops at the other key and deletes nothing."""
+    remediation, _audit, store, accounts = rig
+    account = accounts[0]
+    old = RootKeySpec(slot=1, active=True, created=days_ago(400))
+    aws.set_root_keys(account, [old])
+    request_id = approved(remediation, account)
+    new = RootKeySpec(slot=2, active=True, created=days_ago(1))
+    aws.set_root_keys(account, [old, new])
+    approved_keys = store.get(request_id).key_prints or ()
+    more = [*approved_keys, KeyPrint(created=new.created, active=True, slot=2)]
+    with store.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE remediation_requests SET key_prints = :prints WHERE id = :id"),
+            {"id": request_id, "prints": keys.encode(more)},
+        )
+
+    remediation.proceed(request_id)
+    assert len(aws.state.root(account).keys) == 2  # nothing deleted
+    assert remediation.store.get(request_id).state is State.FAILED
+    assert "A key that is not part of this request appeared: AKIA" in thread(slack)
+    assert "no key was deleted" in thread(slack)

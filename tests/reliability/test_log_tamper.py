@@ -29,7 +29,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
+from bot.remediation import keys
 from bot.remediation.chain import GENESIS, LineContent, line_hash
+from bot.remediation.keys import KeyPrint
 from bot.remediation.states import Kind, State
 from bot.slack.action_ids import ActionId
 from bot.store import Store
@@ -41,6 +43,7 @@ from tests.reliability.harness import (
     ALICE,
     APPROVER,
     CHANNEL,
+    MALLORY,
     Bot,
     ask_for,
     bot_env,
@@ -415,3 +418,111 @@ def test_appends_from_many_connections_at_once_keep_one_chain(
     done = cli("log", "--verify", "--url", url)
     assert done.returncode == 0, done.stderr
     assert "ok: 102 log lines, hash chain intact" in done.stdout
+
+
+# -- the terms of a decision: in the hashed line, not only in tables the bot may UPDATE ---------
+
+
+def bot_database(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """The bot's database URL: a SQLite file, or PostgreSQL as the bot's own role (which may
+    UPDATE the requests and exceptions tables, never the log)."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'rootkey.db'}"
+    owner_url, bot_url, _ = create_roles(request.getfixturevalue("pg_cluster"))
+    assert cli("db", "upgrade", "--url", owner_url).returncode == 0
+    assert cli("db", "grant", "--role", "rootkey_bot", "--url", owner_url).returncode == 0
+    return bot_url
+
+
+def audit_text(bot: Bot, slack: SlackStandin) -> str:
+    """``/rootkey check all``: the text of the result it posts in the channel."""
+    seen = {m.ts for m in slack.messages(CHANNEL)}
+
+    def result() -> str | None:
+        for m in slack.messages(CHANNEL):
+            blocks = m.args.get("blocks") or []
+            if m.ts not in seen and any(b.get("block_id") == "rootkey_header" for b in blocks):
+                return json.dumps(blocks)
+        return None
+
+    assert command(bot, slack, "check all").status_code == 200
+    return slack.wait_for(result, timeout=60)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_an_exception_extended_in_the_tables_is_refused_and_named_by_verify(
+    backend: str,
+    slack: SlackStandin,
+    fresh: SlackStandin,
+    aws: SimulatedAws,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    """Attack: with the bot's own database role, extend an approved exception to 2099, give it
+    another owner and add a key nobody accepted to its covered keys. The check keeps the terms
+    the approver decided (the end date, the one key) and ``log --verify`` names the line."""
+    url = bot_database(backend, tmp_path, request)
+    bot = Bot(bot_env(slack, aws.env(), ROOTKEY_SCOPE="org"), url).start()
+    try:
+        org = aws.create_organization(members=["prod"])
+        account = org.members[0].account_id
+        old = RootKeySpec(slot=1, active=True, created=days_ago(400))
+        aws.set_root_keys(account, [old])
+        until = (datetime.now(UTC) + timedelta(days=30)).date()
+        request_id, ts = ask_for(
+            bot, fresh, account, ALICE, ActionId.ACCEPT_RISK, reason="vendor appliance",
+            extra={
+                "until": {"type": "datepicker", "selected_date": until.isoformat()},
+                "owner": {"type": "users_select", "selected_user": ALICE},
+            },
+        )  # fmt: skip
+        click(bot, fresh, ActionId.APPROVE.value, str(request_id), APPROVER, ts)
+        decided = wait_state(bot, request_id, State.APPROVED)
+        approved_line = next(
+            line for line in bot.store.log(request_id) if line.to_state == "approved"
+        )
+        assert f"Accepted risk until {until.isoformat()}" in audit_text(bot, fresh)
+
+        # The end date and the owner, moved in both tables that hold them.
+        tables = create_engine(url)
+        with tables.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE risk_exceptions SET expires_at = '2099-01-01 00:00:00', "
+                    "owner = :mallory WHERE request_id = :id"
+                ),
+                {"id": request_id, "mallory": MALLORY},
+            )
+            conn.execute(
+                text(
+                    "UPDATE remediation_requests SET exception_until = '2099-01-01 00:00:00', "
+                    "owner = :mallory WHERE id = :id"
+                ),
+                {"id": request_id, "mallory": MALLORY},
+            )
+        shown = audit_text(bot, fresh)
+        assert f"Accepted risk until {until.isoformat()}, owner <@{ALICE}>" in shown, shown
+        assert "2099" not in shown and MALLORY not in shown
+
+        # A second key appears, and is added to the keys the risk was accepted for.
+        new = RootKeySpec(slot=2, active=True, created=days_ago(3))
+        aws.set_root_keys(account, [old, new])
+        aws.expire_report(account)  # the next audit reads a report that shows it
+        more = [*(decided.key_prints or ()), KeyPrint(created=new.created, active=True, slot=2)]
+        with tables.begin() as conn:
+            conn.execute(
+                text("UPDATE remediation_requests SET key_prints = :prints WHERE id = :id"),
+                {"id": request_id, "prints": keys.encode(more)},
+            )
+        tables.dispose()
+        shown = audit_text(bot, fresh)
+        assert "key 2 (created" in shown and "is not one it was accepted for" in shown, shown
+        assert f"rootkey_finding:{account}" in shown and "Accepted risk until" not in shown
+    finally:
+        bot.stop()
+
+    caught = cli("log", "--verify", "--url", url)
+    assert caught.returncode == 1, caught.stdout
+    said = caught.stderr
+    assert f"request {request_id}" in said and f"log line {approved_line.id}" in said, said
+    assert "2099-01-01" in said and "Traceback" not in said

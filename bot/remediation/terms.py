@@ -1,0 +1,182 @@
+"""The terms of a request, as its hashed log line recorded them when they were decided.
+
+The requests and exceptions tables are working copies the bot's database role may UPDATE; the
+log is append-only and hash-chained (``bot.remediation.chain``). So what a request is about is
+written into the log line of the moment it is decided, and read back from there:
+
+* the line of the request (``requested``): the keys it is about and, for an accepted risk, its
+  owner and end date, as the requester asked and the approvers were shown;
+* the line of the approval (``approved``): the same terms, with the accepted risk's start;
+* a request still open when revision 0010 was applied got one line recording its terms as the
+  tables held them then.
+
+Rules:
+* A request's terms are those of its first line with terms that approved it (or recorded an
+  approved request at the upgrade); before its approval, those of its first line with terms.
+  A later line never overrides them.
+* The coverage of an accepted risk (``keys.risk_coverage``), the accepted risks shown anywhere
+  and the keys a remediation may delete all read these terms, never the tables.
+* ``python -m bot log --verify`` names each request whose tables disagree with its line
+  (``disagreements``).
+
+Pure: no database, no Slack.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.remediation.keys import KeyPrint
+from bot.remediation.models import Request
+from bot.remediation.states import Kind, State
+
+INSTANT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def instant(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).strftime(INSTANT) if value is not None else None
+
+
+def parse_instant(raw: Any) -> datetime | None:
+    if raw is None:
+        return None
+    return datetime.strptime(str(raw), INSTANT).replace(tzinfo=UTC)
+
+
+def shown(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if value else "none"
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What a request is about: its keys (None: none recorded) and, for an accepted risk, its
+    owner, start (once approved) and end."""
+
+    keys: tuple[KeyPrint, ...] | None
+    owner: str | None = None
+    starts: datetime | None = None
+    until: datetime | None = None
+
+    def encode(self) -> str:
+        """One JSON text per terms (sorted keys): what the log line stores and hashes."""
+        data = {
+            "keys": None if self.keys is None else [k.to_dict() for k in self.keys],
+            "owner": self.owner,
+            "starts": instant(self.starts),
+            "until": instant(self.until),
+        }
+        return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, raw: str) -> Terms:
+        data = json.loads(raw)
+        prints = data.get("keys")
+        return cls(
+            keys=None if prints is None else tuple(KeyPrint.from_dict(p) for p in prints),
+            owner=data.get("owner"),
+            starts=parse_instant(data.get("starts")),
+            until=parse_instant(data.get("until")),
+        )
+
+    @classmethod
+    def asked(cls, kind: Kind, prints: Sequence[KeyPrint] | None, owner: str | None,
+              until: datetime | None) -> Terms:  # fmt: skip
+        """The terms of a new request: an accepted risk's owner and end, every request's keys."""
+        prints = None if prints is None else tuple(prints)
+        if kind is Kind.EXCEPTION:
+            return cls(prints, owner=owner, until=until)
+        return cls(prints)
+
+    def approved(self, kind: Kind, requester: str, now: datetime) -> Terms:
+        """The terms an approval at ``now`` decides: an accepted risk starts now, is owned by
+        its requester when nobody else was named, and ends now when no end was asked."""
+        if kind is not Kind.EXCEPTION:
+            return self
+        return replace(self, owner=self.owner or requester, starts=now, until=self.until or now)
+
+
+@dataclass(frozen=True)
+class Logged:
+    """A request's terms and the log line that recorded them."""
+
+    line_id: int
+    approved: bool  # written when the request was approved (or recorded as approved)
+    terms: Terms
+
+
+def decided(lines: Iterable[tuple[int, str | None, str]]) -> Logged | None:
+    """``(line id, to_state, terms)`` of one request's lines with terms, in id order: the first
+    that approved it, else the first (None: no line recorded terms)."""
+    first: Logged | None = None
+    for line_id, to_state, raw in lines:
+        approved = to_state == State.APPROVED.value
+        if first is None or approved:
+            found = Logged(line_id, approved, Terms.decode(raw))
+            if approved:
+                return found
+            first = found
+    return first
+
+
+def applied(request: Request, logged: Logged | None) -> Request:
+    """``request`` with the terms its log recorded in place of its table's (unchanged when no
+    line recorded any: a request from before revision 0010 that was closed by then)."""
+    if logged is None:
+        return request
+    terms = logged.terms
+    if request.kind is Kind.EXCEPTION:
+        return replace(
+            request, key_prints=terms.keys, owner=terms.owner, exception_until=terms.until
+        )
+    return replace(request, key_prints=terms.keys)
+
+
+def _prints(value: Sequence[KeyPrint] | None) -> list[dict[str, Any]] | None:
+    return None if value is None else [k.to_dict() for k in value]
+
+
+def _keys_text(value: Sequence[KeyPrint] | None) -> str:
+    if value is None:
+        return "none recorded"
+    return ", ".join(k.describe() for k in value) or "no key"
+
+
+def disagreements(
+    logged: Terms,
+    request: Request,
+    exception: tuple[str, datetime, datetime] | None,
+) -> list[str]:
+    """Where the tables (``request``'s row; ``exception``: the accepted risk's owner, start and
+    end in ``risk_exceptions``) say something else than the logged terms, in words."""
+    found: list[str] = []
+    if _prints(request.key_prints) != _prints(logged.keys):
+        found.append(
+            f"remediation_requests.key_prints has {_keys_text(request.key_prints)}, "
+            f"the line {_keys_text(logged.keys)}"
+        )
+    if request.kind is not Kind.EXCEPTION:
+        return found
+    if (request.owner or request.requester) != (logged.owner or request.requester):
+        found.append(f"remediation_requests.owner is {request.owner}, the line {logged.owner}")
+    if request.exception_until is not None and request.exception_until != logged.until:
+        found.append(
+            f"remediation_requests.exception_until is {shown(request.exception_until)}, "
+            f"the line {shown(logged.until)}"
+        )
+    if exception is not None:
+        owner, starts, until = exception
+        if owner != (logged.owner or request.requester):
+            found.append(f"risk_exceptions.owner is {owner}, the line {logged.owner}")
+        if logged.starts is not None and starts != logged.starts:
+            found.append(
+                f"risk_exceptions.starts_at is {shown(starts)}, the line {shown(logged.starts)}"
+            )
+        if until != logged.until:
+            found.append(
+                f"risk_exceptions.expires_at is {shown(until)}, the line {shown(logged.until)}"
+            )
+    return found
