@@ -27,7 +27,7 @@ The whole API of ``SimulatedAws``:
   ``remove_root_credentials(id)``, ``set_report_time(id, datetime)``, ``expire_report(id)``;
 * faults (``account_id`` None = every account, action ``"*"`` = every action): ``deny``,
   ``throttle``, ``fail``, ``answer_html``, ``report_never_ready``, ``empty_list_pages``,
-  ``set_latency``,
+  ``set_latency``, ``refuse_finding`` (Security Hub refuses one finding of a batch),
   ``clear_faults()``;
 * counting (server side, retries included): ``call_count(account_id, action)``,
   ``calls_by_action()``, ``reset_calls()``.
@@ -204,6 +204,7 @@ class Simulation:
     # (account, action) -> (HTTP status, HTML page, answers left or None for ever)
     html_answers: dict[tuple[str, str], tuple[int, bytes, int | None]] = field(default_factory=dict)
     report_never_ready: set[str] = field(default_factory=set)
+    refused_findings: dict[str, str] = field(default_factory=dict)  # finding id -> message
     empty_pages: bool = False
     calls: Counter[tuple[str, str]] = field(default_factory=Counter)
     key_accounts: dict[str, str] = field(default_factory=dict)
@@ -226,6 +227,7 @@ class Simulation:
             self.failures.clear()
             self.html_answers.clear()
             self.report_never_ready.clear()
+            self.refused_findings.clear()
             self.empty_pages = False
             self.calls.clear()
             self.key_accounts.clear()
@@ -545,7 +547,11 @@ class FaultLayer:
     def extension(self, call: CallInfo) -> tuple[int, dict[str, str], bytes] | None:
         state = self.state
         if call.service == "securityhub" and call.action in securityhub.HANDLED:
-            return securityhub.handle(call.action, call.account_id, call.region, "aws", call.body)
+            with state.lock:
+                refused = dict(state.refused_findings)
+            return securityhub.handle(
+                call.action, call.account_id, call.region, "aws", call.body, refused
+            )
         if call.action == "LookupEvents" and call.service == "cloudtrail":
             return TRAIL.lookup(call.account_id, call.region, call.params)
         if call.action == "ListOrganizationsFeatures" and call.service == "iam":
@@ -878,6 +884,12 @@ class SimulatedAws:
         with self.state.lock:
             self.state.html_answers[(account_id or "*", action)] = (status, page, times)
 
+    def refuse_finding(self, finding_id: str, message: str) -> None:
+        """Security Hub refuses the finding ``finding_id`` in every BatchImportFindings
+        (``InvalidInput``, ``message``) while the other findings of the batch go through."""
+        with self.state.lock:
+            self.state.refused_findings[finding_id] = message
+
     def report_never_ready(self, account_id: str) -> None:
         with self.state.lock:
             self.state.report_never_ready.add(account_id)
@@ -895,6 +907,7 @@ class SimulatedAws:
             self.state.failures.clear()
             self.state.html_answers.clear()
             self.state.report_never_ready.clear()
+            self.state.refused_findings.clear()
             self.state.empty_pages = False
 
     # counting ----------------------------------------------------------------------

@@ -18,7 +18,9 @@ BatchImportFindings
       version 2018-10-08; Title <= 256, Description <= 1024, Id and GeneratorId <= 512
       characters; Types as namespace/category/classifier with a valid namespace; Severity
       label, Compliance status, RecordState and Workflow status from their lists; 1 to 32
-      Resources with Type and Id; ISO 8601 timestamps; at most 50 ProductFields; 240 KB).
+      Resources with Type and Id; ISO 8601 timestamps; ProductFields at most 50 pairs of
+      strings, keys up to 128 and values up to 2,048 characters; 240 KB);
+    - ``InvalidInput`` for a finding a test asked to refuse (``SimulatedAws.refuse_finding``).
   * An existing finding (same Id and ProductArn) is updated, except what belongs to the
     customer: Workflow, Note, UserDefinedFields and VerificationState are kept; Severity and
     Types follow FindingProviderFields unless a customer changed them with
@@ -45,6 +47,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,6 +90,11 @@ RECORD_STATES = frozenset({"ACTIVE", "ARCHIVED"})
 WORKFLOW_STATUSES = frozenset({"NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"})
 CUSTOMER_FIELDS = ("Workflow", "WorkflowState", "Note", "UserDefinedFields", "VerificationState")
 MAX_FINDING_BYTES = 240 * 1024
+# AwsSecurityFinding.ProductFields: "up to 50 key-value pairs ... the key can contain up to 128
+# characters, and the value can contain up to 2048 characters" (Security Hub API reference)
+PRODUCT_FIELDS_MAX = 50
+PRODUCT_FIELD_KEY_MAX = 128
+PRODUCT_FIELD_VALUE_MAX = 2048
 COMPARISONS = frozenset(
     {"EQUALS", "NOT_EQUALS", "PREFIX", "PREFIX_NOT_EQUALS", "CONTAINS", "NOT_CONTAINS"}
 )
@@ -147,14 +155,22 @@ def not_subscribed(account_id: str) -> Answer:
     )
 
 
-def handle(action: str, account_id: str, region: str, partition: str, body: bytes) -> Answer:
+def handle(
+    action: str,
+    account_id: str,
+    region: str,
+    partition: str,
+    body: bytes,
+    refusals: Mapping[str, str] | None = None,
+) -> Answer:
+    """One call; ``refusals`` maps finding ids to the message of an injected refusal."""
     try:
         params = json.loads(body or b"{}")
     except ValueError:
         return error("InvalidInputException", "The request body is not valid JSON", 400)
     hub = backend(account_id, region)
     if action == "BatchImportFindings":
-        return batch_import(hub, account_id, region, partition, params)
+        return batch_import(hub, account_id, region, partition, params, refusals or {})
     if action == "BatchUpdateFindings":
         return batch_update(hub, account_id, params)
     return get_findings(hub, account_id, params)
@@ -199,6 +215,22 @@ def check_types(types: Any) -> None:
 def check_severity(severity: Any) -> None:
     if not isinstance(severity, dict) or severity.get("Label") not in SEVERITY_LABELS:
         raise Refused("InvalidInput", f"Severity.Label must be one of {sorted(SEVERITY_LABELS)}")
+
+
+def check_product_fields(fields: Any) -> None:
+    if fields is None:
+        return
+    if (
+        not isinstance(fields, dict)
+        or len(fields) > PRODUCT_FIELDS_MAX
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in fields.items())
+    ):
+        raise Refused("InvalidInput", "ProductFields is a map of at most 50 strings")
+    for key, value in fields.items():
+        if len(key) > PRODUCT_FIELD_KEY_MAX:
+            raise Refused("InvalidInput", f"ProductFields key {key[:40]!r}… is over 128 characters")
+        if len(value) > PRODUCT_FIELD_VALUE_MAX:
+            raise Refused("InvalidInput", f"ProductFields value of {key!r} is over 2048 characters")
 
 
 def validate(finding: Any, caller: str, region: str, partition: str) -> dict[str, Any]:
@@ -262,13 +294,7 @@ def validate(finding: Any, caller: str, region: str, partition: str) -> dict[str
     workflow = finding.get("Workflow")
     if workflow is not None and workflow.get("Status") not in WORKFLOW_STATUSES:
         raise Refused("InvalidInput", "Workflow.Status is not a valid status")
-    fields = finding.get("ProductFields")
-    if fields is not None and (
-        not isinstance(fields, dict)
-        or len(fields) > 50
-        or not all(isinstance(k, str) and isinstance(v, str) for k, v in fields.items())
-    ):
-        raise Refused("InvalidInput", "ProductFields is a map of at most 50 strings")
+    check_product_fields(finding.get("ProductFields"))
     remediation = ((finding.get("Remediation") or {}).get("Recommendation") or {}).get("Text")
     if remediation is not None and len(remediation) > 512:
         raise Refused("InvalidInput", "Remediation.Recommendation.Text is at most 512 characters")
@@ -334,7 +360,12 @@ def find(hub: Any, finding_id: str, product_arn: str) -> Any:
 
 
 def batch_import(
-    hub: Any, caller: str, region: str, partition: str, params: dict[str, Any]
+    hub: Any,
+    caller: str,
+    region: str,
+    partition: str,
+    params: dict[str, Any],
+    refusals: Mapping[str, str],
 ) -> Answer:
     from moto.securityhub.models import Finding
 
@@ -349,6 +380,8 @@ def batch_import(
                 raise Refused(
                     "InvalidAccess", f"Account {caller} is not subscribed to AWS Security Hub"
                 )
+            if fid in refusals:
+                raise Refused("InvalidInput", refusals[fid])
             incoming = validate(raw, caller, region, partition)
         except Refused as refused:
             failed.append({"Id": fid, "ErrorCode": refused.code, "ErrorMessage": refused.message})

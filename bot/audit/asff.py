@@ -22,6 +22,11 @@ Rules:
   place a provider may change it after creation.
 * ``CreatedAt`` and ``FirstObservedAt`` of an existing finding are kept; a new FAILED finding
   dates from its oldest key's creation where the report gives it.
+* Texts are clipped to the lengths Security Hub takes (it refuses the whole finding otherwise),
+  the cut shown by a final ellipsis: ``Description`` 1,024 characters, ``Title`` 256, each
+  ``ProductFields`` value 2,048 (at most 50 pairs, keys up to 128 characters: AWS's
+  ``AwsSecurityFinding.ProductFields``). ``ProductFields`` carries the reason in full up to
+  that length, beyond the Description's cut.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ SCHEMA_VERSION = "2018-10-08"
 DESCRIPTION_MAX = 1024
 TITLE_MAX = 256
 RECOMMENDATION_MAX = 512
+PRODUCT_FIELD_MAX = 2048
 COMPLIANCE_STATUS = {
     Status.COMPLIANT: "PASSED",
     Status.NONCOMPLIANT: "FAILED",
@@ -98,10 +104,13 @@ def first_seen(v: Verdict) -> datetime:
 
 
 def product_fields(v: Verdict) -> dict[str, str]:
+    """The verdict's detail as ``ProductFields``, each value clipped to ``PRODUCT_FIELD_MAX``
+    (the keys are fixed and short; two key slots make 14 pairs of the 50 allowed)."""
     fields = {
         f"{control.PRODUCT_NAME}/status": v.status.value,
         f"{control.PRODUCT_NAME}/source": v.source,
         f"{control.PRODUCT_NAME}/audited_account": v.account_id,
+        f"{control.PRODUCT_NAME}/reason": v.reason,
     }
     for key in v.keys:
         prefix = f"{control.PRODUCT_NAME}/key{key.slot}"
@@ -114,7 +123,7 @@ def product_fields(v: Verdict) -> dict[str, str]:
             fields[f"{prefix}/last_used_service"] = key.last_used_service
         if key.last_used_region:
             fields[f"{prefix}/last_used_region"] = key.last_used_region
-    return fields
+    return {name: clip(value, PRODUCT_FIELD_MAX) for name, value in fields.items()}
 
 
 def finding(v: Verdict, hub: Hub, previous: Mapping[str, Any] | None = None) -> dict[str, Any]:

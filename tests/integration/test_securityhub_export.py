@@ -209,15 +209,30 @@ def test_a_refused_finding_is_reported_alone_and_the_others_go_through(
     aws: SimulatedAws, hub: Any
 ) -> None:
     verdicts = many_verdicts(3)
-    # a finding Security Hub refuses: larger than its 240 KB limit
-    huge_key = KeySlot(slot=1, active=True, last_used_service="x" * 250_000)
-    verdicts[1] = replace(verdicts[1], keys=(huge_key,))
+    # rootkey's findings keep every limit AWS documents, so the refusal is injected
+    aws.refuse_finding(control.finding_id(verdicts[1]), "simulated refusal of this finding")
     report = exporter(aws).export(verdicts)
     assert report.imported == 2
     (failure,) = report.failed
     assert (failure.account_id, failure.code) == ("100000000001", "InvalidInput")
-    assert "240 KB" in failure.message
+    assert "simulated refusal" in failure.message
     assert set(findings(hub)) == {"100000000000", "100000000002"}
+
+
+def test_long_texts_are_clipped_and_the_finding_imported(aws: SimulatedAws, hub: Any) -> None:
+    """An AWS error text that runs long, and report values past anything AWS writes: Security
+    Hub refuses a ProductFields value over 2,048 characters, so rootkey clips each one."""
+    message = "User: arn:aws:sts::100000000000:assumed-role/rootkey-audit/rootkey is not " * 40
+    failed = decide("100000000000", source="aws", now=utcnow(), errors=[f"AssumeRole: {message}"])
+    odd = KeySlot(slot=1, active=True, last_used_service="s" * 5000)
+    keyed = replace(many_verdicts(2)[1], keys=(odd,))
+    report = exporter(aws).export([failed, keyed])
+    assert report.ok and report.imported == 2, report.failure_lines()
+    stored = findings(hub)
+    reason = stored["100000000000"]["ProductFields"]["rootkey/reason"]
+    assert len(reason) == 2048 and reason.startswith("could not audit: AssumeRole: User: arn")
+    service = stored["100000000001"]["ProductFields"]["rootkey/key1/last_used_service"]
+    assert service == "s" * 2047 + "…"
 
 
 def test_hub_not_enabled_is_one_clear_error_and_nothing_raised(aws: SimulatedAws) -> None:
@@ -308,6 +323,9 @@ def valid_finding() -> dict[str, Any]:
         (lambda f: f.update(Severity={"Label": "SEVERE"}), "InvalidInput"),
         (lambda f: f.update(Resources=[]), "InvalidInput"),
         (lambda f: f.update(UpdatedAt="yesterday"), "InvalidInput"),
+        # AWS: ProductFields values up to 2,048 characters, keys up to 128
+        (lambda f: f["ProductFields"].update({"rootkey/reason": "r" * 2049}), "InvalidInput"),
+        (lambda f: f["ProductFields"].update({"k" * 129: "v"}), "InvalidInput"),
     ],
 )
 def test_the_stand_in_refuses_a_malformed_or_foreign_finding(

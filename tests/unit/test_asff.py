@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.audit import asff
-from bot.audit.models import AccountSummary, KeySlot, RootRow, Status
+from bot.audit.models import AccountSummary, KeySlot, RootRow, Status, Verdict
 from bot.audit.verdict import decide
 from bot.config import ConfigError, load_config
 
@@ -106,6 +107,39 @@ def test_long_texts_are_clipped_to_security_hubs_limits() -> None:
     assert len(f["Title"]) <= asff.TITLE_MAX
     assert len(f["Remediation"]["Recommendation"]["Text"]) <= asff.RECOMMENDATION_MAX
     assert len(f["Resources"][0]["Details"]["Other"]["AccountName"]) <= 1024
+
+
+def long_texts() -> list[Verdict]:
+    """Verdicts whose texts run past what Security Hub takes: an error whose AWS message is
+    long (an exception's text is not bounded) and a report value far longer than AWS writes."""
+    message = "User: arn:aws:sts::111111111111:assumed-role/rootkey-audit/rootkey is not " * 40
+    failed = decide("111111111111", source="aws", now=NOW, errors=[f"AssumeRole: {message}"])
+    odd = KeySlot(slot=1, active=True, last_used_service="s" * 5000, last_used_region="r" * 3000)
+    return [failed, replace(noncompliant(), keys=(odd,))]
+
+
+@pytest.mark.parametrize("verdict", long_texts(), ids=["long error", "long report values"])
+def test_product_fields_keep_security_hubs_limits(verdict: Verdict) -> None:
+    """AWS (AwsSecurityFinding.ProductFields): up to 50 pairs, keys up to 128 characters,
+    values up to 2,048 characters; BatchImportFindings refuses a finding that breaks them."""
+    fields = asff.finding(verdict, HUB)["ProductFields"]
+    assert len(fields) <= 50
+    assert all(len(k) <= 128 for k in fields)
+    too_long = {k: len(v) for k, v in fields.items() if len(v) > asff.PRODUCT_FIELD_MAX}
+    assert not too_long and asff.PRODUCT_FIELD_MAX == 2048
+
+
+def test_the_reason_is_in_product_fields_up_to_2048_characters() -> None:
+    """The Description stops at 1,024 characters; ProductFields carries the reason twice as far,
+    the cut said by a final ellipsis."""
+    failed, _ = long_texts()
+    f = asff.finding(failed, HUB)
+    reason = f["ProductFields"]["rootkey/reason"]
+    assert len(reason) == 2048 and reason.endswith("…")
+    assert reason[:-1] == failed.reason[:2047]
+    assert len(f["Description"]) == asff.DESCRIPTION_MAX
+    short = asff.finding(noncompliant(), HUB)["ProductFields"]["rootkey/reason"]
+    assert short == noncompliant().reason
 
 
 def test_key_detail_is_in_product_fields_never_a_key_id() -> None:
