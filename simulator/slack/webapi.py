@@ -14,8 +14,10 @@ slack_sdk / bolt issue trackers):
   ``chat:write.public`` (else ``not_in_channel``); a private channel or DM the bot is not in is
   invisible to it (``channel_not_found``); ``files.completeUploadExternal`` and
   ``conversations.history``/``replies`` need membership even in a public channel
-  (``not_in_channel``; getnao/nao#1372, deno-slack-sdk#128); ``conversations.join`` joins public
-  channels only (``method_not_supported_for_channel_type``, bolt-js#1656);
+  (``not_in_channel``; getnao/nao#1372, deno-slack-sdk#128), and so does ``chat.postEphemeral``,
+  ``chat:write.public`` or not (ifvictr/prox#30, node-slack-sdk#977);
+  ``conversations.join`` joins public channels only (``method_not_supported_for_channel_type``,
+  bolt-js#1656);
 - ``msg_blocks_too_long``: chat.postMessage and chat.update refuse blocks whose text adds up
   to more than 12,000 characters (undocumented; bolt-js#2509 and #2867, where the response_url
   path was not limited);
@@ -310,7 +312,7 @@ class WebApi:
         if not fields["text"] and not fields["blocks"] and not fields["attachments"]:
             raise SlackError("no_text")
         channel = self.ws.resolve_channel(args.get("channel"))
-        self.may_post(channel)
+        self.must_be_member(channel)  # chat:write.public does not stretch to ephemeral messages
         user = str(args.get("user") or "")
         if user not in channel.members and not channel.anyone:
             raise SlackError("user_not_in_channel")

@@ -58,6 +58,7 @@ from tests.support.signing import FINDING_MESSAGE, actions_body
 pytestmark = pytest.mark.slow
 
 TOO_LATE = "too late to be sure Slack accepted it"
+UNJOINED = "C0UNJOINED"  # a public channel the bot was never invited to
 HOLD_AT_MOST = 14.0  # seconds; below the bot's Slack timeout (15 s), should the test die
 AWS_HOLD = 45.0  # seconds a held AWS call waits at most (below botocore's 60 s read timeout)
 
@@ -192,6 +193,38 @@ def test_a_form_submitted_while_listeners_are_busy_creates_no_request(
     reply = submit(bot, form, ALICE, {"reason": "unused since 2019", "ticket": None})
     assert reply.status_code == 200 and not reply.text, reply.text
     wait_until(lambda: {r.id for r in bot.store.find()} - before, what="the request created")
+
+
+def test_a_late_form_from_a_channel_the_bot_was_never_invited_to_is_told_in_a_dm(
+    bot: Bot, fresh: SlackStandin, aws: SimulatedAws
+) -> None:
+    """A form has no response_url, so "too late" goes as an ephemeral message in the form's
+    channel; Slack refuses that where the bot is not a member (chat:write.public or not), so
+    the submitter is told in a direct message instead, never not at all."""
+    account, other = keyed_accounts(aws, "prod", "stage")
+    fresh.workspace.add_channel(UNJOINED, members=[ALICE], bot_member=False)
+    reply = click(
+        bot, fresh, ActionId.REQUEST_REMEDIATION.value, f"{account}:", ALICE, channel=UNJOINED
+    )
+    assert reply.status_code == 200, reply.text
+    form = filled_form(fresh, account=account, channel=UNJOINED)
+    before = {r.id for r in bot.store.find()}
+
+    release = occupy_listeners(bot, fresh, other)
+    try:
+        late = submit(bot, form, ALICE, {"reason": "unused since 2019", "ticket": None})
+        assert late.status_code != 200, (late.status_code, late.text)  # Slack: form failed
+    finally:
+        release.set()
+
+    told = wait_until(
+        lambda: [m for m in fresh.messages(ALICE) if TOO_LATE in str(m.args.get("text"))],
+        timeout=120,
+        what="the submitter told in a DM that the form came too late",
+    )
+    assert len(told) == 1
+    drained(fresh, other, LISTENER_THREADS)
+    assert {r.id for r in bot.store.find()} == before
 
 
 def test_clicks_that_audit_a_slow_aws_hold_up_no_other_click_or_command(

@@ -99,6 +99,29 @@ def test_a_private_channel_the_bot_is_not_in_cannot_be_posted_to_or_joined(
     assert not slack.messages(PRIVATE)
 
 
+def test_an_ephemeral_message_needs_membership_even_with_chat_write_public(
+    client: WebClient, slack: SlackStandin
+) -> None:
+    """Unlike chat.postMessage, chat.postEphemeral in a public channel the bot was never
+    invited to is ``not_in_channel`` with chat:write.public granted (ifvictr/prox#30,
+    node-slack-sdk#977); a private one stays invisible."""
+    assert "chat:write.public" in granted_scopes()
+    user = "U0ALICE001"
+    ws = slack.workspace
+    public = ws.add_channel("C0UNJOINED", members=[user], bot_member=False).channel_id
+    private = ws.add_channel("C0SECRET01", members=[user], private=True, bot_member=False)
+    joined = ws.add_channel("C0WITHBOT1", members=[user]).channel_id
+
+    def ephemeral(channel: str) -> Any:
+        return client.chat_postEphemeral(channel=channel, user=user, text="too late")
+
+    assert refused(lambda: ephemeral(public))["error"] == "not_in_channel"
+    assert refused(lambda: ephemeral(private.channel_id))["error"] == "channel_not_found"
+    ephemeral(joined)
+    shown = [(m.channel, m.ephemeral_to) for m in ws.messages.values()]
+    assert shown == [(joined, user)]
+
+
 def test_a_direct_message_cannot_be_joined(client: WebClient) -> None:
     answer = refused(lambda: client.conversations_join(channel="D0ALICE001"))
 
