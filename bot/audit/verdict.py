@@ -26,6 +26,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from bot.audit.advice import advice
 from bot.audit.models import AccountSummary, Evidence, KeySlot, RootRow, Status, Verdict
 
 REPORT_BLIND_SPOT = "a credential report does not show inactive keys"
@@ -150,7 +151,9 @@ def decide(
     if root is not None:
         return from_report(root, keys, report_generated_at, problems, verdict)
 
-    return verdict(Status.ERROR, f"could not audit: {problems or 'nothing could be read'}", ())
+    hint = advice(errors)
+    reason = f"could not audit: {problems or 'nothing could be read'}"
+    return verdict(Status.ERROR, reason + (f" ({hint})" if hint else ""), ())
 
 
 def from_summary(

@@ -266,3 +266,29 @@ def test_json_matches_the_documented_shape() -> None:
         "age_days",
     }
     assert d["keys"][0]["last_rotated"].endswith("Z")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        "AssumeRole RootkeyAudit: AccessDenied",
+        "AssumeRole RootkeyAudit: AccessDenied (User: arn:aws:sts::111111111111:assumed-role/x)",
+    ],
+)
+def test_an_audit_role_that_cannot_be_assumed_says_what_to_deploy(error: str) -> None:
+    """ "could not audit: AssumeRole RootkeyAudit: AccessDenied" alone gives no hint."""
+    verdict = decide("222222222222", source="aws", now=NOW, errors=[error])
+    assert verdict.status is Status.ERROR
+    assert verdict.reason.startswith(f"could not audit: {error}")
+    assert "deploy/audit-role.yaml" in verdict.reason
+    assert "python -m bot doctor" in verdict.reason
+
+
+def test_a_denied_read_through_the_audit_role_says_the_role_is_out_of_date() -> None:
+    verdict = decide(
+        "222222222222", source="aws", now=NOW, errors=["GetAccountSummary: AccessDenied"]
+    )
+    assert "deploy/audit-role.yaml" in verdict.reason
+    # a throttled call is not a deployment problem: no advice
+    throttled = decide("222222222222", source="aws", now=NOW, errors=["AssumeRole X: Throttling"])
+    assert "deploy/" not in throttled.reason
