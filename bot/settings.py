@@ -28,13 +28,14 @@ class Setting:
         return self.default != UNSET and not self.default.startswith("(")
 
 
-SLACK, STORE, AUDIT, DIGEST, REMEDIATION, ALERTS = (
+SLACK, STORE, AUDIT, DIGEST, REMEDIATION, ALERTS, OPERATIONS = (
     "Slack",
     "Store",
     "Audit",
     "Digest",
     "Remediation",
     "Root-activity alerts",
+    "Operations",
 )
 
 SETTINGS: tuple[Setting, ...] = (
@@ -69,7 +70,13 @@ SETTINGS: tuple[Setting, ...] = (
         SLACK,
     ),
     Setting("SLACK_APP_ID", UNSET, "Refuse requests for any other app", SLACK),
-    Setting("PORT", "3000", "HTTP port: `POST /slack/events`, `GET /healthz`", SLACK),
+    Setting(
+        "PORT",
+        "3000",
+        "HTTP port: `POST /slack/events`, `GET /healthz`, `GET /metrics` (Prometheus; served "
+        "in Socket Mode too)",
+        SLACK,
+    ),
     Setting(
         "DATABASE_URL",
         "sqlite:///rootkey.db",
@@ -82,7 +89,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ROOTKEY_AUDIT_ROLE", "RootkeyAudit", "Role assumed in each member account", AUDIT),
     Setting(
         "ROOTKEY_CONCURRENCY",
-        "16",
+        "64",
         "Ceiling of the AWS calls in flight per API (1-256); the audit finds its own level "
         "below it",
         AUDIT,
@@ -176,6 +183,13 @@ SETTINGS: tuple[Setting, ...] = (
         "(ROOTKEY_DIGEST_CHANNEL)",
         "Channel id for root-activity alerts",
         ALERTS,
+    ),
+    Setting(
+        "ROOTKEY_LOG_FORMAT",
+        "text",
+        "`text`, or `json`: one JSON object per log line (`time`, `level`, `logger`, "
+        "`message`, `exception` when there is one) for log pipelines",
+        OPERATIONS,
     ),
 )
 
