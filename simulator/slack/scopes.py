@@ -72,7 +72,7 @@ def needed_scope(method: str, kind: str | None) -> str | None:
 def app_home(manifest: Path = MANIFEST) -> dict[str, bool]:
     """The manifest's ``features.app_home`` switches (``home_tab_enabled``,
     ``messages_tab_enabled``, ``messages_tab_read_only_enabled``)."""
-    import yaml  # type: ignore[import-untyped]
+    import yaml
 
     data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
     home = (data.get("features") or {}).get("app_home") or {}
