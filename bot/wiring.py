@@ -27,6 +27,7 @@ from bot.services.audit import Auditor, AuditService, ProcessAuditor
 from bot.services.check import CheckRunner
 from bot.services.digest import DigestService
 from bot.services.home import HomeService, StoredAlerts
+from bot.services.org_state import CurrentState
 from bot.services.ports import KeyChangeSource
 from bot.services.remediation import RemediationService
 from bot.slack.directory import SlackDirectory
@@ -226,6 +227,7 @@ def build_services(
             approvers=ApproverSpec.parse(config.approvers),
             required_approvals=config.required_approvals,
             zone=config.zone,
+            current=CurrentState(store, remediation_store, key_changes=key_changes).read,
         ),
         directory,
         audit,

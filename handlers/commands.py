@@ -132,6 +132,7 @@ def status(ctx: CommandContext, command: Command) -> None:
             ctx.services.config.zone,
             remediation.not_covering(exceptions),
             team_domain=ctx.body.get("team_domain"),
+            counts=ctx.services.home.organization(exceptions).counts,
         )
 
     ctx.answer_after_ack(build)

@@ -17,7 +17,7 @@ verdicts are the saved ones) and knows nothing of Slack (``bot/slack/blocks/home
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -162,8 +162,7 @@ class HomeService:
     def snapshot(self, user: str) -> HomeSnapshot:
         now = self.clock()
         accepted = self.accepted(now)
-        current = CurrentState(self.runs, key_changes=self.key_changes)
-        org = current.read(now=now, risks=accepted)
+        org = self.organization(accepted, now)
         open_findings = sorted(
             org.states(Standing.NONCOMPLIANT),
             key=lambda s: (s.open_since or s.checked_at, s.account_id),
@@ -191,6 +190,17 @@ class HomeService:
             approvers_known=known,
             zone=self.timezone,
         )
+
+    def organization(
+        self, risks: Sequence[RiskException] | None = None, now: datetime | None = None
+    ) -> OrgState:
+        """The Organization now (``bot.services.org_state``): what the Home tab and
+        ``/rootkey status`` count from. ``risks``: the accepted risks, where already read."""
+        now = now or self.clock()
+        if risks is None:
+            risks = self.accepted(now)
+        current = CurrentState(self.runs, key_changes=self.key_changes)
+        return current.read(now=now, risks=risks)
 
     def accepted(self, now: datetime) -> tuple[RiskException, ...]:
         if self.requests is None:

@@ -93,11 +93,11 @@ class Counts:
         return 100.0 * self.compliant / self.total if self.total else 0.0
 
 
-def counts(accounts: Iterable[Current]) -> Counts:
-    """The one counting function: how many accounts stand where."""
+def counts(standings: Iterable[Standing]) -> Counts:
+    """The one counting function: how many accounts stand where (one standing per account)."""
     tally = dict.fromkeys(Standing, 0)
-    for account in accounts:
-        tally[account.standing] += 1
+    for standing in standings:
+        tally[standing] += 1
     return Counts(
         total=sum(tally.values()),
         compliant=tally[Standing.COMPLIANT],
@@ -105,6 +105,13 @@ def counts(accounts: Iterable[Current]) -> Counts:
         accepted=tally[Standing.ACCEPTED],
         error=tally[Standing.ERROR],
     )
+
+
+def verdict_standing(status: Status, covered: bool) -> Standing:
+    """How a verdict counts: a noncompliant one ``covered`` by an accepted risk is accepted."""
+    if status is Status.NONCOMPLIANT:
+        return Standing.ACCEPTED if covered else Standing.NONCOMPLIANT
+    return Standing.COMPLIANT if status is Status.COMPLIANT else Standing.ERROR
 
 
 @dataclass(frozen=True)
@@ -117,7 +124,7 @@ class OrgState:
 
     @property
     def counts(self) -> Counts:
-        return counts(self.accounts)
+        return counts(a.standing for a in self.accounts)
 
     def among(self, account_ids: Iterable[str]) -> OrgState:
         """The same state restricted to ``account_ids`` (a check's accounts)."""
@@ -157,18 +164,10 @@ def in_force(risks: Iterable[Risk], now: datetime) -> dict[str, Risk]:
 def standing_of(
     state: AccountState, risk: Risk | None, changes: KeyChanges
 ) -> tuple[Standing, Risk | None, str | None]:
-    if state.status is Status.COMPLIANT:
-        return Standing.COMPLIANT, None, None
-    if state.status is Status.ERROR:
-        return Standing.ERROR, None, None
-    if risk is None:
-        return Standing.NONCOMPLIANT, None, None
+    if state.status is not Status.NONCOMPLIANT or risk is None:
+        return verdict_standing(state.status, False), None, None
     cover = risk_coverage(
-        risk,
-        state.status,
-        state.keys,
-        state.report_generated_at,
-        changes.get(state.account_id),
+        risk, state.status, state.keys, state.report_generated_at, changes.get(state.account_id)
     )
     if cover.covered:
         return Standing.ACCEPTED, risk, None

@@ -32,8 +32,11 @@ def store(url: str) -> Iterator[Store]:
     opened.close()
 
 
-def save(store: Store, minutes: int, scope: str, statuses: dict[str, Status]) -> int:
-    at = T0 + timedelta(minutes=minutes)
+def save(store: Store, minutes: int, scope: str, statuses: dict[str, Status], took: int = 0) -> int:
+    """An audit that finished ``minutes`` after T0, its verdicts taken ``took`` minutes
+    before that (as a long named audit's are)."""
+    end = T0 + timedelta(minutes=minutes)
+    at = end - timedelta(minutes=took)
     verdicts = tuple(
         Verdict(
             account_id=account,
@@ -46,7 +49,7 @@ def save(store: Store, minutes: int, scope: str, statuses: dict[str, Status]) ->
         )
         for account, status in statuses.items()
     )
-    result = AuditResult(verdicts, scope=scope, started_at=at, finished_at=at)
+    result = AuditResult(verdicts, scope=scope, started_at=at, finished_at=end)
     return store.save_run(result, "command" if scope != "org" else "schedule")
 
 
@@ -89,3 +92,9 @@ def test_the_latest_verdict_wins_whatever_its_scope(store: Store) -> None:
     save(store, 5, "org", {A: N, B: C})
     save(store, 10, "accounts", {B: N})
     assert current(store) == {A: N, B: N}
+
+
+def test_a_named_audit_that_ran_across_the_listing_still_counts(store: Store) -> None:
+    save(store, 10, "org", {A: C})
+    save(store, 12, "accounts", {X: N}, took=30)  # began before the listing, ended after it
+    assert current(store) == {A: C, X: N}

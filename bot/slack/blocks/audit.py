@@ -14,7 +14,8 @@ thread (``needs_report`` tells the caller to upload it).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -26,6 +27,7 @@ from bot.audit.models import AuditResult, Scope, Status, Verdict
 from bot.remediation.keys import NO_CHANGES, KeyChanges
 from bot.remediation.models import RiskException
 from bot.rules import is_user_id
+from bot.services.org_state import Counts, Standing, counts, verdict_standing
 from bot.slack.action_ids import ActionId, BlockId
 from bot.slack.blocks.audit_layout import (
     MAX_FINDINGS,
@@ -81,43 +83,65 @@ def accepted_words(count: int) -> str:
     return f"{count} accepted risk{'s' if count != 1 else ''}"
 
 
-def headline(result: AuditResult, layout: Layout) -> str:
-    s = result.summary
-    accepted = len(layout.accepted)
-    if s.total == 0:
+def check_counts(result: AuditResult, layout: Layout) -> Counts:
+    """The audit's accounts counted by the one counting function (accepted risks apart)."""
+    accepted = {v.account_id for v, _ in layout.accepted}
+    return counts(verdict_standing(v.status, v.account_id in accepted) for v in result.verdicts)
+
+
+@dataclass(frozen=True)
+class Only:
+    """The one account of a one-account check, as its headline names it."""
+
+    label: str
+    standing: Standing
+    accepted_until: datetime | None = None
+
+
+def headline_for(c: Counts, only: Only | None = None) -> str:
+    """The result's header from its counts (when written and after entries are updated)."""
+    also = f" (and {accepted_words(c.accepted)})" if c.accepted else ""
+    if c.total == 0:
         return "No accounts were audited"
-    if s.total == 1:
-        only = result.verdicts[0]
-        label = only.label
-        if layout.accepted:
-            until = fmt_date(layout.accepted[0][1].expires_at.astimezone(UTC))
-            return f"Root access key in {label}: risk accepted until {until}"
+    if c.total == 1 and only is not None:
+        if only.standing is Standing.ACCEPTED and only.accepted_until is not None:
+            until = fmt_date(only.accepted_until.astimezone(UTC))
+            return f"Root access key in {only.label}: risk accepted until {until}"
         return {
-            Status.NONCOMPLIANT: f"Root access key found in {label}",
-            Status.ERROR: f"Could not check {label}",
-            Status.COMPLIANT: f"No root access key in {label}",
-        }[only.status]
-    also = f" (and {accepted_words(accepted)})" if accepted else ""
-    if layout.open_count:
-        return f"Root access keys in {layout.open_count} of {s.total} accounts{also}"
-    if s.error:
+            Standing.NONCOMPLIANT: f"Root access key found in {only.label}",
+            Standing.ACCEPTED: f"Root access key in {only.label}: risk accepted",
+            Standing.ERROR: f"Could not check {only.label}",
+            Standing.COMPLIANT: f"No root access key in {only.label}",
+        }[only.standing]
+    if c.noncompliant:
+        return f"Root access keys in {c.noncompliant} of {c.total} accounts{also}"
+    if c.error:
         return (
-            f"No root access keys needing action{also}, but {s.error} of {s.total} accounts "
+            f"No root access keys needing action{also}, but {c.error} of {c.total} accounts "
             "not checked"
         )
-    if accepted:
-        return f"No root access keys needing action: {accepted_words(accepted)} of {s.total}"
-    return f"No root access keys: all {s.total} accounts compliant"
+    if c.accepted:
+        return f"No root access keys needing action: {accepted_words(c.accepted)} of {c.total}"
+    return f"No root access keys: all {c.total} accounts compliant"
 
 
-def counts_line(result: AuditResult, layout: Layout) -> str:
-    s = result.summary
-    parts = [f":red_circle: *{layout.open_count}* noncompliant"]
-    if layout.accepted:
-        parts.append(f":large_yellow_circle: *{len(layout.accepted)}* accepted risk")
-    if s.error:
-        parts.append(f":warning: *{s.error}* could not be checked")
-    parts.append(f":white_check_mark: *{s.compliant}* compliant")
+def headline(result: AuditResult, layout: Layout) -> str:
+    c = check_counts(result, layout)
+    only = None
+    if c.total == 1:
+        verdict = result.verdicts[0]
+        until = layout.accepted[0][1].expires_at if layout.accepted else None
+        only = Only(verdict.label, verdict_standing(verdict.status, bool(until)), until)
+    return headline_for(c, only)
+
+
+def counts_line(c: Counts) -> str:
+    parts = [f":red_circle: *{c.noncompliant}* noncompliant"]
+    if c.accepted:
+        parts.append(f":large_yellow_circle: *{c.accepted}* accepted risk")
+    if c.error:
+        parts.append(f":warning: *{c.error}* could not be checked")
+    parts.append(f":white_check_mark: *{c.compliant}* compliant")
     return "   ".join(parts)
 
 
@@ -128,7 +152,7 @@ def who(requested_by: str | None) -> str:
 
 
 def fallback(result: AuditResult, layout: Layout) -> str:
-    s = result.summary
+    c = check_counts(result, layout)
     excepted = {v.account_id for v, _ in layout.accepted}
     worst = [
         v.label
@@ -138,12 +162,12 @@ def fallback(result: AuditResult, layout: Layout) -> str:
     text = f"rootkey: {headline(result, layout)}."
     if worst:
         text += " Noncompliant: " + ", ".join(worst[:10]) + (" …" if len(worst) > 10 else "") + "."
-    if layout.accepted and s.total > 1:
+    if layout.accepted and c.total > 1:
         names = [v.label for v, _ in layout.accepted]
         text += " Accepted risk: " + ", ".join(names[:10]) + (" …" if len(names) > 10 else "")
         text += "."
-    if s.error and s.total > 1:
-        text += f" {s.error} could not be checked."
+    if c.error and c.total > 1:
+        text += f" {c.error} could not be checked."
     return truncate(escape(text), MAX_FALLBACK_TEXT)
 
 
@@ -172,11 +196,11 @@ def audit_result(
     shown apart and not counted as noncompliant, unless ``key_changes`` (the accounts' latest
     root key created or reactivated, from the check's result) says the audit may miss a key."""
     layout = plan(result, exceptions, key_changes)
-    s = result.summary
+    c = check_counts(result, layout)
     took = (result.finished_at - result.started_at).total_seconds()
     blocks = [
         header(headline(result, layout), block_id=BlockId.HEADER.value),
-        mrkdwn_section(counts_line(result, layout), block_id=BlockId.SUMMARY.value),
+        mrkdwn_section(counts_line(check_counts(result, layout)), block_id=BlockId.SUMMARY.value),
         context(
             f"Scope: {escape(truncate(scope.describe(), MAX_SCOPE_TEXT - 200))}"
             f"{who(requested_by)} · {result.finished_at:%Y-%m-%d %H:%M} UTC · {took:.1f} s",
@@ -216,7 +240,7 @@ def audit_result(
                 accepted_section(layout, report_in_thread), block_id=BlockId.ACCEPTED.value
             )
         )
-    if s.total == 1 and layout.compliant:
+    if c.total == 1 and layout.compliant:
         # A check of one account always names it, in a section of its own.
         blocks.append(
             mrkdwn_section(finding_text(layout.compliant[0]), block_id=BlockId.COMPLIANT.value)

@@ -6,6 +6,9 @@ accepted, that account's section is replaced by the outcome and its buttons are 
 the accepted risk ends, the entry says so: the account counts again); every
 other block is kept as Slack returned it (other accounts may have ended earlier, and their
 buttons must keep working). ``settle`` works on the message as it stands, not on a rebuilt one.
+``recount`` then writes the header and the counts line from the Organization's current state
+(``bot.services.org_state``) over the check's scope (read from its "Re-run" button), so the
+header never says "4 noncompliant" above two entries that are fixed.
 """
 
 from __future__ import annotations
@@ -15,9 +18,12 @@ from typing import Any
 
 from bot.remediation.models import Request
 from bot.remediation.states import Kind, Mode, State
-from bot.slack.action_ids import BlockId
+from bot.services.org_state import OrgState
+from bot.slack.action_ids import ActionId, BlockId
+from bot.slack.blocks.audit import Only, counts_line, headline_for
 from bot.slack.blocks.audit_layout import FINDING_HEAD, FINDING_ICON, mention
-from bot.slack.blocks.common import MAX_SECTION_TEXT, escape, fmt_date, truncate
+from bot.slack.blocks.common import MAX_FALLBACK_TEXT, MAX_SECTION_TEXT, escape, fmt_date, truncate
+from bot.slack.values import BadValue, decode_scope
 
 Json = dict[str, Any]
 
@@ -106,3 +112,46 @@ def settle(blocks: list[Json], account_id: str, text: str) -> list[Json] | None:
             block.pop("accessory", None)
         out.append(block)
     return out if found else None
+
+
+def check_scope_of(blocks: list[Json]) -> tuple[str, tuple[str, ...]] | None:
+    """(scope kind, named account ids) from the result's "Re-run" button; None when the
+    message has none (another kind of message) or its value is not one rootkey wrote."""
+    for block in blocks:
+        if not isinstance(block, dict) or block.get("block_id") != BlockId.ACTIONS.value:
+            continue
+        for element in block.get("elements") or []:
+            if isinstance(element, dict) and element.get("action_id") == ActionId.RERUN.value:
+                try:
+                    scope = decode_scope(str(element.get("value") or ""))
+                except BadValue:
+                    return None
+                return scope.kind, scope.account_ids
+    return None
+
+
+def recount(blocks: list[Json], org: OrgState) -> tuple[list[Json], str] | None:
+    """``blocks`` with the header and counts line of the check's accounts as they stand now
+    (``org``, restricted to the named accounts of a named check), and the message's new
+    fallback text; None when the message is not a check result."""
+    scope = check_scope_of(blocks)
+    if scope is None:
+        return None
+    kind, named = scope
+    if kind == "accounts":
+        org = org.among(named)
+    c = org.counts
+    only = None
+    if c.total == 1:
+        account = org.accounts[0]
+        until = account.risk.expires_at if account.risk is not None else None
+        only = Only(account.state.label, account.standing, until)
+    title = headline_for(c, only)
+    out: list[Json] = []
+    for block in blocks:
+        if block.get("block_id") == BlockId.HEADER.value and block.get("type") == "header":
+            block = {**block, "text": {"type": "plain_text", "text": truncate(title, 150)}}
+        elif block.get("block_id") == BlockId.SUMMARY.value and block.get("type") == "section":
+            block = {**block, "text": {"type": "mrkdwn", "text": counts_line(c)}}
+        out.append(block)
+    return out, truncate(escape(f"rootkey: {title}."), MAX_FALLBACK_TEXT)

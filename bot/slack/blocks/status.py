@@ -13,6 +13,7 @@ from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ConfirmObject
 
 from bot.remediation.models import Request, RiskException
 from bot.remediation.states import State
+from bot.services.org_state import Counts
 from bot.slack.action_ids import ActionId
 from bot.slack.blocks.common import (
     MAX_MESSAGE_TEXT,
@@ -49,12 +50,17 @@ def status_message(
     zone: ZoneInfo,
     not_covering: Mapping[int, str] | None = None,
     team_domain: str | None = None,
+    counts: Counts | None = None,
 ) -> Message:
     """Open requests, then accepted risks, each with a "Revoke" button (approvers and the risk
     owner may end it early) and, where its account's last audit shows keys it was not accepted
     for, why it no longer covers the account (``not_covering``: request id -> why). Each list
-    takes at most half of the message's text budget; "…and N more" says what did not fit."""
-    blocks: list[Any] = [mrkdwn_section("*Open remediation requests*")]
+    takes at most half of the message's text budget; "…and N more" says what did not fit.
+    ``counts``: the Organization now (``bot.services.org_state``), shown first."""
+    blocks: list[Any] = []
+    if counts is not None:
+        blocks.append(mrkdwn_section(organization_line(counts)))
+    blocks.append(mrkdwn_section("*Open remediation requests*"))
     lines: list[str] = []
     budget = TextBudget(HALF_BUDGET)
     shown = 0
@@ -116,6 +122,16 @@ def status_message(
         blocks += sections(rows)
     text = f"{len(requests)} open remediation requests, {len(exceptions)} accepted risks"
     return check_limits(Message(blocks=blocks, text=text))
+
+
+def organization_line(c: Counts) -> str:
+    """The Organization's counts, as the Home tab and the digest show them."""
+    return (
+        f"*The Organization now*: {c.total} account{'s' if c.total != 1 else ''} · "
+        f"{c.noncompliant} noncompliant · {c.accepted} accepted risk · "
+        f"{c.error} could not be checked · {c.compliant} compliant · "
+        f"{int(c.share)}% compliant (each account by its latest audit)"
+    )
 
 
 def request_link(req: Request, team_domain: str | None) -> str:

@@ -5,7 +5,9 @@ that message is read back as it stands (``conversations.replies``, which needs t
 ``*:history`` scope and membership; in a public channel the bot posted to without being in it,
 it joins first), the account's entry is replaced by the outcome (``blocks.outcome.settle``) and
 the message is written back (``chat.update``, the bot's own message). Only that account's
-section and buttons change: the others keep theirs, including outcomes written earlier.
+section and buttons change, and the header and counts line, which are recounted from the
+Organization's current state (``current``: ``bot.services.org_state``) over the check's scope;
+the other entries keep theirs, including outcomes written earlier.
 
 Edits of one message by this process are serialized, so two requests ending at the same moment
 never write over each other's outcome. A failure is logged and changes nothing else: the
@@ -16,18 +18,22 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from bot.remediation.models import Request
-from bot.slack.blocks.outcome import outcome_line, outcome_text, settle, shown_label
+from bot.services.org_state import OrgState
+from bot.slack.blocks.outcome import outcome_line, outcome_text, recount, settle, shown_label
 from bot.slack.poster import DeliveryError, Poster
+from bot.store.records import StoreError
 
 log = logging.getLogger(__name__)
 
 
 class FindingMessages:
-    def __init__(self, poster: Poster) -> None:
+    def __init__(self, poster: Poster, current: Callable[[], OrgState] | None = None) -> None:
         self.poster = poster
+        self.current = current  # the Organization now (None: the header is left as it is)
         self.guard = threading.Lock()
         self.locks: dict[tuple[str, str], threading.Lock] = {}
 
@@ -52,6 +58,8 @@ class FindingMessages:
                     log.info("request #%d: its finding does not list %s", req.id, req.account_id)
                     return
                 fallback = str(message.get("text") or "") or line
+                if (counted := self.recounted(blocks)) is not None:
+                    blocks, fallback = counted
                 self.poster.call(
                     "chat.update",
                     lambda: self.poster.client.chat_update(
@@ -62,6 +70,17 @@ class FindingMessages:
             log.error(
                 "request #%d: could not show the outcome on its finding: %s", req.id, exc.error
             )
+
+    def recounted(self, blocks: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str] | None:
+        """The blocks with the header recounted; None (header left) without a current state,
+        or when the database cannot say it now (the entry is still updated)."""
+        if self.current is None:
+            return None
+        try:
+            return recount(blocks, self.current())
+        except StoreError as exc:
+            log.warning("finding header not recounted: %s", exc)
+            return None
 
     def read(self, channel: str, ts: str) -> dict[str, Any]:
         """The message ``ts`` as it stands (the head of its thread)."""

@@ -10,6 +10,7 @@ closes it).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,7 @@ from bot.remediation.events import Audience, Checked, Step
 from bot.remediation.models import Request
 from bot.remediation.rights import ApproverSpec
 from bot.remediation.states import State
+from bot.services.org_state import OrgState
 from bot.slack.blocks import remediation as blocks
 from bot.slack.blocks import remediation_events as words
 from bot.slack.blocks.common import Message
@@ -29,13 +31,20 @@ log = logging.getLogger(__name__)
 
 class SlackRemediationNotifier:
     def __init__(
-        self, poster: Poster, *, approvers: ApproverSpec, required_approvals: int, zone: ZoneInfo
+        self,
+        poster: Poster,
+        *,
+        approvers: ApproverSpec,
+        required_approvals: int,
+        zone: ZoneInfo,
+        current: Callable[[], OrgState] | None = None,
     ) -> None:
         self.poster = poster
         self.approvers = approvers
         self.required_approvals = required_approvals
         self.zone = zone
-        self.findings = FindingMessages(poster)
+        # A finding updated in place: its header recounted from the Organization now.
+        self.findings = FindingMessages(poster, current)
 
     # -- plumbing --------------------------------------------------------------------------------
 
