@@ -11,6 +11,8 @@ import re
 import shutil
 import signal
 import tempfile
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urljoin
@@ -48,6 +50,7 @@ from playwright.sync_api import (  # noqa: E402
     BrowserContext,
     Locator,
     Page,
+    Route,
     expect,
     sync_playwright,
 )
@@ -319,3 +322,32 @@ def test_closed_and_reloaded_tabs_are_normal(
     expect(key).to_be_visible()
     assert key.evaluate("img => img.complete && img.naturalWidth > 0")
     assert not PICTOGRAPHS.findall(page.locator("body").inner_text())
+
+
+def test_a_command_typed_before_the_page_has_its_state_is_sent(
+    browser: BrowserContext, demo: DemoProcess
+) -> None:
+    """Typed while the page is still loading (its settings held back here, as on a slow
+    network), a command is never cleared and lost: it is sent once the page can send it."""
+    early = browser.new_page()
+    problems: list[str] = []
+    early.on("pageerror", lambda exc: problems.append(str(exc)))
+    held: list[Route] = []
+    early.route("**/ui/config", lambda route: held.append(route))
+    try:
+        early.goto(demo.url, wait_until="domcontentloaded")
+        word = f"early{uuid.uuid4().hex[:8]}"
+        run(early, f"/rootkey {word}")
+        expect(early.locator("#composer-hint")).to_contain_text(word, timeout=WAIT)
+        deadline = time.monotonic() + WAIT / 1000
+        while not held and time.monotonic() < deadline:
+            early.wait_for_timeout(50)  # the settings' request, held by the route
+        assert held, "the page never asked for its settings"
+        held[0].continue_()
+        # The command went through: the bot's private answer names it.
+        typed = early.locator("#messages .msg.ephemeral", has_text=word)
+        expect(typed.first).to_be_visible(timeout=WAIT)
+    finally:
+        early.unroute("**/ui/config")
+        early.close()
+    assert not problems, f"errors in the page's script: {problems}"

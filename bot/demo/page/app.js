@@ -13,6 +13,8 @@ const S = {
   seen: {},
   modalKey: null,
   poller: null,
+  ready: false, // the page has its settings and its first state: sending works
+  waiting: [], // what was typed before that, sent in order once ready
 };
 
 const $ = (id) => document.getElementById(id);
@@ -69,6 +71,7 @@ async function pollLoop() {
       S.version = data.version;
       S.data = data;
       render();
+      if (!S.ready) becomeReady();
     } catch (e) {
       if (S.poller !== mine) return;
       document.body.classList.add("offline");
@@ -381,8 +384,22 @@ async function submitModal(modal) {
   }
 }
 
+// Typed before the page could send it (the first second of a slow load): kept, shown as
+// waiting, and sent once the page has its state; never cleared unsent.
+function becomeReady() {
+  S.ready = true;
+  $("composer-hint").textContent = "";
+  const waiting = S.waiting.splice(0);
+  (async () => { for (const text of waiting) await runCommand(text); })();
+}
+
 async function runCommand(text) {
   const hint = $("composer-hint");
+  if (!S.ready) {
+    S.waiting.push(text);
+    hint.textContent = "connecting … " + S.waiting.join(", ") + " will be sent";
+    return;
+  }
   hint.textContent = "sending " + text + " …";
   const isCommand = text.startsWith("/");
   const result = isCommand
