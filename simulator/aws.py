@@ -95,6 +95,10 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from simulator import aws_securityhub as securityhub
 from simulator.aws_cloudtrail import TrailHistory, install_sqs_speedup
 
+# How often a server thread looks for a stop request: stopping takes at most this long
+# (socketserver waits 0.5 s by default, paid at the end of every test that starts one).
+POLL = 0.05
+
 MANAGEMENT_ACCOUNT = "123456789012"  # moto's default account: the caller of the fake keys
 REGION = "us-east-1"
 FAKE_KEY_ID = "testing"  # moto accepts any key; these are not credentials
@@ -691,11 +695,14 @@ class SimulatedAws:
         install_root_user_patch()
         install_sqs_speedup()
         app = FaultLayer(DomainDispatcherApplication(create_backend_app), self.state)
-        self.server = make_server(
+        server = make_server(
             self.host, self.requested_port, app, threaded=True, request_handler=QuietHandler
         )
-        self.server.daemon_threads = True  # type: ignore[attr-defined]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        server.daemon_threads = True  # type: ignore[attr-defined]
+        self.server = server
+        self.thread = threading.Thread(
+            target=lambda: server.serve_forever(poll_interval=POLL), daemon=True
+        )
         self.thread.start()
         return self
 

@@ -39,6 +39,10 @@ from simulator.slack.scopes import app_home, granted_scopes
 from simulator.slack.webapi import WebApi
 from simulator.slack.workspace import Identity, ResponseTarget, SlackError, Workspace
 
+# How often a server thread looks for a stop request: stopping takes at most this long
+# (socketserver waits 0.5 s by default, paid at the end of every test that starts one).
+POLL = 0.05
+
 T = TypeVar("T")
 
 BOT_USER = "U0ROOTKEY0"
@@ -167,7 +171,9 @@ class SlackStandin:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=lambda: self.server.serve_forever(poll_interval=POLL), daemon=True
+        )
         self.fresh()
 
     def fresh(self) -> None:
