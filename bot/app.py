@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 import handlers
 from bot.config import Config, ConfigError
 from bot.jobs import RequestGuard
+from bot.metrics import PrometheusMetrics
 from bot.services.audit import Auditor
 from bot.slack.poster import TRANSPORT_ERRORS, Poster, sdk_request_failures_muted
 from bot.store import Store
@@ -79,7 +80,8 @@ def build_app(
     audit_workers: int = AUDIT_WORKERS,
 ) -> tuple[App, Services]:
     """Slack first (``auth.test``), then the services, then the handlers on top."""
-    client = slack_client or web_client(config)
+    metrics = PrometheusMetrics()  # this app's own: its client's retries are counted too
+    client = slack_client or web_client(config, metrics)
     app = bolt_app(config, client, token_verification)
     services = build_services(
         config,
@@ -89,6 +91,7 @@ def build_app(
         poster=poster,
         guard=guard,
         audit_workers=audit_workers,
+        metrics=metrics,
     )
     handlers.register(app, services)
     return app, services

@@ -20,6 +20,7 @@ from bot.audit.render import to_csv
 from bot.aws.root import RootAccess
 from bot.config import Config, ConfigError
 from bot.jobs import Jobs, RequestGuard, SharedGuard
+from bot.metrics import PrometheusMetrics
 from bot.remediation.rights import ApproverSpec
 from bot.remediation.states import Mode
 from bot.scheduler import DigestScheduler
@@ -28,7 +29,7 @@ from bot.services.check import CheckRunner
 from bot.services.digest import DigestService
 from bot.services.home import HomeService, StoredAlerts
 from bot.services.org_state import CurrentState
-from bot.services.ports import KeyChangeSource
+from bot.services.ports import NO_METRICS, KeyChangeSource, Metrics
 from bot.services.remediation import RemediationService
 from bot.slack.directory import SlackDirectory
 from bot.slack.forms import KeyUsage, RequestForms
@@ -72,6 +73,7 @@ class Services:
     remediation: RemediationService
     forms: RequestForms
     home: HomeService
+    metrics: PrometheusMetrics = field(default_factory=PrometheusMetrics)  # GET /metrics
     background: list[Background] = field(default_factory=list)
 
     def start(self) -> None:
@@ -92,7 +94,7 @@ class Services:
         self.store.close()
 
 
-def web_client(config: Config) -> WebClient:
+def web_client(config: Config, metrics: Metrics = NO_METRICS) -> WebClient:
     return WebClient(
         token=config.slack_bot_token,
         base_url=config.slack_api_url or WebClient.BASE_URL,
@@ -100,7 +102,7 @@ def web_client(config: Config) -> WebClient:
         # A 429 did nothing, so every method is sent again after Slack's Retry-After. Other
         # retries are the Poster's job: it checks whether an ambiguous failure (a timeout) had
         # delivered the message before sending it again; a blind transport retry could double it.
-        retry_handlers=[RateLimitRetry(skip=POSTER_METHODS)],
+        retry_handlers=[RateLimitRetry(skip=POSTER_METHODS, metrics=metrics)],
     )
 
 
@@ -123,7 +125,11 @@ def open_store(config: Config) -> Store:
 
 
 def root_alerts(
-    config: Config, store: Store, poster: Poster, remediation: RemediationService
+    config: Config,
+    store: Store,
+    poster: Poster,
+    remediation: RemediationService,
+    metrics: Metrics = NO_METRICS,
 ) -> list[Background]:
     """The events queue's poller, when ``ROOTKEY_EVENTS_QUEUE_URL`` and a channel are set."""
     if not config.events_queue_url:
@@ -154,6 +160,7 @@ def root_alerts(
         notifier,
         account_name=account_name,
         on_key_deleted=follow_up,
+        metrics=metrics,
     )
     queue = EventQueue(config.events_queue_url, region=config.aws_region)
     log.info("root-activity alerts: posted in %s", channel)
@@ -180,12 +187,14 @@ def build_services(
     guard: RequestGuard | None = None,
     audit_workers: int = AUDIT_WORKERS,
     key_usage: KeyUsage | None = None,
+    metrics: PrometheusMetrics | None = None,
 ) -> Services:
     """Build every use case with its adapters. Tests pass their own auditor, store or Slack
     client; production passes only the ``Config``. Without ``auditor``, audits run in worker
     processes (started with the bot), so they never hold up Slack's acks and clicks."""
-    client = slack_client or web_client(config)
-    poster = poster or Poster(client)
+    metrics = metrics or PrometheusMetrics()
+    client = slack_client or web_client(config, metrics)
+    poster = poster or Poster(client, metrics=metrics)
     store = store or open_store(config)
     background: list[Background] = []
     default_aws = auditor is None  # AWS as configured (tests that bring an auditor bring theirs)
@@ -199,7 +208,7 @@ def build_services(
         from bot.services.export import ExportingAuditor
 
         auditor = ExportingAuditor(auditor, SecurityHubExporter.from_config(config))
-    audit = AuditService(auditor, store)
+    audit = AuditService(auditor, store, metrics=metrics)
     # Retries and replays are claimed in the store: every replica on the database sees them.
     guard = guard or SharedGuard(RequestClaims(store.engine))
     remediation_store = RemediationStore(store.engine)
@@ -241,7 +250,7 @@ def build_services(
     )
     background.extend([remediation, remediation.scheduled()])
 
-    background.extend(root_alerts(config, store, poster, remediation))
+    background.extend(root_alerts(config, store, poster, remediation, metrics))
     if key_usage is None and default_aws:
         # What used a root key (CloudTrail LookupEvents through the audit role), for the form.
         from bot.aws.cloudtrail import KeyUsageReader
@@ -264,6 +273,12 @@ def build_services(
         key_changes=key_changes,
     )
     from bot.store.alerts import AlertStore
+
+    # Read at each scrape of /metrics, from the one read model and the remediation store.
+    state = CurrentState(store, remediation_store, key_changes=key_changes)
+    metrics.watch(
+        accounts=lambda: state.read().counts, open_requests=remediation_store.open_requests
+    )
 
     return Services(
         config=config,
@@ -293,5 +308,6 @@ def build_services(
             key_changes=key_changes,
             screen=SlackHomeScreen(client),
         ),
+        metrics=metrics,
         background=background,
     )

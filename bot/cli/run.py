@@ -1,8 +1,9 @@
 """``python -m bot`` (or ``python -m bot run``): start the Slack bot.
 
 Socket Mode when ``SLACK_APP_TOKEN`` is set, otherwise HTTP on ``PORT`` with every Slack
-request at ``POST /slack/events``. ``GET /healthz`` answers in both modes (platforms that start
-a web process expect the port to be bound). SIGTERM or Ctrl-C stops it cleanly.
+request at ``POST /slack/events``. ``GET /healthz`` and ``GET /metrics`` (Prometheus) answer in
+both modes (platforms that start a web process expect the port to be bound). SIGTERM or Ctrl-C
+stops it cleanly.
 """
 
 from __future__ import annotations
@@ -85,7 +86,9 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         server = HttpServer(
-            make_wsgi(None if config.socket_mode else app, health), args.host, config.port
+            make_wsgi(None if config.socket_mode else app, health, services.metrics.exposition),
+            args.host,
+            config.port,
         )
     except OSError as exc:
         services.shutdown(wait=False)

@@ -35,6 +35,7 @@ from bot.events.models import Activity, NotAnEvent, RootActivity
 from bot.events.parse import parse_message
 from bot.remediation.models import Request
 from bot.remediation.states import TRACKED_STATES, Kind, State
+from bot.services.ports import NO_METRICS, Metrics
 from bot.store.alerts import Alert, AlertStore, Claim
 from bot.store.records import StoreError
 
@@ -113,6 +114,7 @@ class AlertService:
         owner: str | None = None,
         now: Callable[[], datetime] = utcnow,
         lease: timedelta = LEASE,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self.store = store
         self.notifier = notifier
@@ -121,6 +123,7 @@ class AlertService:
         self.owner = owner or process_id()
         self.now = now
         self.lease = lease
+        self.metrics = metrics
         self.counts: Counter[str] = Counter()
         self.lock = threading.Lock()
         self.logged: OrderedDict[str, None] = OrderedDict()
@@ -136,9 +139,10 @@ class AlertService:
         """Handle ``messages`` and delete those that were posted or deliberately skipped. Each
         message is handled on its own: whatever fails for one leaves it on the queue (logged
         once) and every other message of the batch is handled."""
+        self.metrics.messages_received(len(messages))
         done = [m for m in messages if self.guarded(m)]
         if done:
-            queue.delete(done)
+            self.metrics.messages_handled(len(done) - len(queue.delete(done)))
         self.prune_now_and_then()
 
     def guarded(self, message: Received) -> bool:
@@ -146,6 +150,7 @@ class AlertService:
             return self.handle(message)
         except Exception as exc:  # one message's failure never holds back the batch
             self.count("failed")
+            self.metrics.message_dead_lettered()
             if self.first_time(message):
                 log.error(
                     "events queue: message %s could not be handled (%s); left on the queue, "
@@ -176,6 +181,7 @@ class AlertService:
             call = parse_message(message.body)
         except NotAnEvent as exc:
             self.count("not_an_event")
+            self.metrics.message_dead_lettered()
             self.log_once(message, str(exc))
             return False
         activity = classify(call)
@@ -229,6 +235,7 @@ class AlertService:
                 now=self.now(),
             )
             self.count("posted")
+            self.posted(activity)
             return True
         if activity.activity is Activity.KEY_USED:
             return self.fold(activity, name, posted_since)
@@ -274,9 +281,15 @@ class AlertService:
             return
         self.store.set_message(alert.id, placed.channel, placed.ts)
         self.count("posted")
+        self.posted(activity)
         latest = self.store.get(alert.id)  # uses counted meanwhile by other processes
         if latest.version != alert.version:
             self.refresh(latest, name)
+
+    def posted(self, activity: RootActivity) -> None:
+        """An alert of ``activity`` is in Slack now: how long after the event."""
+        lag = (self.now() - activity.call.at).total_seconds()
+        self.metrics.alert_posted(activity.activity.value, lag)
 
     def refresh(self, alert: Alert, name: str | None) -> None:
         """Show the window's latest counts. Whoever counted a use last shows it: after each

@@ -1,7 +1,9 @@
 """The audit use case, shared by Slack commands, buttons and the scheduler.
 
 ``AuditService.run`` audits a scope through the auditor (AWS) and, when a store is wired,
-saves the run so that history, digests and remediation can refer to it by id.
+saves the run so that history, digests and remediation can refer to it by id. Every audit is
+measured here, in the bot's own process (audits run in worker processes): its duration, whether
+it ran, and the AWS error code of each account that could not be read.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Protocol
 
 from bot.audit.models import AuditResult, Scope
+from bot.aws.errors import error_code_in
 from bot.config import Config
 from bot.store.records import StoreError
 
@@ -38,6 +42,14 @@ class RunStore(Protocol):
     ) -> object: ...
 
 
+class AuditMetrics(Protocol):
+    """The part of ``bot.services.ports.Metrics`` this use case tells."""
+
+    def audit_done(self, scope: str, trigger: str, seconds: float, *, failed: bool) -> None: ...
+
+    def aws_error(self, reason: str) -> None: ...
+
+
 @dataclass(frozen=True)
 class AuditRun:
     result: AuditResult
@@ -46,9 +58,41 @@ class AuditRun:
 
 
 class AuditService:
-    def __init__(self, auditor: Auditor, store: RunStore | None = None) -> None:
+    def __init__(
+        self,
+        auditor: Auditor,
+        store: RunStore | None = None,
+        *,
+        metrics: AuditMetrics | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.auditor = auditor
         self.store = store
+        self.metrics = metrics
+        self.clock = clock
+
+    def measured(self, scope: Scope, trigger: str) -> AuditResult:
+        """The auditor's result, timed and counted (a failed audit too, then re-raised)."""
+        started = self.clock()
+        try:
+            result = self.auditor.audit(scope)
+        except Exception as exc:
+            self.count(scope, trigger, started, failed=True, errors=[str(exc)])
+            raise
+        errors = (e for v in result.verdicts for e in v.evidence.errors)
+        self.count(scope, trigger, started, failed=False, errors=errors)
+        return result
+
+    def count(
+        self, scope: Scope, trigger: str, started: float, *, failed: bool, errors: Iterable[str]
+    ) -> None:
+        if self.metrics is None:
+            return
+        self.metrics.audit_done(scope.kind, trigger, self.clock() - started, failed=failed)
+        for error in errors:
+            code = error_code_in(error)
+            if code is not None:
+                self.metrics.aws_error(code)
 
     def record(
         self,
@@ -60,7 +104,7 @@ class AuditService:
         """Audit ``scope`` and save it; the run id (if saved) lets buttons refer to it."""
         if trigger not in TRIGGERS:
             raise ValueError(f"unknown trigger {trigger!r}")
-        result = self.auditor.audit(scope)
+        result = self.measured(scope, trigger)
         s = result.summary
         log.info(
             "audit of %s (%s): %d accounts, %d noncompliant, %d error",

@@ -47,7 +47,7 @@ from typing import Any, TypeVar
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.services.ports import NotDelivered
+from bot.services.ports import NO_METRICS, Metrics, NotDelivered
 from bot.slack.blocks.command import delivery_failed
 from bot.slack.blocks.common import Message
 
@@ -164,6 +164,7 @@ class Poster:
         max_retry_after: float = 60.0,
         respond_timeout: float = 10.0,
         sleep: Callable[[float], None] = time.sleep,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self.client = client
         self.attempts = attempts
@@ -172,6 +173,7 @@ class Poster:
         self.max_retry_after = max_retry_after
         self.respond_timeout = respond_timeout
         self.sleep = sleep
+        self.metrics = metrics  # each retry and each refusal, by method and Slack's reason
 
     # -- the retry loop -------------------------------------------------------------------
 
@@ -195,10 +197,13 @@ class Poster:
             except (SlackApiError, SlackClientError, *TRANSPORT_ERRORS) as exc:
                 error, retryable, wait = classify(exc)
                 if not retryable:
+                    self.metrics.slack_refused(what, error)
                     raise DeliveryError(error) from exc
                 if attempt == self.attempts - 1:
                     log.error("slack %s failed after %d attempts: %s", what, self.attempts, error)
+                    self.metrics.slack_refused(what, error)
                     raise DeliveryError(error, retryable=True) from exc
+                self.metrics.slack_retry(what, error)
                 delay = (
                     min(wait, self.max_retry_after) if wait is not None else self.backoff(attempt)
                 )
@@ -391,6 +396,7 @@ class Poster:
                 wait = exc.headers.get("Retry-After") if exc.headers else None
                 if exc.code == 429 or exc.code >= 500:
                     raise RetryableHttp(exc.code, wait) from exc
+                self.metrics.slack_refused("response_url", f"http_{exc.code}")
                 raise DeliveryError(f"response_url http_{exc.code}") from exc
 
         for attempt in range(self.attempts):
@@ -398,14 +404,17 @@ class Poster:
                 send()
                 return
             except (RetryableHttp, *TRANSPORT_ERRORS) as exc:
+                reason = str(exc) if isinstance(exc, RetryableHttp) else "transport"
                 if attempt == self.attempts - 1:
                     log.error("response_url failed after %d attempts: %s", self.attempts, exc)
+                    self.metrics.slack_refused("response_url", reason)
                     raise DeliveryError(f"response_url: {exc}", retryable=True) from exc
                 wait = exc.retry_after if isinstance(exc, RetryableHttp) else None
                 delay = (
                     min(wait, self.max_retry_after) if wait is not None else self.backoff(attempt)
                 )
                 log.warning("response_url: %s; retrying in %.1f s", exc, delay)
+                self.metrics.slack_retry("response_url", reason)
                 self.sleep(delay)
 
     def report_failure(self, response_url: str, error: str) -> None:

@@ -19,6 +19,8 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
+from bot.services.ports import NO_METRICS, Metrics
+
 DEFAULT_WAIT = 1.0  # Slack always sends Retry-After with a 429; this is for a proxy's 429
 
 
@@ -47,8 +49,10 @@ class RateLimitRetry(RetryHandler):
         max_wait: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
         skip: Iterable[str] = (),
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         super().__init__(max_retry_count=max_retry_count)
+        self.metrics = metrics
         self.max_wait = max_wait
         self.sleep = sleep
         self.skip = frozenset(skip)
@@ -75,6 +79,7 @@ class RateLimitRetry(RetryHandler):
         error: Exception | None = None,
     ) -> None:
         wait = retry_after(response) if response is not None else None
+        self.metrics.slack_retry(method_of(request), "ratelimited")
         self.sleep(DEFAULT_WAIT if wait is None else wait)
         state.next_attempt_requested = True
         state.increment_current_attempt()

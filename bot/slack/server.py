@@ -1,4 +1,5 @@
-"""The bot's HTTP side: ``POST /slack/events`` for every Slack request, ``GET /healthz``.
+"""The bot's HTTP side: ``POST /slack/events`` for every Slack request, ``GET /healthz``,
+``GET /metrics`` (Prometheus text format, ``bot.metrics``).
 
 Served by waitress: one event loop holds the connections and reads each request whole (headers
 and body, the body capped) before a worker thread sees it, so slow or idle clients cost a
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
 # Set on every Slack request as it enters the application (any value sent is overwritten):
 # ``time.monotonic()`` of its arrival, before any queue, for ``handlers.deadline``.
 ARRIVAL_HEADER = "x-rootkey-arrived"
@@ -106,8 +108,14 @@ def capped(wsgi: WsgiApp, limit: int) -> WsgiApp:
     return gate
 
 
-def make_wsgi(app: App | None, health: Callable[[], dict[str, Any]]) -> Callable[..., Any]:
-    """The WSGI application; ``app`` None (Socket Mode) serves only the health check."""
+def make_wsgi(
+    app: App | None,
+    health: Callable[[], dict[str, Any]],
+    metrics: Callable[[str], tuple[bytes, str]] | None = None,
+) -> Callable[..., Any]:
+    """The WSGI application; ``app`` None (Socket Mode) serves only the health check and the
+    metrics. ``metrics`` gives the body of ``GET /metrics`` and its content type for the
+    request's ``Accept`` header."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH) if app is not None else None
 
     def wsgi(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
@@ -117,6 +125,9 @@ def make_wsgi(app: App | None, health: Callable[[], dict[str, Any]]) -> Callable
         if path == HEALTH_PATH and method in {"GET", "HEAD"}:
             body = json.dumps(health()).encode()
             return plain(start_response, "200 OK", body, "application/json")
+        if path == METRICS_PATH and method in {"GET", "HEAD"} and metrics is not None:
+            body, kind = metrics(str(environ.get("HTTP_ACCEPT") or ""))
+            return plain(start_response, "200 OK", body, kind)
         if path == EVENTS_PATH and slack is not None:
             if method != "POST":
                 return plain(start_response, "405 Method Not Allowed", b"", "text/plain")
