@@ -14,6 +14,7 @@ Messages, forms and requests are picked by account, never by arrival order.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -131,14 +132,34 @@ def buttons(message: Posted, account: str) -> dict[str, dict[str, Any]]:
     return {e["action_id"]: e for e in found["elements"]} if found else {}
 
 
+RECOUNTED = ("rootkey_header", "rootkey_summary")  # counted again from the Organization now
+
+
 def others(message: Posted, accounts: set[str]) -> list[dict[str, Any]]:
-    """Every block but the entries (section and buttons) of ``accounts``, without the block ids
-    Slack filled in (a message read back carries them, and keeps them when written back)."""
+    """Every block but the entries (section and buttons) of ``accounts`` and the recounted
+    header and counts line, without the block ids Slack filled in (a message read back carries
+    them, and keeps them when written back)."""
     return [
         {k: v for k, v in b.items() if k != "block_id" or str(v).startswith("rootkey_")}
         for b in message.args["blocks"]
         if str(b.get("block_id", "")).rpartition(":")[2] not in accounts
+        and b.get("block_id") not in RECOUNTED
     ]
+
+
+def header_text(message: Posted) -> str:
+    return str(
+        next(b for b in message.args["blocks"] if b.get("block_id") == "rootkey_header")["text"][
+            "text"
+        ]
+    )
+
+
+def open_of(message: Posted) -> tuple[int, int]:
+    """(accounts with a root key needing action, accounts) as the header counts them."""
+    found = re.match(r"Root access keys in (\d+) of (\d+) accounts", header_text(message))
+    assert found, header_text(message)
+    return int(found[1]), int(found[2])
 
 
 def approve(
@@ -224,6 +245,7 @@ def test_verified_and_accepted_update_only_their_own_entry_in_the_finding(
             ActionId.REQUEST_REMEDIATION, ActionId.ACCEPT_RISK
         }  # fmt: skip
     before = others(finding, {fixed, accepted})
+    open_before, total = open_of(finding)
 
     # Remediated through AssumeRoot: verified by the re-audit.
     req = remediate(process, slack, store, finding, fixed)
@@ -234,8 +256,10 @@ def test_verified_and_accepted_update_only_their_own_entry_in_the_finding(
     assert text.startswith(f":white_check_mark: *{fixed}* · billing: ")  # named as before
     assert ":red_circle:" not in text
     assert buttons(updated, fixed) == {}  # no "Request remediation", no "Accept risk"
-    # The other accounts: their entries and buttons exactly as they were.
+    # The other accounts: their entries and buttons exactly as they were; the header counts
+    # the fixed account as fixed.
     assert others(updated, {fixed, accepted}) == before
+    assert open_of(updated) == (open_before - 1, total)
     assert set(buttons(updated, accepted)) == {ActionId.REQUEST_REMEDIATION, ActionId.ACCEPT_RISK}
     # The thread still says how it ended.
     slack.wait_for(lambda: any("*verified*" in t for t in thread(slack, CHANNEL, finding.ts)))
@@ -253,6 +277,8 @@ def test_verified_and_accepted_update_only_their_own_entry_in_the_finding(
     # The earlier outcome is kept; the untouched account keeps its buttons.
     assert "Fixed: key deleted" in finding_text(after, fixed) and buttons(after, fixed) == {}
     assert others(after, {fixed, accepted}) == before
+    assert open_of(after) == (open_before - 2, total)
+    assert header_text(after).endswith("(and 1 accepted risk)")
     assert set(buttons(after, untouched)) == {ActionId.REQUEST_REMEDIATION, ActionId.ACCEPT_RISK}
     assert finding_text(after, untouched) == finding_text(finding, untouched)
 
@@ -276,6 +302,7 @@ def test_verified_and_accepted_update_only_their_own_entry_in_the_finding(
     assert buttons(revoked, accepted) == {}
     assert "Fixed: key deleted" in finding_text(revoked, fixed)
     assert others(revoked, {fixed, accepted}) == before
+    assert open_of(revoked) == (open_before - 1, total)  # it counts again
 
 
 def test_a_tracked_manual_fix_shows_as_removed_by_hand(
@@ -287,6 +314,7 @@ def test_a_tracked_manual_fix_shows_as_removed_by_hand(
     fixed, other = accounts_with_keys(aws, ["billing", "sandbox"])
     finding = check_all(process, slack)
     before = others(finding, {fixed})
+    open_before, total = open_of(finding)
 
     req = remediate(process, slack, store, finding, fixed)
     wait_state(store, req.id, State.TRACKING, 60.0)
@@ -299,6 +327,7 @@ def test_a_tracked_manual_fix_shows_as_removed_by_hand(
     )
     assert buttons(updated, fixed) == {}
     assert others(updated, {fixed}) == before
+    assert open_of(updated) == (open_before - 1, total)
     assert set(buttons(updated, other)) == {ActionId.REQUEST_REMEDIATION, ActionId.ACCEPT_RISK}
 
 
