@@ -48,6 +48,7 @@ ERROR_PAUSE = 5.0  # seconds between polls after the queue or the store failed
 KEEP_EVENTS = timedelta(days=15)  # SQS keeps a message 14 days at most
 KEEP_ALERTS = timedelta(days=90)  # what used a key looks 90 days back for the keys alerts saw
 PRUNE_EVERY = timedelta(hours=1)
+RETRY_PAUSE = timedelta(seconds=30)  # after a window's post failed again, before the next try
 OPEN_STATES = (State.REQUESTED, State.APPROVED, *TRACKED_STATES)
 
 
@@ -81,7 +82,6 @@ class AlertNotifier(Protocol):
     def uses_opened(
         self,
         uses: Uses,
-        activity: RootActivity,
         account_name: str | None,
         *,
         delivery: str,
@@ -114,6 +114,7 @@ class AlertService:
         owner: str | None = None,
         now: Callable[[], datetime] = utcnow,
         lease: timedelta = LEASE,
+        retry_pause: timedelta = RETRY_PAUSE,
         metrics: Metrics = NO_METRICS,
     ) -> None:
         self.store = store
@@ -128,6 +129,8 @@ class AlertService:
         self.lock = threading.Lock()
         self.logged: OrderedDict[str, None] = OrderedDict()
         self.pruned_at: datetime | None = None
+        self.retry_pause = retry_pause
+        self.retry_at: datetime | None = None  # no window's post is tried again before this
 
     def count(self, what: str) -> None:
         with self.lock:
@@ -257,34 +260,63 @@ class AlertService:
             return False
         self.count("folded")
         alert = folded.alert
-        if folded.opened:  # this use opened the window: its process posts the message
-            self.post_window(alert, activity, name, posted_since)
+        if folded.opened and alert.channel:  # this use opened the window: its process posts
+            self.post_window(alert, alert.channel, name, posted_since, activity)
         elif alert.ts is None:
             # Not posted: the opener gave it back (Slack refused) or is gone; take it over,
             # looking for an earlier post of it first.
-            if self.store.claim_post(alert.id, self.owner, self.now() - self.lease):
-                self.post_window(alert, activity, name, alert.created_at)
+            now = self.now()
+            claim = self.store.claim_post(alert.id, self.owner, now, now - self.lease)
+            if claim is not None:
+                self.post_window(alert, claim, name, alert.created_at, activity)
         else:
             self.refresh(alert, name)
         return True
 
     def post_window(
-        self, alert: Alert, activity: RootActivity, name: str | None, since: datetime | None
-    ) -> None:
+        self,
+        alert: Alert,
+        claim: str,
+        name: str | None,
+        since: datetime | None,
+        activity: RootActivity | None = None,
+    ) -> bool:
+        """Post a window's message under ``claim``; True when Slack took it. When it did not,
+        the window is given back and waits in the store for ``post_unposted``."""
         assert alert.uses is not None
         placed = self.notifier.uses_opened(
-            alert.uses, activity, name, delivery=f"uses-{alert.id}", posted_since=since
+            alert.uses, name, delivery=f"uses-{alert.id}", posted_since=since
         )
         if placed is None:
-            self.store.release_post(alert.id, self.owner)
+            self.store.release_post(alert.id, claim)
             self.count("undelivered")
-            return
+            return False
         self.store.set_message(alert.id, placed.channel, placed.ts)
         self.count("posted")
-        self.posted(activity)
+        if activity is not None:
+            self.posted(activity)
         latest = self.store.get(alert.id)  # uses counted meanwhile by other processes
         if latest.version != alert.version:
             self.refresh(latest, name)
+        return True
+
+    def post_unposted(self) -> None:
+        """Post the windows whose message is not there: Slack refused it, or the process that
+        counted the use died before posting. A use's queue message is deleted once it is
+        counted (its window waits in the store, durably), so this is what posts it once Slack
+        takes posts again, with no other use needed; each window once (``claim_post``). Run
+        after every poll; after a post failed here, not again before ``retry_pause``."""
+        now = self.now()
+        if self.retry_at is not None and now < self.retry_at:
+            return
+        for alert in self.store.unposted():
+            claim = self.store.claim_post(alert.id, self.owner, now, now - self.lease)
+            if claim is None:
+                continue  # another process is posting it
+            if not self.post_window(alert, claim, self.account_name(alert.account_id), None):
+                self.retry_at = now + self.retry_pause
+                return
+        self.retry_at = None
 
     def posted(self, activity: RootActivity) -> None:
         """An alert of ``activity`` is in Slack now: how long after the event."""
@@ -366,6 +398,7 @@ class AlertPoller:
                 messages = self.queue.receive()
                 if messages and not self.stopping.is_set():
                     self.service.handle_batch(self.queue, messages)
+                self.service.post_unposted()  # windows Slack refused, once it takes posts
             except Exception:  # the loop outlives any one failure; the next poll retries
                 log.exception("root-activity alerts: polling failed; retrying")
                 self.stopping.wait(self.error_pause)
@@ -376,6 +409,7 @@ class AlertPoller:
         messages = self.queue.receive()
         if messages:
             self.service.handle_batch(self.queue, messages)
+        self.service.post_unposted()
         return len(messages)
 
 

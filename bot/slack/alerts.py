@@ -54,7 +54,6 @@ class SlackAlerts:
     def uses_opened(
         self,
         uses: Uses,
-        activity: RootActivity,
         account_name: str | None,
         *,
         delivery: str,

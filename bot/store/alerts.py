@@ -34,7 +34,6 @@ from sqlalchemy import (
     String,
     delete,
     insert,
-    or_,
     select,
     update,
 )
@@ -43,6 +42,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.events.fold import Uses
 from bot.remediation.keys import KeyChange
+from bot.store.alert_posts import claimable, posting
 from bot.store.engine import database_errors
 from bot.store.models import Base, BigId, JsonType, UtcDateTime, table_of
 
@@ -121,12 +121,6 @@ class Alert:
 class Folded:
     alert: Alert
     opened: bool  # this use opened the window: its process posts the message
-
-
-def posting(owner: str) -> str:
-    """``channel`` while a process posts a window's message (no Slack channel id starts
-    with ``~``)."""
-    return f"~{owner}"[:64]
 
 
 def fold_key(account_id: str, key_id: str, window: datetime) -> str:
@@ -309,7 +303,7 @@ class AlertStore:
                         "counts": first.counts,
                         "sources": list(first.sources),
                         "version": 1,
-                        "channel": posting(owner),  # the opener posts the message
+                        "channel": posting(owner, now),  # the opener posts the message
                         "created_at": now,
                     },
                     "fold_key",
@@ -352,33 +346,50 @@ class AlertStore:
             ).rowcount
         return int(events or 0), int(alerts or 0)
 
-    def claim_post(self, alert_id: int, owner: str, stale_before: datetime) -> bool:
-        """Take over posting a window whose message is not there: its opener could not post
-        it (and gave it back), or has held it since before ``stale_before``."""
+    def claim_post(
+        self, alert_id: int, owner: str, now: datetime, stale_before: datetime
+    ) -> str | None:
+        """Take over posting a window whose message is not there: its poster gave it back
+        (Slack refused it) or claimed it before ``stale_before`` (and died). Compare-and-set on
+        the claim itself, so of any number of processes one takes it; the claim, or None."""
         with self.writing() as conn:
+            row = conn.execute(
+                select(ALERTS.c.channel, ALERTS.c.ts, ALERTS.c.created_at).where(
+                    ALERTS.c.id == alert_id
+                )
+            ).first()
+            if row is None or row.ts is not None or not claimable(row, stale_before):
+                return None
+            held = row.channel
+            claim = posting(owner, now)
+            same = ALERTS.c.channel.is_(None) if held is None else ALERTS.c.channel == held
             taken = conn.execute(
                 update(ALERTS)
-                .where(
-                    ALERTS.c.id == alert_id,
-                    ALERTS.c.ts.is_(None),
-                    or_(ALERTS.c.channel.is_(None), ALERTS.c.created_at < stale_before),
-                )
-                .values(channel=posting(owner))
+                .where(ALERTS.c.id == alert_id, ALERTS.c.ts.is_(None), same)
+                .values(channel=claim)
             ).rowcount
-            return bool(taken)
+            return claim if taken else None
 
-    def release_post(self, alert_id: int, owner: str) -> None:
-        """The post failed: the next use of the window tries again."""
+    def release_post(self, alert_id: int, claim: str) -> None:
+        """The post failed: the window waits, unposted, for the next try (``unposted``)."""
         with self.writing() as conn:
             conn.execute(
                 update(ALERTS)
-                .where(
-                    ALERTS.c.id == alert_id,
-                    ALERTS.c.ts.is_(None),
-                    ALERTS.c.channel == posting(owner),
-                )
+                .where(ALERTS.c.id == alert_id, ALERTS.c.ts.is_(None), ALERTS.c.channel == claim)
                 .values(channel=None)
             )
+
+    def unposted(self, limit: int = 10) -> list[Alert]:
+        """Windows whose message is not posted yet, oldest first (``claim_post`` says which
+        of them may be taken)."""
+        with self.reading() as conn:
+            rows = conn.execute(
+                select(ALERTS)
+                .where(ALERTS.c.fold_key.is_not(None), ALERTS.c.ts.is_(None))
+                .order_by(ALERTS.c.created_at, ALERTS.c.id)
+                .limit(limit)
+            ).all()
+        return [alert_of(r) for r in rows]
 
     def set_message(self, alert_id: int, channel: str, ts: str) -> None:
         with self.writing() as conn:
