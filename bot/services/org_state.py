@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from bot.audit.models import Status, utcnow
 from bot.remediation.keys import NO_CHANGES, AcceptedRisk, KeyChanges, risk_coverage
@@ -61,6 +61,9 @@ class Risk(AcceptedRisk, Protocol):
 
     @property
     def reason(self) -> str: ...
+
+
+R = TypeVar("R", bound=Risk)
 
 
 @dataclass(frozen=True)
@@ -149,9 +152,9 @@ class OrgState:
         return max((a.state.checked_at for a in self.accounts), default=None)
 
 
-def in_force(risks: Iterable[Risk], now: datetime) -> dict[str, Risk]:
+def in_force(risks: Iterable[R], now: datetime) -> dict[str, R]:
     """Account id -> its accepted risk in force at ``now`` that ends last."""
-    chosen: dict[str, Risk] = {}
+    chosen: dict[str, R] = {}
     for risk in risks:
         if risk.expires_at <= now:
             continue

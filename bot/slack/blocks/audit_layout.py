@@ -18,6 +18,7 @@ from bot.audit.models import AuditResult, KeySlot, Status, Verdict
 from bot.remediation.keys import NO_CHANGES, KeyChanges, risk_coverage
 from bot.remediation.models import RiskException
 from bot.rules import is_user_id
+from bot.services.org_state import in_force
 from bot.slack.blocks.common import (
     MAX_BLOCKS,
     MAX_MESSAGE_TEXT,
@@ -123,13 +124,7 @@ def exception_cover(
     covers nothing; nor does one over a verdict whose credential report predates a root key
     created or reactivated in the account (``key_changes``, from the root-activity alerts).
     """
-    current: dict[str, RiskException] = {}
-    for exc in exceptions:
-        if exc.expires_at <= result.finished_at:
-            continue
-        held = current.get(exc.account_id)
-        if held is None or exc.expires_at > held.expires_at:
-            current[exc.account_id] = exc
+    current = in_force(exceptions, result.finished_at)  # the one ending last, per account
     covered: dict[str, RiskException] = {}
     lapsed: dict[str, tuple[RiskException, str]] = {}
     for v in result.verdicts:
