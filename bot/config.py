@@ -20,6 +20,7 @@ QUEUE_URL = re.compile(r"https?://[A-Za-z0-9.:-]+/[0-9]{12}/[A-Za-z0-9_-]{1,80}(
 CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,20}")
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+LOG_FORMATS = ("text", "json")
 
 
 class ConfigError(Exception):
@@ -69,6 +70,8 @@ class Config:
     reminder_after: float = 3 * 86400.0
     request_channel: str | None = None  # ROOTKEY_REQUEST_CHANNEL: every request is posted here
     ticket_url: str | None = None  # ROOTKEY_TICKET_URL: a ticket id's link, with {id}
+    # Operations
+    log_format: str = "text"  # ROOTKEY_LOG_FORMAT: "text", or "json" (one object per line)
     # Root-activity alerts
     events_queue_url: str | None = None  # the SQS queue every bot process long-polls
     alert_channel_setting: str | None = None  # ROOTKEY_ALERT_CHANNEL as set
@@ -172,6 +175,17 @@ def parse_ticket_url(raw: str | None) -> str | None:
             f"https://tickets.example.com/browse/{{id}}, got {raw!r}",
         )
     return raw
+
+
+def parse_log_format(raw: str | None) -> str:
+    """``ROOTKEY_LOG_FORMAT``: ``text`` (the default) or ``json``. Read before the rest of the
+    configuration too, since the command line sets its log up first."""
+    value = (raw or "").strip().lower() or "text"
+    if value not in LOG_FORMATS:
+        raise ConfigError(
+            "ROOTKEY_LOG_FORMAT", f"expected 'text' or 'json', got {(raw or '').strip()!r}"
+        )
+    return value
 
 
 def validate_cron(raw: str, zone: str) -> None:
@@ -282,6 +296,7 @@ def load_config(env: Mapping[str, str]) -> Config:
         ),
         request_channel=parse_channel("ROOTKEY_REQUEST_CHANNEL", get("ROOTKEY_REQUEST_CHANNEL")),
         ticket_url=parse_ticket_url(get("ROOTKEY_TICKET_URL")),
+        log_format=parse_log_format(get("ROOTKEY_LOG_FORMAT")),
         events_queue_url=parse_queue_url(get("ROOTKEY_EVENTS_QUEUE_URL")),
         alert_channel_setting=parse_channel("ROOTKEY_ALERT_CHANNEL", get("ROOTKEY_ALERT_CHANNEL")),
     )

@@ -20,7 +20,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from bot.config import ConfigError
+from bot import logs
+from bot.config import ConfigError, parse_log_format
 
 SUBCOMMANDS = {
     "run": ("bot.cli.run", "start the bot (the default)"),
@@ -33,7 +34,7 @@ SUBCOMMANDS = {
 }
 
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LOG_FORMAT = logs.TEXT_FORMAT
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -118,14 +119,24 @@ def main(argv: list[str]) -> int:
     dotenv = read_dotenv()
     command = chosen(argv)
     parser, module = build_parser(command)
-    root = logging.getLogger()
-    if not root.handlers:  # as logging.basicConfig: leave a logging set up by the caller alone
-        handler = logging.StreamHandler()
-        # the bot's own log keeps tracebacks; a one-shot command's stderr does not
-        one_shot = command != "run"
-        handler.setFormatter((OneLineFormatter if one_shot else logging.Formatter)(LOG_FORMAT))
-        root.addHandler(handler)
-        root.setLevel(logging.INFO)
+    try:
+        log_format = parse_log_format(os.environ.get("ROOTKEY_LOG_FORMAT"))
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    # the bot's own log keeps tracebacks; a one-shot command's stderr does not
+    logs.set_up(
+        log_format, (OneLineFormatter if command != "run" else logging.Formatter)(LOG_FORMAT)
+    )
+    # In JSON, the bot's last words are log records too: a pipeline reads every line.
+    bot_json = command == "run" and log_format == "json"
+
+    def say(line: str) -> None:
+        if bot_json:
+            logging.getLogger("bot").error("%s", line)
+        else:
+            print(line, file=sys.stderr)
+
     # Alembic logs its plugin set-up at INFO when first imported (which may be late, inside a
     # subcommand): those lines must not come in front of a one-line error.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
@@ -143,7 +154,7 @@ def main(argv: list[str]) -> int:
         sys.stdout.flush()  # a closed pipe shows here, not in Python's flush at exit
         return code
     except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
+        say(f"configuration error: {exc}")
         return 2
     except KeyboardInterrupt:
         return 130
@@ -153,5 +164,5 @@ def main(argv: list[str]) -> int:
         if command == "run":
             # the bot's operators read its log: keep the traceback there
             logging.getLogger("bot").exception("the bot stopped on an unexpected error")
-        print(f"python -m bot {command}: unexpected error: {one_line(exc)}", file=sys.stderr)
+        say(f"python -m bot {command}: unexpected error: {one_line(exc)}")
         return 2

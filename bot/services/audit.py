@@ -168,9 +168,9 @@ def exit_with_parent(parent: int) -> None:
 def start_worker(config: Config, parent: int) -> None:
     global WORKER
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the bot's to handle
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from bot import logs
+
+    logs.set_up(config.log_format)  # the bot's format (ROOTKEY_LOG_FORMAT)
     threading.Thread(target=exit_with_parent, args=(parent,), daemon=True).start()
     from bot.aws.auditor import AwsAuditor
 

@@ -46,6 +46,7 @@ VARIABLES = (
     "ROOTKEY_SECURITYHUB",
     "ROOTKEY_REQUEST_CHANNEL",
     "ROOTKEY_TICKET_URL",
+    "ROOTKEY_LOG_FORMAT",
 )
 
 # Values an operator might plausibly type, plus anything at all.
@@ -248,9 +249,16 @@ def test_alerts_go_to_the_alert_channel_else_the_digest_channel() -> None:
         ("ROOTKEY_REQUEST_CHANNEL", "#approvals"),
         ("ROOTKEY_TICKET_URL", "https://tickets.example.com/browse/"),  # no {id}
         ("ROOTKEY_TICKET_URL", "javascript:alert('{id}')"),
+        ("ROOTKEY_LOG_FORMAT", "yaml"),
+        ("ROOTKEY_LOG_FORMAT", "logfmt"),
     ],
 )
 def test_alert_settings_refuse_what_they_cannot_use(variable: str, value: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config({variable: value})
     assert caught.value.variable == variable
+
+
+def test_the_log_format_is_text_unless_json_is_asked_for() -> None:
+    assert load_config({}).log_format == "text"
+    assert load_config({"ROOTKEY_LOG_FORMAT": " JSON "}).log_format == "json"
