@@ -19,6 +19,8 @@ from bot.slack import payloads
 from bot.slack.action_ids import ActionId
 from bot.slack.blocks.command import ack_text, busy_text, error_message, note
 from bot.slack.blocks.common import Message
+from bot.slack.blocks.remediation import approval_prompt, reject_modal
+from bot.slack.poster import DeliveryError
 from bot.slack.values import BadValue
 from handlers import errors
 from handlers.deadline import acked_in_time
@@ -77,11 +79,16 @@ def register(app: App, services: Services) -> None:
     @app.action(ActionId.REQUEST_REMEDIATION.value)
     @app.action(ActionId.ACCEPT_RISK.value)
     def open_request_form(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        """A finding's button (or "accept the risk instead" in the form): open the form."""
+        """A finding's button (or "accept the risk instead" in the form): open the form.
+
+        Slack lets the click's ``trigger_id`` open a modal for 3 s only, so nothing before
+        ``views.open`` waits on the database: the modal opens first, in its loading state, and
+        the audit that fills it is queued. The trigger is also the claim across replicas (Slack
+        exchanges it once: a repeat reaching another replica gets ``exchanged_trigger_id`` and
+        opens nothing); inside an open form there is no trigger, and the database claim
+        decides which replica shows it."""
         if not acked_in_time(services, ack, body, context):
             return  # its trigger id has expired too: no form could open
-        if not claimed(services, context):  # another replica opens the form
-            return
         clicked = payloads.click(body)
         try:
             ctx = payloads.form_context(clicked)
@@ -94,6 +101,8 @@ def register(app: App, services: Services) -> None:
                 forms.explain(clicked.trigger_id, clicked.view_id, NO_HOME_CHANNEL)
                 return
             ctx = replace(ctx, channel=channel)
+        if clicked.view_id is not None and not claimed(services, context):
+            return  # another replica shows it in the open form
         forms.open(ctx, clicked.user, clicked.trigger_id, clicked.view_id)
 
     def on_request(ack: Ack, body: dict[str, Any], context: BoltContext) -> tuple[int, str] | None:
@@ -122,7 +131,49 @@ def register(app: App, services: Services) -> None:
 
         return listener
 
-    app.action(ActionId.APPROVE.value)(decide(remediation.approve))
+    @app.action(ActionId.REVIEW_APPROVAL.value)
+    def review_approval(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        """The request message's Approve: the clicker's rights first (a refusal is told by the
+        one error handler, before any confirmation), then privately the question to confirm,
+        whose button approves."""
+        applied = on_request(ack, body, context)
+        if applied is None:
+            return
+        req = remediation.may_approve(*applied)
+        tell(payloads.click(body).response_url, approval_prompt(req, services.config.zone))
+
+    @app.action(ActionId.REVIEW_REJECTION.value)
+    def review_rejection(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        """The request message's Reject: the clicker's rights first, then the form with an
+        optional reason (``handlers.views`` rejects when it is sent)."""
+        applied = on_request(ack, body, context)
+        if applied is None:
+            return
+        req = remediation.may_reject(*applied)
+        services.client.views_open(
+            trigger_id=payloads.click(body).trigger_id, view=reject_modal(req)
+        )
+
+    @app.action(ActionId.APPROVE.value)
+    def approve(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        """The confirmation's button (or Approve on a request message posted before): rights
+        checked again, then approved. The private confirmation is replaced by what was done,
+        so its button cannot be clicked twice by mistake."""
+        applied = on_request(ack, body, context)
+        if applied is None:
+            return
+        done = remediation.approve(*applied)
+        clicked = payloads.click(body)
+        if clicked.ephemeral and clicked.response_url:
+            try:
+                services.poster.respond(
+                    clicked.response_url,
+                    note(f":white_check_mark: You approved request #{done.id}."),
+                    replace_original=True,
+                )
+            except DeliveryError as exc:  # approved all the same: the request message says so
+                log.info("request #%d: the confirmation was not replaced: %s", done.id, exc.error)
+
     app.action(ActionId.REJECT.value)(decide(remediation.reject))
     app.action(ActionId.REVOKE_EXCEPTION.value)(decide(remediation.revoke))
     app.action(ActionId.CANCEL_REQUEST.value)(decide(remediation.cancel))

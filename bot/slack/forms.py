@@ -25,16 +25,23 @@ from slack_sdk.models.views import View
 
 from bot.audit.models import Verdict
 from bot.events.usage import UsageReport
-from bot.remediation.events import FormContext, FormOutcome, RemediationOffer
+from bot.remediation.events import (
+    AlreadyRequested,
+    FormContext,
+    FormOutcome,
+    RemediationOffer,
+)
 from bot.remediation.models import Request
 from bot.remediation.states import Kind, State
 from bot.slack.blocks.remediation import info_modal, loading_modal
 from bot.slack.blocks.remediation_events import form_view
 from bot.slack.blocks.usage import usage_note, with_usage
-from bot.slack.poster import TRANSPORT_ERRORS, DeliveryError, Poster
+from bot.slack.poster import TRANSPORT_ERRORS, DeliveryError, Poster, slack_error
 
 log = logging.getLogger(__name__)
 
+# views.open with a trigger Slack no longer takes: past its 3 s, or already used once.
+SPENT_TRIGGER = frozenset({"expired_trigger_id", "exchanged_trigger_id"})
 KEEP = 900.0  # seconds a form's usage summary is kept for its request's thread
 BUSY = ":hourglass: rootkey is busy with other audits; close this and click again in a minute."
 FAILED = ":warning: rootkey could not audit the account just now; close this and try again."
@@ -83,7 +90,15 @@ class RequestForms:
         """In the click's listener: open the loading modal (or show the open form ``view_id``
         loading), and queue the audit that fills it."""
         if view_id is None:
-            opened = self.client.views_open(trigger_id=trigger_id, view=loading_modal())
+            try:
+                opened = self.client.views_open(trigger_id=trigger_id, view=loading_modal())
+            except SlackApiError as exc:
+                if slack_error(exc) not in SPENT_TRIGGER:
+                    raise
+                # Slack showed the click as failed (expired), or another replica opened the
+                # form with this trigger (exchanged): nothing more to do.
+                log.info("request form not opened (%s)", slack_error(exc))
+                return
             view_id = opened["view"]["id"]
         else:
             self.client.views_update(view_id=view_id, view=loading_modal())
@@ -106,6 +121,9 @@ class RequestForms:
             log.exception("request form for %s: the audit failed", ctx.account_id)
             self.show(view_id, info_modal(FAILED))
             return
+        if isinstance(outcome, AlreadyRequested):
+            self.show(view_id, form_view(outcome, self.permalink(outcome)))
+            return
         view = form_view(outcome)
         if self.usage is None or not isinstance(outcome, RemediationOffer):
             self.show(view_id, view)
@@ -117,6 +135,21 @@ class RequestForms:
         if self.was_submitted(view_id):  # Slack closed it: nothing to update
             return
         self.show(view_id, with_usage(view, report, self.zone))
+
+    def permalink(self, open_request: AlreadyRequested) -> str | None:
+        """The open request message's link (``chat.getPermalink``), or None when it has no
+        message yet or Slack cannot say (the request is then named without a link)."""
+        if not open_request.message_ts:
+            return None
+        try:
+            found = self.client.chat_getPermalink(
+                channel=open_request.channel, message_ts=open_request.message_ts
+            )
+        except (SlackApiError, *TRANSPORT_ERRORS) as exc:
+            log.info("request #%d: no permalink (%s)", open_request.request_id, exc)
+            return None
+        link = found.get("permalink")
+        return link if isinstance(link, str) else None
 
     def show(self, view_id: str, view: View) -> bool:
         """``views.update``; False when Slack refused it (the form was closed or submitted

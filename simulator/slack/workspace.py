@@ -30,7 +30,7 @@ from typing import Any
 
 Json = dict[str, Any]
 
-TRIGGER_TTL = 30.0  # Slack allows 3 s; the page is slower to click through than a client
+TRIGGER_TTL = 3.0  # seconds a trigger_id opens a modal, as Slack's (then expired_trigger_id)
 RESPONSE_URL_TTL = 30 * 60.0
 RESPONSE_URL_USES = 5
 ALPHABET = string.ascii_uppercase + string.digits
@@ -270,6 +270,7 @@ class Workspace:
         self.messages: dict[str, Message] = {}  # by Message.key, in posting order
         self.files: dict[str, StoredFile] = {}
         self.triggers: dict[str, tuple[str, float]] = {}
+        self.exchanged: set[str] = set()  # trigger ids that opened a modal (once is all)
         self.response_urls: dict[str, ResponseTarget] = {}
         self.views: dict[str, Json] = {}
         self.view_owner: dict[str, str] = {}
@@ -459,8 +460,16 @@ class Workspace:
         return trigger
 
     def use_trigger(self, trigger: object) -> str:
+        """The user a ``trigger_id`` opens a modal for. As Slack: once (then
+        ``exchanged_trigger_id``), within ``TRIGGER_TTL`` of the interaction
+        (``expired_trigger_id``)."""
+        key = str(trigger or "")
         with self.changed:
-            entry = self.triggers.pop(str(trigger or ""), None)
+            entry = self.triggers.pop(key, None)
+            if key in self.exchanged:
+                raise SlackError("exchanged_trigger_id")
+            if key:
+                self.exchanged.add(key)
         if entry is None and self.open_world and trigger:
             # a trigger from a payload the test signed itself: its own modal stack
             return f"trigger:{trigger}"

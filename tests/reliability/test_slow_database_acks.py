@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from bot.slack.action_ids import ActionId
 from simulator.aws import RootKeySpec, SimulatedAws, days_ago
 from simulator.slack import SlackStandin
+from simulator.slack.workspace import TRIGGER_TTL
 from tests.reliability.harness import (
     ALICE,
     CHANNEL,
@@ -33,6 +34,7 @@ from tests.reliability.harness import (
     command,
     filled_form,
     view_payload,
+    wait_until,
 )
 from tests.support.database import database
 from tests.support.signing import actions_body, command_body, post_signed
@@ -208,3 +210,37 @@ def test_a_locked_database_delays_no_ack(
     # The check and the re-run (one audit of the same scope, or two) are posted.
     slack.wait_for(lambda: len(results(slack)) >= 2, timeout=90)
     assert "Traceback" not in bot.logs
+
+
+def test_a_form_opens_while_the_database_is_slow(
+    held_bot: Bot, fresh: SlackStandin, aws: SimulatedAws
+) -> None:
+    """Slack lets a click's ``trigger_id`` open a modal for 3 s. With the database slow (held
+    until the form opens, or 2 s past the trigger's life), "Request remediation" opens its
+    form at once, in its loading state, and fills it once the database answers: nothing the
+    listener does before ``views.open`` waits on the database."""
+    bot, slack = held_bot, fresh
+    org = aws.create_organization(members=["prod"])
+    account = org.members[0].account_id
+    aws.set_root_keys(account, [RootKeySpec(slot=1, active=True, created=days_ago(90))])
+    trigger = slack.workspace.new_trigger(ALICE)  # as Slack issues it: it expires
+    updates = len(slack.calls("views.update"))
+    body = actions_body(
+        ActionId.REQUEST_REMEDIATION.value,
+        f"{account}:",
+        response_url=slack.response_url(),
+        user=ALICE,
+        trigger_id=trigger,
+    )
+
+    def tried() -> list[Any]:
+        return [c for c in slack.attempts("views.open") if c.args.get("trigger_id") == trigger]
+
+    with database_held(bot.database_url):
+        acked(lambda limit: post_signed(bot.url, body, SIGNING_SECRET, timeout=limit))
+        with contextlib.suppress(AssertionError):  # the database lets go by itself, then
+            wait_until(tried, timeout=TRIGGER_TTL + 2.0, what="views.open")
+    [opened] = wait_until(tried, what="views.open after the database answered")
+    assert opened.ok, f"views.open: {opened.error}"
+    assert "Auditing" in json.dumps(opened.args["view"])  # the loading state
+    filled_form(slack, account, after=updates)  # then filled, the database answering

@@ -79,16 +79,19 @@ def click_payload(
     username: str = "alice",
     team: str = "T0TEAM0001",
     api_app_id: str = "A0ROOTKEY1",
+    trigger_id: str | None = None,
 ) -> dict[str, Any]:
     """What every ``block_actions`` payload of one button click carries, wherever the button
-    is (a message, the Home tab); the caller adds where it is."""
+    is (a message, the Home tab); the caller adds where it is. ``trigger_id``: one the Slack
+    stand-in issued (``workspace.new_trigger``), which expires as Slack's do; by default one
+    it does not know, which it takes at any time."""
     return {
         "type": "block_actions",
         "team": {"id": team, "domain": "example"},
         "user": {"id": user, "username": username, "team_id": team},
         "api_app_id": api_app_id,
         "token": "deprecated-verification-token",
-        "trigger_id": f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:12]}",
+        "trigger_id": trigger_id or f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:12]}",
         "actions": [
             {
                 "action_id": action_id,
@@ -111,10 +114,13 @@ def actions_body(
     team: str = "T0TEAM0001",
     message_ts: str = FINDING_MESSAGE[1],
     api_app_id: str = "A0ROOTKEY1",
+    trigger_id: str | None = None,
 ) -> str:
     """A ``block_actions`` payload of a button on a message (form-encoded ``payload=<json>``)."""
     payload = {
-        **click_payload(action_id, value, user=user, team=team, api_app_id=api_app_id),
+        **click_payload(
+            action_id, value, user=user, team=team, api_app_id=api_app_id, trigger_id=trigger_id
+        ),
         "channel": {"id": channel, "name": "security"},
         "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
         "message": {"ts": message_ts, "type": "message", "text": "", "blocks": []},

@@ -255,7 +255,9 @@ def test_a_trigger_id_is_single_use(client: WebClient, demo: DemoServer) -> None
     client.views_open(trigger_id=trigger, view=view)
     with pytest.raises(SlackApiError) as reused:
         client.views_open(trigger_id=trigger, view=view)
-    assert reused.value.response["error"] == "invalid_trigger_id"
+    # Slack's code for a trigger used once already (views.open reference: "The trigger_id was
+    # already exchanged in a previous call").
+    assert reused.value.response["error"] == "exchanged_trigger_id"
 
 
 def test_the_page_backend_refuses_cross_site_forms_and_other_hosts(demo: DemoServer) -> None:

@@ -7,6 +7,7 @@ stand-in must not pass only because the stand-in is kinder than Slack.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -269,3 +270,24 @@ def test_the_manifest_shows_the_bots_direct_messages() -> None:
     home = app_home()
     assert home.get("messages_tab_enabled") is True
     assert home.get("messages_tab_read_only_enabled") is True
+
+
+def test_a_trigger_id_opens_one_modal_within_three_seconds(
+    client: WebClient, slack: SlackStandin
+) -> None:
+    """As Slack (views.open reference): a trigger expires 3 s after the interaction
+    (``expired_trigger_id``) and is exchanged once (``exchanged_trigger_id``)."""
+    view = {"type": "modal", "title": {"type": "plain_text", "text": "x"}, "blocks": []}
+    ws = slack.workspace
+    fresh, spent, late = (ws.new_trigger("U0ALICE001") for _ in range(3))
+    user, expires = ws.triggers[late]
+    assert expires - time.monotonic() <= 3.0
+    ws.triggers[late] = (user, time.monotonic() - 0.001)  # its 3 s are over
+
+    client.views_open(trigger_id=fresh, view=view)
+    client.views_open(trigger_id=spent, view=view)
+    again = refused(lambda: client.views_open(trigger_id=spent, view=view))
+    expired = refused(lambda: client.views_open(trigger_id=late, view=view))
+
+    assert again["error"] == "exchanged_trigger_id"
+    assert expired["error"] == "expired_trigger_id"
