@@ -251,3 +251,14 @@ def view_html(view: Json, names: Directory, people: Iterable[tuple[str, str]] = 
         f'<div class="modal-body">{blocks_html(view.get("blocks") or [], names, people)}</div>'
         f'<div class="modal-foot">{footer}</div></div>'
     )
+
+
+def home_html(view: Json, names: Directory, people: Iterable[tuple[str, str]] = ()) -> str:
+    """A Home tab (``views.publish``): its blocks on the app's page, no title or buttons of
+    its own; a click on one of its elements names the view, as Slack's payload does."""
+    if view.get("type") != "home":
+        return unknown("view type", view.get("type"))
+    return (
+        f'<div class="home-view" {attrs(view_id=view.get("id"), view_hash=view.get("hash"))}>'
+        f"{blocks_html(view.get('blocks') or [], names, people)}</div>"
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.demo import identities as ids
-from bot.demo.blockkit import message_body, view_html
+from bot.demo.blockkit import home_html, message_body, view_html
 from bot.demo.mrkdwn import Directory, emoji_image, esc, plain
 from simulator.slack.workspace import Json, Message, Workspace
 
@@ -105,6 +105,7 @@ class Feed:
             stack = list(self.ws.stacks.get(user, []))
             views = [self.ws.views[v] for v in stack if v in self.ws.views]
             conversations = list(self.ws.conversations.values())
+            home_view = self.ws.home_views.get(user)
         reply_counts: dict[str, int] = {}
         for m in messages:
             if m.thread_ts and m.thread_ts != m.ts and m.ephemeral_to in (None, user):
@@ -130,6 +131,13 @@ class Feed:
                 "hash": top["hash"],
                 "html": view_html(top, names, people),
             }
+        home = None
+        if home_view is not None:  # the Home tab the bot last published for this person
+            home = {
+                "view_id": home_view["id"],
+                "hash": home_view["hash"],
+                "html": home_html(home_view, names, people),
+            }
         return {
             "version": version,
             "user": user,
@@ -149,4 +157,5 @@ class Feed:
                 for m in visible
             ],
             "modal": modal,
+            "home": home,
         }

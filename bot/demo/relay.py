@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import secrets
 import time
 import urllib.error
 import urllib.request
@@ -128,14 +129,14 @@ class Relay:
 
     # -- transport -----------------------------------------------------------------------
 
-    def send(self, body: bytes) -> Reply:
+    def send(self, body: bytes, content_type: str = "application/x-www-form-urlencoded") -> Reply:
         timestamp = str(int(time.time()))
         request = urllib.request.Request(
             self.bot_url,
             data=body,
             method="POST",
             headers={
-                "Content-Type": "application/x-www-form-urlencoded",
+                "Content-Type": content_type,
                 "X-Slack-Request-Timestamp": timestamp,
                 "X-Slack-Signature": sign(self.secret, timestamp, body),
                 "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
@@ -175,6 +176,46 @@ class Relay:
             "enterprise": None,
             "is_enterprise_install": False,
         }
+
+    # -- events --------------------------------------------------------------------------
+
+    def home_opened(self, user: str, tab: str) -> Reply:
+        """The person opened the app's Home or Messages tab: Slack's ``app_home_opened``, an
+        Events API callback sent as JSON (shape: Slack's app_home_opened reference and its
+        event_callback envelope), with the Home view the app last published for them."""
+        if tab not in ("home", "messages"):
+            raise SlackError("invalid_arguments")
+        person_ref(user)
+        event: Json = {
+            "type": "app_home_opened",
+            "user": user,
+            "channel": ids.dm_channel_id(user),
+            "tab": tab,
+            "event_ts": f"{time.time():.6f}",
+        }
+        published = self.ws.home_views.get(user)
+        if published is not None:
+            event["view"] = published
+        envelope = {
+            "token": ids.VERIFICATION_TOKEN,
+            "team_id": ids.TEAM_ID,
+            "api_app_id": ids.APP_ID,
+            "event": event,
+            "type": "event_callback",
+            "event_id": "Ev" + secrets.token_hex(5).upper(),
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": ids.TEAM_ID,
+                    "user_id": ids.BOT_USER_ID,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": False,
+        }
+        return self.send(json.dumps(envelope).encode(), "application/json")
 
     # -- slash commands ------------------------------------------------------------------
 
@@ -255,7 +296,9 @@ class Relay:
         payload["trigger_id"] = self.ws.new_trigger(user)
         message: Message | None = None
         if container.get("type") == "view":
-            view = self.ws.views.get(str(container.get("view_id")))
+            view_id = str(container.get("view_id"))
+            home = self.ws.home_views.get(user)
+            view = home if home and home["id"] == view_id else self.ws.views.get(view_id)
             if view is None:
                 raise SlackError("view_not_found")
             blocks = view["blocks"]

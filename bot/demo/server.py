@@ -8,7 +8,8 @@ Routes:
   GET  /files/<file id>       an uploaded file (images inline, anything else as text or download)
   GET  /                      the page; /static/<name> its script and style
   GET  /ui/config, /ui/state  who is who; the long-polled state for one person
-  POST /ui/command, /ui/action, /ui/submit, /ui/close, /ui/message   what the person did
+  POST /ui/command, /ui/action, /ui/submit, /ui/close, /ui/message, /ui/home   what the
+                              person did (/ui/home: opened the app's Home or Messages tab)
 """
 
 from __future__ import annotations
@@ -349,6 +350,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             "submit": self.ui_submit,
             "close": self.ui_close,
             "message": self.ui_message,
+            "home": self.ui_home,
         }
         handler = handlers.get(name)
         relay = self.demo.relay
@@ -395,6 +397,12 @@ class RequestHandler(BaseHTTPRequestHandler):
     def ui_close(self, relay: Relay, data: Json) -> Json:
         relay.close(str(data["user"]), str(data.get("view_id")))
         return {"closed": True}
+
+    def ui_home(self, relay: Relay, data: Json) -> Json:
+        """The person opened the app's Home or Messages tab: sent to the bot as Slack's
+        ``app_home_opened``; the Home view arrives with the next state (views.publish)."""
+        reply = relay.home_opened(str(data["user"]), str(data.get("tab") or "home"))
+        return {"status": reply.status, "problem": reply.problem}
 
     def ui_message(self, relay: Relay, data: Json) -> Json:
         """A plain message from the person: shown in the channel (the bot does not read it)."""

@@ -351,3 +351,36 @@ def test_a_command_typed_before_the_page_has_its_state_is_sent(
         early.unroute("**/ui/config")
         early.close()
     assert not problems, f"errors in the page's script: {problems}"
+
+
+# ---- the whole product: the Home tab, tracked mode, a real-time root-key alert --------------
+
+
+def open_home(page: Page) -> Locator:
+    """The app's entry under Apps opens its Home tab, as in Slack."""
+    page.locator("#dm-list button").first.click()
+    expect(page.locator('#app-tabs [data-tab="home"][aria-selected="true"]')).to_be_visible()
+    home = page.locator("#home")
+    expect(home).to_be_visible()
+    return home
+
+
+def test_the_apps_entry_opens_the_home_tab_the_bot_publishes(page: Page) -> None:
+    home = open_home(page)
+    # Drawn from the view the bot published (views.publish) for the signed app_home_opened.
+    expect(home).to_contain_text("The Organization now", timeout=WAIT)
+    expect(home).to_contain_text("Open findings")
+    expect(page.locator("#composer-form")).to_be_hidden()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "demo-home.png"))
+    # A finding's button on the Home tab opens the same form as in a channel.
+    home.get_by_role("button", name="Request remediation").first.click()
+    modal = page.get_by_role("dialog", name="Request remediation")
+    expect(modal).to_be_visible(timeout=WAIT)
+    modal.get_by_role("button", name="Cancel").click()
+    expect(page.locator("#modal-root")).to_be_hidden(timeout=WAIT)
+    # The Messages tab is the conversation with the app.
+    page.click('#app-tabs [data-tab="messages"]')
+    expect(page.locator("#messages")).to_be_visible()
+    expect(home).to_be_hidden()
+    expect(page.locator("#composer-form")).to_be_visible()

@@ -12,6 +12,8 @@ const S = {
   data: null,
   seen: {},
   modalKey: null,
+  appTab: "home", // in the app's conversation: its Home tab or its Messages
+  homeKey: null,
   poller: null,
   ready: false, // the page has its settings and its first state: sending works
   waiting: [], // what was typed before that, sent in order once ready
@@ -193,6 +195,42 @@ function emptyText() {
   return ["No messages yet. Type ", code, " below to audit the simulated Organization."];
 }
 
+function isApp(id) {
+  return (S.data?.channels || []).some((c) => c.id === id && c.im);
+}
+
+// The app's conversation has two tabs, as in Slack: Home (the view the bot publishes with
+// views.publish when it gets app_home_opened) and Messages.
+function renderHome() {
+  const onHome = isApp(S.channel) && S.appTab === "home";
+  $("app-tabs").hidden = !isApp(S.channel);
+  for (const tab of $("app-tabs").querySelectorAll("[data-tab]")) {
+    tab.setAttribute("aria-selected", String(tab.dataset.tab === S.appTab));
+  }
+  $("home").hidden = !onHome;
+  $("messages").hidden = onHome;
+  document.querySelector(".composer").hidden = onHome;
+  if (!onHome) return;
+  const home = S.data.home;
+  const key = home ? home.view_id + "|" + home.hash : "";
+  if (key === S.homeKey && $("home").childElementCount) return;
+  S.homeKey = key;
+  if (home) $("home").innerHTML = home.html; // rendered and escaped by the server
+  else $("home").replaceChildren(el("div", { class: "empty" }, "Opening the Home tab…"));
+}
+
+function openAppTab(tab) {
+  S.appTab = tab;
+  S.homeKey = null;
+  render();
+  post("home", { tab }).then((result) => {
+    if (result.error) toast(result.error);
+    else if (result.problem || result.status !== 200) {
+      toast("rootkey did not handle app_home_opened (" + (result.problem || result.status) + ")");
+    }
+  });
+}
+
 function renderChannel() {
   const channel = (S.data.channels || []).find((c) => c.id === S.channel);
   $("channel-name").textContent = channelName(S.channel);
@@ -252,6 +290,7 @@ function render() {
   if (!S.data.channels.some((c) => c.id === S.channel)) S.channel = S.config.default_channel;
   renderSidebar();
   renderChannel();
+  renderHome();
   renderThread();
   renderModal();
 }
@@ -262,13 +301,15 @@ function switchChannel(id) {
   S.channel = id;
   S.thread = null;
   $("messages").dataset.stuck = "0";
-  render();
+  if (isApp(id)) openAppTab("home"); // Slack opens an app on its Home tab
+  else render();
 }
 
 function switchUser(id) {
   if (id === S.me) return;
   S.me = id;
   S.modalKey = null;
+  S.homeKey = null;
   localStorage.setItem("rootkey-demo-user", id);
   $("messages").replaceChildren();
   $("thread-messages").replaceChildren();
@@ -310,6 +351,8 @@ function collect(container) {
 }
 
 function containerOf(node) {
+  const home = node.closest(".home-view");
+  if (home) return { box: home, ref: { type: "view", view_id: home.dataset.viewId } };
   const modal = node.closest(".modal");
   if (modal) return { box: modal, ref: { type: "view", view_id: modal.dataset.viewId } };
   const message = node.closest(".msg");
@@ -450,6 +493,9 @@ $("composer-form").addEventListener("submit", (event) => {
 });
 
 $("thread-close").addEventListener("click", () => { S.thread = null; render(); });
+for (const tab of $("app-tabs").querySelectorAll("[data-tab]")) {
+  tab.addEventListener("click", () => openAppTab(tab.dataset.tab));
+}
 
 // An image that finishes loading makes its list taller: keep a list that was at the bottom there.
 for (const id of ["messages", "thread-messages"]) {
