@@ -114,7 +114,13 @@ def test_policies_are_read_only_and_least_privilege() -> None:
         "sts:AssumeRole",
         "sqs:ReceiveMessage",  # root-activity alerts: the events queue
         "sqs:DeleteMessage",
+        # python -m bot doctor: the queue, and whether its rules deliver read-only calls
+        "sqs:GetQueueAttributes",
+        "events:ListEventBuses",
+        "events:ListRuleNamesByTarget",
+        "events:DescribeRule",
         # ROOTKEY_SECURITYHUB / --export securityhub: the bot's own account's hub only
+        "securityhub:DescribeHub",  # doctor: is it enabled
         "securityhub:BatchImportFindings",
         "securityhub:GetFindings",
         "securityhub:BatchUpdateFindings",
