@@ -18,6 +18,14 @@ queues a fresh audit that waits on AWS), then ``/rootkey help`` acks again while
 hang, side by side. No listener waits on AWS, so the two help columns should match and every
 click should be acked (Slack shows a click acked after 3 s as failed).
 
+    python bench/ack_latency.py --slow-aws-forms 30 --requests 24 --concurrency 16
+
+With ``--slow-aws-forms S`` the bot runs in assume-root mode: ``--requests`` people open a
+request form each (one account each, AWS fast), then ``ListOrganizationsFeatures`` waits S s
+on the management account while they all submit; ``/rootkey help`` acks alone, the
+submissions, and help again meanwhile, side by side; then AWS answers and the requests posted
+are counted (each submission must end in one).
+
 Slack's limit is 3 s; the aim is p99 under 100 ms. No ack waits for the database (repeats are
 checked in memory; the cross-replica claim comes after the ack). Each command asks for an audit;
 identical checks share the one waiting to start, so these 200 start two or three. Past the bot's
@@ -268,6 +276,68 @@ def run_slow_aws(
     return 0 if alone["ok"] and clicks["ok"] and during["ok"] else 1
 
 
+def run_slow_aws_forms(args: argparse.Namespace) -> int:
+    """Forms opened with AWS fast; help alone, the submissions and help again while the
+    Organization's features hang; then the requests posted once AWS answers."""
+    from bot.slack.action_ids import ActionId
+    from simulator.aws import RootKeySpec, SimulatedAws, days_ago
+    from simulator.slack import SlackStandin
+    from tests.support.botproc import BotProcess, bot_env
+    from tests.support.signing import FINDING_MESSAGE
+    from tests.support.slackflow import click, decide_buttons, filled_form, view_payload
+
+    n, c = args.requests, args.concurrency
+    # The finding message the clicks come from, laid out (Slack has no thread without it).
+    with SimulatedAws() as aws, SlackStandin("xoxb-bench", earlier=[FINDING_MESSAGE]) as slack:
+        org = aws.create_organization(members=[f"bench{i:03d}" for i in range(n)])
+        for member in org.members:
+            aws.set_root_keys(member.account_id, [RootKeySpec(slot=1, created=days_ago(200))])
+        env = bot_env(
+            slack, None, aws.env(), ROOTKEY_SCOPE="org", ROOTKEY_REMEDIATION="assume-root"
+        )
+        with BotProcess(env) as bot:
+            forms = []
+            for index, member in enumerate(org.members):
+                updates = len(slack.calls("views.update"))
+                user = f"U0BENCH{index:04d}"
+                action = ActionId.REQUEST_REMEDIATION.value
+                click(bot.events_url, slack, action, f"{member.account_id}:", user)
+                forms.append((filled_form(slack, member.account_id, after=updates), user))
+            queue = list(forms)
+            lock = threading.Lock()
+
+            def submission(_response_url: str) -> str:
+                with lock:
+                    form, user = queue.pop()
+                return view_payload(form, user, {"reason": "bench", "ticket": None})
+
+            def help_body(url_for_answer: str) -> str:
+                return command_body("help", response_url=url_for_answer)
+
+            secret, reply_to = TEST_SIGNING_SECRET, slack.response_url()
+            alone = measure(bot.events_url, secret, reply_to, n, c, body_of=help_body)
+            aws.set_latency(args.slow_aws_forms, org.management_id)
+            try:
+                sent = measure(bot.events_url, secret, reply_to, n, c, body_of=submission)
+                during = measure(bot.events_url, secret, reply_to, n, c, body_of=help_body)
+            finally:
+                aws.set_latency(0.0, org.management_id)
+                aws.reset()  # the held calls end now
+            deadline = time.monotonic() + 300  # every submission should end in a request
+            while len(decide_buttons(slack)) < n and time.monotonic() < deadline:
+                time.sleep(0.2)
+            posted = len(decide_buttons(slack))
+    print(f"ListOrganizationsFeatures waits {args.slow_aws_forms:g} s; {n} forms, {c} at a time")
+    columns = ("help alone", "form submissions", "help while they wait")
+    print(f"{'':<20}" + "".join(f"{name:>30}" for name in columns))
+    for key in alone:
+        if key not in {"ok", "bot CPU ms/request"}:
+            cells = (alone[key], sent[key], during[key])
+            print(f"{key:<20}" + "".join(f"{cell!s:>30}" for cell in cells))
+    print(f"requests posted once AWS answered: {posted} of {n}")
+    return 0 if alone["ok"] and sent["ok"] and during["ok"] and posted == n else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="events URL of a running bot (default: start one here)")
@@ -282,6 +352,13 @@ def main() -> int:
         metavar="S",
         help="every AWS call waits S seconds: measure clicks that audit instead (local bot)",
     )
+    parser.add_argument(
+        "--slow-aws-forms",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="assume-root mode, ListOrganizationsFeatures waits S s: measure form submissions",
+    )
     args = parser.parse_args()
     if args.url:
         secret = os.environ.get("SLACK_SIGNING_SECRET")
@@ -289,6 +366,8 @@ def main() -> int:
             print("SLACK_SIGNING_SECRET: required with --url", file=sys.stderr)
             return 2
         return run(args.url, secret, "http://127.0.0.1:9/unused", args)
+    if args.slow_aws_forms:
+        return run_slow_aws_forms(args)
     if args.slow_aws:
         with local_bot(args.members, args.slow_aws) as (url, secret, reply_to, _cpu, account):
             return run_slow_aws(url, secret, reply_to, account, args)
