@@ -3,7 +3,10 @@
 1. moto's server with the simulated Organization (``scenario``);
 2. the page and the Slack Web API (``server.DemoServer``);
 3. the real bot, unchanged, as a subprocess (``python -m bot run --host 127.0.0.1``), in HTTP
-   mode, with SQLite in a temporary directory, pointed at both;
+   mode, with SQLite in a temporary directory, pointed at both, reading root activity from the
+   simulated events queue; the page's mode switch restarts it with the other
+   ``ROOTKEY_REMEDIATION`` (``assume-root`` at start, ``tracked`` the production default) on the
+   same database;
 4. print the page's address and wait for Ctrl-C (SIGINT) or SIGTERM, then stop the bot (SIGTERM,
    then SIGKILL if it hangs), the servers, and remove the temporary directory.
 
@@ -34,9 +37,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.demo import history, scenario
+from bot.demo import activity, history, scenario
 from bot.demo import identities as ids
-from bot.demo.server import DemoServer, ExportError
+from bot.demo.server import ControlRefused, DemoServer, ExportError
 
 ROOT = Path(__file__).resolve().parents[2]
 PASS_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
@@ -44,6 +47,7 @@ BOT_START_TIMEOUT = 60.0
 BOT_STOP_TIMEOUT = 25.0
 EXPORT_TIMEOUT = 30.0
 DEMO_TOKEN = "xoxb-demo-0000000000-local"  # accepted only by the demo's own Web API
+MODES = ("assume-root", "tracked")  # ROOTKEY_REMEDIATION; the demo starts in the first
 
 
 class DemoError(Exception):
@@ -75,7 +79,13 @@ def parent_death_signal() -> Callable[[], None] | None:
 
 
 def bot_environment(
-    api_url: str, aws_env: dict[str, str], port: int, secret: str, workdir: Path
+    api_url: str,
+    aws_env: dict[str, str],
+    port: int,
+    secret: str,
+    workdir: Path,
+    mode: str = MODES[0],
+    queue_url: str | None = None,
 ) -> dict[str, str]:
     """Only what the bot needs, set explicitly: nothing from the user's shell or a .env file
     (a real token or AWS profile there must never reach the demo)."""
@@ -97,11 +107,14 @@ def bot_environment(
             "PORT": str(port),
             "DATABASE_URL": f"sqlite:///{workdir / 'rootkey.db'}",
             "ROOTKEY_SCOPE": "org",
-            "ROOTKEY_REMEDIATION": "assume-root",
+            "ROOTKEY_REMEDIATION": mode,
             "ROOTKEY_APPROVERS": f"{ids.REQUESTER.user_id},{ids.APPROVER.user_id}",
             "ROOTKEY_DIGEST_CHANNEL": ids.DIGEST.channel_id,
+            "ROOTKEY_ALERT_CHANNEL": ids.SECURITY.channel_id,
         }
     )
+    if queue_url:
+        env["ROOTKEY_EVENTS_QUEUE_URL"] = queue_url
     return env
 
 
@@ -138,6 +151,9 @@ class Demo:
     server: DemoServer | None = None
     bot: subprocess.Popen[bytes] | None = None
     workdir: Path | None = None
+    mode: str = MODES[0]
+    # held while the bot is replaced (the mode switch), so nobody takes the swap for a crash
+    bot_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def log_path(self) -> Path | None:
@@ -159,7 +175,15 @@ class Demo:
         self.workdir = Path(tempfile.mkdtemp(prefix="rootkey-demo-"))
         print("rootkey demo: starting a simulated AWS Organization…", file=self.err, flush=True)
         self.world = scenario.start()
-        self.server.info = {"accounts": self.world.accounts, "mode": "assume-root"}
+        self.server.info = {
+            "accounts": self.world.accounts,
+            "mode": self.mode,
+            "modes": list(MODES),
+            "members": [a.name for a in self.world.org.members],
+            "root_actions": activity.ACTIONS,
+        }
+        self.server.switch_mode = self.switch_control
+        self.server.root_activity = self.root_control
         # a month of daily audits, so the digest and history show streaks from the start
         history.seed(
             f"sqlite:///{self.workdir / 'rootkey.db'}",
@@ -175,7 +199,15 @@ class Demo:
         print("rootkey demo: starting the rootkey bot…", file=self.err, flush=True)
         secret = secrets.token_hex(16)
         port = free_port()
-        env = bot_environment(self.server.api_url, self.world.env(), port, secret, self.workdir)
+        env = bot_environment(
+            self.server.api_url,
+            self.world.env(),
+            port,
+            secret,
+            self.workdir,
+            mode=self.mode,
+            queue_url=self.world.queue_url,
+        )
         with open(self.workdir / "bot.log", "ab") as log:
             self.bot = subprocess.Popen(
                 [sys.executable, "-m", "bot", "run", "--host", "127.0.0.1"],
@@ -191,6 +223,39 @@ class Demo:
         self.wait_healthy(base)
         self.server.connect(f"{base}/slack/events", secret)
         self.server.export_log = lambda fmt: export_log(env, self.workdir, fmt)
+
+    def switch_control(self, mode: str) -> None:
+        try:
+            self.switch_mode(mode)
+        except DemoError as exc:
+            raise ControlRefused(str(exc)) from None
+
+    def root_control(self, account: str, action: str) -> str:
+        assert self.world is not None
+        try:
+            return activity.perform(self.world, account, action)
+        except activity.ActivityRefused as exc:
+            raise ControlRefused(str(exc)) from None
+
+    def switch_mode(self, mode: str) -> None:
+        """Restart the bot with ``ROOTKEY_REMEDIATION=mode`` on the same database; the page's
+        clicks get "still starting" meanwhile. Raises DemoError if the new bot does not start
+        (the demo then stops, with the bot's log, as at start)."""
+        if mode not in MODES:
+            raise DemoError(f"unknown mode {mode!r}: one of {', '.join(MODES)}")
+        with self.bot_lock:
+            if mode == self.mode and self.bot is not None and self.bot.poll() is None:
+                return
+            assert self.server is not None
+            print(f"rootkey demo: restarting the bot in {mode} mode…", file=self.err, flush=True)
+            self.server.relay = None
+            self.stop_bot()
+            self.mode = mode
+            self.server.info = dict(self.server.info, mode=mode)
+            try:
+                self.start_bot()
+            except KeyboardInterrupt:
+                raise DemoError("the demo is stopping") from None
 
     def wait_healthy(self, base: str) -> dict[str, Any]:
         deadline = time.monotonic() + BOT_START_TIMEOUT
@@ -219,7 +284,10 @@ class Demo:
     def wait(self) -> int:
         """Until a signal (0) or the bot exits by itself (1)."""
         while not self.stop_requested.wait(0.5):
-            if self.bot is not None and self.bot.poll() is not None:
+            with self.bot_lock:
+                stopped = self.bot is not None and self.bot.poll() is not None
+            if stopped:
+                assert self.bot is not None
                 print(
                     f"rootkey demo: the bot stopped (exit {self.bot.returncode}):\n"
                     + self.bot_log_tail(),
@@ -234,8 +302,8 @@ class Demo:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.bot.pid, signal.SIGKILL)
 
-    def stop(self) -> None:
-        """Stop everything that was started, in reverse order; safe to call more than once."""
+    def stop_bot(self) -> None:
+        """SIGTERM, then SIGKILL if the bot hangs."""
         if self.bot is not None and self.bot.poll() is None:
             self.bot.send_signal(signal.SIGTERM)
             try:
@@ -243,6 +311,11 @@ class Demo:
             except subprocess.TimeoutExpired:
                 self.kill_bot()
                 self.bot.wait(5)
+
+    def stop(self) -> None:
+        """Stop everything that was started, in reverse order; safe to call more than once."""
+        with self.bot_lock:  # a mode switch under way gives up first (stop_requested)
+            self.stop_bot()
         if self.server is not None:
             self.server.stop()
             self.server = None

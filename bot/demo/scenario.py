@@ -4,7 +4,9 @@ repository's extensions (root users with access keys, ListOrganizationsFeatures,
 A dozen member accounts: most compliant, a few with root keys of different ages and last uses
 (one used two days ago, one only deactivated, one with two keys), and one whose audit role is
 missing, so the bot reports it as an error. Centralized root access is enabled, so approved
-requests run in assume-root mode all the way to "verified".
+requests run in assume-root mode all the way to "verified". An SQS queue stands where
+EventBridge delivers root activity (``QUEUE``): the bot reads its real-time alerts from there,
+and ``bot.demo.activity`` puts a simulated root user's calls on it.
 
 The moto extensions live in the repository's ``simulator`` package (shared with the tests and
 the benchmarks, never imported by the bot itself); the demo runs from a clone of the repository,
@@ -34,6 +36,7 @@ MEMBERS = (
 )
 MISSING_ROLE = "ml-research"
 NO_MFA = {"dev-sandbox", "legacy-billing"}
+QUEUE = "rootkey-root-activity"  # the name deploy/ gives the events queue
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class Scenario:
     sim: Any  # simulator.aws.SimulatedAws
     org: Any  # simulator.aws.SimOrg
     root: Any  # simulator.aws_root.RootAccessStandIn
+    queue_url: str = ""  # the root-activity events queue (ROOTKEY_EVENTS_QUEUE_URL)
 
     @property
     def endpoint_url(self) -> str:
@@ -131,8 +135,9 @@ def start() -> Scenario:
                 ],
             )
         sim.set_org_features("RootCredentialsManagement", "RootSessions")
+        queue_url = str(sim.client("sqs").create_queue(QueueName=QUEUE)["QueueUrl"])
         sim.reset_calls()
     except BaseException:
         sim.stop()
         raise
-    return Scenario(sim, org, root)
+    return Scenario(sim, org, root, queue_url)

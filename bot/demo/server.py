@@ -50,6 +50,10 @@ class ExportError(Exception):
     """The audit-log export failed; the message is one line for the page."""
 
 
+class ControlRefused(Exception):
+    """A simulation control (mode switch, root activity) could not act; one line for the page."""
+
+
 def demo_workspace() -> Workspace:
     """The demo's cast: two people, two channels (everyone in them), a DM each, one user group."""
     ws = Workspace(ids.IDENTITY)
@@ -75,6 +79,11 @@ class DemoServer:
         # The product's own audit-log export (``python -m bot log``), set by the orchestrator:
         # format ("json" or "csv") -> the export, or raises DemoExportError.
         self.export_log: Callable[[str], bytes] | None = None
+        # The simulation's controls, set by the orchestrator: restart the bot in another
+        # remediation mode; a simulated root user's key activity (account, action) -> what
+        # happened. Each raises ControlRefused, whose message is one line for the page.
+        self.switch_mode: Callable[[str], None] | None = None
+        self.root_activity: Callable[[str, str], str] | None = None
         self.closing = False
         handler = type("Handler", (RequestHandler,), {"demo": self})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
@@ -232,7 +241,9 @@ class RequestHandler(BaseHTTPRequestHandler):
         since = (query.get("since") or [""])[-1]
         if since.isdigit() and not self.demo.closing:
             self.demo.workspace.wait(int(since), LONG_POLL)
-        self.send_json(self.demo.feed.snapshot(user))
+        snapshot = self.demo.feed.snapshot(user)
+        snapshot["info"] = self.demo.info  # the simulation: its mode may change
+        self.send_json(snapshot)
 
     def audit_log(self, fmt: str) -> None:
         export = self.demo.export_log
@@ -352,6 +363,9 @@ class RequestHandler(BaseHTTPRequestHandler):
             "message": self.ui_message,
             "home": self.ui_home,
         }
+        if name in ("mode", "root-activity") and isinstance(data, dict):
+            self.send_json(self.simulation(name, data))
+            return
         handler = handlers.get(name)
         relay = self.demo.relay
         if handler is None or not isinstance(data, dict):
@@ -364,6 +378,33 @@ class RequestHandler(BaseHTTPRequestHandler):
                 self.send_json(handler(relay, data))
             except SlackError as exc:
                 self.send_json({"error": exc.code}, 400)
+
+    def simulation(self, name: str, data: Json) -> Json:
+        """The page's simulation controls (not Slack): the bot's remediation mode, and a
+        simulated root user's key activity. Refusals come back as ``{"error": line}``."""
+        demo = self.demo
+        if demo.switch_mode is None or demo.root_activity is None:
+            return {"error": "the simulation is still starting; try again in a moment"}
+        try:
+            if name == "mode":
+                mode = str(data.get("mode"))
+                self.touch_info(switching=mode)
+                try:
+                    demo.switch_mode(mode)
+                finally:
+                    self.touch_info(switching=None)
+                return {"mode": demo.info.get("mode")}
+            assert demo.root_activity is not None
+            return {"done": demo.root_activity(str(data.get("account")), str(data.get("action")))}
+        except ControlRefused as exc:
+            log.info("the simulation refused %s: %s", name, exc)
+            return {"error": str(exc)}
+
+    def touch_info(self, switching: str | None) -> None:
+        """Say on every page that the bot is restarting (or no longer): wakes the long polls."""
+        self.demo.info = dict(self.demo.info, switching=switching)
+        with self.demo.workspace.changed:
+            self.demo.workspace.touch()
 
     def ui_command(self, relay: Relay, data: Json) -> Json:
         text = str(data.get("text") or "").strip()

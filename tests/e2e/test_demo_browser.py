@@ -365,6 +365,25 @@ def open_home(page: Page) -> Locator:
     return home
 
 
+def approve_in_thread(page: Page) -> None:
+    """The approver clicks Approve in the open thread and confirms, however the page asks."""
+    page.locator("#thread").get_by_role("button", name="Approve", exact=True).click()
+    dialog = page.locator("#confirm-root .dialog")
+    asked = page.locator("#thread .msg.ephemeral").get_by_role("button", name="Approve deletion")
+    expect(dialog.or_(asked).first).to_be_visible(timeout=WAIT)
+    if dialog.is_visible():
+        dialog.locator(".dialog-foot button").last.click()
+    else:
+        asked.last.click()
+
+
+def root_activity(page: Page, account: str, action: str) -> None:
+    """The simulation's control: the root user of ``account`` creates, uses or deletes a key."""
+    page.select_option("#root-account", label=account)
+    page.select_option("#root-action", action)
+    page.click("#root-go")
+
+
 def test_the_apps_entry_opens_the_home_tab_the_bot_publishes(page: Page) -> None:
     home = open_home(page)
     # Drawn from the view the bot published (views.publish) for the signed app_home_opened.
@@ -384,3 +403,79 @@ def test_the_apps_entry_opens_the_home_tab_the_bot_publishes(page: Page) -> None
     expect(page.locator("#messages")).to_be_visible()
     expect(home).to_be_hidden()
     expect(page.locator("#composer-form")).to_be_visible()
+
+
+def test_tracked_mode_a_root_key_alert_its_buttons_and_the_reaudit(page: Page) -> None:
+    act_as(page, ids.REQUESTER.user_id)
+    mode = page.locator("#sim-mode")
+    expect(mode).to_contain_text("assume-root")
+    page.click("#switch-mode")  # the bot restarts with ROOTKEY_REMEDIATION=tracked
+    expect(mode).to_contain_text("tracked", timeout=WAIT)
+    expect(page.locator("#switch-mode")).to_be_enabled(timeout=WAIT)
+
+    # The root user of a compliant account creates an access key: the alert comes in real time.
+    target = "prod-web"
+    alerts = page.locator("#messages .msg", has_text="Root access key created")
+    before = alerts.count()
+    root_activity(page, target, "create")
+    expect(alerts).to_have_count(before + 1, timeout=WAIT)
+    alert = alerts.last
+    expect(alert).to_contain_text(target)
+    found = re.search(r"(\d{12})\D+" + target, alert.inner_text())
+    assert found, alert.inner_text()
+    account_id = found.group(1)
+    page.screenshot(path=str(ARTIFACTS / "demo-alert.png"))
+
+    # Audit now: the re-audit of that account agrees, the key is there.
+    results = page.locator("#messages .msg:not(.ephemeral)", has=page.locator(".bk-actions"))
+    count = results.count()
+    alert.get_by_role("button", name="Audit now").click()
+    expect(results).to_have_count(count + 1, timeout=WAIT)
+    expect(
+        buttons_of(results.last, target).get_by_role("button", name="Request remediation")
+    ).to_be_visible(timeout=WAIT)
+
+    # Request remediation from the alert, in tracked mode: the root user is asked to do it.
+    alert.get_by_role("button", name="Request remediation").click()
+    modal = page.get_by_role("dialog", name="Request remediation")
+    expect(modal).to_be_visible(timeout=WAIT)
+    expect(modal).to_contain_text("tracked", timeout=WAIT)
+    expect(modal).not_to_contain_text("Looking up", timeout=WAIT)
+    modal.get_by_label("Reason").fill("Created by mistake during the demo.")
+    modal.locator(".modal-submit").click()
+    expect(page.locator("#modal-root")).to_be_hidden(timeout=WAIT)
+    expect(alert.locator(".replies-link")).to_be_visible(timeout=WAIT)
+    alert.locator(".replies-link").click()
+    act_as(page, ids.APPROVER.user_id)
+    expect(page.locator("#thread").get_by_role("button", name="Approve", exact=True)).to_be_visible(
+        timeout=WAIT
+    )
+    approve_in_thread(page)
+    thread = page.locator("#thread-messages")
+    expect(thread).to_contain_text("Only the root user can do this", timeout=WAIT)
+    # The root user deletes the key: the deletion is alerted and the re-audit verifies it.
+    root_activity(page, target, "delete")
+    expect(thread).to_contain_text("verified", timeout=WAIT)
+    page.screenshot(path=str(ARTIFACTS / "demo-tracked-verified.png"))
+    page.click("#thread-close")
+
+    # A key in use: the alert names the call.
+    used = page.locator("#messages .msg", has_text="Root access key used")
+    before = used.count()
+    root_activity(page, "analytics", "use")
+    expect(used).to_have_count(before + 1, timeout=WAIT)
+    expect(used.last).to_contain_text("analytics")
+
+    # AWS allows two access keys per root user: a third is refused, in one clear line.
+    root_activity(page, "analytics", "create")
+    expect(page.locator("#toast")).to_contain_text("two access keys", timeout=WAIT)
+
+    # The Home tab lists the root activity of the last days.
+    home = open_home(page)
+    expect(home).to_contain_text(f"root key created in {account_id}", timeout=WAIT)
+    page.click('#app-tabs [data-tab="messages"]')
+
+    # Back to the production's other mode, as the demo starts.
+    page.click("#switch-mode")
+    expect(mode).to_contain_text("assume-root", timeout=WAIT)
+    expect(page.locator("#switch-mode")).to_be_enabled(timeout=WAIT)

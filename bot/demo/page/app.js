@@ -12,6 +12,7 @@ const S = {
   data: null,
   seen: {},
   modalKey: null,
+  switching: false, // this page asked for a mode switch and waits for it
   appTab: "home", // in the app's conversation: its Home tab or its Messages
   homeKey: null,
   poller: null,
@@ -275,13 +276,64 @@ function renderModal() {
 }
 
 function renderInfo() {
-  const info = S.config.info || {};
+  const info = S.data?.info || S.config.info || {};
   const box = $("sim-info");
   box.replaceChildren();
   if (info.accounts) {
     box.append("Simulated AWS Organization: ", el("b", {}, `${info.accounts} accounts`));
     if (info.mode) box.append(" · remediation: ", el("b", {}, info.mode));
     box.append(el("br"), "the real rootkey bot · no Slack, no AWS");
+  }
+  // The remediation mode: assume-root (rootkey deletes the key) or tracked (the production
+  // default: the root user deletes it, rootkey verifies). Switching restarts the bot.
+  const other = (info.modes || []).find((m) => m !== info.mode);
+  const button = $("switch-mode");
+  if (info.switching) {
+    $("sim-mode").textContent = `restarting in ${info.switching}…`;
+    button.disabled = true;
+  } else {
+    $("sim-mode").textContent = info.mode || "";
+    button.disabled = !other || S.switching;
+    button.textContent = other ? `Switch to ${other}` : "Switch mode";
+    button.dataset.mode = other || "";
+  }
+}
+
+// The simulated root user: choices filled once from the settings.
+function fillSimulation() {
+  const info = S.config.info || {};
+  const accounts = $("root-account");
+  for (const name of info.members || []) accounts.append(el("option", { value: name }, name));
+  const actions = $("root-action");
+  for (const [value, label] of Object.entries(info.root_actions || {})) {
+    actions.append(el("option", { value }, label));
+  }
+}
+
+async function switchMode() {
+  const mode = $("switch-mode").dataset.mode;
+  if (!mode) return;
+  S.switching = true;
+  $("switch-mode").disabled = true;
+  try {
+    const result = await post("mode", { mode });
+    if (result.error) toast(result.error);
+  } finally {
+    S.switching = false;
+    renderInfo();
+  }
+}
+
+async function rootActivity() {
+  const button = $("root-go");
+  button.disabled = true;
+  try {
+    const result = await post("root-activity", {
+      account: $("root-account").value, action: $("root-action").value,
+    });
+    toast(result.error ? "Refused: " + result.error : result.done);
+  } finally {
+    button.disabled = false;
   }
 }
 
@@ -291,6 +343,7 @@ function render() {
   renderSidebar();
   renderChannel();
   renderHome();
+  renderInfo();
   renderThread();
   renderModal();
 }
@@ -555,6 +608,8 @@ async function showAuditLog() {
 }
 
 $("open-log").addEventListener("click", showAuditLog);
+$("switch-mode").addEventListener("click", switchMode);
+$("root-go").addEventListener("click", rootActivity);
 
 async function start() {
   S.config = await (await fetch("/ui/config")).json();
@@ -569,6 +624,7 @@ async function start() {
     chips.append(el("button", { type: "button", class: "chip", onclick: () => runCommand(text) }, text));
   }
   renderInfo();
+  fillSimulation();
   pollLoop();
 }
 
