@@ -13,12 +13,15 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, BoltContext
+from slack_sdk.errors import SlackApiError
 
 from bot.services.check import CheckRequest
 from bot.slack import payloads
 from bot.slack.action_ids import ActionId
 from bot.slack.blocks.command import ack_text, busy_text, error_message, note
 from bot.slack.blocks.common import Message
+from bot.slack.blocks.remediation import approval_prompt, reject_modal
+from bot.slack.poster import DeliveryError
 from bot.slack.values import BadValue
 from handlers import errors
 from handlers.deadline import acked_in_time
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+REJECT_FORM_NOT_OPENED = "Slack did not open the rejection form in time; click Reject again."
 NO_HOME_CHANNEL = (
     "A request from the Home tab is posted in `ROOTKEY_REQUEST_CHANNEL`, else in "
     "`ROOTKEY_DIGEST_CHANNEL`, and neither is set for rootkey. Run `/rootkey check` in a "
@@ -129,7 +133,52 @@ def register(app: App, services: Services) -> None:
 
         return listener
 
-    app.action(ActionId.APPROVE.value)(decide(remediation.approve))
+    @app.action(ActionId.REVIEW_APPROVAL.value)
+    def review_approval(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        """The request message's Approve: the clicker's rights first (a refusal is told by the
+        one error handler, before any confirmation), then privately the question to confirm,
+        whose button approves."""
+        applied = on_request(ack, body, context)
+        if applied is None:
+            return
+        req = remediation.may_approve(*applied)
+        tell(payloads.click(body).response_url, approval_prompt(req, services.config.zone))
+
+    @app.action(ActionId.REVIEW_REJECTION.value)
+    def review_rejection(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        """The request message's Reject: the clicker's rights first, then the form with an
+        optional reason (``handlers.views`` rejects when it is sent)."""
+        applied = on_request(ack, body, context)
+        if applied is None:
+            return
+        req = remediation.may_reject(*applied)
+        clicked = payloads.click(body)
+        try:
+            services.client.views_open(trigger_id=clicked.trigger_id, view=reject_modal(req))
+        except SlackApiError as exc:  # the trigger expired (Slack or the database slow)
+            log.warning("request #%d: the rejection form did not open: %s", req.id, exc)
+            tell(clicked.response_url, error_message(REJECT_FORM_NOT_OPENED))
+
+    @app.action(ActionId.APPROVE.value)
+    def approve(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        """The confirmation's button (or Approve on a request message posted before): rights
+        checked again, then approved. The private confirmation is replaced by what was done,
+        so its button cannot be clicked twice by mistake."""
+        applied = on_request(ack, body, context)
+        if applied is None:
+            return
+        done = remediation.approve(*applied)
+        clicked = payloads.click(body)
+        if clicked.ephemeral and clicked.response_url:
+            try:
+                services.poster.respond(
+                    clicked.response_url,
+                    note(f":white_check_mark: You approved request #{done.id}."),
+                    replace_original=True,
+                )
+            except DeliveryError as exc:  # approved all the same: the request message says so
+                log.info("request #%d: the confirmation was not replaced: %s", done.id, exc.error)
+
     app.action(ActionId.REJECT.value)(decide(remediation.reject))
     app.action(ActionId.REVOKE_EXCEPTION.value)(decide(remediation.revoke))
     app.action(ActionId.CANCEL_REQUEST.value)(decide(remediation.cancel))

@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, BoltContext
 
 from bot.remediation.errors import InvalidInput
+from bot.remediation.progress import clean_optional_reason
 from bot.slack import payloads
 from bot.slack.action_ids import CallbackId
+from bot.slack.values import BadValue
 from bot.store.records import StoreError
 from handlers import errors
 from handlers.deadline import acked_in_time, overdue
@@ -90,6 +92,35 @@ def register(app: App, services: Services) -> None:
 
         if not services.jobs.run_reserved("request", create):  # the bot is stopping
             errors.tell_privately(services, channel or new.channel, user, Stopping())
+
+    @app.view(CallbackId.REJECT_REQUEST.value)
+    def submit_rejection(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
+    ) -> None:
+        """Reject the request (rights checked again) with the reason given, if any. A reason
+        too long goes back into the form; a refusal after the ack is told privately."""
+        user = payloads.submitter(body)
+        try:
+            number = payloads.request_id(str(view.get("private_metadata") or ""))
+            reason = clean_optional_reason(payloads.form_values(view).get("reason"))
+        except BadValue:
+            acked_in_time(services, ack, body, context, **refused({"reason": payloads.FORM_GONE}))
+            return
+        except InvalidInput as exc:
+            acked_in_time(services, ack, body, context, **refused({exc.field: str(exc)}))
+            return
+        if not acked_in_time(services, ack, body, context):
+            return
+        if not claimed(services, context):
+            return
+        try:
+            remediation.reject(number, user, reason)
+        except Exception as exc:  # decided meanwhile, or the database failing: told
+            try:
+                channel = remediation.store.get(number).channel
+            except Exception:
+                channel = user  # a direct message
+            errors.tell_privately(services, channel, user, exc)
 
 
 class Stopping(Exception):

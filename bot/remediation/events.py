@@ -181,6 +181,18 @@ class NothingToRemedy:
 
 
 @dataclass(frozen=True)
+class AlreadyRequested:
+    """The account already has an open request of the form's kind: no form to fill in (the
+    request is shown, and linked, instead)."""
+
+    account_id: str
+    request_id: int
+    state: str
+    channel: str
+    message_ts: str | None
+
+
+@dataclass(frozen=True)
 class CannotAudit:
     account_id: str
     reason: str
@@ -208,4 +220,4 @@ class ExceptionOffer:
     now: datetime
 
 
-FormOutcome = NothingToRemedy | CannotAudit | RemediationOffer | ExceptionOffer
+FormOutcome = NothingToRemedy | CannotAudit | AlreadyRequested | RemediationOffer | ExceptionOffer

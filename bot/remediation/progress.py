@@ -84,6 +84,17 @@ def clean_reason(raw: str | None) -> str:
     return reason
 
 
+def clean_optional_reason(raw: str | None) -> str | None:
+    """A reason that may be left out (a rejection's): None when blank, else as ``clean_reason``
+    keeps it (at most 2,000 characters, else ``InvalidInput``)."""
+    reason = (raw or "").strip()
+    if not reason:
+        return None
+    if len(reason) > 2000:
+        raise InvalidInput("reason", "Keep the reason under 2,000 characters.")
+    return reason
+
+
 TICKET_LINK = re.compile(r"https?://[^\s<>|]{3,500}")
 # A ticket id as trackers write them: SEC-1234, INC0012345, #42. No spaces, dots, slashes or
 # markup, so that neither the text nor a link made from it can carry anything else.

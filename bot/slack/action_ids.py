@@ -17,8 +17,12 @@ class ActionId(StrEnum):
     REQUEST_REMEDIATION = "rootkey_request_remediation"
     RERUN = "rootkey_rerun"
     ACCEPT_RISK = "rootkey_accept_risk"
-    APPROVE = "rootkey_approve"
-    REJECT = "rootkey_reject"
+    # The request message's Approve and Reject check the clicker's rights first; then Approve
+    # asks privately to confirm (its button is APPROVE), Reject opens the reason form.
+    REVIEW_APPROVAL = "rootkey_review_approval"
+    REVIEW_REJECTION = "rootkey_review_rejection"
+    APPROVE = "rootkey_approve"  # the confirmation's button (and on messages posted before)
+    REJECT = "rootkey_reject"  # without a reason: on request messages posted before
     VERIFY_NOW = "rootkey_verify_now"
     CANCEL_REQUEST = "rootkey_cancel_request"  # the requester withdraws, an approver cancels
     REVOKE_EXCEPTION = "rootkey_revoke_exception"  # /rootkey status: end an accepted risk early
@@ -29,6 +33,7 @@ class CallbackId(StrEnum):
 
     REMEDIATION_REQUEST = "rootkey_remediation_request"
     ACCEPT_RISK = "rootkey_accept_risk_request"
+    REJECT_REQUEST = "rootkey_reject_request"  # the rejection's optional reason
 
 
 class BlockId(StrEnum):

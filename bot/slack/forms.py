@@ -25,7 +25,12 @@ from slack_sdk.models.views import View
 
 from bot.audit.models import Verdict
 from bot.events.usage import UsageReport
-from bot.remediation.events import FormContext, FormOutcome, RemediationOffer
+from bot.remediation.events import (
+    AlreadyRequested,
+    FormContext,
+    FormOutcome,
+    RemediationOffer,
+)
 from bot.remediation.models import Request
 from bot.remediation.states import Kind, State
 from bot.slack.blocks.remediation import info_modal, loading_modal
@@ -116,6 +121,9 @@ class RequestForms:
             log.exception("request form for %s: the audit failed", ctx.account_id)
             self.show(view_id, info_modal(FAILED))
             return
+        if isinstance(outcome, AlreadyRequested):
+            self.show(view_id, form_view(outcome, self.permalink(outcome)))
+            return
         view = form_view(outcome)
         if self.usage is None or not isinstance(outcome, RemediationOffer):
             self.show(view_id, view)
@@ -127,6 +135,21 @@ class RequestForms:
         if self.was_submitted(view_id):  # Slack closed it: nothing to update
             return
         self.show(view_id, with_usage(view, report, self.zone))
+
+    def permalink(self, open_request: AlreadyRequested) -> str | None:
+        """The open request message's link (``chat.getPermalink``), or None when it has no
+        message yet or Slack cannot say (the request is then named without a link)."""
+        if not open_request.message_ts:
+            return None
+        try:
+            found = self.client.chat_getPermalink(
+                channel=open_request.channel, message_ts=open_request.message_ts
+            )
+        except (SlackApiError, *TRANSPORT_ERRORS) as exc:
+            log.info("request #%d: no permalink (%s)", open_request.request_id, exc)
+            return None
+        link = found.get("permalink")
+        return link if isinstance(link, str) else None
 
     def show(self, view_id: str, view: View) -> bool:
         """``views.update``; False when Slack refused it (the form was closed or submitted

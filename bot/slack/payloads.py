@@ -36,6 +36,7 @@ class Click:
     thread_ts: str | None  # the message the button is on (its thread, if it is in one)
     view_id: str | None  # set when the button is inside a modal (not on the Home tab)
     view_meta: str | None  # that modal's private_metadata
+    ephemeral: bool = False  # the button is on a message only the clicker sees
 
 
 def click(body: dict[str, Any]) -> Click:
@@ -54,6 +55,7 @@ def click(body: dict[str, Any]) -> Click:
         thread_ts=message.get("thread_ts") or message.get("ts"),
         view_id=view.get("id") if view else None,
         view_meta=view.get("private_metadata", "") if view else None,
+        ephemeral=bool((body.get("container") or {}).get("is_ephemeral")),
     )
 
 

@@ -29,7 +29,15 @@ from tests.support.signing import (
     command_body,
     post_signed,
 )
-from tests.support.slackflow import block, button, filled_form, press, status, submit_ok
+from tests.support.slackflow import (
+    approve_as,
+    block,
+    button,
+    filled_form,
+    press,
+    status,
+    submit_ok,
+)
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -140,8 +148,7 @@ def test_accept_risk_from_the_finding_shows_the_account_apart_until_it_ends(
     assert request_message.thread_ts == first.ts  # posted in the finding's thread
 
     # An approver approves: the exception is recorded.
-    approve = button(request_message, f"rootkey_decide:{req.id}", ActionId.APPROVE)
-    press(process.events_url, slack, approve, APPROVER, req.message_ts or "")
+    approve_as(process.events_url, slack, request_message, req.id, APPROVER)
     approved: Request = wait_until(lambda: (r := store.get(req.id)).state is State.APPROVED and r)
     assert approved.owner == OWNER
 
@@ -217,8 +224,7 @@ def accept_risk(
     # The approvers see which keys they accept the risk for.
     shown = json.dumps(request_message.args["blocks"])
     assert "Key 1: deactivated" in shown
-    approve = button(request_message, f"rootkey_decide:{req.id}", ActionId.APPROVE)
-    press(process.events_url, slack, approve, APPROVER, req.message_ts or "")
+    approve_as(process.events_url, slack, request_message, req.id, APPROVER)
     return wait_until(lambda: (r := store.get(req.id)).state is State.APPROVED and r)
 
 

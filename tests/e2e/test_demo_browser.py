@@ -189,24 +189,26 @@ def test_check_request_approve_verified(page: Page) -> None:
     approve = thread.get_by_role("button", name="Approve")
     expect(approve).to_be_visible(timeout=WAIT)
 
-    # The requester is an approver too, but cannot approve their own request: told privately,
-    # nothing changes.
+    # The requester is an approver too, but cannot approve their own request: told privately
+    # at once, before any confirmation; nothing changes.
     private_before = thread.locator(".msg.ephemeral").count()
     approve.click()
-    page.locator("#confirm-root .dialog-foot button").last.click()
     expect(thread.locator(".msg.ephemeral")).to_have_count(private_before + 1, timeout=WAIT)
     expect(thread.locator(".msg.ephemeral").last).to_contain_text("so you cannot approve it")
+    expect(page.locator("#confirm-root")).to_be_hidden()
+    expect(thread.locator(".msg.ephemeral").last).not_to_contain_text("cannot be undone")
     expect(approve).to_be_visible()
 
-    # The approver approves (after the confirmation dialog); rootkey deletes the key through
-    # centralized root access and re-audits: the thread ends at "verified".
+    # The approver is asked privately to confirm what cannot be undone, and approves; rootkey
+    # deletes the key through centralized root access and re-audits: the thread ends at
+    # "verified".
     act_as(page, ids.APPROVER.user_id)
-    approve = page.locator("#thread").get_by_role("button", name="Approve")
+    approve = page.locator("#thread").get_by_role("button", name="Approve", exact=True)
     expect(approve).to_be_visible(timeout=WAIT)
     approve.click()
-    dialog = page.locator("#confirm-root .dialog")
-    expect(dialog).to_be_visible()
-    dialog.locator(".dialog-foot button").last.click()
+    asked = page.locator("#thread .msg.ephemeral").filter(has_text="cannot be undone")
+    expect(asked).to_be_visible(timeout=WAIT)
+    asked.get_by_role("button", name="Approve deletion").click()
     expect(page.locator("#thread-messages")).to_contain_text("verified", timeout=WAIT)
     expect(page.locator("#thread").get_by_role("button", name="Approve")).to_have_count(0)
     # The finding itself shows the fix in place: green, without its buttons; the other

@@ -313,8 +313,8 @@ def test_assume_root_runs_from_the_button_to_a_verified_fix(
     assert f"<@{APPROVER}>" in text and f"<!subteam^{APPROVER_GROUP}>" in text
     assert "prod" in text  # the account by its name too, not its id alone
     approve = next(b for b in posted["blocks"] if b["type"] == "actions")["elements"][0]
-    assert approve["action_id"] == ActionId.APPROVE and approve["value"] == str(req.id)
-    assert "confirm" in approve  # Approve asks first
+    assert approve["action_id"] == ActionId.REVIEW_APPROVAL and approve["value"] == str(req.id)
+    assert "confirm" not in approve  # the bot checks rights first, then asks to confirm
 
     click(bot, slack, ActionId.APPROVE, str(req.id), GROUP_APPROVER, posted["ts"])
     done = wait_state(bot, req.id, State.VERIFIED)
@@ -554,27 +554,18 @@ def test_status_lists_open_requests(
 ) -> None:
     bot, slack = assume_root_bot, fresh
     account = member_with_key(aws)
-    request_id, _ = ask_for_remediation(bot, slack, account)
-
-    # A second request for the same account is refused in the form while one is open.
     click(bot, slack, ActionId.REQUEST_REMEDIATION, f"{account}:", MALLORY)
-    mine = [c for c in slack.calls("views.update") if c.args["view"].get("submit")]
-    form = slack.wait_for(
-        lambda: (
-            (
-                forms := [
-                    c
-                    for c in slack.calls("views.update")
-                    if c.args["view"].get("submit")
-                    and json.loads(c.args["view"].get("private_metadata") or "{}").get("a")
-                    == account
-                    and c.args["view_id"] not in {m.args["view_id"] for m in mine}
-                ]
-            )
-            and {**forms[-1].args["view"], "id": forms[-1].args["view_id"]}
-        )
-    )
-    again = submit(bot.url, form, MALLORY, {"reason": "me too", "ticket": None}).json()
+    early = filled_form(slack, account)
+    forms = len(slack.calls("views.update"))
+    click(bot, slack, ActionId.REQUEST_REMEDIATION, f"{account}:", ALICE)
+    alices = filled_form(slack, account, after=forms)
+    assert submit(bot.url, alices, ALICE, {"reason": "unused", "ticket": None}).status_code == 200
+    [req] = slack.wait_for(lambda: bot.store.find(account_id=account))
+    request_id = req.id
+
+    # A form opened before the request was made is refused when sent: one request at a time.
+    assert len(bot.store.find(account_id=account)) == 1
+    again = submit(bot.url, early, MALLORY, {"reason": "me too", "ticket": None}).json()
     assert f"Request #{request_id} for {account} is already requested" in again["errors"]["reason"]
     assert len(bot.store.find(account_id=account)) == 1
 
@@ -1199,3 +1190,150 @@ def test_the_request_form_works_over_socket_mode(
             )
             assert posted.thread_ts == FINDING_TS
             assert bot.wait_healthy(5)["mode"] == "socket"
+
+
+# -- refused early: before the form is filled in, before any confirmation ---------------------
+
+
+def message_button(message: dict[str, Any], label: str) -> dict[str, Any]:
+    """The request message's button labelled ``label`` (as a person sees it)."""
+    return next(
+        e
+        for b in message["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["text"]["text"] == label
+    )
+
+
+def opened_modal(slack: SlackStandin, callback: str, after: int) -> dict[str, Any]:
+    """The first modal of ``callback`` the bot opened (views.open) after the first ``after``."""
+
+    def opened() -> dict[str, Any] | None:
+        for call in slack.calls("views.open")[after:]:
+            view = call.args["view"]
+            view = json.loads(view) if isinstance(view, str) else view
+            if view.get("callback_id") == callback:
+                return dict(view)
+        return None
+
+    return slack.wait_for(opened)
+
+
+def test_a_second_request_for_an_open_account_is_refused_at_the_button(
+    assume_root_bot: Bot, fresh: SlackStandin, aws: SimulatedAws
+) -> None:
+    bot, slack = assume_root_bot, fresh
+    account = member_with_key(aws)
+    request_id, ts = ask_for_remediation(bot, slack, account)
+    audits = len([e for e in bot.logs.splitlines() if account in e])
+    forms = len(slack.calls("views.update"))
+    # The attack on patience: someone else clicks "Request remediation" on the same finding.
+    # The form says at once that a request is open and links it; there is nothing to fill in.
+    click(bot, slack, ActionId.REQUEST_REMEDIATION, f"{account}:", MALLORY)
+    view = slack.wait_for(
+        lambda: next(
+            (
+                c.args["view"]
+                for c in slack.calls("views.update")[forms:]
+                if f"#{request_id}" in json.dumps(c.args["view"]["blocks"])
+            ),
+            None,
+        )
+    )
+    shown = json.dumps(view["blocks"])
+    assert "already" in shown and "requested" in shown
+    assert re.search(
+        rf"<http://[^|>]+/#{CHANNEL}/{ts}\|#{request_id}>", shown
+    )  # a link to the open request's message
+    assert not view.get("submit")  # no form to fill in
+    assert [r.id for r in bot.store.find(account_id=account)] == [request_id]
+    # No fresh audit was run for a form that cannot be submitted.
+    assert len([e for e in bot.logs.splitlines() if account in e]) == audits
+
+
+def test_self_approval_is_refused_before_any_confirmation(
+    assume_root_bot: Bot, fresh: SlackStandin, aws: SimulatedAws, root_access: RootAccessStandIn
+) -> None:
+    bot, slack = assume_root_bot, fresh
+    account = member_with_key(aws)
+    request_id, ts = ask_for_remediation(bot, slack, account, user=APPROVER)
+    approve = message_button(request_message(slack, request_id), "Approve")
+    # Slack shows a button's confirm dialog before anything reaches the bot: on the request
+    # message it would ask the requester to confirm a deletion they may not approve.
+    assert "confirm" not in approve
+    before = bot.store.get(request_id)
+    own = click_answer(bot, slack, ActionId(approve["action_id"]), approve["value"], APPROVER, ts)
+    assert "cannot approve it" in own and "cannot be undone" not in own
+    stranger = click_answer(
+        bot, slack, ActionId(approve["action_id"]), approve["value"], MALLORY, ts
+    )
+    assert "Only approvers can approve" in stranger and "cannot be undone" not in stranger
+    assert bot.store.get(request_id) == before
+    refusals = [e for e in bot.store.log(request_id) if e.event == "refused"]
+    assert [e.actor for e in refusals] == [APPROVER, MALLORY]
+
+    # Someone who may approve is asked privately to confirm; nothing is approved yet.
+    url = slack.response_url()
+    click(bot, slack, ActionId(approve["action_id"]), approve["value"], GROUP_APPROVER, ts, url)
+    asked = slack.answer_to(url)
+    assert asked.get("response_type", "ephemeral") == "ephemeral"
+    assert "cannot be undone" in json.dumps(asked)
+    assert bot.store.get(request_id).approvals == ()
+    [confirm] = [
+        e for b in asked["blocks"] if b["type"] == "actions" for e in b["elements"]
+        if e["value"] == str(request_id)
+    ]  # fmt: skip
+    click(bot, slack, ActionId(confirm["action_id"]), confirm["value"], GROUP_APPROVER, ts)
+    wait_state(bot, request_id, State.VERIFIED)
+    assert root_access.deleted() == [(account, root_access.key_id(account, 1))]
+
+
+def test_reject_asks_for_an_optional_reason_shown_and_logged(
+    assume_root_bot: Bot, fresh: SlackStandin, aws: SimulatedAws, root_access: RootAccessStandIn
+) -> None:
+    bot, slack = assume_root_bot, fresh
+    org = aws.create_organization(members=["prod", "legacy"])
+    account, account2 = (m.account_id for m in org.members)
+    for member in (account, account2):
+        aws.set_root_keys(member, [RootKeySpec(slot=1, active=True, created=days_ago(500))])
+    request_id, ts = ask_for_remediation(bot, slack, account)
+    reject = message_button(request_message(slack, request_id), "Reject")
+    action = ActionId(reject["action_id"])
+    # A stranger is refused at once: no form opens for them.
+    opened = len(slack.calls("views.open"))
+    stranger = click_answer(bot, slack, action, reject["value"], MALLORY, ts)
+    assert "Only approvers can reject" in stranger
+    assert len(slack.calls("views.open")) == opened
+    assert bot.store.get(request_id).state is State.REQUESTED
+
+    # An approver gets a form with an optional reason; nothing is rejected before it is sent.
+    click(bot, slack, action, reject["value"], APPROVER, ts)
+    form = opened_modal(slack, CallbackId.REJECT_REQUEST, after=opened)
+    assert bot.store.get(request_id).state is State.REQUESTED
+    [field] = [b for b in form["blocks"] if b.get("block_id") == "reason"]
+    assert field["optional"] is True
+    why = "The owner keeps it for the <!channel> DR runbook, see SEC-88"
+    ok = submit(bot.url, form, APPROVER, {"reason": why})
+    assert ok.status_code == 200 and not ok.text, ok.text
+    wait_state(bot, request_id, State.REJECTED)
+    said = wait_thread(slack, "*requested* → *rejected*")
+    assert "DR runbook" in said and "<!channel>" not in said  # shown, escaped
+    [line] = [e for e in bot.store.log(request_id) if e.to_state == "rejected"]
+    assert why in line.detail
+    assert root_access.sessions() == []
+    verified = subprocess.run(
+        [sys.executable, "-m", "bot", "log", "--verify", "--url", bot.db_url],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert verified.returncode == 0, verified.stderr
+
+    # Without a reason it is rejected all the same.
+    second, ts2 = ask_for_remediation(bot, slack, account2)
+    reject2 = message_button(request_message(slack, second), "Reject")
+    opened = len(slack.calls("views.open"))
+    click(bot, slack, ActionId(reject2["action_id"]), reject2["value"], GROUP_APPROVER, ts2)
+    form2 = opened_modal(slack, CallbackId.REJECT_REQUEST, after=opened)
+    assert submit(bot.url, form2, GROUP_APPROVER, {"reason": None}).status_code == 200
+    wait_state(bot, second, State.REJECTED)

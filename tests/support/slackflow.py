@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 import requests
 
+from bot.slack.action_ids import ActionId
 from simulator.slack import APP_ID, TEAM, Posted, SlackStandin
 from tests.support.signing import (
     FINDING_MESSAGE,
@@ -182,6 +183,27 @@ def button(message: Posted, block_id: str, action: str) -> dict[str, Any]:
     found = block(message, block_id)
     assert found is not None, f"no block {block_id}"
     return next(e for e in found["elements"] if e["action_id"] == action)
+
+
+def approve_as(url: str, slack: SlackStandin, message: Posted, request_id: int, user: str) -> None:
+    """Approve as a person does: the request message's Approve (the bot checks the rights),
+    then the button of the private confirmation it answers with."""
+    review = button(message, f"rootkey_decide:{request_id}", ActionId.REVIEW_APPROVAL)
+    response_url = slack.response_url()
+    reply = click(
+        url, slack, review["action_id"], review["value"], user, message.ts,
+        response_url=response_url,
+    )  # fmt: skip
+    assert reply.status_code == 200, reply.text
+    prompt = slack.answer_to(response_url)
+    confirm = next(
+        e
+        for b in prompt.get("blocks") or []
+        if b.get("type") == "actions"
+        for e in b["elements"]
+        if e["action_id"] == ActionId.APPROVE
+    )
+    press(url, slack, confirm, user, message.ts)
 
 
 def thread(slack: SlackStandin, channel: str, ts: str) -> list[str]:

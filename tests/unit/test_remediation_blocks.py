@@ -16,7 +16,7 @@ from bot.remediation.models import Approval, Request, RiskException
 from bot.remediation.progress import choose_mode
 from bot.remediation.states import Kind, Mode, State
 from bot.rules import csv_cell as neutralise
-from bot.slack.action_ids import ActionId
+from bot.slack.action_ids import ActionId, CallbackId
 from bot.slack.blocks import remediation as blocks
 from bot.slack.blocks.common import MAX_MESSAGE_TEXT, block_text
 from bot.slack.blocks.status import status_message
@@ -47,17 +47,36 @@ def dumped(message: blocks.Message) -> str:
     return json.dumps([b.to_dict() for b in message.blocks], ensure_ascii=False)
 
 
-def test_request_message_carries_ids_only_and_a_confirmed_approve() -> None:
+def test_request_message_carries_ids_only_and_no_confirm_before_the_rights_check() -> None:
     message = blocks.request_message(request(), "<@UAPP>", 2, UTC_ZONE)
     actions = message.blocks[-1].to_dict()
     approve, reject, cancel = actions["elements"]
-    assert (approve["action_id"], approve["value"]) == (ActionId.APPROVE, "12")
-    assert (reject["action_id"], reject["value"]) == (ActionId.REJECT, "12")
+    assert (approve["action_id"], approve["value"]) == (ActionId.REVIEW_APPROVAL, "12")
+    assert (reject["action_id"], reject["value"]) == (ActionId.REVIEW_REJECTION, "12")
     assert (cancel["action_id"], cancel["value"]) == (ActionId.CANCEL_REQUEST, "12")
     assert "nothing will be changed" in cancel["confirm"]["text"]["text"]
-    assert "cannot be undone" in approve["confirm"]["text"]["text"]
+    # Slack would show a confirm to whoever clicks, before the bot can refuse them.
+    assert "confirm" not in approve and "confirm" not in reject
     assert "2 approvals needed" in dumped(message)
     assert "Expires 2026-12-03 09:12 UTC" in dumped(message)
+
+
+def test_the_approval_prompt_asks_to_confirm_what_cannot_be_undone() -> None:
+    prompt = blocks.approval_prompt(request(kind=Kind.REMEDIATION, dry_run=False), UTC_ZONE)
+    [button] = next(b for b in prompt.blocks if b.to_dict()["type"] == "actions").to_dict()[
+        "elements"
+    ]
+    assert (button["action_id"], button["value"]) == (ActionId.APPROVE, "12")
+    assert "cannot be undone" in dumped(prompt)
+    dry = blocks.approval_prompt(request(kind=Kind.REMEDIATION, dry_run=True), UTC_ZONE)
+    assert "Nothing will be deleted" in dumped(dry)
+
+
+def test_the_reject_form_has_an_optional_reason_and_ids_only() -> None:
+    view = blocks.reject_modal(request()).to_dict()
+    assert view["callback_id"] == CallbackId.REJECT_REQUEST and view["private_metadata"] == "12"
+    [reason] = [b for b in view["blocks"] if b.get("block_id") == "reason"]
+    assert reason["optional"] is True
 
 
 def test_user_text_cannot_mention_or_link() -> None:
@@ -160,6 +179,9 @@ def test_a_dry_run_request_says_so_to_the_approvers() -> None:
         blocks.request_message(request(mode=Mode.ASSUME_ROOT, dry_run=True), "x", 1, UTC_ZONE)
     )
     assert "*dry run*: nothing will be deleted" in dry
-    assert "Approve a dry run for 111111111111? Nothing will be deleted." in dry
+    asked = dumped(blocks.approval_prompt(request(mode=Mode.ASSUME_ROOT, dry_run=True), UTC_ZONE))
+    assert "Approve a dry run for 111111111111? Nothing will be deleted." in asked
     real = dumped(blocks.request_message(request(mode=Mode.ASSUME_ROOT), "x", 1, UTC_ZONE))
-    assert "dry run" not in real and "Deletion cannot be undone." in real
+    assert "dry run" not in real
+    real_asked = dumped(blocks.approval_prompt(request(mode=Mode.ASSUME_ROOT), UTC_ZONE))
+    assert "dry run" not in real_asked and "Deletion cannot be undone." in real_asked

@@ -125,8 +125,14 @@ class RemediationService:
     def approve(self, request_id: int, user: str) -> Request:
         return self.decisions.approve(request_id, user)
 
-    def reject(self, request_id: int, user: str) -> Request:
-        return self.decisions.reject(request_id, user)
+    def may_approve(self, request_id: int, user: str) -> Request:
+        return self.decisions.may_approve(request_id, user)
+
+    def may_reject(self, request_id: int, user: str) -> Request:
+        return self.decisions.may_reject(request_id, user)
+
+    def reject(self, request_id: int, user: str, reason: str | None = None) -> Request:
+        return self.decisions.reject(request_id, user, reason)
 
     def verify(self, request_id: int, user: str) -> Request:
         return self.decisions.verify(request_id, user)

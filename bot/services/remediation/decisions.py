@@ -22,6 +22,7 @@ from bot.remediation.errors import (
     StaleState,
 )
 from bot.remediation.events import (
+    AlreadyRequested,
     CannotAudit,
     ExceptionOffer,
     FormContext,
@@ -32,7 +33,12 @@ from bot.remediation.events import (
 )
 from bot.remediation.keys import KeyPrint, prints_of
 from bot.remediation.models import Request
-from bot.remediation.progress import clean_reason, clean_ticket, exception_end
+from bot.remediation.progress import (
+    clean_optional_reason,
+    clean_reason,
+    clean_ticket,
+    exception_end,
+)
 from bot.remediation.states import TRACKED_STATES, Kind, State
 from bot.rules import is_user_id
 from bot.services.ports import ApproverDirectory, NotDelivered
@@ -78,7 +84,13 @@ class Decisions:
         return self.core.now().astimezone(self.core.config.zone).date()
 
     def form(self, ctx: FormContext, user: str) -> FormOutcome:
-        """What the request form offers after a fresh audit of the account."""
+        """What the request form offers after a fresh audit of the account; an open request
+        of the same kind is said before any audit (a form that could not be sent is never
+        shown to be filled in)."""
+        for other in self.open_for(ctx.kind, ctx.account_id):
+            return AlreadyRequested(
+                ctx.account_id, other.id, other.state.value, other.channel, other.message_ts
+            )
         result = self.core.audit_one(ctx.account_id, "button", user)
         verdict = verdict_of(result, ctx.account_id)
         if verdict.status is Status.COMPLIANT:
@@ -213,9 +225,13 @@ class Decisions:
             )
         return prints_of(state.keys)
 
+    def open_for(self, kind: Kind, account_id: str) -> list[Request]:
+        """The account's open requests of ``kind`` (one at most: the store refuses a second)."""
+        return self.core.store.find(OPEN_FOR_ACCOUNT, kind=kind, account_id=account_id)
+
     def refuse_if_open(self, kind: Kind, account_id: str) -> None:
         """``InvalidInput`` naming the open request of this kind for the account, if any."""
-        for other in self.core.store.find(OPEN_FOR_ACCOUNT, kind=kind, account_id=account_id):
+        for other in self.open_for(kind, account_id):
             raise InvalidInput(
                 "reason", f"Request #{other.id} for {account_id} is already {other.state.value}."
             )
@@ -264,6 +280,27 @@ class Decisions:
             req = self.core.store.get(request_id)
         return req
 
+    def may_approve(self, request_id: int, user: str) -> Request:
+        """The first step of an approval, before anyone is asked to confirm a deletion: the
+        request when ``user`` may approve it now; else the refusal, logged and raised (the
+        requester, a stranger, a decided request are refused before any confirmation)."""
+        req = self.fresh(request_id)
+        try:
+            rights.check_approve(req, user, self.approvers(), self.core.naming())
+        except (NotAllowed, StaleState, ApproverLookupFailed) as exc:
+            self.refuse(req, user, "approve", exc)
+        return req
+
+    def may_reject(self, request_id: int, user: str) -> Request:
+        """The first step of a rejection, before the reason is asked for: the request when
+        ``user`` may reject it now; else the refusal, logged and raised."""
+        req = self.fresh(request_id)
+        try:
+            rights.check_reject(req, user, self.approvers(), self.core.naming())
+        except (NotAllowed, StaleState, ApproverLookupFailed) as exc:
+            self.refuse(req, user, "reject", exc)
+        return req
+
     def approve(self, request_id: int, user: str) -> Request:
         core = self.core
         required = core.config.required_approvals
@@ -302,22 +339,27 @@ class Decisions:
             core.background(self.execution.proceed, done.id)
         return done
 
-    def reject(self, request_id: int, user: str) -> Request:
+    def reject(self, request_id: int, user: str, reason: str | None = None) -> Request:
+        """Reject a waiting request (rights checked again); ``reason``, optional, is written
+        in the rejection's log line and said in the thread."""
         core = self.core
-        req = self.fresh(request_id)
-        try:
-            rights.check_reject(req, user, self.approvers(), core.naming())
-        except (NotAllowed, StaleState, ApproverLookupFailed) as exc:
-            self.refuse(req, user, "reject", exc)
+        why = clean_optional_reason(reason)
+        req = self.may_reject(request_id, user)
+        detail = f"rejected: {why}" if why else "rejected"
         moved = core.store.transition(
-            req.id, State.REQUESTED, State.REJECTED, user, "rejected", core.now(),
+            req.id, State.REQUESTED, State.REJECTED, user, detail, core.now(),
             actor_name=core.name_of(user),
         )  # fmt: skip
         if moved is None:
             current = core.store.get(req.id)
             self.refuse(current, user, "reject", StaleState(req.id, current.state.value, "reject"))
         core.refresh(moved, user)
-        core.notifier.request_moved(moved, State.REQUESTED, "nothing will be changed", user)
+        said = (
+            f"Reason: {why.rstrip('.')}. Nothing will be changed"
+            if why
+            else "nothing will be changed"
+        )
+        core.notifier.request_moved(moved, State.REQUESTED, said, user)
         return moved
 
     def revoke(self, request_id: int, user: str) -> Request:

@@ -268,35 +268,28 @@ def recorded_keys_text(req: Request) -> str:
 
 
 def request_message(req: Request, approvers: str, required: int, zone: ZoneInfo) -> Message:
-    """The request with Approve (confirmed) and Reject, mentioning the approvers."""
+    """The request with Approve and Reject, mentioning the approvers. Neither carries a Slack
+    confirm dialog: Slack would show it to whoever clicks, before the bot can refuse them (the
+    requester asked to confirm a deletion they may not approve). The bot checks the clicker's
+    rights first, then asks to confirm (``approval_prompt``) or for a reason (``reject_modal``).
+    """
     so_far = ", ".join(f"<@{u}>" for u in req.approvers_so_far)
     needed = f"{required} approval{'s' if required != 1 else ''} needed"
     progress = f" · approved so far by {so_far}" if so_far else ""
-    confirm_text = (
-        f"Approve a dry run for {req.account_id}? Nothing will be deleted."
-        if req.kind is Kind.REMEDIATION and req.dry_run
-        else f"Approve deleting the root access keys of {req.account_id}? Deletion cannot be "
-        "undone."
-        if req.kind is Kind.REMEDIATION
-        else f"Accept the risk for {req.account_id} until {when(req.exception_until, zone)}?"
-    )
     buttons = ActionsBlock(
         block_id=f"rootkey_decide:{req.id}",
         elements=[
             ButtonElement(
                 text="Approve",
-                action_id=ActionId.APPROVE.value,
+                action_id=ActionId.REVIEW_APPROVAL.value,
                 value=str(req.id),
                 style="primary",
-                confirm=ConfirmObject(
-                    title="Approve this request?",
-                    text=truncate(confirm_text, 300),
-                    confirm="Approve",
-                    deny="Cancel",
-                ),
             ),
             ButtonElement(
-                text="Reject", action_id=ActionId.REJECT.value, value=str(req.id), style="danger"
+                text="Reject",
+                action_id=ActionId.REVIEW_REJECTION.value,
+                value=str(req.id),
+                style="danger",
             ),
             cancel_button(req, "Withdraw / cancel"),
         ],
@@ -311,6 +304,54 @@ def request_message(req: Request, approvers: str, required: int, zone: ZoneInfo)
     ]
     text = f"{kind_word(req.kind)} request #{req.id} for {req.account_id} waits for approval"
     return check_limits(Message(blocks=blocks, text=text))
+
+
+def approval_question(req: Request, zone: ZoneInfo) -> str:
+    """What an approver confirms: a dry run, a deletion that cannot be undone, or a risk."""
+    if req.kind is Kind.REMEDIATION and req.dry_run:
+        return f"Approve a dry run for {req.account_id}? Nothing will be deleted."
+    if req.kind is Kind.REMEDIATION:
+        return (
+            f"Approve deleting the root access keys of {req.account_id}? Deletion cannot be undone."
+        )
+    return f"Accept the risk for {req.account_id} until {when(req.exception_until, zone)}?"
+
+
+def approval_prompt(req: Request, zone: ZoneInfo) -> Message:
+    """Private to someone who may approve (rights checked): the question, and the button
+    that approves (the bot checks the rights again when it is clicked)."""
+    question = f"*Request #{req.id}*: {escape(approval_question(req, zone))}"
+    confirm = ActionsBlock(
+        block_id=f"rootkey_confirm_approval:{req.id}",
+        elements=[
+            ButtonElement(
+                text="Approve" if req.kind is Kind.EXCEPTION or req.dry_run else "Approve deletion",
+                action_id=ActionId.APPROVE.value,
+                value=str(req.id),
+                style="primary",
+            )
+        ],
+    )
+    blocks = [mrkdwn_section(question), mrkdwn_section(recorded_keys_text(req)), confirm]
+    return check_limits(Message(blocks=blocks, text=truncate(approval_question(req, zone), 3000)))
+
+
+def reject_modal(req: Request) -> View:
+    """Reject ``req``, with a reason if the approver gives one (logged, said in the thread)."""
+    blocks = [
+        mrkdwn_section(
+            f"Reject {kind_word(req.kind).lower()} request #{req.id} for "
+            f"{account_text(req.account_id, req.account_name)}? Nothing will be changed."
+        ),
+        text_input(
+            "reason",
+            "Reason",
+            multiline=True,
+            optional=True,
+            hint="Shown in the request's thread and kept in the audit log",
+        ),
+    ]
+    return modal(CallbackId.REJECT_REQUEST.value, "Reject request", blocks, str(req.id), "Reject")
 
 
 def decided_message(req: Request, line: str, zone: ZoneInfo) -> Message:

@@ -8,12 +8,14 @@ private messages, reminders, and the request form a fresh audit allows.
 
 from __future__ import annotations
 
+import re
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.views import View
 
 from bot.remediation.errors import LeaseLost
 from bot.remediation.events import (
+    AlreadyRequested,
     CannotAudit,
     Checked,
     Deleted,
@@ -40,6 +42,9 @@ from bot.slack.blocks.remediation import (
     thread_note,
     when,
 )
+
+# A permalink as Slack returns it: an http(s) URL without the characters that end a link.
+SAFE_LINK = re.compile(r"https?://[^\s<>|]+")
 
 
 def elapsed(seconds: float) -> str:
@@ -171,8 +176,17 @@ def assigned_message(req: Request) -> Message:
 # -- the request form ----------------------------------------------------------------------------
 
 
-def form_view(outcome: FormOutcome) -> View:
-    """The request form (or why there is none) after a fresh audit."""
+def form_view(outcome: FormOutcome, link: str | None = None) -> View:
+    """The request form (or why there is none) after a fresh audit; ``link``: the permalink
+    of the open request's message when there is one (``AlreadyRequested``)."""
+    if isinstance(outcome, AlreadyRequested):
+        number = f"#{outcome.request_id}"
+        shown = f"<{link}|{number}>" if link and SAFE_LINK.fullmatch(link) else number
+        return info_modal(
+            f":hourglass_flowing_sand: Request {shown} for {outcome.account_id} is already "
+            f"{escape(outcome.state)}: there is nothing to ask again. Follow it in its thread; "
+            "once it is decided, withdrawn or expired, a new request can be made."
+        )
     if isinstance(outcome, NothingToRemedy):
         return info_modal(
             f":white_check_mark: A fresh audit finds no root access key in "
