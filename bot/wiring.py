@@ -143,7 +143,8 @@ def root_alerts(
         )
         return []
     from bot.aws.queue import EventQueue
-    from bot.services.alerts import AlertPoller, AlertService, DeletionFollowUp
+    from bot.services.alert_followup import DeletionFollowUp
+    from bot.services.alerts import AlertPoller, AlertService
     from bot.slack.alerts import SlackAlerts
     from bot.store.alerts import AlertStore
 

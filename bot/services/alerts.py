@@ -7,23 +7,27 @@ For every message of the events queue (``ROOTKEY_EVENTS_QUEUE_URL``):
 2. classify it; anything but root key activity is deleted and counted;
 3. claim the event by its ``eventID`` in the store: of any number of replicas and redeliveries,
    one handles it; an event handled before is deleted without a post;
-4. tell the notifier (a created or reactivated key: a new alert; a use: the key's window,
-   opened or updated in place; a deletion: notes in the threads of the account's open alerts,
-   and the follow-up that re-audits tracked requests);
-5. delete the message only after that, so a crash leaves it on the queue: redelivered, it is
-   either done (deleted, nothing posted) or, when its claim is stale, taken over by a process
-   that first looks for the earlier post (``delivery`` ids), then posts.
+4. record the event as done with its alert in the store, in one transaction (a created or
+   reactivated key: a new alert, and a key change from then on; a use: counted into the key's
+   window; a deletion: its notes, after the follow-up that notes open requests and re-audits
+   tracked ones);
+5. post it (a new alert; a window opened, or updated in place; notes in the threads of the
+   key's alerts) and delete the message. The message leaves the queue once its alert is
+   posted or waits in the store for its post, never before: an alert Slack refused is
+   posted by ``post_unposted`` after a later poll, however long Slack was gone (the queue's
+   redrive limit no longer matters), one store-backed outbox for every kind. A crash before
+   the record leaves the message on the queue: redelivered, its claim is taken over once
+   stale; a crash after it leaves the alert to ``post_unposted``, which looks for an earlier
+   post (``delivery`` ids) before posting.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -31,12 +35,11 @@ from typing import Protocol
 from bot.aws.queue import Received
 from bot.events.classify import classify
 from bot.events.fold import Uses
-from bot.events.models import Activity, NotAnEvent, RootActivity
+from bot.events.models import Activity, ApiCall, NotAnEvent, RootActivity
 from bot.events.parse import parse_message
-from bot.remediation.models import Request
-from bot.remediation.states import TRACKED_STATES, Kind, State
 from bot.services.ports import NO_METRICS, Metrics
-from bot.store.alerts import Alert, AlertStore, Claim
+from bot.store.alert_rows import NOTES, Alert
+from bot.store.alerts import AlertStore, Claim
 from bot.store.records import StoreError
 
 log = logging.getLogger(__name__)
@@ -48,8 +51,7 @@ ERROR_PAUSE = 5.0  # seconds between polls after the queue or the store failed
 KEEP_EVENTS = timedelta(days=15)  # SQS keeps a message 14 days at most
 KEEP_ALERTS = timedelta(days=90)  # what used a key looks 90 days back for the keys alerts saw
 PRUNE_EVERY = timedelta(hours=1)
-RETRY_PAUSE = timedelta(seconds=30)  # after a window's post failed again, before the next try
-OPEN_STATES = (State.REQUESTED, State.APPROVED, *TRACKED_STATES)
+RETRY_PAUSE = timedelta(seconds=30)  # after an alert's post failed again, before the next try
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,32 @@ class AlertNotifier(Protocol):
     def uses_updated(self, placed: Placed, uses: Uses, account_name: str | None) -> None: ...
 
     def key_deleted(
-        self, activity: RootActivity, account_name: str | None, threads: Sequence[Placed]
-    ) -> None: ...
+        self,
+        activity: RootActivity,
+        account_name: str | None,
+        threads: Sequence[Placed],
+        *,
+        delivery: str | None = None,
+        posted_since: datetime | None = None,
+    ) -> Placed | None:
+        """The note in each of ``threads``; where the notes are once all are in (None: not
+        all), ``ts`` the last one's, or empty with no thread."""
+        ...
+
+
+def activity_of(alert: Alert) -> RootActivity:
+    """A key's event as its stored alert keeps it: enough to build its message again."""
+    ip, agent = (*alert.origin, "", "")[:2]
+    call = ApiCall(
+        event_id=alert.event_id,
+        detail_type="AWS API Call via CloudTrail",
+        account_id=alert.account_id,
+        at=alert.at,
+        region="",
+        source_ip=ip,
+        user_agent=agent,
+    )
+    return RootActivity(Activity(alert.activity), call, alert.key_id)
 
 
 def utcnow() -> datetime:
@@ -216,33 +242,32 @@ class AlertService:
             return False
 
     def act(self, activity: RootActivity, posted_since: datetime | None) -> bool:
+        """Record the event (done) and its alert in the store, then post it: the message may
+        leave the queue once the alert is posted or waits in the store for its post."""
         name = self.account_name(activity.account_id)
-        delivery = f"event-{activity.event_id}"
-        if activity.activity in (Activity.KEY_CREATED, Activity.KEY_REACTIVATED):
-            placed = self.notifier.key_alert(
-                activity, name, delivery=delivery, posted_since=posted_since
-            )
-            if placed is None:  # Slack did not take it: the message comes back, posted then
-                self.store.release(activity.event_id, self.owner)
-                self.count("undelivered")
-                return False
-            self.store.record_alert(
-                event_id=activity.event_id,
-                owner=self.owner,
-                activity=activity.activity.value,
-                account_id=activity.account_id,
-                key_id=activity.key_id,
-                at=activity.call.at,
-                channel=placed.channel,
-                ts=placed.ts,
-                now=self.now(),
-            )
-            self.count("posted")
-            self.posted(activity)
-            return True
         if activity.activity is Activity.KEY_USED:
             return self.fold(activity, name, posted_since)
-        return self.deleted(activity, name)
+        threads: list[Placed] = []
+        if activity.activity is Activity.KEY_DELETED:
+            threads = self.threads(activity.account_id, activity.key_id)
+            if self.on_key_deleted is not None:  # the remediation side: its notes and re-audit
+                self.on_key_deleted(activity, threads)
+        call = activity.call
+        alert = self.store.record_alert(
+            event_id=activity.event_id,
+            owner=self.owner,
+            activity=activity.activity.value,
+            account_id=activity.account_id,
+            key_id=activity.key_id,
+            at=call.at,
+            now=self.now(),
+            origin=(call.source_ip, call.user_agent),
+        )
+        if alert is None:  # another process took the event over: it records it
+            return False
+        if alert.channel:
+            self.deliver(alert, alert.channel, name, posted_since, activity)
+        return True
 
     def fold(self, activity: RootActivity, name: str | None, posted_since: datetime | None) -> bool:
         call = activity.call
@@ -261,19 +286,19 @@ class AlertService:
         self.count("folded")
         alert = folded.alert
         if folded.opened and alert.channel:  # this use opened the window: its process posts
-            self.post_window(alert, alert.channel, name, posted_since, activity)
+            self.deliver(alert, alert.channel, name, posted_since, activity)
         elif alert.ts is None:
             # Not posted: the opener gave it back (Slack refused) or is gone; take it over,
             # looking for an earlier post of it first.
             now = self.now()
             claim = self.store.claim_post(alert.id, self.owner, now, now - self.lease)
             if claim is not None:
-                self.post_window(alert, claim, name, alert.created_at, activity)
+                self.deliver(alert, claim, name, alert.created_at, activity)
         else:
             self.refresh(alert, name)
         return True
 
-    def post_window(
+    def deliver(
         self,
         alert: Alert,
         claim: str,
@@ -281,31 +306,52 @@ class AlertService:
         since: datetime | None,
         activity: RootActivity | None = None,
     ) -> bool:
-        """Post a window's message under ``claim``; True when Slack took it. When it did not,
-        the window is given back and waits in the store for ``post_unposted``."""
-        assert alert.uses is not None
-        placed = self.notifier.uses_opened(
-            alert.uses, name, delivery=f"uses-{alert.id}", posted_since=since
-        )
+        """Post an alert of any kind under ``claim``; True when Slack took it. When it did not,
+        the alert is given back and waits in the store for ``post_unposted``. ``since``: look
+        for an earlier post of it first (another process may have posted and died)."""
+        if alert.uses is not None:
+            placed = self.notifier.uses_opened(
+                alert.uses, name, delivery=f"uses-{alert.id}", posted_since=since
+            )
+        elif alert.activity == NOTES:
+            placed = self.notifier.key_deleted(
+                activity or activity_of(alert),
+                name,
+                self.threads(alert.account_id, alert.key_id),
+                delivery=f"note-{alert.event_id}",
+                posted_since=since,
+            )
+        else:
+            placed = self.notifier.key_alert(
+                activity or activity_of(alert),
+                name,
+                delivery=f"event-{alert.event_id}",
+                posted_since=since,
+            )
         if placed is None:
             self.store.release_post(alert.id, claim)
             self.count("undelivered")
             return False
         self.store.set_message(alert.id, placed.channel, placed.ts)
+        if alert.activity == NOTES:
+            self.count("noted")
+            return True
         self.count("posted")
-        if activity is not None:
-            self.posted(activity)
-        latest = self.store.get(alert.id)  # uses counted meanwhile by other processes
-        if latest.version != alert.version:
-            self.refresh(latest, name)
+        self.posted(activity or activity_of(alert))
+        if alert.uses is not None:
+            latest = self.store.get(alert.id)  # uses counted meanwhile by other processes
+            if latest.version != alert.version:
+                self.refresh(latest, name)
         return True
 
     def post_unposted(self) -> None:
-        """Post the windows whose message is not there: Slack refused it, or the process that
-        counted the use died before posting. A use's queue message is deleted once it is
-        counted (its window waits in the store, durably), so this is what posts it once Slack
-        takes posts again, with no other use needed; each window once (``claim_post``). Run
-        after every poll; after a post failed here, not again before ``retry_pause``."""
+        """Post the alerts whose message is not there, of every kind: Slack refused it, or the
+        process that recorded the event died before posting. An event's queue message is
+        deleted once its alert is recorded (it waits in the store, durably), so this is what
+        posts it once Slack takes posts again, however long Slack was gone: each alert once
+        (``claim_post``), after looking for an earlier post of it. Run after every poll; after
+        a post failed here, not again before ``retry_pause``. A failure of another kind on one
+        alert holds back none of the others (it is tried again once its claim is stale)."""
         now = self.now()
         if self.retry_at is not None and now < self.retry_at:
             return
@@ -313,7 +359,15 @@ class AlertService:
             claim = self.store.claim_post(alert.id, self.owner, now, now - self.lease)
             if claim is None:
                 continue  # another process is posting it
-            if not self.post_window(alert, claim, self.account_name(alert.account_id), None):
+            try:
+                posted = self.deliver(
+                    alert, claim, self.account_name(alert.account_id), alert.created_at
+                )
+            except Exception:
+                self.count("failed")
+                log.exception("events: alert %d could not be posted; tried again later", alert.id)
+                continue
+            if not posted:
                 self.retry_at = now + self.retry_pause
                 return
         self.retry_at = None
@@ -333,19 +387,15 @@ class AlertService:
             shown = alert.version
             alert = self.store.get(alert.id)
 
-    def deleted(self, activity: RootActivity, name: str | None) -> bool:
+    def threads(self, account_id: str, key_id: str) -> list[Placed]:
+        """The threads a deletion of ``key_id`` is noted in: the posted alerts of that key in
+        the account, of the last ``NOTE_WINDOW`` (none for a key id not readable)."""
         since = self.now() - NOTE_WINDOW
-        threads = [
+        return [
             Placed(a.channel, a.ts)
-            for a in self.store.recent(activity.account_id, since)
-            if a.channel and a.ts and activity.key_id and a.key_id == activity.key_id
+            for a in self.store.recent(account_id, since)
+            if a.channel and a.ts and key_id and a.key_id == key_id
         ]
-        self.notifier.key_deleted(activity, name, threads)
-        if self.on_key_deleted is not None:  # the remediation side: its notes and re-audit
-            self.on_key_deleted(activity, threads)
-        self.store.finish(activity.event_id, self.owner, self.now())
-        self.count("noted")
-        return True
 
     def first_time(self, message: Received) -> bool:
         """True the first time this process meets ``message`` among those it logs."""
@@ -411,60 +461,3 @@ class AlertPoller:
             self.service.handle_batch(self.queue, messages)
         self.service.post_unposted()
         return len(messages)
-
-
-class OpenRequests(Protocol):
-    """The remediation store's view the follow-up needs."""
-
-    def find(self, states: Iterable[State], *, kind: Kind | None = None) -> list[Request]: ...
-
-
-class DeletionFollowUp:
-    """After root deleted a key: a note in the thread of each open remediation request of the
-    account (unless the alert's note is already there) and, for a tracked request, a re-audit
-    (``recheck``) that moves it on, to verified when no key is left. The re-audit runs on a
-    worker of its own, ``delay`` seconds later (IAM's summary may lag a few seconds), so the
-    queue is never held up by an audit."""
-
-    def __init__(
-        self,
-        requests: OpenRequests,
-        notifier: AlertNotifier,
-        recheck: Callable[[Request], object],
-        *,
-        account_name: Callable[[str], str | None] = lambda _: None,
-        delay: float = 5.0,
-    ) -> None:
-        self.requests = requests
-        self.notifier = notifier
-        self.recheck = recheck
-        self.account_name = account_name
-        self.delay = delay
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rootkey-deleted")
-
-    def __call__(self, activity: RootActivity, noted: Sequence[Placed]) -> None:
-        found = [
-            r
-            for r in self.requests.find(OPEN_STATES, kind=Kind.REMEDIATION)
-            if r.account_id == activity.account_id
-        ]
-        for req in found:
-            thread = req.thread_ts or req.message_ts
-            if thread and Placed(req.channel, thread) not in noted:
-                name = self.account_name(activity.account_id)
-                self.notifier.key_deleted(activity, name, [Placed(req.channel, thread)])
-            if req.state in TRACKED_STATES:
-                self.pool.submit(self.later, req)
-
-    def later(self, req: Request) -> None:
-        time.sleep(self.delay)
-        try:
-            self.recheck(req)
-        except Exception:  # a worker thread: the sweep's next recheck tries again
-            log.exception("events: re-audit of request #%d after a root deletion failed", req.id)
-
-    def start(self) -> None:
-        """Started with the bot (its worker starts with the first deletion)."""
-
-    def shutdown(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)

@@ -70,11 +70,32 @@ class SlackAlerts:
             log.error("events: could not update the alert %s: %s", placed.ts, exc.error)
 
     def key_deleted(
-        self, activity: RootActivity, account_name: str | None, threads: Sequence[Placed]
-    ) -> None:
+        self,
+        activity: RootActivity,
+        account_name: str | None,
+        threads: Sequence[Placed],
+        *,
+        delivery: str | None = None,
+        posted_since: datetime | None = None,
+    ) -> Placed | None:
+        """The note in each thread (with ``posted_since``, none where an earlier try put it);
+        where they are once all are in, None when Slack refused one."""
         note = blocks.key_deleted_note(activity, self.zone)
+        since = f"{(posted_since - LOOK_BACK).timestamp():.6f}" if posted_since else ""
+        last, complete = "", True
         for placed in threads:
+            if delivery and since:
+                found = self.poster.find_delivery(placed.channel, delivery, since, placed.ts)
+                if found is not None and found.ts:
+                    last = found.ts
+                    continue
             try:
-                self.poster.post(placed.channel, note, thread_ts=placed.ts)
+                posted = self.poster.post(
+                    placed.channel, note, thread_ts=placed.ts, delivery_id=delivery
+                )
             except DeliveryError as exc:
                 log.error("events: could not note the deletion in %s: %s", placed.ts, exc.error)
+                complete = False
+                continue
+            last = posted.ts or last
+        return Placed(self.channel, last) if complete else None

@@ -11,15 +11,18 @@ least once and every replica polls, so ``claim_event`` decides:
 - ``Claim.TAKEN_OVER``: another process claimed it more than ``lease`` ago and never finished
   (it died, perhaps after posting): this process handles it, looking for the earlier post first.
 
-``root_alerts`` holds each alert message: a created or reactivated key (one per event), or a
-key's uses in one 10-minute window (one per account, key and window, ``fold_key`` unique), whose
-counts are added in the same transaction that marks the use's event done, so a use is counted
-once whatever the redeliveries.
+``root_alerts`` holds each alert message: a created or reactivated key, or a deletion's notes
+(one per event), or a key's uses in one 10-minute window (one per account, key and window,
+``fold_key`` unique), whose counts are added in the same transaction that marks the use's event
+done, so a use is counted once whatever the redeliveries. Every row is written, and its event
+done, before its post: it is the outbox. A row without ``ts`` waits for its post
+(``unposted``, taken with ``claim_post``; ``bot.store.alert_posts``), so a queue message leaves
+the queue once its alert is posted or waits here, never lost to a Slack outage.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,6 +46,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bot.events.fold import Uses
 from bot.remediation.keys import KeyChange
 from bot.store.alert_posts import claimable, posting
+from bot.store.alert_rows import NOTES, Alert, alert_of, uses_of
 from bot.store.engine import database_errors
 from bot.store.models import Base, BigId, JsonType, UtcDateTime, table_of
 
@@ -99,22 +103,6 @@ class Claim(StrEnum):
 class Claimed:
     claim: Claim
     since: datetime | None = None  # TAKEN_OVER: when the earlier process claimed it
-
-
-@dataclass(frozen=True)
-class Alert:
-    """An alert message as stored: where it is (once posted) and, for uses, the fold."""
-
-    id: int
-    activity: str
-    account_id: str
-    key_id: str
-    event_id: str
-    uses: Uses | None
-    version: int
-    channel: str | None
-    ts: str | None
-    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -231,7 +219,7 @@ class AlertStore:
         with self.writing() as conn:
             return self.finish_event(conn, event_id, owner, now, None)
 
-    # -- created / reactivated -------------------------------------------------------------
+    # -- created / reactivated / deleted ---------------------------------------------------
 
     def record_alert(
         self,
@@ -242,11 +230,15 @@ class AlertStore:
         account_id: str,
         key_id: str,
         at: datetime,
-        channel: str | None,
-        ts: str | None,
         now: datetime,
-    ) -> Alert:
-        """A posted (or, without ``ts``, undeliverable) alert; the event is done with it."""
+        origin: Sequence[str] = (),
+        channel: str | None = None,
+        ts: str | None = None,
+    ) -> Alert | None:
+        """A key's event recorded, and done, in one transaction: a created or reactivated key
+        is a key change from now on, before any post. Without ``ts`` the alert waits for its
+        post under this process's claim (``unposted``). None when this process no longer holds
+        the event (another took it over)."""
         with self.writing() as conn:
             alert_id = conn.execute(
                 insert(ALERTS)
@@ -258,15 +250,17 @@ class AlertStore:
                     first_at=at,
                     last_at=at,
                     counts={},
-                    sources=[],
+                    sources=list(origin),
                     version=1,
-                    channel=channel,
+                    channel=channel if ts else posting(owner, now),
                     ts=ts,
                     created_at=now,
                 )
                 .returning(ALERTS.c.id)
             ).scalar_one()
-            self.finish_event(conn, event_id, owner, now, alert_id)
+            if not self.finish_event(conn, event_id, owner, now, alert_id):
+                conn.rollback()
+                return None
             return self.load(conn, alert_id)
 
     # -- uses --------------------------------------------------------------------------------
@@ -380,12 +374,12 @@ class AlertStore:
             )
 
     def unposted(self, limit: int = 10) -> list[Alert]:
-        """Windows whose message is not posted yet, oldest first (``claim_post`` says which
-        of them may be taken)."""
+        """Alerts of every kind whose message is not posted yet, oldest first (``claim_post``
+        says which of them may be taken)."""
         with self.reading() as conn:
             rows = conn.execute(
                 select(ALERTS)
-                .where(ALERTS.c.fold_key.is_not(None), ALERTS.c.ts.is_(None))
+                .where(ALERTS.c.ts.is_(None))
                 .order_by(ALERTS.c.created_at, ALERTS.c.id)
                 .limit(limit)
             ).all()
@@ -433,7 +427,11 @@ class AlertStore:
         with self.reading() as conn:
             rows = conn.execute(
                 select(ALERTS)
-                .where(ALERTS.c.created_at >= since, ALERTS.c.ts.is_not(None))
+                .where(
+                    ALERTS.c.created_at >= since,
+                    ALERTS.c.ts.is_not(None),
+                    ALERTS.c.activity != NOTES,
+                )
                 .order_by(ALERTS.c.created_at.desc(), ALERTS.c.id.desc())
                 .limit(limit)
             ).all()
@@ -448,37 +446,11 @@ class AlertStore:
                     ALERTS.c.account_id == account_id,
                     ALERTS.c.created_at >= since,
                     ALERTS.c.ts.is_not(None),
+                    ALERTS.c.activity != NOTES,
                 )
                 .order_by(ALERTS.c.created_at, ALERTS.c.id)
             ).all()
         return [alert_of(r) for r in rows]
-
-
-def uses_of(row: Any) -> Uses:
-    return Uses(
-        account_id=row.account_id,
-        key_id=row.key_id,
-        window=row.window_start,
-        first_at=row.first_at,
-        last_at=row.last_at,
-        counts={str(k): int(v) for k, v in (row.counts or {}).items()},
-        sources=tuple(str(s) for s in row.sources or ()),
-    )
-
-
-def alert_of(row: Any) -> Alert:
-    return Alert(
-        id=row.id,
-        activity=row.activity,
-        account_id=row.account_id,
-        key_id=row.key_id,
-        event_id=row.event_id,
-        uses=uses_of(row) if row.fold_key else None,
-        version=row.version,
-        channel=row.channel,
-        ts=row.ts,
-        created_at=row.created_at,
-    )
 
 
 def known_keys_query(account_id: str, since: datetime) -> Any:

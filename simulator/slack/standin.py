@@ -240,6 +240,11 @@ class SlackStandin:
             for _ in range(times):
                 self.controls.faults[method].append(Fault(error, retry_after, delay, until))
 
+    def stop_failing(self, method: str) -> None:
+        """Drop the faults still queued for ``method``: Slack takes its calls again."""
+        with self.lock:
+            self.controls.faults[method].clear()
+
     def refuse_channel(self, channel: str, error: str = "not_in_channel") -> None:
         """Posts and uploads into ``channel`` answer ``error`` until the bot joins it."""
         with self.lock:

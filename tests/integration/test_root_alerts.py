@@ -14,7 +14,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -83,10 +83,13 @@ def consumer(
     *,
     wait: int = 1,
     lease: timedelta = timedelta(minutes=2),
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> tuple[AlertPoller, AlertService]:
     client = WebClient(token="xoxb-test", base_url=slack.base_url + "/")
     notifier = SlackAlerts(Poster(client, base_delay=0.01), CHANNEL, ZoneInfo("UTC"))
-    service = AlertService(store, notifier, lease=lease, account_name=lambda _: "Payments prod")
+    service = AlertService(
+        store, notifier, lease=lease, account_name=lambda _: "Payments prod", now=now
+    )
     queue = EventQueue(url, region="us-east-1", session_factory=aws.session, wait_seconds=wait)
     return AlertPoller(service, queue), service
 
@@ -338,19 +341,96 @@ def test_a_root_deletion_is_noted_in_the_thread_of_the_keys_alert(
     assert deleted == [ACCOUNT]
 
 
-def test_an_alert_slack_refused_stays_on_the_queue_and_is_posted_once_slack_takes_it(
+class Clock:
+    """The service's clock: the real time, moved on by the test (past a retry pause)."""
+
+    def __init__(self) -> None:
+        self.ahead = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.ahead
+
+
+def poll_until(poller: AlertPoller, done: Callable[[], object], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not done() and time.monotonic() < deadline:
+        poller.poll_once()
+
+
+def test_a_key_created_while_slack_refuses_past_the_redrive_limit_is_posted_once_it_is_back(
     aws: SimulatedAws, queues: tuple[str, str], store: AlertStore, slack: SlackStandin
 ) -> None:
-    url, _ = queues
-    poller, service = consumer(aws, url, store, slack)
-    slack.refuse_channel(CHANNEL, "channel_not_found")
-    send(aws, url, trail.body(trail.key_created(OTHER_KEY)))
-    while service.counts["undelivered"] == 0:
+    """The attack: Slack refuses every post for longer than the queue redelivers a message
+    (here 3 receives, 1 s apart; in deploy/, 5), while root creates a key in one account and
+    reactivates one in another. The events leave the queue at once, none for the dead-letter
+    queue, and both keys are recorded as changes before any post (an accepted risk stops
+    covering them meanwhile); once Slack takes posts again each alert is posted, once."""
+    url, dead = queues
+    clock = Clock()
+    poller, service = consumer(aws, url, store, slack, now=clock)
+    slack.fail("chat.postMessage", "account_inactive", times=10_000)  # a long outage
+    other = "222222222222"
+    send(
+        aws,
+        url,
+        trail.body(trail.key_created(OTHER_KEY)),
+        trail.body(trail.key_updated(OTHER_KEY, "Active", account_id=other)),
+    )
+    poll_until(poller, lambda: depth(aws, url) == 0)
+    for _ in range(3):  # as long again as the queue would have redelivered them
         poller.poll_once()
-    assert depth(aws, url) == 1  # not deleted: nothing was posted
-    slack.reset()  # the channel works again
+    assert alerts(slack) == [] and service.counts["undelivered"] >= 2
+    changes = store.key_changes()  # recorded before any post
+    assert {a: c.activity for a, c in changes.items()} == {
+        ACCOUNT: "created",
+        other: "reactivated",
+    }
+    slack.stop_failing("chat.postMessage")  # Slack is back
+    clock.ahead += timedelta(minutes=1)  # past the pause between two tries
+    poll_until(poller, lambda: len(alerts(slack)) >= 2)
+    for _ in range(3):
+        poller.poll_once()
+    clock.ahead += timedelta(minutes=5)  # past any claim's lease: nothing is posted twice
+    for _ in range(3):
+        poller.poll_once()
+    shown = sorted(text_of(m) for m in alerts(slack))
+    assert len(shown) == 2
+    assert "Root access key created" in shown[0] and ACCOUNT in shown[0]
+    assert "Root access key reactivated" in shown[1] and other in shown[1]
+    assert depth(aws, url) == 0 and depth(aws, dead) == 0
+
+
+def test_a_deletion_noted_while_slack_refuses_is_noted_once_it_is_back(
+    aws: SimulatedAws, queues: tuple[str, str], store: AlertStore, slack: SlackStandin
+) -> None:
+    """The attack: root deletes the key of a posted alert while Slack refuses every post for
+    longer than the queue redelivers a message. The note is posted in the alert's thread once
+    Slack takes posts again, once."""
+    url, dead = queues
+    clock = Clock()
+    poller, _ = consumer(aws, url, store, slack, now=clock)
+    send(aws, url, trail.body(trail.key_created(OTHER_KEY)))
     drain(poller, aws, url)
-    assert len(alerts(slack)) == 1
+    (alert,) = alerts(slack)
+    slack.fail("chat.postMessage", "account_inactive", times=10_000)
+
+    def notes() -> list[Any]:
+        return [m for m in slack.messages(CHANNEL) if m.thread_ts == alert.ts]
+
+    send(aws, url, trail.body(trail.key_deleted(OTHER_KEY, key=None)))
+    poll_until(poller, lambda: depth(aws, url) == 0)
+    for _ in range(3):
+        poller.poll_once()
+    assert notes() == []
+    slack.stop_failing("chat.postMessage")
+    clock.ahead += timedelta(minutes=1)
+    poll_until(poller, notes)
+    clock.ahead += timedelta(minutes=5)
+    for _ in range(3):
+        poller.poll_once()
+    (note,) = notes()
+    assert "deleted access key AKIA************MPLE" in note.args["text"]
+    assert len(alerts(slack)) == 1 and depth(aws, dead) == 0
 
 
 def test_old_handled_events_and_alerts_are_pruned_and_recent_ones_kept(

@@ -1,0 +1,75 @@
+"""After root deleted a key: the remediation side's notes and re-audit (``DeletionFollowUp``)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
+
+from bot.events.models import RootActivity
+from bot.remediation.models import Request
+from bot.remediation.states import TRACKED_STATES, Kind, State
+from bot.services.alerts import AlertNotifier, Placed
+
+log = logging.getLogger(__name__)
+
+OPEN_STATES = (State.REQUESTED, State.APPROVED, *TRACKED_STATES)
+
+
+class OpenRequests(Protocol):
+    """The remediation store's view the follow-up needs."""
+
+    def find(self, states: Iterable[State], *, kind: Kind | None = None) -> list[Request]: ...
+
+
+class DeletionFollowUp:
+    """After root deleted a key: a note in the thread of each open remediation request of the
+    account (unless the alert's note is already there) and, for a tracked request, a re-audit
+    (``recheck``) that moves it on, to verified when no key is left. The re-audit runs on a
+    worker of its own, ``delay`` seconds later (IAM's summary may lag a few seconds), so the
+    queue is never held up by an audit."""
+
+    def __init__(
+        self,
+        requests: OpenRequests,
+        notifier: AlertNotifier,
+        recheck: Callable[[Request], object],
+        *,
+        account_name: Callable[[str], str | None] = lambda _: None,
+        delay: float = 5.0,
+    ) -> None:
+        self.requests = requests
+        self.notifier = notifier
+        self.recheck = recheck
+        self.account_name = account_name
+        self.delay = delay
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rootkey-deleted")
+
+    def __call__(self, activity: RootActivity, noted: Sequence[Placed]) -> None:
+        found = [
+            r
+            for r in self.requests.find(OPEN_STATES, kind=Kind.REMEDIATION)
+            if r.account_id == activity.account_id
+        ]
+        for req in found:
+            thread = req.thread_ts or req.message_ts
+            if thread and Placed(req.channel, thread) not in noted:
+                name = self.account_name(activity.account_id)
+                self.notifier.key_deleted(activity, name, [Placed(req.channel, thread)])
+            if req.state in TRACKED_STATES:
+                self.pool.submit(self.later, req)
+
+    def later(self, req: Request) -> None:
+        time.sleep(self.delay)
+        try:
+            self.recheck(req)
+        except Exception:  # a worker thread: the sweep's next recheck tries again
+            log.exception("events: re-audit of request #%d after a root deletion failed", req.id)
+
+    def start(self) -> None:
+        """Started with the bot (its worker starts with the first deletion)."""
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
