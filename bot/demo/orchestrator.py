@@ -3,7 +3,8 @@
 1. moto's server with the simulated Organization (``scenario``);
 2. the page and the Slack Web API (``server.DemoServer``);
 3. the real bot, unchanged, as a subprocess (``python -m bot run --host 127.0.0.1``), in HTTP
-   mode, with SQLite in a temporary directory, pointed at both, reading root activity from the
+   mode, with SQLite in a temporary directory (its DATABASE_URL printed at start, so the CLI
+   and the digest's ``log --verify`` work on it), pointed at both, reading root activity from the
    simulated events queue; the page's mode switch restarts it with the other
    ``ROOTKEY_REMEDIATION`` (``assume-root`` at start, ``tracked`` the production default) on the
    same database;
@@ -22,6 +23,7 @@ import ctypes.util
 import json
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import subprocess
@@ -105,7 +107,7 @@ def bot_environment(
             "SLACK_TEAM_ID": ids.TEAM_ID,
             "SLACK_APP_ID": ids.APP_ID,
             "PORT": str(port),
-            "DATABASE_URL": f"sqlite:///{workdir / 'rootkey.db'}",
+            "DATABASE_URL": f"sqlite:///{(workdir / 'rootkey.db').resolve()}",
             "ROOTKEY_SCOPE": "org",
             "ROOTKEY_REMEDIATION": mode,
             "ROOTKEY_APPROVERS": f"{ids.REQUESTER.user_id},{ids.APPROVER.user_id}",
@@ -159,6 +161,16 @@ class Demo:
     def log_path(self) -> Path | None:
         return self.workdir / "bot.log" if self.workdir else None
 
+    @property
+    def database_url(self) -> str:
+        assert self.workdir is not None
+        return f"sqlite:///{(self.workdir / 'rootkey.db').resolve()}"
+
+    @property
+    def database_env(self) -> str:
+        """``DATABASE_URL=…``, as a shell takes it."""
+        return f"DATABASE_URL={shlex.quote(self.database_url)}"
+
     def bot_log_tail(self, lines: int = 15) -> str:
         path = self.log_path
         if path is None or not path.exists():
@@ -173,6 +185,13 @@ class Demo:
         except OSError as exc:
             raise DemoError(f"cannot listen on 127.0.0.1:{self.port}: {exc.strerror}") from None
         self.workdir = Path(tempfile.mkdtemp(prefix="rootkey-demo-"))
+        print(
+            f"rootkey demo: the bot's database, until the demo stops: {self.database_env}\n"
+            "  (python -m bot log, history and the digest's log --verify read it with that "
+            "variable set)",
+            file=self.err,
+            flush=True,
+        )
         print("rootkey demo: starting a simulated AWS Organization…", file=self.err, flush=True)
         self.world = scenario.start()
         self.server.info = {
@@ -186,7 +205,7 @@ class Demo:
         self.server.root_activity = self.root_control
         # a month of daily audits, so the digest and history show streaks from the start
         history.seed(
-            f"sqlite:///{self.workdir / 'rootkey.db'}",
+            self.database_url,
             ((a.account_id, a.name) for a in self.world.org.all_accounts),
             datetime.now(UTC),
         )

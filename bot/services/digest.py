@@ -223,6 +223,7 @@ class DigestService:
             trend=today_from(self.store.trend(self.trend_days, now=now, zone=self.zone), counts),
             slot_time=slot_time,
             log_head=head,
+            log_database=self.store.file_url() if head is not None else None,
             counts=counts,
         )
 

@@ -102,6 +102,9 @@ class Digest:
     # The remediation log's head as the digest was built: posted, it is kept outside the
     # database (``python -m bot log --verify --anchor``).
     log_head: Anchor | None = None
+    # The database's SQLite file as a URL (``Store.file_url``), so the suggested
+    # ``log --verify`` names it and works from any directory; None for a server database.
+    log_database: str | None = None
     # The Organization's numbers (``bot.services.org_state.counts``): every figure shown.
     counts: Counts = field(default_factory=Counts)
 

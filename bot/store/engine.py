@@ -39,6 +39,17 @@ def missing_database(url: str) -> str | None:
     return database
 
 
+def sqlite_file_url(url: str) -> str | None:
+    """``sqlite:////abs/path`` for a SQLite database file: the URL that names it from any
+    directory. None for an in-memory database and for a server database, whose URL may hold a
+    password and is never repeated."""
+    parsed = make_url(normalise_url(url))
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    return f"sqlite:///{Path(database).resolve()}"
+
+
 def create_store_engine(url: str) -> Engine:
     parsed = make_url(normalise_url(url))
     if parsed.get_backend_name() != "sqlite":

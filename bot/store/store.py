@@ -35,7 +35,12 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.audit.models import AuditResult, Status, Summary, parse_iso
 from bot.store.current import MembershipStore
-from bot.store.engine import create_store_engine, database_errors, missing_database
+from bot.store.engine import (
+    create_store_engine,
+    database_errors,
+    missing_database,
+    sqlite_file_url,
+)
 from bot.store.models import RunRow, UtcDateTime, VerdictRow, table_of
 from bot.store.records import TRIGGERS, AccountState, Changes, RunInfo, StoreError, UnknownRun
 from bot.store.slots import SlotStore
@@ -88,6 +93,11 @@ class Store(SlotStore, TimelineStore, MembershipStore):
             store.close()
             raise
         return store
+
+    def file_url(self) -> str | None:
+        """This database's SQLite file as a URL that works from any directory (for a command
+        to suggest, e.g. the digest's ``log --verify``); None for a server database."""
+        return sqlite_file_url(self.engine.url.render_as_string(hide_password=True))
 
     def migrate(self, revision: str = "head") -> None:
         """Apply the Alembic migrations, one process at a time (several may start together)."""

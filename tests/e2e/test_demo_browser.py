@@ -7,9 +7,12 @@ answers through the demo's Web API. Nothing here calls the bot or AWS directly.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import signal
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -21,7 +24,7 @@ import pytest
 
 from bot.demo import identities as ids
 from bot.demo.scenario import MEMBERS, MISSING_ROLE, ROOT_KEYS
-from tests.e2e.test_demo_process import DemoProcess
+from tests.e2e.test_demo_process import ROOT, DemoProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -481,3 +484,30 @@ def test_tracked_mode_a_root_key_alert_its_buttons_and_the_reaudit(page: Page) -
     page.click("#switch-mode")
     expect(mode).to_contain_text("assume-root", timeout=WAIT)
     expect(page.locator("#switch-mode")).to_be_enabled(timeout=WAIT)
+
+
+def test_the_digests_log_command_works_as_printed(page: Page, demo: DemoProcess) -> None:
+    """The digest's ``python -m bot log --verify --anchor …``, run as printed from the clone,
+    reads the demo's database (named in the terminal at start)."""
+    page.click(f'#channel-list button[data-channel="{ids.DIGEST.channel_id}"]')
+    posted = page.locator("#messages .msg:not(.ephemeral)")
+    before = posted.count()
+    run(page, "/rootkey digest")
+    digest = posted.nth(before)
+    command = digest.locator("code", has_text="--anchor")
+    expect(command).to_be_visible(timeout=WAIT)
+    printed = command.inner_text()
+    assert "DATABASE_URL=sqlite:///" in demo.errors(), demo.errors()
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    done = subprocess.run(
+        ["bash", "-c", printed],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, (printed, done.stdout, done.stderr)
+    assert "no database" not in done.stderr

@@ -9,6 +9,7 @@ clear is one short section: a long digest always means something needs doing.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
@@ -316,13 +317,15 @@ def digest_message(digest: Digest) -> Message:
 def anchor_blocks(digest: Digest) -> list[ContextBlock]:
     """The remediation log's head, kept in Slack, outside the database: later,
     ``python -m bot log --verify --anchor ID:HASH`` fails if that line was removed or the
-    chain rewritten up to it."""
+    chain rewritten up to it. A SQLite database is named in the command
+    (``DATABASE_URL=sqlite:////path …``), so it works as printed from any directory."""
     if digest.log_head is None:
         return []
     head = str(digest.log_head)
+    where = f"DATABASE_URL={shlex.quote(digest.log_database)} " if digest.log_database else ""
     return [
         context(
-            f"Remediation log head `{head}`: `python -m bot log --verify --anchor {head}` "
+            f"Remediation log head `{head}`: `{where}python -m bot log --verify --anchor {head}` "
             "shows lines removed or rewritten since this digest",
             block_id="rootkey_digest_log_head",
         )
