@@ -14,20 +14,23 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, BoltContext
 
 from bot.audit.models import Scope, utcnow
+from bot.services.accounts import UnknownName, account_by_name
 from bot.services.check import CheckRequest
+from bot.services.history import account_history
 from bot.slack.action_ids import SLASH_COMMAND
-from bot.slack.blocks.command import ack_text, busy_text, help_message, usage_error
-from bot.slack.blocks.common import Message
+from bot.slack.blocks.command import ack_text, busy_text, help_message, note, usage_error
+from bot.slack.blocks.common import Message, escape
 from bot.slack.blocks.digest import digest_started
 from bot.slack.blocks.history import history_message
 from bot.slack.blocks.status import status_message
 from bot.slack.commands import (
+    AccountName,
     Check,
     Command,
     Help,
     Subcommand,
     UsageError,
-    parse_account_id,
+    parse_account_ref,
     parse_command,
 )
 from handlers.middleware import claimed, key_of
@@ -71,7 +74,15 @@ class CommandContext:
 
 def check(ctx: CommandContext, command: Command) -> None:
     assert isinstance(command, Check)
+    if command.names:  # looked up in the database: after the ack
+        ctx.answer_after_ack(lambda: check_named(ctx, command))
+        return
     scope = command.scope or Scope(kind=ctx.services.config.scope)
+    ctx.say_privately(start_check(ctx, scope))
+
+
+def start_check(ctx: CommandContext, scope: Scope, named: str = "") -> str:
+    """Start the audit of ``scope``; what to tell the person who asked."""
     request = CheckRequest(
         scope=scope,
         channel=ctx.channel,
@@ -80,9 +91,24 @@ def check(ctx: CommandContext, command: Command) -> None:
         key=key_of(ctx.context),
     )
     if ctx.services.checks.start(request):
-        ctx.say_privately(ack_text(scope))
-    else:
-        ctx.say_privately(busy_text(ctx.services.jobs.pending))
+        return ack_text(scope) + named
+    return busy_text(ctx.services.jobs.pending)
+
+
+def check_named(ctx: CommandContext, command: Check) -> Message:
+    """``check`` with accounts given by name: each looked up in the latest audits; one name
+    no account (or several) has refuses the whole command, saying which."""
+    ids = list(command.scope.account_ids if command.scope else ())
+    found: list[str] = []
+    for name in command.names:
+        try:
+            account_id, stored = account_by_name(ctx.services.store, name)
+        except UnknownName as exc:
+            return usage_error(str(exc))
+        ids.append(account_id)
+        found.append(f"{stored} is {account_id}")
+    scope = Scope(kind="accounts", account_ids=tuple(dict.fromkeys(ids)))
+    return note(escape(start_check(ctx, scope, f" ({'; '.join(found)})")))
 
 
 def show_help(ctx: CommandContext, command: Command) -> None:
@@ -105,19 +131,29 @@ def digest(ctx: CommandContext, command: Command) -> None:
 def history(ctx: CommandContext, command: Command) -> None:
     assert isinstance(command, Subcommand)
     store = ctx.services.store
-    if len(command.args) != 1:
-        ctx.reply(usage_error("usage: history 123456789012 (one account id)"))
+    if not command.args:
+        ctx.reply(usage_error("usage: history 123456789012 (one account id or name)"))
         return
     try:
-        account_id = parse_account_id(command.args[0])
+        ref = parse_account_ref(command.args)
     except UsageError as exc:
         ctx.reply(usage_error(str(exc)))
         return
-    ctx.answer_after_ack(
-        lambda: history_message(
-            account_id, store.history(account_id), store.latest_state(account_id), now=utcnow()
+
+    def build() -> Message:
+        account_id = ref
+        if isinstance(ref, AccountName):
+            try:
+                account_id, _stored = account_by_name(store, ref.text)
+            except UnknownName as exc:
+                return usage_error(str(exc))
+        assert isinstance(account_id, str)
+        found = account_history(store, ctx.services.remediation.store, account_id)
+        return history_message(
+            account_id, found.audits, found.state, now=utcnow(), requests=found.requests
         )
-    )
+
+    ctx.answer_after_ack(build)
 
 
 def status(ctx: CommandContext, command: Command) -> None:

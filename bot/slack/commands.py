@@ -7,6 +7,7 @@ layer escapes it).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.audit.models import Scope
@@ -14,6 +15,7 @@ from bot.rules import ACCOUNT_ID, DASHED_ACCOUNT_ID
 
 MAX_ACCOUNTS = 100  # accounts named in one command
 MAX_SHOWN_ARG = 40  # characters of a bad argument quoted back
+MAX_NAME = 50  # characters of an AWS account name
 
 
 class UsageError(ValueError):
@@ -22,9 +24,19 @@ class UsageError(ValueError):
 
 @dataclass(frozen=True)
 class Check:
-    """``/rootkey check [all | ID ...]``; ``scope`` None means the configured default."""
+    """``/rootkey check [all | ID-or-NAME ...]``; ``scope`` None (and no ``names``) means the
+    configured default. ``names``: accounts given by name, to be looked up in the latest
+    audits (``bot.services.accounts``) before the audit starts."""
 
     scope: Scope | None = None
+    names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AccountName:
+    """An account named by its name (``legacy-billing``), not its id: looked up later."""
+
+    text: str
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,21 @@ def parse_account_id(arg: str) -> str:
     raise UsageError(f"{quote(arg)} is not an AWS account id (12 digits, like 123456789012)")
 
 
+def is_id_like(arg: str) -> bool:
+    """Digits and dashes only: meant as an account id (a malformed one is said as such, never
+    looked up as a name)."""
+    return bool(arg) and all(c.isascii() and (c.isdigit() or c == "-") for c in arg)
+
+
+def is_account_id_arg(arg: str) -> bool:
+    return bool(ACCOUNT_ID.fullmatch(arg) or DASHED_ACCOUNT_ID.fullmatch(arg))
+
+
+def is_name(arg: str) -> bool:
+    """What AWS allows in an account name: 1 to 50 printable ASCII characters."""
+    return 0 < len(arg) <= MAX_NAME and all(" " <= c <= "~" for c in arg)
+
+
 def parse_check(args: list[str]) -> Check:
     if not args:
         return Check()
@@ -69,17 +96,32 @@ def parse_check(args: list[str]) -> Check:
         return Check(Scope(kind="org"))
     if any(a.lower() == "all" for a in args):
         raise UsageError("use either 'check all' or a list of account ids, not both")
-    bad = [a for a in args if not (ACCOUNT_ID.fullmatch(a) or DASHED_ACCOUNT_ID.fullmatch(a))]
+    bad = [a for a in args if not is_account_id_arg(a) and (is_id_like(a) or not is_name(a))]
     if bad:
         shown = ", ".join(quote(a) for a in bad[:3]) + (" …" if len(bad) > 3 else "")
         noun = "is not an AWS account id" if len(bad) == 1 else "are not AWS account ids"
-        raise UsageError(f"{shown} {noun} (12 digits, like 123456789012)")
-    ids = tuple(dict.fromkeys(parse_account_id(a) for a in args))
-    if len(ids) > MAX_ACCOUNTS:
+        raise UsageError(f"{shown} {noun} (12 digits, like 123456789012) or account name")
+    ids = tuple(dict.fromkeys(parse_account_id(a) for a in args if is_account_id_arg(a)))
+    names = tuple(dict.fromkeys(a for a in args if not is_account_id_arg(a)))
+    if len(ids) + len(names) > MAX_ACCOUNTS:
         raise UsageError(
             f"at most {MAX_ACCOUNTS} accounts per command; use 'check all' for the Organization"
         )
-    return Check(Scope(kind="accounts", account_ids=ids))
+    return Check(Scope(kind="accounts", account_ids=ids) if ids else None, names)
+
+
+def parse_account_ref(args: Sequence[str]) -> str | AccountName:
+    """One account: its id (``123456789012``, ``1234-5678-9012``) or its name, the rest of the
+    command (a name may hold spaces); else ``UsageError``."""
+    if len(args) == 1 and is_id_like(args[0]):
+        return parse_account_id(args[0])
+    name = " ".join(args)
+    if not is_name(name):
+        raise UsageError(
+            "name one account: its id (12 digits, like 123456789012) or its name "
+            f"(up to {MAX_NAME} characters)"
+        )
+    return AccountName(name)
 
 
 def parse_command(text: str | None) -> Command:

@@ -61,6 +61,29 @@ class TimelineStore(StoreBase):
             for row in rows
         ]
 
+    def accounts_named(self, name: str) -> list[tuple[str, str]]:
+        """(account id, name as stored) of every account whose latest audit named it ``name``,
+        ignoring case: an account renamed since answers to its new name only."""
+        v = VERDICTS
+        rank = (
+            func.row_number()
+            .over(partition_by=v.c.account_id, order_by=(v.c.checked_at.desc(), v.c.id.desc()))
+            .label("rank")
+        )
+        ever = select(v.c.account_id).where(func.lower(v.c.account_name) == name.lower())
+        latest = (
+            select(v.c.account_id, v.c.account_name, rank)
+            .where(v.c.account_id.in_(ever))
+            .subquery()
+        )
+        query = (
+            select(latest.c.account_id, latest.c.account_name)
+            .where(latest.c.rank == 1, func.lower(latest.c.account_name) == name.lower())
+            .order_by(latest.c.account_id)
+        )
+        with self.transaction() as conn:
+            return [(row.account_id, row.account_name) for row in conn.execute(query)]
+
     def trend(
         self, days: int = 30, *, now: datetime | None = None, zone: tzinfo = UTC
     ) -> list[TrendDay]:

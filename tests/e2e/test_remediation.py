@@ -1337,3 +1337,59 @@ def test_reject_asks_for_an_optional_reason_shown_and_logged(
     form2 = opened_modal(slack, CallbackId.REJECT_REQUEST, after=opened)
     assert submit(bot.url, form2, GROUP_APPROVER, {"reason": None}).status_code == 200
     wait_state(bot, second, State.REJECTED)
+
+
+# -- the audit trail an auditor reads ------------------------------------------------------------
+
+
+def command_answer(bot: Bot, slack: SlackStandin, text: str, user: str = ALICE) -> dict[str, Any]:
+    """``/rootkey <text>`` in the channel: the private answer, in the ack or after it."""
+    url = slack.response_url()
+    reply = post_signed(bot.url, command_body(text, response_url=url, user=user, channel=CHANNEL))
+    assert reply.status_code == 200
+    if reply.text:
+        return dict(reply.json())
+    return slack.answer_to(url)
+
+
+def test_history_by_name_shows_the_request_its_approval_and_what_was_deleted(
+    own_bot: Callable[..., Bot],
+    fresh: SlackStandin,
+    aws: SimulatedAws,
+    root_access: RootAccessStandIn,
+) -> None:
+    slack = fresh
+    bot = own_bot(ROOTKEY_REMEDIATION="assume-root")
+    org = aws.create_organization(members=["legacy-billing", "payments"])
+    account = org.members[0].account_id
+    aws.set_root_keys(account, [RootKeySpec(slot=1, active=True, created=days_ago(500))])
+    click(bot, slack, ActionId.REQUEST_REMEDIATION, f"{account}:", ALICE)
+    form = filled_form(slack, account)
+    reason = "Unused since the 2019 <!channel> migration"
+    ok = submit(bot.url, form, ALICE, {"reason": reason, "ticket": "https://t.example/SEC-9"})
+    assert ok.status_code == 200 and not ok.text
+    [req] = slack.wait_for(lambda: bot.store.find(account_id=account))
+    click(bot, slack, ActionId.APPROVE, str(req.id), APPROVER)
+    wait_state(bot, req.id, State.VERIFIED)
+    key = root_access.key_id(account, 1)
+
+    # By its name as the audits stored it ("legacy-billing" was refused as "not an account id").
+    answer = command_answer(bot, slack, "history legacy-billing")
+    shown = json.dumps(answer["blocks"])
+    assert f"History of {account}" in shown
+    assert f"Remediation request #{req.id}" in shown
+    assert "Unused since the 2019" in shown and "<!channel>" not in shown  # escaped user text
+    assert "https://t.example/SEC-9" in shown
+    assert f"<@{ALICE}>" in shown and f"approved by <@{APPROVER}>" in shown
+    assert f"Deleted {key[:4]}" in shown and key not in shown  # masked, as in the thread
+    assert "verified" in shown
+    # Newest first: verified, deleted, approved, requested.
+    order = [shown.index(w) for w in ("verified", "Deleted", "approved by", "requested by")]
+    assert order == sorted(order), shown
+
+    # check takes the name too, and says which account it is.
+    checked = command_answer(bot, slack, "check Legacy-Billing")
+    assert account in checked["text"] and "legacy-billing" in checked["text"]
+    # A name no audit stored is refused, saying how to name the account.
+    unknown = command_answer(bot, slack, "history no-such-account")
+    assert "No audited account is named 'no-such-account'" in unknown["text"]

@@ -9,11 +9,13 @@ from hypothesis import strategies as st
 from bot.audit.models import Scope
 from bot.slack.commands import (
     MAX_ACCOUNTS,
+    AccountName,
     Check,
     Help,
     Subcommand,
     UsageError,
     parse_account_id,
+    parse_account_ref,
     parse_command,
 )
 
@@ -36,6 +38,11 @@ from bot.slack.commands import (
         ("HELP me", Help()),
         ("digest", Subcommand("digest")),
         ("history 111111111111", Subcommand("history", ("111111111111",))),
+        (
+            "check legacy-billing 111111111111 Legacy-Billing",
+            Check(Scope("accounts", ("111111111111",)), names=("legacy-billing", "Legacy-Billing")),
+        ),
+        ("check legacy-billing", Check(None, names=("legacy-billing",))),
         ("Frobnicate x y", Subcommand("frobnicate", ("x", "y"))),
     ],
 )
@@ -48,7 +55,9 @@ def test_commands_parse_to_typed_values(text: str, expected: object) -> None:
     [
         ("check 12345", "'12345' is not an AWS account id"),
         ("check 1111111111111", "is not an AWS account id"),
-        ("check 111111111111 abc def", "'abc', 'def' are not AWS account ids"),
+        ("check 111111111111 12-3 4567", "'12-3', '4567' are not AWS account ids"),
+        ("check café", "'café' is not an AWS account id"),  # no AWS account name has it
+        ("check " + "n" * 51, "is not an AWS account id"),  # longer than an account name
         ("check all 111111111111", "either 'check all' or a list of account ids"),
         ("check " + "x" * 500, "…'"),
     ],
@@ -65,6 +74,24 @@ def test_too_many_accounts_is_refused() -> None:
     ids = " ".join(f"{i:012d}" for i in range(1, MAX_ACCOUNTS + 2))
     with pytest.raises(UsageError, match="at most 100 accounts"):
         parse_command(f"check {ids}")
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["1234-5678-9012"], "123456789012"),
+        (["legacy-billing"], AccountName("legacy-billing")),
+        (["Legacy", "Billing"], AccountName("Legacy Billing")),  # a name may hold spaces
+    ],
+)
+def test_history_takes_an_account_id_or_name(args: list[str], expected: object) -> None:
+    assert parse_account_ref(args) == expected
+
+
+@pytest.mark.parametrize("args", [["12345"], ["x" * 51], ["caf\u00e9"]])
+def test_history_refuses_what_is_neither(args: list[str]) -> None:
+    with pytest.raises(UsageError):
+        parse_account_ref(args)
 
 
 def test_dashed_account_id_is_normalised() -> None:

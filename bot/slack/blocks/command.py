@@ -10,9 +10,12 @@ from bot.slack.blocks.common import Message, check_limits, context, escape, mrkd
 HELP_LINES: list[tuple[str, str]] = [
     ("check", "audit what this bot watches (its own AWS account, or the whole Organization)"),
     ("check all", "audit every active account of the Organization"),
-    ("check 123456789012 [...]", "audit the accounts named (12-digit ids)"),
+    ("check 123456789012 [...]", "audit the accounts named (12-digit ids or account names)"),
     ("digest", "post the compliance digest in this channel now"),
-    ("history 123456789012", "that account's timeline: when its root key appeared and went"),
+    (
+        "history 123456789012",
+        "that account's timeline (by id or name): its root key, requests, approvals, deletions",
+    ),
     ("status", "open remediation requests and accepted risks"),
     ("help", "this help"),
 ]
