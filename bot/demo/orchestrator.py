@@ -22,6 +22,7 @@ import ctypes
 import ctypes.util
 import json
 import os
+import queue
 import secrets
 import shlex
 import shutil
@@ -34,6 +35,8 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -156,6 +159,8 @@ class Demo:
     mode: str = MODES[0]
     # held while the bot is replaced (the mode switch), so nobody takes the swap for a crash
     bot_lock: threading.Lock = field(default_factory=threading.Lock)
+    # mode switches asked for by the page, carried out by the thread that runs ``wait``
+    switches: queue.Queue[tuple[str, Future[None]]] = field(default_factory=queue.Queue)
 
     @property
     def log_path(self) -> Path | None:
@@ -257,11 +262,23 @@ class Demo:
             raise ControlRefused(str(exc)) from None
 
     def switch_mode(self, mode: str) -> None:
-        """Restart the bot with ``ROOTKEY_REMEDIATION=mode`` on the same database; the page's
-        clicks get "still starting" meanwhile. Raises DemoError if the new bot does not start
-        (the demo then stops, with the bot's log, as at start)."""
+        """Restart the bot with ``ROOTKEY_REMEDIATION=mode`` on the same database, and wait
+        until it answers; the page's clicks get "still starting" meanwhile. The restart is done
+        by the thread that runs ``wait`` (the one that started the bot): on Linux the bot gets
+        SIGTERM when the thread that started it ends, and a page request's thread ends with
+        the request. Raises DemoError if the new bot does not start (the demo then stops, with
+        the bot's log, as at start)."""
         if mode not in MODES:
             raise DemoError(f"unknown mode {mode!r}: one of {', '.join(MODES)}")
+        asked: Future[None] = Future()
+        self.switches.put((mode, asked))
+        try:
+            asked.result(BOT_STOP_TIMEOUT + BOT_START_TIMEOUT + 10)
+        except FutureTimeout:
+            raise DemoError(f"the bot did not restart in {mode} mode in time") from None
+
+    def restart(self, mode: str) -> None:
+        """In the thread that runs ``wait``: stop the bot, start it in ``mode``."""
         with self.bot_lock:
             if mode == self.mode and self.bot is not None and self.bot.poll() is None:
                 return
@@ -271,10 +288,24 @@ class Demo:
             self.stop_bot()
             self.mode = mode
             self.server.info = dict(self.server.info, mode=mode)
+            self.start_bot()
+
+    def serve_switches(self) -> None:
+        """Carry out the mode switches asked for since the last look (from ``wait``)."""
+        while True:
             try:
-                self.start_bot()
+                mode, asked = self.switches.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                self.restart(mode)
+            except DemoError as exc:
+                asked.set_exception(exc)
             except KeyboardInterrupt:
-                raise DemoError("the demo is stopping") from None
+                asked.set_exception(DemoError("the demo is stopping"))
+                raise
+            else:
+                asked.set_result(None)
 
     def wait_healthy(self, base: str) -> dict[str, Any]:
         deadline = time.monotonic() + BOT_START_TIMEOUT
@@ -302,7 +333,11 @@ class Demo:
 
     def wait(self) -> int:
         """Until a signal (0) or the bot exits by itself (1)."""
-        while not self.stop_requested.wait(0.5):
+        while not self.stop_requested.wait(0.2):
+            try:
+                self.serve_switches()
+            except KeyboardInterrupt:
+                return 0
             with self.bot_lock:
                 stopped = self.bot is not None and self.bot.poll() is not None
             if stopped:
@@ -333,7 +368,9 @@ class Demo:
 
     def stop(self) -> None:
         """Stop everything that was started, in reverse order; safe to call more than once."""
-        with self.bot_lock:  # a mode switch under way gives up first (stop_requested)
+        while not self.switches.empty():  # a switch nobody will carry out now
+            self.switches.get_nowait()[1].set_exception(DemoError("the demo is stopping"))
+        with self.bot_lock:
             self.stop_bot()
         if self.server is not None:
             self.server.stop()

@@ -3,6 +3,7 @@ SIGTERM stop it cleanly, with no process left behind."""
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import shutil
@@ -195,3 +196,31 @@ def test_the_bot_does_not_outlive_a_killed_demo() -> None:
     if workdir.name.startswith("rootkey-demo-"):  # a killed demo could not remove it
         shutil.rmtree(workdir, ignore_errors=True)
     assert not left, "the bot kept running after the demo was killed"
+
+
+def ui_post(base: str, path: str, body: dict[str, str]) -> dict[str, object]:
+    """One request on its own connection, closed after the answer (as curl would send it)."""
+    request = urllib.request.Request(
+        f"{base}ui/{path}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Connection": "close"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=START_DEADLINE) as reply:
+        return dict(json.loads(reply.read()))
+
+
+def test_the_bot_restarted_in_another_mode_keeps_running() -> None:
+    """The mode switch restarts the bot; the restarted bot outlives the request that asked
+    for it (a bot tied to the thread that started it would get SIGTERM when it ends)."""
+    demo = DemoProcess()
+    try:
+        user = "U0DEMOREQ1"
+        assert ui_post(demo.url, "mode", {"user": user, "mode": "tracked"}) == {"mode": "tracked"}
+        answer = ui_post(
+            demo.url, "command", {"user": user, "channel": "C0DEMOSEC1", "text": "/rootkey help"}
+        )
+        assert answer == {"status": 200, "problem": None}, answer
+        assert "DATABASE_URL=sqlite:///" in demo.errors()
+    finally:
+        assert demo.stop() == 0, demo.errors()
