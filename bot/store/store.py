@@ -31,7 +31,6 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.exc import DBAPIError
 
 from bot.audit.models import AuditResult, Status, Summary, parse_iso
 from bot.store.current import MembershipStore
@@ -43,6 +42,7 @@ from bot.store.engine import (
 )
 from bot.store.models import RunRow, UtcDateTime, VerdictRow, table_of
 from bot.store.records import TRIGGERS, AccountState, Changes, RunInfo, StoreError, UnknownRun
+from bot.store.schema import SchemaStore
 from bot.store.slots import SlotStore
 from bot.store.timeline import TimelineStore, keys_of
 
@@ -65,7 +65,7 @@ def status_of(value: str | None) -> Status | None:
     return Status(value) if value else None
 
 
-class Store(SlotStore, TimelineStore, MembershipStore):
+class Store(SlotStore, TimelineStore, MembershipStore, SchemaStore):
     """Audit history, the questions asked of it, and the digest slot claims."""
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -130,30 +130,6 @@ class Store(SlotStore, TimelineStore, MembershipStore):
                 after = revision_of(conn)
         if after != before:
             log.info("database schema upgraded from %s to revision %s", before or "empty", after)
-
-    def can_rewrite_log(self) -> bool:
-        """PostgreSQL: True when this connection's role owns the remediation log or is a
-        superuser, so it could switch the append-only trigger off (README: two roles), or was
-        granted UPDATE, DELETE or TRUNCATE on it."""
-        if self.dialect != "postgresql":
-            return False
-        query = text(
-            "SELECT (t.tableowner = current_user) OR r.rolsuper "
-            "OR has_table_privilege(t.schemaname || '.remediation_log', "
-            "'UPDATE, DELETE, TRUNCATE') FROM pg_tables t "
-            "JOIN pg_roles r ON r.rolname = current_user "
-            "WHERE t.tablename = 'remediation_log' AND t.schemaname = current_schema()"
-        )
-        with database_errors(), self.engine.connect() as conn:
-            return bool(conn.execute(query).scalar())
-
-    def schema_revision(self) -> str | None:
-        """The Alembic revision the database is at; None when it has no rootkey tables."""
-        with database_errors(), self.engine.connect() as conn:
-            try:
-                return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-            except DBAPIError:
-                return None
 
     # -- saving ---------------------------------------------------------------------------
 
