@@ -205,7 +205,7 @@ def reference_markdown() -> str:
         "Every setting comes from the environment; a `.env` file in the working directory is "
         "read first (the start-up log names it). A missing or malformed value stops start-up "
         "with one line naming the variable (exit code 2). Durations are written `90s`, `30m`, "
-        "`6h` or `3d`. [`.env.example`](../.env.example) lists the same settings with comments.",
+        "`6h` or `3d`. `.env.example` lists the same settings with comments.",
     ]
     groups: dict[str, list[Setting]] = {}
     for setting in SETTINGS:

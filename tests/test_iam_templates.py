@@ -228,5 +228,5 @@ def test_remediation_may_only_open_delete_credentials_root_sessions() -> None:
 def test_the_trust_policy_note_names_the_other_partitions() -> None:
     """A Principal takes no wildcard: the JSON copy is for aws, the template for every partition."""
     assert "arn:aws:iam::" in json.dumps(policy("audit-role-trust-policy.json"))
-    readme = (REPO / "README.md").read_text()
-    assert "aws-us-gov" in readme and "aws-cn" in readme
+    guide = (REPO / "docs" / "iam.md").read_text()
+    assert "aws-us-gov" in guide and "aws-cn" in guide

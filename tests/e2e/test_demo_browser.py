@@ -30,6 +30,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -98,6 +99,22 @@ def page(browser: BrowserContext, demo: DemoProcess) -> Iterator[Page]:
     assert not problems, f"errors in the page's script: {problems}"
 
 
+def picture(region: Locator, name: str) -> None:
+    """A screenshot of ``region`` for the README (docs/images/): taken by the test that drives
+    the demo to that point, so the pictures show what the code does now."""
+    IMAGES.mkdir(exist_ok=True)
+    page = region.page
+    size = page.viewport_size
+    # tall enough that the whole message shows below the channel's header, then as it was
+    page.set_viewport_size({"width": 1440, "height": 2400})
+    try:
+        region.scroll_into_view_if_needed()
+        region.screenshot(path=str(IMAGES / name), animations="disabled")
+    finally:
+        if size is not None:
+            page.set_viewport_size(size)
+
+
 def run(page: Page, command: str) -> None:
     page.fill("#composer", command)
     page.press("#composer", "Enter")
@@ -156,6 +173,7 @@ def test_check_request_approve_verified(page: Page) -> None:
     assert account_id, result.inner_text()
     # Red and green read without a colour emoji font: the icons are the page's own images.
     assert_emoji_shipped(result, "red_circle", "white_check_mark", "warning")
+    picture(result, "check-result.png")  # the README's picture of a check result
 
     # Accepting a risk names an owner: the people picker offers people, never channels.
     other = next(name for name in ROOT_KEYS if name != FIXED)
@@ -227,6 +245,7 @@ def test_check_request_approve_verified(page: Page) -> None:
     )
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "demo-verified.png"))
+    picture(page.locator("#thread"), "approval-thread.png")  # the README's approval thread
 
     # The audit log (the product's own export of the bot's database) records who did what.
     page.click("#open-log")

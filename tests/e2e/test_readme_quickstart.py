@@ -1,4 +1,4 @@
-"""The README's command-line quick start does what it shows: each command, run from the clone,
+"""The command-line guide's quick start (docs/cli.md) does what it shows: each command, run from the clone,
 prints the summary line and exits with the code written under it."""
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def quick_start() -> list[tuple[list[str], str, int]]:
     """(arguments, summary line, exit code) of each command in the quick start's console block."""
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Command-line audit", 1)[1]
+    section = (ROOT / "docs" / "cli.md").read_text()
     block = section.split("```console", 1)[1].split("```", 1)[0]
     found = []
     for chunk in re.split(r"^\$ (?=\.venv/bin/python)", block, flags=re.M)[1:]:
