@@ -45,7 +45,7 @@ exit codes:
 
 credential reports: the console's CSV (also re-saved by a spreadsheet), several reports in one
 file, the JSON of aws iam get-credential-report (base64 or decoded Content), the raw base64 of
---query Content --output text, and the --output text line; see README, "Command-line audit".
+--query Content --output text, and the --output text line; see docs/cli.md.
 """
 
 

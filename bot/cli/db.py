@@ -3,7 +3,7 @@
 The bot also migrates at start-up; this is for deploy steps that want it done first.
 ``python -m bot db revision`` prints the revision the database is at.
 
-PostgreSQL with two roles (see the README): the owner of the tables runs ``db upgrade`` and
+PostgreSQL with two roles (docs/deploy.md, step 6): the owner of the tables runs ``db upgrade`` and
 ``db grant --role BOT_ROLE`` with its own URL; the bot runs with ``BOT_ROLE`` in
 ``DATABASE_URL``, which may read and write the other tables but only read and append to the
 remediation log (no UPDATE, DELETE or TRUNCATE, and, not owning it, no ALTER TABLE to switch its

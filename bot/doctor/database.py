@@ -61,7 +61,7 @@ def store_findings(store: Store) -> Iterator[Finding]:
             AREA,
             "log append-only",
             "SQLite: whoever can write the file can rewrite the log (log --verify still tells)",
-            "for production use PostgreSQL with two roles (README: Two PostgreSQL roles)",
+            "for production use PostgreSQL with two roles (docs/deploy.md, step 6)",
         )
     elif rewrites:
         yield fail(

@@ -13,7 +13,7 @@ from bot.store.engine import StoreBase, database_errors
 class SchemaStore(StoreBase):
     def can_rewrite_log(self) -> bool:
         """PostgreSQL: True when this connection's role owns the remediation log or is a
-        superuser, so it could switch the append-only trigger off (README: two roles), or was
+        superuser, so it could switch the append-only trigger off (docs/deploy.md, step 6), or was
         granted UPDATE, DELETE or TRUNCATE on it."""
         if self.dialect != "postgresql":
             return False
