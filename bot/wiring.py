@@ -117,7 +117,7 @@ def open_store(config: Config) -> Store:
             log.warning(
                 "DATABASE_URL's role owns the remediation log (or is a superuser): it could "
                 "switch the append-only trigger off; run the bot with a role of its own "
-                "(python -m bot db grant, README: Two PostgreSQL roles)"
+                "(python -m bot db grant; docs/deploy.md, step 6)"
             )
     except StoreError as exc:
         log.warning("could not check the database role's rights on the log: %s", exc)
