@@ -6,7 +6,9 @@
     python bench/ack_latency.py --url http://127.0.0.1:3000/slack/events  # a running bot
         (SLACK_SIGNING_SECRET must be its secret)
 
-Prints ack p50 / p99 / max in milliseconds, plain and again while ``--held`` (200) idle
+Prints the machine (cores, load average) before and after, and the ack latency with its
+sample count (p50 / p90 / p99 by nearest rank where the sample allows, ``bench/figures.py``,
+and max) in milliseconds, plain and again while ``--held`` (200) idle
 connections are held open to the bot (half of them sending a byte of a request's headers every
 10 s), side by side.
 
@@ -40,7 +42,6 @@ import contextlib
 import json
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -54,6 +55,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.figures import latency, machine  # noqa: E402
 from tests.support.signing import TEST_SIGNING_SECRET, command_body, signed_headers  # noqa: E402
 
 TEXT = os.environ.get("BENCH_TEXT", "check")  # e.g. "help": the ack without an audit
@@ -121,12 +123,6 @@ def local_bot(
         with BotProcess(env) as bot:
             cpu = cpu_seconds(bot.proc.pid) if bot.proc is not None else None
             yield bot.events_url, TEST_SIGNING_SECRET, slack.response_url(), cpu, account
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
-    return ordered[index]
 
 
 @contextlib.contextmanager
@@ -221,9 +217,7 @@ def measure(
     return {
         "wall s": f"{wall:.2f}",
         "outcomes": ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())),
-        "ack p50 ms": f"{statistics.median(latencies):.1f}",
-        "ack p99 ms": f"{percentile(latencies, 99):.1f}",
-        "ack max ms": f"{max(latencies):.1f}",
+        "ack latency": latency(latencies),
         "bot CPU ms/request": f"{cpu * 1000 / total:.2f}" if bot_cpu else "-",
         "ok": all(k in {"auditing", "busy", "help", "acked"} for k in outcomes),
     }
@@ -239,12 +233,15 @@ def run(
     plain = measure(url, secret, response_url, args.requests, args.concurrency, bot_cpu)
     with held_connections(url, args.held):
         held = measure(url, secret, response_url, args.requests, args.concurrency, bot_cpu)
-    print(f"requests: {args.requests}, concurrency: {args.concurrency}")
+    print(
+        f"requests: {args.requests}, {args.concurrency} at a time (closed loop: each sender "
+        "sends its next once its last is acked, so an ack includes waiting behind the others)"
+    )
     label = f"{args.held} idle connections held"
-    print(f"{'':<20}{'plain':>28}{label:>32}")
+    print(f"{'':<20}{'plain':>48}{label:>48}")
     for key in plain:
         if key != "ok":
-            print(f"{key:<20}{plain[key]!s:>28}{held[key]!s:>32}")
+            print(f"{key:<20}{plain[key]!s:>48}{held[key]!s:>48}")
     return 0 if plain["ok"] and held["ok"] else 1
 
 
@@ -268,11 +265,11 @@ def run_slow_aws(
     during = measure(url, secret, response_url, n, c, body_of=help_body)
     print(f"every AWS call waits {args.slow_aws:g} s; {n} requests per column, {c} at a time")
     columns = ("help alone", "Request remediation clicks", "help while they audit")
-    print(f"{'':<20}" + "".join(f"{name:>30}" for name in columns))
+    print(f"{'':<20}" + "".join(f"{name:>48}" for name in columns))
     for key in alone:
         if key not in {"ok", "bot CPU ms/request"}:
             cells = (alone[key], clicks[key], during[key])
-            print(f"{key:<20}" + "".join(f"{cell!s:>30}" for cell in cells))
+            print(f"{key:<20}" + "".join(f"{cell!s:>48}" for cell in cells))
     return 0 if alone["ok"] and clicks["ok"] and during["ok"] else 1
 
 
@@ -329,16 +326,24 @@ def run_slow_aws_forms(args: argparse.Namespace) -> int:
             posted = len(decide_buttons(slack))
     print(f"ListOrganizationsFeatures waits {args.slow_aws_forms:g} s; {n} forms, {c} at a time")
     columns = ("help alone", "form submissions", "help while they wait")
-    print(f"{'':<20}" + "".join(f"{name:>30}" for name in columns))
+    print(f"{'':<20}" + "".join(f"{name:>48}" for name in columns))
     for key in alone:
         if key not in {"ok", "bot CPU ms/request"}:
             cells = (alone[key], sent[key], during[key])
-            print(f"{key:<20}" + "".join(f"{cell!s:>30}" for cell in cells))
+            print(f"{key:<20}" + "".join(f"{cell!s:>48}" for cell in cells))
     print(f"requests posted once AWS answered: {posted} of {n}")
     return 0 if alone["ok"] and sent["ok"] and during["ok"] and posted == n else 1
 
 
 def main() -> int:
+    print(f"machine: {machine()}", flush=True)
+    try:
+        return measured()
+    finally:
+        print(f"machine after: {machine()}")
+
+
+def measured() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="events URL of a running bot (default: start one here)")
     parser.add_argument("--requests", type=int, default=200)

@@ -8,9 +8,11 @@ It saves 30 daily audit runs of 10,000 accounts (about 3% with a root key, in st
 start and end over the month; 1% that could not be audited) through the store, then times
 ``DigestService.build`` (the store's queries: latest verdicts, open streaks, changes since the
 last digest, the 30-day trend), the Block Kit message, the CSV and the trend chart, and prints
-each part and their total ("digest ready") with its wall-clock time, this process's CPU time
-and, for a PostgreSQL server on this machine, the CPU time of its backends; then the load
-average, since the wall clock stretches when other work shares the CPUs. Peak memory is
+each part and their total ("digest ready"), each run ``--repeat`` times (5): the median
+wall-clock time with its minimum, maximum and sample count, the median CPU time of this
+process and, for a PostgreSQL server on this machine, of its backends, and the first (cold)
+run apart; and the machine (cores, load average) before and after, since the wall clock
+stretches when other work shares the CPUs. Peak memory is
 measured in a second pass under tracemalloc (Python allocations), and as the process's maximum
 resident size (ru_maxrss). Figures are printed; nothing is asserted.
 """
@@ -21,6 +23,7 @@ import argparse
 import os
 import random
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -30,6 +33,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -38,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bench.figures import machine, repeated
 from bot.audit.models import (
     AccountSummary,
     AuditResult,
@@ -161,9 +166,17 @@ class Timing:
         server = None if self.server is None or other.server is None else self.server + other.server
         return Timing(self.wall + other.wall, self.cpu + other.cpu, server)
 
-    def row(self, name: str, note: str = "") -> str:
-        server = "" if self.server is None else f"  + {self.server:6.3f} s PostgreSQL CPU"
-        return f"{name:15s} {self.wall:7.3f} s wall  {self.cpu:6.3f} s CPU{server}  {note}".rstrip()
+
+PARTS = ("build (store)", "block kit", "csv", "trend chart")
+
+
+def summary(name: str, timings: list[Timing], note: str) -> str:
+    """One part's wall clock over its runs (median, min, max, n) and its median CPU."""
+    wall = repeated([t.wall for t in timings], "s")
+    cpu = statistics.median(t.cpu for t in timings)
+    servers = [t.server for t in timings if t.server is not None]
+    server = f" + {statistics.median(servers):.3f} s PostgreSQL CPU" if servers else ""
+    return f"{name:15s} wall {wall}; CPU {cpu:.3f} s{server}  {note}".rstrip()
 
 
 class Clock:
@@ -204,6 +217,7 @@ def main() -> int:
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each part (default 5)")
     args = parser.parse_args()
     kind = "postgresql" if os.environ.get("ROOTKEY_BENCH_POSTGRES_URL") else "sqlite"
 
@@ -230,11 +244,15 @@ def main() -> int:
             service = DigestService(store, clock=lambda: now)
             clock = Clock(store)
 
-            digest, build_t = clock(lambda: service.build(last, channel="CBENCH"))
-            message, blocks_t = clock(lambda: digest_message(digest))
-            report, csv_t = clock(lambda: digest_csv(digest))
-            png, chart_t = clock(lambda: trend_png(digest.trend))
-            again = [clock(lambda: service.build(last, channel="CBENCH"))[1] for _ in range(3)]
+            print(f"machine: {machine()}", flush=True)
+            parts: dict[str, list[Timing]] = {name: [] for name in PARTS}
+            for _ in range(args.repeat):
+                digest, build_t = clock(lambda: service.build(last, channel="CBENCH"))
+                message, blocks_t = clock(partial(digest_message, digest))
+                report, csv_t = clock(partial(digest_csv, digest))
+                png, chart_t = clock(partial(trend_png, digest.trend))
+                for name, timing in zip(PARTS, (build_t, blocks_t, csv_t, chart_t), strict=True):
+                    parts[name].append(timing)
 
             tracemalloc.start()
             service.build(last, channel="CBENCH")
@@ -259,16 +277,22 @@ def main() -> int:
         f"{len(digest.new_noncompliant)} new, {len(digest.fixed)} fixed, "
         f"{len(digest.errors)} not audited"
     )
-    total = build_t + blocks_t + csv_t + chart_t
-    print(build_t.row("build (store)", "latest verdicts, streaks, changes, 30-day trend"))
-    print(blocks_t.row("block kit", f"{len(message.blocks)} blocks"))
-    print(csv_t.row("csv", f"{len(report) / 1024:,.0f} KiB"))
-    print(chart_t.row("trend chart", f"{len(png) / 1024:,.0f} KiB PNG"))
-    print(total.row("digest ready", "total of the four parts above"))
-    rebuilt = ", ".join(f"{t.wall:.3f} s ({t.cpu:.3f} CPU)" for t in again)
-    print(f"build again     {rebuilt}")
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"load average    {load} (1, 5, 15 min) on {os.cpu_count()} CPUs")
+    totals = [
+        sum(run, Timing(0.0, 0.0, 0.0 if run[0].server is not None else None))
+        for run in zip(*parts.values(), strict=True)
+    ]
+    notes = {
+        "build (store)": "latest verdicts, streaks, changes, 30-day trend",
+        "block kit": f"{len(message.blocks)} blocks",
+        "csv": f"{len(report) / 1024:,.0f} KiB",
+        "trend chart": f"{len(png) / 1024:,.0f} KiB PNG",
+    }
+    print(f"each part run {args.repeat} times in a row (the first one cold); per part:")
+    for name, timings in parts.items():
+        print(summary(name, timings, notes[name]))
+    print(summary("digest ready", totals, "the four parts above, each run's sum"))
+    print(f"first run (cold) {totals[0].wall:.3f} s wall, {totals[0].cpu:.3f} s CPU")
+    print(f"machine after: {machine()}")
     print(
         f"peak (tracemalloc) build {build_peak / 2**20:6.1f} MiB, "
         f"render {render_peak / 2**20:6.1f} MiB"

@@ -16,10 +16,12 @@ is late. The clicks: "Re-run" on results, and "Approve" on a few remediation req
 approvers at once. Each check and re-run has a channel of its own, so every audit result can be
 traced to the request that asked for it.
 
-Printed: ack latency p50 / p99 / max, errors (non-200 or no answer), "busy" answers (the bot
-refusing an audit because its queue is full, said to the user), results posted, and
-duplicate executions: an audit posted twice for one request, or a request approved twice.
-Duplicate executions must be 0.
+Printed: the machine (cores, load average) before and after, ack latency with its sample count
+(p50 / p90 / p99 by nearest rank, ``bench/figures.py``, and max), errors (non-200 or no
+answer), "busy" answers (the bot refusing an audit because its queue is full, said to the
+user), results posted, and duplicate executions: an audit posted twice for one request, or a
+request approved twice. Duplicate executions must be 0. The load is paced (open loop), so an ack
+waits only behind what arrived before it.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 import boto3  # noqa: E402
 import requests  # noqa: E402
 
+from bench.figures import enough_for, latency, machine, nearest_rank  # noqa: E402
 from bot.slack.action_ids import ActionId  # noqa: E402
 from bot.store.engine import create_store_engine  # noqa: E402
 from bot.store.remediation import RemediationStore  # noqa: E402
@@ -217,11 +220,6 @@ def run_load(url: str, shots: list[Shot], duration: float, senders: int) -> tupl
     return outcome, time.perf_counter() - started
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
-
-
 def drain(slack: SlackStandin, quiet: float, limit: float) -> None:
     """Wait until the bot has posted nothing new for ``quiet`` seconds (or ``limit`` passed)."""
     deadline = time.monotonic() + limit
@@ -250,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    print(f"machine: {machine()}", flush=True)
     print(f"starting a simulated Organization of {args.members} member accounts…", flush=True)
     sim, info = start_served(args.members, noncompliant=20)
     endpoint = info["endpoint_url"]
@@ -328,8 +327,12 @@ def report(
         "commands": sum(s.kind == "command" for s in shots),
         "clicks": sum(s.kind == "click" for s in shots),
         "seconds": round(took, 1),
-        "ack_p50_ms": round(percentile(lat, 0.50) * 1000, 1),
-        "ack_p99_ms": round(percentile(lat, 0.99) * 1000, 1),
+        "acks": len(lat),
+        **{
+            f"ack_p{q}_ms": round(nearest_rank(lat, q) * 1000, 1)
+            for q in (50, 90, 99)
+            if lat and enough_for(q, len(lat))
+        },
         "ack_max_ms": round(max(lat, default=float("nan")) * 1000, 1),
         "errors": sum(outcome.errors.values()),
         "error_kinds": dict(outcome.errors),
@@ -344,10 +347,7 @@ def report(
         f"{figures['requests']} requests ({figures['commands']} commands, "
         f"{figures['clicks']} clicks) in {figures['seconds']} s"
     )
-    print(
-        f"ack latency: p50 {figures['ack_p50_ms']} ms, p99 {figures['ack_p99_ms']} ms, "
-        f"max {figures['ack_max_ms']} ms"
-    )
+    print(f"ack latency: {latency([x * 1000 for x in lat])}")
     print(f"errors: {figures['errors']} {figures['error_kinds'] or ''}".rstrip())
     print(
         f"audits asked: {figures['audits_asked']}, results posted: {figures['results_posted']}, "
@@ -356,6 +356,7 @@ def report(
     )
     print(f"approved: {figures['requests_approved']} of {len(request_ids)} requests")
     print(f"duplicate executions: {figures['duplicate_executions']}")
+    print(f"machine after: {machine()}")
     print(json.dumps(figures))
 
 
