@@ -337,28 +337,25 @@ def test_the_command_prints_a_line_per_check_and_exits_by_the_worst(
         "ROOTKEY_APPROVERS": APPROVER,
         "DATABASE_URL": database,
     }
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot", "doctor"],
-        cwd=tmp_path,
-        env={**env, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+
+    def doctor(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", "doctor", *args],
+            cwd=tmp_path,
+            env={**env, "PYTHONPATH": str(REPO)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    proc = doctor()
     assert proc.returncode == 1, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
     assert any(line.startswith("FAIL AWS") and "audit role" in line for line in lines)
     assert any(line.startswith("ok   Slack") and "bot token" in line for line in lines)
     assert "fix: deploy deploy/audit-role.yaml" in proc.stdout
     assert lines[-1].endswith("1 failed")
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot", "doctor", "--only", "slack"],
-        cwd=tmp_path,
-        env={**env, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = doctor("--only", "slack")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "ready for /rootkey check all" in proc.stdout.splitlines()[-1]
 
