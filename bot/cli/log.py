@@ -16,9 +16,10 @@ was written, even by a database superuser. It prints the head (the last line's i
 ``--anchor ID:HASH`` (a head kept elsewhere: every digest posts one in Slack) also fails when
 that line was later removed, with the lines after it, or the chain rewritten up to it. It also
 names each request whose tables (``remediation_requests``, ``risk_exceptions``) disagree with the
-line that recorded its terms (its keys, an accepted risk's owner and dates), and each open
-request no line recorded terms for (exit 1): rootkey reads those terms from the log, never from
-the tables its database role may change (``bot.remediation.terms``).
+line that recorded its terms (its keys, an accepted risk's owner and dates) or its last move
+(``remediation_requests.state``), and each open request no line recorded terms for (exit 1):
+rootkey reads those terms and that state from the log, never from the tables its database role
+may change (``bot.remediation.terms``, ``bot.store.remediation_moves``).
 """
 
 from __future__ import annotations

@@ -15,7 +15,9 @@ chain has no forks.
 What a request is about (its keys; an accepted risk's owner, start and end) is hashed into the
 line of the request and of its approval (``bot.remediation.terms``); every request and accepted
 risk this store returns carries those logged terms, never the tables' copies, which the bot's
-own database role could change.
+own database role could change. Its state too is the one its last logged move recorded
+(``bot.store.remediation_moves``): the rules select requests by it, and a request moves only
+when its row and its last move agree on where it is.
 """
 
 from __future__ import annotations
@@ -37,6 +39,14 @@ from bot.remediation.terms import Terms, applied
 from bot.store.engine import database_errors
 from bot.store.records import StoreError
 from bot.store.remediation_log import append_line
+from bot.store.remediation_moves import (
+    MOVE,
+    in_states,
+    last_moves,
+    moved,
+    require_logged,
+    with_last_moves,
+)
 from bot.store.remediation_rows import (
     ApprovalOutcome,
     NewRequest,
@@ -96,7 +106,8 @@ class RemediationStore:
             select(A.c.user, A.c.at).where(A.c.request_id == request_id).order_by(A.c.id)
         ).all()
         request = row_to_request(row, (Approval(a.user, a.at) for a in approvals))
-        return applied(request, logged_terms(conn, [request_id]).get(request_id))
+        request = applied(request, logged_terms(conn, [request_id]).get(request_id))
+        return moved(request, last_moves(conn, [request_id]).get(request_id))
 
     def find(
         self,
@@ -106,7 +117,7 @@ class RemediationStore:
     ) -> list[Request]:
         query = select(R).order_by(R.c.id)
         if states is not None:
-            query = query.where(R.c.state.in_([s.value for s in states]))
+            query = query.where(in_states(states))
         if kind is not None:
             query = query.where(R.c.kind == kind.value)
         if account_id is not None:
@@ -123,7 +134,7 @@ class RemediationStore:
             ):
                 approvals.setdefault(int(a.request_id), []).append(Approval(a.user, a.at))
             found = [row_to_request(r, approvals.get(int(r.id), ())) for r in rows]
-            return with_logged_terms(conn, found)
+            return with_last_moves(conn, with_logged_terms(conn, found))
 
     def open_requests(self) -> list[Request]:
         """Requests still waiting for a decision or a fix (not active exceptions)."""
@@ -138,7 +149,7 @@ class RemediationStore:
         """Requests still waiting for approval past their deadline."""
         with self.reading() as conn:
             ids = conn.execute(
-                select(R.c.id).where(R.c.state == State.REQUESTED.value, R.c.expires_at <= now)
+                select(R.c.id).where(in_states([State.REQUESTED]), R.c.expires_at <= now)
             ).scalars()
             return [self.load(conn, i) for i in ids]
 
@@ -146,7 +157,7 @@ class RemediationStore:
         with self.reading() as conn:
             ids = conn.execute(
                 select(R.c.id).where(
-                    R.c.state.in_([s.value for s in TRACKED_STATES]),
+                    in_states(TRACKED_STATES),
                     or_(R.c.checked_at.is_(None), R.c.checked_at <= now - interval),
                 )
             ).scalars()
@@ -229,7 +240,7 @@ class RemediationStore:
             what = "remediation" if new.kind is Kind.REMEDIATION else "risk exception"
             asked = Terms.asked(new.kind, new.key_prints, new.owner, new.exception_until)
             self.append(
-                conn, request_id, new.requester, "transition", now, f"{what} requested",
+                conn, request_id, new.requester, MOVE, now, f"{what} requested",
                 to_state=State.REQUESTED, actor_name=new.requester_name, terms=asked,
             )  # fmt: skip
             return self.load(conn, request_id)
@@ -257,28 +268,34 @@ class RemediationStore:
         unknown = set(fields) - self.UPDATABLE
         if unknown:
             raise ValueError(f"cannot set {sorted(unknown)} in a transition")
-        with self.writing() as conn:
-            kind = conn.execute(select(R.c.kind).where(R.c.id == request_id)).scalar()
-            if kind is None:
-                raise RequestNotFound(request_id)
-            require(Kind(kind), from_state, to_state)
-            conditions = [R.c.id == request_id, R.c.state == from_state.value]
-            if from_state is State.EXECUTING:
-                if holder is None:
-                    raise ValueError("a move out of executing needs the lease holder")
-                conditions.append(R.c.lease_owner == holder)
-            done = conn.execute(
-                update(R)
-                .where(*conditions)
-                .values(state=to_state.value, state_since=now, version=R.c.version + 1, **fields)
-            )
-            if done.rowcount != 1:
-                return None
-            self.append(
-                conn, request_id, actor, "transition", now, detail,
-                from_state=from_state, to_state=to_state, actor_name=actor_name,
-            )  # fmt: skip
-            return self.load(conn, request_id)
+        try:
+            with self.writing() as conn:
+                kind = conn.execute(select(R.c.kind).where(R.c.id == request_id)).scalar()
+                if kind is None:
+                    raise RequestNotFound(request_id)
+                require(Kind(kind), from_state, to_state)
+                conditions = [R.c.id == request_id, R.c.state == from_state.value]
+                if from_state is State.EXECUTING:
+                    if holder is None:
+                        raise ValueError("a move out of executing needs the lease holder")
+                    conditions.append(R.c.lease_owner == holder)
+                done = conn.execute(
+                    update(R)
+                    .where(*conditions)
+                    .values(
+                        state=to_state.value, state_since=now, version=R.c.version + 1, **fields
+                    )
+                )
+                if done.rowcount != 1:
+                    return None
+                require_logged(conn, request_id, from_state)
+                self.append(
+                    conn, request_id, actor, MOVE, now, detail,
+                    from_state=from_state, to_state=to_state, actor_name=actor_name,
+                )  # fmt: skip
+                return self.load(conn, request_id)
+        except Unchanged:
+            return None
 
     def approve(
         self,
@@ -315,6 +332,7 @@ class RemediationStore:
                 ).first()
                 if locked.rowcount != 1 or already is not None:
                     raise Unchanged  # rolls back the version bump: a refused click changes nothing
+                require_logged(conn, request_id, State.REQUESTED)
                 conn.execute(insert(A).values(request_id=request_id, user=user, at=now))
                 counting = select(func.count()).select_from(A).where(A.c.request_id == request_id)
                 if approvers is not None:
@@ -337,7 +355,7 @@ class RemediationStore:
                     .values(state=State.APPROVED.value, state_since=now, version=R.c.version + 1)
                 )
                 self.append(
-                    conn, request_id, user, "transition", now,
+                    conn, request_id, user, MOVE, now,
                     f"approved ({count} of {required} approvals)",
                     from_state=State.REQUESTED, to_state=State.APPROVED, actor_name=user_name,
                     terms=terms,
@@ -451,7 +469,8 @@ class RemediationStore:
             state = conn.execute(select(R.c.state).where(R.c.id == request_id)).scalar()
             if state is None:
                 raise RequestNotFound(request_id)
-            state = State(state)
+            move = last_moves(conn, [request_id]).get(request_id)
+            state = move.state if move is not None else State(state)  # as logged, not as set
             return self.append(
                 conn, request_id, actor, event, now, detail,
                 from_state=state, to_state=state, actor_name=actor_name,

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, select
 from bot.remediation.models import Request, RiskException
 from bot.remediation.states import Kind, State
 from bot.remediation.terms import Logged, applied, decided, disagreements
+from bot.store.remediation_moves import in_states, last_moves, state_disagreement
 from bot.store.remediation_rows import row_to_request
 from bot.store.remediation_tables import OPEN_FOR_ACCOUNT, L, R, X
 
@@ -45,12 +46,13 @@ def with_logged_terms(conn: Connection, requests: Sequence[Request]) -> list[Req
 
 def approved_exceptions(conn: Connection) -> list[tuple[RiskException, datetime]]:
     """Every approved accepted risk whose approval logged its terms, as those terms say, with
-    its end (the ``expires_at`` of the line, whatever ``risk_exceptions`` holds). One approved
-    without such a line was not approved by rootkey: it is no accepted risk."""
+    its end (the ``expires_at`` of the line, whatever ``risk_exceptions`` holds). Approved is
+    the state of its last logged move (``remediation_moves``): one revoked or expired is no
+    accepted risk whatever its row says, nor one approved without a line of terms."""
     rows = conn.execute(
         select(X.c.request_id, X.c.reason, X.c.account_name, R.c.account_id)
         .join(R, R.c.id == X.c.request_id)
-        .where(R.c.state == State.APPROVED.value, R.c.kind == Kind.EXCEPTION.value)
+        .where(in_states([State.APPROVED]), R.c.kind == Kind.EXCEPTION.value)
     ).all()
     found = logged_terms(conn, [int(r.request_id) for r in rows])
     risks: list[tuple[RiskException, datetime]] = []
@@ -77,12 +79,13 @@ def approved_exceptions(conn: Connection) -> list[tuple[RiskException, datetime]
 
 @dataclass(frozen=True)
 class Disagreement:
-    """A request whose tables say something else than the log line of its terms (``line_id``;
-    None: an open request no line recorded terms for)."""
+    """A request whose tables say something else than the log line of its terms, or of its
+    last move (``line_id``; None: an open request no line recorded terms for)."""
 
     request_id: int
     line_id: int | None
     what: tuple[str, ...]
+    recorded: str = "its terms"  # what the line recorded: "its terms", "its last move"
 
     def __str__(self) -> str:
         if self.line_id is None:
@@ -92,13 +95,15 @@ class Disagreement:
             )
         return (
             f"request {self.request_id}: the database disagrees with log line {self.line_id}, "
-            f"which recorded its terms: {'; '.join(self.what)}"
+            f"which recorded {self.recorded}: {'; '.join(self.what)}"
         )
 
 
 def table_disagreements(conn: Connection) -> list[Disagreement]:
-    """Every request whose tables disagree with its logged terms, in request id order."""
+    """Every request whose tables disagree with its logged terms or its last logged move, in
+    request id order."""
     logged = logged_terms(conn, None)
+    moves = last_moves(conn, None)
     exceptions = {
         int(x.request_id): (x.owner, x.starts_at, x.expires_at)
         for x in conn.execute(select(X.c.request_id, X.c.owner, X.c.starts_at, X.c.expires_at))
@@ -110,8 +115,9 @@ def table_disagreements(conn: Connection) -> list[Disagreement]:
         if terms is None:
             if request.state in OPEN_FOR_ACCOUNT:
                 found.append(Disagreement(request.id, None, ()))
-            continue
-        what = disagreements(terms.terms, request, exceptions.get(request.id))
-        if what:
+        elif what := disagreements(terms.terms, request, exceptions.get(request.id)):
             found.append(Disagreement(request.id, terms.line_id, tuple(what)))
+        move = moves.get(request.id)
+        if move is not None and (state := state_disagreement(row.state, move)):
+            found.append(Disagreement(request.id, move.line_id, (state,), "its last move"))
     return found

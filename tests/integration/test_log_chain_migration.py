@@ -149,14 +149,15 @@ def test_open_requests_get_their_terms_logged_by_the_upgrade(tmp_path: Path) -> 
     key = KeyPrint(created=now - timedelta(days=400), active=True, slot=1)
     previous = GENESIS
 
-    def request(kind: Kind, account: str, state: str) -> int:
-        """A request and its first line, as rootkey wrote them before revision 0010."""
+    def request(kind: Kind, account: str, *moves: str) -> int:
+        """A request and its lines (its request, then each move), as rootkey wrote them before
+        revision 0010: every move of its state is a ``transition`` line."""
         nonlocal previous
         with old.engine.begin() as conn:
             request_id = int(
                 conn.execute(
                     insert(R).values(
-                        kind=kind.value, account_id=account, state=state,
+                        kind=kind.value, account_id=account, state=moves[-1],
                         requester="U0ALICE001", reason="old", channel="C0ROOTKEY1",
                         owner="U0OWNER001" if kind is Kind.EXCEPTION else None,
                         exception_until=until if kind is Kind.EXCEPTION else None,
@@ -165,25 +166,27 @@ def test_open_requests_get_their_terms_logged_by_the_upgrade(tmp_path: Path) -> 
                     ).returning(R.c.id)
                 ).scalar_one()
             )  # fmt: skip
-            content = LineContent(
-                request_id, account, kind.value, now, "U0ALICE001", "transition", None,
-                "requested", "requested",
-            )  # fmt: skip
-            previous = line_hash(previous, content)
-            conn.execute(
-                text(
-                    "INSERT INTO remediation_log (request_id, at, actor, event, to_state, "
-                    "detail, account_id, kind, hash) VALUES (:id, :at, 'U0ALICE001', "
-                    "'transition', 'requested', 'requested', :account, :kind, :hash)"
-                ),
-                {"id": request_id, "at": now.replace(tzinfo=None), "account": account,
-                 "kind": kind.value, "hash": previous},
-            )  # fmt: skip
+            for before, state in zip((None, *moves), moves, strict=False):
+                content = LineContent(
+                    request_id, account, kind.value, now, "U0ALICE001", "transition", before,
+                    state, state,
+                )  # fmt: skip
+                previous = line_hash(previous, content)
+                conn.execute(
+                    text(
+                        "INSERT INTO remediation_log (request_id, at, actor, event, from_state, "
+                        "to_state, detail, account_id, kind, hash) VALUES (:id, :at, "
+                        "'U0ALICE001', 'transition', :before, :state, :state, :account, :kind, "
+                        ":hash)"
+                    ),
+                    {"id": request_id, "at": now.replace(tzinfo=None), "before": before,
+                     "state": state, "account": account, "kind": kind.value, "hash": previous},
+                )  # fmt: skip
         return request_id
 
-    risk = request(Kind.EXCEPTION, "111111111111", "approved")
+    risk = request(Kind.EXCEPTION, "111111111111", "requested", "approved")
     waiting = request(Kind.REMEDIATION, "222222222222", "requested")
-    request(Kind.REMEDIATION, "333333333333", "rejected")  # closed: nothing to record
+    request(Kind.REMEDIATION, "333333333333", "requested", "rejected")  # closed: nothing to record
     with old.engine.begin() as conn:
         conn.execute(
             insert(X).values(
@@ -196,7 +199,7 @@ def test_open_requests_get_their_terms_logged_by_the_upgrade(tmp_path: Path) -> 
     store = Store.open(url)  # 0010: the terms of the open requests are logged
     remediation = RemediationStore(store.engine)
     lines = remediation.log()
-    assert [(line.request_id, line.event) for line in lines[3:]] == [
+    assert [(line.request_id, line.event) for line in lines[5:]] == [
         (risk, "terms"),
         (waiting, "terms"),
     ]
@@ -212,5 +215,5 @@ def test_open_requests_get_their_terms_logged_by_the_upgrade(tmp_path: Path) -> 
     store.close()
     caught = verify(url)
     assert caught.returncode == 1
-    assert f"request {risk}: the database disagrees with log line {lines[3].id}" in caught.stderr
+    assert f"request {risk}: the database disagrees with log line {lines[5].id}" in caught.stderr
     assert "risk_exceptions.expires_at is 2099-01-01 00:00:00 UTC" in caught.stderr

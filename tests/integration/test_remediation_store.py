@@ -161,6 +161,37 @@ def test_a_move_happens_once_however_many_try(store: RemediationStore) -> None:
     assert store.get(rid).state is State.EXECUTING
 
 
+def test_a_row_set_back_by_hand_is_not_in_that_state_and_does_not_move(
+    store: RemediationStore, engine: Engine
+) -> None:
+    """Attack: a rejected request's row set back to ``requested`` (then ``approved``) with the
+    bot's database role. Its state is its last logged move: it is not overdue, not approved,
+    cannot be approved or moved on, and ``disagreements`` names its row."""
+    rid = new_request(store)
+    assert store.transition(rid, State.REQUESTED, State.REJECTED, "UA", "no", T0)
+    lines = store.log(rid)
+    later = T0 + timedelta(hours=73)
+
+    def set_row(state: State) -> None:
+        with engine.begin() as conn:
+            conn.execute(
+                text("UPDATE remediation_requests SET state = :s WHERE id = :r"),
+                {"s": state.value, "r": rid},
+            )
+
+    set_row(State.REQUESTED)
+    assert rid not in [r.id for r in store.overdue(later)]
+    assert not store.approve(rid, "UA", 1, T0).counted
+    set_row(State.APPROVED)
+    assert rid not in [r.id for r in store.find([State.APPROVED])]
+    assert store.transition(rid, State.APPROVED, State.EXECUTING, "rootkey", "run", T0) is None
+    assert store.get(rid).state is State.REJECTED
+    assert store.log(rid) == lines  # nothing moved, nothing logged
+    [named] = [d for d in store.disagreements() if d.request_id == rid]
+    assert named.line_id == lines[-1].id
+    assert "remediation_requests.state is approved, the line rejected" in str(named)
+
+
 def test_the_log_refuses_update_and_delete_in_the_database(
     store: RemediationStore, engine: Engine
 ) -> None:

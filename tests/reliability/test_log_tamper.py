@@ -38,6 +38,7 @@ from bot.store import Store
 from bot.store.engine import create_store_engine
 from bot.store.remediation import NewRequest, RemediationStore
 from simulator.aws import RootKeySpec, SimulatedAws, days_ago
+from simulator.aws_root import RootAccessStandIn
 from simulator.slack import SlackStandin
 from tests.reliability.harness import (
     ALICE,
@@ -52,6 +53,7 @@ from tests.reliability.harness import (
     export_log,
     snapshot,
     wait_state,
+    wait_until,
 )
 from tests.support.botproc import ROOT
 from tests.support.pg_cluster import PgCluster
@@ -181,9 +183,12 @@ def test_lines_cut_off_the_end_are_caught_by_the_anchor_a_digest_posted(
     sqlite_bot: tuple[Bot, Path], fresh: SlackStandin, aws: SimulatedAws
 ) -> None:
     """Attack: with the triggers dropped, remove the newest lines. The chain that is left
-    still holds (nothing after them to show it); the head the digest posted does not."""
+    still holds (nothing after them to show it); the head the digest posted does not. (A cut
+    that takes a move is named without the anchor too: the request's row is in a state its
+    last logged move is not. So the lines cut here move nothing: a note.)"""
     bot, db = sqlite_bot
-    approved_request(bot, fresh, account_with_key(aws))
+    request_id = approved_request(bot, fresh, account_with_key(aws))
+    bot.store.note(request_id, APPROVER, "note", "vendor asked for a day", datetime.now(UTC))
     anchor = posted_anchor(bot, fresh)
     bot.stop()
     lines = bot.store.log()
@@ -192,6 +197,7 @@ def test_lines_cut_off_the_end_are_caught_by_the_anchor_a_digest_posted(
     assert intact.returncode == 0, intact.stderr
     assert "1 anchor held" in intact.stdout and f"head {lines[-1].id}:" in intact.stdout
     anchored = int(anchor.split(":")[0])
+    assert all(line.event != "transition" for line in lines if line.id >= anchored)
 
     conn = sqlite3.connect(db, isolation_level=None)
     try:
@@ -526,3 +532,142 @@ def test_an_exception_extended_in_the_tables_is_refused_and_named_by_verify(
     said = caught.stderr
     assert f"request {request_id}" in said and f"log line {approved_line.id}" in said, said
     assert "2099-01-01" in said and "Traceback" not in said
+
+
+# -- the state of a request: its last move in the hashed log, not the table's copy -------------
+
+
+def tables_set_state(url: str, request_id: int, state: State) -> None:
+    """As the bot's own database role: put a request's row back in ``state``, as if it had just
+    moved there (``state_since`` an hour ago, so nothing waits for it to settle)."""
+    tables = create_engine(url)
+    with tables.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE remediation_requests SET state = :state, state_since = :since "
+                "WHERE id = :id"
+            ),
+            {
+                "state": state.value,
+                "since": datetime.now(UTC) - timedelta(hours=1),
+                "id": request_id,
+            },
+        )
+    tables.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_revoked_exception_set_back_to_approved_in_the_table_covers_nothing(
+    backend: str,
+    slack: SlackStandin,
+    fresh: SlackStandin,
+    aws: SimulatedAws,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    """Attack: an approver revokes an accepted risk; then someone with the bot's database role
+    sets the request's ``state`` back to ``approved``. Its last logged move is the revocation:
+    the account stays a finding and ``log --verify`` names the request and that line."""
+    url = bot_database(backend, tmp_path, request)
+    bot = Bot(bot_env(slack, aws.env(), ROOTKEY_SCOPE="org"), url).start()
+    try:
+        account = account_with_key(aws)
+        until = (datetime.now(UTC) + timedelta(days=30)).date()
+        request_id, ts = ask_for(
+            bot, fresh, account, ALICE, ActionId.ACCEPT_RISK, reason="vendor appliance",
+            extra={"until": {"type": "datepicker", "selected_date": until.isoformat()}},
+        )  # fmt: skip
+        click(bot, fresh, ActionId.APPROVE.value, str(request_id), APPROVER, ts)
+        wait_state(bot, request_id, State.APPROVED)
+        assert f"Accepted risk until {until.isoformat()}" in audit_text(bot, fresh)
+        click(bot, fresh, ActionId.REVOKE_EXCEPTION.value, str(request_id), APPROVER, ts)
+        wait_state(bot, request_id, State.EXPIRED)
+        revoked = [e for e in bot.store.log(request_id) if e.event == "transition"][-1]
+        assert revoked.to_state == "expired" and "revoked" in revoked.detail
+        shown = audit_text(bot, fresh)
+        assert f"rootkey_finding:{account}" in shown and "Accepted risk until" not in shown
+
+        tables_set_state(url, request_id, State.APPROVED)
+        shown = audit_text(bot, fresh)
+        assert f"rootkey_finding:{account}" in shown, shown
+        assert "Accepted risk until" not in shown, shown
+        assert bot.store.get(request_id).state is State.EXPIRED
+        assert request_id not in {
+            r.request_id for r in bot.store.active_exceptions(datetime.now(UTC))
+        }
+    finally:
+        bot.stop()
+
+    caught = cli("log", "--verify", "--url", url)
+    assert caught.returncode == 1, caught.stdout
+    said = caught.stderr
+    assert f"request {request_id}" in said and f"log line {revoked.id}" in said, said
+    assert "remediation_requests.state is approved" in said and "expired" in said, said
+    assert "Traceback" not in said
+
+
+@pytest.fixture
+def root_access(moto_server: SimulatedAws) -> Iterator[RootAccessStandIn]:
+    stand_in = RootAccessStandIn.install(moto_server)
+    stand_in.reset()
+    yield stand_in
+    stand_in.reset()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_rejected_remediation_set_back_to_approved_in_the_table_never_runs(
+    backend: str,
+    slack: SlackStandin,
+    fresh: SlackStandin,
+    aws: SimulatedAws,
+    root_access: RootAccessStandIn,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    """Attack: an approver rejects a request to delete a root key; someone with the bot's
+    database role sets its ``state`` to ``approved``. At its next start the bot runs the
+    approved requests that never started: the rejected one is not among them (its last logged
+    move is the rejection), so its key stays; a request really approved (and cut off by a kill
+    before it started) runs, after it in the same pass. ``log --verify`` names the request."""
+    url = bot_database(backend, tmp_path, request)
+    org = aws.create_organization(members=["prod", "dev"])
+    rejected_account, approved_account = (m.account_id for m in org.members)
+    for account in (rejected_account, approved_account):
+        aws.set_root_keys(account, [RootKeySpec(slot=1, active=True, created=days_ago(400))])
+    env = bot_env(slack, aws.env(), ROOTKEY_SCOPE="org", ROOTKEY_REMEDIATION="assume-root")
+    bot = Bot(env, url).start()
+    try:
+        rejected_id, ts = ask_for(bot, fresh, rejected_account, ALICE)
+        click(bot, fresh, ActionId.REJECT.value, str(rejected_id), APPROVER, ts)
+        wait_state(bot, rejected_id, State.REJECTED)
+        rejection = [e for e in bot.store.log(rejected_id) if e.event == "transition"][-1]
+        assert rejection.to_state == "rejected"
+
+        # The control: approved, then the bot killed before the work started.
+        approved_id, ts = ask_for(bot, fresh, approved_account, ALICE)
+        root_access.hold("ListOrganizationsFeatures")
+        click(bot, fresh, ActionId.APPROVE.value, str(approved_id), APPROVER, ts)
+        wait_until(lambda: root_access.waiting("ListOrganizationsFeatures") >= 1)
+        bot.kill()
+        root_access.release("ListOrganizationsFeatures")
+        assert bot.store.get(approved_id).state is State.APPROVED
+
+        tables_set_state(url, rejected_id, State.APPROVED)
+        bot.start()
+        wait_state(bot, approved_id, State.VERIFIED, timeout=90)
+    finally:
+        root_access.release("ListOrganizationsFeatures")
+        bot.stop()
+
+    assert [account for account, _ in root_access.deleted()] == [approved_account]
+    assert len(aws.state.root(rejected_account).keys) == 1, "the rejected key was deleted"
+    assert bot.store.get(rejected_id).state is State.REJECTED
+    moves = [e.to_state for e in bot.store.log(rejected_id) if e.event == "transition"]
+    assert moves == ["requested", "rejected"], moves
+
+    caught = cli("log", "--verify", "--url", url)
+    assert caught.returncode == 1, caught.stdout
+    said = caught.stderr
+    assert f"request {rejected_id}" in said and f"log line {rejection.id}" in said, said
+    assert "remediation_requests.state is approved" in said and "rejected" in said, said
+    assert f"request {approved_id}" not in said, said
