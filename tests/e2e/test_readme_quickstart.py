@@ -1,6 +1,5 @@
 """The command-line guide's quick start (docs/cli.md) does what it shows: each command, run
-from the clone,
-prints the summary line and exits with the code written under it."""
+from the clone, prints the summary line and exits with the code written under it."""
 
 from __future__ import annotations
 
