@@ -55,9 +55,9 @@ def test_compose_migrates_as_the_owner_and_runs_the_bot_as_its_own_role() -> Non
     read and append to the log, so it cannot switch the log's triggers off."""
     services = yaml.safe_load((REPO / "compose.yaml").read_text())["services"]
     migrate, bot, db = services["migrate"], services["bot"], services["db"]
-    script = " ".join(migrate["command"]) if isinstance(migrate["command"], list) else migrate[
-        "command"
-    ]
+    script = (
+        " ".join(migrate["command"]) if isinstance(migrate["command"], list) else migrate["command"]
+    )
     assert "db upgrade" in script and "db grant --role rootkey_bot" in script
     assert "rootkey_owner:" in migrate["environment"]["OWNER_URL"]
     assert "rootkey_bot:" in bot["environment"]["DATABASE_URL"]
