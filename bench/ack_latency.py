@@ -238,10 +238,10 @@ def run(
         "sends its next once its last is acked, so an ack includes waiting behind the others)"
     )
     label = f"{args.held} idle connections held"
-    print(f"{'':<20}{'plain':>48}{label:>48}")
+    print(f"{'':<20}  {'plain':>48}  {label:>48}")
     for key in plain:
         if key != "ok":
-            print(f"{key:<20}{plain[key]!s:>48}{held[key]!s:>48}")
+            print(f"{key:<20}  {plain[key]!s:>48}  {held[key]!s:>48}")
     return 0 if plain["ok"] and held["ok"] else 1
 
 
@@ -265,11 +265,11 @@ def run_slow_aws(
     during = measure(url, secret, response_url, n, c, body_of=help_body)
     print(f"every AWS call waits {args.slow_aws:g} s; {n} requests per column, {c} at a time")
     columns = ("help alone", "Request remediation clicks", "help while they audit")
-    print(f"{'':<20}" + "".join(f"{name:>48}" for name in columns))
+    print(f"{'':<20}" + "".join(f"  {name:>48}" for name in columns))
     for key in alone:
         if key not in {"ok", "bot CPU ms/request"}:
             cells = (alone[key], clicks[key], during[key])
-            print(f"{key:<20}" + "".join(f"{cell!s:>48}" for cell in cells))
+            print(f"{key:<20}" + "".join(f"  {cell!s:>48}" for cell in cells))
     return 0 if alone["ok"] and clicks["ok"] and during["ok"] else 1
 
 
@@ -326,11 +326,11 @@ def run_slow_aws_forms(args: argparse.Namespace) -> int:
             posted = len(decide_buttons(slack))
     print(f"ListOrganizationsFeatures waits {args.slow_aws_forms:g} s; {n} forms, {c} at a time")
     columns = ("help alone", "form submissions", "help while they wait")
-    print(f"{'':<20}" + "".join(f"{name:>48}" for name in columns))
+    print(f"{'':<20}" + "".join(f"  {name:>48}" for name in columns))
     for key in alone:
         if key not in {"ok", "bot CPU ms/request"}:
             cells = (alone[key], sent[key], during[key])
-            print(f"{key:<20}" + "".join(f"{cell!s:>48}" for cell in cells))
+            print(f"{key:<20}" + "".join(f"  {cell!s:>48}" for cell in cells))
     print(f"requests posted once AWS answered: {posted} of {n}")
     return 0 if alone["ok"] and sent["ok"] and during["ok"] and posted == n else 1
 
