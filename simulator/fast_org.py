@@ -125,6 +125,9 @@ class FastOrg:
         self.latency = latency
         self.lock = threading.Lock()
         self.calls: Counter[str] = Counter()
+        # (action, account) in the order requests arrived: AssumeRole's target account, the
+        # NextToken of a ListAccounts page ("" for the first)
+        self.arrivals: list[tuple[str, str]] = []
         self.buckets = {action: Bucket(rate) for action, rate in (rates or {}).items()}
         self.children: dict[str, list[str]] = {ROOT_ID: []}
         top = ous if top_ous is None else min(top_ous, ous)
@@ -234,6 +237,10 @@ class FastOrg:
             pass
         with self.lock:
             self.calls[action] += 1
+            if action == "AssumeRole":
+                self.arrivals.append((action, str(params.get("RoleArn", "::::")).split(":")[4]))
+            elif action == "ListAccounts":
+                self.arrivals.append((action, str(params.get("NextToken") or "")))
             bucket = self.buckets.get(action)
             allowed = bucket is None or bucket.take()
         if self.latency:

@@ -209,10 +209,15 @@ class OrgFeatures:
 
 @dataclass(frozen=True)
 class Scope:
-    """What to audit: the current account, the whole Organization, or named accounts."""
+    """What to audit: the current account, the whole Organization, or named accounts.
+
+    ``known`` (scope ``org``): the accounts of the last audit of the Organization, scanned at
+    once while the fresh listing is read. Only a hint: the listing alone decides who is
+    reported (a known account that is not an ACTIVE member now is dropped, a new one added)."""
 
     kind: str  # "account", "org" or "accounts"
     account_ids: tuple[str, ...] = ()
+    known: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def describe(self) -> str:
         if self.kind == "org":

@@ -10,6 +10,11 @@ the current credentials is read directly), GetAccountSummary, and only where the
 root key is present (or could not be read) the credential report for the key's details. One
 account's failure is that account's ``error`` verdict; the others go on.
 
+Where the caller knows the accounts of the last audit (``Scope("org", known=...)``), they are
+scanned at once, while the listing is read; the listing alone decides what is reported: a known
+account it does not yield as ACTIVE is dropped (its audit cancelled or ignored), one it yields
+that was not known is audited as it comes.
+
 Named accounts (``Scope("accounts", ...)``) are audited only when the Organization shows them
 ACTIVE (DescribeAccount); the bot's own account always is. Any other id is an ``error`` verdict
 "not a member of the Organization" and nothing of it is read: AssumeRole into a role of an
@@ -26,7 +31,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -158,21 +163,34 @@ class AwsAuditor:
         def caller() -> Caller:
             return caller_future.result() if caller_future else self.caller_identity()
 
-        def submit(
-            account_id: str, name: str | None, resolved: Caller, named: bool = False
-        ) -> None:
+        def submit(account_id: str, name: str | None, resolved: Caller, named: bool = False) -> Job:
             job = Job(account_id, name, named)
             job.future = pool.submit(self.guarded, counter, account_id, name, resolved, job)
             jobs.append(job)
+            return job
 
+        reported = jobs
         try:
             if scope.kind == "org":
                 self.clients.count_into(counter)
                 org = self.clients.current("organizations")
-                resolved: Caller | None = None
+                resolved: Caller | None = caller() if scope.known else None
+                early = {
+                    account_id: submit(account_id, None, resolved)
+                    for account_id in dict.fromkeys(scope.known)
+                    if resolved is not None
+                }
+                reported = []
                 for account in list_active_accounts(org, self.pacer):
-                    resolved = resolved or caller()
-                    submit(account.account_id, account.name, resolved)
+                    job = early.pop(account.account_id, None)
+                    if job is None:
+                        resolved = resolved or caller()
+                        job = submit(account.account_id, account.name, resolved)
+                    job.name = account.name
+                    reported.append(job)
+                for job in early.values():  # not an ACTIVE member now: never reported
+                    assert job.future is not None
+                    job.future.cancel()
             elif scope.kind == "accounts":
                 resolved = caller()
                 for account_id in dict.fromkeys(scope.account_ids):
@@ -187,7 +205,7 @@ class AwsAuditor:
                 if job.future is not None:
                     job.future.cancel()
             raise
-        verdicts = tuple(self.collect(job) for job in jobs)
+        verdicts = tuple(self.collect(job) for job in reported)
         features = features_future.result()
         return AuditResult(
             verdicts=verdicts,
@@ -232,7 +250,11 @@ class AwsAuditor:
                     account_name=job.name,
                 )
             wait([future], timeout=remaining)
-        return future.result()
+        verdict = future.result()
+        if job.name and verdict.account_name is None:
+            # begun from the last audit's list, before the listing gave the account's name
+            verdict = replace(verdict, account_name=job.name)
+        return verdict
 
     # steps -----------------------------------------------------------------------
     def counted(self, counter: CallCounter, step: Callable[[], T]) -> T:

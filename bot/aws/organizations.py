@@ -17,11 +17,13 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.aws.errors import AuditError, AwsReadError
 from bot.aws.iam import AWS_CALL_ERRORS, malformed, read_error
 from bot.aws.pacing import Pacer
+
+T = TypeVar("T")
 
 PAGE_SIZE = 20  # the most ListAccounts (and the other list calls) return per page
 LIST_WORKERS = 8  # OUs read at once
@@ -181,10 +183,44 @@ def listing_error(exc: Exception) -> AuditError:
     return AuditError(f"could not list the Organization's accounts ({exc})")
 
 
-def iter_active_accounts(org: Any, pacer: Pacer) -> Iterator[OrgAccount]:
-    """ACTIVE accounts from ListAccounts, as each page arrives."""
+def read_ahead(items: Iterator[T], name: str) -> Iterator[T]:
+    """``items``, produced on a thread of their own as fast as they come: a paginated listing
+    asks for its next page as soon as it has read one, not once the consumer has handled it.
+    The producer's exception is raised here; closing this iterator stops the producer at its
+    next item."""
+    out: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                out.put((False, item))
+                if stop.is_set():
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            out.put((True, exc))
+            return
+        out.put((True, None))
+
+    threading.Thread(target=produce, name=name, daemon=True).start()
     try:
-        for page in pages(org, pacer, "ListAccounts", "Accounts"):
+        while True:
+            last, item = out.get()
+            if last:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
+
+
+def iter_active_accounts(org: Any, pacer: Pacer) -> Iterator[OrgAccount]:
+    """ACTIVE accounts from ListAccounts, as each page arrives (the next page is asked for
+    while the accounts of this one are handed out)."""
+    try:
+        listing = pages(org, pacer, "ListAccounts", "Accounts")
+        for page in read_ahead(listing, "rootkey-list"):
             for item in page:
                 account = active(item)
                 if account is not None:

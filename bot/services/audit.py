@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, replace
+from typing import Protocol, runtime_checkable
 
 from bot.audit.models import AuditResult, Scope
 from bot.aws.errors import error_code_in
@@ -40,6 +40,27 @@ class RunStore(Protocol):
     def save_run(
         self, result: AuditResult, trigger: str, requested_by: str | None, channel: str | None
     ) -> object: ...
+
+
+@runtime_checkable
+class LastMembers(Protocol):
+    """The store's memory of the Organization, where it has one."""
+
+    def last_org_accounts(self) -> tuple[str, ...]: ...
+
+
+def with_known(scope: Scope, store: object) -> Scope:
+    """An Organization audit starts from the last one's accounts (``Scope.known``): the scan
+    begins at once and the fresh listing decides who is reported. Without a store that keeps
+    them, or when it cannot be read, the audit simply waits for the listing."""
+    if scope.kind != "org" or scope.known or not isinstance(store, LastMembers):
+        return scope
+    try:
+        known = store.last_org_accounts()
+    except StoreError as exc:
+        log.warning("last audit's accounts not read, listing first: %s", exc)
+        return scope
+    return replace(scope, known=known)
 
 
 class AuditMetrics(Protocol):
@@ -74,6 +95,7 @@ class AuditService:
     def measured(self, scope: Scope, trigger: str) -> AuditResult:
         """The auditor's result, timed and counted (a failed audit too, then re-raised)."""
         started = self.clock()
+        scope = with_known(scope, self.store)
         try:
             result = self.auditor.audit(scope)
         except Exception as exc:

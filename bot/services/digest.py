@@ -22,6 +22,7 @@ from typing import Protocol
 
 from bot.audit.models import AuditResult, Scope, Status, utcnow
 from bot.aws.errors import AuditError
+from bot.services.audit import with_known
 from bot.services.digest_report import (
     Digest,
     Excepted,
@@ -242,7 +243,7 @@ class DigestService:
         """A fresh audit of the configured scope, saved; returns the run id."""
         if self.auditor is None:
             raise RuntimeError("DigestService needs an auditor to run an audit")
-        result = self.auditor.audit(self.scope)
+        result = self.auditor.audit(with_known(self.scope, self.store))
         return self.store.save_run(result, trigger, requested_by, channel)
 
     def publish(

@@ -35,6 +35,20 @@ class MembershipStore(StoreBase):
         with self.transaction() as conn:
             return conn.execute(query).first()
 
+    def last_org_accounts(self) -> tuple[str, ...]:
+        """The account ids of the latest audit of the whole Organization (scope ``org``;
+        empty before the first): where the next one starts scanning while it lists."""
+        last = (
+            select(RUNS.c.id)
+            .where(RUNS.c.scope == "org")
+            .order_by(RUNS.c.finished_at.desc(), RUNS.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        query = select(VERDICTS.c.account_id).where(VERDICTS.c.run_id == last)
+        with self.transaction() as conn:
+            return tuple(str(account_id) for account_id in conn.execute(query).scalars())
+
     def members_since(self, whole: RunInfo) -> datetime:
         """No member's latest verdict is older than this: every member has a verdict in
         ``whole`` or in a named audit after it, and no audit's verdicts are older than the

@@ -376,6 +376,34 @@ def test_an_organization_in_ous_is_walked_and_only_active_members_are_reported()
     assert "ListAccounts" not in calls and calls["ListAccountsForParent"] >= 31
 
 
+def test_the_last_audits_accounts_are_scanned_at_once_and_the_listing_decides() -> None:
+    """Known accounts (the last audit's) are scanned before the listing reaches them; the
+    result is what the fresh listing says: a member that joined since is in it, one that left
+    the Organization or is now SUSPENDED is not, and no known-only account is ever reported."""
+    with FastOrg(121, 0, noncompliant=[5, 110], suspended=[7], latency=0.02) as org:
+        members = sorted(org.active_members())
+        joined = members[-2]  # not in the last audit
+        left = "299999999999"  # an account that has since left the Organization
+        suspended = "200000000007"
+        # the last audit's list, its last page first (any order is the store's)
+        known = (left, suspended, *reversed([m for m in members if m != joined]))
+        result = fast_auditor(org).audit(Scope("org", known=known))
+        arrivals = list(org.arrivals)
+    got = {v.account_id: v.status for v in result.verdicts}
+    assert sorted(got) == members
+    assert left not in got and suspended not in got and joined in got
+    assert {a for a, s in got.items() if s is Status.NONCOMPLIANT} == org.noncompliant()
+    assert all(s is not Status.ERROR for s in got.values())
+    assert len(result.verdicts) == len(got)
+    # the scan did not wait for the listing: a member of its last page was already being
+    # audited when that page was asked for
+    last_page = max(i for i, (action, _) in enumerate(arrivals) if action == "ListAccounts")
+    early = {account for action, account in arrivals[:last_page] if action == "AssumeRole"}
+    assert members[-1] in early
+    names = {v.account_id: v.account_name for v in result.verdicts}
+    assert names[members[-1]] == org.accounts[members[-1]].name
+
+
 def test_a_policy_without_the_tree_calls_lists_with_list_accounts() -> None:
     """An older bot policy grants ListAccounts only: the listing falls back to it."""
     with FastOrg(60, 5, noncompliant=[4], denied={"ListRoots"}) as org:

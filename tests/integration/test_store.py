@@ -364,3 +364,37 @@ def test_an_upgrade_from_0007_reindexes_the_history_and_keeps_its_answers(
             assert by_id(after)[A].open_since == T0 + timedelta(days=1)
         finally:
             store.close()
+
+
+def test_an_org_audit_starts_from_the_last_org_audits_accounts(store: Store) -> None:
+    """The audit service hands the auditor the accounts of the last audit of the whole
+    Organization (not of a named audit's), so the scan need not wait for the listing."""
+    from bot.audit.models import Scope
+    from bot.services.audit import AuditService
+    from bot.services.digest import DigestService
+
+    save(store, 0, {A: C, B: N})
+    save(store, 1, {A: C, B: C, D: E})
+    named = AuditResult(
+        verdicts=(verdict("444444444444", C, T0 + timedelta(days=2)),),
+        scope="accounts",
+        started_at=T0 + timedelta(days=2),
+        finished_at=T0 + timedelta(days=2, minutes=1),
+    )
+    store.save_run(named, "recheck", None, None)
+    asked: list[Scope] = []
+
+    class Auditor:
+        def audit(self, scope: Scope) -> AuditResult:
+            asked.append(scope)
+            return AuditResult(verdicts=(), scope=scope.kind, started_at=T0, finished_at=T0)
+
+    service = AuditService(Auditor(), store)
+    service.run(Scope("org"), "schedule")
+    service.run(Scope("accounts", (A,)), "recheck")
+    assert sorted(asked[0].known) == [A, B, D]
+    assert asked[1].known == ()
+    # the digest's own audit goes the same way (its org audit above had no accounts)
+    save(store, 3, {A: C, D: C})
+    DigestService(store, auditor=Auditor(), scope=Scope("org")).audit("schedule", None, None)
+    assert sorted(asked[2].known) == [A, D]
