@@ -116,6 +116,7 @@ def test_policies_are_read_only_and_least_privilege() -> None:
         "sqs:DeleteMessage",
         # python -m bot doctor: the queue, and whether its rules deliver read-only calls
         "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",  # its dead-letter queue is still there
         "events:ListEventBuses",
         "events:ListRuleNamesByTarget",
         "events:DescribeRule",

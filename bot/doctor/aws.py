@@ -16,6 +16,7 @@ from bot.aws.organizations import list_active_accounts
 from bot.aws.pacing import Pacer
 from bot.aws.session import boto_config
 from bot.config import Config
+from bot.doctor.events import queue_findings
 from bot.doctor.findings import Finding, fail, ok, warn
 
 AREA = "AWS"
@@ -29,9 +30,6 @@ ROOT_FEATURES = {
     "RootCredentialsManagement": "aws iam enable-organizations-root-credentials-management",
     "RootSessions": "aws iam enable-organizations-root-sessions",
 }
-# EventBridge delivers read-only management events (Get/List/Describe) only to rules in this
-# state; ENABLED alone drops them, and with them a root key used for s3:ListBuckets.
-ALL_MANAGEMENT_EVENTS = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
 SHOWN_ACCOUNTS = 10
 
 
@@ -64,7 +62,7 @@ def check_aws(config: Config, session: boto3.session.Session) -> Iterator[Findin
         yield audit_role_finding(config, client, pacer, partition, accounts)
     yield from root_access_findings(config, client)
     if config.events_queue_url:
-        yield from queue_findings(config, client)
+        yield from queue_findings(str(config.events_queue_url), client)
     if config.securityhub:
         yield securityhub_finding(client)
 
@@ -172,74 +170,6 @@ def root_access_findings(config: Config, client: Any) -> Iterator[Finding]:
         )
     else:
         yield ok(AREA, check, f"off ({', '.join(missing)}): fine for tracked remediation")
-
-
-def queue_findings(config: Config, client: Any) -> Iterator[Finding]:
-    url = str(config.events_queue_url)
-    try:
-        attributes = client("sqs").get_queue_attributes(
-            QueueUrl=url, AttributeNames=["QueueArn", "RedrivePolicy"]
-        )["Attributes"]
-    except AWS_CALL_ERRORS as exc:
-        yield fail(
-            AREA,
-            "events queue",
-            f"cannot be read ({read_error('GetQueueAttributes', exc)})",
-            "deploy deploy/root-activity-central.yaml and set ROOTKEY_EVENTS_QUEUE_URL to its "
-            "QueueUrl output",
-        )
-        return
-    if "RedrivePolicy" in attributes:
-        yield ok(AREA, "events queue", "readable, with a dead-letter queue")
-    else:
-        yield warn(
-            AREA,
-            "events queue",
-            "no dead-letter queue: a message that cannot be read is retried for ever",
-            "deploy deploy/root-activity-central.yaml (it makes one)",
-        )
-    yield from rule_findings(client("events"), attributes["QueueArn"])
-
-
-def rule_findings(events: Any, queue_arn: str) -> Iterator[Finding]:
-    check = "EventBridge rules"
-    try:
-        buses = [bus["Name"] for bus in events.list_event_buses().get("EventBuses") or []]
-        rules = [
-            (bus, name)
-            for bus in buses
-            for name in events.list_rule_names_by_target(TargetArn=queue_arn, EventBusName=bus).get(
-                "RuleNames"
-            )
-            or []
-        ]
-        states = {
-            (bus, name): events.describe_rule(Name=name, EventBusName=bus).get("State")
-            for bus, name in rules
-        }
-    except AWS_CALL_ERRORS as exc:
-        yield warn(AREA, check, f"cannot be read ({read_error('ListRuleNamesByTarget', exc)})")
-        return
-    if not states:
-        yield fail(
-            AREA,
-            check,
-            "no rule sends events to the queue: no root-activity alert can arrive",
-            "deploy deploy/root-activity-central.yaml (and the member StackSet)",
-        )
-        return
-    dropping = sorted(
-        f"{name} ({state})" for (_, name), state in states.items() if state != ALL_MANAGEMENT_EVENTS
-    )
-    if dropping:
-        yield fail(
-            AREA,
-            check,
-            f"{', '.join(dropping)}: read-only root calls (Get/List/Describe) never arrive",
-            f"set State: {ALL_MANAGEMENT_EVENTS} (redeploy deploy/root-activity-*.yaml)",
-        )
-    else:
-        yield ok(AREA, check, f"{len(states)} rule(s) deliver every management event")
 
 
 def securityhub_finding(client: Any) -> Finding:

@@ -115,11 +115,13 @@ def approver_findings(config: Config, client: WebClient) -> Iterator[Finding]:
             "or user-group ids (S…: the group's page URL ends with it)",
         )
         return
+    people: set[str] = set()
     for approver in config.approvers:
         check = f"approver {approver}"
         try:
             if is_group_id(approver):
                 users = client.usergroups_users_list(usergroup=approver).get("users") or []
+                people.update(str(user) for user in users)
                 if users:
                     yield ok(AREA, check, f"user group with {len(users)} members")
                 else:
@@ -139,4 +141,30 @@ def approver_findings(config: Config, client: WebClient) -> Iterator[Finding]:
                 AREA, check, "the account is deactivated", "remove it from ROOTKEY_APPROVERS"
             )
         else:
+            people.add(approver)
             yield ok(AREA, check, f"{user.get('real_name') or user.get('name')}")
+    yield enough_approvers(len(people), config.required_approvals)
+
+
+def enough_approvers(people: int, required: int) -> Finding:
+    """``required`` distinct approvers, never the requester: with fewer people no request can
+    be approved; with exactly as many, none that one of them asks for."""
+    check = "ROOTKEY_REQUIRED_APPROVALS"
+    fix = f"add approvers to ROOTKEY_APPROVERS, or lower ROOTKEY_REQUIRED_APPROVALS ({required})"
+    if people < required:
+        return fail(
+            AREA,
+            check,
+            f"{required} distinct approvals needed but only {people} approver(s) found: no "
+            "request can ever be approved",
+            fix,
+        )
+    if people == required:
+        return warn(
+            AREA,
+            check,
+            f"{required} approvals needed from {people} approver(s): a request one of them makes "
+            "can never be approved (nobody approves their own)",
+            fix,
+        )
+    return ok(AREA, check, f"{required} of {people} approvers needed")

@@ -6,6 +6,7 @@ real workspace is."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -17,8 +18,9 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.config import Config, load_config
-from bot.doctor.aws import ALL_MANAGEMENT_EVENTS, check_aws
+from bot.doctor.aws import check_aws
 from bot.doctor.database import check_database
+from bot.doctor.events import ALL_MANAGEMENT_EVENTS
 from bot.doctor.findings import Finding, Level, exit_code
 from bot.doctor.slack import check_slack
 from bot.slack.scopes import BOT_SCOPES
@@ -96,7 +98,9 @@ def everything(config: Config, slack: SlackStandin, aws: SimulatedAws) -> list[F
 
 
 def named(findings: list[Finding], check: str) -> Finding:
-    (found,) = [f for f in findings if f.check.startswith(check)]
+    """The one finding of ``check`` (its exact name, else the one whose name starts so)."""
+    exact = [f for f in findings if f.check == check]
+    (found,) = exact or [f for f in findings if f.check.startswith(check)]
     return found
 
 
@@ -228,7 +232,13 @@ def test_assume_root_mode_without_centralized_root_access(
     assert named(list(check_aws(tracked, aws.session())), "centralized").level is Level.OK
 
 
-def queue_with_rule(aws: SimulatedAws, state: str | None, dead_letters: bool = True) -> str:
+def queue_with_rule(
+    aws: SimulatedAws,
+    state: str | None,
+    dead_letters: bool = True,
+    pattern: str = PATTERN,
+    policy: dict[str, object] | None = None,
+) -> str:
     sqs = aws.client("sqs")
     attributes = {}
     if dead_letters:
@@ -236,13 +246,15 @@ def queue_with_rule(aws: SimulatedAws, state: str | None, dead_letters: bool = T
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])
         target = dlq_arn["Attributes"]["QueueArn"]
         attributes["RedrivePolicy"] = f'{{"deadLetterTargetArn":"{target}","maxReceiveCount":"5"}}'
+    if policy is not None:
+        attributes["Policy"] = json.dumps(policy)
     url = sqs.create_queue(QueueName=QUEUE, Attributes=attributes)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
     if state is not None:
         events = aws.client("events")
         events.put_rule(
             Name="rootkey-root-activity",
-            EventPattern=PATTERN,
+            EventPattern=pattern,
             State=state,
         )
         events.put_targets(
@@ -377,3 +389,65 @@ def test_aws_refusing_who_the_bot_is_stops_the_aws_checks_with_the_fix(
     (found,) = check_aws(healthy_config(workspace, database), aws.session())
     assert found.level is Level.FAIL and "GetCallerIdentity: AccessDenied" in found.detail
     assert "deploy/bot-role.yaml" in (found.fix or "")
+
+
+def test_a_rule_that_takes_events_of_any_source_is_a_failure(
+    workspace: SlackStandin, aws: SimulatedAws, org: SimOrg, database: str
+) -> None:
+    """Anyone allowed to put events on the bus could forge "root key deleted": the bot reads
+    what arrives, so the rule's aws. source filter is its defence, and doctor checks it."""
+    forgeable = '{"detail-type":["AWS API Call via CloudTrail"]}'
+    url = queue_with_rule(aws, ALL_MANAGEMENT_EVENTS, pattern=forgeable)
+    config = replace(healthy_config(workspace, database), events_queue_url=url)
+    found = named(list(check_aws(config, aws.session())), "EventBridge rules")
+    assert found.level is Level.FAIL and "events of any source" in found.detail
+    assert '"prefix": "aws."' in (found.fix or "")
+
+
+def test_a_queue_anyone_may_send_to_is_a_failure(
+    workspace: SlackStandin, aws: SimulatedAws, org: SimOrg, database: str
+) -> None:
+    open_to_all = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage", "Resource": "*"}
+        ],
+    }
+    url = queue_with_rule(aws, ALL_MANAGEMENT_EVENTS, policy=open_to_all)
+    config = replace(healthy_config(workspace, database), events_queue_url=url)
+    found = named(list(check_aws(config, aws.session())), "events queue policy")
+    assert found.level is Level.FAIL and "anyone may send" in found.detail
+
+
+def test_a_dead_letter_queue_deleted_later_is_a_failure(
+    workspace: SlackStandin, aws: SimulatedAws, org: SimOrg, database: str
+) -> None:
+    url = queue_with_rule(aws, ALL_MANAGEMENT_EVENTS)
+    sqs = aws.client("sqs")
+    sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=QUEUE + "-dlq")["QueueUrl"])
+    config = replace(healthy_config(workspace, database), events_queue_url=url)
+    found = named(list(check_aws(config, aws.session())), "events queue")
+    assert found.level is Level.FAIL and "is gone" in found.detail
+
+
+@pytest.mark.parametrize(
+    "approvers, required, level",
+    [
+        ((APPROVER,), 2, Level.FAIL),  # no request can ever be approved
+        ((APPROVER,), 1, Level.WARN),  # not one the approver makes
+        ((APPROVER, "U0SECOND01"), 1, Level.OK),
+    ],
+)
+def test_more_approvals_required_than_approvers_is_named(
+    workspace: SlackStandin,
+    database: str,
+    approvers: tuple[str, ...],
+    required: int,
+    level: Level,
+) -> None:
+    workspace.workspace.add_user("U0SECOND01", "sam", "Sam Second")
+    config = replace(
+        healthy_config(workspace, database), approvers=approvers, required_approvals=required
+    )
+    found = named(list(check_slack(config, slack_client(workspace))), "ROOTKEY_REQUIRED")
+    assert found.level is level
