@@ -304,6 +304,16 @@ def test_digest_on_demand_with_chart_and_csv(page: Page) -> None:
     chart = thread.locator(".file-image img")
     expect(chart).to_be_visible(timeout=WAIT)
     assert chart.evaluate("img => img.complete && img.naturalWidth > 0")
+    # The remediation log's head, in the digest at the top of its thread, is shown whole: it is
+    # what `log --verify --anchor ID:HASH` needs (its 64 hex digits ran off the pane's edge).
+    head = thread.locator("code").filter(has_text=re.compile(r"^\d+:[0-9a-f]{64}$"))
+    expect(head.first).to_be_visible(timeout=WAIT)
+    pane = page.locator("#thread-messages").bounding_box()
+    shown = head.first.bounding_box()
+    assert pane and shown and shown["x"] + shown["width"] <= pane["x"] + pane["width"], (
+        shown,
+        pane,
+    )
     csv_link = thread.locator(".file-doc a.file-name")
     expect(csv_link).to_be_visible(timeout=WAIT)
     href = csv_link.get_attribute("href")

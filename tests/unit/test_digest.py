@@ -12,7 +12,7 @@ import struct
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -159,7 +159,12 @@ def test_a_key_deleted_minutes_after_the_baseline_audit_counts_as_fixed(store: S
     assert ids(digest.fixed) == [fixed]
     assert ids(digest.new_noncompliant) == []  # already open in the baseline audit
     assert "1 fixed" in digest_message(digest).text
-    assert "no earlier digest" in block_texts(digest)
+    text = block_texts(digest)
+    assert "1 fixed since the audit of 2026-11-01 09:00 UTC (no earlier digest)" in text
+    # A first digest never speaks of a last one: its lists are titled by the audit they count
+    # from.
+    assert "Fixed since the audit of 2026-11-01 09:00 UTC (1)" in text
+    assert "last digest" not in text.lower()
 
 
 def test_the_footer_says_when_the_audit_ran_not_an_internal_id(store: Store) -> None:
@@ -198,6 +203,16 @@ def test_all_clear_is_one_short_message(store: Store) -> None:
     assert message.text.startswith("Root key digest: all clear, 2 accounts audited")
     assert "1 account fixed since the last digest" in block_texts(digest)
     assert service(store, 2).csv_file(digest) is None  # nothing to list
+
+
+def test_a_first_digest_all_clear_says_what_its_fix_is_counted_from(store: Store) -> None:
+    save(store, 0, {"111111111111": N, "222222222222": C})
+    run = save(store, 0.5, {"111111111111": C, "222222222222": C})
+    digest = service(store, 0.5).build(run, channel="C1")
+    assert digest.all_clear and digest.first_digest
+    text = block_texts(digest)
+    assert "1 account fixed since the audit of 2026-11-01 09:00 UTC (no earlier digest)" in text
+    assert "last digest" not in text.lower()
 
 
 def test_no_accounts_audited_is_not_all_clear(store: Store) -> None:
@@ -272,6 +287,30 @@ def test_the_digest_posts_the_remediation_logs_head_to_keep_outside_the_database
     assert "rootkey_digest_log_head" not in str(
         [b.to_dict() for b in digest_message(digest).blocks]
     )
+
+
+def test_the_log_head_is_shown_whole_in_a_block_that_wraps_with_a_long_database_path(
+    store: Store,
+) -> None:
+    """The anchor is what ``log --verify --anchor ID:HASH`` needs, so it is never cut: not by a
+    context block's small print (the thread pane cut the 64 hex digits off), nor by a database
+    path too long for the command."""
+    run = save(store, 0, {"111111111111": N, "333333333333": C})
+    anchor = f"{HEAD.line_id}:{HEAD.hash}"
+    for path in ("/srv/rootkey/rootkey.db", "/srv/" + "deep/" * 390 + "rootkey.db"):
+        built = service(store, 3, remediation=Remediation()).build(run)
+        digest = replace(built, log_database=f"sqlite:///{path}")
+        blocks = [b.to_dict() for b in digest_message(digest).blocks]
+        shown = [b for b in blocks if b.get("block_id") == "rootkey_digest_log_head"]
+        assert len(shown) == 1 and shown[0]["type"] == "section", shown
+        text = shown[0]["text"]["text"]
+        assert f"`{anchor}`" in text
+        command = re.search(r"`([^`]*python -m bot log --verify --anchor [^`]*)`", text)
+        assert command and command.group(1).endswith(f"--anchor {anchor}"), text
+        if len(path) < 100:
+            assert command.group(1).startswith(f"DATABASE_URL=sqlite:///{path} ")
+        else:  # too long to print whole: said, never cut
+            assert "DATABASE_URL" in text and "…" not in text
 
 
 def test_an_accepted_risk_for_another_key_is_counted_as_a_root_key(store: Store) -> None:

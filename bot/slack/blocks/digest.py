@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from slack_sdk.models.blocks import ContextBlock, SectionBlock
+from slack_sdk.models.blocks import SectionBlock
 
 from bot.rules import is_user_id
 from bot.services.digest_report import Digest, Excepted, OpenRequestView
@@ -38,8 +38,10 @@ T = TypeVar("T")
 LIST_LIMIT = 10  # accounts named per list in the message; the CSV has them all
 SECTION_BUDGET = MAX_SECTION_TEXT - 200
 MORE_LINE = 80  # "…and 1,234 more in the CSV in the thread"
-# Block text of the header, the summary and the context line, at most (1,500),
-LISTS_TEXT = MAX_MESSAGE_TEXT - 2600  # and six titles with their "…and N more" lines
+ANCHOR_TEXT = 600  # the log head's section, at most
+# Block text of the header, the summary and the context line, at most (1,500), six titles with
+# their "…and N more" lines, and the log head's section
+LISTS_TEXT = MAX_MESSAGE_TEXT - 2600 - ANCHOR_TEXT
 MAX_REASON = 300
 
 
@@ -153,13 +155,33 @@ def headline(digest: Digest) -> str:
     return f"Root key digest: {plural(digest.counts.accepted, 'accepted risk')} open"
 
 
+def counted_from(digest: Digest) -> str:
+    """What the digest's changes are counted from, the one phrase its lists and its summary
+    use: the last digest; for a first digest, the audit they are counted against (a first
+    digest never speaks of a last one), else the 24 hours before its audit."""
+    if not digest.first_digest:
+        return "since the last digest"
+    if digest.baseline_audit_id is not None:
+        return f"since the audit of {when(digest, digest.baseline)}"
+    return f"since {when(digest, digest.baseline)}"
+
+
+def counted_from_note(digest: Digest) -> str:
+    """``counted_from`` with its date or why it is not the last digest, for the summary."""
+    if not digest.first_digest:
+        return f"since the last digest ({when(digest, digest.baseline)})"
+    if digest.baseline_audit_id is not None:
+        return f"{counted_from(digest)} (no earlier digest)"
+    return f"{counted_from(digest)} (no earlier digest: the last 24 hours)"
+
+
 def digest_message(digest: Digest) -> Message:
     run = f"Audit of {when(digest, digest.run.finished_at)}"
     if digest.slot_time is not None:
         run = f"Scheduled digest of {when(digest, digest.slot_time)} · {run[0].lower()}{run[1:]}"
     if digest.all_clear:
         fixed = (
-            f" {plural(len(digest.fixed), 'account')} fixed since the last digest."
+            f" {plural(len(digest.fixed), 'account')} fixed {counted_from_note(digest)}."
             if digest.fixed
             else ""
         )
@@ -174,13 +196,7 @@ def digest_message(digest: Digest) -> Message:
         ]
         return check_limits(Message(blocks=blocks, text=fallback(digest)))
 
-    since = (
-        f"since the last digest ({when(digest, digest.baseline)})"
-        if not digest.first_digest
-        else f"since the audit of {when(digest, digest.baseline)} (no earlier digest)"
-        if digest.baseline_audit_id is not None
-        else f"since {when(digest, digest.baseline)} (no earlier digest: the last 24 hours)"
-    )
+    since = counted_from_note(digest)
     counts = [
         f":red_circle: {digest.noncompliant:,} with a root access key",
         f":white_check_mark: {digest.compliant:,} compliant",
@@ -253,7 +269,7 @@ def digest_message(digest: Digest) -> Message:
     if digest.fixed:
         blocks.append(
             section(
-                f"Fixed since the last digest ({len(digest.fixed):,})",
+                f"Fixed {counted_from(digest)} ({len(digest.fixed):,})",
                 digest.fixed,
                 fixed_line,
                 "rootkey_digest_fixed",
@@ -314,22 +330,30 @@ def digest_message(digest: Digest) -> Message:
     return check_limits(Message(blocks=blocks, text=fallback(digest)))
 
 
-def anchor_blocks(digest: Digest) -> list[ContextBlock]:
+def anchor_blocks(digest: Digest) -> list[SectionBlock]:
     """The remediation log's head, kept in Slack, outside the database: later,
     ``python -m bot log --verify --anchor ID:HASH`` fails if that line was removed or the
     chain rewritten up to it. A SQLite database is named in the command
-    (``DATABASE_URL=sqlite:////path …``), so it works as printed from any directory."""
+    (``DATABASE_URL=sqlite:////path …``), so it works as printed from any directory.
+
+    The head is shown whole, in a section (text that wraps, where a context's small print ran
+    off the thread's edge); a database path too long for ``ANCHOR_TEXT`` is left out of the
+    command and said in words, never cut."""
     if digest.log_head is None:
         return []
     head = str(digest.log_head)
-    where = f"DATABASE_URL={shlex.quote(digest.log_database)} " if digest.log_database else ""
-    return [
-        context(
-            f"Remediation log head `{head}`: `{where}python -m bot log --verify --anchor {head}` "
-            "shows lines removed or rewritten since this digest",
-            block_id="rootkey_digest_log_head",
-        )
-    ]
+    command = f"python -m bot log --verify --anchor {head}"
+    tail = " shows lines removed or rewritten since this digest."
+    text = f"*Remediation log head* `{head}`\n"
+    where = escape(shlex.quote(digest.log_database)) if digest.log_database else ""
+    named = f"{text}`DATABASE_URL={where} {command}`{tail}"
+    if where and "`" not in where and len(named) <= ANCHOR_TEXT:
+        text = named
+    elif where:
+        text += f"`{command}`, with `DATABASE_URL` set to this bot's database,{tail}"
+    else:
+        text += f"`{command}`{tail}"
+    return [mrkdwn_section(text, block_id="rootkey_digest_log_head")]
 
 
 def attachment_failed(name: str, error: str) -> Message:
