@@ -26,6 +26,7 @@ from bot.slack.values import BadValue
 from handlers import errors
 from handlers.deadline import acked_in_time
 from handlers.middleware import claimed
+from handlers.private import tell_privately
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -44,16 +45,23 @@ NO_HOME_CHANNEL = (
 
 
 def register(app: App, services: Services) -> None:
-    def tell(response_url: str | None, message: Message) -> None:
-        if response_url:
-            services.poster.respond(response_url, message)
+    def tell(clicked: payloads.Click, message: Message) -> None:
+        """A note only the clicker sees (``handlers.private``: never lost where the bot is
+        not in the channel, nor for a click on the Home tab, which has no response_url)."""
+        tell_privately(
+            services,
+            clicked.user,
+            message,
+            response_url=clicked.response_url,
+            channel=clicked.channel,
+        )
 
     def refuse_unknown_value(clicked: payloads.Click, button: str, retry: str = "") -> None:
         """A button value rootkey did not write (tampered, truncated or from an old version):
         logged, and the clicker told privately (and what to do again, if anything)."""
         log.warning("%s button with a value rootkey did not write", button)
         text = f"This button is not valid; {retry}" if retry else "This button is not valid."
-        tell(clicked.response_url, error_message(text))
+        tell(clicked, error_message(text))
 
     @app.action(ActionId.RERUN.value)
     def rerun(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
@@ -71,9 +79,9 @@ def register(app: App, services: Services) -> None:
             scope, clicked.channel, clicked.user, clicked.response_url, trigger="command"
         )
         if services.checks.start(request):
-            tell(clicked.response_url, note(ack_text(scope)))
+            tell(clicked, note(ack_text(scope)))
         else:
-            tell(clicked.response_url, note(busy_text(services.jobs.pending)))
+            tell(clicked, note(busy_text(services.jobs.pending)))
 
     remediation = services.remediation
     forms = services.forms
@@ -142,7 +150,7 @@ def register(app: App, services: Services) -> None:
         if applied is None:
             return
         req = remediation.may_approve(*applied)
-        tell(payloads.click(body).response_url, approval_prompt(req, services.config.zone))
+        tell(payloads.click(body), approval_prompt(req, services.config.zone))
 
     @app.action(ActionId.REVIEW_REJECTION.value)
     def review_rejection(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
@@ -157,7 +165,7 @@ def register(app: App, services: Services) -> None:
             services.client.views_open(trigger_id=clicked.trigger_id, view=reject_modal(req))
         except SlackApiError as exc:  # the trigger expired (Slack or the database slow)
             log.warning("request #%d: the rejection form did not open: %s", req.id, exc)
-            tell(clicked.response_url, error_message(REJECT_FORM_NOT_OPENED))
+            tell(clicked, error_message(REJECT_FORM_NOT_OPENED))
 
     @app.action(ActionId.APPROVE.value)
     def approve(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
@@ -189,13 +197,19 @@ def register(app: App, services: Services) -> None:
         applied = on_request(ack, body, context)
         if applied is None:
             return
-        response_url = payloads.click(body).response_url
+        clicked = payloads.click(body)
 
         def verify() -> None:
             try:
                 remediation.verify(*applied)
             except Exception as exc:  # a refusal, or AWS failing: told as in a listener
-                errors.tell(services, response_url, exc)
+                errors.tell(
+                    services,
+                    clicked.user,
+                    exc,
+                    response_url=clicked.response_url,
+                    channel=clicked.channel,
+                )
 
         if not services.jobs.submit("verify now", verify):
-            tell(response_url, note(busy_text(services.jobs.pending)))
+            tell(clicked, note(busy_text(services.jobs.pending)))

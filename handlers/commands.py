@@ -34,6 +34,7 @@ from bot.slack.commands import (
     parse_command,
 )
 from handlers.middleware import claimed, key_of
+from handlers.private import tell_privately
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -64,12 +65,18 @@ class CommandContext:
 
     def answer_after_ack(self, build: Callable[[], Message]) -> None:
         """Ack at once, then build the answer (it reads the database, which may be slow) and
-        send it privately through ``response_url``. A database that cannot answer reaches
-        the one error handler, which tells the user "database not available"."""
+        send it privately (``handlers.private``: through ``response_url``, else ephemeral in
+        the channel, else a direct message). A database that cannot answer reaches the one
+        error handler, which tells the user "database not available"."""
         self.ack()
         message = build()
-        if self.response_url:
-            self.services.poster.respond(self.response_url, message)
+        tell_privately(
+            self.services,
+            self.user,
+            message,
+            response_url=self.response_url,
+            channel=self.channel,
+        )
 
 
 def check(ctx: CommandContext, command: Command) -> None:

@@ -18,16 +18,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, BoltContext, BoltRequest
 
 from bot.slack import payloads
 from bot.slack.blocks.command import note
-from bot.slack.blocks.common import Message
-from bot.slack.poster import DeliveryError
 from bot.slack.server import ARRIVAL_HEADER
+from handlers.private import tell_privately
 
 if TYPE_CHECKING:
     from bot.wiring import Services
@@ -65,8 +63,8 @@ def acked_in_time(
 ) -> bool:
     """Ack (with ``answer``, such as a form's errors); True when the ack surely reached Slack
     in time, so the click or form may be applied. False (late): nothing may change; the user
-    was told privately (``tell_privately``: the payload's ``response_url``, else an ephemeral
-    message in ``channel``, else a direct message)."""
+    was told privately (``handlers.private.tell_privately``: the payload's ``response_url``,
+    else an ephemeral message in ``channel``, else a direct message)."""
     arrived = context.get(ARRIVED)
     elapsed = time.monotonic() - arrived if isinstance(arrived, float) else 0.0
     ack(**answer)
@@ -79,41 +77,14 @@ def acked_in_time(
     )
     message = note(f":hourglass: {too_late_text(what)}")
     response_url = body.get("response_url")
-    if user and not tell_privately(
-        services,
-        user,
-        message,
-        response_url=response_url if isinstance(response_url, str) else None,
-        channel=channel,
-    ):
-        log.error("the user was not told their %s came too late", what)
-    return False
-
-
-def tell_privately(
-    services: Services,
-    user: str,
-    message: Message,
-    *,
-    response_url: str | None = None,
-    channel: str | None = None,
-) -> bool:
-    """A note only ``user`` sees: through the interaction's ``response_url``, else as an
-    ephemeral message in ``channel``, else (both refused or missing: Slack refuses
-    ``chat.postEphemeral`` in a channel the bot is not in, chat:write.public or not) as a
-    direct message. False when even that failed (each failure logged)."""
-    ways: list[tuple[str, Callable[[], object]]] = []
-    if response_url:
-        ways.append(("response_url", lambda: services.poster.respond(response_url, message)))
-    if channel:
-        ways.append(("ephemeral", lambda: services.poster.ephemeral(channel, user, message)))
-    ways.append(("direct message", lambda: services.poster.post(user, message)))
-    for way, send in ways:
-        try:
-            send()
-            return True
-        except DeliveryError as exc:
-            log.warning("a private note to %s by %s failed: %s", user, way, exc.error)
+    if user:
+        tell_privately(
+            services,
+            user,
+            message,
+            response_url=response_url if isinstance(response_url, str) else None,
+            channel=channel,
+        )
     return False
 
 

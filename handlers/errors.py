@@ -1,4 +1,5 @@
-"""The one error handler: a listener's exception becomes one private line for the user."""
+"""The one error handler: a listener's exception becomes one private line for the user
+(``handlers.private``: never lost where the bot is not in the channel)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from slack_bolt import BoltResponse
 
 from bot.errors import describe
 from bot.slack.blocks.command import error_message
-from bot.slack.poster import DeliveryError
+from handlers.private import tell_privately
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -19,34 +20,48 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def tell(services: Services, response_url: str | None, error: Exception) -> None:
-    """The one private line for ``error`` (logged with an id when it is a bug)."""
+def tell(
+    services: Services,
+    user: str,
+    error: Exception,
+    *,
+    response_url: str | None = None,
+    channel: str | None = None,
+) -> None:
+    """The one private line for ``error`` (logged with an id when it is a bug), told to
+    ``user`` by ``tell_privately``: ``response_url``, else ephemeral in ``channel``, else a
+    direct message (a form's work after its ack has no ``response_url``)."""
     problem = describe(error)
-    if not response_url:
+    if not user:
         return
-    try:
-        message = error_message(problem.text, problem.error_id, mrkdwn=problem.mrkdwn)
-        services.poster.respond(response_url, message)
-    except DeliveryError as exc:
-        log.error("could not tell the user about an error: %s", exc.error)
+    message = error_message(problem.text, problem.error_id, mrkdwn=problem.mrkdwn)
+    tell_privately(services, user, message, response_url=response_url, channel=channel)
 
 
-def tell_privately(services: Services, channel: str, user: str, error: Exception) -> None:
-    """``tell`` where there is no ``response_url`` (a form's work after its ack): the one line
-    for ``error`` as an ephemeral message to ``user`` in ``channel``."""
-    problem = describe(error)
-    try:
-        message = error_message(problem.text, problem.error_id, mrkdwn=problem.mrkdwn)
-        services.poster.ephemeral(channel, user, message)
-    except DeliveryError as exc:
-        log.error("could not tell the user about an error: %s", exc.error)
+def where_to_tell(body: dict[str, Any]) -> tuple[str, str | None, str | None]:
+    """Who to tell about a payload's failure, and where: (user, response_url, channel), from
+    a command (``user_id``, ``channel_id``), a click or a form (``user``, ``channel``,
+    ``response_url`` or a form's ``response_urls``). An event names nobody to tell."""
+
+    def field(name: str) -> Any:
+        value = body.get(name)
+        return value.get("id") if isinstance(value, dict) else body.get(f"{name}_id")
+
+    response_url = body.get("response_url") or next(
+        (r.get("response_url") for r in body.get("response_urls") or [] if isinstance(r, dict)),
+        None,
+    )
+    user, channel = field("user"), field("channel")
+    return (
+        user if isinstance(user, str) else "",
+        response_url if isinstance(response_url, str) else None,
+        channel if isinstance(channel, str) else None,
+    )
 
 
 def register(app: App, services: Services) -> None:
     @app.error
     def answer_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
-        response_url = body.get("response_url") or next(
-            (r.get("response_url") for r in body.get("response_urls") or []), None
-        )
-        tell(services, response_url, error)
+        user, response_url, channel = where_to_tell(body)
+        tell(services, user, error, response_url=response_url, channel=channel)
         return BoltResponse(status=500, body="")

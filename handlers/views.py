@@ -4,7 +4,8 @@ No listener waits on AWS: a submitted form is checked against the database only,
 the request is created and posted in the job pool (in assume-root mode that asks AWS which
 Organization features are on, and the thread gets what used the keys from CloudTrail). A full
 pool is said in the form, which stays open; a request that cannot be created after the ack
-(another one for the account got there first) is told to the submitter privately.
+(another one for the account got there first) is told to the submitter privately
+(``handlers.private``: ephemeral in the form's channel, else a direct message).
 """
 
 from __future__ import annotations
@@ -88,10 +89,10 @@ def register(app: App, services: Services) -> None:
                 if claimed(services, context):  # a form another replica took on is saved there
                     services.forms.request_posted(remediation.create(new))
             except Exception as exc:  # refused after all, or the database failing: told
-                errors.tell_privately(services, channel or new.channel, user, exc)
+                errors.tell(services, user, exc, channel=channel or new.channel)
 
         if not services.jobs.run_reserved("request", create):  # the bot is stopping
-            errors.tell_privately(services, channel or new.channel, user, Stopping())
+            errors.tell(services, user, Stopping(), channel=channel or new.channel)
 
     @app.view(CallbackId.REJECT_REQUEST.value)
     def submit_rejection(
@@ -117,10 +118,10 @@ def register(app: App, services: Services) -> None:
             remediation.reject(number, user, reason)
         except Exception as exc:  # decided meanwhile, or the database failing: told
             try:
-                channel = remediation.store.get(number).channel
+                channel: str | None = remediation.store.get(number).channel
             except Exception:
-                channel = user  # a direct message
-            errors.tell_privately(services, channel, user, exc)
+                channel = None  # told in a direct message
+            errors.tell(services, user, exc, channel=channel)
 
 
 class Stopping(Exception):

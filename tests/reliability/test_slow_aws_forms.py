@@ -23,6 +23,7 @@ from simulator.slack import SlackStandin
 from tests.reliability.harness import (
     APPROVER,
     CHANNEL,
+    FINDING_TS,
     Bot,
     ask_for,
     bot_env,
@@ -32,6 +33,7 @@ from tests.reliability.harness import (
     submit,
     wait_until,
 )
+from tests.support import slackflow
 from tests.support.slackflow import filled_form
 
 pytestmark = pytest.mark.slow
@@ -40,6 +42,7 @@ AWS_HOLD = 45.0  # seconds a held AWS call waits at most (below botocore's 60 s 
 ACK_WITHIN = 3.0  # seconds: Slack's limit for an ack
 SUBMISSIONS = LISTENER_THREADS  # enough to hold every listener thread, were they to wait on AWS
 ACCOUNTS = 4  # each asked about by SUBMISSIONS / ACCOUNTS people at once
+UNJOINED = "C0UNJOINED"  # a public channel the bot was never invited to
 
 
 @pytest.fixture
@@ -125,3 +128,47 @@ def test_forms_submitted_while_aws_hangs_hold_up_no_ack_and_each_ends_in_a_messa
 
     wait_until(lambda: len(ended()) == SUBMISSIONS, timeout=120, what="every submission answered")
     assert len(set(decide_buttons(fresh)) - known) == ACCOUNTS
+
+
+def test_a_form_from_a_channel_the_bot_was_never_invited_to_refused_after_its_ack_is_told_in_a_dm(
+    bot: Bot, fresh: SlackStandin, aws: SimulatedAws
+) -> None:
+    """Two people ask about one account from a public channel the bot was never invited to
+    while AWS hangs: both forms pass their checks (no request yet) and are acked; once AWS
+    answers, one request is posted there and the other is refused after the ack. A form has
+    no response_url and Slack refuses chat.postEphemeral where the bot is not a member
+    (chat:write.public or not), so the refusal must reach its submitter in a direct message."""
+    org = aws.create_organization(members=["acct0"])
+    account = org.members[0].account_id
+    aws.set_root_keys(account, [RootKeySpec(slot=1, active=True, created=days_ago(200))])
+    askers = [asker(0), asker(1)]
+    fresh.workspace.add_channel(UNJOINED, members=[*askers, APPROVER], bot_member=False)
+    fresh.add_message(UNJOINED, FINDING_TS)  # the check result, posted with chat:write.public
+    forms = []
+    for who in askers:
+        updates = len(fresh.calls("views.update"))
+        reply = click(
+            bot, fresh, ActionId.REQUEST_REMEDIATION.value, f"{account}:", who, channel=UNJOINED
+        )
+        assert reply.status_code == 200, reply.text
+        forms.append(filled_form(fresh, account, channel=UNJOINED, after=updates))
+
+    aws.set_latency(AWS_HOLD, org.management_id)  # ListOrganizationsFeatures hangs
+    try:
+        for who, form in zip(askers, forms, strict=True):
+            reply = submit(bot, form, who, {"reason": "unused since 2019", "ticket": None})
+            assert reply.status_code == 200 and not reply.text, (reply.status_code, reply.text)
+    finally:
+        aws.set_latency(0.0, org.management_id)
+        aws.reset()  # the held AWS calls end now
+
+    posted = fresh.wait_for(lambda: slackflow.decide_buttons(fresh, UNJOINED), timeout=60)
+    (requester,) = {bot.store.get(n).requester for n in posted}
+    (other,) = set(askers) - {requester}
+    told = wait_until(
+        lambda: [m for m in fresh.messages(other) if "already" in str(m.args.get("text"))],
+        timeout=60,
+        what="the refused submitter told in a direct message",
+    )
+    assert len(told) == 1
+    assert not [m for m in fresh.messages(requester) if "already" in str(m.args.get("text"))]
