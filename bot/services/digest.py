@@ -115,6 +115,9 @@ def as_in_audit(states: Sequence[AccountState], seen: dict[str, Status]) -> list
             out.append(state)
             continue
         known = state.baseline_status if then is Status.ERROR else then
+        if known is state.baseline_status and then is state.baseline_raw_status:
+            out.append(state)  # the history says the same: no copy
+            continue
         out.append(replace(state, baseline_status=known, baseline_raw_status=then))
     return out
 

@@ -125,7 +125,10 @@ class TimelineStore(StoreBase):
             )
             window = (
                 select(v.c.account_id, v.c.status, v.c.checked_at, previous)
-                .where(v.c.checked_at >= start, v.c.checked_at <= now)
+                # ``account_id > ''`` (always true) steers SQLite to the account-history index,
+                # already in the window's order, instead of the time index and a sort of the
+                # whole window (0.53 s -> 0.38 s of CPU at 10,000 accounts x 30 days)
+                .where(v.c.account_id > "", v.c.checked_at >= start, v.c.checked_at <= now)
                 .subquery()
             )
             rows = conn.execution_options(yield_per=5000).execute(
