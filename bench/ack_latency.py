@@ -28,6 +28,13 @@ on the management account while they all submit; ``/rootkey help`` acks alone, t
 submissions, and help again meanwhile, side by side; then AWS answers and the requests posted
 are counted (each submission must end in one).
 
+    python bench/ack_latency.py --socket-mode
+
+With ``--socket-mode`` the bot runs in Socket Mode (``SLACK_APP_TOKEN``) against the stand-in's
+Socket Mode server: ``--requests`` ``/rootkey help`` envelopes, then as many ``/rootkey check``
+(``BENCH_TEXT``), ``--concurrency`` at a time, each timed from its push down the socket to the
+bot's ack (slack_sdk's Socket Mode client runs envelopes on 10 workers).
+
 Slack's limit is 3 s; the aim is p99 under 100 ms. No ack waits for the database (repeats are
 checked in memory; the cross-replica claim comes after the ack). Each command asks for an audit;
 identical checks share the one waiting to start, so these 200 start two or three. Past the bot's
@@ -49,6 +56,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 
@@ -57,6 +65,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.figures import latency, machine  # noqa: E402
 from tests.support.signing import TEST_SIGNING_SECRET, command_body, signed_headers  # noqa: E402
+
+if TYPE_CHECKING:
+    from simulator.slack import SocketModeServer
 
 TEXT = os.environ.get("BENCH_TEXT", "check")  # e.g. "help": the ack without an audit
 
@@ -156,6 +167,18 @@ def held_connections(url: str, count: int) -> Iterator[None]:
             sock.close()
 
 
+def outcome(text: str) -> str:
+    """What an ack (HTTP 200, or a Socket Mode ack) said: ``auditing``, ``busy``, ``help`` or
+    ``acked`` (nothing)."""
+    if "Auditing" in text:
+        return "auditing"
+    if "already running" in text:
+        return "busy"
+    if "/rootkey check all" in text:
+        return "help"
+    return "acked" if not text else "other answer"
+
+
 def measure(
     url: str,
     secret: str,
@@ -184,20 +207,9 @@ def measure(
         try:
             reply = session.post(url, data=body.encode(), headers=headers, timeout=10)
         except requests.RequestException as exc:
-            kind, text = type(exc).__name__, ""
+            kind = type(exc).__name__
         else:
-            text = reply.text
-            kind = (
-                "auditing"
-                if reply.status_code == 200 and "Auditing" in text
-                else "busy"
-                if reply.status_code == 200 and "already running" in text
-                else "help"
-                if reply.status_code == 200 and "/rootkey check all" in text
-                else "acked"
-                if reply.status_code == 200 and not text
-                else f"http {reply.status_code}"
-            )
+            kind = outcome(reply.text) if reply.status_code == 200 else f"http {reply.status_code}"
         elapsed = (time.perf_counter() - start) * 1000
         with lock:
             latencies.append(elapsed)
@@ -243,6 +255,90 @@ def run(
         if key != "ok":
             print(f"{key:<20}  {plain[key]!s:>48}  {held[key]!s:>48}")
     return 0 if plain["ok"] and held["ok"] else 1
+
+
+def measure_socket(
+    ws: SocketModeServer,
+    response_url: str,
+    text: str,
+    total: int,
+    concurrency: int,
+    bot_cpu: Callable[[], float] | None = None,
+) -> dict[str, object]:
+    """``measure`` in Socket Mode: ``total`` ``/rootkey text`` envelopes pushed down the bot's
+    socket, ``concurrency`` at a time (closed loop), each timed from its push to its ack."""
+    from urllib.parse import parse_qsl
+
+    latencies: list[float] = []
+    outcomes: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def one(index: int) -> None:
+        sent = "help" if index < 0 else text
+        payload = dict(parse_qsl(command_body(sent, response_url=response_url)))
+        start = time.perf_counter()
+        try:
+            ack = ws.wait_ack(ws.push("slash_commands", payload), timeout=10)
+        except TimeoutError:
+            kind = "no ack in 10 s"
+        else:
+            answer = ack.get("payload")  # the command's answer, as over HTTP: the whole body
+            kind = outcome(json.dumps(answer) if answer else "")
+        elapsed = (time.perf_counter() - start) * 1000
+        with lock:
+            latencies.append(elapsed)
+            outcomes[kind] = outcomes.get(kind, 0) + 1
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(one, range(-concurrency, 0)))  # warm-up, as over HTTP
+        latencies.clear()
+        outcomes.clear()
+        cpu = bot_cpu() if bot_cpu else 0.0
+        wall = time.perf_counter()
+        list(pool.map(one, range(total)))
+        wall = time.perf_counter() - wall
+        cpu = bot_cpu() - cpu if bot_cpu else 0.0
+
+    return {
+        "wall s": f"{wall:.2f}",
+        "outcomes": ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())),
+        "ack latency": latency(latencies),
+        "bot CPU ms/request": f"{cpu * 1000 / total:.2f}" if bot_cpu else "-",
+        "ok": all(k in {"auditing", "busy", "help", "acked"} for k in outcomes),
+    }
+
+
+def run_socket_mode(args: argparse.Namespace) -> int:
+    """``/rootkey help``, then ``/rootkey check`` (``BENCH_TEXT``), as Socket Mode envelopes
+    to a bot connected to the stand-in's Socket Mode server."""
+    from simulator.slack import SlackStandin, SocketModeServer
+    from tests.support.botproc import BotProcess, bot_env
+
+    app_token = "xapp-1-A0ROOTKEY1-bench"
+    with (
+        simulated_aws(args.members) as aws_env,
+        SlackStandin(bot_token="xoxb-bench", app_token=app_token) as slack,
+        SocketModeServer() as ws,
+    ):
+        aws_env.pop("ROOTKEY_BENCH_ACCOUNT")
+        slack.set_socket_url(ws.url)
+        env = bot_env(slack, None, aws_env, ROOTKEY_SCOPE="org", SLACK_APP_TOKEN=app_token)
+        with BotProcess(env) as bot:
+            ws.wait_connected()
+            cpu = cpu_seconds(bot.proc.pid) if bot.proc is not None else None
+            n, c, reply_to = args.requests, args.concurrency, slack.response_url()
+            helped = measure_socket(ws, reply_to, "help", n, c, cpu)
+            checked = measure_socket(ws, reply_to, TEXT, n, c, cpu)
+    print(
+        f"Socket Mode: {n} envelopes per column, {c} at a time (closed loop), each timed from "
+        "its push down the socket to the bot's ack"
+    )
+    columns = ("/rootkey help", f"/rootkey {TEXT}")
+    print(f"{'':<20}" + "".join(f"{name:>64}" for name in columns))
+    for key in helped:
+        if key != "ok":
+            print(f"{key:<20}{helped[key]!s:>64}{checked[key]!s:>64}")
+    return 0 if helped["ok"] and checked["ok"] else 1
 
 
 def run_slow_aws(
@@ -364,6 +460,11 @@ def measured() -> int:
         metavar="S",
         help="assume-root mode, ListOrganizationsFeatures waits S s: measure form submissions",
     )
+    parser.add_argument(
+        "--socket-mode",
+        action="store_true",
+        help="send the commands as Socket Mode envelopes (local bot, Socket Mode stand-in)",
+    )
     args = parser.parse_args()
     if args.url:
         secret = os.environ.get("SLACK_SIGNING_SECRET")
@@ -371,6 +472,8 @@ def measured() -> int:
             print("SLACK_SIGNING_SECRET: required with --url", file=sys.stderr)
             return 2
         return run(args.url, secret, "http://127.0.0.1:9/unused", args)
+    if args.socket_mode:
+        return run_socket_mode(args)
     if args.slow_aws_forms:
         return run_slow_aws_forms(args)
     if args.slow_aws:
