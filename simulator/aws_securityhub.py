@@ -21,11 +21,17 @@ BatchImportFindings
       Resources with Type and Id; ISO 8601 timestamps; ProductFields at most 50 pairs of
       strings, keys up to 128 and values up to 2,048 characters; 240 KB);
     - ``InvalidInput`` for a finding a test asked to refuse (``SimulatedAws.refuse_finding``).
-  * An existing finding (same Id and ProductArn) is updated, except what belongs to the
-    customer: Workflow, Note, UserDefinedFields and VerificationState are kept; Severity and
-    Types follow FindingProviderFields unless a customer changed them with
-    BatchUpdateFindings. A RESOLVED or NOTIFIED workflow goes back to NEW when the record
-    state turns ACTIVE again or the compliance status leaves PASSED.
+  * An existing finding (same Id and ProductArn) is updated only by an import whose
+    ``UpdatedAt`` is later than the stored one's (Security Hub user guide, "Determining whether
+    to create or update a finding": an update whose UpdatedAt is before the existing finding's
+    is ignored). The guide says "ignored", not refused, and nothing of an equal ``UpdatedAt``;
+    here both are ignored and counted a success (not in ``FailedFindings``), the stricter
+    reading: a sender cannot learn from the answer that nothing changed.
+  * An update changes everything but what belongs to the customer: Workflow, Note,
+    UserDefinedFields and VerificationState are kept; Severity and Types follow
+    FindingProviderFields unless a customer changed them with BatchUpdateFindings. A RESOLVED
+    or NOTIFIED workflow goes back to NEW when the record state turns ACTIVE again or the
+    compliance status leaves PASSED.
   * A new finding gets Workflow NEW unless the import sets one, RecordState ACTIVE unless set,
     and ``ProductName`` Default / ``CompanyName`` Personal unless set.
 
@@ -352,6 +358,17 @@ def update(existing: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]
     return data
 
 
+def instant(value: str) -> datetime:
+    """A timestamp ``validate`` accepted, as an aware datetime (naive ones read as UTC)."""
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def supersedes(existing: dict[str, Any], incoming: dict[str, Any]) -> bool:
+    """Whether ``incoming`` updates ``existing``: only if its ``UpdatedAt`` is later."""
+    return instant(incoming["UpdatedAt"]) > instant(str(existing.get("UpdatedAt")))
+
+
 def find(hub: Any, finding_id: str, product_arn: str) -> Any:
     for item in hub.findings:
         if item.id == finding_id and item.data.get("ProductArn") == product_arn:
@@ -389,7 +406,7 @@ def batch_import(
         existing = find(hub, incoming["Id"], incoming["ProductArn"])
         if existing is None:
             hub.findings.append(Finding(incoming["Id"], create(incoming)))
-        else:
+        elif supersedes(existing.data, incoming):
             existing.data = update(existing.data, incoming)
     return json_answer(
         {

@@ -20,6 +20,12 @@ Rules:
   with BatchUpdateFindings by the sender (``bot/aws/securityhub.py``).
 * Severity (``bot.audit.control.severity``) goes into ``FindingProviderFields`` too, the only
   place a provider may change it after creation.
+* A verdict older than the finding Security Hub holds is never sent (``stale``): audits run
+  side by side and each exports as it ends, so a long audit's early "no key" can arrive after a
+  later audit's FAILED for the same account. Security Hub itself ignores an import whose
+  ``UpdatedAt`` is before the stored one's, but it still answers success, and resolving the
+  workflow after it would hide a FAILED finding. Only a verdict newer than the finding it
+  replaces has its workflow resolved (``newer``).
 * ``CreatedAt`` and ``FirstObservedAt`` of an existing finding are kept; a new FAILED finding
   dates from its oldest key's creation where the report gives it.
 * Texts are clipped to the lengths Security Hub takes (it refuses the whole finding otherwise),
@@ -33,7 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.audit import control
@@ -89,6 +95,49 @@ def refusal(v: Verdict) -> str | None:
     if control.account_uid(v) == control.UNKNOWN_ACCOUNT:
         return "no account id"
     return None
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """An ASFF timestamp as an aware datetime (naive ones read as UTC), None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def shown_at(previous: Mapping[str, Any]) -> datetime | None:
+    """The latest observation a stored finding shows: its ``UpdatedAt`` or ``LastObservedAt``,
+    whichever is later; None if it shows neither."""
+    times = [parse_timestamp(previous.get(name)) for name in ("UpdatedAt", "LastObservedAt")]
+    return max((t for t in times if t is not None), default=None)
+
+
+def observed_at(v: Verdict) -> datetime:
+    """``v.checked_at`` as its finding's ``UpdatedAt`` reads (``timestamp``: milliseconds)."""
+    at = v.checked_at.replace(microsecond=v.checked_at.microsecond // 1000 * 1000)
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def stale(v: Verdict, previous: Mapping[str, Any] | None) -> str | None:
+    """Why ``v`` must not replace ``previous`` (the finding Security Hub holds under its id),
+    or None if it may: it was read before what the finding already shows. A verdict as old as
+    the finding (the same audit sent again) may be sent."""
+    shown = shown_at(previous) if previous else None
+    if shown is None or observed_at(v) >= shown:
+        return None
+    return (
+        f"older than the finding ({timestamp(v.checked_at)} before {timestamp(shown)}), never sent"
+    )
+
+
+def newer(v: Verdict, previous: Mapping[str, Any]) -> bool:
+    """Whether ``v`` was read after everything ``previous`` shows: Security Hub updates a
+    finding only with a later ``UpdatedAt``, so only then is the finding ``v``'s to resolve."""
+    shown = shown_at(previous)
+    return shown is None or observed_at(v) > shown
 
 
 def resource_id(account_id: str) -> str:

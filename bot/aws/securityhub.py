@@ -6,13 +6,20 @@ Per export:
 
 1. ``sts:GetCallerIdentity`` names the account and partition (the default product's ARN).
 2. ``GetFindings`` (filtered on that product and rootkey's generator) reads the findings sent
-   before, to keep their creation dates and to see their workflow.
+   before, to keep their creation dates and to see their workflow. A verdict read before what
+   its finding already shows (``bot.audit.asff.stale``: a long audit ending after a later one)
+   is listed as skipped, "older than the finding", and neither sent nor resolved.
 3. ``BatchImportFindings`` in batches of at most 100 (Security Hub's limit). A throttled batch
    is sent again after a growing pause, up to ``attempts`` times; the findings Security Hub
    refuses come back one by one in the report with its error code.
 4. ``BatchUpdateFindings`` sets the workflow to RESOLVED for findings that turned PASSED and
-   were NEW or NOTIFIED (a provider cannot change the workflow through an import); a finding
-   someone SUPPRESSED is left as it is.
+   were NEW or NOTIFIED (a provider cannot change the workflow through an import), and only
+   where the verdict is newer than the finding it replaced (Security Hub ignores an import
+   that is not, yet answers success); a finding someone SUPPRESSED is left as it is.
+
+Exports through one exporter run one at a time (a lock): each reads the findings, imports and
+resolves before the next reads, so two audits ending together cannot both judge against the
+findings as they were before either.
 
 Nothing is raised for a refused finding or batch: the ``ExportReport`` says what failed and
 why. No AWS call happens at import time.
@@ -20,6 +27,7 @@ why. No AWS call happens at import time.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -67,7 +75,8 @@ class ExportReport:
     created: int = 0
     resolved: int = 0  # findings whose workflow was set to RESOLVED
     failed: list[Failure] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # verdicts without an account id
+    # verdicts not sent: not read live, no account id, older than the finding
+    skipped: list[str] = field(default_factory=list)
     requests: int = 0  # Security Hub requests sent, retries included
     error: str | None = None  # the export as a whole could not run (nothing was sent)
 
@@ -137,6 +146,7 @@ class SecurityHubExporter:
         self.backoff = backoff
         self.max_pause = max_pause
         self.sleep = sleep
+        self.lock = threading.Lock()  # one export at a time: read, import, resolve
 
     @classmethod
     def from_config(cls, config: Config) -> SecurityHubExporter:
@@ -158,7 +168,8 @@ class SecurityHubExporter:
         """Send every verdict with an account id; never raises for what AWS answers."""
         report = ExportReport()
         try:
-            self.send(list(verdicts), report)
+            with self.lock:
+                self.send(list(verdicts), report)
         except SecurityHubExportError as exc:
             report.error = str(exc)
         except ClientError as exc:
@@ -179,8 +190,17 @@ class SecurityHubExporter:
             return
         hub = self.hub()
         previous = self.existing(hub, report)
-        findings = [asff.finding(v, hub, previous.get(control.finding_id(v))) for v in chosen]
-        by_id = {f["Id"]: v for f, v in zip(findings, chosen, strict=True)}
+        current: list[Verdict] = []
+        for v in chosen:
+            older = asff.stale(v, previous.get(control.finding_id(v)))
+            if older is None:
+                current.append(v)
+            else:  # a later audit's finding stands: never sent, never resolved
+                report.skipped.append(f"{v.label} ({v.source}): {older}")
+        if not current:
+            return
+        findings = [asff.finding(v, hub, previous.get(control.finding_id(v))) for v in current]
+        by_id = {f["Id"]: v for f, v in zip(findings, current, strict=True)}
         accepted = self.import_findings(findings, by_id, report)
         report.created = sum(1 for fid in accepted if fid not in previous)
         to_resolve = [
@@ -190,6 +210,7 @@ class SecurityHubExporter:
             and f["Compliance"]["Status"] == "PASSED"
             and f["Id"] in previous
             and workflow(previous[f["Id"]]) in RESOLVABLE_WORKFLOW
+            and asff.newer(by_id[f["Id"]], previous[f["Id"]])
         ]
         if to_resolve:
             self.resolve(hub, to_resolve, by_id, report)

@@ -6,6 +6,7 @@ and what the stand-in refuses the way Security Hub does.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -299,6 +300,102 @@ def test_the_bots_audits_are_exported_when_enabled(aws: SimulatedAws, hub: Any) 
     assert findings(hub)[accounts["active"]]["Compliance"]["Status"] == "FAILED"
 
 
+def test_an_older_verdict_exported_last_leaves_the_newer_failed_finding_as_it_is(
+    aws: SimulatedAws, hub: Any
+) -> None:
+    """Audits run side by side in the job pool and each exports as it ends. `/rootkey check all`
+    reads account X early (no key); the root user then creates a key; `/rootkey check X` reads
+    it and exports FAILED; then the long audit ends and exports its older "compliant". The
+    finding must still read FAILED (not PASSED, ARCHIVED and RESOLVED while the key exists),
+    and the older verdict is reported skipped: never sent, never resolved."""
+    (member,) = aws.create_organization(1).members
+    x = member.account_id
+    config = Config(report_deadline=5.0)
+    named = ExportingAuditor(AwsAuditor(config, aws.session_factory()), exporter(aws))
+
+    class CheckAll:
+        """The long audit: X is read, and before the audit ends the key is created and the
+        named check of X runs and exports."""
+
+        def audit(self, scope: Scope) -> AuditResult:
+            result = AwsAuditor(config, aws.session_factory()).audit(scope)
+            aws.set_root_keys(x, [RootKeySpec(slot=1, created=days_ago(0.01))])
+            named.audit(Scope("accounts", (x,)))
+            return result
+
+    reports: list[Any] = []
+
+    class Recording:
+        def __init__(self, inner: SecurityHubExporter) -> None:
+            self.inner = inner
+
+        def export(self, verdicts: Any) -> Any:
+            reports.append(self.inner.export(verdicts))
+            return reports[-1]
+
+    result = ExportingAuditor(CheckAll(), Recording(exporter(aws))).audit(Scope("org"))
+    (early,) = [v for v in result.verdicts if v.account_id == x]
+    assert early.status is Status.COMPLIANT  # read before the key was created
+
+    item = findings(hub)[x]
+    assert (item["Compliance"]["Status"], item["RecordState"], item["Workflow"]["Status"]) == (
+        "FAILED",
+        "ACTIVE",
+        "NEW",
+    )
+    assert item["UpdatedAt"] > asff.timestamp(early.checked_at)  # the named check's finding
+    (report,) = reports
+    assert report.ok and report.resolved == 0
+    assert [s for s in report.skipped if s.startswith(x)] == [
+        f"{early.label} (aws): older than the finding ({asff.timestamp(early.checked_at)} before "
+        f"{item['UpdatedAt']}), never sent"
+    ]
+
+
+def test_two_exports_ending_together_judge_against_the_findings_one_after_the_other(
+    aws: SimulatedAws, hub: Any
+) -> None:
+    """The same race inside the exporter: the long audit's export has read the findings (the
+    key's old FAILED) and is about to import its "no key" when the named check's export reads,
+    imports its newer FAILED and ends. Security Hub ignores the older import, but resolving
+    after it would mark the newer FAILED finding RESOLVED. One exporter (the bot has one) runs
+    its exports one at a time, so the second judges against what the first sent."""
+    account = "100000000007"
+    at = utcnow()
+
+    def verdict(minutes_ago: int, key: bool) -> Verdict:
+        summary = AccountSummary(key, False, False, True)
+        return decide(
+            account, source="aws", now=at - timedelta(minutes=minutes_ago), summary=summary
+        )
+
+    sender = exporter(aws)
+    assert sender.export([verdict(3, key=True)]).ok  # an earlier audit's FAILED, workflow NEW
+    early, late = verdict(2, key=False), verdict(1, key=True)
+    other = threading.Thread(target=sender.export, args=([late],), daemon=True)
+
+    def named_check_meanwhile(**_: Any) -> None:
+        if other.ident is None:  # the first import: the long audit's
+            other.start()
+            other.join(timeout=3.0)  # ends at once unless it waits for this export
+
+    sender.hub_client.meta.events.register(
+        "before-call.securityhub.BatchImportFindings", named_check_meanwhile
+    )
+    report = sender.export([early])
+    other.join(timeout=60.0)
+    assert not other.is_alive()
+
+    item = findings(hub)[account]
+    assert (item["Compliance"]["Status"], item["RecordState"], item["Workflow"]["Status"]) == (
+        "FAILED",
+        "ACTIVE",
+        "NEW",
+    )
+    assert item["UpdatedAt"] == asff.timestamp(late.checked_at)
+    assert report.ok
+
+
 # ------------------------------------------------ the stand-in refuses what Security Hub refuses
 
 
@@ -351,6 +448,22 @@ def test_the_stand_in_keeps_the_customers_workflow_on_a_providers_update(hub: An
     hub.batch_import_findings(Findings=[later])
     (stored,) = hub.get_findings()["Findings"]
     assert stored["Workflow"]["Status"] == "NOTIFIED"
+
+
+def test_the_stand_in_ignores_an_import_older_than_the_stored_finding(hub: Any) -> None:
+    """Security Hub user guide, "Determining whether to create or update a finding": an update
+    whose UpdatedAt is before the stored finding's is ignored. It is not refused: the answer
+    counts it a success, which is why the exporter must not resolve after it."""
+    finding = valid_finding()
+    hub.batch_import_findings(Findings=[finding])
+    earlier = {**finding, "UpdatedAt": asff.timestamp(utcnow() - timedelta(minutes=5))}
+    earlier["Compliance"] = {"Status": "PASSED"}
+    earlier["RecordState"] = "ARCHIVED"
+    answer = hub.batch_import_findings(Findings=[earlier])
+    assert (answer["SuccessCount"], answer["FailedCount"]) == (1, 0)
+    (stored,) = hub.get_findings()["Findings"]
+    assert (stored["Compliance"]["Status"], stored["RecordState"]) == ("FAILED", "ACTIVE")
+    assert stored["UpdatedAt"] == finding["UpdatedAt"]
 
 
 def test_the_stand_in_answers_unknown_findings_and_disabled_hubs(aws: SimulatedAws) -> None:

@@ -155,3 +155,24 @@ def test_rootkey_securityhub_setting() -> None:
     with pytest.raises(ConfigError) as caught:
         load_config({"ROOTKEY_SECURITYHUB": "sometimes"})
     assert caught.value.variable == "ROOTKEY_SECURITYHUB"
+
+
+def test_a_verdict_read_before_what_the_finding_shows_is_stale() -> None:
+    """Audits run side by side; a long one's early read must not replace a later one's."""
+    shown = asff.finding(noncompliant(), HUB)  # UpdatedAt and LastObservedAt: NOW
+    before = replace(noncompliant(), checked_at=NOW - timedelta(milliseconds=1))
+    assert asff.stale(before, shown) == (
+        "older than the finding (2026-06-01T11:59:59.999Z before 2026-06-01T12:00:00.000Z), "
+        "never sent"
+    )
+    assert not asff.newer(before, shown)
+    # the same read sent again (the finding keeps milliseconds) may go; it resolves nothing
+    again = replace(noncompliant(), checked_at=NOW + timedelta(microseconds=900))
+    assert asff.stale(again, shown) is None and not asff.newer(again, shown)
+    later = replace(noncompliant(), checked_at=NOW + timedelta(milliseconds=1))
+    assert asff.stale(later, shown) is None and asff.newer(later, shown)
+    # whichever of UpdatedAt and LastObservedAt is later counts; an unreadable one does not
+    observed = {**shown, "UpdatedAt": "not a time", "LastObservedAt": "2026-06-01T12:00:01+00:00"}
+    assert asff.stale(later, observed) is not None
+    assert asff.stale(before, {"Id": shown["Id"]}) is None  # shows no time: nothing to keep
+    assert asff.stale(before, None) is None  # no finding yet
