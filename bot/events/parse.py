@@ -72,6 +72,11 @@ def parse_event(data: dict[str, Any]) -> ApiCall:
     detail_type = data.get("detail-type")
     if not isinstance(detail_type, str) or not detail_type:
         raise NotAnEvent("no detail-type: not an EventBridge event")
+    source = data.get("source")
+    if not isinstance(source, str) or not source.startswith("aws."):
+        # only AWS writes "aws." sources; anyone allowed to put events on the bus could write
+        # any other, so such an event is never read as a root call, whatever the rule lets in
+        raise NotAnEvent(f"source {str(source)[:40]!r} is not AWS's: not written by CloudTrail")
     account = data.get("account")
     if not isinstance(account, str) or not is_account_id(account):
         raise NotAnEvent("no 12-digit account")

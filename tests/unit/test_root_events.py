@@ -405,3 +405,12 @@ def test_folding_counts_every_use_once_whatever_the_order(
     assert set(folded.sources) == {u[2] for u in uses if u[2]}
     ranked = folded.ranked()
     assert [c for _, c in ranked] == sorted((c for _, c in ranked), reverse=True)
+
+
+@pytest.mark.parametrize("source", ["my.forged.app", "", None, "aws", "custom.aws.iam", 7])
+def test_an_event_aws_did_not_write_is_not_an_event(source: object) -> None:
+    """Only AWS writes sources starting "aws." (a PutEvents caller cannot): a "root key
+    deleted" from any other source is refused by the bot itself, not only by the rule."""
+    event = {**trail.key_deleted(), "source": source}
+    with pytest.raises(NotAnEvent, match="source"):
+        parse_message(trail.body(event))
