@@ -2,11 +2,12 @@
 
 botocore sends each request through urllib3 (pool lookup, URL parsing, retries object, header
 copies): about 0.4 ms of CPU per call, the largest share of an account's audit. ``LeanHttp``
-takes the place of a client's HTTP session and sends the same signed request with
-``http.client`` on a connection its thread keeps per host, so a worker that audits account after
-account reuses one socket without any pool. What it does not handle the way botocore does, it
-hands to botocore's own session unchanged: a proxy for the URL, a client certificate, TLS
-verification turned off, a per-request timeout, a streamed answer.
+takes the place of a client's HTTP session and sends the same signed request, in one send
+(``bot.aws.wire``), on a connection its thread keeps per host (made by ``http.client``), so a
+worker that audits account after account reuses one socket without any pool. What it does
+not handle the way botocore does, it hands to botocore's own session unchanged: a proxy for the
+URL, a client certificate, TLS verification turned off, a per-request timeout, a streamed
+answer or request body.
 
 Failures keep botocore's meaning, so its retries and the audit's error verdicts are the same:
 a connection refused is ``EndpointConnectionError``, a timeout ``ConnectTimeoutError`` or
@@ -38,6 +39,8 @@ from botocore.exceptions import (
 from botocore.httpsession import URLLib3Session, get_cert_path
 from urllib3.util.timeout import Timeout
 
+from bot.aws.wire import read_answer, request_bytes
+
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -66,6 +69,35 @@ def dropped(sock: socket.socket | None) -> bool:
     except (OSError, ValueError):
         return True
     return bool(readable)
+
+
+def payload(body: Any) -> bytes | None:
+    """The request body as bytes, or None where it is not plain bytes or ASCII text (a stream
+    or other text: botocore's session sends it)."""
+    if body is None:
+        return b""
+    if isinstance(body, bytes | bytearray):
+        return bytes(body)
+    if isinstance(body, str) and body.isascii():
+        return body.encode("ascii")
+    return None
+
+
+class Link:
+    """A kept connection and the buffered reader of its answers."""
+
+    def __init__(self, conn: http.client.HTTPConnection) -> None:
+        assert conn.sock is not None
+        self.conn = conn
+        self.sock: socket.socket = conn.sock
+        self.rfile = self.sock.makefile("rb")
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def close(self) -> None:
+        self.rfile.close()
+        self.conn.close()
 
 
 class LeanHttp:
@@ -102,42 +134,44 @@ class LeanHttp:
     # botocore's session interface -------------------------------------------------------
     def send(self, request: Any) -> botocore.awsrequest.AWSResponse:
         url = urlsplit(request.url)
-        if not self.handles(request, url.scheme):
+        body = payload(request.body)
+        if body is None or not self.handles(request, url.scheme):
             return self.fallback.send(request)
         host = url.hostname or ""
         port = url.port or DEFAULT_PORTS[url.scheme]
         target = (url.path or "/") + (f"?{url.query}" if url.query else "")
+        shown = f"[{host}]" if ":" in host else host  # the Host header, as http.client sends it
+        if port != DEFAULT_PORTS[url.scheme]:
+            shown = f"{shown}:{port}"
+        data = request_bytes(request.method, target, shown, request.headers, body)
         key = (url.scheme, host, port)
-        conns: dict[tuple[str, str, int], http.client.HTTPConnection] | None = getattr(
-            self.local, "conns", None
-        )
-        if conns is None:
-            conns = self.local.conns = {}
-        conn = conns.get(key)
-        if conn is not None and dropped(conn.sock):
-            conn.close()
-            conn = None
+        links: dict[tuple[str, str, int], Link] | None = getattr(self.local, "links", None)
+        if links is None:
+            links = self.local.links = {}
+        link = links.get(key)
+        if link is not None and dropped(link.conn.sock):
+            link.close()
+            link = None
         try:
-            if conn is None:
-                conn = conns[key] = self.connect(url.scheme, host, port, request.url)
-            conn.request(request.method, target, body=request.body, headers=request.headers)
-            answer = conn.getresponse()
-            content = answer.read()
+            if link is None:
+                link = links[key] = Link(self.connect(url.scheme, host, port, request.url))
+            link.send(data)
+            answer = read_answer(link.rfile, request.method)
         except BaseException as exc:
-            conns.pop(key, None)
-            if conn is not None:
-                conn.close()
+            links.pop(key, None)
+            if link is not None:
+                link.close()
             error = self.translated(exc, request)
             if error is exc:
                 raise
             raise error from exc
         if answer.will_close:
-            conns.pop(key, None)
-            conn.close()
+            links.pop(key, None)
+            link.close()
         response = botocore.awsrequest.AWSResponse(
-            request.url, answer.status, answer.headers, Body(content)
+            request.url, answer.status, answer.headers, Body(answer.body)
         )
-        response._content = content  # read in full already, as botocore does for these
+        response._content = answer.body  # read in full already, as botocore does for these
         return response
 
     def close(self) -> None:

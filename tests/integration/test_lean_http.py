@@ -25,6 +25,7 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import ConnectionClosedError, SSLError
 
 from bot.aws.http import LeanHttp
+from bot.aws.wire import request_bytes
 
 # GetAccountSummary's answer, as in the IAM API reference's example (trimmed to two entries)
 SUMMARY = (
@@ -60,6 +61,20 @@ class Server:
                     return
                 self.send_response(200)
                 self.send_header("Content-Type", "text/xml")
+                if server.mode == "chunked":
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    for part in (SUMMARY[:100], SUMMARY[100:]):
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                    self.wfile.write(b"0\r\n\r\n")
+                    self.wfile.flush()
+                    return
+                if server.mode == "no-length":  # the body ends with the connection
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.wfile.write(SUMMARY)
+                    self.close_connection = True
+                    return
                 self.send_header("Content-Length", str(len(SUMMARY)))
                 self.end_headers()
                 self.wfile.write(SUMMARY)
@@ -163,6 +178,21 @@ def test_a_connection_the_server_closed_is_replaced_not_failed(plain: Server) ->
             assert time.monotonic() < deadline, "the server never closed the connection"
             time.sleep(0.01)
     assert plain.requests == 3
+
+
+@pytest.mark.parametrize("mode", ["chunked", "no-length"])
+def test_a_chunked_or_unsized_answer_is_read_whole(plain: Server, mode: str) -> None:
+    plain.mode = mode
+    client = iam(f"http://127.0.0.1:{plain.port}")
+    for _ in range(2):
+        assert client.get_account_summary()["SummaryMap"]["AccountMFAEnabled"] == 1
+    assert plain.requests == 2
+
+
+def test_a_header_that_would_split_the_request_is_refused() -> None:
+    for name, value in (("X-Test", "a\r\nX-Injected: 1"), ("Bad Name", "1"), ("X-Nul", "a\x00")):
+        with pytest.raises(ValueError):
+            request_bytes("POST", "/", "iam.amazonaws.com", {name: value}, b"")
 
 
 def test_a_server_hanging_up_without_an_answer_is_connection_closed(plain: Server) -> None:
