@@ -153,9 +153,7 @@ def root_alerts(
         return state.account_name if state else None
 
     notifier = SlackAlerts(poster, channel, config.zone)
-    follow_up = DeletionFollowUp(
-        remediation.store, notifier, remediation.recheck, account_name=account_name
-    )
+    follow_up = DeletionFollowUp(remediation.store, remediation.recheck)
     service = AlertService(
         AlertStore(store.engine),
         notifier,

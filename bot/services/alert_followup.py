@@ -1,4 +1,5 @@
-"""After root deleted a key: the remediation side's notes and re-audit (``DeletionFollowUp``)."""
+"""After root deleted a key: where the remediation side's notes go, and its re-audit
+(``DeletionFollowUp``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Protocol
 from bot.events.models import RootActivity
 from bot.remediation.models import Request
 from bot.remediation.states import TRACKED_STATES, Kind, State
-from bot.services.alerts import AlertNotifier, Placed
+from bot.services.alert_ports import Placed
 
 log = logging.getLogger(__name__)
 
@@ -25,41 +26,39 @@ class OpenRequests(Protocol):
 
 
 class DeletionFollowUp:
-    """After root deleted a key: a note in the thread of each open remediation request of the
-    account (unless the alert's note is already there) and, for a tracked request, a re-audit
-    (``recheck``) that moves it on, to verified when no key is left. The re-audit runs on a
-    worker of its own, ``delay`` seconds later (IAM's summary may lag a few seconds), so the
-    queue is never held up by an audit."""
+    """After root deleted a key: the thread of each open remediation request of the account
+    the deletion's note goes in too (unless it is one of the key's alerts, ``noted``), returned
+    for the alerts outbox to post with the note (recorded with it, retried until Slack takes
+    it); and, for a tracked request, a re-audit (``recheck``) that moves it on, to verified
+    when no key is left. The re-audit runs on a worker of its own, ``delay`` seconds later
+    (IAM's summary may lag a few seconds), so the queue is never held up by an audit."""
 
     def __init__(
         self,
         requests: OpenRequests,
-        notifier: AlertNotifier,
         recheck: Callable[[Request], object],
         *,
-        account_name: Callable[[str], str | None] = lambda _: None,
         delay: float = 5.0,
     ) -> None:
         self.requests = requests
-        self.notifier = notifier
         self.recheck = recheck
-        self.account_name = account_name
         self.delay = delay
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rootkey-deleted")
 
-    def __call__(self, activity: RootActivity, noted: Sequence[Placed]) -> None:
+    def __call__(self, activity: RootActivity, noted: Sequence[Placed]) -> list[Placed]:
         found = [
             r
             for r in self.requests.find(OPEN_STATES, kind=Kind.REMEDIATION)
             if r.account_id == activity.account_id
         ]
+        threads: list[Placed] = []
         for req in found:
             thread = req.thread_ts or req.message_ts
             if thread and Placed(req.channel, thread) not in noted:
-                name = self.account_name(activity.account_id)
-                self.notifier.key_deleted(activity, name, [Placed(req.channel, thread)])
+                threads.append(Placed(req.channel, thread))
             if req.state in TRACKED_STATES:
                 self.pool.submit(self.later, req)
+        return threads
 
     def later(self, req: Request) -> None:
         time.sleep(self.delay)

@@ -12,13 +12,19 @@ For every message of the events queue (``ROOTKEY_EVENTS_QUEUE_URL``):
    window; a deletion: its notes, after the follow-up that notes open requests and re-audits
    tracked ones);
 5. post it (a new alert; a window opened, or updated in place; notes in the threads of the
-   key's alerts) and delete the message. The message leaves the queue once its alert is
-   posted or waits in the store for its post, never before: an alert Slack refused is
-   posted by ``post_unposted`` after a later poll, however long Slack was gone (the queue's
-   redrive limit no longer matters), one store-backed outbox for every kind. A crash before
-   the record leaves the message on the queue: redelivered, its claim is taken over once
-   stale; a crash after it leaves the alert to ``post_unposted``, which looks for an earlier
-   post (``delivery`` ids) before posting.
+   key's alerts and of the account's open requests) and delete the message. The message
+   leaves the queue once its alert is posted or waits in the store for its post, never
+   before: an alert Slack refused is posted by ``post_unposted`` after a later poll, however
+   long Slack was gone (the queue's redrive limit no longer matters), one store-backed outbox
+   for every kind. A crash before the record leaves the message on the queue: redelivered,
+   its claim is taken over once stale; a crash after it leaves the alert to
+   ``post_unposted``, which looks for an earlier post (``delivery`` ids) before posting.
+
+Each unposted alert has its own next try, so one alert Slack refuses (for ever, even) holds
+back no other: ``post_unposted`` takes every due one, oldest first, at most ``RETRY_BATCH`` a
+pass, and goes on past each failure; a refused alert waits ``retry_pause`` before its next
+try. A key change is never forgotten unposted; another alert forgotten unposted after
+``KEEP_ALERTS`` is logged as an error and counted (``unposted_pruned``).
 """
 
 from __future__ import annotations
@@ -28,18 +34,16 @@ import threading
 import uuid
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from bot.aws.queue import Received
 from bot.events.classify import classify
-from bot.events.fold import Uses
-from bot.events.models import Activity, ApiCall, NotAnEvent, RootActivity
+from bot.events.models import Activity, NotAnEvent, RootActivity
 from bot.events.parse import parse_message
+from bot.services.alert_ports import AlertNotifier, Placed, Queue, activity_of
 from bot.services.ports import NO_METRICS, Metrics
 from bot.store.alert_rows import NOTES, Alert
-from bot.store.alerts import AlertStore, Claim
+from bot.store.alerts import AlertStore, Claim, Pruned
 from bot.store.records import StoreError
 
 log = logging.getLogger(__name__)
@@ -52,73 +56,25 @@ KEEP_EVENTS = timedelta(days=15)  # SQS keeps a message 14 days at most
 KEEP_ALERTS = timedelta(days=90)  # what used a key looks 90 days back for the keys alerts saw
 PRUNE_EVERY = timedelta(hours=1)
 RETRY_PAUSE = timedelta(seconds=30)  # after an alert's post failed again, before the next try
+MAX_RETRY_PAUSE = timedelta(minutes=15)  # the longest wait between two tries of an alert
+RETRY_BATCH = 25  # unposted alerts a retry pass tries at most
+SHOWN_PRUNED = 10  # unposted alerts forgotten that one log line names
+
+__all__ = ["AlertNotifier", "AlertPoller", "AlertService", "Placed", "Queue", "activity_of"]
 
 
-@dataclass(frozen=True)
-class Placed:
-    """Where an alert was posted."""
-
-    channel: str
-    ts: str
-
-
-class Queue(Protocol):
-    def receive(self) -> list[Received]: ...
-
-    def delete(self, messages: Sequence[Received]) -> list[str]: ...
+def retry_pause(tries: int, pause: timedelta = RETRY_PAUSE) -> timedelta:
+    """The wait before the next try of an alert Slack refused ``tries`` times (this once
+    included): none after its first refusal (a blip: the next pass tries again), then
+    ``pause``, doubled at each refusal, at most ``MAX_RETRY_PAUSE`` (or ``pause``, if longer)."""
+    if tries <= 1:
+        return timedelta(0)
+    return min(pause * 2 ** min(tries - 2, 16), max(MAX_RETRY_PAUSE, pause))
 
 
-class AlertNotifier(Protocol):
-    """What the use case tells the chat side; ``delivery`` identifies a post across processes,
-    ``posted_since`` (a takeover) asks to look for an earlier post of it first."""
-
-    def key_alert(
-        self,
-        activity: RootActivity,
-        account_name: str | None,
-        *,
-        delivery: str,
-        posted_since: datetime | None,
-    ) -> Placed | None: ...
-
-    def uses_opened(
-        self,
-        uses: Uses,
-        account_name: str | None,
-        *,
-        delivery: str,
-        posted_since: datetime | None,
-    ) -> Placed | None: ...
-
-    def uses_updated(self, placed: Placed, uses: Uses, account_name: str | None) -> None: ...
-
-    def key_deleted(
-        self,
-        activity: RootActivity,
-        account_name: str | None,
-        threads: Sequence[Placed],
-        *,
-        delivery: str | None = None,
-        posted_since: datetime | None = None,
-    ) -> Placed | None:
-        """The note in each of ``threads``; where the notes are once all are in (None: not
-        all), ``ts`` the last one's, or empty with no thread."""
-        ...
-
-
-def activity_of(alert: Alert) -> RootActivity:
-    """A key's event as its stored alert keeps it: enough to build its message again."""
-    ip, agent = (*alert.origin, "", "")[:2]
-    call = ApiCall(
-        event_id=alert.event_id,
-        detail_type="AWS API Call via CloudTrail",
-        account_id=alert.account_id,
-        at=alert.at,
-        region="",
-        source_ip=ip,
-        user_agent=agent,
-    )
-    return RootActivity(Activity(alert.activity), call, alert.key_id)
+# Called before a deletion is recorded, with the threads of the key's alerts: the other threads
+# its note goes in (those of the account's open requests), or None.
+OnKeyDeleted = Callable[[RootActivity, Sequence[Placed]], Sequence[Placed] | None]
 
 
 def utcnow() -> datetime:
@@ -136,7 +92,7 @@ class AlertService:
         notifier: AlertNotifier,
         *,
         account_name: Callable[[str], str | None] = lambda _: None,
-        on_key_deleted: Callable[[RootActivity, Sequence[Placed]], None] | None = None,
+        on_key_deleted: OnKeyDeleted | None = None,
         owner: str | None = None,
         now: Callable[[], datetime] = utcnow,
         lease: timedelta = LEASE,
@@ -156,7 +112,6 @@ class AlertService:
         self.logged: OrderedDict[str, None] = OrderedDict()
         self.pruned_at: datetime | None = None
         self.retry_pause = retry_pause
-        self.retry_at: datetime | None = None  # no window's post is tried again before this
 
     def count(self, what: str) -> None:
         with self.lock:
@@ -197,12 +152,43 @@ class AlertService:
                 return
             self.pruned_at = now
         try:
-            events, alerts = self.store.prune(now - KEEP_EVENTS, now - KEEP_ALERTS)
+            pruned = self.store.prune(now - KEEP_EVENTS, now - KEEP_ALERTS)
         except StoreError as exc:
             log.warning("events: pruning old events failed: %s", exc)
             return
-        if events or alerts:
-            log.info("events: pruned %d handled events and %d old alerts", events, alerts)
+        if pruned.events or pruned.alerts:
+            log.info(
+                "events: pruned %d handled events and %d old alerts", pruned.events, pruned.alerts
+            )
+        self.report_unposted(pruned)
+
+    def report_unposted(self, pruned: Pruned) -> None:
+        """Say what pruning did with alerts never posted: an error for each it forgot (and
+        counted), and for the key changes it keeps until they are posted."""
+        days = KEEP_ALERTS.days
+        if pruned.unposted:
+            with self.lock:
+                self.counts["unposted_pruned"] += len(pruned.unposted)
+            shown = ", ".join(
+                f"#{a.id} {a.activity} in {a.account_id} of {a.created_at:%Y-%m-%d}"
+                for a in pruned.unposted[:SHOWN_PRUNED]
+            )
+            more = len(pruned.unposted) - SHOWN_PRUNED
+            log.error(
+                "events: %d alerts never posted in %d days are forgotten: %s%s (does the alert "
+                "channel take the bot's posts?)",
+                len(pruned.unposted),
+                days,
+                shown,
+                f" and {more} more" if more > 0 else "",
+            )
+        if pruned.kept:
+            log.error(
+                "events: %d alerts of a root key created or reactivated are still not posted "
+                "after %d days; kept until they are (does the alert channel take the bot's posts?)",
+                pruned.kept,
+                days,
+            )
 
     def handle(self, message: Received) -> bool:
         """True when the message may be deleted (handled, a duplicate, or not ours to alert)."""
@@ -247,12 +233,13 @@ class AlertService:
         name = self.account_name(activity.account_id)
         if activity.activity is Activity.KEY_USED:
             return self.fold(activity, name, posted_since)
-        threads: list[Placed] = []
-        if activity.activity is Activity.KEY_DELETED:
-            threads = self.threads(activity.account_id, activity.key_id)
-            if self.on_key_deleted is not None:  # the remediation side: its notes and re-audit
-                self.on_key_deleted(activity, threads)
+        others: Sequence[Placed] = ()
+        if activity.activity is Activity.KEY_DELETED and self.on_key_deleted is not None:
+            # the remediation side: the threads of open requests to note, and its re-audits
+            noted = self.threads(activity.account_id, activity.key_id)
+            others = self.on_key_deleted(activity, noted) or ()
         call = activity.call
+        now = self.now()
         alert = self.store.record_alert(
             event_id=activity.event_id,
             owner=self.owner,
@@ -260,8 +247,10 @@ class AlertService:
             account_id=activity.account_id,
             key_id=activity.key_id,
             at=call.at,
-            now=self.now(),
+            now=now,
             origin=(call.source_ip, call.user_agent),
+            threads=[(p.channel, p.ts) for p in others],
+            hold_until=now + self.lease,
         )
         if alert is None:  # another process took the event over: it records it
             return False
@@ -271,6 +260,7 @@ class AlertService:
 
     def fold(self, activity: RootActivity, name: str | None, posted_since: datetime | None) -> bool:
         call = activity.call
+        now = self.now()
         folded = self.store.fold_use(
             event_id=activity.event_id,
             owner=self.owner,
@@ -279,7 +269,8 @@ class AlertService:
             action=call.action,
             at=call.at,
             ip=call.source_ip,
-            now=self.now(),
+            now=now,
+            hold_until=now + self.lease,
         )
         if folded is None:  # another process took the event over: it counts it
             return False
@@ -291,7 +282,9 @@ class AlertService:
             # Not posted: the opener gave it back (Slack refused) or is gone; take it over,
             # looking for an earlier post of it first.
             now = self.now()
-            claim = self.store.claim_post(alert.id, self.owner, now, now - self.lease)
+            claim = self.store.claim_post(
+                alert.id, self.owner, now, now - self.lease, hold_until=now + self.lease
+            )
             if claim is not None:
                 self.deliver(alert, claim, name, alert.created_at, activity)
         else:
@@ -307,8 +300,9 @@ class AlertService:
         activity: RootActivity | None = None,
     ) -> bool:
         """Post an alert of any kind under ``claim``; True when Slack took it. When it did not,
-        the alert is given back and waits in the store for ``post_unposted``. ``since``: look
-        for an earlier post of it first (another process may have posted and died)."""
+        the alert is given back and waits in the store for ``post_unposted``, due again after
+        ``retry_pause``. ``since``: look for an earlier post of it first (another process may
+        have posted and died)."""
         if alert.uses is not None:
             placed = self.notifier.uses_opened(
                 alert.uses, name, delivery=f"uses-{alert.id}", posted_since=since
@@ -317,7 +311,7 @@ class AlertService:
             placed = self.notifier.key_deleted(
                 activity or activity_of(alert),
                 name,
-                self.threads(alert.account_id, alert.key_id),
+                self.note_threads(alert),
                 delivery=f"note-{alert.event_id}",
                 posted_since=since,
             )
@@ -329,7 +323,8 @@ class AlertService:
                 posted_since=since,
             )
         if placed is None:
-            self.store.release_post(alert.id, claim)
+            pause = retry_pause(alert.tries + 1, self.retry_pause)
+            self.store.release_post(alert.id, claim, self.now() + pause)
             self.count("undelivered")
             return False
         self.store.set_message(alert.id, placed.channel, placed.ts)
@@ -349,28 +344,22 @@ class AlertService:
         process that recorded the event died before posting. An event's queue message is
         deleted once its alert is recorded (it waits in the store, durably), so this is what
         posts it once Slack takes posts again, however long Slack was gone: each alert once
-        (``claim_post``), after looking for an earlier post of it. Run after every poll; after
-        a post failed here, not again before ``retry_pause``. A failure of another kind on one
-        alert holds back none of the others (it is tried again once its claim is stale)."""
+        (``claim_post``), after looking for an earlier post of it. Run after every poll: every
+        alert due (its own pause after a refusal past), oldest first, at most ``RETRY_BATCH``;
+        a failure of any kind on one holds back none of the others (one that raised is due
+        again once its claim is stale)."""
         now = self.now()
-        if self.retry_at is not None and now < self.retry_at:
-            return
-        for alert in self.store.unposted():
-            claim = self.store.claim_post(alert.id, self.owner, now, now - self.lease)
+        for alert in self.store.unposted(now, RETRY_BATCH):
+            claim = self.store.claim_post(
+                alert.id, self.owner, now, now - self.lease, hold_until=now + self.lease
+            )
             if claim is None:
                 continue  # another process is posting it
             try:
-                posted = self.deliver(
-                    alert, claim, self.account_name(alert.account_id), alert.created_at
-                )
+                self.deliver(alert, claim, self.account_name(alert.account_id), alert.created_at)
             except Exception:
                 self.count("failed")
                 log.exception("events: alert %d could not be posted; tried again later", alert.id)
-                continue
-            if not posted:
-                self.retry_at = now + self.retry_pause
-                return
-        self.retry_at = None
 
     def posted(self, activity: RootActivity) -> None:
         """An alert of ``activity`` is in Slack now: how long after the event."""
@@ -386,6 +375,13 @@ class AlertService:
             self.notifier.uses_updated(Placed(alert.channel, alert.ts), alert.uses, name)
             shown = alert.version
             alert = self.store.get(alert.id)
+
+    def note_threads(self, alert: Alert) -> list[Placed]:
+        """Where a deletion's note goes: the threads of the key's alerts, then those of the
+        open requests recorded with it (each once)."""
+        threads = self.threads(alert.account_id, alert.key_id)
+        others = [Placed(c, t) for c, t in alert.threads]
+        return threads + [p for p in dict.fromkeys(others) if p not in threads]
 
     def threads(self, account_id: str, key_id: str) -> list[Placed]:
         """The threads a deletion of ``key_id`` is noted in: the posted alerts of that key in

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, tzinfo
 
 from bot.events.fold import Uses
 from bot.events.models import RootActivity
-from bot.services.alerts import Placed
+from bot.services.alert_ports import Placed
 from bot.slack.blocks import alerts as blocks
 from bot.slack.blocks.common import Message
 from bot.slack.poster import DeliveryError, Poster
@@ -17,6 +17,9 @@ from bot.slack.poster import DeliveryError, Poster
 log = logging.getLogger(__name__)
 
 LOOK_BACK = timedelta(seconds=5)  # clocks of two hosts disagree a little
+# A reply to a message no longer in the channel (deleted by someone or a retention policy):
+# Slack answers thread_not_found (or message_not_found) however often it is asked.
+THREAD_GONE = frozenset({"thread_not_found", "message_not_found"})
 
 
 class SlackAlerts:
@@ -79,10 +82,12 @@ class SlackAlerts:
         posted_since: datetime | None = None,
     ) -> Placed | None:
         """The note in each thread (with ``posted_since``, none where an earlier try put it);
-        where they are once all are in, None when Slack refused one."""
+        where they are once all are in, None when Slack refused one. A thread Slack says is
+        gone (``THREAD_GONE``: its message was deleted) never takes it, so the note is posted
+        once in the alert channel instead, saying so."""
         note = blocks.key_deleted_note(activity, self.zone)
         since = f"{(posted_since - LOOK_BACK).timestamp():.6f}" if posted_since else ""
-        last, complete = "", True
+        last, complete, gone = "", True, False
         for placed in threads:
             if delivery and since:
                 found = self.poster.find_delivery(placed.channel, delivery, since, placed.ts)
@@ -94,8 +99,23 @@ class SlackAlerts:
                     placed.channel, note, thread_ts=placed.ts, delivery_id=delivery
                 )
             except DeliveryError as exc:
+                if exc.error in THREAD_GONE:
+                    log.warning(
+                        "events: the thread %s is gone (%s); the deletion is noted in %s",
+                        placed.ts,
+                        exc.error,
+                        self.channel,
+                    )
+                    gone = True
+                    continue
                 log.error("events: could not note the deletion in %s: %s", placed.ts, exc.error)
                 complete = False
                 continue
             last = posted.ts or last
+        if gone:
+            moved = blocks.key_deleted_note(activity, self.zone, thread_gone=True)
+            instead = self.post(moved, f"{delivery or 'note'}-gone", posted_since)
+            if instead is None:
+                return None
+            last = last or instead.ts
         return Placed(self.channel, last) if complete else None

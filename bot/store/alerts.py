@@ -17,7 +17,10 @@ least once and every replica polls, so ``claim_event`` decides:
 done, so a use is counted once whatever the redeliveries. Every row is written, and its event
 done, before its post: it is the outbox. A row without ``ts`` waits for its post
 (``unposted``, taken with ``claim_post``; ``bot.store.alert_posts``), so a queue message leaves
-the queue once its alert is posted or waits here, never lost to a Slack outage.
+the queue once its alert is posted or waits here, never lost to a Slack outage. Each row has its
+own ``next_try_at`` (its poster's lease, or its pause after a refusal): one alert Slack refuses
+holds back no other. A key change (created, reactivated) is kept until it is posted, whatever
+its age; ``prune`` returns the other unposted rows it forgets, for the caller to report.
 """
 
 from __future__ import annotations
@@ -32,64 +35,20 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
-    Index,
-    Integer,
-    String,
     delete,
+    func,
     insert,
+    or_,
     select,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.events.fold import Uses
 from bot.remediation.keys import KeyChange
 from bot.store.alert_posts import claimable, posting
-from bot.store.alert_rows import NOTES, Alert, alert_of, uses_of
+from bot.store.alert_rows import ALERTS, EVENTS, KEY_CHANGES, NOTES, Alert, alert_of, uses_of
 from bot.store.engine import database_errors
-from bot.store.models import Base, BigId, JsonType, UtcDateTime, table_of
-
-
-class RootEventRow(Base):
-    __tablename__ = "root_events"
-
-    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    account_id: Mapped[str] = mapped_column(String(12), nullable=False)
-    activity: Mapped[str] = mapped_column(String(16), nullable=False)
-    owner: Mapped[str] = mapped_column(String(128), nullable=False)
-    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
-    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    alert_id: Mapped[int | None] = mapped_column(BigId)
-
-    __table_args__ = (Index("ix_root_events_claimed_at", "claimed_at"),)
-
-
-class RootAlertRow(Base):
-    __tablename__ = "root_alerts"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    activity: Mapped[str] = mapped_column(String(16), nullable=False)
-    account_id: Mapped[str] = mapped_column(String(12), nullable=False)
-    key_id: Mapped[str] = mapped_column(String(128), nullable=False)
-    event_id: Mapped[str] = mapped_column(String(128), nullable=False)  # the first event
-    fold_key: Mapped[str | None] = mapped_column(String(200), unique=True)  # uses only
-    window_start: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    first_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
-    last_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
-    counts: Mapped[dict[str, int]] = mapped_column(JsonType, nullable=False)
-    sources: Mapped[list[str]] = mapped_column(JsonType, nullable=False)
-    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    channel: Mapped[str | None] = mapped_column(String(64))
-    ts: Mapped[str | None] = mapped_column(String(32))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
-
-    __table_args__ = (Index("ix_root_alerts_account", "account_id", "created_at"),)
-
-
-KEY_CHANGES = ("created", "reactivated")  # activities that add an active root key
-EVENTS = table_of(RootEventRow)
-ALERTS = table_of(RootAlertRow)
 
 
 class Claim(StrEnum):
@@ -103,6 +62,17 @@ class Claim(StrEnum):
 class Claimed:
     claim: Claim
     since: datetime | None = None  # TAKEN_OVER: when the earlier process claimed it
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What ``prune`` forgot: handled events and alerts, among them ``unposted`` (never
+    posted); ``kept``: old key changes still unposted, kept until they are."""
+
+    events: int
+    alerts: int
+    unposted: list[Alert]
+    kept: int
 
 
 @dataclass(frozen=True)
@@ -234,11 +204,14 @@ class AlertStore:
         origin: Sequence[str] = (),
         channel: str | None = None,
         ts: str | None = None,
+        threads: Sequence[tuple[str, str]] = (),
+        hold_until: datetime | None = None,
     ) -> Alert | None:
         """A key's event recorded, and done, in one transaction: a created or reactivated key
         is a key change from now on, before any post. Without ``ts`` the alert waits for its
-        post under this process's claim (``unposted``). None when this process no longer holds
-        the event (another took it over)."""
+        post under this process's claim, which no other takes before ``hold_until``
+        (``unposted``). None when this process no longer holds the event (another took it
+        over)."""
         with self.writing() as conn:
             alert_id = conn.execute(
                 insert(ALERTS)
@@ -255,6 +228,8 @@ class AlertStore:
                     channel=channel if ts else posting(owner, now),
                     ts=ts,
                     created_at=now,
+                    threads=[list(t) for t in threads] or None,
+                    next_try_at=None if ts else hold_until,
                 )
                 .returning(ALERTS.c.id)
             ).scalar_one()
@@ -276,9 +251,11 @@ class AlertStore:
         at: datetime,
         ip: str,
         now: datetime,
+        hold_until: datetime | None = None,
     ) -> Folded | None:
-        """Count one use into its window (opening it when new) and finish its event, in one
-        transaction. None when this process no longer holds the event (another took it over)."""
+        """Count one use into its window (opening it when new, its post this process's until
+        ``hold_until``) and finish its event, in one transaction. None when this process no
+        longer holds the event (another took it over)."""
         first = Uses.first(account_id, key_id, action, at, ip)
         key = fold_key(account_id, key_id, first.window)
         with self.writing() as conn:
@@ -298,6 +275,7 @@ class AlertStore:
                         "sources": list(first.sources),
                         "version": 1,
                         "channel": posting(owner, now),  # the opener posts the message
+                        "next_try_at": hold_until,
                         "created_at": now,
                     },
                     "fold_key",
@@ -325,27 +303,40 @@ class AlertStore:
                 return None
             return Folded(self.load(conn, row.id), opened=opened is not None)
 
-    def prune(self, events_before: datetime, alerts_before: datetime) -> tuple[int, int]:
+    def prune(self, events_before: datetime, alerts_before: datetime) -> Pruned:
         """Forget handled events claimed before ``events_before`` (SQS keeps a message 14 days
-        at most, so no redelivery can come later) and alerts created before ``alerts_before``;
-        (events, alerts) deleted."""
+        at most, so no redelivery can come later) and alerts created before ``alerts_before``,
+        except a key change never posted: that is kept until it is (``Pruned.kept``); the
+        other unposted alerts forgotten are returned (``Pruned.unposted``)."""
+        old = ALERTS.c.created_at < alerts_before
+        unposted = ALERTS.c.ts.is_(None)
+        change = ALERTS.c.activity.in_(KEY_CHANGES)
         with self.writing() as conn:
             events = conn.execute(
                 delete(EVENTS).where(
                     EVENTS.c.claimed_at < events_before, EVENTS.c.done_at.is_not(None)
                 )
             ).rowcount
-            alerts = conn.execute(
-                delete(ALERTS).where(ALERTS.c.created_at < alerts_before)
-            ).rowcount
-        return int(events or 0), int(alerts or 0)
+            posted = conn.execute(delete(ALERTS).where(old, ALERTS.c.ts.is_not(None))).rowcount
+            lost = conn.execute(delete(ALERTS).where(old, unposted, ~change).returning(ALERTS))
+            dropped = [alert_of(r) for r in lost.all()]
+            kept = conn.execute(
+                select(func.count()).select_from(ALERTS).where(old, unposted, change)
+            ).scalar_one()
+        return Pruned(int(events or 0), int(posted or 0) + len(dropped), dropped, int(kept))
 
     def claim_post(
-        self, alert_id: int, owner: str, now: datetime, stale_before: datetime
+        self,
+        alert_id: int,
+        owner: str,
+        now: datetime,
+        stale_before: datetime,
+        hold_until: datetime | None = None,
     ) -> str | None:
         """Take over posting a window whose message is not there: its poster gave it back
         (Slack refused it) or claimed it before ``stale_before`` (and died). Compare-and-set on
-        the claim itself, so of any number of processes one takes it; the claim, or None."""
+        the claim itself, so of any number of processes one takes it; the claim (no other
+        process lists the alert as due before ``hold_until``), or None."""
         with self.writing() as conn:
             row = conn.execute(
                 select(ALERTS.c.channel, ALERTS.c.ts, ALERTS.c.created_at).where(
@@ -360,26 +351,28 @@ class AlertStore:
             taken = conn.execute(
                 update(ALERTS)
                 .where(ALERTS.c.id == alert_id, ALERTS.c.ts.is_(None), same)
-                .values(channel=claim)
+                .values(channel=claim, next_try_at=hold_until)
             ).rowcount
             return claim if taken else None
 
-    def release_post(self, alert_id: int, claim: str) -> None:
-        """The post failed: the window waits, unposted, for the next try (``unposted``)."""
+    def release_post(self, alert_id: int, claim: str, retry_at: datetime) -> None:
+        """The post failed: the alert waits, unposted, for its next try at ``retry_at``
+        (``unposted``), one more refusal counted."""
         with self.writing() as conn:
             conn.execute(
                 update(ALERTS)
                 .where(ALERTS.c.id == alert_id, ALERTS.c.ts.is_(None), ALERTS.c.channel == claim)
-                .values(channel=None)
+                .values(channel=None, tries=ALERTS.c.tries + 1, next_try_at=retry_at)
             )
 
-    def unposted(self, limit: int = 10) -> list[Alert]:
-        """Alerts of every kind whose message is not posted yet, oldest first (``claim_post``
-        says which of them may be taken)."""
+    def unposted(self, now: datetime, limit: int) -> list[Alert]:
+        """Alerts of every kind whose message is not posted yet and whose next try is due at
+        ``now``, oldest first, at most ``limit`` (``claim_post`` says which may be taken)."""
+        due = or_(ALERTS.c.next_try_at.is_(None), ALERTS.c.next_try_at <= now)
         with self.reading() as conn:
             rows = conn.execute(
                 select(ALERTS)
-                .where(ALERTS.c.ts.is_(None))
+                .where(ALERTS.c.ts.is_(None), due)
                 .order_by(ALERTS.c.created_at, ALERTS.c.id)
                 .limit(limit)
             ).all()

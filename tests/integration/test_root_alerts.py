@@ -22,10 +22,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from slack_sdk import WebClient
+from sqlalchemy import text
 
 from bot.audit.models import KeySlot, Status
 from bot.aws.queue import EventQueue
 from bot.remediation.keys import KeyPrint, coverage
+from bot.remediation.models import Request
+from bot.remediation.states import Kind, State
+from bot.services.alert_followup import DeletionFollowUp
 from bot.services.alerts import AlertPoller, AlertService, Placed
 from bot.slack.alerts import SlackAlerts
 from bot.slack.poster import Poster
@@ -642,3 +646,201 @@ def test_a_use_counted_by_a_process_that_died_before_posting_is_posted_once_by_a
         second.poll_once()
     assert len(alerts(slack)) == 1
     assert depth(aws, url) == 0
+
+
+def test_a_note_whose_alert_was_deleted_in_slack_holds_back_no_later_alert(
+    aws: SimulatedAws, queues: tuple[str, str], store: AlertStore, slack: SlackStandin
+) -> None:
+    """The attack: someone (or a retention policy) deletes a root key's alert in Slack, then root
+    deletes the key, so its note's thread is gone for ever (``thread_not_found``); meanwhile a
+    short Slack outage refuses the alert of a key root creates in another account, whose queue
+    message has already left. The note is posted in the alert channel saying its alert is gone,
+    once, and the new key's alert is posted once Slack is back."""
+    url, dead = queues
+    clock = Clock()
+    poller, _ = consumer(aws, url, store, slack, now=clock)
+    send(aws, url, trail.body(trail.key_created(OTHER_KEY)))
+    drain(poller, aws, url)
+    (first,) = alerts(slack)
+    slack.workspace.delete(CHANNEL, first.ts)
+    send(aws, url, trail.body(trail.key_deleted(OTHER_KEY, key=None)))
+    drain(poller, aws, url)
+    slack.fail("chat.postMessage", "account_inactive", times=10_000)  # a short outage
+    other = "222222222222"
+    send(aws, url, trail.body(trail.key_created("AKIAIOSFODNN7EXAMPLE", account_id=other)))
+    poll_until(poller, lambda: depth(aws, url) == 0)
+    slack.stop_failing("chat.postMessage")
+    for _ in range(6):  # Slack is back; polls past any pause between two tries, and any lease
+        clock.ahead += timedelta(minutes=5)
+        poller.poll_once()
+    created = [m for m in alerts(slack) if other in text_of(m)]
+    assert len(created) == 1 and "Root access key created" in text_of(created[0])
+    notes = [m for m in alerts(slack) if "deleted access key AKIA************MPLE" in text_of(m)]
+    assert len(notes) == 1 and "no longer in Slack" in notes[0].args["text"]
+    assert depth(aws, url) == 0 and depth(aws, dead) == 0
+
+
+class RefusesFor:
+    """A notifier whose posts Slack refuses for ever for one account's key alerts."""
+
+    def __init__(self, inner: SlackAlerts, account: str) -> None:
+        self.inner = inner
+        self.account = account
+        self.refused = 0
+
+    def key_alert(self, activity: Any, *args: Any, **kwargs: Any) -> Placed | None:
+        if activity.account_id == self.account:
+            self.refused += 1
+            return None
+        return self.inner.key_alert(activity, *args, **kwargs)
+
+
+def test_alerts_slack_refuses_for_ever_hold_back_no_later_alert(
+    aws: SimulatedAws, queues: tuple[str, str], store: AlertStore, slack: SlackStandin
+) -> None:
+    """The attack: a dozen alerts Slack refuses on every try (more than one retry pass took),
+    then a short outage refuses a new key's alert whose queue message has left. The new alert
+    is posted once Slack is back, and the alerts refused for ever are tried again less and less
+    often, never on every poll."""
+    url, _ = queues
+    clock = Clock()
+    poller, service = consumer(aws, url, store, slack, now=clock)
+    refusing = RefusesFor(service.notifier, "333333333333")  # type: ignore[arg-type]
+    service.notifier = refusing  # type: ignore[assignment]
+    keys = [f"AKIAEXAMPLE{i:09d}" for i in range(12)]
+    send(aws, url, *(trail.body(trail.key_created(k, account_id="333333333333")) for k in keys))
+    poll_until(poller, lambda: depth(aws, url) == 0)
+    slack.fail("chat.postMessage", "account_inactive", times=10_000)
+    send(aws, url, trail.body(trail.key_created(OTHER_KEY)))
+    poll_until(poller, lambda: depth(aws, url) == 0)
+    slack.stop_failing("chat.postMessage")
+    for _ in range(4):
+        clock.ahead += timedelta(minutes=1)
+        poller.poll_once()
+    (alert,) = alerts(slack)
+    assert "Root access key created" in text_of(alert) and ACCOUNT in text_of(alert)
+    tried = refusing.refused
+    for _ in range(3):  # no time passes: none of them is due again yet
+        poller.poll_once()
+    assert refusing.refused == tried
+
+
+def test_an_alert_never_posted_is_never_pruned_silently(
+    store: AlertStore, slack: SlackStandin, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The attack: the alert channel refuses every post for longer than alerts are kept (90
+    days). A created key's alert is kept until it is posted, and posted once the channel takes
+    posts; an unposted window of uses, forgotten with the other old alerts, is logged as an
+    error and counted."""
+    from bot.aws.queue import Received
+
+    clock = [datetime(2026, 11, 1, 9, 0, tzinfo=UTC)]
+    client = WebClient(token="xoxb-test", base_url=slack.base_url + "/")
+    notifier = SlackAlerts(Poster(client, base_delay=0.01), CHANNEL, ZoneInfo("UTC"))
+    service = AlertService(store, notifier, now=lambda: clock[0])
+
+    class NoQueue:
+        def delete(self, messages: Any) -> list[str]:
+            return []
+
+    slack.refuse_channel(CHANNEL, "channel_not_found")
+    created = trail.key_created(OTHER_KEY, at=clock[0])
+    used = trail.key_used("s3:ListBuckets", at=clock[0])
+    assert service.handle(Received("m1", "r1", trail.body(created), 1))
+    assert service.handle(Received("m2", "r2", trail.body(used), 1))
+    assert service.counts["undelivered"] == 2
+    clock[0] += timedelta(days=91)
+    caplog.set_level(logging.ERROR, logger="bot.services.alerts")
+    service.handle_batch(NoQueue(), [])  # the first batch of the process prunes
+    slack.reset()  # the channel takes posts again
+    service.post_unposted()
+    (alert,) = alerts(slack)
+    assert "Root access key created" in text_of(alert)
+    assert service.counts["unposted_pruned"] == 1
+    errors = [r.getMessage() for r in caplog.records if "never posted" in r.getMessage()]
+    assert len(errors) == 1 and "used" in errors[0] and ACCOUNT in errors[0]
+
+
+class OneOpenRequest:
+    """The remediation store's view with one open request."""
+
+    def __init__(self, req: Request) -> None:
+        self.req = req
+
+    def find(self, states: Any, *, kind: Any = None) -> list[Request]:
+        return [self.req]
+
+
+def test_a_deletion_note_for_an_open_request_slack_refused_is_posted_once_it_is_back(
+    aws: SimulatedAws, queues: tuple[str, str], store: AlertStore, slack: SlackStandin
+) -> None:
+    """The attack: root deletes a key while a remediation request of the account waits in a
+    finding's thread, and Slack refuses every post for longer than the queue redelivers a
+    message. The note in the request's thread is posted once Slack is back, once."""
+    url, dead = queues
+    clock = Clock()
+    poller, service = consumer(aws, url, store, slack, now=clock)
+    channel, thread = FINDING_MESSAGE
+    now = datetime.now(UTC)
+    req = Request(
+        id=7,
+        kind=Kind.REMEDIATION,
+        account_id=ACCOUNT,
+        state=State.REQUESTED,
+        requester="U0REQUEST1",
+        reason="a root key in use",
+        channel=channel,
+        created_at=now,
+        expires_at=now + timedelta(days=1),
+        state_since=now,
+        thread_ts=thread,
+    )
+    follow_up = DeletionFollowUp(OneOpenRequest(req), lambda _: None)
+    service.on_key_deleted = follow_up
+    slack.fail("chat.postMessage", "account_inactive", times=10_000)
+
+    def notes() -> list[Any]:
+        return [m for m in slack.messages(channel) if m.thread_ts == thread]
+
+    send(aws, url, trail.body(trail.key_deleted(OTHER_KEY, key=None)))
+    poll_until(poller, lambda: depth(aws, url) == 0)
+    for _ in range(3):
+        poller.poll_once()
+    assert notes() == []
+    slack.stop_failing("chat.postMessage")
+    clock.ahead += timedelta(minutes=1)
+    poll_until(poller, notes)
+    clock.ahead += timedelta(minutes=5)
+    for _ in range(3):
+        poller.poll_once()
+    (note,) = notes()
+    assert "deleted access key AKIA************MPLE" in note.args["text"]
+    assert depth(aws, dead) == 0
+    follow_up.shutdown()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_alert_left_unposted_before_the_upgrade_is_due_after_it(
+    backend: str, tmp_path: Path
+) -> None:
+    """Revision 0011 gives each alert its own next try: an alert Slack refused under 0010 (its
+    claim given back) is due at once after the upgrade, with no refusal counted."""
+    with database(backend, tmp_path) as url:
+        old = Store.open(url, migrate=False)
+        old.migrate("0010")
+        row = {"account": ACCOUNT, "key": OTHER_KEY, "at": datetime(2026, 12, 1, 9, 0)}
+        with old.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO root_alerts (activity, account_id, key_id, event_id, first_at, "
+                    "last_at, counts, sources, version, created_at) VALUES ('created', :account, "
+                    ":key, 'e-1', :at, :at, '{}', '[]', 1, :at)"
+                ),
+                row,
+            )
+        old.close()
+        opened = Store.open(url)
+        alert_store = AlertStore(opened.engine)
+        (due,) = alert_store.unposted(datetime.now(UTC), 25)
+        assert (due.key_id, due.tries, due.threads) == (OTHER_KEY, 0, ())
+        opened.close()

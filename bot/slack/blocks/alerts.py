@@ -142,12 +142,19 @@ def uses_alert(uses: Uses, account_name: str | None, zone: tzinfo) -> Message:
     return check_limits(Message(blocks=blocks, text=truncate(escape(text), 3000)))
 
 
-def key_deleted_note(activity: RootActivity, zone: tzinfo) -> Message:
-    """In the thread of the account's alert and open request: the root user deleted a key."""
+def key_deleted_note(activity: RootActivity, zone: tzinfo, *, thread_gone: bool = False) -> Message:
+    """In the thread of the account's alert and open request: the root user deleted a key.
+    ``thread_gone``: posted in the alert channel instead, because that thread is no longer in
+    Slack (its message was deleted), which the note says."""
     call = activity.call
     text = (
         f":wastebasket: The root user deleted access key {key_name(activity.key_id)} of "
         f"*{activity.account_id}* at {when(call.at, zone)} (from "
         f"{escape(call.source_ip or 'an unknown address')}). rootkey re-audits the account."
     )
+    if thread_gone:
+        text += (
+            " The alert or request this note belongs under is no longer in Slack (its message "
+            "was deleted), so it is posted here."
+        )
     return check_limits(Message(blocks=[mrkdwn_section(text)], text=truncate(text, 3000)))
