@@ -61,10 +61,15 @@ class Body:
 
 
 def dropped(sock: socket.socket | None) -> bool:
-    """The kept connection was closed by the server (readable with no request out: EOF)."""
+    """The kept connection was closed by the server (readable with no request out: EOF).
+    ``poll`` where there is one: ``select`` refuses descriptors past 1,023."""
     if sock is None:
         return True
     try:
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            return bool(poller.poll(0))
         readable, _, _ = select.select([sock], [], [], 0)
     except (OSError, ValueError):
         return True
