@@ -3,7 +3,9 @@
 
 One row per log line, oldest first: when, who (the Slack user id, and the person's name as the
 directory gave it when the line was written), which request (and its account and kind, as the
-line recorded them), the event, the state before and after, the detail and the line's hash.
+line recorded them), the event, the state before and after, the detail, why the request was
+made (its reason and ticket, on the lines of the request and of its approval that recorded
+them in their hashed terms: ``bot.remediation.terms``) and the line's hash.
 Everything is plain text for auditors: names and ids, no Slack markup (lines written before
 rootkey stored names may still hold mentions such as ``<@U0...>``; they are exported as written,
 since the hash covers them). CSV
@@ -16,10 +18,10 @@ was written, even by a database superuser. It prints the head (the last line's i
 ``--anchor ID:HASH`` (a head kept elsewhere: every digest posts one in Slack) also fails when
 that line was later removed, with the lines after it, or the chain rewritten up to it. It also
 names each request whose tables (``remediation_requests``, ``risk_exceptions``) disagree with the
-line that recorded its terms (its keys, an accepted risk's owner and dates) or its last move
-(``remediation_requests.state``), and each open request no line recorded terms for (exit 1):
-rootkey reads those terms and that state from the log, never from the tables its database role
-may change (``bot.remediation.terms``, ``bot.store.remediation_moves``).
+line that recorded its terms (its keys, reason and ticket, an accepted risk's owner and
+dates) or its last move (``remediation_requests.state``), and each open request no line recorded
+terms for (exit 1): rootkey reads those terms and that state from the log, never from the tables
+its database role may change (``bot.remediation.terms``, ``bot.store.remediation_moves``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from typing import Any, TextIO
 from bot.audit.models import iso
 from bot.config import load_config
 from bot.remediation.chain import Anchor
+from bot.remediation.terms import Terms
 from bot.rules import csv_cell
 from bot.store import Store, StoreError
 from bot.store.remediation import RemediationStore
@@ -53,6 +56,8 @@ COLUMNS = (
     "from_state",
     "to_state",
     "detail",
+    "reason",
+    "ticket",
     "hash",
 )
 
@@ -90,6 +95,7 @@ def anchor_arg(raw: str) -> Anchor:
 
 def rows(remediation: RemediationStore, request_id: int | None) -> Iterator[dict[str, Any]]:
     for entry in remediation.iter_log(request_id):
+        terms = Terms.decode(entry.terms) if entry.terms is not None else None
         yield {
             "id": entry.id,
             "at": iso(entry.at),
@@ -102,6 +108,8 @@ def rows(remediation: RemediationStore, request_id: int | None) -> Iterator[dict
             "from_state": entry.from_state,
             "to_state": entry.to_state,
             "detail": entry.detail,
+            "reason": terms.reason if terms else None,  # as hashed with the line, not the table's
+            "ticket": terms.ticket if terms else None,
             "hash": entry.hash,
         }
 

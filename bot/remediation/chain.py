@@ -7,8 +7,9 @@ as the Slack directory gave it, plain text): its hashed content then has a tenth
 written before have no name (NULL) and keep the nine elements they were hashed with, so the
 whole chain still verifies; emptying a later line's name changes its content, and its hash.
 A line written since revision 0010 may also carry the terms decided at that moment (``terms``,
-``bot.remediation.terms``: the keys, an accepted risk's owner and dates): its content then has
-eleven elements (the tenth, the name, may be null). Lines without terms keep nine or ten.
+``bot.remediation.terms``: the keys, the reason and ticket, an accepted risk's owner and dates):
+its content then has eleven elements (the tenth, the name, may be null). Lines without terms
+keep nine or ten.
 
 Pure functions; the store writes the hash with each line, ``python -m bot log --verify`` checks
 the chain. The first line's "previous hash" is ``GENESIS``.

@@ -4,18 +4,24 @@ The requests and exceptions tables are working copies the bot's database role ma
 log is append-only and hash-chained (``bot.remediation.chain``). So what a request is about is
 written into the log line of the moment it is decided, and read back from there:
 
-* the line of the request (``requested``): the keys it is about and, for an accepted risk, its
-  owner and end date, as the requester asked and the approvers were shown;
+* the line of the request (``requested``): the keys it is about, why it was made (its reason
+  and ticket, as typed) and, for an accepted risk, its owner and end date, as the requester
+  asked and the approvers were shown;
 * the line of the approval (``approved``): the same terms, with the accepted risk's start;
 * a request still open when revision 0010 was applied got one line recording its terms as the
-  tables held them then.
+  tables held them then (without a reason or ticket).
+
+A line that records a reason records the ticket with it (absent: none was given); a line
+without a reason records neither (lines written before they were logged keep their JSON text,
+and their hash, as written), and the tables' reason and ticket stand for such a request.
 
 Rules:
 * A request's terms are those of its first line with terms that approved it (or recorded an
   approved request at the upgrade); before its approval, those of its first line with terms.
   A later line never overrides them.
-* The coverage of an accepted risk (``keys.risk_coverage``), the accepted risks shown anywhere
-  and the keys a remediation may delete all read these terms, never the tables.
+* The coverage of an accepted risk (``keys.risk_coverage``), the accepted risks shown anywhere,
+  the keys a remediation may delete and a request's reason and ticket all read these terms,
+  never the tables.
 * ``python -m bot log --verify`` names each request whose tables disagree with its line
   (``disagreements``).
 
@@ -53,22 +59,31 @@ def shown(value: datetime | None) -> str:
 
 @dataclass(frozen=True)
 class Terms:
-    """What a request is about: its keys (None: none recorded) and, for an accepted risk, its
-    owner, start (once approved) and end."""
+    """What a request is about: its keys (None: none recorded), why it was made (its reason
+    and ticket; a reason of None: neither recorded) and, for an accepted risk, its owner, start
+    (once approved) and end."""
 
     keys: tuple[KeyPrint, ...] | None
     owner: str | None = None
     starts: datetime | None = None
     until: datetime | None = None
+    reason: str | None = None
+    ticket: str | None = None  # a ticket id or link as the request stored it; None: none given
 
     def encode(self) -> str:
-        """One JSON text per terms (sorted keys): what the log line stores and hashes."""
-        data = {
+        """One JSON text per terms (sorted keys): what the log line stores and hashes. The
+        reason and the ticket are written only when set, so terms without them encode as they
+        did before they were logged."""
+        data: dict[str, Any] = {
             "keys": None if self.keys is None else [k.to_dict() for k in self.keys],
             "owner": self.owner,
             "starts": instant(self.starts),
             "until": instant(self.until),
         }
+        if self.reason is not None:
+            data["reason"] = self.reason
+        if self.ticket is not None:
+            data["ticket"] = self.ticket
         return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
@@ -80,16 +95,19 @@ class Terms:
             owner=data.get("owner"),
             starts=parse_instant(data.get("starts")),
             until=parse_instant(data.get("until")),
+            reason=data.get("reason"),
+            ticket=data.get("ticket"),
         )
 
     @classmethod
     def asked(cls, kind: Kind, prints: Sequence[KeyPrint] | None, owner: str | None,
-              until: datetime | None) -> Terms:  # fmt: skip
-        """The terms of a new request: an accepted risk's owner and end, every request's keys."""
+              until: datetime | None, reason: str, ticket: str | None) -> Terms:  # fmt: skip
+        """The terms of a new request: every request's keys, reason and ticket, an accepted
+        risk's owner and end."""
         prints = None if prints is None else tuple(prints)
         if kind is Kind.EXCEPTION:
-            return cls(prints, owner=owner, until=until)
-        return cls(prints)
+            return cls(prints, owner=owner, until=until, reason=reason, ticket=ticket)
+        return cls(prints, reason=reason, ticket=ticket)
 
     def approved(self, kind: Kind, requester: str, now: datetime) -> Terms:
         """The terms an approval at ``now`` decides: an accepted risk starts now, is owned by
@@ -124,10 +142,13 @@ def decided(lines: Iterable[tuple[int, str | None, str]]) -> Logged | None:
 
 def applied(request: Request, logged: Logged | None) -> Request:
     """``request`` with the terms its log recorded in place of its table's (unchanged when no
-    line recorded any: a request from before revision 0010 that was closed by then)."""
+    line recorded any: a request from before revision 0010 that was closed by then; its reason
+    and ticket unchanged when the line recorded no reason)."""
     if logged is None:
         return request
     terms = logged.terms
+    if terms.reason is not None:
+        request = replace(request, reason=terms.reason, ticket_url=terms.ticket)
     if request.kind is Kind.EXCEPTION:
         return replace(
             request, key_prints=terms.keys, owner=terms.owner, exception_until=terms.until
@@ -145,19 +166,36 @@ def _keys_text(value: Sequence[KeyPrint] | None) -> str:
     return ", ".join(k.describe() for k in value) or "no key"
 
 
+def _quoted(value: str | None) -> str:
+    """Free text in double quotes, on one line (a reason may hold commas and line breaks)."""
+    return json.dumps(value, ensure_ascii=False) if value is not None else "none"
+
+
 def disagreements(
     logged: Terms,
     request: Request,
-    exception: tuple[str, datetime, datetime] | None,
+    exception: tuple[str, datetime, datetime, str] | None,
 ) -> list[str]:
-    """Where the tables (``request``'s row; ``exception``: the accepted risk's owner, start and
-    end in ``risk_exceptions``) say something else than the logged terms, in words."""
+    """Where the tables (``request``'s row; ``exception``: the accepted risk's owner, start,
+    end and reason in ``risk_exceptions``) say something else than the logged terms, in
+    words. A reason and ticket are compared only when the line recorded a reason."""
     found: list[str] = []
     if _prints(request.key_prints) != _prints(logged.keys):
         found.append(
             f"remediation_requests.key_prints has {_keys_text(request.key_prints)}, "
             f"the line {_keys_text(logged.keys)}"
         )
+    if logged.reason is not None:
+        if request.reason != logged.reason:
+            found.append(
+                f"remediation_requests.reason is {_quoted(request.reason)}, "
+                f"the line {_quoted(logged.reason)}"
+            )
+        if request.ticket_url != logged.ticket:
+            found.append(
+                f"remediation_requests.ticket_url is {_quoted(request.ticket_url)}, "
+                f"the line {_quoted(logged.ticket)}"
+            )
     if request.kind is not Kind.EXCEPTION:
         return found
     if (request.owner or request.requester) != (logged.owner or request.requester):
@@ -168,7 +206,11 @@ def disagreements(
             f"the line {shown(logged.until)}"
         )
     if exception is not None:
-        owner, starts, until = exception
+        owner, starts, until, reason = exception
+        if logged.reason is not None and reason != logged.reason:
+            found.append(
+                f"risk_exceptions.reason is {_quoted(reason)}, the line {_quoted(logged.reason)}"
+            )
         if owner != (logged.owner or request.requester):
             found.append(f"risk_exceptions.owner is {owner}, the line {logged.owner}")
         if logged.starts is not None and starts != logged.starts:

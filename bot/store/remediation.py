@@ -238,7 +238,10 @@ class RemediationStore:
                 .returning(R.c.id)
             ).scalar_one()
             what = "remediation" if new.kind is Kind.REMEDIATION else "risk exception"
-            asked = Terms.asked(new.kind, new.key_prints, new.owner, new.exception_until)
+            asked = Terms.asked(
+                new.kind, new.key_prints, new.owner, new.exception_until,
+                reason=new.reason, ticket=new.ticket_url,
+            )  # fmt: skip
             self.append(
                 conn, request_id, new.requester, MOVE, now, f"{what} requested",
                 to_state=State.REQUESTED, actor_name=new.requester_name, terms=asked,
@@ -347,8 +350,9 @@ class RemediationStore:
                     return ApprovalOutcome(True, False, self.load(conn, request_id))
                 asked = self.load(conn, request_id)  # with the terms its request line logged
                 terms = Terms.asked(
-                    asked.kind, asked.key_prints, asked.owner, asked.exception_until
-                ).approved(asked.kind, asked.requester, now)
+                    asked.kind, asked.key_prints, asked.owner, asked.exception_until,
+                    reason=asked.reason, ticket=asked.ticket_url,
+                ).approved(asked.kind, asked.requester, now)  # fmt: skip
                 conn.execute(
                     update(R)
                     .where(R.c.id == request_id, R.c.state == State.REQUESTED.value)

@@ -2,7 +2,8 @@
 the requests whose tables say something else.
 
 The requests and exceptions tables stay the working copies the bot queries by state and date;
-what a request is about (its keys, an accepted risk's owner and dates) is taken from its log.
+what a request is about (its keys, its reason and ticket, an accepted risk's owner and dates)
+is taken from its log.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def approved_exceptions(conn: Connection) -> list[tuple[RiskException, datetime]
             account_id=r.account_id,
             account_name=r.account_name,
             owner=terms.owner,
-            reason=r.reason,
+            reason=terms.reason if terms.reason is not None else r.reason,
             starts_at=terms.starts,
             expires_at=terms.until,
             key_prints=terms.keys,
@@ -105,8 +106,10 @@ def table_disagreements(conn: Connection) -> list[Disagreement]:
     logged = logged_terms(conn, None)
     moves = last_moves(conn, None)
     exceptions = {
-        int(x.request_id): (x.owner, x.starts_at, x.expires_at)
-        for x in conn.execute(select(X.c.request_id, X.c.owner, X.c.starts_at, X.c.expires_at))
+        int(x.request_id): (x.owner, x.starts_at, x.expires_at, x.reason)
+        for x in conn.execute(
+            select(X.c.request_id, X.c.owner, X.c.starts_at, X.c.expires_at, X.c.reason)
+        )
     }
     found: list[Disagreement] = []
     for row in conn.execute(select(R).order_by(R.c.id)):

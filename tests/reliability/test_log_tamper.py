@@ -13,6 +13,8 @@ and moto's server out).
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -671,3 +673,69 @@ def test_a_rejected_remediation_set_back_to_approved_in_the_table_never_runs(
     assert f"request {rejected_id}" in said and f"log line {rejection.id}" in said, said
     assert "remediation_requests.state is approved" in said and "rejected" in said, said
     assert f"request {approved_id}" not in said, said
+
+
+# -- why a request was made: its reason and ticket in the hashed line ---------------------------
+
+
+def exported(url: str) -> list[dict[str, str]]:
+    """``python -m bot log --format csv``, read as a spreadsheet would: one dict per line."""
+    done = cli("log", "--format", "csv", "--url", url)
+    assert done.returncode == 0, done.stderr
+    return list(csv.DictReader(io.StringIO(done.stdout)))
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_reason_and_ticket_of_a_request_are_in_its_logged_line(
+    backend: str,
+    slack: SlackStandin,
+    fresh: SlackStandin,
+    aws: SimulatedAws,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    """An auditor reading the CSV export sees why a key was deleted: the request's reason and
+    ticket, in the line of the request (and of its approval), hashed with it. Attack: with the
+    bot's own database role, rewrite the reason and ticket in the requests table afterwards;
+    the export keeps what was asked and ``log --verify`` names the request and the line."""
+    url = bot_database(backend, tmp_path, request)
+    bot = Bot(bot_env(slack, aws.env(), ROOTKEY_SCOPE="org"), url).start()
+    try:
+        request_id, ts = ask_for(
+            bot, fresh, account_with_key(aws), ALICE, reason="unused since 2019",
+            extra={"ticket": "SEC-1234"},
+        )  # fmt: skip
+        click(bot, fresh, ActionId.APPROVE.value, str(request_id), APPROVER, ts)
+        wait_state(bot, request_id, State.TRACKING)
+    finally:
+        bot.stop()
+
+    lines = [row for row in exported(url) if row["request_id"] == str(request_id)]
+    asked = next(row for row in lines if row["to_state"] == "requested")
+    assert (asked["reason"], asked["ticket"]) == ("unused since 2019", "SEC-1234"), asked
+    approved = next(row for row in lines if row["to_state"] == "approved")
+    assert (approved["reason"], approved["ticket"]) == ("unused since 2019", "SEC-1234")
+    done = cli("log", "--verify", "--url", url)
+    assert done.returncode == 0, done.stderr
+
+    tables = create_engine(url)
+    with tables.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE remediation_requests SET reason = 'approved by the CISO', "
+                "ticket_url = 'SEC-9999' WHERE id = :id"
+            ),
+            {"id": request_id},
+        )
+    tables.dispose()
+
+    after = next(row for row in exported(url) if row["id"] == asked["id"])
+    assert (after["reason"], after["ticket"]) == ("unused since 2019", "SEC-1234")
+    caught = cli("log", "--verify", "--url", url)
+    assert caught.returncode == 1, caught.stdout
+    said = caught.stderr
+    assert f"request {request_id}" in said and f"log line {approved['id']}" in said, said
+    assert 'remediation_requests.reason is "approved by the CISO"' in said, said
+    assert '"unused since 2019"' in said, said
+    assert 'remediation_requests.ticket_url is "SEC-9999", the line "SEC-1234"' in said, said
+    assert "Traceback" not in said

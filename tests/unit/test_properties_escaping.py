@@ -303,8 +303,16 @@ def test_audit_csv_neutralises_formulas(name: str, reason: str) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(actor=formula_text, detail=formula_text, event=formula_text)
-def test_audit_log_csv_neutralises_formulas(actor: str, detail: str, event: str) -> None:
+@given(
+    actor=formula_text,
+    detail=formula_text,
+    event=formula_text,
+    reason=formula_text,
+    ticket=formula_text,
+)
+def test_audit_log_csv_neutralises_formulas(
+    actor: str, detail: str, event: str, reason: str, ticket: str
+) -> None:
     row = {
         "id": 1,
         "at": "2026-11-30T09:00:00Z",
@@ -316,7 +324,9 @@ def test_audit_log_csv_neutralises_formulas(actor: str, detail: str, event: str)
         "from_state": "requested",
         "to_state": "approved",
         "detail": detail,
+        "reason": reason,  # a request's, as typed in its form
+        "ticket": ticket,
     }
     out = io.StringIO()
     log_csv(out, [row])
-    assert_csv_safe(out.getvalue(), [actor, detail, event])
+    assert_csv_safe(out.getvalue(), [actor, detail, event, reason, ticket])
