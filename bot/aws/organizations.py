@@ -79,8 +79,10 @@ def list_active_accounts(org: Any, pacer: Pacer) -> Iterator[OrgAccount]:
             seen.add(account.account_id)
             yield account
     if not seen:
-        # every Organization has at least its management account
-        raise AuditError("the Organization listed no active account")
+        # every Organization has at least its management account: an empty listing is an
+        # answer that is not AWS's (a proxy's page parsed as nothing), named by its call
+        call = "ListAccountsForParent" if top is not None else "ListAccounts"
+        raise AuditError(f"the Organization listed no active account ({call})")
 
 
 def read_top(org: Any, pacer: Pacer) -> tuple[str, list[str], bool] | None:
