@@ -67,7 +67,7 @@ from bench.figures import latency, machine  # noqa: E402
 from tests.support.signing import TEST_SIGNING_SECRET, command_body, signed_headers  # noqa: E402
 
 if TYPE_CHECKING:
-    from simulator.slack import SocketModeServer
+    from simulator.slack import SlackStandin, SocketModeServer
 
 TEXT = os.environ.get("BENCH_TEXT", "check")  # e.g. "help": the ack without an audit
 
@@ -118,10 +118,10 @@ def cpu_seconds(pid: int) -> Callable[[], float] | None:
 @contextlib.contextmanager
 def local_bot(
     members: int, latency: float = 0.0
-) -> Iterator[tuple[str, str, str, Callable[[], float] | None, str]]:
+) -> Iterator[tuple[str, str, str, Callable[[], float] | None, str, SlackStandin]]:
     """(events URL, signing secret, a response_url, the bot's CPU clock, an account of the
-    Organization) of a bot started here. Audits run in worker processes of their own, so the
-    bot's CPU is the acks' (and the posting and saving of results)."""
+    Organization, the Slack stand-in) of a bot started here. Audits run in worker processes of
+    their own, so the bot's CPU is the acks' (and the posting and saving of results)."""
     from simulator.slack import SlackStandin
     from tests.support.botproc import BotProcess, bot_env
 
@@ -133,7 +133,7 @@ def local_bot(
         env = bot_env(slack, None, aws_env, ROOTKEY_SCOPE="org")
         with BotProcess(env) as bot:
             cpu = cpu_seconds(bot.proc.pid) if bot.proc is not None else None
-            yield bot.events_url, TEST_SIGNING_SECRET, slack.response_url(), cpu, account
+            yield bot.events_url, TEST_SIGNING_SECRET, slack.response_url(), cpu, account, slack
 
 
 @contextlib.contextmanager
@@ -342,7 +342,12 @@ def run_socket_mode(args: argparse.Namespace) -> int:
 
 
 def run_slow_aws(
-    url: str, secret: str, response_url: str, account: str, args: argparse.Namespace
+    url: str,
+    secret: str,
+    response_url: str,
+    account: str,
+    slack: SlackStandin,
+    args: argparse.Namespace,
 ) -> int:
     """Help alone; the clicks; help again while their audits wait on AWS."""
     from bot.slack.action_ids import ActionId
@@ -350,7 +355,8 @@ def run_slow_aws(
 
     def request_click(url_for_answer: str) -> str:
         action = ActionId.REQUEST_REMEDIATION.value
-        return actions_body(action, f"{account}:", response_url=url_for_answer)
+        trigger = slack.workspace.new_trigger("U0ALICE001")  # as Slack's: 3 s, once
+        return actions_body(action, f"{account}:", response_url=url_for_answer, trigger_id=trigger)
 
     def help_body(url_for_answer: str) -> str:
         return command_body("help", response_url=url_for_answer)
@@ -477,9 +483,9 @@ def measured() -> int:
     if args.slow_aws_forms:
         return run_slow_aws_forms(args)
     if args.slow_aws:
-        with local_bot(args.members, args.slow_aws) as (url, secret, reply_to, _cpu, account):
-            return run_slow_aws(url, secret, reply_to, account, args)
-    with local_bot(args.members) as (url, secret, response_url, bot_cpu, _account):
+        with local_bot(args.members, args.slow_aws) as (url, secret, reply_to, _, account, slack):
+            return run_slow_aws(url, secret, reply_to, account, slack, args)
+    with local_bot(args.members) as (url, secret, response_url, bot_cpu, _account, _slack):
         return run(url, secret, response_url, args, bot_cpu)
 
 

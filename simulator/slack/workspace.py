@@ -14,7 +14,10 @@ Two ways to lay a workspace out:
   private one, ``D...`` a DM; the bot a member, as if invited), so a test declares only the
   conversations whose shape matters to it (``add_channel(..., bot_member=False)``). A thread
   is never made up: a reply to a message that is not in the channel is ``thread_not_found``;
-  a test that starts from an earlier message lays it out with ``add_message``.
+  a test that starts from an earlier message lays it out with ``add_message``. Nor is a
+  trigger: a modal opens only with a ``trigger_id`` the workspace issued (``new_trigger``), so
+  each expires ``TRIGGER_TTL`` after it, as Slack's do; a test that signs a click itself puts
+  one in its payload.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import Any
 Json = dict[str, Any]
 
 TRIGGER_TTL = 3.0  # seconds a trigger_id opens a modal, as Slack's (then expired_trigger_id)
+FORGET = 600.0  # seconds after its expiry an unused trigger is forgotten (then invalid_trigger_id)
 RESPONSE_URL_TTL = 30 * 60.0
 RESPONSE_URL_USES = 5
 ALPHABET = string.ascii_uppercase + string.digits
@@ -451,10 +455,11 @@ class Workspace:
     # -- triggers and response URLs ------------------------------------------------------
 
     def new_trigger(self, user: str) -> str:
+        """A ``trigger_id`` for an interaction of ``user``, as Slack puts in its payload."""
         trigger = f"{int(time.time())}.{secrets.randbelow(10**12)}.{secrets.token_hex(16)}"
         now = time.monotonic()
-        with self.changed:
-            for old in [t for t, (_, expires) in self.triggers.items() if expires < now]:
+        with self.changed:  # an expired trigger is still known (expired, not invalid) a while
+            for old in [t for t, (_, ends) in self.triggers.items() if ends + FORGET < now]:
                 del self.triggers[old]
             self.triggers[trigger] = (user, now + TRIGGER_TTL)
         return trigger
@@ -470,10 +475,7 @@ class Workspace:
                 raise SlackError("exchanged_trigger_id")
             if key:
                 self.exchanged.add(key)
-        if entry is None and self.open_world and trigger:
-            # a trigger from a payload the test signed itself: its own modal stack
-            return f"trigger:{trigger}"
-        if entry is None:
+        if entry is None:  # never issued, or so long ago that it was forgotten
             raise SlackError("invalid_trigger_id")
         user, expires = entry
         if time.monotonic() > expires:

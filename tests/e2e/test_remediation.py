@@ -582,7 +582,7 @@ def test_a_request_from_a_direct_message_is_refused_and_blocks_nothing(
     # no approver would ever see the request while it blocks every other one for the account.
     body = actions_body(
         ActionId.REQUEST_REMEDIATION.value, f"{account}:", response_url=slack.response_url(),
-        user=MALLORY, channel="D0MALLORY1",
+        user=MALLORY, channel="D0MALLORY1", trigger_id=slack.workspace.new_trigger(MALLORY),
     )  # fmt: skip
     assert post_signed(bot.url, body).status_code == 200
     form = filled_form(slack, account, channel="D0MALLORY1")
@@ -613,7 +613,7 @@ def test_with_a_request_channel_every_request_is_posted_there(
         account = member_with_key(aws)
         body = actions_body(
             ActionId.REQUEST_REMEDIATION.value, f"{account}:", response_url=slack.response_url(),
-            user=MALLORY, channel="D0MALLORY1",
+            user=MALLORY, channel="D0MALLORY1", trigger_id=slack.workspace.new_trigger(MALLORY),
         )  # fmt: skip
         assert post_signed(bot.url, body).status_code == 200
         ok = submit(
@@ -1162,6 +1162,7 @@ def test_the_request_form_works_over_socket_mode(
             click_body = actions_body(
                 ActionId.REQUEST_REMEDIATION.value, f"{account}:",
                 response_url=slack.response_url(), user=ALICE, message_ts=FINDING_TS,
+                trigger_id=slack.workspace.new_trigger(ALICE),
             )  # fmt: skip
             ws.wait_ack(
                 ws.push("interactive", json.loads(urllib.parse.parse_qs(click_body)["payload"][0]))

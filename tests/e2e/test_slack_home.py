@@ -198,11 +198,17 @@ def test_the_stand_in_checks_the_hash_of_the_current_home_view(slack: SlackStand
     assert again["view"]["id"] == first["view"]["id"]
 
 
-def home_click(view: dict[str, Any], user: str, action_id: str, value: str) -> str:
+def home_click(
+    slack: SlackStandin, view: dict[str, Any], user: str, action_id: str, value: str
+) -> str:
     """A ``block_actions`` payload of a button on the Home tab, as Slack sends it: no channel,
-    no message, no response_url; the Home view instead."""
+    no message, no response_url; the Home view instead, and a trigger the stand-in issues
+    now (it opens a modal within 3 s, once)."""
+    trigger = slack.workspace.new_trigger(user)
     payload = {
-        **click_payload(action_id, value, user=user, username=user.lower(), team=TEAM),
+        **click_payload(
+            action_id, value, user=user, username=user.lower(), team=TEAM, trigger_id=trigger
+        ),
         "container": {"type": "view", "view_id": view["id"]},
         "view": view,
     }
@@ -224,9 +230,11 @@ def home_request_button(slack: SlackStandin, bot: BotProcess, user: str) -> dict
     return {**view, "button": button}
 
 
-def click_home_request(bot: BotProcess, view: dict[str, Any], user: str) -> None:
+def click_home_request(
+    slack: SlackStandin, bot: BotProcess, view: dict[str, Any], user: str
+) -> None:
     button = view.pop("button")
-    body = home_click(view, user, button["action_id"], button["value"])
+    body = home_click(slack, view, user, button["action_id"], button["value"])
     assert post_signed(bot.events_url, body).status_code == 200
 
 
@@ -236,7 +244,7 @@ def test_request_remediation_from_the_home_tab_goes_to_the_digest_channel(
     """The finding's audit ran in another channel; without ROOTKEY_REQUEST_CHANNEL a request
     from the Home tab goes to the digest channel, where the bot posts for everyone."""
     user = "U0HOMEREQ1"
-    click_home_request(bot, home_request_button(slack, bot, user), user)
+    click_home_request(slack, bot, home_request_button(slack, bot, user), user)
 
     form = filled_form(slack, bot.keyed)  # type: ignore[attr-defined]
     meta = json.loads(form["private_metadata"])
@@ -261,7 +269,7 @@ def test_with_neither_channel_set_the_home_button_says_so_and_opens_no_form(
         view = home_request_button(slack, bot, user)  # the finding, as the Home tab shows it
         opened = len(slack.calls("views.open"))
         updates = len(slack.calls("views.update"))
-        click_home_request(lone, view, user)
+        click_home_request(slack, lone, view, user)
         shown = slack.wait_for(lambda: slack.calls("views.open")[opened:])
         text = json.dumps(shown[0].args["view"])
         assert "ROOTKEY_REQUEST_CHANNEL" in text and "ROOTKEY_DIGEST_CHANNEL" in text, text
@@ -288,7 +296,7 @@ def test_a_request_where_no_approver_is_a_member_is_refused_in_the_form(
     )  # fmt: skip
     with BotProcess(env) as guarded:
         updates = len(slack.calls("views.update"))
-        click_home_request(guarded, home_request_button(slack, bot, user), user)
+        click_home_request(slack, guarded, home_request_button(slack, bot, user), user)
         form = filled_form(slack, bot.keyed, after=updates)  # type: ignore[attr-defined]
         reply = submit(guarded.events_url, form, user, {"reason": "nobody would see it"})
         assert reply.status_code == 200
@@ -300,3 +308,24 @@ def test_a_request_where_no_approver_is_a_member_is_refused_in_the_form(
         reply = submit(guarded.events_url, form, user, {"reason": "an approver is in now"})
         assert reply.status_code == 200 and not reply.text, reply.text
         slack.wait_for(lambda: slack.messages(private))
+
+
+def test_a_home_tab_button_rootkey_did_not_write_is_told_in_a_direct_message(
+    slack: SlackStandin, bot: BotProcess
+) -> None:
+    """A click on the Home tab has no response_url and no channel: a private note about it
+    (here: a button value rootkey did not write, as a tampered or truncated payload carries)
+    goes to the clicker in a direct message, never nowhere."""
+    user = "U0HOMEBAD1"
+    view = home_request_button(slack, bot, user)
+    button = view.pop("button")
+    body = home_click(slack, view, user, button["action_id"], "not-a-finding")
+    opened = len(slack.calls("views.open"))
+
+    assert post_signed(bot.events_url, body).status_code == 200
+
+    told = slack.wait_for(
+        lambda: [m for m in slack.messages(user) if "button is not valid" in m.args["text"]]
+    )
+    assert len(told) == 1
+    assert len(slack.calls("views.open")) == opened  # no form for it

@@ -305,7 +305,12 @@ def test_rerun_button_audits_again_and_the_finding_button_opens_the_request_form
     )
     request = post_signed(
         bot.events_url,
-        actions_body(remediate["action_id"], remediate["value"], response_url=fresh.response_url()),
+        actions_body(
+            remediate["action_id"],
+            remediate["value"],
+            response_url=fresh.response_url(),
+            trigger_id=fresh.workspace.new_trigger("U0ALICE001"),
+        ),
     )
     tampered = post_signed(
         bot.events_url,

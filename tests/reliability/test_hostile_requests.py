@@ -176,6 +176,7 @@ def test_payloads_for_another_workspace_or_app_are_refused(
             response_url=url,
             team=team,
             api_app_id=app_id,
+            trigger_id=fresh.workspace.new_trigger("U0ALICE001"),
         ),
         view_payload(
             {

@@ -308,9 +308,15 @@ def socket_click(
     ts: str = FINDING_TS,
     response_url: str | None = None,
 ) -> str:
-    """A button click sent as an ``interactive`` envelope; its envelope id."""
+    """A button click sent as an ``interactive`` envelope; its envelope id. Its trigger is
+    one the stand-in issues now, as Slack does."""
     body = actions_body(
-        action, value, response_url=response_url or slack.response_url(), user=user, message_ts=ts
+        action,
+        value,
+        response_url=response_url or slack.response_url(),
+        user=user,
+        message_ts=ts,
+        trigger_id=slack.workspace.new_trigger(user),
     )
     return ws.push("interactive", json.loads(parse_qs(body)["payload"][0]))
 

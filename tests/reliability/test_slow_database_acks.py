@@ -157,6 +157,7 @@ def test_a_locked_database_delays_no_ack(
             f"{account}:",
             response_url=slack.response_url(),
             user=ALICE,
+            trigger_id=slack.workspace.new_trigger(ALICE),
         ),
         SIGNING_SECRET,
     )
@@ -170,7 +171,8 @@ def test_a_locked_database_delays_no_ack(
         return lambda limit: post_signed(bot.url, body, SIGNING_SECRET, timeout=limit)
 
     def press(action: ActionId, value: str, url: str) -> Callable[[float], requests.Response]:
-        body = actions_body(action.value, value, response_url=url, user=ALICE)
+        trigger = slack.workspace.new_trigger(ALICE)  # as Slack issues it: it expires
+        body = actions_body(action.value, value, response_url=url, user=ALICE, trigger_id=trigger)
         return lambda limit: post_signed(bot.url, body, SIGNING_SECRET, timeout=limit)
 
     submission = view_payload(form, ALICE, {"reason": "unused since 2019", "ticket": None})

@@ -85,6 +85,7 @@ def test_envelopes_for_another_workspace_or_app_do_nothing(
                     response_url=slack.response_url(),
                     team=team,
                     api_app_id=app_id,
+                    trigger_id=slack.workspace.new_trigger("U0ALICE001"),
                 )
             )
         )["payload"]

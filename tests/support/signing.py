@@ -83,8 +83,9 @@ def click_payload(
 ) -> dict[str, Any]:
     """What every ``block_actions`` payload of one button click carries, wherever the button
     is (a message, the Home tab); the caller adds where it is. ``trigger_id``: one the Slack
-    stand-in issued (``workspace.new_trigger``), which expires as Slack's do; by default one
-    it does not know, which it takes at any time."""
+    stand-in issued (``workspace.new_trigger``), which expires as Slack's do; by default a
+    made-up one, with which the stand-in opens no modal (``invalid_trigger_id``, as Slack), so
+    a click meant to open one carries an issued trigger (``slackflow.click`` does)."""
     return {
         "type": "block_actions",
         "team": {"id": team, "domain": "example"},

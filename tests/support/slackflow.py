@@ -42,8 +42,10 @@ def click(
     **kw: Any,
 ) -> requests.Response:
     """A signed click of a button (``action_id``, ``value``) on the message ``ts``; ``kw`` goes
-    to ``actions_body`` (channel, team...)."""
+    to ``actions_body`` (channel, team...). Its ``trigger_id`` is one the stand-in issues now,
+    as Slack does for each click: it opens a modal within 3 s, once."""
     response_url = response_url or slack.response_url()
+    kw.setdefault("trigger_id", slack.workspace.new_trigger(user))
     body = actions_body(action_id, value, response_url=response_url, user=user, message_ts=ts, **kw)
     return post_signed(url, body, secret)
 

@@ -81,7 +81,10 @@ def bot(slack: SlackStandin, tmp_path: Path) -> Iterator[tuple[App, Services, in
 def click(app: App, slack: SlackStandin, action: ActionId, value: str, user: str) -> str:
     """Click; returns the click's response_url, where its private answer goes."""
     response_url = slack.response_url()
-    body = actions_body(action.value, value, response_url=response_url, user=user)
+    trigger = slack.workspace.new_trigger(user)  # as Slack issues it: it expires
+    body = actions_body(
+        action.value, value, response_url=response_url, user=user, trigger_id=trigger
+    )
     headers = {k.lower(): [v] for k, v in signed_headers(body).items()}
     response = app.dispatch(BoltRequest(body=body, headers=headers))
     assert response.status == 200

@@ -291,3 +291,18 @@ def test_a_trigger_id_opens_one_modal_within_three_seconds(
 
     assert again["error"] == "exchanged_trigger_id"
     assert expired["error"] == "expired_trigger_id"
+
+
+def test_a_trigger_id_the_standin_never_issued_opens_no_modal(
+    client: WebClient, slack: SlackStandin
+) -> None:
+    """Slack opens a modal only with a trigger it issued for an interaction, so every trigger
+    expires 3 s after it: one made up by a test (the shape of Slack's, in a payload it signed
+    itself) is ``invalid_trigger_id``, as it would be from Slack, at any age."""
+    view = {"type": "modal", "title": {"type": "plain_text", "text": "x"}, "blocks": []}
+    made_up = f"{int(time.time())}.123456789012.{'ab' * 16}"
+
+    answer = refused(lambda: client.views_open(trigger_id=made_up, view=view))
+
+    assert answer["error"] == "invalid_trigger_id"
+    assert not slack.workspace.views
