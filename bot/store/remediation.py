@@ -17,7 +17,8 @@ line of the request and of its approval (``bot.remediation.terms``); every reque
 risk this store returns carries those logged terms, never the tables' copies, which the bot's
 own database role could change. Its state too is the one its last logged move recorded
 (``bot.store.remediation_moves``): the rules select requests by it, and a request moves only
-when its row and its last move agree on where it is.
+when its row and its last move agree on where it is. Its requester and its approvals are those
+its lines recorded (``bot.store.remediation_people``): the approvals table counts for nothing.
 """
 
 from __future__ import annotations
@@ -27,13 +28,13 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.remediation import keys
 from bot.remediation.chain import Anchor
 from bot.remediation.errors import AlreadyOpen, RequestNotFound
-from bot.remediation.models import Approval, LogEntry, Request, RiskException
+from bot.remediation.models import LogEntry, Request, RiskException
 from bot.remediation.states import TRACKED_STATES, Kind, State, require
 from bot.remediation.terms import Terms, applied
 from bot.store.engine import database_errors
@@ -47,6 +48,15 @@ from bot.store.remediation_moves import (
     require_logged,
     with_last_moves,
 )
+from bot.store.remediation_people import (
+    APPROVAL,
+    counted_with,
+    logged_people,
+    people_disagreements,
+    record_approval,
+    with_logged_people,
+    with_people,
+)
 from bot.store.remediation_rows import (
     ApprovalOutcome,
     NewRequest,
@@ -54,7 +64,7 @@ from bot.store.remediation_rows import (
     row_to_log,
     row_to_request,
 )
-from bot.store.remediation_tables import OPEN_FOR_ACCOUNT, A, L, R, X
+from bot.store.remediation_tables import OPEN_FOR_ACCOUNT, L, R, X
 from bot.store.remediation_terms import (
     Disagreement,
     approved_exceptions,
@@ -102,11 +112,8 @@ class RemediationStore:
         row = conn.execute(select(R).where(R.c.id == request_id)).first()
         if row is None:
             raise RequestNotFound(request_id)
-        approvals = conn.execute(
-            select(A.c.user, A.c.at).where(A.c.request_id == request_id).order_by(A.c.id)
-        ).all()
-        request = row_to_request(row, (Approval(a.user, a.at) for a in approvals))
-        request = applied(request, logged_terms(conn, [request_id]).get(request_id))
+        request = applied(row_to_request(row), logged_terms(conn, [request_id]).get(request_id))
+        request = with_people(request, logged_people(conn, [request_id]).get(request_id))
         return moved(request, last_moves(conn, [request_id]).get(request_id))
 
     def find(
@@ -126,15 +133,8 @@ class RemediationStore:
             rows = conn.execute(query).all()
             if not rows:
                 return []
-            approvals: dict[int, list[Approval]] = {}
-            for a in conn.execute(
-                select(A.c.request_id, A.c.user, A.c.at)
-                .where(A.c.request_id.in_([r.id for r in rows]))
-                .order_by(A.c.id)
-            ):
-                approvals.setdefault(int(a.request_id), []).append(Approval(a.user, a.at))
-            found = [row_to_request(r, approvals.get(int(r.id), ())) for r in rows]
-            return with_last_moves(conn, with_logged_terms(conn, found))
+            found = with_logged_terms(conn, [row_to_request(r) for r in rows])
+            return with_last_moves(conn, with_logged_people(conn, found))
 
     def open_requests(self) -> list[Request]:
         """Requests still waiting for a decision or a fix (not active exceptions)."""
@@ -195,9 +195,11 @@ class RemediationStore:
         return Anchor(int(row.id), str(row.hash)) if row is not None and row.hash else None
 
     def disagreements(self) -> list[Disagreement]:
-        """Requests whose tables disagree with the log line of their terms (``log --verify``)."""
+        """Requests whose tables disagree with the log lines of their terms, their last move,
+        their requester or their approvals (``log --verify``), in request id order."""
         with self.reading() as conn:
-            return table_disagreements(conn)
+            found = table_disagreements(conn) + people_disagreements(conn)
+            return sorted(found, key=lambda d: d.request_id)
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -314,6 +316,8 @@ class RemediationStore:
 
         ``approvers`` are the people who are approvers at this moment: only their approvals
         count towards ``required`` (someone removed since keeps their log line, not their say).
+        Who asked and who approved are read from the log (``remediation_people.counted_with``):
+        the requester is refused, and so is a second approval by the same person.
 
         The first statement takes the request's row lock (PostgreSQL) or the write lock
         (SQLite), so concurrent approvals are counted one after the other.
@@ -325,24 +329,17 @@ class RemediationStore:
                     .where(
                         R.c.id == request_id,
                         R.c.state == State.REQUESTED.value,
-                        R.c.requester != user,
                         R.c.expires_at > now,  # too late: the request is (about to be) expired
                     )
                     .values(version=R.c.version + 1)
                 )
-                already = conn.execute(
-                    select(A.c.id).where(A.c.request_id == request_id, A.c.user == user)
-                ).first()
-                if locked.rowcount != 1 or already is not None:
+                if locked.rowcount != 1:
                     raise Unchanged  # rolls back the version bump: a refused click changes nothing
                 require_logged(conn, request_id, State.REQUESTED)
-                conn.execute(insert(A).values(request_id=request_id, user=user, at=now))
-                counting = select(func.count()).select_from(A).where(A.c.request_id == request_id)
-                if approvers is not None:
-                    counting = counting.where(A.c.user.in_(sorted(approvers)))
-                count = conn.execute(counting).scalar_one()
+                count = counted_with(conn, request_id, user, approvers)  # as logged
+                record_approval(conn, request_id, user, now)
                 self.append(
-                    conn, request_id, user, "approval", now,
+                    conn, request_id, user, APPROVAL, now,
                     detail or f"approval {count} of {required}",
                     from_state=State.REQUESTED, to_state=State.REQUESTED, actor_name=user_name,
                 )  # fmt: skip

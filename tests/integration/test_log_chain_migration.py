@@ -217,3 +217,80 @@ def test_open_requests_get_their_terms_logged_by_the_upgrade(tmp_path: Path) -> 
     assert caught.returncode == 1
     assert f"request {risk}: the database disagrees with log line {lines[5].id}" in caught.stderr
     assert "risk_exceptions.expires_at is 2099-01-01 00:00:00 UTC" in caught.stderr
+
+
+def test_approvals_logged_before_the_chain_are_read_from_their_lines(tmp_path: Path) -> None:
+    """Approvals given before the log was chained (revision 0005: a row in
+    ``remediation_approvals`` and an ``approval`` line, written together) are read from their
+    lines once upgraded: ``--verify`` holds, an approver of a waiting request cannot approve it
+    twice and the second approver completes it."""
+    url = f"sqlite:///{tmp_path / 'approvals.db'}"
+    old = Store.open(url, migrate=False)
+    old.migrate("0005")
+    when = datetime(2026, 5, 1, 9, 30, 0, 123456, tzinfo=UTC).replace(tzinfo=None)
+    # (request, account, state, its lines as rootkey wrote them: actor, event, from, to, detail)
+    history = [
+        (1, "111111111111", "approved", [
+            ("U0ALICE001", "transition", None, "requested", "remediation requested"),
+            ("U0APPROVE1", "approval", "requested", "requested", "approval 1 of 2"),
+            ("U0APPROVE3", "approval", "requested", "requested", "approval 2 of 2"),
+            ("U0APPROVE3", "transition", "requested", "approved", "approved (2 of 2 approvals)"),
+        ]),
+        (2, "222222222222", "requested", [
+            ("U0ALICE001", "transition", None, "requested", "remediation requested"),
+            ("U0APPROVE1", "approval", "requested", "requested", "approval 1 of 2"),
+        ]),
+    ]  # fmt: skip
+    with old.engine.begin() as conn:
+        for request_id, account, state, lines in history:
+            conn.execute(
+                text(
+                    "INSERT INTO remediation_requests (id, kind, account_id, state, requester, "
+                    "reason, channel, created_at, expires_at, state_since, version, dry_run) "
+                    "VALUES (:id, 'remediation', :account, :state, 'U0ALICE001', 'old', "
+                    "'C0ROOTKEY1', :at, :until, :at, 0, 0)"
+                ),
+                {"id": request_id, "account": account, "state": state, "at": when,
+                 "until": datetime(2099, 1, 1)},
+            )  # fmt: skip
+            for actor, event, before, after, detail in lines:
+                values = {"id": request_id, "at": when, "actor": actor, "event": event,
+                          "before": before, "after": after, "detail": detail}  # fmt: skip
+                conn.execute(
+                    text(
+                        "INSERT INTO remediation_log (request_id, at, actor, event, from_state, "
+                        "to_state, detail) VALUES (:id, :at, :actor, :event, :before, :after, "
+                        ":detail)"
+                    ),
+                    values,
+                )
+                if event == "approval":
+                    conn.execute(
+                        text(
+                            'INSERT INTO remediation_approvals (request_id, "user", at) '
+                            "VALUES (:id, :actor, :at)"
+                        ),
+                        values,
+                    )
+    old.close()
+
+    store = Store.open(url)
+    remediation = RemediationStore(store.engine)
+    try:
+        done = verify(url)
+        assert done.returncode == 0, done.stderr
+        assert remediation.get(1).approvers_so_far == ("U0APPROVE1", "U0APPROVE3")
+        assert remediation.get(2).approvers_so_far == ("U0APPROVE1",)
+        now = datetime.now(UTC)
+        approvers = {"U0APPROVE1", "U0APPROVE3"}
+        again = remediation.approve(2, "U0APPROVE1", 2, now, approvers=approvers)
+        assert not again.counted and again.request.state.value == "requested"
+        second = remediation.approve(2, "U0APPROVE3", 2, now, approvers=approvers)
+        assert second.approved and second.request.approvers_so_far == ("U0APPROVE1", "U0APPROVE3")
+        assert [e.detail for e in remediation.log(2)][-2:] == [
+            "approval 2 of 2",
+            "approved (2 of 2 approvals)",
+        ]
+    finally:
+        store.close()
+    assert verify(url).returncode == 0

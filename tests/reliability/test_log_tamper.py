@@ -45,12 +45,14 @@ from simulator.slack import SlackStandin
 from tests.reliability.harness import (
     ALICE,
     APPROVER,
+    APPROVER_2,
     CHANNEL,
     MALLORY,
     Bot,
     ask_for,
     bot_env,
     click,
+    click_answer,
     command,
     export_log,
     snapshot,
@@ -218,14 +220,16 @@ def test_a_chain_rewritten_with_fresh_hashes_is_caught_by_the_anchor(
     sqlite_bot: tuple[Bot, Path], fresh: SlackStandin, aws: SimulatedAws
 ) -> None:
     """Attack: edit a line, then recompute every hash from there on, as someone who knows the
-    scheme would: ``--verify`` alone finds a chain that holds; the posted head does not."""
+    scheme would: ``--verify`` alone finds a chain that holds; the posted head does not. (A
+    rewrite that names another requester or approver is named without the anchor too: the
+    tables then disagree with the lines. So the edit here is a line's words.)"""
     bot, db = sqlite_bot
     approved_request(bot, fresh, account_with_key(aws))
     anchor = posted_anchor(bot, fresh)
     lines = bot.store.log()
     bot.stop()
 
-    forged = [replace(lines[0], actor="U0MALLORY1"), *lines[1:]]
+    forged = [replace(lines[0], detail="remediation requested by the CISO"), *lines[1:]]
     previous = GENESIS
     conn = sqlite3.connect(db, isolation_level=None)
     try:
@@ -233,8 +237,8 @@ def test_a_chain_rewritten_with_fresh_hashes_is_caught_by_the_anchor(
         for line in forged:
             previous = line_hash(previous, LineContent.of(line))
             conn.execute(
-                "UPDATE remediation_log SET actor = ?, hash = ? WHERE id = ?",
-                (line.actor, previous, line.id),
+                "UPDATE remediation_log SET detail = ?, hash = ? WHERE id = ?",
+                (line.detail, previous, line.id),
             )
     finally:
         conn.close()
@@ -739,3 +743,131 @@ def test_the_reason_and_ticket_of_a_request_are_in_its_logged_line(
     assert '"unused since 2019"' in said, said
     assert 'remediation_requests.ticket_url is "SEC-9999", the line "SEC-1234"' in said, said
     assert "Traceback" not in said
+
+
+# -- who approved: the hashed approval lines, not the approvals table --------------------------
+
+
+def tables_run(url: str, statement: str, **params: object) -> None:
+    """One statement as the bot's own database role (SQLite: the bot's file)."""
+    tables = create_engine(url)
+    with tables.begin() as conn:
+        conn.execute(text(statement), params)
+    tables.dispose()
+
+
+def approval_lines(bot: Bot, request_id: int) -> list[tuple[str, str]]:
+    """(actor, detail) of each approval line of the request, oldest first."""
+    return [(e.actor, e.detail) for e in bot.store.log(request_id) if e.event == "approval"]
+
+
+def thread_says(slack: SlackStandin, words: str) -> str:
+    """Wait for a message in the channel (or a thread of it) whose text holds ``words``."""
+    return slack.wait_for(
+        lambda: next(
+            (t for m in slack.messages(CHANNEL) if words in (t := m.args.get("text") or "")), None
+        )
+    )
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_an_approval_forged_in_the_approvals_table_does_not_count(
+    backend: str,
+    slack: SlackStandin,
+    fresh: SlackStandin,
+    aws: SimulatedAws,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    """Attack on the two-person rule (two approvals required): with the bot's own database
+    role, insert a second approver's row in ``remediation_approvals``; then one approver
+    approves. Only approvals with a hashed line count: the request waits for a second one,
+    and ``log --verify`` names it. The approver whose approval was forged may still give it;
+    the first approver, their row deleted from the table, may not approve twice."""
+    url = bot_database(backend, tmp_path, request)
+    env = bot_env(slack, aws.env(), ROOTKEY_SCOPE="org", ROOTKEY_REQUIRED_APPROVALS="2")
+    bot = Bot(env, url).start()
+    try:
+        request_id, ts = ask_for(bot, fresh, account_with_key(aws), ALICE)
+        tables_run(
+            url,
+            'INSERT INTO remediation_approvals (request_id, "user", at) VALUES (:id, :who, :at)',
+            id=request_id, who=APPROVER_2, at=datetime.now(UTC),
+        )  # fmt: skip
+
+        click(bot, fresh, ActionId.APPROVE.value, str(request_id), APPROVER, ts)
+        wait_until(lambda: approval_lines(bot, request_id), what="the approval logged")
+        assert approval_lines(bot, request_id) == [(APPROVER, "approval 1 of 2")]
+        thread_says(fresh, f"<@{APPROVER}> approved request #{request_id}; 1 more approval needed")
+        waiting = bot.store.get(request_id)
+        assert waiting.state is State.REQUESTED
+        assert [a.user for a in waiting.approvals] == [APPROVER]
+
+        caught = cli("log", "--verify", "--url", url)
+        assert caught.returncode == 1, caught.stdout
+        said = caught.stderr
+        assert f"request {request_id}" in said and "recorded its approvals" in said, said
+        assert f"remediation_approvals has {APPROVER}, {APPROVER_2}" in said, said
+        assert f"the lines {APPROVER}" in said and "Traceback" not in said, said
+
+        # The real approver's row taken out of the table: they still approved, once.
+        tables_run(
+            url,
+            'DELETE FROM remediation_approvals WHERE request_id = :id AND "user" = :who',
+            id=request_id, who=APPROVER,
+        )  # fmt: skip
+        answer = click_answer(bot, fresh, ActionId.APPROVE.value, str(request_id), APPROVER, ts)
+        assert f"You already approved request #{request_id}" in answer, answer
+        assert bot.store.get(request_id).state is State.REQUESTED
+
+        # The second approver, whose row was forged, approves for real: that is the second.
+        click(bot, fresh, ActionId.APPROVE.value, str(request_id), APPROVER_2, ts)
+        wait_state(bot, request_id, State.TRACKING)
+    finally:
+        bot.stop()
+
+    assert approval_lines(bot, request_id) == [
+        (APPROVER, "approval 1 of 2"),
+        (APPROVER_2, "approval 2 of 2"),
+    ]
+    caught = cli("log", "--verify", "--url", url)
+    assert caught.returncode == 1, caught.stdout
+    said = caught.stderr
+    assert f"remediation_approvals has {APPROVER_2}, the lines {APPROVER}, {APPROVER_2}" in said
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_requester_renamed_in_the_table_still_cannot_approve_their_own_request(
+    backend: str,
+    slack: SlackStandin,
+    fresh: SlackStandin,
+    aws: SimulatedAws,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    """Attack: an approver asks for a remediation, then, with the bot's own database role,
+    names someone else as its requester in ``remediation_requests`` and approves it. The
+    requester is who the request's hashed line names: refused, no approval logged, and
+    ``log --verify`` names the request."""
+    url = bot_database(backend, tmp_path, request)
+    bot = Bot(bot_env(slack, aws.env(), ROOTKEY_SCOPE="org"), url).start()
+    try:
+        request_id, ts = ask_for(bot, fresh, account_with_key(aws), APPROVER_2)
+        tables_run(
+            url,
+            "UPDATE remediation_requests SET requester = :who WHERE id = :id",
+            id=request_id, who=MALLORY,
+        )  # fmt: skip
+        answer = click_answer(bot, fresh, ActionId.APPROVE.value, str(request_id), APPROVER_2, ts)
+        assert f"You asked for request #{request_id}, so you cannot approve it" in answer, answer
+        assert bot.store.get(request_id).state is State.REQUESTED
+        assert bot.store.get(request_id).requester == APPROVER_2
+        assert approval_lines(bot, request_id) == []
+    finally:
+        bot.stop()
+
+    caught = cli("log", "--verify", "--url", url)
+    assert caught.returncode == 1, caught.stdout
+    said = caught.stderr
+    assert f"request {request_id}" in said, said
+    assert f"remediation_requests.requester is {MALLORY}, the line {APPROVER_2}" in said, said
