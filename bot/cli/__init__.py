@@ -140,14 +140,11 @@ def main(argv: list[str]) -> int:
     # Alembic logs its plugin set-up at INFO when first imported (which may be late, inside a
     # subcommand): those lines must not come in front of a one-line error.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
-    if command == "run":
-        logging.getLogger("bot").info(
-            "settings read from %s", dotenv if dotenv else "the environment (no .env here)"
-        )
     try:
         args = parser.parse_args(argv or ["run"])
     except SystemExit as exc:
         return int(exc.code or 0)
+    args.dotenv = dotenv  # the .env read, if any: the bot names it once its settings are good
     assert module is not None  # argparse accepted a subcommand: it is the chosen one
     try:
         code = int(module.run(args))

@@ -105,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
             log.info("rootkey running in Socket Mode (health check on port %d)", server.port)
         else:
             log.info("rootkey listening on %s:%d (POST /slack/events)", args.host, server.port)
+        dotenv = getattr(args, "dotenv", None)
+        log.info("settings read from %s", dotenv or "the environment (no .env here)")
         stop.wait()
     finally:
         server.stop()

@@ -198,3 +198,20 @@ def test_a_port_in_use_stops_start_up_in_one_line() -> None:
     assert done.returncode == 2
     line = last_line(done.stderr)
     assert line.startswith("configuration error: PORT: cannot listen on 127.0.0.1:")
+
+
+def test_the_bot_reads_the_dotenv_of_its_working_directory_and_says_so(tmp_path: Path) -> None:
+    """README: a `.env` in the working directory is read first, and the start-up log names
+    it (a `.env` next to the code, or in a parent directory, is not read)."""
+    with SlackStandin() as slack:
+        dotenv = tmp_path / ".env"
+        dotenv.write_text(
+            f"SLACK_BOT_TOKEN=xoxb-test-token\nSLACK_SIGNING_SECRET={TEST_SIGNING_SECRET}\n"
+            f"SLACK_API_URL={slack.base_url}\nDATABASE_URL=sqlite:///{tmp_path / 'r.db'}\n",
+            encoding="utf-8",
+        )
+        bot = BotProcess({}, cwd=tmp_path).start()  # every setting from that file
+        code = bot.stop()
+    assert code == 0
+    assert f"settings read from {dotenv}" in bot.logs
+    assert TEST_SIGNING_SECRET not in bot.logs
