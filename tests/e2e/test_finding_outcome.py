@@ -33,7 +33,15 @@ from simulator.slack import Posted, SlackStandin
 from simulator.slack.scopes import granted_scopes
 from tests.support.botproc import BotProcess, bot_env
 from tests.support.signing import TEST_SIGNING_SECRET, command_body, post_signed
-from tests.support.slackflow import block, filled_form, press, status, submit_ok, thread
+from tests.support.slackflow import (
+    approve_as,
+    block,
+    filled_form,
+    press,
+    status,
+    submit_ok,
+    thread,
+)
 from tests.support.waiting import wait_state, wait_until
 
 pytestmark = pytest.mark.slow
@@ -169,10 +177,7 @@ def approve(
     [req] = wait_until(lambda: store.find(account_id=account, kind=kind), 60.0)
     req = wait_until(lambda: (r := store.get(req.id)).message_ts and r, 60.0)
     message = now_message(slack, req.message_ts or "")
-    decide = block(message, f"rootkey_decide:{req.id}")
-    assert decide is not None
-    element = next(e for e in decide["elements"] if e["action_id"] == ActionId.APPROVE)
-    press(process.events_url, slack, element, APPROVER, message.ts)
+    approve_as(process.events_url, slack, message, req.id, APPROVER)
     return req
 
 
