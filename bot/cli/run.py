@@ -15,7 +15,7 @@ import signal
 import threading
 from typing import Any
 
-from bot.config import ConfigError, load_config
+from bot.config import Config, ConfigError, load_config
 
 log = logging.getLogger("bot")
 
@@ -65,12 +65,26 @@ def connect_socket_mode(handler: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    config = load_config(os.environ)
+    config.require_slack()
+    return serve(config, args.host, stop_on_signal(), dotenv=getattr(args, "dotenv", None))
+
+
+def serve(
+    config: Config,
+    host: str,
+    stop: threading.Event,
+    *,
+    dotenv: object = None,
+    **build: Any,
+) -> int:
+    """The bot until ``stop`` is set: Bolt and the services (``build`` goes to ``build_app``),
+    the HTTP side or Socket Mode, the background work; then a clean stop. ``run`` calls it for
+    ``python -m bot``; the tests' in-process bots call it in a thread of their own."""
     from bot.app import build_app
     from bot.slack.server import HttpServer, make_wsgi
 
-    config = load_config(os.environ)
-    config.require_slack()
-    app, services = build_app(config)
+    app, services = build_app(config, **build)
     mode = "socket" if config.socket_mode else "http"
     socket_handler = None
     if config.socket_mode:
@@ -87,15 +101,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         server = HttpServer(
             make_wsgi(None if config.socket_mode else app, health, services.metrics.exposition),
-            args.host,
+            host,
             config.port,
         )
     except OSError as exc:
         services.shutdown(wait=False)
         raise ConfigError(
-            "PORT", f"cannot listen on {args.host}:{config.port} ({exc.strerror or exc})"
+            "PORT", f"cannot listen on {host}:{config.port} ({exc.strerror or exc})"
         ) from None
-    stop = stop_on_signal()
     try:
         if socket_handler is not None:
             connect_socket_mode(socket_handler)
@@ -104,8 +117,7 @@ def run(args: argparse.Namespace) -> int:
         if socket_handler is not None:
             log.info("rootkey running in Socket Mode (health check on port %d)", server.port)
         else:
-            log.info("rootkey listening on %s:%d (POST /slack/events)", args.host, server.port)
-        dotenv = getattr(args, "dotenv", None)
+            log.info("rootkey listening on %s:%d (POST /slack/events)", host, server.port)
         log.info("settings read from %s", dotenv or "the environment (no .env here)")
         stop.wait()
     finally:
