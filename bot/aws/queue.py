@@ -12,11 +12,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.config import Config as BotoConfig
+
+from bot.records.aws import Received
 
 log = logging.getLogger(__name__)
 
@@ -25,14 +26,6 @@ MAX_MESSAGES = 10
 QUEUE_REGION = re.compile(r"^https://sqs[.-]([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/")
 
 SessionFactory = Callable[[], boto3.session.Session]
-
-
-@dataclass(frozen=True)
-class Received:
-    message_id: str
-    receipt: str
-    body: str
-    receive_count: int  # ApproximateReceiveCount: 1 on the first delivery
 
 
 def region_of(queue_url: str, default: str) -> str:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
@@ -40,6 +39,8 @@ from botocore.parsers import ResponseParserError
 
 from bot.audit.models import OrgFeatures, mask_key_id
 from bot.aws.iam import AWS_CALL_ERRORS
+from bot.records.aws import RootKey
+from bot.records.errors import RootAccessError
 
 TASK_POLICY = "policy/root-task/IAMDeleteRootUserCredentials"
 TASK_POLICY_ARN = f"arn:aws:iam::aws:{TASK_POLICY}"  # in the aws partition
@@ -49,40 +50,6 @@ MAX_DURATION = 900
 GLOBAL_STS_HOST = "sts.amazonaws.com"
 RETRIES = BotoConfig(retries={"mode": "standard", "max_attempts": 4})
 KEY_ID = re.compile(r"(?:AKIA|ASIA)[A-Z0-9]{16}")
-
-
-class RootAccessError(Exception):
-    """A step of centralized root access failed; ``str()`` is one line for the thread."""
-
-
-@dataclass(frozen=True)
-class RootKey:
-    """A root access key as the root session sees it, with its last use."""
-
-    key_id: str
-    active: bool
-    created: datetime | None = None
-    last_used_date: datetime | None = None
-    last_used_region: str | None = None
-    last_used_service: str | None = None
-
-    @property
-    def masked(self) -> str:
-        return mask_key_id(self.key_id)
-
-    def describe(self) -> str:
-        """``AKIA************0001 (active, created 2020-01-01, last used 2026-11-02 in
-        eu-west-1 by s3)`` -- the key id masked."""
-        parts = ["active" if self.active else "inactive"]
-        if self.created:
-            parts.append(f"created {self.created:%Y-%m-%d}")
-        if self.last_used_date:
-            where = f" in {self.last_used_region}" if self.last_used_region else ""
-            by = f" by {self.last_used_service}" if self.last_used_service else ""
-            parts.append(f"last used {self.last_used_date:%Y-%m-%d}{where}{by}")
-        else:
-            parts.append("never used")
-        return f"{self.masked} ({', '.join(parts)})"
 
 
 def masked(text: str) -> str:

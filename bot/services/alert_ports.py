@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from bot.aws.queue import Received
 from bot.events.fold import Uses
 from bot.events.models import Activity, ApiCall, RootActivity
-from bot.store.alert_rows import Alert
+from bot.records.alerts import Alert
+from bot.records.aws import Received
 
 
 @dataclass(frozen=True)

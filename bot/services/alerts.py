@@ -36,15 +36,15 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from bot.aws.queue import Received
 from bot.events.classify import classify
 from bot.events.models import Activity, NotAnEvent, RootActivity
 from bot.events.parse import parse_message
+from bot.records.alerts import NOTES, Alert, Claim, Pruned
+from bot.records.aws import Received
+from bot.records.errors import StoreError
 from bot.services.alert_ports import AlertNotifier, Placed, Queue, activity_of
 from bot.services.ports import NO_METRICS, Metrics
-from bot.store.alert_rows import NOTES, Alert
-from bot.store.alerts import AlertStore, Claim, Pruned
-from bot.store.records import StoreError
+from bot.store.alerts import AlertStore
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,8 @@ from dataclasses import dataclass, replace
 from typing import Protocol, runtime_checkable
 
 from bot.audit.models import AuditResult, Scope
-from bot.aws.errors import error_code_in
 from bot.config import Config
-from bot.store.records import StoreError
+from bot.records.errors import StoreError, error_code_in
 
 log = logging.getLogger(__name__)
 

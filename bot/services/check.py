@@ -24,11 +24,11 @@ from collections.abc import Callable, Sequence
 
 from bot.audit.models import Scope
 from bot.jobs import Jobs, RequestGuard
+from bot.records.errors import StoreError
 from bot.remediation.keys import NO_CHANGES, KeyChanges
 from bot.remediation.models import RiskException
 from bot.services.audit import AuditService
 from bot.services.ports import CheckNotifier, CheckRequest, CheckResult, KeyChangeSource
-from bot.store.records import StoreError
 
 log = logging.getLogger(__name__)
 

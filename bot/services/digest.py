@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
 from bot.audit.models import AuditResult, Scope, Status, utcnow
-from bot.aws.errors import AuditError
+from bot.records.errors import AuditError
 from bot.services.audit import with_known
 from bot.services.digest_report import (
     Digest,

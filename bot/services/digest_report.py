@@ -12,11 +12,11 @@ from datetime import datetime, tzinfo
 from typing import Protocol
 
 from bot.audit.models import Status, iso
+from bot.records.history import AccountState, RunInfo, TrendDay
 from bot.remediation.chain import Anchor
 from bot.remediation.keys import KeyPrint
 from bot.rules import csv_cell
 from bot.services.org_state import Counts
-from bot.store import AccountState, RunInfo, TrendDay
 
 # -- what the remediation part supplies ----------------------------------------------------
 

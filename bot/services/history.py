@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from bot.records.history import AccountState, HistoryEntry
 from bot.remediation.models import LogEntry, Request
-from bot.store.records import AccountState, HistoryEntry
 
 MAX_REQUESTS = 20  # an account's latest requests read into its timeline
 

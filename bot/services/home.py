@@ -23,14 +23,14 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.audit.models import utcnow
+from bot.records.alerts import Alert
+from bot.records.history import AccountState, RunInfo
 from bot.remediation.errors import ApproverLookupFailed
 from bot.remediation.models import Request, RiskException
 from bot.remediation.rights import ApproverSpec
 from bot.remediation.states import State
 from bot.services.org_state import Counts, CurrentState, OrgState, Standing
 from bot.services.ports import KeyChangeSource
-from bot.store.alerts import Alert
-from bot.store.records import AccountState, RunInfo
 
 ALERT_DAYS = 7
 MINE_FIRST_STATES = frozenset(

@@ -33,8 +33,8 @@ from enum import StrEnum
 from typing import Protocol, TypeVar
 
 from bot.audit.models import Status, utcnow
+from bot.records.history import AccountState, RunInfo
 from bot.remediation.keys import NO_CHANGES, AcceptedRisk, KeyChanges, risk_coverage
-from bot.store.records import AccountState, RunInfo
 
 
 class Standing(StrEnum):

@@ -12,8 +12,9 @@ from bot.store.records import (
     StoreError,
     TrendDay,
     UnknownRun,
+    changes_of,
 )
-from bot.store.store import Store, changes_of
+from bot.store.store import Store
 
 __all__ = [
     "AccountState",

@@ -11,7 +11,6 @@ recorded. ``tries`` counts the posts Slack refused, ``next_try_at`` says when on
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,9 +18,8 @@ from sqlalchemy import Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.events.fold import Uses
+from bot.records.alerts import Alert
 from bot.store.models import Base, BigId, JsonType, UtcDateTime, table_of
-
-NOTES = "deleted"  # a deletion's row: notes in threads, never an alert of its own
 
 
 class RootEventRow(Base):
@@ -67,26 +65,6 @@ class RootAlertRow(Base):
 KEY_CHANGES = ("created", "reactivated")  # activities that add an active root key
 EVENTS = table_of(RootEventRow)
 ALERTS = table_of(RootAlertRow)
-
-
-@dataclass(frozen=True)
-class Alert:
-    """An alert message as stored: where it is (once posted) and, for uses, the fold."""
-
-    id: int
-    activity: str
-    account_id: str
-    key_id: str
-    event_id: str
-    uses: Uses | None
-    version: int
-    channel: str | None
-    ts: str | None
-    created_at: datetime
-    at: datetime  # the event's time (for uses, the window's first)
-    origin: tuple[str, ...] = ()  # a key's event: its source address, then its user agent
-    threads: tuple[tuple[str, str], ...] = ()  # a deletion: requests' threads (channel, ts)
-    tries: int = 0  # posts Slack refused so far
 
 
 def uses_of(row: Any) -> Uses:

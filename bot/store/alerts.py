@@ -27,9 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -45,40 +43,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.events.fold import Uses
+from bot.records.alerts import NOTES, Alert, Claim, Claimed, Folded, Pruned
 from bot.remediation.keys import KeyChange
 from bot.store.alert_posts import claimable, posting
-from bot.store.alert_rows import ALERTS, EVENTS, KEY_CHANGES, NOTES, Alert, alert_of, uses_of
+from bot.store.alert_rows import ALERTS, EVENTS, KEY_CHANGES, alert_of, uses_of
 from bot.store.engine import database_errors
-
-
-class Claim(StrEnum):
-    NEW = "new"
-    DONE = "done"
-    BUSY = "busy"
-    TAKEN_OVER = "taken_over"
-
-
-@dataclass(frozen=True)
-class Claimed:
-    claim: Claim
-    since: datetime | None = None  # TAKEN_OVER: when the earlier process claimed it
-
-
-@dataclass(frozen=True)
-class Pruned:
-    """What ``prune`` forgot: handled events and alerts, among them ``unposted`` (never
-    posted); ``kept``: old key changes still unposted, kept until they are."""
-
-    events: int
-    alerts: int
-    unposted: list[Alert]
-    kept: int
-
-
-@dataclass(frozen=True)
-class Folded:
-    alert: Alert
-    opened: bool  # this use opened the window: its process posts the message
 
 
 def fold_key(account_id: str, key_id: str, window: datetime) -> str:

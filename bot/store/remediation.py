@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from bot.records.remediation import BOT_ACTOR, OPEN_FOR_ACCOUNT, ApprovalOutcome, NewRequest
 from bot.remediation import keys
 from bot.remediation.chain import Anchor
 from bot.remediation.errors import AlreadyOpen, RequestNotFound
@@ -58,13 +59,11 @@ from bot.store.remediation_people import (
     with_people,
 )
 from bot.store.remediation_rows import (
-    ApprovalOutcome,
-    NewRequest,
     Unchanged,
     row_to_log,
     row_to_request,
 )
-from bot.store.remediation_tables import OPEN_FOR_ACCOUNT, L, R, X
+from bot.store.remediation_tables import L, R, X
 from bot.store.remediation_terms import (
     Disagreement,
     approved_exceptions,
@@ -74,8 +73,6 @@ from bot.store.remediation_terms import (
 )
 
 __all__ = ["BOT_ACTOR", "OPEN_FOR_ACCOUNT", "NewRequest", "RemediationStore"]
-
-BOT_ACTOR = "rootkey"
 
 
 class RemediationStore:

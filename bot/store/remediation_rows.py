@@ -3,46 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from bot.remediation import keys
-from bot.remediation.keys import KeyPrint
 from bot.remediation.models import Approval, LogEntry, Request
 from bot.remediation.states import Kind, Mode, State
 
 
 class Unchanged(Exception):
     """Raised inside a write transaction to roll it back: nothing was to be changed."""
-
-
-@dataclass(frozen=True)
-class ApprovalOutcome:
-    """What one approval click did: counted or not, and whether it completed the approval."""
-
-    counted: bool  # False: the request was no longer waiting, or this user had approved already
-    approved: bool  # True only for the click whose approval moved the request to approved
-    request: Request
-
-
-@dataclass(frozen=True)
-class NewRequest:
-    kind: Kind
-    account_id: str
-    requester: str
-    reason: str
-    channel: str
-    expires_at: datetime
-    account_name: str | None = None
-    mode: Mode | None = None
-    ticket_url: str | None = None
-    thread_ts: str | None = None
-    owner: str | None = None
-    exception_until: datetime | None = None
-    dry_run: bool = False
-    key_prints: tuple[KeyPrint, ...] | None = None  # the keys it is about (None: unknown)
-    requester_name: str | None = None  # for the log line (plain text), when known
 
 
 def row_to_request(row: Any, approvals: Iterable[Approval] = ()) -> Request:

@@ -16,18 +16,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.remediation.states import State
+from bot.records.remediation import OPEN_FOR_ACCOUNT
 from bot.store.models import Base, BigId, UtcDateTime, table_of
 
-# A request in one of these states blocks another of the same kind for the same account
-# (a partial unique index, revision 0004).
-OPEN_FOR_ACCOUNT = (
-    State.REQUESTED,
-    State.APPROVED,
-    State.EXECUTING,
-    State.TRACKING,
-    State.DEACTIVATED,
-)
 OPEN_WHERE = text("state IN (" + ", ".join(f"'{s.value}'" for s in OPEN_FOR_ACCOUNT) + ")")
 
 

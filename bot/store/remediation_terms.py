@@ -14,12 +14,13 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
+from bot.records.remediation import OPEN_FOR_ACCOUNT
 from bot.remediation.models import Request, RiskException
 from bot.remediation.states import Kind, State
 from bot.remediation.terms import Logged, applied, decided, disagreements
 from bot.store.remediation_moves import in_states, last_moves, state_disagreement
 from bot.store.remediation_rows import row_to_request
-from bot.store.remediation_tables import OPEN_FOR_ACCOUNT, L, R, X
+from bot.store.remediation_tables import L, R, X
 
 
 def logged_terms(conn: Connection, request_ids: Collection[int] | None) -> dict[int, Logged]:

@@ -41,7 +41,15 @@ from bot.store.engine import (
     sqlite_file_url,
 )
 from bot.store.models import RunRow, UtcDateTime, VerdictRow, table_of
-from bot.store.records import TRIGGERS, AccountState, Changes, RunInfo, StoreError, UnknownRun
+from bot.store.records import (
+    TRIGGERS,
+    AccountState,
+    Changes,
+    RunInfo,
+    StoreError,
+    UnknownRun,
+    changes_of,
+)
 from bot.store.schema import SchemaStore
 from bot.store.slots import SlotStore
 from bot.store.timeline import TimelineStore, keys_of
@@ -450,30 +458,3 @@ class Store(SlotStore, TimelineStore, MembershipStore, SchemaStore):
     def changes_since(self, since_run_id: int, *, run_id: int | None = None) -> Changes:
         """What changed since run ``since_run_id`` (as of its end) up to ``run_id``."""
         return self.changes(run_id=run_id, baseline=self.get_run(since_run_id).finished_at)
-
-
-def changes_of(states: Sequence[AccountState], baseline: datetime | None) -> Changes:
-    def new(state: AccountState) -> bool:
-        return baseline is None or (state.open_since is not None and state.open_since > baseline)
-
-    open_now = [s for s in states if s.status is Status.NONCOMPLIANT]
-    errors = sorted((s for s in states if s.status is Status.ERROR), key=lambda s: s.account_id)
-    return Changes(
-        baseline=baseline,
-        new_noncompliant=tuple(sorted((s for s in open_now if new(s)), key=lambda s: s.account_id)),
-        fixed=tuple(
-            sorted(
-                (
-                    s
-                    for s in states
-                    if s.status is Status.COMPLIANT and s.baseline_status is Status.NONCOMPLIANT
-                ),
-                key=lambda s: s.account_id,
-            )
-        ),
-        still_open=tuple(
-            sorted(open_now, key=lambda s: (s.open_since or s.checked_at, s.account_id))
-        ),
-        errors=tuple(errors),
-        new_errors=tuple(s for s in errors if s.baseline_raw_status is not Status.ERROR),
-    )

@@ -22,6 +22,8 @@ from typing import Any
 from bot.audit.models import AuditResult, Status
 from bot.aws.root import RootAccess
 from bot.config import Config
+from bot.records.history import AccountState
+from bot.records.remediation import NewRequest
 from bot.remediation.events import FormContext, FormOutcome, RequestForm
 from bot.remediation.keys import risk_coverage
 from bot.remediation.models import Request, RiskException
@@ -32,8 +34,7 @@ from bot.services.remediation.decisions import Decisions
 from bot.services.remediation.execution import Execution
 from bot.services.remediation.owners import Owners
 from bot.services.remediation.sweep import RemediationSweep, Sweep
-from bot.store.records import AccountState
-from bot.store.remediation import NewRequest, RemediationStore
+from bot.store.remediation import RemediationStore
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from bot.audit.models import AuditResult, OrgFeatures, Scope, Status, Verdict
-from bot.aws.root import RootAccess, RootAccessError
+from bot.aws.root import RootAccess
 from bot.config import Config
 from bot.process import process_id
+from bot.records.errors import RootAccessError, StoreError, shown_error
+from bot.records.history import AccountState
+from bot.records.remediation import BOT_ACTOR
 from bot.remediation import rights
 from bot.remediation.errors import LeaseLost, RemediationError
 from bot.remediation.events import Step
@@ -30,8 +33,7 @@ from bot.remediation.progress import choose_mode
 from bot.remediation.states import Kind, Mode, State
 from bot.services.audit import AuditFailed
 from bot.services.ports import NotDelivered, RemediationNotifier
-from bot.store.records import AccountState, StoreError, shown_error
-from bot.store.remediation import BOT_ACTOR, RemediationStore
+from bot.store.remediation import RemediationStore
 
 log = logging.getLogger(__name__)
 

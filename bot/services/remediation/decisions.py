@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, NoReturn
 
 from bot.audit.models import Status
+from bot.records.remediation import BOT_ACTOR, OPEN_FOR_ACCOUNT, NewRequest
 from bot.remediation import rights
 from bot.remediation.errors import (
     AlreadyOpen,
@@ -44,7 +45,6 @@ from bot.rules import is_user_id
 from bot.services.ports import ApproverDirectory, NotDelivered
 from bot.services.remediation.core import Core, verdict_of
 from bot.services.remediation.owners import Owners
-from bot.store.remediation import BOT_ACTOR, OPEN_FOR_ACCOUNT, NewRequest
 
 if TYPE_CHECKING:
     from bot.services.remediation.execution import Execution

@@ -15,8 +15,10 @@ import logging
 from datetime import timedelta
 
 from bot.audit.models import Verdict
-from bot.aws.root import RootAccessError, RootKey
 from bot.process import process_gone
+from bot.records.aws import RootKey
+from bot.records.errors import RootAccessError, StoreError, shown_error
+from bot.records.remediation import BOT_ACTOR
 from bot.remediation.errors import LeaseLost
 from bot.remediation.events import (
     Checked,
@@ -41,8 +43,6 @@ from bot.remediation.states import Kind, Mode, State
 from bot.services.audit import AuditFailed
 from bot.services.remediation.core import LEASE, Core
 from bot.services.remediation.owners import Owners
-from bot.store.records import StoreError, shown_error
-from bot.store.remediation import BOT_ACTOR
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,13 @@ from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.records.remediation import BOT_ACTOR
 from bot.remediation.events import Audience
 from bot.remediation.models import Request
 from bot.remediation.states import TRACKED_STATES, Kind, State
 from bot.services.remediation.core import Core
 from bot.services.remediation.decisions import Decisions
 from bot.services.remediation.execution import Execution
-from bot.store.remediation import BOT_ACTOR
 
 log = logging.getLogger(__name__)
 
