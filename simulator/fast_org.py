@@ -435,14 +435,17 @@ class FastOrg:
             parent = str(params.get("ParentId"))
             if parent not in self.children:
                 raise Fault(400, "ParentNotFoundException", "parent not found")
-            items = [self.account_json(a) for a in self.by_parent.get(parent, [])]
+            items = self.by_parent.get(parent, [])
             key = "Accounts"
         elif action == "ListAccounts":
-            items = [self.account_json(a) for a in self.accounts.values()]
+            items = list(self.accounts.values())
             key = "Accounts"
         else:
             raise Fault(400, "InvalidAction", f"Could not find operation {action}")
-        return self.page(items, key, params)
+        answer = self.page(items, key, params)
+        if key == "Accounts":  # only the page's accounts are shaped: AWS does not pay for all
+            answer[key] = [self.account_json(a) for a in answer[key]]
+        return answer
 
     def page(self, items: list[Any], key: str, params: dict[str, Any]) -> dict[str, Any]:
         size = params.get("MaxResults", PAGE_MAX)
