@@ -52,9 +52,9 @@ from bot.audit.models import (
     Status,
     Verdict,
 )
-from bot.services.chart import trend_png
 from bot.services.digest import DigestService, digest_csv
 from bot.slack.blocks.digest import digest_message
+from bot.slack.chart import trend_png
 from bot.store import Store
 
 T = TypeVar("T")

@@ -8,8 +8,9 @@ since the last digest posted in that channel, what is still open (oldest first, 
 open), the accounts that could not be audited (listed, never counted as compliant), accepted
 risks and open remediation requests (from the remediation part, through ``RemediationSource``),
 and the 30-day trend. ``publish`` runs a fresh audit, saves it, builds it and hands it to the
-notifier (``DigestNotifier``) with its attachments (the trend chart and the full CSV), which
-posts the message in the channel and the attachments in its thread.
+notifier (``DigestNotifier``) with its attachment (the full CSV), which posts the message in
+the channel, then draws the trend chart from the digest's plain trend and posts it and the
+attachment in its thread.
 """
 
 from __future__ import annotations
@@ -75,9 +76,9 @@ class DigestNotifier(Protocol):
         *,
         response_url: str | None = None,
     ) -> str | None:
-        """Post the digest, then each attachment in its thread (one that cannot be attached is
-        said there); the message ts. Raises ``NotDelivered`` when the message itself was not
-        delivered."""
+        """Post the digest, then its trend chart (drawn from ``digest.trend``) and each
+        attachment in its thread (one that cannot be attached is said there); the message ts.
+        Raises ``NotDelivered`` when the message itself was not delivered."""
         ...
 
     def digest_unavailable(
@@ -278,7 +279,7 @@ class DigestService:
         ts = self.notifier.digest_ready(
             channel,
             digest,
-            [lambda: self.chart_file(digest), lambda: self.csv_file(digest)],
+            [lambda: self.csv_file(digest)],
             response_url=response_url,
         )
         log.info(
@@ -309,17 +310,6 @@ class DigestService:
         except NotDelivered as exc:
             log.warning("digest for %s not delivered: %s", channel, exc.error)
             return None
-
-    def chart_file(self, digest: Digest) -> Attachment | None:
-        from bot.services.chart import trend_png
-
-        day = digest.local(digest.generated_at).date().isoformat()
-        return Attachment(
-            "trend chart",
-            f"rootkey-trend-{day}.png",
-            trend_png(digest.trend),
-            f"Root access keys, last {len(digest.trend)} days",
-        )
 
     def csv_file(self, digest: Digest) -> Attachment | None:
         if digest.all_clear:

@@ -19,11 +19,12 @@ from PIL import Image
 
 from bot.audit.models import AuditResult, KeySlot, Status, Verdict
 from bot.remediation.keys import KeyPrint
-from bot.services.chart import BOTTOM, LEFT, RIGHT, TOP
 from bot.services.digest import DigestService
 from bot.services.home import HomeService
 from bot.slack.blocks.digest import digest_message
 from bot.slack.blocks.home import home_message
+from bot.slack.chart import BOTTOM, LEFT, RIGHT, TOP
+from bot.slack.notifier.digest import chart_of
 from bot.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -141,8 +142,8 @@ def test_the_chart_and_the_digest_text_agree_on_accepted_risks(store: Store) -> 
     assert "1 of 3 accounts with a root access key" in digest_message(digest).text
     assert "1 accepted risk" in digest_message(digest).text
     # The chart posted in the thread: today's bar is one red and one yellow account high.
-    chart = DigestService(store).chart_file(digest)
-    assert chart is not None and isinstance(chart.content, bytes)
+    chart = chart_of(digest)
+    assert isinstance(chart.content, bytes)
     image = Image.open(io.BytesIO(chart.content))
     slot = (RIGHT - LEFT) / (len(digest.trend) + 1)
     x = round(LEFT + slot * len(digest.trend) - slot * 0.3)

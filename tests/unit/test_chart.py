@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from PIL import Image
 
-from bot.services.chart import BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH, trend_png
+from bot.slack.chart import BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH, trend_png
 from bot.store import TrendDay
 
 RED, ORANGE, GREEN = (0xD6, 0x27, 0x28), (0xFF, 0x7F, 0x0E), (0x2C, 0xA0, 0x2C)

@@ -21,11 +21,11 @@ import pytest
 from bot.audit.models import AuditResult, KeySlot, Status, Verdict
 from bot.remediation.chain import Anchor
 from bot.remediation.keys import KeyPrint
-from bot.services.chart import trend_png
 from bot.services.digest import Digest, DigestService, digest_csv
 from bot.slack.blocks.common import MAX_BLOCKS, MAX_MESSAGE_TEXT, MAX_SECTION_TEXT, block_text
 from bot.slack.blocks.digest import digest_message
 from bot.slack.blocks.history import history_message
+from bot.slack.chart import trend_png
 from bot.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]

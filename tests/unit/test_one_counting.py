@@ -21,7 +21,7 @@ SURFACES = (
     "bot/services/digest.py",  # the digest, its chart and digest --print
     "bot/services/digest_report.py",
     "bot/slack/blocks/digest.py",
-    "bot/services/chart.py",
+    "bot/slack/chart.py",
     "bot/cli/digest.py",
     "bot/slack/blocks/status.py",  # /rootkey status
     "bot/slack/blocks/audit.py",  # a check result's header, written and recounted
@@ -60,7 +60,7 @@ def test_a_surface_does_not_count_accounts_on_its_own(path: str) -> None:
 
 # The chart draws the trend whose today the digest takes from ``counts`` (``today_from``);
 # ``digest --print`` prints the digest: both show numbers only through the digest.
-SHOWN_THROUGH_THE_DIGEST = ("bot/services/chart.py", "bot/cli/digest.py")
+SHOWN_THROUGH_THE_DIGEST = ("bot/slack/chart.py", "bot/cli/digest.py")
 
 
 @pytest.mark.parametrize("path", [p for p in SURFACES if p not in SHOWN_THROUGH_THE_DIGEST])

@@ -6,12 +6,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from bot.services.digest import AttachmentSource
+from bot.services.digest import Attachment, AttachmentSource
 from bot.services.digest_report import Digest
 from bot.slack.blocks.digest import attachment_failed, audit_failed, digest_message
+from bot.slack.chart import trend_png
 from bot.slack.poster import DeliveryError, Poster
 
 log = logging.getLogger(__name__)
+
+
+def chart_of(digest: Digest) -> Attachment:
+    """The digest's trend drawn as a PNG, named for the day it was generated (local time)."""
+    day = digest.local(digest.generated_at).date().isoformat()
+    return Attachment(
+        "trend chart",
+        f"rootkey-trend-{day}.png",
+        trend_png(digest.trend),
+        f"Root access keys, last {len(digest.trend)} days",
+    )
 
 
 class SlackDigestNotifier:
@@ -30,7 +42,7 @@ class SlackDigestNotifier:
         thread = self.poster.post(channel, digest_message(digest), response_url=response_url).ts
         if not thread:
             return thread
-        for make in attachments:
+        for make in (lambda: chart_of(digest), *attachments):
             attachment = make()
             if attachment is None:
                 continue

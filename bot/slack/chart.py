@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFont
 
-from bot.store import TrendDay
+from bot.records.history import TrendDay
 
 RED, YELLOW, ORANGE, GREEN = "#d62728", "#e8b500", "#ff7f0e", "#2ca02c"
 INK, GRID = "#262626", "#e6e6e6"
