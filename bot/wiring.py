@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 
 from bot.audit.models import Scope
 from bot.audit.render import to_csv
+from bot.aws.audit_pool import ProcessAuditor
 from bot.aws.root import RootAccess
 from bot.config import Config, ConfigError
 from bot.jobs import Jobs, RequestGuard, SharedGuard
@@ -24,7 +25,7 @@ from bot.metrics import PrometheusMetrics
 from bot.remediation.rights import ApproverSpec
 from bot.remediation.states import Mode
 from bot.scheduler import DigestScheduler
-from bot.services.audit import Auditor, AuditService, ProcessAuditor
+from bot.services.audit import Auditor, AuditService
 from bot.services.check import CheckRunner
 from bot.services.digest import DigestService
 from bot.services.home import HomeService, StoredAlerts

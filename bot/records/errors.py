@@ -1,6 +1,7 @@
 """The failures the use cases catch, raised by the adapters: the database could not answer
-(``StoreError``), the audit as a whole could not run (``AuditError``), a step of centralized
-root access failed (``RootAccessError``). No driver, boto3 or Slack import.
+(``StoreError``), the audit as a whole could not run (``AuditError``; ``AuditFailed`` as it
+comes back from an audit worker process), a step of centralized root access failed
+(``RootAccessError``). No driver, boto3 or Slack import.
 """
 
 from __future__ import annotations
@@ -59,3 +60,16 @@ def error_code_in(line: str) -> str | None:
 
 class RootAccessError(Exception):
     """A step of centralized root access failed; ``str()`` is one line for the thread."""
+
+
+class AuditFailed(Exception):
+    """An audit failed in its worker process (or the worker died); carries only what the user
+    reads, so that it crosses the process boundary (picklable)."""
+
+    def __init__(self, message: str, error_id: str | None = None) -> None:
+        super().__init__(message)
+        self.user_message = message + (f" (error id {error_id})" if error_id else "")
+        self.error_id = error_id
+
+    def __reduce__(self) -> tuple[type[AuditFailed], tuple[str, str | None]]:
+        return (AuditFailed, (str(self.args[0]), self.error_id))

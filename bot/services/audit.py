@@ -2,35 +2,28 @@
 
 ``AuditService.run`` audits a scope through the auditor (AWS) and, when a store is wired,
 saves the run so that history, digests and remediation can refer to it by id. Every audit is
-measured here, in the bot's own process (audits run in worker processes): its duration, whether
-it ran, and the AWS error code of each account that could not be read.
+measured here, in the bot's own process (the wired auditor, ``bot.aws.audit_pool``, runs
+audits in worker processes): its duration, whether it ran, and the AWS error code of each
+account that could not be read.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import os
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Protocol, runtime_checkable
 
 from bot.audit.models import AuditResult, Scope
-from bot.config import Config
-from bot.records.errors import StoreError, error_code_in
+from bot.records.errors import AuditFailed, StoreError, error_code_in
+from bot.services.ports import Auditor, AuditRun
 
 log = logging.getLogger(__name__)
 
+__all__ = ["AuditFailed", "AuditRun", "AuditService", "Auditor", "with_known"]
+
 TRIGGERS = frozenset({"command", "schedule", "recheck", "button", "cli"})
-
-
-class Auditor(Protocol):
-    def audit(self, scope: Scope) -> AuditResult: ...
 
 
 class RunStore(Protocol):
@@ -68,13 +61,6 @@ class AuditMetrics(Protocol):
     def audit_done(self, scope: str, trigger: str, seconds: float, *, failed: bool) -> None: ...
 
     def aws_error(self, reason: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class AuditRun:
-    result: AuditResult
-    run_id: str | None  # None when no store is wired, or saving failed
-    save_error: str | None = None  # the audit ran but could not be saved
 
 
 class AuditService:
@@ -153,110 +139,3 @@ class AuditService:
         channel: str | None = None,
     ) -> AuditResult:
         return self.record(scope, trigger, requested_by, channel).result
-
-
-# -- audits in worker processes ---------------------------------------------------------------
-#
-# An audit is CPU-heavy Python (boto3 builds clients and parses every AWS answer). Run in the
-# bot's own process it holds the interpreter lock for long stretches, and Slack's 3-second ack
-# (and every button click) waits behind it. ``ProcessAuditor`` runs ``AwsAuditor`` in a small
-# pool of spawned processes instead; only the scope goes in and the plain ``AuditResult`` comes
-# back.
-
-WORKER: Auditor | None = None  # the AwsAuditor of a worker process
-
-
-class AuditFailed(Exception):
-    """An audit failed inside a worker; carries only what the user reads (picklable)."""
-
-    def __init__(self, message: str, error_id: str | None = None) -> None:
-        super().__init__(message)
-        self.user_message = message + (f" (error id {error_id})" if error_id else "")
-        self.error_id = error_id
-
-    def __reduce__(self) -> tuple[type[AuditFailed], tuple[str, str | None]]:
-        return (AuditFailed, (str(self.args[0]), self.error_id))
-
-
-def exit_with_parent(parent: int) -> None:
-    """A worker whose bot was killed (even with SIGKILL) exits within a second."""
-    while True:
-        time.sleep(1.0)
-        if os.getppid() != parent:
-            os._exit(0)
-
-
-def start_worker(config: Config, parent: int) -> None:
-    global WORKER
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the bot's to handle
-    from bot import logs
-
-    logs.set_up(config.log_format)  # the bot's format (ROOTKEY_LOG_FORMAT)
-    threading.Thread(target=exit_with_parent, args=(parent,), daemon=True).start()
-    from bot.aws.auditor import AwsAuditor
-
-    WORKER = AwsAuditor(config)
-
-
-def audit_in_worker(scope: Scope) -> AuditResult:
-    from bot.aws.errors import AuditError
-
-    assert WORKER is not None, "start_worker did not run"
-    try:
-        return WORKER.audit(scope)
-    except AuditError as exc:
-        raise AuditFailed(str(exc)) from None
-    except Exception as exc:  # crossing a process boundary: keep what the user may read
-        from bot.errors import describe
-
-        problem = describe(exc)  # logs unexpected errors with their id, here in the worker
-        raise AuditFailed(problem.text, problem.error_id) from None
-
-
-def worker_ready() -> bool:
-    return WORKER is not None
-
-
-class ProcessAuditor:
-    """``Auditor`` whose audits run in worker processes; a crashed pool is replaced."""
-
-    def __init__(self, config: Config, workers: int = 2) -> None:
-        self.config = config
-        self.workers = workers
-        self.lock = threading.Lock()
-        self.pool = self.new_pool()
-
-    def new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=start_worker,
-            initargs=(self.config, os.getpid()),
-        )
-
-    def audit(self, scope: Scope) -> AuditResult:
-        with self.lock:
-            pool = self.pool
-        try:
-            return pool.submit(audit_in_worker, scope).result()
-        except BrokenProcessPool:
-            log.error("an audit worker process died; starting new ones")
-            with self.lock:
-                if self.pool is pool:
-                    self.pool = self.new_pool()
-            raise AuditFailed(
-                "the audit worker stopped unexpectedly; run the check again"
-            ) from None
-
-    def start(self) -> None:
-        """Start the workers now (imports take a second or two), not at the first audit."""
-        with self.lock:
-            for _ in range(self.workers):
-                self.pool.submit(worker_ready)
-
-    def shutdown(self) -> None:
-        self.close()
-
-    def close(self) -> None:
-        with self.lock:
-            self.pool.shutdown(wait=False, cancel_futures=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
-from bot.audit.models import AuditResult, Scope, Status, utcnow
+from bot.audit.models import Scope, Status, utcnow
 from bot.records.errors import AuditError
 from bot.services.audit import with_known
 from bot.services.digest_report import (
@@ -34,7 +34,7 @@ from bot.services.digest_report import (
     digest_csv,
 )
 from bot.services.org_state import Counts, CurrentState, Standing
-from bot.services.ports import KeyChangeSource, NotDelivered
+from bot.services.ports import Auditor, KeyChangeSource, NotDelivered
 from bot.store import AccountState, RunInfo, Store, TrendDay, changes_of
 
 log = logging.getLogger(__name__)
@@ -87,10 +87,6 @@ class DigestNotifier(Protocol):
         """Nothing could be audited: the channel hears that (never silence). Raises
         ``NotDelivered``."""
         ...
-
-
-class Auditor(Protocol):
-    def audit(self, scope: Scope) -> AuditResult: ...
 
 
 def today_from(trend: Sequence[TrendDay], counts: Counts) -> tuple[TrendDay, ...]:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from bot.audit.models import AuditResult, Scope, Verdict
+from bot.services.ports import Auditor
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +29,6 @@ class ExportOutcome(Protocol):
 
 class FindingsExporter(Protocol):
     def export(self, verdicts: Sequence[Verdict]) -> ExportOutcome: ...
-
-
-class Auditor(Protocol):
-    def audit(self, scope: Scope) -> AuditResult: ...
 
 
 class ExportingAuditor:

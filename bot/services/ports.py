@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.audit.models import Scope, Verdict
+from bot.audit.models import AuditResult, Scope, Verdict
 from bot.remediation.events import Audience, Checked, Step
 from bot.remediation.keys import KeyChanges
 from bot.remediation.models import Request, RiskException
 from bot.remediation.states import State
-from bot.services.audit import AuditRun
 
 
 class NotDelivered(Exception):
@@ -94,6 +93,24 @@ class RemediationNotifier(Protocol):
         ...
 
     def reminder(self, req: Request, audience: Audience, waited: float) -> None: ...
+
+
+# -- audits ----------------------------------------------------------------------------------
+
+
+class Auditor(Protocol):
+    """Audits a scope (``bot.aws.audit_pool.ProcessAuditor`` in the bot: AWS, in worker
+    processes). Raises ``AuditError`` (or ``AuditFailed`` from a worker) when the audit as a
+    whole cannot run; an account it cannot read is an ``error`` verdict, never a raise."""
+
+    def audit(self, scope: Scope) -> AuditResult: ...
+
+
+@dataclass(frozen=True)
+class AuditRun:
+    result: AuditResult
+    run_id: str | None  # None when no store is wired, or saving failed
+    save_error: str | None = None  # the audit ran but could not be saved
 
 
 # -- checks ----------------------------------------------------------------------------------
