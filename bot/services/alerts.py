@@ -43,8 +43,7 @@ from bot.records.alerts import NOTES, Alert, Claim, Pruned
 from bot.records.aws import Received
 from bot.records.errors import StoreError
 from bot.services.alert_ports import AlertNotifier, Placed, Queue, activity_of
-from bot.services.ports import NO_METRICS, Metrics
-from bot.store.alerts import AlertStore
+from bot.services.ports import NO_METRICS, AlertRepository, Metrics
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +87,7 @@ def process_id() -> str:
 class AlertService:
     def __init__(
         self,
-        store: AlertStore,
+        store: AlertRepository,
         notifier: AlertNotifier,
         *,
         account_name: Callable[[str], str | None] = lambda _: None,

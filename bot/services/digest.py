@@ -23,6 +23,7 @@ from typing import Protocol
 
 from bot.audit.models import Scope, Status, utcnow
 from bot.records.errors import AuditError
+from bot.records.history import AccountState, RunInfo, TrendDay, changes_of
 from bot.services.audit import with_known
 from bot.services.digest_report import (
     Digest,
@@ -34,8 +35,7 @@ from bot.services.digest_report import (
     digest_csv,
 )
 from bot.services.org_state import Counts, CurrentState, Standing
-from bot.services.ports import Auditor, KeyChangeSource, NotDelivered
-from bot.store import AccountState, RunInfo, Store, TrendDay, changes_of
+from bot.services.ports import Auditor, KeyChangeSource, NotDelivered, RunRepository
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class DigestService:
 
     def __init__(
         self,
-        store: Store,
+        store: RunRepository,
         *,
         auditor: Auditor | None = None,
         notifier: DigestNotifier | None = None,
@@ -231,9 +231,9 @@ class DigestService:
     def latest_run_id(self) -> int | None:
         """What ``digest --print --no-audit`` builds after: the latest whole audit (of the
         Organization), else the last audit of any scope; None before the first audit."""
-        whole = self.store.whole_audit_row()
+        whole = self.store.whole_audit_id()
         if whole is not None:
-            return int(whole.id)
+            return whole
         last = self.store.last_run()
         return last.id if last is not None else None
 

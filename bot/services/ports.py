@@ -10,10 +10,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
-from bot.audit.models import AuditResult, Scope, Verdict
+from bot.audit.models import AuditResult, Scope, Status, Verdict
+from bot.records.alerts import Alert, Claimed, Folded, Pruned
+from bot.records.history import AccountState, DigestSlot, RunInfo, TrendDay
 from bot.remediation.events import Audience, Checked, Step
 from bot.remediation.keys import KeyChanges
 from bot.remediation.models import Request, RiskException
@@ -111,6 +113,123 @@ class AuditRun:
     result: AuditResult
     run_id: str | None  # None when no store is wired, or saving failed
     save_error: str | None = None  # the audit ran but could not be saved
+
+
+# -- the audit history and the alerts (``bot.store`` implements these) ------------------------
+#
+# Each raises ``StoreError`` when the database cannot answer. Only the methods the use cases
+# call are named here.
+
+
+class RunRepository(Protocol):
+    """The saved audit runs and their verdicts, as the digest reads them (``bot.store.Store``)."""
+
+    def save_run(
+        self,
+        result: AuditResult,
+        trigger: str,
+        requested_by: str | None = None,
+        channel: str | None = None,
+    ) -> int: ...
+
+    def get_run(self, run_id: int) -> RunInfo:
+        """Raises ``UnknownRun`` when there is no such run."""
+        ...
+
+    def last_run(
+        self, *, trigger: str | None = None, scope: str | None = None
+    ) -> RunInfo | None: ...
+
+    def whole_audit_id(self) -> int | None:
+        """The latest audit of everything rootkey watches (None before the first)."""
+        ...
+
+    def baseline_run(self, run: RunInfo, before: datetime) -> RunInfo | None: ...
+
+    def statuses_in(self, run_id: int) -> dict[str, Status]: ...
+
+    def current_states(
+        self, baseline: datetime | None = None
+    ) -> tuple[RunInfo | None, list[AccountState]]: ...
+
+    def trend(
+        self, days: int = 30, *, now: datetime | None = None, zone: tzinfo = UTC
+    ) -> list[TrendDay]: ...
+
+    def last_posted_slot(
+        self, channel: str | None = None, *, with_run: bool = False
+    ) -> DigestSlot | None: ...
+
+    def file_url(self) -> str | None:
+        """Where a reader can verify the log themselves (a SQLite file's URL), if anywhere."""
+        ...
+
+
+class AlertRepository(Protocol):
+    """Root-activity events claimed once across replicas, and their alert messages (the outbox
+    the alerts are posted from; ``bot.store.alerts.AlertStore``)."""
+
+    def claim_event(
+        self,
+        event_id: str,
+        account_id: str,
+        activity: str,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+    ) -> Claimed: ...
+
+    def record_alert(
+        self,
+        *,
+        event_id: str,
+        owner: str,
+        activity: str,
+        account_id: str,
+        key_id: str,
+        at: datetime,
+        now: datetime,
+        origin: Sequence[str] = (),
+        channel: str | None = None,
+        ts: str | None = None,
+        threads: Sequence[tuple[str, str]] = (),
+        hold_until: datetime | None = None,
+    ) -> Alert | None: ...
+
+    def fold_use(
+        self,
+        *,
+        event_id: str,
+        owner: str,
+        account_id: str,
+        key_id: str,
+        action: str,
+        at: datetime,
+        ip: str,
+        now: datetime,
+        hold_until: datetime | None = None,
+    ) -> Folded | None: ...
+
+    def claim_post(
+        self,
+        alert_id: int,
+        owner: str,
+        now: datetime,
+        stale_before: datetime,
+        hold_until: datetime | None = None,
+    ) -> str | None: ...
+
+    def release_post(self, alert_id: int, claim: str, retry_at: datetime) -> None: ...
+
+    def set_message(self, alert_id: int, channel: str, ts: str) -> None: ...
+
+    def unposted(self, now: datetime, limit: int) -> list[Alert]: ...
+
+    def get(self, alert_id: int) -> Alert: ...
+
+    def recent(self, account_id: str, since: datetime) -> list[Alert]: ...
+
+    def prune(self, events_before: datetime, alerts_before: datetime) -> Pruned: ...
 
 
 # -- checks ----------------------------------------------------------------------------------

@@ -35,6 +35,11 @@ class MembershipStore(StoreBase):
         with self.transaction() as conn:
             return conn.execute(query).first()
 
+    def whole_audit_id(self) -> int | None:
+        """The id of the latest whole audit (None before the first one)."""
+        row = self.whole_audit_row()
+        return int(row.id) if row is not None else None
+
     def last_org_accounts(self) -> tuple[str, ...]:
         """The account ids of the latest audit of the whole Organization (scope ``org``;
         empty before the first): where the next one starts scanning while it lists."""
