@@ -1,8 +1,9 @@
 """What the remediation use case tells the outside world, as plain data.
 
 The service (``bot.services.remediation``) reports each step of its work as one of these and
-hands it to its notifier; the Slack adapter words and posts it (``bot.slack.blocks``). Each
-step also has a ``record``: the line written to the append-only audit log.
+tells it (``notices.StepDone``) to its notifier; the Slack adapter words and posts it
+(``bot.slack.blocks``). Each step also has a ``record``: the line written to the append-only
+audit log.
 
 The request form travels the same way: the form's origin (``FormContext``, carried in the
 modal's ``private_metadata``), what the person typed (``RequestForm``), and what a fresh audit
@@ -14,10 +15,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
 
 from bot.audit.models import Verdict
-from bot.remediation.progress import KeyProgress
 from bot.remediation.states import Kind, Mode
 from bot.rules import is_account_id
 
@@ -113,22 +112,6 @@ Step = (
     | TrackingInstead
     | Resuming
 )
-
-
-class Audience(StrEnum):
-    """Who a reminder is for."""
-
-    ASSIGNEE = "assignee"
-    APPROVERS = "approvers"
-
-
-@dataclass(frozen=True)
-class Checked:
-    """A re-audit someone asked for that moves nothing: where the keys stand."""
-
-    asked_by: str
-    progress: KeyProgress
-    reason: str  # the verdict's reason (shown when the account could not be read)
 
 
 # -- the request form --------------------------------------------------------------------------

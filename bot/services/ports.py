@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
-from bot.audit.models import AuditResult, Scope, Status, Verdict
+from bot.audit.models import AuditResult, Scope, Status
 from bot.records.alerts import Alert, Claimed, Folded, Pruned
 from bot.records.history import AccountState, DigestSlot, RunInfo, TrendDay
-from bot.remediation.events import Audience, Checked, Step
 from bot.remediation.keys import KeyChanges
 from bot.remediation.models import Request, RiskException
-from bot.remediation.states import State
+from bot.remediation.notices import Notice
 
 
 class NotDelivered(Exception):
@@ -43,58 +42,22 @@ class ApproverDirectory(Protocol):
 
 
 class RemediationNotifier(Protocol):
-    """Every event of a request, told where the request lives (its thread). A failure to
-    deliver is the adapter's to log: it never undoes a move (except ``request_opened``)."""
+    """Where a request lives, and what it is told there (``bot.remediation.notices``).
 
-    def request_opened(self, req: Request) -> str | None:
+    Two methods, not one, because posting a request is not telling it something: ``open``
+    is where the request comes to live (its message ts comes back, to be saved) and its
+    failure is the caller's to act on (``NotDelivered``: the request is closed at once, since
+    nobody could approve it); ``notify`` returns nothing and never raises (a notice that
+    cannot be delivered is the adapter's to log: it never undoes a move).
+    """
+
+    def open(self, req: Request) -> str | None:
         """Post the request with its buttons; its message ts. Raises ``NotDelivered``."""
         ...
 
-    def request_not_posted(self, req: Request, error: str) -> None:
-        """Tell the requester privately that the request could not be posted (so it closed)."""
+    def notify(self, req: Request, notice: Notice) -> None:
+        """Tell ``notice`` where ``req`` (as it stands after the event) lives."""
         ...
-
-    def request_changed(self, req: Request, actor: str | None, at: datetime) -> None:
-        """Show the request as it stands now: its buttons while it waits, else the decision
-        (by ``actor``, at ``at``) in their place."""
-        ...
-
-    def request_moved(self, req: Request, old: State, detail: str, actor: str | None) -> None: ...
-
-    def approval_counted(self, req: Request, user: str, left: int) -> None: ...
-
-    def risk_accepted(self, req: Request) -> None: ...
-
-    def finding_settled(self, req: Request) -> None:
-        """``req`` ended its finding (verified, or its risk accepted): show the outcome where
-        the finding was posted, in place of its buttons. A failure is the adapter's to log."""
-        ...
-
-    def step_done(self, req: Request, step: Step) -> None: ...
-
-    def tracking_started(self, req: Request, verdict: Verdict | None) -> None:
-        """The manual steps in the thread; the assignee is told privately."""
-        ...
-
-    def checked(self, req: Request, check: Checked) -> None: ...
-
-    def keys_deactivated(self, req: Request) -> None:
-        """The keys are off but not deleted: how to back out."""
-        ...
-
-    def lease_lost(self, req: Request, detail: str | None = None) -> None:
-        """Another process took the execution over; ``detail`` says where this one stood."""
-        ...
-
-    def database_failed(self, req: Request, error: str) -> None:
-        """The execution stopped on a database failure; it resumes once the database answers."""
-        ...
-
-    def work_failed(self, req: Request, what: str, error: str) -> None:
-        """Scheduled work on the request failed; it is tried again on the next sweep."""
-        ...
-
-    def reminder(self, req: Request, audience: Audience, waited: float) -> None: ...
 
 
 # -- audits ----------------------------------------------------------------------------------

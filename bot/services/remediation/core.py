@@ -29,6 +29,13 @@ from bot.remediation import rights
 from bot.remediation.errors import LeaseLost, RemediationError
 from bot.remediation.events import Step
 from bot.remediation.models import Request
+from bot.remediation.notices import (
+    FindingSettled,
+    RequestChanged,
+    RequestMoved,
+    StepDone,
+    WorkFailed,
+)
 from bot.remediation.progress import choose_mode
 from bot.remediation.states import Kind, Mode, State
 from bot.services.audit import AuditFailed
@@ -139,7 +146,7 @@ class Core:
 
     def refresh(self, req: Request, actor: str | None = None) -> None:
         """Show the request message as the request stands (buttons, or the decision)."""
-        self.notifier.request_changed(req, actor, self.now())
+        self.notifier.notify(req, RequestChanged(actor, self.now()))
 
     def step(self, req: Request, step: Step, *, renew: bool = True) -> None:
         """One step of the work: logged, then told. While executing, each step first renews
@@ -147,7 +154,7 @@ class Core:
         if renew and req.state is State.EXECUTING:
             self.keep_lease(req)
         self.store.note(req.id, BOT_ACTOR, "step", step.record, self.now())
-        self.notifier.step_done(req, step)
+        self.notifier.notify(req, StepDone(step))
 
     def keep_lease(self, req: Request) -> None:
         """Renew this process's execution lease; ``LeaseLost`` when another process has it."""
@@ -164,12 +171,11 @@ class Core:
             actor_name=self.name_of(actor), **fields,
         )  # fmt: skip
         if moved is not None:
-            self.notifier.request_moved(
-                moved, req.state, detail, None if actor == BOT_ACTOR else actor
-            )
+            by = None if actor == BOT_ACTOR else actor
+            self.notifier.notify(moved, RequestMoved(req.state, detail, by))
             ended_risk = req.kind is Kind.EXCEPTION and req.state is State.APPROVED
             if to is State.VERIFIED or (ended_risk and to is State.EXPIRED):
-                self.notifier.finding_settled(moved)  # fixed, or its accepted risk ended
+                self.notifier.notify(moved, FindingSettled())  # fixed, or its accepted risk ended
         return moved
 
     def guard(
@@ -187,7 +193,7 @@ class Core:
                 return
             self.last_problem[req.id] = problem
             what = what or getattr(action, "__name__", "work").replace("_", " ")
-            self.notifier.work_failed(req, what, shown_error(exc))
+            self.notifier.notify(req, WorkFailed(what, shown_error(exc)))
         else:
             self.last_problem.pop(req.id, None)
 

@@ -34,6 +34,13 @@ from bot.remediation.events import (
 )
 from bot.remediation.keys import KeyPrint, prints_of
 from bot.remediation.models import Request
+from bot.remediation.notices import (
+    ApprovalCounted,
+    FindingSettled,
+    RequestMoved,
+    RequestNotPosted,
+    RiskAccepted,
+)
 from bot.remediation.progress import (
     clean_optional_reason,
     clean_reason,
@@ -203,7 +210,7 @@ class Decisions:
             current = core.store.get(req.id)
             self.refuse(current, user, "cancel", StaleState(req.id, current.state.value, "cancel"))
         core.refresh(moved, user)
-        core.notifier.request_moved(moved, req.state, detail, user)
+        core.notifier.notify(moved, RequestMoved(req.state, detail, user))
         return moved
 
     def keys_to_record(self, kind: Kind, account_id: str) -> tuple[KeyPrint, ...]:
@@ -249,7 +256,7 @@ class Decisions:
             self.refuse_if_open(new.kind, new.account_id)
             raise InvalidInput("reason", str(exc)) from None  # closed again meanwhile
         try:
-            ts = core.notifier.request_opened(req)
+            ts = core.notifier.open(req)
         except NotDelivered as exc:
             log.error("request #%d: could not post it: %s", req.id, exc.error)
             # Nobody could approve it: close it at once, so that asking again is possible.
@@ -257,7 +264,7 @@ class Decisions:
                 req.id, State.REQUESTED, State.EXPIRED, BOT_ACTOR,
                 f"could not be posted ({exc.error})", core.now(),
             )  # fmt: skip
-            core.notifier.request_not_posted(req, exc.error)
+            core.notifier.notify(req, RequestNotPosted(exc.error))
             return closed or req
         if ts:
             core.store.set_message(req.id, ts, req.thread_ts or ts)
@@ -326,15 +333,14 @@ class Decisions:
         if not outcome.approved:
             core.refresh(done)
             left = rights.remaining_approvals(done, required, approvers)
-            core.notifier.approval_counted(done, user, left)
+            core.notifier.notify(done, ApprovalCounted(user, left))
             return done
         core.refresh(done, user)
-        core.notifier.request_moved(
-            done, State.REQUESTED, approvals_word(len(done.approvals)), user
-        )
+        said = approvals_word(len(done.approvals))
+        core.notifier.notify(done, RequestMoved(State.REQUESTED, said, user))
         if done.kind is Kind.EXCEPTION:
-            core.notifier.risk_accepted(done)
-            core.notifier.finding_settled(done)
+            core.notifier.notify(done, RiskAccepted())
+            core.notifier.notify(done, FindingSettled())
         else:
             core.background(self.execution.proceed, done.id)
         return done
@@ -359,7 +365,7 @@ class Decisions:
             if why
             else "nothing will be changed"
         )
-        core.notifier.request_moved(moved, State.REQUESTED, said, user)
+        core.notifier.notify(moved, RequestMoved(State.REQUESTED, said, user))
         return moved
 
     def revoke(self, request_id: int, user: str) -> Request:

@@ -21,7 +21,6 @@ from bot.records.errors import RootAccessError, StoreError, shown_error
 from bot.records.remediation import BOT_ACTOR
 from bot.remediation.errors import LeaseLost
 from bot.remediation.events import (
-    Checked,
     Deleted,
     KeysListed,
     OpeningRootSession,
@@ -32,6 +31,13 @@ from bot.remediation.events import (
 )
 from bot.remediation.keys import KeyPrint, foreign_sentence, sort_for_deletion
 from bot.remediation.models import Request
+from bot.remediation.notices import (
+    Checked,
+    DatabaseFailed,
+    ExecutionTakenOver,
+    KeysDeactivated,
+    TrackingStarted,
+)
 from bot.remediation.progress import (
     KeyProgress,
     dry_run_applies,
@@ -99,7 +105,7 @@ class Execution:
         if moved is None:
             return
         verdict = core.verdict(req.account_id, "recheck")
-        core.notifier.tracking_started(moved, verdict)
+        core.notifier.notify(moved, TrackingStarted(verdict))
         self.progress(moved, verdict, None)  # already deactivated or deleted meanwhile
 
     def recheck(self, req: Request, asked_by: str | None = None) -> Request | None:
@@ -111,7 +117,7 @@ class Execution:
         target = tracked_target(req.state, progress)
         if target is None:
             if asked_by:
-                self.core.notifier.checked(req, Checked(asked_by, progress, verdict.reason))
+                self.core.notifier.notify(req, Checked(asked_by, progress, verdict.reason))
             return None
         detail = {
             State.DEACTIVATED: "re-audit: keys present but deactivated",
@@ -120,7 +126,7 @@ class Execution:
         }[target]
         moved = self.core.move(req, target, BOT_ACTOR, detail)
         if moved is not None and target is State.DEACTIVATED:
-            self.core.notifier.keys_deactivated(moved)
+            self.core.notifier.notify(moved, KeysDeactivated())
         return moved
 
     # -- assume-root -----------------------------------------------------------------------------
@@ -150,7 +156,7 @@ class Execution:
                 self.hand_back(running, exc)
             except LeaseLost as exc:
                 log.warning("request #%d: %s", running.id, exc)
-                core.notifier.lease_lost(running)
+                core.notifier.notify(running, ExecutionTakenOver())
 
     def give_up(self, req: Request, why: str, deleted: list[str]) -> None:
         """End an execution as failed, saying what was deleted before it stopped."""
@@ -162,14 +168,14 @@ class Execution:
             return
         if failed is None:  # another process holds the request now: it finishes it
             log.warning("request #%d: %s (%s)", req.id, LeaseLost(req.id), why)
-            self.core.notifier.lease_lost(req, why + done)
+            self.core.notifier.notify(req, ExecutionTakenOver(why + done))
 
     def hand_back(self, req: Request, exc: StoreError) -> None:
         """The database failed mid-execution: say so in the thread and hand the lease back, so
         the next sweep (of any process) re-audits the account and finishes the request."""
         core = self.core
         log.error("request #%d: database failure while executing: %s", req.id, exc)
-        core.notifier.database_failed(req, shown_error(exc))  # the detail is logged above
+        core.notifier.notify(req, DatabaseFailed(shown_error(exc)))  # the detail is logged above
         try:
             core.store.release_lease(req.id, core.me, core.now())
         except StoreError as again:

@@ -12,8 +12,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.records.remediation import BOT_ACTOR
-from bot.remediation.events import Audience
 from bot.remediation.models import Request
+from bot.remediation.notices import Audience, Reminder
 from bot.remediation.states import TRACKED_STATES, Kind, State
 from bot.services.remediation.core import Core
 from bot.services.remediation.decisions import Decisions
@@ -65,9 +65,9 @@ class Sweep:
         waited = (core.now() - since).total_seconds()
         after = core.config.reminder_after
         if waited >= after and core.store.claim_reminder(req.id, "assignee", core.now()):
-            core.notifier.reminder(req, Audience.ASSIGNEE, waited)
+            core.notifier.notify(req, Reminder(Audience.ASSIGNEE, waited))
         if waited >= 2 * after and core.store.claim_reminder(req.id, "approvers", core.now()):
-            core.notifier.reminder(req, Audience.APPROVERS, waited)
+            core.notifier.notify(req, Reminder(Audience.APPROVERS, waited))
 
 
 class RemediationSweep:

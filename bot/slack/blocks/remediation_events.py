@@ -1,8 +1,8 @@
 """The words of the remediation flow's events in Slack: steps and notes in a request's thread,
 private messages, reminders, and the request form a fresh audit allows.
 
-``bot.slack.notifier.SlackNotifier`` calls these for the events the use case reports
-(``bot.remediation.events``); the request message itself and the modals' blocks are in
+``bot.slack.notifier.remediation`` calls these for the notices the use case reports
+(``bot.remediation.notices``); the request message itself and the modals' blocks are in
 ``bot.slack.blocks.remediation``.
 """
 
@@ -17,7 +17,6 @@ from bot.remediation.errors import LeaseLost
 from bot.remediation.events import (
     AlreadyRequested,
     CannotAudit,
-    Checked,
     Deleted,
     ExceptionOffer,
     FormOutcome,
@@ -32,6 +31,7 @@ from bot.remediation.events import (
     WouldDelete,
 )
 from bot.remediation.models import Request
+from bot.remediation.notices import Checked
 from bot.remediation.progress import KeyProgress
 from bot.slack.blocks.common import Message, escape
 from bot.slack.blocks.remediation import (

@@ -1,22 +1,40 @@
-"""The Slack side of the use cases' notifier ports: each event worded with the Block Kit
-builders (``bot.slack.blocks``) and posted through the ``Poster`` (retries, deliver-once).
+"""The Slack side of the remediation notifier port: each notice
+(``bot.remediation.notices``) worded with the Block Kit builders (``bot.slack.blocks``) and
+posted through the ``Poster`` (retries, deliver-once).
 
-A request's events go to its thread; once it ends its finding (verified, risk accepted), the
-finding's entry is updated in place (``finding.FindingMessages``). A message Slack does not
-take is logged and never undoes the move it tells (except the request itself, whose caller
-closes it).
+``tell`` picks the renderer by the notice's type (``functools.singledispatch``): one small
+function per notice, registered below. A request's notices go to its thread; once it ends its
+finding (verified, risk accepted), the finding's entry is updated in place
+(``finding.FindingMessages``). A message Slack does not take is logged and never undoes the
+move it tells (except the request itself, whose caller closes it).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from functools import singledispatch
 from zoneinfo import ZoneInfo
 
-from bot.audit.models import Verdict
-from bot.remediation.events import Audience, Checked, Step
 from bot.remediation.models import Request
+from bot.remediation.notices import (
+    ApprovalCounted,
+    Audience,
+    Checked,
+    DatabaseFailed,
+    ExecutionTakenOver,
+    FindingSettled,
+    KeysDeactivated,
+    Notice,
+    Reminder,
+    RequestChanged,
+    RequestMoved,
+    RequestNotPosted,
+    RiskAccepted,
+    StepDone,
+    TrackingStarted,
+    WorkFailed,
+)
 from bot.remediation.rights import ApproverSpec
 from bot.remediation.states import State
 from bot.services.org_state import OrgState
@@ -68,69 +86,109 @@ class SlackRemediationNotifier:
 
     # -- RemediationNotifier ---------------------------------------------------------------------
 
-    def request_opened(self, req: Request) -> str | None:
+    def open(self, req: Request) -> str | None:
         # DeliveryError is the port's NotDelivered: the caller closes the request.
         return self.poster.post(req.channel, self.request_message(req), thread_ts=req.thread_ts).ts
 
-    def request_not_posted(self, req: Request, error: str) -> None:
-        self.dm(req.requester, words.not_posted_message(req, error))
+    def notify(self, req: Request, notice: Notice) -> None:
+        tell(notice, req, self)
 
-    def request_changed(self, req: Request, actor: str | None, at: datetime) -> None:
-        """Replace the request message in place (buttons while waiting, else the decision)."""
-        if not req.message_ts:
-            return
-        message = (
-            self.request_message(req)
-            if req.state is State.REQUESTED
-            else blocks.decided_message(
-                req, blocks.decision_line(req.state, actor, at, self.zone), self.zone
-            )
+
+# -- one renderer per notice ---------------------------------------------------------------------
+
+
+@singledispatch
+def tell(notice: Notice, req: Request, slack: SlackRemediationNotifier) -> None:
+    """Word and post ``notice`` about ``req``; each notice type registers its own."""
+    raise TypeError(f"no Slack renderer for {type(notice).__name__}")
+
+
+@tell.register
+def not_posted(notice: RequestNotPosted, req: Request, slack: SlackRemediationNotifier) -> None:
+    slack.dm(req.requester, words.not_posted_message(req, notice.error))
+
+
+@tell.register
+def changed(notice: RequestChanged, req: Request, slack: SlackRemediationNotifier) -> None:
+    """Replace the request message in place (buttons while waiting, else the decision)."""
+    if not req.message_ts:
+        return
+    message = (
+        slack.request_message(req)
+        if req.state is State.REQUESTED
+        else blocks.decided_message(
+            req, blocks.decision_line(req.state, notice.actor, notice.at, slack.zone), slack.zone
         )
-        try:
-            self.poster.update(req.channel, req.message_ts, message)
-        except DeliveryError as exc:
-            log.error("request #%d: could not update its message: %s", req.id, exc.error)
+    )
+    try:
+        slack.poster.update(req.channel, req.message_ts, message)
+    except DeliveryError as exc:
+        log.error("request #%d: could not update its message: %s", req.id, exc.error)
 
-    def request_moved(self, req: Request, old: State, detail: str, actor: str | None) -> None:
-        self.say(req, blocks.transition_note(req, old, detail, actor))
 
-    def approval_counted(self, req: Request, user: str, left: int) -> None:
-        self.say(req, words.approval_note(req, user, left))
+@tell.register
+def moved(notice: RequestMoved, req: Request, slack: SlackRemediationNotifier) -> None:
+    slack.say(req, blocks.transition_note(req, notice.old, notice.detail, notice.actor))
 
-    def risk_accepted(self, req: Request) -> None:
-        self.say(req, words.risk_accepted_note(req, self.zone))
 
-    def finding_settled(self, req: Request) -> None:
-        self.findings.settle(req)
+@tell.register
+def approval(notice: ApprovalCounted, req: Request, slack: SlackRemediationNotifier) -> None:
+    slack.say(req, words.approval_note(req, notice.user, notice.left))
 
-    def step_done(self, req: Request, step: Step) -> None:
-        self.say(req, words.step_note(req, step))
 
-    def tracking_started(self, req: Request, verdict: Verdict | None) -> None:
-        self.say(req, blocks.tracked_steps(req, verdict))
+@tell.register
+def risk_accepted(notice: RiskAccepted, req: Request, slack: SlackRemediationNotifier) -> None:
+    slack.say(req, words.risk_accepted_note(req, slack.zone))
+
+
+@tell.register
+def settled(notice: FindingSettled, req: Request, slack: SlackRemediationNotifier) -> None:
+    slack.findings.settle(req)
+
+
+@tell.register
+def step(notice: StepDone, req: Request, slack: SlackRemediationNotifier) -> None:
+    slack.say(req, words.step_note(req, notice.step))
+
+
+@tell.register
+def tracking(notice: TrackingStarted, req: Request, slack: SlackRemediationNotifier) -> None:
+    slack.say(req, blocks.tracked_steps(req, notice.verdict))
+    if req.assignee:
+        slack.dm(req.assignee, words.assigned_message(req))
+
+
+@tell.register
+def checked(notice: Checked, req: Request, slack: SlackRemediationNotifier) -> None:
+    slack.say(req, words.checked_note(req, notice))
+
+
+@tell.register
+def deactivated(notice: KeysDeactivated, req: Request, slack: SlackRemediationNotifier) -> None:
+    slack.say(req, blocks.back_out_note(req))
+
+
+@tell.register
+def taken_over(notice: ExecutionTakenOver, req: Request, slack: SlackRemediationNotifier) -> None:
+    slack.say(req, words.lease_lost_note(req, notice.detail))
+
+
+@tell.register
+def database_failed(notice: DatabaseFailed, req: Request, slack: SlackRemediationNotifier) -> None:
+    slack.say(req, words.database_failed_note(req, notice.error))
+
+
+@tell.register
+def work_failed(notice: WorkFailed, req: Request, slack: SlackRemediationNotifier) -> None:
+    slack.say(req, words.work_failed_note(req, notice.what, notice.error))
+
+
+@tell.register
+def reminder(notice: Reminder, req: Request, slack: SlackRemediationNotifier) -> None:
+    if notice.audience is Audience.ASSIGNEE:
+        message = words.assignee_reminder(req)
+        slack.say(req, message)
         if req.assignee:
-            self.dm(req.assignee, words.assigned_message(req))
-
-    def checked(self, req: Request, check: Checked) -> None:
-        self.say(req, words.checked_note(req, check))
-
-    def keys_deactivated(self, req: Request) -> None:
-        self.say(req, blocks.back_out_note(req))
-
-    def lease_lost(self, req: Request, detail: str | None = None) -> None:
-        self.say(req, words.lease_lost_note(req, detail))
-
-    def database_failed(self, req: Request, error: str) -> None:
-        self.say(req, words.database_failed_note(req, error))
-
-    def work_failed(self, req: Request, what: str, error: str) -> None:
-        self.say(req, words.work_failed_note(req, what, error))
-
-    def reminder(self, req: Request, audience: Audience, waited: float) -> None:
-        if audience is Audience.ASSIGNEE:
-            message = words.assignee_reminder(req)
-            self.say(req, message)
-            if req.assignee:
-                self.dm(req.assignee, message)
-        else:
-            self.say(req, words.approvers_reminder(req, self.approvers.mention(), waited))
+            slack.dm(req.assignee, message)
+    else:
+        slack.say(req, words.approvers_reminder(req, slack.approvers.mention(), notice.waited))
