@@ -109,6 +109,35 @@ class VerdictRow(Base):
     )
 
 
+class StatusChangeRow(Base):
+    """A verdict whose status differs from the account's verdict before it (by checked_at,
+    then id), or its first: each account's history in a few rows instead of one per audit.
+    Written with the verdicts (``bot.store.changes``); the digest's streaks and trend read it."""
+
+    __tablename__ = "audit_status_changes"
+
+    verdict_id: Mapped[int] = mapped_column(
+        BigId,
+        ForeignKey("audit_verdicts.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    account_id: Mapped[str] = mapped_column(String(12), nullable=False)
+    checked_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+
+    __table_args__ = (
+        Index(
+            "ix_audit_status_changes_account",
+            "account_id",
+            "checked_at",
+            "verdict_id",
+            "status",
+        ),
+        Index("ix_audit_status_changes_time", "checked_at", "account_id", "status"),
+    )
+
+
 class DigestSlotRow(Base):
     """A scheduled digest for one channel and one cron slot: claimed once across processes."""
 

@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 
 from bot.audit.models import AuditResult, Status, Summary, parse_iso
+from bot.store.changes import CHANGES, record_run
 from bot.store.current import MembershipStore
 from bot.store.engine import (
     create_store_engine,
@@ -187,6 +188,7 @@ class Store(SlotStore, TimelineStore, MembershipStore, SchemaStore):
             ]
             for start in range(0, len(rows), 2000):
                 conn.execute(insert(VERDICTS), rows[start : start + 2000])
+            record_run(conn, run_id)
         return int(run_id)
 
     # -- runs -----------------------------------------------------------------------------
@@ -296,8 +298,10 @@ class Store(SlotStore, TimelineStore, MembershipStore, SchemaStore):
             ).where(ranked.c.rank == 1)
         cur = cur_q.cte("cur")
 
-        # One pass over each account's history up to its current verdict: aggregates only.
-        h = v.alias("h")
+        # One pass over each account's status changes up to its current verdict (the history
+        # in a few rows, ``bot.store.changes``; each answer below is the same over the changes
+        # as over every verdict): aggregates only.
+        h = CHANGES.alias("h")
         known_by_baseline = (
             and_(h.c.status != Status.ERROR.value, h.c.checked_at <= baseline)
             if baseline is not None
@@ -306,6 +310,7 @@ class Store(SlotStore, TimelineStore, MembershipStore, SchemaStore):
         agg = (
             select(
                 cur.c.account_id,
+                cur.c.id.label("verdict_id"),
                 func.min(h.c.checked_at).label("first_seen"),
                 func.max(case((h.c.status == Status.COMPLIANT.value, h.c.checked_at))).label(
                     "last_compliant"
@@ -324,12 +329,12 @@ class Store(SlotStore, TimelineStore, MembershipStore, SchemaStore):
             )
             .select_from(cur)
             .join(h, and_(h.c.account_id == cur.c.account_id, h.c.checked_at <= cur.c.checked_at))
-            .group_by(cur.c.account_id)
+            .group_by(cur.c.account_id, cur.c.id)
             .subquery("agg")
         )
-        # The rest is read from the history index only where the history is not one status
+        # The rest is read from the changes only where the history is not one status
         # throughout (last_other set) or a key is open: a few index lookups per such account.
-        p = v.alias("p")
+        p = CHANGES.alias("p")
 
         def lookup(value: Any, *where: Any) -> Any:
             """``value`` over this account's verdicts up to the current one, where ``where``."""
@@ -390,15 +395,16 @@ class Store(SlotStore, TimelineStore, MembershipStore, SchemaStore):
                 base_raw_status.label("base_raw_status"),
             )
             .select_from(v)
-            .join(agg, agg.c.account_id == v.c.account_id)
             .order_by(v.c.account_id)
         )
         # The wide rows of one run come straight from the run's index (joined to the CTE by
-        # id, PostgreSQL would scan the whole table's primary key for them).
+        # id, PostgreSQL would scan the whole table's primary key for them); the latest ones
+        # each by its id, which the aggregate carries (joined by account, SQLite would walk
+        # every verdict of each account to find it).
         query = (
-            query.where(cur_q.whereclause)
+            query.join(agg, agg.c.account_id == v.c.account_id).where(cur_q.whereclause)
             if run_id is not None and cur_q.whereclause is not None
-            else query.join(cur, cur.c.id == v.c.id)
+            else query.join(agg, agg.c.verdict_id == v.c.id)
         )
         with self.transaction() as conn:
             rows = conn.execute(query).all()

@@ -6,9 +6,10 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from bot.audit.models import KeySlot, Status, utcnow
+from bot.store.changes import CHANGES
 from bot.store.engine import StoreBase
 from bot.store.models import RunRow, VerdictRow, table_of
 from bot.store.records import HistoryEntry, TrendDay
@@ -100,13 +101,18 @@ class TimelineStore(StoreBase):
         ]
         start = datetime.combine(first_day, time.min, tzinfo=zone).astimezone(UTC)
 
-        v = VERDICTS
+        # Only the verdicts that change an account's status move the counts, and those are
+        # kept as audits are saved (``bot.store.changes``): a few rows per account, not one
+        # per audit. The status before the window is each account's last change before it.
+        c = CHANGES
         rank = (
             func.row_number()
-            .over(partition_by=v.c.account_id, order_by=(v.c.checked_at.desc(), v.c.id.desc()))
+            .over(
+                partition_by=c.c.account_id, order_by=(c.c.checked_at.desc(), c.c.verdict_id.desc())
+            )
             .label("rank")
         )
-        before = select(v.c.account_id, v.c.status, rank).where(v.c.checked_at < start).subquery()
+        before = select(c.c.account_id, c.c.status, rank).where(c.c.checked_at < start).subquery()
         state: dict[str, str] = {}
         counts = {s.value: 0 for s in Status}
         trend: list[TrendDay] = []
@@ -116,25 +122,10 @@ class TimelineStore(StoreBase):
             ):
                 state[account_id] = status
                 counts[status] += 1
-            # Only the verdicts that change an account's status move the counts: the database
-            # finds them (LAG over the covering index), Python walks just those.
-            previous = (
-                func.lag(v.c.status)
-                .over(partition_by=v.c.account_id, order_by=(v.c.checked_at, v.c.id))
-                .label("previous")
-            )
-            window = (
-                select(v.c.account_id, v.c.status, v.c.checked_at, previous)
-                # ``account_id > ''`` (always true) steers SQLite to the account-history index,
-                # already in the window's order, instead of the time index and a sort of the
-                # whole window (0.53 s -> 0.38 s of CPU at 10,000 accounts x 30 days)
-                .where(v.c.account_id > "", v.c.checked_at >= start, v.c.checked_at <= now)
-                .subquery()
-            )
             rows = conn.execution_options(yield_per=5000).execute(
-                select(window.c.account_id, window.c.status, window.c.checked_at)
-                .where(or_(window.c.previous.is_(None), window.c.previous != window.c.status))
-                .order_by(window.c.checked_at, window.c.account_id)
+                select(c.c.account_id, c.c.status, c.c.checked_at)
+                .where(c.c.checked_at >= start, c.c.checked_at <= now)
+                .order_by(c.c.checked_at, c.c.account_id)
             )
             index = 0
             for account_id, status, checked_at in rows:

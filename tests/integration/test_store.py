@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect
 
 from bot.audit.models import (
     AccountSummary,
@@ -22,6 +22,7 @@ from bot.audit.models import (
     Verdict,
 )
 from bot.store import Store, UnknownRun
+from bot.store.models import RunRow, VerdictRow, table_of
 from simulator.slack import SlackStandin
 from tests.support.database import BACKENDS, database, wipe
 
@@ -29,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
 C, N, E = Status.COMPLIANT, Status.NONCOMPLIANT, Status.ERROR
 A, B, D = "111111111111", "222222222222", "333333333333"
+RUNS = table_of(RunRow)
+VERDICTS = table_of(VerdictRow)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -75,6 +78,45 @@ def save(store: Store, day: float, statuses: dict[str, Status], trigger: str = "
         finished_at=at + timedelta(minutes=1),
     )
     return store.save_run(result, trigger, "U0001" if trigger == "command" else None, "C0001")
+
+
+def save_raw(store: Store, day: float, statuses: dict[str, Status]) -> int:
+    """A run and its verdicts written as a release before the changes table wrote them."""
+    at = T0 + timedelta(days=day)
+    with store.transaction() as conn:
+        run_id = conn.execute(
+            insert(RUNS)
+            .values(
+                started_at=at - timedelta(minutes=1),
+                finished_at=at + timedelta(minutes=1),
+                scope="org",
+                trigger="schedule",
+                channel="C0001",
+                total=len(statuses),
+                compliant=sum(s is C for s in statuses.values()),
+                noncompliant=sum(s is N for s in statuses.values()),
+                errors=sum(s is E for s in statuses.values()),
+                features={},
+            )
+            .returning(RUNS.c.id)
+        ).scalar_one()
+        for account, status in statuses.items():
+            v = verdict(account, status, at, name=f"acct-{account[:3]}")
+            conn.execute(
+                insert(VERDICTS).values(
+                    run_id=run_id,
+                    account_id=account,
+                    account_name=v.account_name,
+                    status=status.value,
+                    reason=v.reason,
+                    source=v.source,
+                    keys=[k.to_dict() for k in v.keys],
+                    root_mfa_active=v.root_mfa_active,
+                    evidence=v.evidence.to_dict(),
+                    checked_at=at,
+                )
+            )
+    return int(run_id)
 
 
 def by_id(states: list) -> dict:
@@ -340,10 +382,9 @@ def test_an_upgrade_from_0007_reindexes_the_history_and_keeps_its_answers(
         old = Store.open(db_url, migrate=False)
         try:
             old.migrate("0007")
-            save(old, 0, {A: C, B: N})
-            save(old, 1, {A: N, B: E})
-            last = save(old, 2, {A: N, B: C})
-            before = old.account_states(run_id=last, baseline=T0 + timedelta(days=1, hours=2))
+            save_raw(old, 0, {A: C, B: N})
+            save_raw(old, 1, {A: N, B: E})
+            last = save_raw(old, 2, {A: N, B: C})
         finally:
             old.close()
         store = Store.open(db_url)
@@ -359,9 +400,17 @@ def test_an_upgrade_from_0007_reindexes_the_history_and_keeps_its_answers(
                 "status",
             ]
             assert "ix_audit_verdicts_account_time" not in indexes
-            after = store.account_states(run_id=last, baseline=T0 + timedelta(days=1, hours=2))
-            assert after == before
-            assert by_id(after)[A].open_since == T0 + timedelta(days=1)
+            after = by_id(
+                store.account_states(run_id=last, baseline=T0 + timedelta(days=1, hours=2))
+            )
+            day = timedelta(days=1)
+            seen = [(s.status, s.first_seen, s.last_change, s.open_since) for s in after.values()]
+            at_baseline = [(s.baseline_status, s.baseline_raw_status) for s in after.values()]
+            assert list(after) == [A, B]
+            assert [(*a, *b) for a, b in zip(seen, at_baseline, strict=True)] == [
+                (N, T0, T0 + day, T0 + day, N, N),
+                (C, T0, T0 + 2 * day, None, N, E),
+            ]
         finally:
             store.close()
 
