@@ -10,6 +10,7 @@ the background work (audit workers, the digest schedule, the remediation sweep).
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -25,18 +26,23 @@ from bot.metrics import PrometheusMetrics
 from bot.remediation.rights import ApproverSpec
 from bot.remediation.states import Mode
 from bot.scheduler import DigestScheduler
+from bot.services.accounts import AccountNames
 from bot.services.audit import Auditor, AuditService
 from bot.services.check import CheckRunner
 from bot.services.digest import DigestService
+from bot.services.history import HistoryService
 from bot.services.home import HomeService, StoredAlerts
 from bot.services.org_state import CurrentState
 from bot.services.ports import NO_METRICS, KeyChangeSource, Metrics
 from bot.services.remediation import RemediationService
+from bot.services.request_form import KeyUsage, RequestFormService
+from bot.services.status import StatusService
 from bot.slack.directory import SlackDirectory
-from bot.slack.forms import KeyUsage, RequestForms
+from bot.slack.forms import SlackFormScreen
 from bot.slack.home import SlackHomeScreen
 from bot.slack.notifier import SlackCheckNotifier, SlackDigestNotifier, SlackRemediationNotifier
 from bot.slack.poster import POSTER_METHODS, Poster
+from bot.slack.private import PrivateReplies
 from bot.slack.ratelimit import RateLimitRetry
 from bot.store import Store, StoreError
 from bot.store.claims import RequestClaims
@@ -46,6 +52,7 @@ log = logging.getLogger(__name__)
 
 SLACK_TIMEOUT = 15  # seconds per Web API call
 AUDIT_WORKERS = 4
+FORM_CHECKERS = 4  # submitted forms checked at once; beyond, they wait their turn
 MAX_PENDING_AUDITS = 32
 
 
@@ -72,8 +79,13 @@ class Services:
     checks: CheckRunner
     digest: DigestService
     remediation: RemediationService
-    forms: RequestForms
+    forms: RequestFormService
     home: HomeService
+    history: HistoryService
+    status: StatusService
+    names: AccountNames
+    replies: PrivateReplies  # private notes to one person (handlers.private)
+    form_screen: SlackFormScreen  # modals (the rejection form; the request form's screen)
     metrics: PrometheusMetrics = field(default_factory=PrometheusMetrics)  # GET /metrics
     background: list[Background] = field(default_factory=list)
 
@@ -280,6 +292,8 @@ def build_services(
         accounts=lambda: state.read().counts, open_requests=remediation_store.open_requests
     )
 
+    names = AccountNames(store)
+    form_screen = SlackFormScreen(client, poster, config.zone)
     return Services(
         config=config,
         store=store,
@@ -292,8 +306,12 @@ def build_services(
         checks=checks,
         digest=digest,
         remediation=remediation,
-        forms=RequestForms(
-            client, remediation, jobs, usage=key_usage, poster=poster, zone=config.zone
+        forms=RequestFormService(
+            remediation,
+            form_screen,
+            jobs,
+            ThreadPoolExecutor(FORM_CHECKERS, thread_name_prefix="rootkey-form-check"),
+            usage=key_usage,
         ),
         home=HomeService(
             store,
@@ -308,6 +326,11 @@ def build_services(
             key_changes=key_changes,
             screen=SlackHomeScreen(client),
         ),
+        history=HistoryService(store, remediation_store, names),
+        status=StatusService(remediation, state),
+        names=names,
+        replies=PrivateReplies(poster),
+        form_screen=form_screen,
         metrics=metrics,
         background=background,
     )

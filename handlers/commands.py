@@ -13,10 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, BoltContext
 
-from bot.audit.models import Scope, utcnow
-from bot.services.accounts import UnknownName, account_by_name
+from bot.audit.models import Scope
+from bot.services.accounts import UnknownName
 from bot.services.check import CheckRequest
-from bot.services.history import account_history
 from bot.slack.action_ids import SLASH_COMMAND
 from bot.slack.blocks.command import ack_text, busy_text, help_message, note, usage_error
 from bot.slack.blocks.common import Message, escape
@@ -109,7 +108,7 @@ def check_named(ctx: CommandContext, command: Check) -> Message:
     found: list[str] = []
     for name in command.names:
         try:
-            account_id, stored = account_by_name(ctx.services.store, name)
+            account_id, stored = ctx.services.names.find(name)
         except UnknownName as exc:
             return usage_error(str(exc))
         ids.append(account_id)
@@ -137,7 +136,6 @@ def digest(ctx: CommandContext, command: Command) -> None:
 
 def history(ctx: CommandContext, command: Command) -> None:
     assert isinstance(command, Subcommand)
-    store = ctx.services.store
     if not command.args:
         ctx.reply(usage_error("usage: history 123456789012 (one account id or name)"))
         return
@@ -146,18 +144,18 @@ def history(ctx: CommandContext, command: Command) -> None:
     except UsageError as exc:
         ctx.reply(usage_error(str(exc)))
         return
+    service = ctx.services.history
 
     def build() -> Message:
-        account_id = ref
-        if isinstance(ref, AccountName):
-            try:
-                account_id, _stored = account_by_name(store, ref.text)
-            except UnknownName as exc:
-                return usage_error(str(exc))
-        assert isinstance(account_id, str)
-        found = account_history(store, ctx.services.remediation.store, account_id)
+        try:
+            if isinstance(ref, AccountName):
+                found = service.account(name=ref.text)
+            else:
+                found = service.account(ref)
+        except UnknownName as exc:
+            return usage_error(str(exc))
         return history_message(
-            account_id, found.audits, found.state, now=utcnow(), requests=found.requests
+            found.account_id, found.audits, found.state, now=found.as_of, requests=found.requests
         )
 
     ctx.answer_after_ack(build)
@@ -165,17 +163,17 @@ def history(ctx: CommandContext, command: Command) -> None:
 
 def status(ctx: CommandContext, command: Command) -> None:
     """Open remediation requests and accepted risks, privately."""
-    remediation = ctx.services.remediation
+    service = ctx.services.status
 
     def build() -> Message:
-        exceptions = remediation.active_exceptions()
+        found = service.status()
         return status_message(
-            remediation.open_requests(),
-            exceptions,
+            found.requests,
+            found.exceptions,
             ctx.services.config.zone,
-            remediation.not_covering(exceptions),
+            found.not_covering,
             team_domain=ctx.body.get("team_domain"),
-            counts=ctx.services.home.organization(exceptions).counts,
+            counts=found.counts,
         )
 
     ctx.answer_after_ack(build)
@@ -201,25 +199,31 @@ def name_of(command: Command) -> str:
     return command.name
 
 
+def rootkey_command(
+    ack: Ack, command: dict[str, Any], context: BoltContext, services: Services
+) -> None:
+    """``/rootkey``: parsed, then one subcommand's function (a bad command is told privately
+    in the ack)."""
+    ctx = CommandContext(
+        services=services,
+        ack=ack,
+        channel=command.get("channel_id", ""),
+        user=command.get("user_id", ""),
+        response_url=command.get("response_url"),
+        body=command,
+        context=context,
+    )
+    try:
+        parsed = parse_command(command.get("text"))
+    except UsageError as exc:
+        ctx.reply(usage_error(str(exc)))
+        return
+    handler = SUBCOMMANDS.get(name_of(parsed))
+    if handler is None:
+        ctx.reply(usage_error(f"unknown command '{name_of(parsed)[:40]}'"))
+        return
+    handler(ctx, parsed)
+
+
 def register(app: App, services: Services) -> None:
-    @app.command(SLASH_COMMAND)
-    def rootkey_command(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
-        ctx = CommandContext(
-            services=services,
-            ack=ack,
-            channel=command.get("channel_id", ""),
-            user=command.get("user_id", ""),
-            response_url=command.get("response_url"),
-            body=command,
-            context=context,
-        )
-        try:
-            parsed = parse_command(command.get("text"))
-        except UsageError as exc:
-            ctx.reply(usage_error(str(exc)))
-            return
-        handler = SUBCOMMANDS.get(name_of(parsed))
-        if handler is None:
-            ctx.reply(usage_error(f"unknown command '{name_of(parsed)[:40]}'"))
-            return
-        handler(ctx, parsed)
+    app.command(SLASH_COMMAND)(rootkey_command)

@@ -6,10 +6,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import BoltResponse
+from slack_bolt import BoltContext, BoltResponse
 
 from bot.errors import describe
 from bot.slack.blocks.command import error_message
+from handlers.middleware import SERVICES
 from handlers.private import tell_privately
 
 if TYPE_CHECKING:
@@ -59,9 +60,16 @@ def where_to_tell(body: dict[str, Any]) -> tuple[str, str | None, str | None]:
     )
 
 
-def register(app: App, services: Services) -> None:
-    @app.error
-    def answer_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
+def answer_error(error: Exception, body: dict[str, Any], context: BoltContext) -> BoltResponse:
+    """Every listener's exception: the one private line to whoever sent the payload."""
+    services = context.get(SERVICES)
+    if services is None:  # failed before the first middleware: nobody to tell it through
+        log.error("a request failed before rootkey's middleware: %r", error)
+    else:
         user, response_url, channel = where_to_tell(body)
         tell(services, user, error, response_url=response_url, channel=channel)
-        return BoltResponse(status=500, body="")
+    return BoltResponse(status=500, body="")
+
+
+def register(app: App, services: Services) -> None:
+    app.error(answer_error)

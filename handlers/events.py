@@ -12,12 +12,14 @@ if TYPE_CHECKING:
     from bot.wiring import Services
 
 
+def home_opened(event: dict[str, Any], services: Services) -> None:
+    """Acked by Bolt first; then the tab is built from the store (no AWS call) and published.
+    The Messages tab and anything but a user id are ignored."""
+    user = event.get("user")
+    if event.get("tab") != "home" or not isinstance(user, str) or not is_user_id(user):
+        return
+    services.home.opened(user)
+
+
 def register(app: App, services: Services) -> None:
-    @app.event("app_home_opened")
-    def home_opened(event: dict[str, Any]) -> None:
-        """Acked by Bolt first; then the tab is built from the store (no AWS call) and
-        published. The Messages tab and anything but a user id are ignored."""
-        user = event.get("user")
-        if event.get("tab") != "home" or not isinstance(user, str) or not is_user_id(user):
-            return
-        services.home.opened(user)
+    app.event("app_home_opened")(home_opened)

@@ -57,34 +57,52 @@ def claimed(services: Services, context: BoltContext) -> bool:
     return key is None or services.guard.claim(key)
 
 
-def register(app: App, services: Services) -> None:
-    config = services.config
+SERVICES = "services"  # where ``provide`` leaves the services: listeners take ``services``
 
-    @app.use
-    def refuse_repeats_and_strangers(
-        body: dict[str, Any],
-        request: BoltRequest,
-        context: BoltContext,
-        next: Callable[[], BoltResponse],
-    ) -> BoltResponse | None:
-        context[deadline.ARRIVED] = deadline.arrival(request)
-        malformed = shapes.problem(body)
-        if malformed:
-            log.warning("refused a malformed request (%s)", malformed)
-            return BoltResponse(status=400, body="")
-        refused = workspace.refusal(body, config.slack_team_id, config.slack_enterprise_id)
-        if refused:
-            log.warning("refused a request for another workspace, or naming none (%s)", refused)
-            return BoltResponse(status=403, body="")
-        app_id = body.get("api_app_id")
-        if config.slack_app_id and app_id and app_id != config.slack_app_id:
-            log.warning("refused a request for another app")
-            return BoltResponse(status=403, body="")
-        key = request_key(body)
-        if key and not services.guard.first_time(key):
-            retry = request.headers.get("x-slack-retry-num", ["-"])[0]
-            log.info("ignored a repeated request (retry %s)", retry)
-            return BoltResponse(status=200, body="")
-        if key:
-            context[REQUEST_KEY] = key
+
+def provide(services: Services) -> Callable[..., BoltResponse]:
+    """The first middleware: ``services`` in every request's Bolt context, so a listener
+    declares a ``services`` argument (or reads ``context["services"]``) and is a plain
+    module-level function, testable with a context of fakes."""
+
+    def put_services(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
+        context[SERVICES] = services
         return next()
+
+    return put_services
+
+
+def refuse_repeats_and_strangers(
+    body: dict[str, Any],
+    request: BoltRequest,
+    context: BoltContext,
+    next: Callable[[], BoltResponse],
+    services: Services,
+) -> BoltResponse | None:
+    config = services.config
+    context[deadline.ARRIVED] = deadline.arrival(request)
+    malformed = shapes.problem(body)
+    if malformed:
+        log.warning("refused a malformed request (%s)", malformed)
+        return BoltResponse(status=400, body="")
+    refused = workspace.refusal(body, config.slack_team_id, config.slack_enterprise_id)
+    if refused:
+        log.warning("refused a request for another workspace, or naming none (%s)", refused)
+        return BoltResponse(status=403, body="")
+    app_id = body.get("api_app_id")
+    if config.slack_app_id and app_id and app_id != config.slack_app_id:
+        log.warning("refused a request for another app")
+        return BoltResponse(status=403, body="")
+    key = request_key(body)
+    if key and not services.guard.first_time(key):
+        retry = request.headers.get("x-slack-retry-num", ["-"])[0]
+        log.info("ignored a repeated request (retry %s)", retry)
+        return BoltResponse(status=200, body="")
+    if key:
+        context[REQUEST_KEY] = key
+    return next()
+
+
+def register(app: App, services: Services) -> None:
+    app.use(provide(services))
+    app.use(refuse_repeats_and_strangers)

@@ -40,3 +40,15 @@ def account_by_name(store: NamedAccounts, name: str) -> tuple[str, str]:
             "you mean."
         )
     return found[0]
+
+
+class AccountNames:
+    """The accounts people name: ``/rootkey check NAME`` and ``/rootkey history NAME``."""
+
+    def __init__(self, store: NamedAccounts) -> None:
+        self.store = store
+
+    def find(self, name: str) -> tuple[str, str]:
+        """(account id, name as stored); ``UnknownName`` when no account or several are
+        named ``name``."""
+        return account_by_name(self.store, name)

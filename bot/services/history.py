@@ -9,12 +9,15 @@ reminder or intermediate step).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
+from bot.audit.models import utcnow
 from bot.records.history import AccountState, HistoryEntry
 from bot.remediation.models import LogEntry, Request
+from bot.services.accounts import AccountNames
 
 MAX_REQUESTS = 20  # an account's latest requests read into its timeline
 
@@ -45,6 +48,7 @@ class AccountHistory:
     audits: list[HistoryEntry]  # newest first
     state: AccountState | None
     requests: list[RequestLine]  # newest first
+    as_of: datetime = field(default_factory=utcnow)
 
 
 class AuditHistory(Protocol):
@@ -87,3 +91,29 @@ def account_history(audits: AuditHistory, requests: RequestLog, account_id: str)
     return AccountHistory(
         account_id, audits.history(account_id), audits.latest_state(account_id), lines
     )
+
+
+class HistoryService:
+    """``/rootkey history``: an account's history, by its id or by its name."""
+
+    def __init__(
+        self,
+        audits: AuditHistory,
+        requests: RequestLog,
+        names: AccountNames,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.audits = audits
+        self.requests = requests
+        self.names = names
+        self.clock = clock
+
+    def account(self, account_id: str | None = None, *, name: str | None = None) -> AccountHistory:
+        """The history of ``account_id``, or of the one account named ``name``
+        (``UnknownName`` when none or several are); raises ``StoreError`` when the database
+        cannot answer."""
+        if account_id is None:
+            assert name is not None, "an account id or a name"
+            account_id, _stored = self.names.find(name)
+        found = account_history(self.audits, self.requests, account_id)
+        return replace(found, as_of=self.clock())

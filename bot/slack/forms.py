@@ -1,39 +1,22 @@
-"""The request form's modal: opened at once (a trigger id lasts 3 s) in a loading state, then
-filled with what the use case offers after a fresh audit (``views.open``, ``views.update``).
-The audit and the lookups run in the job pool, never in the click's listener thread: a slow AWS
-holds up a form, never the acks of other clicks and commands. When the pool is full the form
-says so at once.
-
-A remediation form also shows what used the account's root keys (CloudTrail, 90 days): the form
-is filled first with "looking up…", and updated again when the lookup is done, so it never
-waits for CloudTrail (Slack keeps what was typed, the inputs' ids being the same). Once the
-request is posted, the same summary goes into its thread for the approvers.
+"""Rootkey's modals in Slack: ``views.open`` with a click's trigger, ``views.update`` of an open
+one. ``SlackFormScreen`` is the request form's screen (``bot.services.request_form``'s
+``FormScreen`` port: the use case decides what the form shows, this words it with the Block
+Kit builders); ``open_rejection`` opens the form asking why a request is rejected.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections.abc import Callable
 from datetime import UTC, tzinfo
-from typing import Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 
-from bot.audit.models import Verdict
 from bot.events.usage import UsageReport
-from bot.remediation.events import (
-    AlreadyRequested,
-    FormContext,
-    FormOutcome,
-    RemediationOffer,
-)
+from bot.remediation.events import AlreadyRequested, FormOutcome, RemediationOffer
 from bot.remediation.models import Request
-from bot.remediation.states import Kind, State
-from bot.slack.blocks.remediation import info_modal, loading_modal
+from bot.slack.blocks.remediation import info_modal, loading_modal, reject_modal
 from bot.slack.blocks.remediation_events import form_view
 from bot.slack.blocks.usage import usage_note, with_usage
 from bot.slack.poster import TRANSPORT_ERRORS, DeliveryError, Poster, slack_error
@@ -42,99 +25,69 @@ log = logging.getLogger(__name__)
 
 # views.open with a trigger Slack no longer takes: past its 3 s, or already used once.
 SPENT_TRIGGER = frozenset({"expired_trigger_id", "exchanged_trigger_id"})
-KEEP = 900.0  # seconds a form's usage summary is kept for its request's thread
 BUSY = ":hourglass: rootkey is busy with other audits; close this and click again in a minute."
 FAILED = ":warning: rootkey could not audit the account just now; close this and try again."
+NO_HOME_CHANNEL = (
+    "A request from the Home tab is posted in `ROOTKEY_REQUEST_CHANNEL`, else in "
+    "`ROOTKEY_DIGEST_CHANNEL`, and neither is set for rootkey. Run `/rootkey check` in a "
+    "channel the approvers are in and ask from its result there, or ask whoever runs rootkey "
+    "to set one of them."
+)
 
 
-class FormSource(Protocol):
-    def form(self, ctx: FormContext, user: str) -> FormOutcome: ...
-
-
-class Pool(Protocol):
-    """``bot.jobs.Jobs``: False (nothing queued) when full or stopping."""
-
-    def submit(self, name: str, fn: Callable[[], None]) -> bool: ...
-
-
-class KeyUsage(Protocol):
-    """``bot.services.key_usage.KeyUsageLookup``: never raises."""
-
-    def __call__(self, verdict: Verdict) -> UsageReport: ...
-
-    def account(self, account_id: str) -> UsageReport: ...
-
-
-class RequestForms:
-    def __init__(
-        self,
-        client: WebClient,
-        source: FormSource,
-        pool: Pool,
-        *,
-        usage: KeyUsage | None = None,
-        poster: Poster | None = None,
-        zone: tzinfo = UTC,
-    ) -> None:
+class SlackFormScreen:
+    def __init__(self, client: WebClient, poster: Poster, zone: tzinfo = UTC) -> None:
         self.client = client
-        self.source = source
-        self.pool = pool
-        self.usage = usage
         self.poster = poster
         self.zone = zone
-        self.lock = threading.Lock()
-        self.reports: dict[str, tuple[float, UsageReport]] = {}
-        self.closed: dict[str, float] = {}  # view ids submitted, when
 
-    def open(self, ctx: FormContext, user: str, trigger_id: str, view_id: str | None) -> None:
-        """In the click's listener: open the loading modal (or show the open form ``view_id``
-        loading), and queue the audit that fills it."""
-        if view_id is None:
-            try:
-                opened = self.client.views_open(trigger_id=trigger_id, view=loading_modal())
-            except SlackApiError as exc:
-                if slack_error(exc) not in SPENT_TRIGGER:
-                    raise
-                # Slack showed the click as failed (expired), or another replica opened the
-                # form with this trigger (exchanged): nothing more to do.
-                log.info("request form not opened (%s)", slack_error(exc))
-                return
-            view_id = opened["view"]["id"]
-        else:
+    def open_loading(self, trigger_id: str, view_id: str | None) -> str | None:
+        if view_id is not None:
             self.client.views_update(view_id=view_id, view=loading_modal())
-        shown = view_id
-        if not self.pool.submit("request form", lambda: self.fill(ctx, user, shown)):
-            self.client.views_update(view_id=view_id, view=info_modal(BUSY))
+            return view_id
+        try:
+            opened = self.client.views_open(trigger_id=trigger_id, view=loading_modal())
+        except SlackApiError as exc:
+            if slack_error(exc) not in SPENT_TRIGGER:
+                raise
+            # Slack showed the click as failed (expired), or another replica opened the form
+            # with this trigger (exchanged): nothing more to do.
+            log.info("request form not opened (%s)", slack_error(exc))
+            return None
+        return str(opened["view"]["id"])
+
+    def no_channel(self, trigger_id: str, view_id: str | None) -> None:
+        self.explain(trigger_id, view_id, NO_HOME_CHANNEL)
 
     def explain(self, trigger_id: str, view_id: str | None, text: str) -> None:
-        """In the click's listener: a note instead of a form (why no form can open)."""
+        """A note instead of a form (why no form can open)."""
         if view_id is None:
             self.client.views_open(trigger_id=trigger_id, view=info_modal(text))
         else:
             self.client.views_update(view_id=view_id, view=info_modal(text))
 
-    def fill(self, ctx: FormContext, user: str, view_id: str) -> None:
-        """In the job pool: audit, fill the form, then add what used the keys. Never raises."""
-        try:
-            outcome = self.source.form(ctx, user)
-        except Exception:  # the audit path failed in a way it does not turn into a verdict
-            log.exception("request form for %s: the audit failed", ctx.account_id)
-            self.show(view_id, info_modal(FAILED))
-            return
+    def busy(self, view_id: str) -> None:
+        self.client.views_update(view_id=view_id, view=info_modal(BUSY))
+
+    def failed(self, view_id: str) -> bool:
+        return self.update(view_id, info_modal(FAILED))
+
+    def show(self, view_id: str, outcome: FormOutcome) -> bool:
         if isinstance(outcome, AlreadyRequested):
-            self.show(view_id, form_view(outcome, self.permalink(outcome)))
+            return self.update(view_id, form_view(outcome, self.permalink(outcome)))
+        return self.update(view_id, form_view(outcome))
+
+    def show_usage(self, view_id: str, offer: RemediationOffer, report: UsageReport | None) -> bool:
+        return self.update(view_id, with_usage(form_view(offer), report, self.zone))
+
+    def post_usage(self, req: Request, report: UsageReport) -> None:
+        thread = req.thread_ts or req.message_ts
+        if not thread:
             return
-        view = form_view(outcome)
-        if self.usage is None or not isinstance(outcome, RemediationOffer):
-            self.show(view_id, view)
-            return
-        if not self.show(view_id, with_usage(view, None, self.zone)):
-            return
-        report = self.usage(outcome.verdict)
-        self.remember(report)
-        if self.was_submitted(view_id):  # Slack closed it: nothing to update
-            return
-        self.show(view_id, with_usage(view, report, self.zone))
+        try:
+            self.poster.post(req.channel, usage_note(report, self.zone), thread_ts=thread)
+        except DeliveryError as exc:
+            log.error("request #%d: key usage not posted: %s", req.id, exc.error)
 
     def permalink(self, open_request: AlreadyRequested) -> str | None:
         """The open request message's link (``chat.getPermalink``), or None when it has no
@@ -151,7 +104,7 @@ class RequestForms:
         link = found.get("permalink")
         return link if isinstance(link, str) else None
 
-    def show(self, view_id: str, view: View) -> bool:
+    def update(self, view_id: str, view: View) -> bool:
         """``views.update``; False when Slack refused it (the form was closed or submitted
         meanwhile: a person may close it at any time) or could not be reached."""
         try:
@@ -161,40 +114,12 @@ class RequestForms:
             return False
         return True
 
-    def submitted(self, view_id: str) -> None:
-        """The form was submitted (and closed): a lookup finishing later leaves it alone."""
-        with self.lock:
-            self.closed[view_id] = time.monotonic()
-
-    def was_submitted(self, view_id: str) -> bool:
-        now = time.monotonic()
-        with self.lock:
-            self.closed = {k: t for k, t in self.closed.items() if now - t < KEEP}
-            return view_id in self.closed
-
-    def remember(self, report: UsageReport) -> None:
-        now = time.monotonic()
-        with self.lock:
-            self.reports = {k: v for k, v in self.reports.items() if now - v[0] < KEEP}
-            self.reports[report.account_id] = (now, report)
-
-    def recent(self, account_id: str) -> UsageReport | None:
-        with self.lock:
-            kept = self.reports.get(account_id)
-        return kept[1] if kept and time.monotonic() - kept[0] < KEEP else None
-
-    def request_posted(self, req: Request) -> None:
-        """The key-usage summary in a new remediation request's thread (the form's, or read
-        again when another replica showed the form). Never raises."""
-        if self.usage is None or self.poster is None:
-            return
-        if req.kind is not Kind.REMEDIATION or req.state is not State.REQUESTED:
-            return  # an exception request, or one that could not be posted
-        thread = req.thread_ts or req.message_ts
-        if not thread:
-            return
-        report = self.recent(req.account_id) or self.usage.account(req.account_id)
+    def open_rejection(self, trigger_id: str, req: Request) -> bool:
+        """The form asking why ``req`` is rejected; False when Slack did not open it (the
+        trigger expired: Slack or the database slow)."""
         try:
-            self.poster.post(req.channel, usage_note(report, self.zone), thread_ts=thread)
-        except DeliveryError as exc:
-            log.error("request #%d: key usage not posted: %s", req.id, exc.error)
+            self.client.views_open(trigger_id=trigger_id, view=reject_modal(req))
+        except SlackApiError as exc:
+            log.warning("request #%d: the rejection form did not open: %s", req.id, exc)
+            return False
+        return True

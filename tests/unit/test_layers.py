@@ -3,8 +3,11 @@ quietly break them.
 
 - No cycle in the import graph of ``bot/`` and ``handlers/`` (every import counts: at module
   level, inside functions, and under ``TYPE_CHECKING``).
-- The use cases (``bot/services``) know no Slack: none of slack_sdk, slack_bolt, ``bot.slack``
-  or ``handlers``.
+- The use cases (``bot/services``) know no Slack and no other outside thing: none of
+  slack_sdk, slack_bolt, ``bot.slack`` or ``handlers``, and none of the adapters (``bot.store``,
+  ``bot.aws``), the background machinery (``bot.scheduler``, ``bot.jobs``, ``bot.process``,
+  multiprocessing, a process pool) or the drawing library (PIL). They talk to the outside only
+  through the Protocols of ``bot/services/ports`` and plain records (``bot/records``).
 - The audit core (``bot/audit``) is pure: none of boto3, botocore, slack_sdk, sqlalchemy.
 - The product never imports the tests.
 - No module under ``bot/`` is over 500 lines.
@@ -21,9 +24,25 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("bot", "handlers")
 MAX_LINES = 500
+# Modules some of whose names are banned apart (a thread pool is fine, a process pool is not).
+NAMED = ("concurrent.futures",)
 
 FORBIDDEN = {
-    "bot.services": ("slack_sdk", "slack_bolt", "bot.slack", "handlers"),
+    "bot.services": (
+        "slack_sdk",
+        "slack_bolt",
+        "bot.slack",
+        "handlers",
+        "bot.store",
+        "bot.aws",
+        "bot.scheduler",
+        "bot.jobs",
+        "bot.process",
+        "PIL",
+        "multiprocessing",
+        "concurrent.futures.process",
+        "concurrent.futures.ProcessPoolExecutor",
+    ),
     "bot.audit": ("boto3", "botocore", "slack_sdk", "sqlalchemy"),
     "bot": ("tests",),
     "handlers": ("tests",),
@@ -64,6 +83,8 @@ def imported(name: str, path: Path) -> Iterator[str]:
             for alias in node.names:
                 # ``from pkg import mod`` imports the module pkg.mod when there is one
                 yield f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base
+                if base in NAMED:
+                    yield f"{base}.{alias.name}"  # a name banned on its own (a process pool)
 
 
 def graph() -> dict[str, set[str]]:
@@ -109,6 +130,20 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+# Edges still to be put behind a port (the remediation use case's store, root access and
+# process identity; the check's request guard). The list may only shrink: a new edge fails the
+# test above, and an edge listed here that is gone fails the one below until it is crossed off.
+NOT_YET_PORTED = {
+    "bot.services.check imports bot.jobs",
+    "bot.services.remediation imports bot.aws.root",
+    "bot.services.remediation imports bot.store.remediation",
+    "bot.services.remediation.core imports bot.aws.root",
+    "bot.services.remediation.core imports bot.process",
+    "bot.services.remediation.core imports bot.store.remediation",
+    "bot.services.remediation.execution imports bot.process",
+}
+
+
 def within(name: str, prefix: str) -> bool:
     return name == prefix or name.startswith(prefix + ".")
 
@@ -117,9 +152,8 @@ def test_the_import_graph_of_bot_and_handlers_has_no_cycle() -> None:
     assert cycles(graph()) == []
 
 
-@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
-def test_a_layer_imports_nothing_it_must_not(layer: str) -> None:
-    breaches = {
+def breaches(layer: str) -> set[str]:
+    return {
         f"{name} imports {target}"
         for name, path in MODULES.items()
         if within(name, layer)
@@ -127,7 +161,16 @@ def test_a_layer_imports_nothing_it_must_not(layer: str) -> None:
         for banned in FORBIDDEN[layer]
         if within(target, banned)
     }
-    assert sorted(breaches) == []
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_a_layer_imports_nothing_it_must_not(layer: str) -> None:
+    assert sorted(breaches(layer) - NOT_YET_PORTED) == []
+
+
+def test_the_edges_not_yet_ported_are_still_there() -> None:
+    """Once an edge is gone, take it off ``NOT_YET_PORTED`` so it cannot come back."""
+    assert sorted(NOT_YET_PORTED - breaches("bot.services")) == []
 
 
 def test_no_module_under_bot_is_over_500_lines() -> None:
@@ -150,11 +193,13 @@ def test_the_checks_catch_what_they_are_for(tmp_path: Path) -> None:
         "    from bot.slack import poster\n"
         "def late():\n"
         "    from handlers import middleware\n"
-        "from . import jobs\n",
+        "from . import jobs\n"
+        "from concurrent.futures import ProcessPoolExecutor\n",
         encoding="utf-8",
     )
     seen = set(imported("bot.services.sample", source))
     assert {"slack_sdk.web", "bot.slack.poster", "handlers.middleware"} <= seen
     assert "bot.services.jobs" in seen or "bot.services" in seen
+    assert "concurrent.futures.ProcessPoolExecutor" in seen
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []

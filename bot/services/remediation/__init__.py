@@ -176,6 +176,14 @@ class RemediationService:
     def open_requests(self) -> list[Request]:
         return self.core.store.open_requests()
 
+    def channel_of(self, request_id: int) -> str | None:
+        """The channel request ``request_id`` lives in; None when it cannot be read (the
+        database failing, or no such request)."""
+        try:
+            return self.core.store.get(request_id).channel
+        except Exception:  # told in a direct message instead
+            return None
+
     def active_exceptions(self) -> list[RiskException]:
         """Accounts to show apart in results and digests until their exception ends."""
         return self.core.store.active_exceptions(self.core.now())
