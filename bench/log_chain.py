@@ -21,6 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bot.remediation.models import Conversation  # noqa: E402
 from bot.remediation.states import Kind  # noqa: E402
 from bot.store import Store  # noqa: E402
 from bot.store.remediation import NewRequest, RemediationStore  # noqa: E402
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
                 account_id="111111111111",
                 requester="U0BENCH001",
                 reason="benchmark",
-                channel="C0BENCH001",
+                where=Conversation("C0BENCH001"),
                 expires_at=now + timedelta(days=1),
             ),
             now,

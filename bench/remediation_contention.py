@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bot.remediation.models import Conversation
 from bot.remediation.states import Kind, Mode, State
 from bot.store import Store
 from bot.store.engine import create_store_engine
@@ -59,7 +60,7 @@ def bench(url: str, requests: int, clickers: int, required: int) -> int:
         req = store.create(
             NewRequest(
                 kind=Kind.REMEDIATION, account_id="111111111111", requester="UREQ",
-                reason="bench", channel="C1", expires_at=now + timedelta(hours=1),
+                reason="bench", where=Conversation("C1"), expires_at=now + timedelta(hours=1),
                 mode=Mode.ASSUME_ROOT,
             ),
             now,

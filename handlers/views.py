@@ -74,7 +74,7 @@ def submit_request(
         return
 
     def failed(exc: Exception) -> None:
-        errors.tell(services, user, exc, channel=channel or new.channel)
+        errors.tell(services, user, exc, channel=channel or new.where.place)
 
     forms.accept(new, str(view.get("id") or ""), lambda: claimed(services, context), failed)
 

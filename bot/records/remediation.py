@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.remediation.keys import KeyPrint
-from bot.remediation.models import Request
+from bot.remediation.models import Conversation, Request
 from bot.remediation.states import Kind, Mode, State
 
 BOT_ACTOR = "rootkey"  # the actor of the bot's own moves in the log
@@ -40,12 +40,11 @@ class NewRequest:
     account_id: str
     requester: str
     reason: str
-    channel: str
+    where: Conversation  # where it is to be posted (the store keeps each part in a column)
     expires_at: datetime
     account_name: str | None = None
     mode: Mode | None = None
     ticket_url: str | None = None
-    thread_ts: str | None = None
     owner: str | None = None
     exception_until: datetime | None = None
     dry_run: bool = False

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from bot.audit.models import Verdict
+from bot.remediation.models import Conversation
 from bot.remediation.states import Kind, Mode
 from bot.rules import is_account_id
 
@@ -125,6 +126,11 @@ class FormContext:
     account_id: str
     channel: str
     thread_ts: str | None
+
+    @property
+    def where(self) -> Conversation:
+        """The conversation (and thread) the form was opened from."""
+        return Conversation(self.channel, self.thread_ts)
 
     def encode(self) -> str:
         return json.dumps(

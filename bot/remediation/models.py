@@ -18,6 +18,25 @@ class Approval:
 
 
 @dataclass(frozen=True)
+class Conversation:
+    """Where a request lives on the chat platform, as its notifier placed it.
+
+    The use cases keep it and hand it back; what ``place``, ``thread`` and ``message`` mean,
+    and which places may hold a request, is the notifier adapter's to say
+    (``RemediationNotifier.can_post_in``). The store keeps each in a column of its own.
+    """
+
+    place: str  # the conversation
+    thread: str | None = None  # the message its thread hangs off (the finding), if any
+    message: str | None = None  # the request's own message, once posted
+
+    @property
+    def replies_under(self) -> str | None:
+        """The message replies go under: the finding's thread, else the request's message."""
+        return self.thread or self.message
+
+
+@dataclass(frozen=True)
 class Request:
     """One remediation or risk-exception request and where it lives in Slack."""
 
@@ -48,6 +67,12 @@ class Request:
     key_prints: tuple[KeyPrint, ...] | None = None  # the keys it is about (None: not recorded)
     approvals: tuple[Approval, ...] = ()
     version: int = 0
+
+    @property
+    def where(self) -> Conversation:
+        """Where it lives (its stored channel, thread and message), for the use cases to pass
+        on without reading."""
+        return Conversation(self.channel, self.thread_ts, self.message_ts)
 
     @property
     def approvers_so_far(self) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from bot.audit.models import AuditResult, Scope, Status
 from bot.records.alerts import Alert, Claimed, Folded, Pruned
 from bot.records.history import AccountState, DigestSlot, RunInfo, TrendDay
 from bot.remediation.keys import KeyChanges
-from bot.remediation.models import Request, RiskException
+from bot.remediation.models import Conversation, Request, RiskException
 from bot.remediation.notices import Notice
 
 
@@ -44,15 +44,22 @@ class ApproverDirectory(Protocol):
 class RemediationNotifier(Protocol):
     """Where a request lives, and what it is told there (``bot.remediation.notices``).
 
-    Two methods, not one, because posting a request is not telling it something: ``open``
-    is where the request comes to live (its message ts comes back, to be saved) and its
-    failure is the caller's to act on (``NotDelivered``: the request is closed at once, since
-    nobody could approve it); ``notify`` returns nothing and never raises (a notice that
-    cannot be delivered is the adapter's to log: it never undoes a move).
+    ``notify`` and ``open`` apart, because posting a request is not telling it something:
+    ``open`` is where the request comes to live (the conversation comes back with its message,
+    to be saved) and its failure is the caller's to act on (``NotDelivered``: the request is
+    closed at once, since nobody could approve it); ``notify`` returns nothing and never raises
+    (a notice that cannot be delivered is the adapter's to log: it never undoes a move). Which
+    conversations may hold a request is the platform's rule (``can_post_in``).
     """
 
-    def open(self, req: Request) -> str | None:
-        """Post the request with its buttons; its message ts. Raises ``NotDelivered``."""
+    def can_post_in(self, where: Conversation) -> bool:
+        """Whether a request may live in ``where``: one the approvers can see (never a
+        direct message with the bot)."""
+        ...
+
+    def open(self, req: Request) -> Conversation:
+        """Post the request with its buttons; where it now lives (its message included).
+        Raises ``NotDelivered``."""
         ...
 
     def notify(self, req: Request, notice: Notice) -> None:

@@ -35,7 +35,7 @@ from bot.records.remediation import BOT_ACTOR, OPEN_FOR_ACCOUNT, ApprovalOutcome
 from bot.remediation import keys
 from bot.remediation.chain import Anchor
 from bot.remediation.errors import AlreadyOpen, RequestNotFound
-from bot.remediation.models import LogEntry, Request, RiskException
+from bot.remediation.models import Conversation, LogEntry, Request, RiskException
 from bot.remediation.states import TRACKED_STATES, Kind, State, require
 from bot.remediation.terms import Terms, applied
 from bot.store.engine import database_errors
@@ -223,8 +223,8 @@ class RemediationStore:
                     requester=new.requester,
                     reason=new.reason,
                     ticket_url=new.ticket_url,
-                    channel=new.channel,
-                    thread_ts=new.thread_ts,
+                    channel=new.where.place,
+                    thread_ts=new.where.thread,
                     owner=new.owner,
                     exception_until=new.exception_until,
                     dry_run=new.dry_run,
@@ -374,13 +374,14 @@ class RemediationStore:
         except Unchanged:
             return ApprovalOutcome(False, False, self.get(request_id))
 
-    def set_message(self, request_id: int, message_ts: str, thread_ts: str) -> None:
-        """Remember where the request message (with its buttons) and its thread are."""
+    def set_place(self, request_id: int, where: Conversation) -> None:
+        """Remember where the request message (with its buttons) and its thread are, as the
+        notifier posted it (the conversation itself does not change)."""
         with self.writing() as conn:
             conn.execute(
                 update(R)
                 .where(R.c.id == request_id)
-                .values(message_ts=message_ts, thread_ts=thread_ts)
+                .values(message_ts=where.message, thread_ts=where.thread)
             )
 
     def take_over(self, request: Request, owner: str, until: datetime) -> bool:

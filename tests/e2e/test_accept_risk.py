@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.remediation.models import Request
+from bot.remediation.models import Conversation, Request
 from bot.remediation.states import Kind, State
 from bot.slack.action_ids import ActionId, CallbackId
 from bot.store.engine import create_store_engine
@@ -183,7 +183,7 @@ def test_accept_risk_from_the_finding_shows_the_account_apart_until_it_ends(
     ended = store.create(
         NewRequest(
             kind=Kind.EXCEPTION, account_id=account, requester=ALICE, reason="until just now",
-            channel=CHANNEL, expires_at=now, owner=OWNER,
+            where=Conversation(CHANNEL), expires_at=now, owner=OWNER,
             exception_until=now - timedelta(seconds=1), key_prints=approved.key_prints,
         ),
         now - timedelta(days=2),

@@ -15,6 +15,7 @@ import requests
 from bot.aws.auditor import AwsAuditor
 from bot.config import load_config
 from bot.remediation.keys import prints_of
+from bot.remediation.models import Conversation
 from bot.remediation.states import Kind, Mode
 from bot.store.remediation import NewRequest
 from bot.wiring import build_services
@@ -154,7 +155,7 @@ def test_digest_print_shows_what_the_bot_posts_accepted_risks_and_open_requests_
                 account_id=prod,
                 requester="U0ALICE001",
                 reason="vendor appliance, replaced in Q1",
-                channel=CHANNEL,
+                where=Conversation(CHANNEL),
                 expires_at=now + timedelta(hours=72),
                 owner="U0OWNER001",
                 exception_until=now + timedelta(days=30),
@@ -169,7 +170,7 @@ def test_digest_print_shows_what_the_bot_posts_accepted_risks_and_open_requests_
                 account_id=dev,
                 requester="U0ALICE001",
                 reason="unused key",
-                channel=CHANNEL,
+                where=Conversation(CHANNEL),
                 expires_at=now + timedelta(hours=72),
                 mode=Mode.TRACKED,
             ),

@@ -23,7 +23,7 @@ from bot.config import load_config
 from bot.remediation import keys
 from bot.remediation.events import FormContext
 from bot.remediation.keys import KeyPrint, prints_of
-from bot.remediation.models import LogEntry
+from bot.remediation.models import Conversation, LogEntry
 from bot.remediation.rights import ApproverSpec
 from bot.remediation.states import Kind, Mode, State
 from bot.services.audit import AuditFailed, AuditService
@@ -152,8 +152,7 @@ def approved(remediation: RemediationService, account: str) -> int:
             account_id=account,
             requester="U0ALICE001",
             reason="unused key",
-            channel=CHANNEL,
-            thread_ts="1700000000.000100",
+            where=Conversation(CHANNEL, "1700000000.000100"),
             expires_at=now + timedelta(hours=72),
             mode=Mode.ASSUME_ROOT,
             key_prints=prints_of(keys.keys),

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 
 import bot.store.remediation  # noqa: F401  (registers the tables)
 from bot.remediation.errors import AlreadyOpen
+from bot.remediation.models import Conversation
 from bot.remediation.states import Kind, Mode, State
 from bot.store import Store
 from bot.store.engine import create_store_engine
@@ -68,7 +69,7 @@ def new_request(store: RemediationStore, **changes: object) -> int:
         "account_id": f"1111111{next(ACCOUNTS):05d}",  # one open request per account
         "requester": "UREQ",
         "reason": "unused key",
-        "channel": "C1",
+        "where": Conversation("C1"),
         "expires_at": T0 + timedelta(hours=72),
         "mode": Mode.TRACKED,
     }

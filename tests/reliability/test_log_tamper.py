@@ -34,6 +34,7 @@ from sqlalchemy.exc import DBAPIError
 from bot.remediation import keys
 from bot.remediation.chain import GENESIS, LineContent, line_hash
 from bot.remediation.keys import KeyPrint
+from bot.remediation.models import Conversation
 from bot.remediation.states import Kind, State
 from bot.slack.action_ids import ActionId
 from bot.store import Store
@@ -409,7 +410,7 @@ def test_appends_from_many_connections_at_once_keep_one_chain(
                 account_id=f"{n:012d}",
                 requester="U0ALICE001",
                 reason="chain test",
-                channel="C0ROOTKEY1",
+                where=Conversation("C0ROOTKEY1"),
                 expires_at=now + timedelta(days=1),
             ),
             now,

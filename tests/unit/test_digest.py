@@ -21,6 +21,7 @@ import pytest
 from bot.audit.models import AuditResult, KeySlot, Status, Verdict
 from bot.remediation.chain import Anchor
 from bot.remediation.keys import KeyPrint
+from bot.remediation.models import Conversation
 from bot.services.digest import Digest, DigestService, digest_csv
 from bot.slack.blocks.common import MAX_BLOCKS, MAX_MESSAGE_TEXT, MAX_SECTION_TEXT, block_text
 from bot.slack.blocks.digest import digest_message
@@ -477,7 +478,7 @@ def test_the_remediation_store_feeds_accepted_risks_and_open_requests(store: Sto
             account_id="222222222222",
             requester="UREQ1",
             reason="vendor appliance, replaced in Q1",
-            channel="C1",
+            where=Conversation("C1"),
             expires_at=T0 + timedelta(hours=72),
             owner="UOWN2",
             exception_until=until,
@@ -492,7 +493,7 @@ def test_the_remediation_store_feeds_accepted_risks_and_open_requests(store: Sto
             account_id="111111111111",
             requester="UREQ1",
             reason="unused key",
-            channel="C1",
+            where=Conversation("C1"),
             expires_at=T0 + timedelta(hours=72),
             mode=Mode.TRACKED,
         ),

@@ -22,6 +22,7 @@ from bot.audit.models import AuditResult, Scope
 from bot.config import load_config
 from bot.errors import describe
 from bot.remediation.errors import NotAllowed, RemediationError, StaleState
+from bot.remediation.models import Conversation
 from bot.remediation.states import Kind, Mode
 from bot.slack.action_ids import ActionId
 from bot.slack.blocks.command import error_message
@@ -66,7 +67,7 @@ def bot(slack: SlackStandin, tmp_path: Path) -> Iterator[tuple[App, Services, in
             requester=ALICE,
             # A reason with markup: it must never turn into a mention or a link anywhere.
             reason="<!channel> <@U0MALLORY1> & co",
-            channel=CHANNEL,
+            where=Conversation(CHANNEL),
             expires_at=now + timedelta(hours=1),
             mode=Mode.TRACKED,
         ),

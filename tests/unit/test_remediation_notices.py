@@ -18,8 +18,9 @@ from slack_sdk import WebClient
 from bot.audit.models import AuditResult, KeySlot, Status, Verdict
 from bot.config import load_config
 from bot.remediation import notices
+from bot.remediation.errors import InvalidInput
 from bot.remediation.events import Deleted, FormContext, RequestForm
-from bot.remediation.models import Request
+from bot.remediation.models import Conversation, Request
 from bot.remediation.notices import (
     ApprovalCounted,
     Audience,
@@ -164,6 +165,29 @@ def test_a_risk_accepted_names_its_owner(client: Mock) -> None:
     assert "owner <@U0OWNER001>" in client.chat_postMessage.call_args.kwargs["text"]
 
 
+@pytest.mark.parametrize(
+    ("place", "allowed"), [("C0ROOTKEY1", True), ("G0PRIVATE1", True), ("D0BOTDM001", False)]
+)
+def test_requests_live_in_channels_never_in_a_direct_message(
+    client: Mock, place: str, allowed: bool
+) -> None:
+    assert slack_notifier(client).can_post_in(Conversation(place, THREAD)) is allowed
+
+
+def test_a_request_posted_on_its_own_heads_its_thread(client: Mock) -> None:
+    client.chat_postMessage.return_value = {"ok": True, "channel": CHANNEL, "ts": "1.5"}
+    where = slack_notifier(client).open(request(thread_ts=None, message_ts=None))
+    assert where == Conversation(CHANNEL, "1.5", "1.5")
+    assert client.chat_postMessage.call_args.kwargs["thread_ts"] is None
+
+
+def test_a_request_posted_in_the_findings_thread_stays_there(client: Mock) -> None:
+    client.chat_postMessage.return_value = {"ok": True, "channel": CHANNEL, "ts": "1.5"}
+    where = slack_notifier(client).open(request(message_ts=None))
+    assert where == Conversation(CHANNEL, THREAD, "1.5")
+    assert client.chat_postMessage.call_args.kwargs["thread_ts"] == THREAD
+
+
 def test_a_finding_settled_reads_the_finding_back(client: Mock) -> None:
     client.conversations_replies.return_value = {"ok": True, "messages": []}
     slack_notifier(client).notify(request(state=State.VERIFIED), FindingSettled())
@@ -221,7 +245,7 @@ def test_an_accepted_risk_is_told_approval_by_approval(
     remediation, told = service
     req = remediation.create(remediation.prepare(exception_form(), "U0ALICE001"))
     assert told.opened == [req.id]
-    assert remediation.store.get(req.id).message_ts == "1700000000.000001"
+    assert remediation.store.get(req.id).where == Conversation(CHANNEL, THREAD, "1700000000.000001")
 
     remediation.approve(req.id, "U0APPROVE1")
     assert told.notices(req.id) == [RequestChanged(None, T0), ApprovalCounted("U0APPROVE1", 1)]
@@ -260,3 +284,13 @@ def test_a_request_withdrawn_is_told_once(
             State.REQUESTED, "withdrawn by the requester; nothing will be changed", "U0ALICE001"
         )
     ]
+
+
+def test_a_request_is_refused_where_the_notifier_says_none_may_live(
+    service: tuple[RemediationService, RecordingNotifier],
+) -> None:
+    remediation, told = service
+    told.direct = (CHANNEL,)  # as a direct message with the bot would be
+    with pytest.raises(InvalidInput, match="not from a direct message"):
+        remediation.prepare(exception_form(), "U0ALICE001")
+    assert told.opened == [] and told.told == []

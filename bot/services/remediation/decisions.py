@@ -33,7 +33,7 @@ from bot.remediation.events import (
     RequestForm,
 )
 from bot.remediation.keys import KeyPrint, prints_of
-from bot.remediation.models import Request
+from bot.remediation.models import Conversation, Request
 from bot.remediation.notices import (
     ApprovalCounted,
     FindingSettled,
@@ -129,7 +129,7 @@ class Decisions:
                 raise InvalidInput(
                     "owner", "Pick the risk owner from the list: a Slack user (U... or W...)."
                 )
-        channel, thread = self.where_to_post(ctx.channel, ctx.thread_ts)
+        where = self.where_to_post(ctx.where)
         self.refuse_if_open(kind, ctx.account_id)
         prints = self.keys_to_record(kind, ctx.account_id)
         now = self.core.now()
@@ -139,8 +139,7 @@ class Decisions:
             account_name=self.names(ctx.account_id),
             requester=user,
             reason=reason,
-            channel=channel,
-            thread_ts=thread,
+            where=where,
             expires_at=now + timedelta(seconds=config.approval_ttl),
             ticket_url=ticket,
             owner=owner,
@@ -150,20 +149,21 @@ class Decisions:
             requester_name=self.core.name_of(user),
         )
 
-    def where_to_post(self, channel: str, thread_ts: str | None) -> tuple[str, str | None]:
+    def where_to_post(self, where: Conversation) -> Conversation:
         """Where a request is posted: in ``ROOTKEY_REQUEST_CHANNEL`` when set, else in the
-        finding's thread, which must be in a channel (never a direct message with the bot,
-        where no approver would see it while it blocks other requests for the account)."""
+        finding's thread, which must be where approvers can see it (never a direct message
+        with the bot, where no approver would see it while it blocks other requests for the
+        account: the notifier knows which conversations those are)."""
         if self.core.config.request_channel:
-            channel, thread_ts = self.core.config.request_channel, None
-        elif not channel.startswith(("C", "G")):
+            where = Conversation(self.core.config.request_channel)
+        elif not self.core.notifier.can_post_in(where):
             raise InvalidInput(
                 "reason",
                 "Requests are posted where the approvers see them: run the check in a channel "
                 "(with the bot invited) and ask from its result there, not from a direct message.",
             )
-        self.refuse_unless_an_approver_reads(channel)
-        return channel, thread_ts
+        self.refuse_unless_an_approver_reads(where.place)
+        return where
 
     def home_channel(self) -> str | None:
         """Where a request made from the Home tab (no channel of its own) is posted:
@@ -256,7 +256,7 @@ class Decisions:
             self.refuse_if_open(new.kind, new.account_id)
             raise InvalidInput("reason", str(exc)) from None  # closed again meanwhile
         try:
-            ts = core.notifier.open(req)
+            where = core.notifier.open(req)
         except NotDelivered as exc:
             log.error("request #%d: could not post it: %s", req.id, exc.error)
             # Nobody could approve it: close it at once, so that asking again is possible.
@@ -266,8 +266,7 @@ class Decisions:
             )  # fmt: skip
             core.notifier.notify(req, RequestNotPosted(exc.error))
             return closed or req
-        if ts:
-            core.store.set_message(req.id, ts, req.thread_ts or ts)
+        core.store.set_place(req.id, where)
         return core.store.get(req.id)
 
     # -- clicks ----------------------------------------------------------------------------------

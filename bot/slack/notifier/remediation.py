@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from functools import singledispatch
 from zoneinfo import ZoneInfo
 
-from bot.remediation.models import Request
+from bot.remediation.models import Conversation, Request
 from bot.remediation.notices import (
     ApprovalCounted,
     Audience,
@@ -69,7 +70,7 @@ class SlackRemediationNotifier:
     def say(self, req: Request, message: Message) -> None:
         """Post in the request's thread; a Slack failure is logged, never undoes a move."""
         try:
-            self.poster.post(req.channel, message, thread_ts=req.thread_ts or req.message_ts)
+            self.poster.post(req.channel, message, thread_ts=req.where.replies_under)
         except DeliveryError as exc:
             log.error("request #%d: could not post to its thread: %s", req.id, exc.error)
 
@@ -86,9 +87,16 @@ class SlackRemediationNotifier:
 
     # -- RemediationNotifier ---------------------------------------------------------------------
 
-    def open(self, req: Request) -> str | None:
+    def can_post_in(self, where: Conversation) -> bool:
+        """A public or private channel (C..., G...); never a direct message with the bot."""
+        return where.place.startswith(("C", "G"))
+
+    def open(self, req: Request) -> Conversation:
         # DeliveryError is the port's NotDelivered: the caller closes the request.
-        return self.poster.post(req.channel, self.request_message(req), thread_ts=req.thread_ts).ts
+        where = req.where
+        ts = self.poster.post(where.place, self.request_message(req), thread_ts=where.thread).ts
+        # Posted on its own (ROOTKEY_REQUEST_CHANNEL), the request heads its own thread.
+        return replace(where, thread=where.thread or ts, message=ts) if ts else where
 
     def notify(self, req: Request, notice: Notice) -> None:
         tell(notice, req, self)
