@@ -13,15 +13,24 @@ from tests.support.pg_cluster import PgCluster, PgClusterUnavailable
 from tests.support.signing import FINDING_MESSAGE
 
 
-@pytest.fixture
-def pg_cluster() -> Iterator[PgCluster]:
-    """A PostgreSQL cluster of this test alone (never the machine's shared server)."""
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgCluster]:
+    """One throw-away PostgreSQL cluster for the test run (never the machine's shared server):
+    ``initdb`` once, not once per test."""
     try:
         cluster = PgCluster()
     except PgClusterUnavailable as exc:
         pytest.skip(f"no throw-away PostgreSQL cluster: {exc}")
     with cluster:
         yield cluster
+
+
+@pytest.fixture
+def pg_cluster(pg_server: PgCluster) -> PgCluster:
+    """The run's cluster as new for this test (running, no database or role but its own), to
+    stop and restart at will."""
+    pg_server.reset()
+    return pg_server
 
 
 @pytest.fixture(scope="module")

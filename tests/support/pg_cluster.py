@@ -198,6 +198,31 @@ class PgCluster:
         except OSError:
             return False
 
+    def reset(self) -> None:
+        """Running, and as new: every database but the system ones and every role but
+        ``postgres`` dropped, ``database`` made again. One cluster serves a whole test run;
+        each test that asks for it starts from this."""
+        if not self.running():
+            self.start()
+        sql = (
+            "SELECT 'DROP DATABASE \"' || datname || '\" WITH (FORCE);' FROM pg_database "
+            "WHERE datname NOT IN ('postgres', 'template0', 'template1') "
+            "UNION ALL SELECT 'DROP ROLE \"' || rolname || '\";' FROM pg_roles "
+            "WHERE rolname <> 'postgres' AND rolname NOT LIKE 'pg\\_%'"
+        )
+        drops = self.command(
+            "psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", "postgres",
+            "-tAc", sql,
+        )  # fmt: skip
+        statements = [line for line in drops.splitlines() if line.strip()]
+        statements.sort(key=lambda line: not line.startswith("DROP DATABASE"))  # roles last
+        statements.append(f'CREATE DATABASE "{self.database}";')
+        for statement in statements:
+            self.command(
+                "psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qc", statement,
+            )  # fmt: skip
+
     def cleanup(self) -> None:
         try:
             self.stop("immediate")
