@@ -33,6 +33,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -43,6 +44,7 @@ from slack_sdk import WebClient  # noqa: E402
 
 from bench.figures import latency, machine  # noqa: E402
 from bot.aws.queue import EventQueue  # noqa: E402
+from bot.runtime import Runtime  # noqa: E402
 from bot.services.alerts import AlertPoller, AlertService  # noqa: E402
 from bot.slack.alerts import SlackAlerts  # noqa: E402
 from bot.slack.poster import Poster  # noqa: E402
@@ -107,15 +109,19 @@ def main() -> int:
             QueueName="rootkey-root-activity", Attributes={"VisibilityTimeout": "30"}
         )["QueueUrl"]
 
-        pollers = []
+        runtimes = []  # one per replica, as each bot process has its own
         for _ in range(args.replicas):
             client = WebClient(token="xoxb-bench", base_url=slack.base_url + "/")
             notifier = SlackAlerts(Poster(client), CHANNEL, ZoneInfo("UTC"))
             service = AlertService(AlertStore(store.engine), notifier)
             queue = EventQueue(queue_url, region="us-east-1", session_factory=aws.session)
-            pollers.append(AlertPoller(service, queue))
-        for poller in pollers:
-            poller.start()
+            runtime = Runtime()
+            poller = AlertPoller(service, queue)
+            runtime.manage(poller)
+            runtime.scheduler.repeat("events queue", poller.poll, pause=timedelta(seconds=5))
+            runtimes.append(runtime)
+        for runtime in runtimes:
+            runtime.start()
 
         made = events(args.events, rng)
         duplicates = rng.sample(made, k=max(1, args.events * 5 // 100))
@@ -149,8 +155,8 @@ def main() -> int:
         while depth():
             time.sleep(0.05)
         drained = time.time()
-        for poller in pollers:
-            threading.Thread(target=poller.shutdown, daemon=True).start()
+        for runtime in runtimes:  # a long poll in flight is left to end on its own
+            threading.Thread(target=runtime.stop, args=(False,), daemon=True).start()
 
         posts = [c for c in slack.calls("chat.postMessage") if not c.args.get("thread_ts")]
         deliveries: Counter[str] = Counter()

@@ -20,6 +20,7 @@ from bot.config import Config, ConfigError
 from bot.jobs import RequestGuard
 from bot.metrics import PrometheusMetrics
 from bot.services.audit import Auditor
+from bot.services.ports import Clock
 from bot.slack.poster import TRANSPORT_ERRORS, Poster, sdk_request_failures_muted
 from bot.store import Store
 from bot.wiring import AUDIT_WORKERS, Services, build_services, web_client
@@ -78,8 +79,10 @@ def build_app(
     poster: Poster | None = None,
     token_verification: bool = True,
     audit_workers: int = AUDIT_WORKERS,
+    clock: Clock | None = None,
 ) -> tuple[App, Services]:
-    """Slack first (``auth.test``), then the services, then the handlers on top."""
+    """Slack first (``auth.test``), then the services, then the handlers on top. ``clock``:
+    the time the services and the schedule go by (tests pass a ``ManualClock``)."""
     metrics = PrometheusMetrics()  # this app's own: its client's retries are counted too
     client = slack_client or web_client(config, metrics)
     app = bolt_app(config, client, token_verification)
@@ -92,6 +95,7 @@ def build_app(
         guard=guard,
         audit_workers=audit_workers,
         metrics=metrics,
+        clock=clock,
     )
     handlers.register(app, services)
     return app, services

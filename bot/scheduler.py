@@ -1,32 +1,28 @@
-"""The scheduled digest: APScheduler in the bot process, one post per slot across processes.
+"""The scheduled digest: jobs of the bot's one scheduler (``bot.runtime``), one post per slot
+across processes.
 
-Each process has its own ``BackgroundScheduler`` with the default in-memory job store (APScheduler
-3 must not share a job store between schedulers). What makes a digest happen once is the
-database: before posting, a process claims ``(slot time, channel)`` in the store; the insert is
-unique, so of several processes exactly one gets it. A claim is kept fresh by a heartbeat while
-the digest is built; a claim whose process died goes stale after ``CLAIM_LEASE`` and may be
-taken over.
+Each process schedules the digest's cron in its own runtime. What makes a digest happen once
+is the database: before posting, a process claims ``(slot time, channel)`` in the store; the
+insert is unique, so of several processes exactly one gets it. A claim is kept fresh by a
+heartbeat (a scheduler job while the digest is built); a claim whose process died goes stale
+after ``CLAIM_LEASE`` and may be taken over.
 
 At start-up the most recent slot is posted if it was missed (bot down) and is within
 ``ROOTKEY_DIGEST_GRACE``; otherwise a slot whose posting failed last time is retried once. Only
-one slot is ever caught up: a digest describes now, so one is enough.
+one slot is ever caught up: a digest describes now, so one is enough. Every time here is the
+runtime's clock, so a test moving a clock by hand sees the digest fire at once.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
-from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.date import DateTrigger
 
-from bot.audit.models import utcnow
 from bot.config import Config
 from bot.process import process_id
+from bot.runtime import Scheduler
 from bot.services.digest import DigestService, Published
 from bot.store import DigestSlot, Store
 
@@ -35,6 +31,7 @@ log = logging.getLogger(__name__)
 CLAIM_LEASE = timedelta(minutes=5)
 HEARTBEAT_EVERY = 30.0  # seconds
 LOOKBACKS = (timedelta(hours=2), timedelta(days=2), timedelta(days=32), timedelta(days=367))
+DIGEST_JOB = "digest"
 
 
 def previous_slot(trigger: CronTrigger, now: datetime) -> datetime | None:
@@ -54,84 +51,70 @@ def previous_slot(trigger: CronTrigger, now: datetime) -> datetime | None:
 
 
 class Heartbeat:
-    """Refreshes a slot claim in the background while a digest is being built and posted."""
+    """Refreshes a slot claim (a scheduler job every ``every`` seconds) while a digest is
+    being built and posted."""
 
-    def __init__(self, store: Store, slot: DigestSlot, owner: str, every: float) -> None:
+    def __init__(
+        self, scheduler: Scheduler, store: Store, slot: DigestSlot, owner: str, every: float
+    ) -> None:
+        self.scheduler = scheduler
         self.store = store
         self.slot = slot
         self.owner = owner
         self.every = every
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self.beat, name="rootkey-digest-claim", daemon=True)
+        self.name = f"digest claim {slot.slot_time.isoformat()}"
 
     def beat(self) -> None:
-        while not self.stopped.wait(self.every):
-            if not self.store.heartbeat_slot(self.slot.id, self.owner):
-                log.warning("digest slot %s: claim lost", self.slot.slot_time)
-                return
+        if not self.store.heartbeat_slot(self.slot.id, self.owner):
+            log.warning("digest slot %s: claim lost", self.slot.slot_time)
+            self.scheduler.remove(self.name)
 
     def __enter__(self) -> Heartbeat:
-        self.thread.start()
+        lane = self.scheduler.pool.lane("digest claims", workers=1)
+        self.scheduler.every(self.name, self.every, self.beat, lane=lane)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.stopped.set()
-        self.thread.join(timeout=5)
+        self.scheduler.remove(self.name)
 
 
 class DigestScheduler:
-    """Starts and stops with the bot (``Services.background``)."""
+    """The digest's jobs in the runtime's scheduler (``install``, at build time)."""
 
     def __init__(
         self,
         config: Config,
         store: Store,
         digest: DigestService,
+        scheduler: Scheduler,
         *,
         owner: str | None = None,
-        clock: Callable[[], datetime] = utcnow,
         lease: timedelta = CLAIM_LEASE,
         heartbeat: float = HEARTBEAT_EVERY,
     ) -> None:
         self.config = config
         self.store = store
         self.digest = digest
+        self.scheduler = scheduler
         self.channel = config.digest_channel
         self.grace = timedelta(seconds=config.digest_grace)
         self.owner = owner or process_id()
-        self.clock = clock
         self.lease = lease
         self.heartbeat = heartbeat
         self.trigger = CronTrigger.from_crontab(config.digest_cron, timezone=config.zone)
-        self.scheduler: BackgroundScheduler | None = None
+        self.lane = scheduler.pool.lane("digest", workers=1)  # the cron, catch-up and watches
 
-    # -- lifecycle ------------------------------------------------------------------------
+    def clock(self) -> datetime:
+        return self.scheduler.clock.now()
 
-    def start(self) -> None:
+    def install(self) -> bool:
+        """Schedule the cron and, at once, the catch-up (beside the listeners, never delaying
+        start-up); False (said once) when no digest channel is set."""
         if not self.channel:
             log.info("no scheduled digest: ROOTKEY_DIGEST_CHANNEL is not set")
-            return
-        scheduler = BackgroundScheduler(timezone=self.config.zone)
-        scheduler.add_job(
-            self.fire,
-            self.trigger,
-            id="rootkey-digest",
-            name="compliance digest",
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=max(1, int(self.grace.total_seconds())),
-        )
-        # The catch-up runs beside the listeners, never delaying start-up.
-        scheduler.add_job(
-            self.catch_up,
-            DateTrigger(run_date=self.clock()),
-            id="rootkey-digest-catch-up",
-            name="missed digest",
-            misfire_grace_time=None,
-        )
-        scheduler.add_listener(self.job_failed, EVENT_JOB_ERROR)
-        scheduler.start()
-        self.scheduler = scheduler
+            return False
+        self.scheduler.add(DIGEST_JOB, self.fire, self.trigger, lane=self.lane, grace=self.grace)
+        self.scheduler.once("digest catch-up", self.clock(), self.catch_up, lane=self.lane)
         log.info(
             "digest for %s on '%s' (%s); next at %s",
             self.channel,
@@ -139,19 +122,11 @@ class DigestScheduler:
             self.config.timezone,
             self.next_slot(),
         )
-
-    def shutdown(self) -> None:
-        if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
-            self.scheduler = None
+        return True
 
     def next_slot(self) -> datetime | None:
         slot: datetime | None = self.trigger.get_next_fire_time(None, self.clock())
         return slot
-
-    @staticmethod
-    def job_failed(event: JobExecutionEvent) -> None:
-        log.error("scheduled job %s failed: %s", event.job_id, event.exception)
 
     # -- jobs -----------------------------------------------------------------------------
 
@@ -191,7 +166,7 @@ class DigestScheduler:
             log.info("digest slot %s for %s: taken by another process", slot_time, self.channel)
             self.watch_claim(slot_time)
             return None
-        with Heartbeat(self.store, claim, self.owner, self.heartbeat):
+        with Heartbeat(self.scheduler, self.store, claim, self.owner, self.heartbeat):
             try:
                 published = self.digest.publish(
                     self.channel, trigger="schedule", slot_time=claim.slot_time
@@ -213,17 +188,14 @@ class DigestScheduler:
         """If another process holds the slot but has not posted it, look again once its claim
         could have gone stale: a process that died while posting leaves the slot to us."""
         held = self.store.get_slot(self.channel or "", slot_time)
-        if held is None or held.state != "claimed" or self.scheduler is None:
+        if held is None or held.state != "claimed":
             return
         when = held.claimed_at + self.lease + timedelta(seconds=1)
         if when - slot_time > self.grace:
             return
-        self.scheduler.add_job(
-            self.run_slot,
-            DateTrigger(run_date=when),
-            args=(slot_time,),
-            id=f"rootkey-digest-watch-{slot_time.isoformat()}",
-            name="digest claimed elsewhere",
-            replace_existing=True,
-            misfire_grace_time=None,
+        self.scheduler.once(
+            f"digest watch {slot_time.isoformat()}",
+            when,
+            lambda: self.run_slot(slot_time),
+            lane=self.lane,
         )

@@ -3,8 +3,10 @@ configuration. The bot (``bot.app.build_app`` adds Bolt and the handlers on top)
 command line's ``digest``, ``log`` and ``db`` all call it, so each sees the same digest, the
 same remediation store and the same rules.
 
-Nothing here talks to Slack or AWS: building is cheap and offline; the bot's ``start`` starts
-the background work (audit workers, the digest schedule, the remediation sweep).
+Nothing here talks to Slack or AWS: building is cheap and offline. All background work is in
+one ``bot.runtime.Runtime`` on one clock (``clock``, the system's unless a test passes its
+own): the bot's ``start`` starts it (audit workers, the digest schedule, the remediation sweep,
+the events queue's polling) and ``shutdown`` stops it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
+from datetime import timedelta
 
 from slack_sdk import WebClient
 
@@ -21,10 +23,11 @@ from bot.audit.render import to_csv
 from bot.aws.audit_pool import ProcessAuditor
 from bot.aws.root import RootAccess
 from bot.config import Config, ConfigError
-from bot.jobs import Jobs, RequestGuard, SharedGuard
+from bot.jobs import RequestGuard, SharedGuard
 from bot.metrics import PrometheusMetrics
 from bot.remediation.rights import ApproverSpec
 from bot.remediation.states import Mode
+from bot.runtime import Lane, Runtime
 from bot.scheduler import DigestScheduler
 from bot.services.accounts import AccountNames
 from bot.services.audit import Auditor, AuditService
@@ -33,7 +36,7 @@ from bot.services.digest import DigestService
 from bot.services.history import HistoryService
 from bot.services.home import HomeService, StoredAlerts
 from bot.services.org_state import CurrentState
-from bot.services.ports import NO_METRICS, KeyChangeSource, Metrics
+from bot.services.ports import NO_METRICS, Clock, KeyChangeSource, Metrics
 from bot.services.remediation import RemediationService
 from bot.services.request_form import KeyUsage, RequestFormService
 from bot.services.status import StatusService
@@ -54,14 +57,7 @@ SLACK_TIMEOUT = 15  # seconds per Web API call
 AUDIT_WORKERS = 4
 FORM_CHECKERS = 4  # submitted forms checked at once; beyond, they wait their turn
 MAX_PENDING_AUDITS = 32
-
-
-class Background(Protocol):
-    """Something that runs beside the Slack listeners (the scheduler, for example)."""
-
-    def start(self) -> None: ...
-
-    def shutdown(self) -> None: ...
+REMEDIATION_WORKERS = 2  # the work after an approval or a click, two requests at once
 
 
 @dataclass
@@ -74,7 +70,7 @@ class Services:
     poster: Poster
     auditor: Auditor
     audit: AuditService
-    jobs: Jobs
+    jobs: Lane  # the audits' lane of the runtime's job pool
     guard: RequestGuard
     checks: CheckRunner
     digest: DigestService
@@ -87,16 +83,13 @@ class Services:
     replies: PrivateReplies  # private notes to one person (handlers.private)
     form_screen: SlackFormScreen  # modals (the rejection form; the request form's screen)
     metrics: PrometheusMetrics = field(default_factory=PrometheusMetrics)  # GET /metrics
-    background: list[Background] = field(default_factory=list)
+    runtime: Runtime = field(default_factory=Runtime)  # all background work, on one clock
 
     def start(self) -> None:
-        for item in self.background:
-            item.start()
+        self.runtime.start()
 
     def shutdown(self, wait: bool = True) -> None:
-        for item in reversed(self.background):
-            item.shutdown()
-        self.jobs.shutdown(wait=wait)
+        self.runtime.stop(wait=wait)
         close = getattr(self.auditor, "close", None)
         if callable(close):
             close()
@@ -142,22 +135,24 @@ def root_alerts(
     store: Store,
     poster: Poster,
     remediation: RemediationService,
+    runtime: Runtime,
     metrics: Metrics = NO_METRICS,
-) -> list[Background]:
-    """The events queue's poller, when ``ROOTKEY_EVENTS_QUEUE_URL`` and a channel are set."""
+) -> None:
+    """The events queue's polling in ``runtime``, when ``ROOTKEY_EVENTS_QUEUE_URL`` and a
+    channel are set."""
     if not config.events_queue_url:
         log.info("root-activity alerts are off: ROOTKEY_EVENTS_QUEUE_URL is not set")
-        return []
+        return
     channel = config.alert_channel
     if channel is None:
         log.warning(
             "root-activity alerts are off: ROOTKEY_EVENTS_QUEUE_URL is set but neither "
             "ROOTKEY_ALERT_CHANNEL nor ROOTKEY_DIGEST_CHANNEL names a channel"
         )
-        return []
+        return
     from bot.aws.queue import EventQueue
     from bot.services.alert_followup import DeletionFollowUp
-    from bot.services.alerts import AlertPoller, AlertService
+    from bot.services.alerts import ERROR_PAUSE, AlertPoller, AlertService
     from bot.slack.alerts import SlackAlerts
     from bot.store.alerts import AlertStore
 
@@ -166,17 +161,20 @@ def root_alerts(
         return state.account_name if state else None
 
     notifier = SlackAlerts(poster, channel, config.zone)
-    follow_up = DeletionFollowUp(remediation.store, remediation.recheck)
+    follow_up = DeletionFollowUp(remediation.store, remediation.recheck, runtime.scheduler)
     service = AlertService(
         AlertStore(store.engine),
         notifier,
         account_name=account_name,
         on_key_deleted=follow_up,
         metrics=metrics,
+        now=runtime.clock.now,
     )
     queue = EventQueue(config.events_queue_url, region=config.aws_region)
     log.info("root-activity alerts: posted in %s", channel)
-    return [AlertPoller(service, queue), follow_up]
+    poller = AlertPoller(service, queue)
+    runtime.manage(poller)
+    runtime.scheduler.repeat("events queue", poller.poll, pause=timedelta(seconds=ERROR_PAUSE))
 
 
 def alert_key_changes(config: Config, store: Store) -> KeyChangeSource | None:
@@ -200,19 +198,22 @@ def build_services(
     audit_workers: int = AUDIT_WORKERS,
     key_usage: KeyUsage | None = None,
     metrics: PrometheusMetrics | None = None,
+    clock: Clock | None = None,
 ) -> Services:
     """Build every use case with its adapters. Tests pass their own auditor, store or Slack
     client; production passes only the ``Config``. Without ``auditor``, audits run in worker
-    processes (started with the bot), so they never hold up Slack's acks and clicks."""
+    processes (started with the bot), so they never hold up Slack's acks and clicks. ``clock``
+    is the time every use case and the schedule go by (tests move a ``ManualClock``)."""
     metrics = metrics or PrometheusMetrics()
     client = slack_client or web_client(config, metrics)
     poster = poster or Poster(client, metrics=metrics)
     store = store or open_store(config)
-    background: list[Background] = []
+    runtime = Runtime(clock)
+    now = runtime.clock.now
     default_aws = auditor is None  # AWS as configured (tests that bring an auditor bring theirs)
     if auditor is None:
         process_auditor = ProcessAuditor(config)
-        background.append(process_auditor)  # workers started with the bot
+        runtime.manage(process_auditor)  # workers started with the bot
         auditor = process_auditor
     if config.securityhub:
         # every audit (checks, rechecks, digests) is also sent to Security Hub
@@ -236,8 +237,9 @@ def build_services(
         key_changes=key_changes,
         scope=Scope(kind=config.scope),
         zone=config.zone,
+        clock=now,
     )
-    background.append(DigestScheduler(config, store, digest))
+    DigestScheduler(config, store, digest, runtime.scheduler).install()
 
     directory = SlackDirectory(client)
     remediation = RemediationService(
@@ -248,7 +250,7 @@ def build_services(
             approvers=ApproverSpec.parse(config.approvers),
             required_approvals=config.required_approvals,
             zone=config.zone,
-            current=CurrentState(store, remediation_store, key_changes=key_changes).read,
+            current=CurrentState(store, remediation_store, key_changes=key_changes, clock=now).read,
         ),
         directory,
         audit,
@@ -259,10 +261,13 @@ def build_services(
         people=directory.name,
         latest=store.latest_state,
         key_changes=key_changes,
+        jobs=runtime.lane("remediation", workers=REMEDIATION_WORKERS),
+        now=now,
     )
-    background.extend([remediation, remediation.scheduled()])
+    runtime.on_start(remediation.start)  # resumes the work the last stop interrupted
+    runtime.scheduler.every("remediation sweep", remediation.sweep_interval, remediation.sweep)
 
-    background.extend(root_alerts(config, store, poster, remediation, metrics))
+    root_alerts(config, store, poster, remediation, runtime, metrics)
     if key_usage is None and default_aws:
         # What used a root key (CloudTrail LookupEvents through the audit role), for the form.
         from bot.aws.cloudtrail import KeyUsageReader
@@ -275,7 +280,7 @@ def build_services(
             latest=lambda account: getattr(store.latest_state(account), "keys", ()),
         )
 
-    jobs = Jobs(workers=audit_workers, max_pending=MAX_PENDING_AUDITS)
+    jobs = runtime.lane("audits", workers=audit_workers, max_pending=MAX_PENDING_AUDITS)
     checks = CheckRunner(
         audit,
         SlackCheckNotifier(poster, csv=to_csv),
@@ -287,7 +292,7 @@ def build_services(
     from bot.store.alerts import AlertStore
 
     # Read at each scrape of /metrics, from the one read model and the remediation store.
-    state = CurrentState(store, remediation_store, key_changes=key_changes)
+    state = CurrentState(store, remediation_store, key_changes=key_changes, clock=now)
     metrics.watch(
         accounts=lambda: state.read().counts, open_requests=remediation_store.open_requests
     )
@@ -325,6 +330,7 @@ def build_services(
             alerts=StoredAlerts(AlertStore(store.engine)) if config.events_queue_url else None,
             key_changes=key_changes,
             screen=SlackHomeScreen(client),
+            clock=now,
         ),
         history=HistoryService(store, remediation_store, names),
         status=StatusService(remediation, state),
@@ -332,5 +338,5 @@ def build_services(
         replies=PrivateReplies(poster),
         form_screen=form_screen,
         metrics=metrics,
-        background=background,
+        runtime=runtime,
     )

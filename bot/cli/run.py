@@ -93,7 +93,13 @@ def serve(
         socket_handler = SocketModeHandler(app, config.slack_app_token)
 
     def health() -> dict[str, Any]:
-        status: dict[str, Any] = {"ok": True, "mode": mode, "pending_audits": services.jobs.pending}
+        status: dict[str, Any] = {
+            "ok": True,
+            "mode": mode,
+            "pending_audits": services.jobs.pending,
+            # all background work: audits, a click's work, a digest or sweep running
+            "pending_jobs": services.runtime.pending,
+        }
         if socket_handler is not None:
             status["slack_connected"] = bool(socket_handler.client.is_connected())
         return status

@@ -12,6 +12,7 @@ form's checks). ``bot.wiring`` builds one ``Runtime``; ``Services.start`` and
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -40,7 +41,7 @@ class Runtime:
         self.clock: Clock = clock or SystemClock()
         self.pool = JobPool(max_threads)
         self.scheduler = Scheduler(self.clock, self.pool)
-        self.at_start: list[tuple[str, Lane, Callable[[], object]]] = []
+        self.at_start: list[Callable[[], object]] = []
         self.others: list[Startable] = []
         self.started = False
 
@@ -48,12 +49,12 @@ class Runtime:
         return self.pool.lane(name, workers, max_pending)
 
     def manage(self, item: Startable) -> None:
-        """Start ``item`` first and stop it last, with the rest."""
+        """Start ``item`` before the scheduler; stop it after the scheduler, before the pool."""
         self.others.append(item)
 
-    def on_start(self, name: str, lane: Lane, fn: Callable[[], object]) -> None:
-        """Run ``fn`` once in ``lane`` when the runtime starts (work left by the last stop)."""
-        self.at_start.append((name, lane, fn))
+    def on_start(self, fn: Callable[[], object]) -> None:
+        """Call ``fn`` once the scheduler runs (to queue work the last stop left)."""
+        self.at_start.append(fn)
 
     @property
     def pending(self) -> int:
@@ -61,7 +62,20 @@ class Runtime:
         return self.pool.pending
 
     def wait_idle(self, timeout: float) -> bool:
+        """True once no counted job is pending; False after ``timeout`` seconds."""
         return self.pool.wait_idle(timeout)
+
+    def settle(self, timeout: float = 30.0) -> bool:
+        """True once every job due by the clock's time now has been started and has ended
+        (and the jobs they scheduled, if due); False after ``timeout`` seconds. What a test
+        waits for after moving a ``ManualClock``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if not self.scheduler.caught_up(left) or not self.pool.wait_idle(left):
+                return False
+            if self.scheduler.caught_up(0) and self.pool.pending == 0:
+                return True
 
     def start(self) -> None:
         if self.started:
@@ -70,13 +84,13 @@ class Runtime:
         for item in self.others:
             item.start()
         self.scheduler.start()
-        for name, lane, fn in self.at_start:
-            lane.submit(name, fn)
+        for fn in self.at_start:
+            fn()
 
     def stop(self, wait: bool = True, timeout: float = STOP_TIMEOUT) -> None:
-        """Stop the scheduler, then the pool (``wait``: let queued jobs run and join the
-        threads; else drop them), then what ``manage`` added."""
+        """Stop the scheduler, then what ``manage`` added (last added first), then the pool
+        (``wait``: let queued jobs run and join its threads; else drop them)."""
         self.scheduler.stop()
-        self.pool.stop(wait=wait, timeout=timeout)
         for item in reversed(self.others):
             item.shutdown()
+        self.pool.stop(wait=wait, timeout=timeout)

@@ -28,13 +28,18 @@ Job = Callable[[], object]
 
 class Lane:
     """One kind of work in the pool: at most ``workers`` running, ``max_pending`` counted
-    (queued or running; None: no bound). The ``JobQueue`` port of the use cases."""
+    (queued or running; None: no bound). The ``JobQueue`` port of the use cases. A lane not
+    ``counted`` (a loop that never ends, such as the events queue's long poll) is left out of
+    the pool's ``pending`` and ``wait_idle``."""
 
-    def __init__(self, pool: JobPool, name: str, workers: int, max_pending: int | None) -> None:
+    def __init__(
+        self, pool: JobPool, name: str, workers: int, max_pending: int | None, counted: bool
+    ) -> None:
         self.pool = pool
         self.name = name
         self.workers = workers
         self.max_pending = max_pending
+        self.counted = counted
         self.pending = 0  # reserved, queued or running
         self.running = 0
         self.queued: deque[tuple[str, Job]] = deque()
@@ -98,7 +103,9 @@ class JobPool:
         self.waiting_threads = 0
         self.stopping = False
 
-    def lane(self, name: str, workers: int, max_pending: int | None = None) -> Lane:
+    def lane(
+        self, name: str, workers: int, max_pending: int | None = None, *, counted: bool = True
+    ) -> Lane:
         """The lane ``name`` (made on first use with these limits)."""
         with self.lock:
             if name in self.lanes:
@@ -106,18 +113,18 @@ class JobPool:
             total = sum(lane.workers for lane in self.lanes.values()) + workers
             if total > self.max_threads:
                 raise ValueError(f"lane {name}: {total} workers would pass {self.max_threads}")
-            lane = Lane(self, name, workers, max_pending)
+            lane = Lane(self, name, workers, max_pending, counted)
             self.lanes[name] = lane
             return lane
 
     @property
     def pending(self) -> int:
+        """Jobs of the counted lanes reserved, queued or running."""
         with self.lock:
-            return sum(lane.pending for lane in self.lanes.values())
+            return sum(lane.pending for lane in self.counted())
 
-    def pending_by_lane(self) -> dict[str, int]:
-        with self.lock:
-            return {name: lane.pending for name, lane in self.lanes.items() if lane.pending}
+    def counted(self) -> list[Lane]:
+        return [lane for lane in self.lanes.values() if lane.counted]
 
     # -- running ---------------------------------------------------------------------------------
 
@@ -161,10 +168,11 @@ class JobPool:
                     self.idle.notify_all()
 
     def wait_idle(self, timeout: float, lanes: tuple[Lane, ...] | None = None) -> bool:
-        """True once no job of ``lanes`` (all, when None) is pending; False after ``timeout``."""
+        """True once no job of ``lanes`` (the counted ones, when None) is pending; False after
+        ``timeout``."""
         deadline = time.monotonic() + timeout
         with self.lock:
-            while sum(lane.pending for lane in lanes or self.lanes.values()):
+            while sum(lane.pending for lane in lanes or self.counted()):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False

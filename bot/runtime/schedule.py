@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -59,6 +60,8 @@ class Scheduler:
         self.wake = threading.Event()  # set to make the loop look again (a job, the clock)
         self.stopping = False
         self.thread: threading.Thread | None = None
+        self.looked: datetime | None = None  # the clock's time the loop last started jobs at
+        self.looking = threading.Condition()
 
     # -- adding and removing jobs ------------------------------------------------------------------
 
@@ -82,8 +85,10 @@ class Scheduler:
         return self.add(name, fn, trigger, lane=lane)
 
     def once(self, name: str, when: datetime, fn: Job, *, lane: Lane | None = None) -> Scheduled:
-        """Run ``fn`` once at ``when`` (at once if that has passed), however late."""
-        return self.add(name, fn, DateTrigger(run_date=when, timezone=UTC), lane=lane)
+        """Run ``fn`` once at ``when`` (at once if that has passed), however late; in ``lane``,
+        else in the lane all one-off jobs share."""
+        trigger = DateTrigger(run_date=when, timezone=UTC)
+        return self.add(name, fn, trigger, lane=lane or self.pool.lane("later", workers=1))
 
     def later(self, name: str, delay: timedelta, fn: Job) -> None:
         """Run ``fn`` once, ``delay`` from now by the clock (the use cases' ``Timers`` port)."""
@@ -92,9 +97,11 @@ class Scheduler:
     def repeat(
         self, name: str, fn: Job, *, pause: timedelta, lane: Lane | None = None
     ) -> Scheduled:
-        """Run ``fn`` now and again as soon as each run ends; ``pause`` after a run that
-        raised (a loop such as the events queue's long poll)."""
-        job = Scheduled(name, fn, None, lane or self.lane(name), self.clock.now(), pause=pause)
+        """Run ``fn`` now and again as soon as each run ends, or after the ``timedelta`` it
+        returns; ``pause`` after a run that raised (a loop such as the events queue's long
+        poll: its lane is not counted as pending work)."""
+        lane = lane or self.pool.lane(f"scheduled {name}", workers=1, counted=False)
+        job = Scheduled(name, fn, None, lane, self.clock.now(), pause=pause)
         return self.put(job)
 
     def remove(self, name: str) -> None:
@@ -111,6 +118,8 @@ class Scheduler:
     def put(self, job: Scheduled) -> Scheduled:
         with self.lock:
             self.jobs[job.name] = job
+        with self.looking:
+            self.looked = None  # the loop has a new job to look at
         self.wake.set()
         return job
 
@@ -137,17 +146,32 @@ class Scheduler:
     def loop(self) -> None:
         while not self.stopping:
             self.wake.clear()  # before looking: a job added or a clock moved meanwhile wakes us
-            self.run_due()
+            now = self.clock.now()
+            self.run_due(now)
+            with self.looking:
+                self.looked = now
+                self.looking.notify_all()
             self.clock.sleep_until(self.next_due(), self.wake)
+
+    def caught_up(self, timeout: float) -> bool:
+        """True once the loop has started every job due by the clock's time now (at once when
+        it is not running); False after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        with self.looking:
+            while self.thread is not None and self.looked != self.clock.now():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.looking.wait(min(left, 0.5))
+        return True
 
     def next_due(self) -> datetime | None:
         with self.lock:
             times = [j.next_run for j in self.jobs.values() if j.next_run and not j.active]
         return min(times, default=None)
 
-    def run_due(self) -> None:
-        """Start every job due by the clock's time now."""
-        now = self.clock.now()
+    def run_due(self, now: datetime) -> None:
+        """Start every job due by ``now``."""
         with self.lock:
             due = [j for j in self.jobs.values() if j.next_run and j.next_run <= now]
         for job in due:
@@ -187,16 +211,16 @@ class Scheduler:
         return following
 
     def run(self, job: Scheduled) -> None:
-        failed = False
+        wait: object = job.pause
         try:
-            job.fn()
+            wait = job.fn()
         except Exception:  # logged; the job runs again at its next time
-            failed = True
             log.exception("scheduled job %s failed", job.name)
         finally:
             with self.lock:
                 job.active = False
                 job.runs += 1
                 if job.trigger is None and self.jobs.get(job.name) is job:
-                    job.next_run = self.clock.now() + (job.pause if failed else timedelta(0))
+                    after = wait if isinstance(wait, timedelta) else timedelta(0)
+                    job.next_run = self.clock.now() + after
             self.wake.set()

@@ -4,15 +4,16 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from functools import partial
 from typing import Protocol
 
 from bot.events.models import RootActivity
 from bot.remediation.models import Request
 from bot.remediation.states import TRACKED_STATES, Kind, State
 from bot.services.alert_ports import Placed
+from bot.services.ports import Timers
 
 log = logging.getLogger(__name__)
 
@@ -30,20 +31,22 @@ class DeletionFollowUp:
     the deletion's note goes in too (unless it is one of the key's alerts, ``noted``), returned
     for the alerts outbox to post with the note (recorded with it, retried until Slack takes
     it); and, for a tracked request, a re-audit (``recheck``) that moves it on, to verified
-    when no key is left. The re-audit runs on a worker of its own, ``delay`` seconds later
-    (IAM's summary may lag a few seconds), so the queue is never held up by an audit."""
+    when no key is left. The re-audit is a job of the bot's scheduler (``timers``), ``delay``
+    later by its clock (IAM's summary may lag a few seconds), so the queue is never held up by
+    an audit."""
 
     def __init__(
         self,
         requests: OpenRequests,
         recheck: Callable[[Request], object],
+        timers: Timers,
         *,
-        delay: float = 5.0,
+        delay: timedelta = timedelta(seconds=5),
     ) -> None:
         self.requests = requests
         self.recheck = recheck
+        self.timers = timers
         self.delay = delay
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rootkey-deleted")
 
     def __call__(self, activity: RootActivity, noted: Sequence[Placed]) -> list[Placed]:
         found = [
@@ -57,18 +60,11 @@ class DeletionFollowUp:
             if thread and Placed(req.channel, thread) not in noted:
                 threads.append(Placed(req.channel, thread))
             if req.state in TRACKED_STATES:
-                self.pool.submit(self.later, req)
+                self.timers.later(f"re-audit #{req.id}", self.delay, partial(self.later, req))
         return threads
 
     def later(self, req: Request) -> None:
-        time.sleep(self.delay)
         try:
             self.recheck(req)
-        except Exception:  # a worker thread: the sweep's next recheck tries again
+        except Exception:  # a background job: the sweep's next recheck tries again
             log.exception("events: re-audit of request #%d after a root deletion failed", req.id)
-
-    def start(self) -> None:
-        """Started with the bot (its worker starts with the first deletion)."""
-
-    def shutdown(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)

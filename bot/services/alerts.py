@@ -414,7 +414,10 @@ class AlertService:
 
 
 class AlertPoller:
-    """The background loop: long-poll the queue, handle each batch, until shut down."""
+    """One turn of the events queue's loop (``poll``): a long poll, its batch, and the posts
+    Slack refused before. The bot's scheduler (``bot.runtime``) runs it again as soon as it
+    ends, until the bot stops (``shutdown``: a batch received while stopping is left on the
+    queue for the next start)."""
 
     def __init__(
         self, service: AlertService, queue: Queue, *, error_pause: float = ERROR_PAUSE
@@ -423,31 +426,27 @@ class AlertPoller:
         self.queue = queue
         self.error_pause = error_pause
         self.stopping = threading.Event()
-        self.thread: threading.Thread | None = None
 
     def start(self) -> None:
-        if self.thread is not None:
-            return
-        self.thread = threading.Thread(target=self.run, name="rootkey-events", daemon=True)
-        self.thread.start()
+        log.info("root-activity alerts: polling the events queue")
 
     def shutdown(self) -> None:
         self.stopping.set()
-        if self.thread is not None:
-            self.thread.join(timeout=2.0)  # a long poll in flight is left to end on its own
-
-    def run(self) -> None:
-        log.info("root-activity alerts: polling the events queue")
-        while not self.stopping.is_set():
-            try:
-                messages = self.queue.receive()
-                if messages and not self.stopping.is_set():
-                    self.service.handle_batch(self.queue, messages)
-                self.service.post_unposted()  # windows Slack refused, once it takes posts
-            except Exception:  # the loop outlives any one failure; the next poll retries
-                log.exception("root-activity alerts: polling failed; retrying")
-                self.stopping.wait(self.error_pause)
         log.info("root-activity alerts: stopped")
+
+    def poll(self) -> timedelta | None:
+        """One turn; after a failure (logged), how long to wait before the next."""
+        if self.stopping.is_set():
+            return None
+        try:
+            messages = self.queue.receive()
+            if messages and not self.stopping.is_set():
+                self.service.handle_batch(self.queue, messages)
+            self.service.post_unposted()  # windows Slack refused, once it takes posts
+        except Exception:  # the loop outlives any one failure; the next poll retries
+            log.exception("root-activity alerts: polling failed; retrying")
+            return timedelta(seconds=self.error_pause)
+        return None
 
     def poll_once(self) -> int:
         """One receive and its batch (tests and benchmarks); the number received."""

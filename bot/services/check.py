@@ -2,7 +2,7 @@
 tell the result to everyone who asked.
 
 The handler only acks and calls ``CheckRunner.start``; the audit happens in a worker of
-``Jobs`` and its result (or why there is none) goes to the notifier (``CheckNotifier``: in
+``JobQueue`` and its result (or why there is none) goes to the notifier (``CheckNotifier``: in
 Slack, the message and the CSV report). The worker first claims the Slack request (``guard``):
 a repeat that reached another replica was acknowledged there, but it never starts a second
 audit and posts nothing.
@@ -23,12 +23,18 @@ import threading
 from collections.abc import Callable, Sequence
 
 from bot.audit.models import Scope
-from bot.jobs import Jobs, RequestGuard
+from bot.jobs import RequestGuard
 from bot.records.errors import StoreError
 from bot.remediation.keys import NO_CHANGES, KeyChanges
 from bot.remediation.models import RiskException
 from bot.services.audit import AuditService
-from bot.services.ports import CheckNotifier, CheckRequest, CheckResult, KeyChangeSource
+from bot.services.ports import (
+    CheckNotifier,
+    CheckRequest,
+    CheckResult,
+    JobQueue,
+    KeyChangeSource,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +53,7 @@ class CheckRunner:
         self,
         audit: AuditService,
         notifier: CheckNotifier,
-        jobs: Jobs,
+        jobs: JobQueue,
         exceptions: ExceptionSource | None = None,
         guard: RequestGuard | None = None,
         key_changes: KeyChangeSource | None = None,

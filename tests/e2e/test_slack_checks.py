@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from bot.app import build_app
 from bot.audit.models import AuditResult, KeySlot, Scope, Status, Verdict
 from bot.config import load_config
-from bot.jobs import Jobs
+from bot.runtime import JobPool
 from bot.services.audit import AuditService
 from bot.services.check import CheckRequest, CheckRunner
 from bot.slack.notifier import SlackCheckNotifier
@@ -61,13 +61,13 @@ def test_a_result_the_store_could_not_save_is_still_shown_and_says_so(
 ) -> None:
     store = DownStore()
     client = WebClient(token=TOKEN, base_url=slack.base_url, retry_handlers=[])
-    jobs = Jobs(workers=1)
+    jobs = JobPool().lane("audits", workers=1)
     runner = CheckRunner(
         AuditService(OneFinding(), store), SlackCheckNotifier(Poster(client)), jobs
     )
 
     runner.execute(CheckRequest(Scope("account"), "C1", "U0ALICE001", slack.response_url()))
-    jobs.shutdown()
+    jobs.pool.stop()
 
     [message] = slack.messages("C1")
     text = str(message.args["blocks"])
@@ -138,14 +138,14 @@ def test_a_report_that_cannot_be_attached_is_said_in_the_thread(slack: SlackStan
     from bot.audit.render import to_csv
 
     client = WebClient(token=TOKEN, base_url=slack.base_url, retry_handlers=[])
-    jobs = Jobs(workers=1)
+    jobs = JobPool().lane("audits", workers=1)
     runner = CheckRunner(
         AuditService(ManyFindings()), SlackCheckNotifier(Poster(client), csv=to_csv), jobs
     )
     slack.fail("files.completeUploadExternal", "invalid_arguments")
 
     runner.execute(CheckRequest(Scope("org"), "C1", "U0ALICE001", slack.response_url()))
-    jobs.shutdown()
+    jobs.pool.stop()
 
     result, reply = slack.messages("C1")
     assert reply.thread_ts == result.ts

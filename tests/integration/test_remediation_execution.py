@@ -26,6 +26,7 @@ from bot.remediation.keys import KeyPrint, prints_of
 from bot.remediation.models import Conversation, LogEntry
 from bot.remediation.rights import ApproverSpec
 from bot.remediation.states import Kind, Mode, State
+from bot.runtime import Runtime
 from bot.services.audit import AuditFailed, AuditService
 from bot.services.remediation import RemediationService
 from bot.services.remediation.core import verdict_of
@@ -115,6 +116,7 @@ def rig(
     auditor = AwsAuditor(config, session_factory=aws.session)
     audit = FlakyAudit(AuditService(auditor, store))
     rem_store = FlakyStore(store.engine)
+    runtime = Runtime()  # the bot's job pool: the work after a click runs in its lane
     remediation = RemediationService(
         config,
         rem_store,
@@ -128,10 +130,11 @@ def rig(
         audit,
         root_access=RootAccess(config.aws_region, session_factory=aws.session),
         latest=store.latest_state,
+        jobs=runtime.lane("remediation", workers=2),
         now=Clock(),
     )
     yield remediation, audit, rem_store, accounts
-    remediation.shutdown()
+    runtime.stop(wait=False)
     auditor.close()
     store.close()
     stand_in.reset()

@@ -17,6 +17,7 @@ from bot.remediation.errors import InvalidInput
 from bot.remediation.events import FormContext
 from bot.remediation.rights import ApproverSpec
 from bot.remediation.states import Kind, State
+from bot.runtime import Runtime
 from bot.services.audit import AuditService
 from bot.services.remediation import RemediationService
 from bot.slack.blocks.status import status_message
@@ -65,6 +66,7 @@ def service(
     client = WebClient(token="xoxb-test", base_url=slack.base_url)
     auditor = AwsAuditor(config, session_factory=aws.session)
     clock = Clock()
+    runtime = Runtime()  # the bot's job pool: the work after a click runs in its lane
     remediation = RemediationService(
         config,
         RemediationStore(store.engine),
@@ -77,11 +79,12 @@ def service(
         SlackDirectory(client),
         AuditService(auditor, store),
         latest=store.latest_state,
+        jobs=runtime.lane("remediation", workers=2),
         now=clock,
     )
     remediation.audit_one(account, "button")  # the audit the request form shows
     yield remediation, clock, account
-    remediation.shutdown()
+    runtime.stop(wait=False)
     auditor.close()
     store.close()
 

@@ -29,6 +29,7 @@ from bot.aws.queue import EventQueue
 from bot.remediation.keys import KeyPrint, coverage
 from bot.remediation.models import Request
 from bot.remediation.states import Kind, State
+from bot.runtime import Runtime
 from bot.services.alert_followup import DeletionFollowUp
 from bot.services.alerts import AlertPoller, AlertService, Placed
 from bot.slack.alerts import SlackAlerts
@@ -795,7 +796,7 @@ def test_a_deletion_note_for_an_open_request_slack_refused_is_posted_once_it_is_
         state_since=now,
         thread_ts=thread,
     )
-    follow_up = DeletionFollowUp(OneOpenRequest(req), lambda _: None)
+    follow_up = DeletionFollowUp(OneOpenRequest(req), lambda _: None, Runtime().scheduler)
     service.on_key_deleted = follow_up
     slack.fail("chat.postMessage", "account_inactive", times=10_000)
 
@@ -816,7 +817,6 @@ def test_a_deletion_note_for_an_open_request_slack_refused_is_posted_once_it_is_
     (note,) = notes()
     assert "deleted access key AKIA************MPLE" in note.args["text"]
     assert depth(aws, dead) == 0
-    follow_up.shutdown()
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -11,9 +11,9 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot.audit.models import AuditResult, KeySlot, Scope, Status, Verdict
-from bot.jobs import Jobs
 from bot.remediation.keys import KeyPrint
 from bot.remediation.models import RiskException
+from bot.runtime import JobPool
 from bot.services.audit import AuditService
 from bot.services.check import CheckRequest, CheckRunner
 from bot.slack.action_ids import ActionId
@@ -181,12 +181,12 @@ def run_check(exceptions: Callable[[], Sequence[RiskException]]) -> dict[str, An
     """The check use case against the Slack stand-in; the posted message's arguments."""
     with SlackStandin(bot_token="xoxb-test", earlier=[FINDING_MESSAGE]) as slack:
         client = WebClient(token="xoxb-test", base_url=slack.base_url, retry_handlers=[])
-        jobs = Jobs(workers=1)
+        jobs = JobPool().lane("audits", workers=1)
         runner = CheckRunner(
             AuditService(TwoKeys()), SlackCheckNotifier(Poster(client)), jobs, exceptions=exceptions
         )
         runner.execute(CheckRequest(Scope("org"), "C1", "U0ALICE001", slack.response_url()))
-        jobs.shutdown()
+        jobs.pool.stop()
         [message] = slack.messages("C1")
         return message.args
 

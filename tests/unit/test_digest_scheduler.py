@@ -1,6 +1,7 @@
 """The digest scheduler in process: slots, catch-up after downtime, failures retried at start,
 one post per slot between schedulers. AWS is moto's server, Slack the local stand-in, the store
-a SQLite file; only the clock is set by the test."""
+a SQLite file; only the clock is set by the test (a ``ManualClock``: the runtime's scheduler
+fires the digest as soon as the clock passes the slot)."""
 
 from __future__ import annotations
 
@@ -11,20 +12,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from slack_sdk import WebClient
 
 from bot.audit.models import Scope
 from bot.aws.auditor import AwsAuditor
 from bot.config import load_config
+from bot.runtime import Runtime
 from bot.scheduler import CLAIM_LEASE, DigestScheduler, previous_slot
 from bot.services.digest import DigestService
 from bot.slack.notifier import SlackDigestNotifier
 from bot.slack.poster import DeliveryError, Poster
 from bot.store import Store
 from simulator.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws
+from simulator.clock import ManualClock as Clock
 from simulator.slack import SlackStandin
+from tests.support.waiting import wait_until
 
 CHANNEL = "C0DIGEST01"
 DAY1 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
@@ -45,14 +48,6 @@ def test_previous_slot_is_the_last_fire_time_at_or_before_now() -> None:
     assert previous_slot(monthly, datetime(2026, 11, 30, tzinfo=UTC)) == datetime(
         2026, 11, 1, 6, tzinfo=UTC
     )
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -95,9 +90,13 @@ class Bot:
             scope=Scope("account"),
             clock=clock,
         )
-        self.scheduler = DigestScheduler(self.config, self.store, self.digest, clock=clock)
+        self.runtime = Runtime(clock)
+        self.scheduler = DigestScheduler(
+            self.config, self.store, self.digest, self.runtime.scheduler
+        )
 
     def close(self) -> None:
+        self.runtime.stop()
         self.auditor.close()
         self.store.close()
 
@@ -222,11 +221,12 @@ def test_without_a_channel_there_is_no_scheduler_and_it_is_said_once(
     make_bot, caplog: pytest.LogCaptureFixture
 ) -> None:
     bot = make_bot(Clock(DAY1))
-    quiet = DigestScheduler(replace(bot.config, digest_channel=None), bot.store, bot.digest)
+    quiet = DigestScheduler(
+        replace(bot.config, digest_channel=None), bot.store, bot.digest, bot.runtime.scheduler
+    )
     with caplog.at_level("INFO"):
-        quiet.start()
-        quiet.shutdown()
-    assert quiet.scheduler is None
+        assert not quiet.install()
+    assert bot.runtime.scheduler.jobs == {}
     said = [r.message for r in caplog.records if "ROOTKEY_DIGEST_CHANNEL" in r.message]
     assert said == ["no scheduled digest: ROOTKEY_DIGEST_CHANNEL is not set"]
 
@@ -240,22 +240,39 @@ def test_a_slot_left_claimed_by_a_dead_process_is_taken_over_once_the_claim_is_s
     bot = make_bot(clock)
     assert bot.store.claim_slot(CHANNEL, slot, "dead-process", now=clock()) is not None
     # restarted a minute later: the claim is still fresh, so the slot is watched, not posted
-    clock.now = slot + timedelta(minutes=1)
-    paused = BackgroundScheduler(timezone="UTC")
-    paused.start(paused=True)
-    bot.scheduler.scheduler = paused
-    try:
-        assert bot.scheduler.catch_up() is None
-        [watch] = [j for j in paused.get_jobs() if j.name == "digest claimed elsewhere"]
-        assert watch.trigger.run_date == slot + timedelta(seconds=30) + CLAIM_LEASE + timedelta(
-            seconds=1
-        )
-        assert len(digests(slack)) == 1
-        # when the watch fires, the dead claim has gone stale: this process posts the slot
-        clock.now = watch.trigger.run_date
-        assert bot.scheduler.run_slot(*watch.args) is not None
-    finally:
-        paused.shutdown(wait=False)
-        bot.scheduler.scheduler = None
-    assert len(digests(slack)) == 2
+    clock.set(slot + timedelta(minutes=1))
+    bot.scheduler.install()
+    bot.runtime.start()  # the catch-up runs at once and finds the slot held
+    watch = f"digest watch {slot.isoformat()}"
+    due = wait_until(lambda: bot.runtime.scheduler.next_run(watch), timeout=20, what="the watch")
+    assert due == slot + timedelta(seconds=30) + CLAIM_LEASE + timedelta(seconds=1)
+    assert bot.runtime.settle(20)
+    assert len(digests(slack)) == 1
+    # when the watch fires, the dead claim has gone stale: this process posts the slot
+    clock.set(due)
+    wait_until(lambda: len(digests(slack)) == 2, timeout=20, what="the slot taken over")
+    assert bot.runtime.wait_idle(20)
     assert bot.store.get_slot(CHANNEL, slot).state == "posted"
+
+
+def test_the_running_bot_posts_the_digest_once_when_its_clock_passes_the_slot(
+    make_bot, slack: SlackStandin, aws: SimulatedAws
+) -> None:
+    aws.set_root_keys(MANAGEMENT_ACCOUNT, [RootKeySpec(slot=1, active=True)])
+    clock = Clock(DAY1 - timedelta(minutes=2))
+    bot = make_bot(clock)
+    assert bot.scheduler.install()
+    bot.runtime.start()
+    assert bot.runtime.settle(20)  # the catch-up: a first start posts nothing
+    clock.advance(timedelta(minutes=1, seconds=59))  # 08:59:59
+    assert bot.runtime.settle(20)
+    assert digests(slack) == []
+
+    clock.advance(timedelta(seconds=2))  # 09:00:01
+    wait_until(lambda: digests(slack), timeout=20, what="the digest")
+    assert bot.runtime.settle(20)
+    clock.advance(timedelta(hours=1))
+    assert bot.runtime.settle(20)
+    assert len(digests(slack)) == 1  # once for the slot
+    assert [s.slot_time for s in bot.store.slots(CHANNEL)] == [DAY1]
+    assert bot.runtime.scheduler.next_run("digest") == DAY1 + timedelta(days=1)

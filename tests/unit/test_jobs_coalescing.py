@@ -13,7 +13,8 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.audit.models import AuditResult, KeySlot, Scope, Status, Verdict
-from bot.jobs import Jobs, MemoryGuard
+from bot.jobs import MemoryGuard
+from bot.runtime import JobPool, Lane
 from bot.services.audit import AuditService
 from bot.services.check import CheckRequest, CheckRunner
 from bot.slack.notifier import SlackCheckNotifier
@@ -66,9 +67,9 @@ def slack() -> Iterator[SlackStandin]:
 
 def runner_for(
     slack: SlackStandin, auditor: Held, guard: MemoryGuard | None = None, max_pending: int = 8
-) -> tuple[CheckRunner, Jobs]:
+) -> tuple[CheckRunner, Lane]:
     client = WebClient(token=TOKEN, base_url=slack.base_url, retry_handlers=[])
-    jobs = Jobs(workers=2, max_pending=max_pending)
+    jobs = JobPool().lane("audits", workers=2, max_pending=max_pending)
     return CheckRunner(
         AuditService(auditor), SlackCheckNotifier(Poster(client)), jobs, guard=guard
     ), jobs
@@ -107,7 +108,7 @@ def test_checks_of_one_scope_waiting_together_share_one_audit_posted_to_everyone
     assert auditor.started.acquire(timeout=10)  # the second audit, for the four
     auditor.release.release()
     assert jobs.wait_idle(20)
-    jobs.shutdown()
+    jobs.pool.stop()
 
     assert auditor.scopes == [org, org]  # two audits in all
     c1, c2 = results(slack, "C1"), results(slack, "C2")
@@ -138,7 +139,7 @@ def test_different_scopes_are_audited_apart_and_named_accounts_in_any_order_toge
     for _ in range(3):
         auditor.release.release()
     assert jobs.wait_idle(20)
-    jobs.shutdown()
+    jobs.pool.stop()
 
     assert auditor.scopes == [Scope("org"), two, again]
     assert len(results(slack, "C1")) == 3 and len(results(slack, "C2")) == 1
@@ -163,7 +164,7 @@ def test_a_request_another_replica_claimed_starts_no_audit_and_posts_nothing(
     assert auditor.started.acquire(timeout=10)
     auditor.release.release()
     assert jobs.wait_idle(20)
-    jobs.shutdown()
+    jobs.pool.stop()
 
     assert len(auditor.scopes) == 2
     assert results(slack, "C1") == []

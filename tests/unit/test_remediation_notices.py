@@ -42,6 +42,7 @@ from bot.remediation.notices import (
 from bot.remediation.progress import KeyProgress
 from bot.remediation.rights import ApproverSpec
 from bot.remediation.states import Kind, State
+from bot.runtime import JobPool
 from bot.services.remediation import RemediationService
 from bot.slack.notifier.remediation import SlackRemediationNotifier, tell
 from bot.slack.poster import Poster
@@ -224,12 +225,14 @@ def service(tmp_path: Path) -> Iterator[tuple[RemediationService, RecordingNotif
     store = Store.open(f"sqlite:///{tmp_path / 'rootkey.db'}")
     told = RecordingNotifier()
     last = SimpleNamespace(status=Status.NONCOMPLIANT, keys=verdict().keys)
+    jobs = JobPool().lane("remediation", workers=2)  # the work after a click
     remediation = RemediationService(
         config, RemediationStore(store.engine), told, Directory(), Audit(),
         latest=lambda _account: last, now=lambda: T0,  # type: ignore[arg-type, return-value]
+        jobs=jobs,
     )  # fmt: skip
     yield remediation, told
-    remediation.shutdown()
+    jobs.pool.stop()
     store.close()
 
 

@@ -49,14 +49,8 @@ class Runs:
 
 
 def settle(runtime: Runtime) -> None:
-    """Until the scheduler has looked at the clock's time and its jobs have ended."""
-    scheduler = runtime.scheduler
-    wait_until(
-        lambda: scheduler.next_due() is None or scheduler.next_due() > scheduler.clock.now(),
-        timeout=5,
-        what="due jobs started",
-    )
-    assert runtime.wait_idle(5)
+    """Until the scheduler has started every job due by the clock's time and they ended."""
+    assert runtime.settle(5)
 
 
 def test_a_cron_job_fires_once_when_the_clock_passes_its_slot_and_not_before(

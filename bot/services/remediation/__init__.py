@@ -28,17 +28,22 @@ from bot.remediation.events import FormContext, FormOutcome, RequestForm
 from bot.remediation.keys import risk_coverage
 from bot.remediation.models import Request, RiskException
 from bot.remediation.states import State
-from bot.services.ports import ApproverDirectory, KeyChangeSource, RemediationNotifier
+from bot.services.ports import (
+    ApproverDirectory,
+    JobQueue,
+    KeyChangeSource,
+    RemediationNotifier,
+)
 from bot.services.remediation.core import AuditPath, Core, utcnow
 from bot.services.remediation.decisions import Decisions
 from bot.services.remediation.execution import Execution
 from bot.services.remediation.owners import Owners
-from bot.services.remediation.sweep import RemediationSweep, Sweep
+from bot.services.remediation.sweep import Sweep
 from bot.store.remediation import RemediationStore
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AuditPath", "Owners", "RemediationService", "RemediationSweep"]
+__all__ = ["AuditPath", "Owners", "RemediationService"]
 
 
 class RemediationService:
@@ -58,8 +63,8 @@ class RemediationService:
         people: Callable[[str], str | None] | None = None,
         latest: Callable[[str], AccountState | None] | None = None,
         key_changes: KeyChangeSource | None = None,
+        jobs: JobQueue,
         now: Callable[[], datetime] = utcnow,
-        workers: int = 2,
     ) -> None:
         self.key_changes = key_changes  # root keys created/reactivated, where alerts are on
         self.core = Core(
@@ -70,8 +75,8 @@ class RemediationService:
             root_access=root_access,
             latest=latest,
             people=people,
+            jobs=jobs,
             now=now,
-            workers=workers,
         )
         owners = owners if owners is not None else Owners(config.owners_file)
         self.execution = Execution(self.core, owners)
@@ -102,12 +107,10 @@ class RemediationService:
             log.warning("ROOTKEY_APPROVERS is empty: remediation requests cannot be approved")
         self.core.background(self.execution.resume_interrupted, True)
 
-    def shutdown(self) -> None:
-        self.core.shutdown()
-
-    def scheduled(self) -> RemediationSweep:
-        """The sweep on its interval, to start and stop with the bot."""
-        return RemediationSweep(self.sweeper)
+    @property
+    def sweep_interval(self) -> float:
+        """How often the bot's scheduler should call ``sweep`` (seconds)."""
+        return self.sweeper.interval
 
     # -- the form and the clicks ------------------------------------------------------------------
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -39,7 +38,7 @@ from bot.remediation.notices import (
 from bot.remediation.progress import choose_mode
 from bot.remediation.states import Kind, Mode, State
 from bot.services.audit import AuditFailed
-from bot.services.ports import NotDelivered, RemediationNotifier
+from bot.services.ports import JobQueue, NotDelivered, RemediationNotifier
 from bot.store.remediation import RemediationStore
 
 log = logging.getLogger(__name__)
@@ -83,8 +82,8 @@ class Core:
         root_access: RootAccess | None = None,
         latest: Callable[[str], AccountState | None] | None = None,
         people: Callable[[str], str | None] | None = None,
+        jobs: JobQueue,
         now: Callable[[], datetime] = utcnow,
-        workers: int = 2,
     ) -> None:
         self.config = config
         self.store = store
@@ -96,23 +95,23 @@ class Core:
         self.now = now
         self.spec = rights.ApproverSpec.parse(config.approvers)
         self.me = process_id()
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rootkey-remedy")
+        self.jobs = jobs  # the work after a click's ack (a lane of the bot's job pool)
         self.active_lock = threading.Lock()
         self.active: set[int] = set()  # requests this process is executing or resuming now
         self.last_problem: dict[int, str] = {}  # the last failure told per request
 
-    def shutdown(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
-
     def background(self, fn: Callable[..., object], *args: object) -> None:
         """Run after the click's ack; a failure is logged with its traceback (a bug)."""
+        name = getattr(fn, "__name__", "work")
 
-        def report(future: Future[object]) -> None:
-            exc = future.exception() if not future.cancelled() else None
-            if exc is not None:
-                log.error("remediation work %s failed", fn.__name__, exc_info=exc)
+        def run() -> None:
+            try:
+                fn(*args)
+            except Exception:
+                log.exception("remediation work %s failed", name)
 
-        self.pool.submit(fn, *args).add_done_callback(report)
+        if not self.jobs.submit(f"remediation {name}", run):
+            log.warning("remediation work %s not started: stopping", name)
 
     @contextmanager
     def running(self, request_id: int) -> Iterator[bool]:

@@ -1,15 +1,11 @@
 """The periodic sweep: expiry, exception ends, tracked rechecks, reminders and stalled
-executions, each request on its own (``Core.guard``); ``RemediationSweep`` runs it on an
-APScheduler interval that starts and stops with the bot."""
+executions, each request on its own (``Core.guard``); the bot's scheduler (``bot.runtime``)
+runs it every ``interval`` seconds by its clock."""
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, timedelta
-
-from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.interval import IntervalTrigger
+from datetime import timedelta
 
 from bot.records.remediation import BOT_ACTOR
 from bot.remediation.models import Request
@@ -68,34 +64,3 @@ class Sweep:
             core.notifier.notify(req, Reminder(Audience.ASSIGNEE, waited))
         if waited >= 2 * after and core.store.claim_reminder(req.id, "approvers", core.now()):
             core.notifier.notify(req, Reminder(Audience.APPROVERS, waited))
-
-
-class RemediationSweep:
-    """The sweep on an APScheduler interval; starts and stops with the bot."""
-
-    def __init__(self, sweep: Sweep) -> None:
-        self.sweep = sweep
-        self.scheduler: BackgroundScheduler | None = None
-
-    def start(self) -> None:
-        scheduler = BackgroundScheduler(timezone=UTC)
-        scheduler.add_job(
-            self.sweep.sweep,
-            IntervalTrigger(seconds=self.sweep.interval),
-            id="rootkey-remediation-sweep",
-            name="remediation sweep",
-            coalesce=True,
-            max_instances=1,
-        )
-        scheduler.add_listener(self.job_failed, EVENT_JOB_ERROR)
-        scheduler.start()
-        self.scheduler = scheduler
-
-    def shutdown(self) -> None:
-        if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
-            self.scheduler = None
-
-    @staticmethod
-    def job_failed(event: JobExecutionEvent) -> None:
-        log.error("remediation sweep failed", exc_info=event.exception)
