@@ -12,7 +12,6 @@ the events queue's polling) and ``shutdown`` stops it.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -315,7 +314,7 @@ def build_services(
             remediation,
             form_screen,
             jobs,
-            ThreadPoolExecutor(FORM_CHECKERS, thread_name_prefix="rootkey-form-check"),
+            runtime.lane("form checks", workers=FORM_CHECKERS).executor(),
             usage=key_usage,
         ),
         home=HomeService(

@@ -18,6 +18,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,35 @@ class Lane:
 
     def wait_idle(self, timeout: float) -> bool:
         return self.pool.wait_idle(timeout, lanes=(self,))
+
+    def executor(self) -> LaneExecutor:
+        """This lane as a ``concurrent.futures.Executor``, for a caller that waits for a
+        result and may give up on it (a form's checks, within Slack's 3 seconds)."""
+        return LaneExecutor(self)
+
+
+class LaneExecutor(Executor):
+    """``submit`` runs in the lane and returns a ``Future``; a lane that refuses (full, or
+    stopping) raises ``RuntimeError``, as an executor that was shut down does."""
+
+    def __init__(self, lane: Lane) -> None:
+        self.lane = lane
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+
+        def run() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # handed to whoever waits on the future
+                future.set_exception(exc)
+
+        name = getattr(fn, "__name__", "call")
+        if not self.lane.submit(name, run):
+            raise RuntimeError(f"{self.lane.name}: cannot take {name} now")
+        return future
 
 
 class JobPool:

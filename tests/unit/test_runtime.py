@@ -229,3 +229,18 @@ def test_stop_without_waiting_drops_queued_work(clock: ManualClock) -> None:
     release.set()
     assert runtime.wait_idle(5)
     assert ran == []
+
+
+def test_a_lane_as_an_executor_hands_back_results_and_errors(runtime: Runtime) -> None:
+    checks = runtime.lane("form checks", workers=2).executor()
+    assert checks.submit(lambda a, b: a + b, 2, 3).result(5) == 5
+
+    def failing() -> None:
+        raise LookupError("no such request")
+
+    with pytest.raises(LookupError, match="no such request"):
+        checks.submit(failing).result(5)
+    assert runtime.wait_idle(5)
+    runtime.stop()
+    with pytest.raises(RuntimeError):
+        checks.submit(lambda: None)
