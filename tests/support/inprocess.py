@@ -1,0 +1,187 @@
+"""The bot in the test's own process: the same start and stop as ``python -m bot``
+(``bot.cli.run.serve``), run in a thread, with the face of ``BotProcess``.
+
+    with InProcessBot(env) as bot:        # waits for GET /healthz
+        requests.post(bot.events_url, ...)
+    bot.logs                              # every log line written while it ran
+
+Use it wherever a test is not about processes (signals, SIGKILL, replicas, a second
+interpreter's start-up): it starts in a fraction of the time of a process, and a test may
+hand it a clock (``clock=ManualClock(...)``) or anything else ``build_app`` takes.
+
+Settings come from ``env`` only, as for a process: ``load_config(env)``. What the bot reads
+from the process environment itself (boto3's ``AWS_*`` credential chain) is set from ``env``
+while it runs and put back when the last bot stops: in-process bots running at the same
+time must agree on those variables (the harness refuses one that does not). A bot without
+``DATABASE_URL`` gets a SQLite file in a directory of its own, as a process gets one in its
+working directory.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bot import logs as bot_logs
+from bot.cli.run import serve
+from bot.config import ConfigError, load_config
+from tests.support.botproc import BotExited, free_port
+
+AWS_PREFIX = "AWS_"
+
+
+class Captured(logging.Handler):
+    """Every record while the bot runs, formatted as the bot's own log would be."""
+
+    def __init__(self, log_format: str) -> None:
+        super().__init__(logging.INFO)
+        self.setFormatter(bot_logs.formatter(log_format))
+        self.lines: list[str] = []
+        self.guard = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        line = self.format(record)
+        with self.guard:
+            self.lines.append(line)
+
+
+class AwsEnvironment:
+    """``os.environ``'s AWS variables are exactly those of the running bots' ``env``."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.users = 0
+        self.active: dict[str, str] = {}
+        self.saved: dict[str, str] = {}
+
+    def enter(self, env: dict[str, str]) -> None:
+        wanted = {k: v for k, v in env.items() if k.startswith(AWS_PREFIX)}
+        with self.lock:
+            if self.users and wanted != self.active:
+                raise RuntimeError("in-process bots running together need the same AWS settings")
+            if not self.users:
+                self.saved = {k: v for k, v in os.environ.items() if k.startswith(AWS_PREFIX)}
+                for key in self.saved:
+                    del os.environ[key]
+                os.environ.update(wanted)
+                self.active = wanted
+            self.users += 1
+
+    def leave(self) -> None:
+        with self.lock:
+            self.users -= 1
+            if self.users:
+                return
+            for key in [k for k in os.environ if k.startswith(AWS_PREFIX)]:
+                del os.environ[key]
+            os.environ.update(self.saved)
+
+
+AWS_ENVIRONMENT = AwsEnvironment()
+
+
+class InProcessBot:
+    def __init__(self, env: dict[str, str], *, port: int | None = None, **build: Any) -> None:
+        self.port = port or free_port()
+        self.workdir = Path(tempfile.mkdtemp(prefix="rootkey-bot-"))
+        self.env = {"PORT": str(self.port), **env}
+        self.env.setdefault("DATABASE_URL", f"sqlite:///{self.workdir / 'rootkey.db'}")
+        self.build = build
+        self.handler = Captured(self.env.get("ROOTKEY_LOG_FORMAT", "text").strip() or "text")
+        self.stopping = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.exit_code: int | None = None
+        self._in_environment = False
+        self._level = logging.WARNING
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def events_url(self) -> str:
+        return f"{self.base_url}/slack/events"
+
+    @property
+    def logs(self) -> str:
+        with self.handler.guard:
+            return "\n".join(self.handler.lines) + ("\n" if self.handler.lines else "")
+
+    def _run(self, config: Any) -> None:
+        try:
+            self.exit_code = serve(config, "127.0.0.1", self.stopping, **self.build)
+        except ConfigError as exc:
+            logging.getLogger("bot").error("configuration error: %s", exc)
+            self.exit_code = 2
+        except Exception:
+            logging.getLogger("bot").exception("the bot stopped on an unexpected error")
+            self.exit_code = 2
+
+    def start(self, wait: float = 30.0) -> InProcessBot:
+        AWS_ENVIRONMENT.enter(self.env)
+        self._in_environment = True
+        root = logging.getLogger()
+        self._level = root.level
+        root.addHandler(self.handler)
+        root.setLevel(logging.INFO)
+        try:
+            config = load_config(self.env)
+            config.require_slack()
+            self.thread = threading.Thread(
+                target=self._run, args=(config,), name=f"rootkey-bot-{self.port}", daemon=True
+            )
+            self.thread.start()
+            self.wait_healthy(wait)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def wait_healthy(self, timeout: float) -> dict[str, object]:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.thread is not None and not self.thread.is_alive():
+                raise BotExited(f"bot exited with {self.exit_code}:\n{self.logs}")
+            try:
+                reply = requests.get(f"{self.base_url}/healthz", timeout=1)
+                if reply.status_code == 200:
+                    return dict(reply.json())
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"bot not healthy after {timeout} s:\n{self.logs}")
+            time.sleep(0.02)
+
+    def stop(self, timeout: float = 30.0) -> int | None:
+        """Set the bot's stop event (what SIGTERM does to a process) and wait for it."""
+        try:
+            self.stopping.set()
+            if self.thread is not None:
+                self.thread.join(timeout)
+                if self.thread.is_alive():
+                    raise TimeoutError(f"in-process bot did not stop in {timeout} s:\n{self.logs}")
+            return self.exit_code
+        finally:
+            if self._in_environment:
+                self._in_environment = False
+                AWS_ENVIRONMENT.leave()
+            root = logging.getLogger()
+            root.removeHandler(self.handler)
+            root.setLevel(self._level)
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    kill = stop  # no process to kill: the quickest stop there is
+
+    def __enter__(self) -> InProcessBot:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
