@@ -10,6 +10,10 @@ the current credentials is read directly), GetAccountSummary, and only where the
 root key is present (or could not be read) the credential report for the key's details. One
 account's failure is that account's ``error`` verdict; the others go on.
 
+A flat Organization's ListAccounts pages (one after another: the listing's critical path) are
+read in a process of their own where the clients use the standard credential chain
+(``bot.aws.listing``), so that no page waits for the interpreter lock behind the scan.
+
 Where the caller knows the accounts of the last audit (``Scope("org", known=...)``), they are
 scanned at once, while the listing is read; the listing alone decides what is reported: a known
 account it does not yield as ACTIVE is dropped (its audit cancelled or ignored), one it yields
@@ -29,7 +33,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -59,7 +63,14 @@ from bot.aws.iam import (
     read_error,
     read_org_features,
 )
-from bot.aws.organizations import NOT_READABLE, list_active_accounts, read_membership
+from bot.aws.listing import accounts_in_process
+from bot.aws.organizations import (
+    NOT_READABLE,
+    OrgAccount,
+    iter_active_accounts,
+    list_active_accounts,
+    read_membership,
+)
 from bot.aws.pacing import Pacer
 from bot.aws.session import CallCounter, Clients
 from bot.config import Config
@@ -181,7 +192,7 @@ class AwsAuditor:
                     if resolved is not None
                 }
                 reported = []
-                for account in list_active_accounts(org, self.pacer):
+                for account in list_active_accounts(org, self.pacer, self.flat_listing(counter)):
                     job = early.pop(account.account_id, None)
                     if job is None:
                         resolved = resolved or caller()
@@ -260,6 +271,29 @@ class AwsAuditor:
     def counted(self, counter: CallCounter, step: Callable[[], T]) -> T:
         self.clients.count_into(counter)
         return step()
+
+    def flat_listing(self, counter: CallCounter) -> Callable[[], Iterator[OrgAccount]] | None:
+        """Where a flat Organization's ListAccounts pages are read: a process of their own
+        (``bot.aws.listing``) where the clients use the standard credential chain, so that
+        no page waits for the interpreter lock behind the scan; else this process."""
+        if not self.clients.standard:
+            return None
+
+        def start() -> Iterator[OrgAccount]:
+            org = self.clients.current("organizations")
+            credentials = self.clients.session().get_credentials()
+            if credentials is None:  # nothing to hand over: this process's listing says why
+                return iter_active_accounts(org, self.pacer)
+            return accounts_in_process(
+                credentials.get_frozen_credentials(),
+                org,
+                ceiling=self.config.concurrency,
+                account_timeout=self.config.account_timeout,
+                max_attempts=self.clients.max_attempts,
+                on_calls=counter.add,
+            )
+
+        return start
 
     def caller_identity(self) -> Caller:
         if self.caller is not None:

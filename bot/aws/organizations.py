@@ -69,10 +69,17 @@ def active(account: dict[str, Any]) -> OrgAccount | None:
     return OrgAccount(account_id=account["Id"], name=account.get("Name"))
 
 
-def list_active_accounts(org: Any, pacer: Pacer) -> Iterator[OrgAccount]:
-    """Yield the Organization's ACTIVE accounts as they are read (see the module docstring)."""
+def list_active_accounts(
+    org: Any, pacer: Pacer, flat: Callable[[], Iterator[OrgAccount]] | None = None
+) -> Iterator[OrgAccount]:
+    """Yield the Organization's ACTIVE accounts as they are read (see the module docstring).
+    ``flat``: where a flat Organization's ListAccounts pages are read (default: a thread of
+    this process; the auditor gives ``bot.aws.listing``'s process where it can)."""
     top = read_top(org, pacer)
-    source = walk(org, pacer, *top) if top is not None else iter_active_accounts(org, pacer)
+    if top is not None:
+        source = walk(org, pacer, *top)
+    else:
+        source = flat() if flat is not None else iter_active_accounts(org, pacer)
     seen: set[str] = set()
     for account in source:
         if account.account_id not in seen:
@@ -217,19 +224,23 @@ def read_ahead(items: Iterator[T], name: str) -> Iterator[T]:
         stop.set()
 
 
-def iter_active_accounts(org: Any, pacer: Pacer) -> Iterator[OrgAccount]:
-    """ACTIVE accounts from ListAccounts, as each page arrives (the next page is asked for
-    while the accounts of this one are handed out)."""
+def iter_active_pages(org: Any, pacer: Pacer, *, ahead: bool = True) -> Iterator[list[OrgAccount]]:
+    """Each ListAccounts page's ACTIVE accounts, as the page arrives (``ahead``: the next page
+    is asked for while this one is handed out, on a thread of its own)."""
     try:
         listing = pages(org, pacer, "ListAccounts", "Accounts")
-        for page in read_ahead(listing, "rootkey-list"):
-            for item in page:
-                account = active(item)
-                if account is not None:
-                    yield account
+        for page in read_ahead(listing, "rootkey-list") if ahead else listing:
+            yield [account for item in page if (account := active(item)) is not None]
     except (*AWS_CALL_ERRORS, AwsReadError) as exc:
         error = exc if isinstance(exc, AwsReadError) else read_error("ListAccounts", exc)
         raise AuditError(f"could not list the Organization's accounts ({error})") from None
+
+
+def iter_active_accounts(org: Any, pacer: Pacer) -> Iterator[OrgAccount]:
+    """ACTIVE accounts from ListAccounts, as each page arrives (the next page is asked for
+    while the accounts of this one are handed out)."""
+    for page in iter_active_pages(org, pacer):
+        yield from page
 
 
 @dataclass(frozen=True)

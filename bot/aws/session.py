@@ -85,6 +85,11 @@ class CallCounter:
         with self.lock:
             self.count += 1
 
+    def add(self, calls: int) -> None:
+        """Calls made elsewhere for the same audit (a listing process)."""
+        with self.lock:
+            self.count += calls
+
     def value(self) -> int:
         with self.lock:
             return self.count
@@ -147,6 +152,8 @@ class Clients:
         self.config = config
         # One loader for every session this object makes: service models are parsed once.
         self.loader = botocore.loaders.create_loader()
+        self.standard = session_factory is None  # credentials from the standard chain
+        self.max_attempts = max_attempts
         self.session_factory = session_factory or self.default_session
         self.boto_config = boto_config(config, max_attempts)
         self.on_throttle = on_throttle
