@@ -20,21 +20,12 @@ import time
 from collections import OrderedDict
 from typing import Protocol
 
+from bot.services.ports import RequestGuard
 from bot.store.records import StoreError
 
 log = logging.getLogger(__name__)
 
-
-class RequestGuard(Protocol):
-    def first_time(self, key: str) -> bool:
-        """Before the ack, without I/O: True the first time this process sees ``key`` (a Slack
-        retry or a replay to the same process sees False)."""
-        ...
-
-    def claim(self, key: str) -> bool:
-        """After the ack, before the work: True for the one process, of all replicas, that
-        does the work of ``key``."""
-        ...
+__all__ = ["Claims", "MemoryGuard", "RequestGuard", "SharedGuard"]
 
 
 class MemoryGuard:

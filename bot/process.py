@@ -59,3 +59,14 @@ def process_gone(owner: str | None, me: str) -> bool:
     except PermissionError:
         return False
     return False
+
+
+class ProcessIdentity:
+    """This process as a lease names its holder (the ``Identity`` port of
+    ``bot.services.ports``): one ``process_id`` for the life of the process."""
+
+    def __init__(self) -> None:
+        self.me = process_id()
+
+    def gone(self, owner: str | None) -> bool:
+        return process_gone(owner, self.me)

@@ -24,6 +24,7 @@ from bot.aws.root import RootAccess
 from bot.config import Config, ConfigError
 from bot.jobs import RequestGuard, SharedGuard
 from bot.metrics import PrometheusMetrics
+from bot.process import ProcessIdentity
 from bot.remediation.rights import ApproverSpec
 from bot.remediation.states import Mode
 from bot.runtime import Lane, Runtime
@@ -74,6 +75,7 @@ class Services:
     checks: CheckRunner
     digest: DigestService
     remediation: RemediationService
+    requests: RemediationStore  # the remediation requests and their log (python -m bot log)
     forms: RequestFormService
     home: HomeService
     history: HistoryService
@@ -253,6 +255,7 @@ def build_services(
         ),
         directory,
         audit,
+        identity=ProcessIdentity(),
         root_access=(
             RootAccess(config.aws_region) if config.remediation == Mode.ASSUME_ROOT.value else None
         ),
@@ -310,6 +313,7 @@ def build_services(
         checks=checks,
         digest=digest,
         remediation=remediation,
+        requests=remediation_store,
         forms=RequestFormService(
             remediation,
             form_screen,

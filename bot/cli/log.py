@@ -175,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     services = build_services(replace(config, database_url=url), store=store)
-    remediation = services.remediation.store
+    remediation = services.requests
     write = write_csv if args.format == "csv" else write_json
     try:
         if args.verify:

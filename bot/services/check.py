@@ -23,7 +23,6 @@ import threading
 from collections.abc import Callable, Sequence
 
 from bot.audit.models import Scope
-from bot.jobs import RequestGuard
 from bot.records.errors import StoreError
 from bot.remediation.keys import NO_CHANGES, KeyChanges
 from bot.remediation.models import RiskException
@@ -34,6 +33,7 @@ from bot.services.ports import (
     CheckResult,
     JobQueue,
     KeyChangeSource,
+    RequestGuard,
 )
 
 log = logging.getLogger(__name__)

@@ -20,6 +20,7 @@ from bot.audit.models import AuditResult, Scope
 from bot.aws.auditor import AwsAuditor
 from bot.aws.root import RootAccess
 from bot.config import load_config
+from bot.process import ProcessIdentity
 from bot.remediation import keys
 from bot.remediation.events import FormContext
 from bot.remediation.keys import KeyPrint, prints_of
@@ -128,6 +129,7 @@ def rig(
         ),
         SlackDirectory(client),
         audit,
+        identity=ProcessIdentity(),
         root_access=RootAccess(config.aws_region, session_factory=aws.session),
         latest=store.latest_state,
         jobs=runtime.lane("remediation", workers=2),

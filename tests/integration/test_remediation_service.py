@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 
 from bot.aws.auditor import AwsAuditor
 from bot.config import load_config
+from bot.process import ProcessIdentity
 from bot.remediation.errors import InvalidInput
 from bot.remediation.events import FormContext
 from bot.remediation.rights import ApproverSpec
@@ -78,6 +79,7 @@ def service(
         ),
         SlackDirectory(client),
         AuditService(auditor, store),
+        identity=ProcessIdentity(),
         latest=store.latest_state,
         jobs=runtime.lane("remediation", workers=2),
         now=clock,

@@ -130,20 +130,6 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-# Edges still to be put behind a port (the remediation use case's store, root access and
-# process identity; the check's request guard). The list may only shrink: a new edge fails the
-# test above, and an edge listed here that is gone fails the one below until it is crossed off.
-NOT_YET_PORTED = {
-    "bot.services.check imports bot.jobs",
-    "bot.services.remediation imports bot.aws.root",
-    "bot.services.remediation imports bot.store.remediation",
-    "bot.services.remediation.core imports bot.aws.root",
-    "bot.services.remediation.core imports bot.process",
-    "bot.services.remediation.core imports bot.store.remediation",
-    "bot.services.remediation.execution imports bot.process",
-}
-
-
 def within(name: str, prefix: str) -> bool:
     return name == prefix or name.startswith(prefix + ".")
 
@@ -165,12 +151,7 @@ def breaches(layer: str) -> set[str]:
 
 @pytest.mark.parametrize("layer", sorted(FORBIDDEN))
 def test_a_layer_imports_nothing_it_must_not(layer: str) -> None:
-    assert sorted(breaches(layer) - NOT_YET_PORTED) == []
-
-
-def test_the_edges_not_yet_ported_are_still_there() -> None:
-    """Once an edge is gone, take it off ``NOT_YET_PORTED`` so it cannot come back."""
-    assert sorted(NOT_YET_PORTED - breaches("bot.services")) == []
+    assert sorted(breaches(layer)) == []
 
 
 def test_no_module_under_bot_is_over_500_lines() -> None:

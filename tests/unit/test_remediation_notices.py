@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 
 from bot.audit.models import AuditResult, KeySlot, Status, Verdict
 from bot.config import load_config
+from bot.process import ProcessIdentity
 from bot.remediation import notices
 from bot.remediation.errors import InvalidInput
 from bot.remediation.events import Deleted, FormContext, RequestForm
@@ -229,7 +230,7 @@ def service(tmp_path: Path) -> Iterator[tuple[RemediationService, RecordingNotif
     remediation = RemediationService(
         config, RemediationStore(store.engine), told, Directory(), Audit(),
         latest=lambda _account: last, now=lambda: T0,  # type: ignore[arg-type, return-value]
-        jobs=jobs,
+        jobs=jobs, identity=ProcessIdentity(),
     )  # fmt: skip
     yield remediation, told
     jobs.pool.stop()

@@ -20,7 +20,6 @@ from datetime import datetime
 from typing import Any
 
 from bot.audit.models import AuditResult, Status
-from bot.aws.root import RootAccess
 from bot.config import Config
 from bot.records.history import AccountState
 from bot.records.remediation import NewRequest
@@ -30,16 +29,18 @@ from bot.remediation.models import Request, RiskException
 from bot.remediation.states import State
 from bot.services.ports import (
     ApproverDirectory,
+    Identity,
     JobQueue,
     KeyChangeSource,
     RemediationNotifier,
+    RequestRepository,
+    RootAccess,
 )
 from bot.services.remediation.core import AuditPath, Core, utcnow
 from bot.services.remediation.decisions import Decisions
 from bot.services.remediation.execution import Execution
 from bot.services.remediation.owners import Owners
 from bot.services.remediation.sweep import Sweep
-from bot.store.remediation import RemediationStore
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +53,12 @@ class RemediationService:
     def __init__(
         self,
         config: Config,
-        store: RemediationStore,
+        store: RequestRepository,
         notifier: RemediationNotifier,
         directory: ApproverDirectory,
         audit: AuditPath,
         *,
+        identity: Identity,
         root_access: RootAccess | None = None,
         owners: Owners | None = None,
         names: Callable[[str], str | None] | None = None,
@@ -72,6 +74,7 @@ class RemediationService:
             store,
             notifier,
             audit,
+            identity=identity,
             root_access=root_access,
             latest=latest,
             people=people,
@@ -94,7 +97,7 @@ class RemediationService:
         self.core.config = config
 
     @property
-    def store(self) -> RemediationStore:
+    def store(self) -> RequestRepository:
         return self.core.store
 
     def now(self) -> datetime:

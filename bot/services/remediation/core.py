@@ -18,9 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from bot.audit.models import AuditResult, OrgFeatures, Scope, Status, Verdict
-from bot.aws.root import RootAccess
 from bot.config import Config
-from bot.process import process_id
 from bot.records.errors import RootAccessError, StoreError, shown_error
 from bot.records.history import AccountState
 from bot.records.remediation import BOT_ACTOR
@@ -38,8 +36,14 @@ from bot.remediation.notices import (
 from bot.remediation.progress import choose_mode
 from bot.remediation.states import Kind, Mode, State
 from bot.services.audit import AuditFailed
-from bot.services.ports import JobQueue, NotDelivered, RemediationNotifier
-from bot.store.remediation import RemediationStore
+from bot.services.ports import (
+    Identity,
+    JobQueue,
+    NotDelivered,
+    RemediationNotifier,
+    RequestRepository,
+    RootAccess,
+)
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +79,11 @@ class Core:
     def __init__(
         self,
         config: Config,
-        store: RemediationStore,
+        store: RequestRepository,
         notifier: RemediationNotifier,
         audit: AuditPath,
         *,
+        identity: Identity,
         root_access: RootAccess | None = None,
         latest: Callable[[str], AccountState | None] | None = None,
         people: Callable[[str], str | None] | None = None,
@@ -94,7 +99,8 @@ class Core:
         self.people = people or (lambda _user: None)  # a user id's name, from the directory
         self.now = now
         self.spec = rights.ApproverSpec.parse(config.approvers)
-        self.me = process_id()
+        self.identity = identity  # who this process is, as a lease names its holder
+        self.me = identity.me
         self.jobs = jobs  # the work after a click's ack (a lane of the bot's job pool)
         self.active_lock = threading.Lock()
         self.active: set[int] = set()  # requests this process is executing or resuming now

@@ -3,7 +3,7 @@ or track (a person removes the keys; re-audits move the request), and pick up ex
 stopped.
 
 Execution runs in a worker thread after the approval click is acknowledged. The executing
-process holds a lease on the request (``bot.process`` names the holder) and renews it at
+process holds a lease on the request (its ``Identity`` names the holder) and renews it at
 every step and before every deletion; after a restart, a request left in ``executing`` by a
 process that is gone is re-audited and either finished (verified) or put back to
 ``approved``, then executed again.
@@ -15,7 +15,6 @@ import logging
 from datetime import timedelta
 
 from bot.audit.models import Verdict
-from bot.process import process_gone
 from bot.records.aws import RootKey
 from bot.records.errors import RootAccessError, StoreError, shown_error
 from bot.records.remediation import BOT_ACTOR
@@ -240,7 +239,7 @@ class Execution:
                     continue  # this process is executing it right now
                 ours = req.lease_owner == core.me  # ours, but its work here has ended
                 expired = req.lease_until is None or req.lease_until <= now
-                if not (ours or expired or process_gone(req.lease_owner, core.me)):
+                if not (ours or expired or core.identity.gone(req.lease_owner)):
                     continue
                 core.guard(req, self.resume_one, "resume")
         # Approved but never started (a restart right after the approval click): start now.
