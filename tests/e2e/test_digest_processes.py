@@ -1,8 +1,13 @@
-"""Real bot processes on one throw-away PostgreSQL database, the digest due every minute.
+"""Bots on one throw-away PostgreSQL database, the digest due every minute by a clock the test
+moves (``ManualClock``): no real minute passes.
 
-Two processes post exactly one digest per slot between them; a process killed (SIGKILL) and
-started again after a slot it missed posts that slot once. Slack is the local stand-in (each
-digest names the slot it was posted for), AWS is moto's server.
+Two bots sharing the clock post exactly one digest per slot between them (the claim is in the
+database; each bot's scheduler claims under its own owner id); a bot stopped, a slot missed
+while none ran, a new bot posts it once at start, and a replica starting after it does not
+post it again. The bots run in the test's process (``InProcessBot``, the same start and stop as
+``python -m bot``); a process killed while a digest is being built is
+``tests/reliability/test_kill_restart.py``'s (real processes, SIGKILL). Slack is the local
+stand-in (each digest names the slot it was posted for), AWS is moto's server.
 """
 
 from __future__ import annotations
@@ -10,7 +15,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,9 +24,11 @@ import pytest
 
 from bot.store import Store
 from simulator.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws
+from simulator.clock import ManualClock
 from simulator.slack import SlackStandin
-from tests.support.botproc import BotProcess, bot_env
+from tests.support.botproc import bot_env
 from tests.support.database import postgres_database
+from tests.support.inprocess import InProcessBot
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -70,8 +76,26 @@ def minute(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M")
 
 
-def wait_until(moment: datetime) -> None:
-    time.sleep(max(0.0, (moment - datetime.now(UTC)).total_seconds()))
+def a_clock() -> ManualClock:
+    """Half a minute into the current minute (real dates: the keys' ages stay true)."""
+    return ManualClock(datetime.now(UTC).replace(second=30, microsecond=0))
+
+
+def next_slot(clock: ManualClock) -> datetime:
+    """Move the clock to the start of the next minute, a slot of the minutely cron."""
+    slot = clock.now().replace(second=0, microsecond=0) + timedelta(minutes=1)
+    clock.set(slot)
+    return slot
+
+
+def taken(logs: str, slot: datetime) -> int:
+    """How often a bot said ``slot`` was taken by another (it claimed it and lost)."""
+    return logs.count(f"digest slot {slot} for {CHANNEL}: taken by another process")
+
+
+def stood_back(slack: SlackStandin, bots: list[InProcessBot], slot: datetime) -> None:
+    """Exactly one of ``bots`` says it found ``slot`` taken by another."""
+    slack.wait_for(lambda: sum(taken(bot.logs, slot) for bot in bots) == 1, timeout=60)
 
 
 def settled(slack: SlackStandin, pg_url: str) -> dict[str, str]:
@@ -89,28 +113,38 @@ def settled(slack: SlackStandin, pg_url: str) -> dict[str, str]:
         store.close()
 
 
-def test_two_processes_post_exactly_one_digest_per_minute(
+def posted_once(slack: SlackStandin, pg_url: str, slot: datetime) -> None:
+    """``slot``'s digest is in the channel and recorded as posted."""
+    slack.wait_for(lambda: minute(slot) in slots_posted(slack), timeout=60)
+    rows = settled(slack, pg_url)
+    assert rows[minute(slot)] == "posted", rows
+
+
+def test_two_bots_post_exactly_one_digest_per_slot(
     slack: SlackStandin, aws: SimulatedAws, pg_url: str
 ) -> None:
     aws.set_root_keys(MANAGEMENT_ACCOUNT, [RootKeySpec(slot=1, active=True)])
     env = digest_bot_env(slack, aws, pg_url)
-    with BotProcess(env) as first, BotProcess(env) as second:
-        started = datetime.now(UTC)
-        # Two slots after both are up (the start-up minute may be caught up or not).
-        slack.wait_for(lambda: len(slots_posted(slack)) >= 2, timeout=200)
+    clock = a_clock()
+    slots: list[datetime] = []
+    with InProcessBot(env, clock=clock) as first, InProcessBot(env, clock=clock) as second:
+        for _ in range(3):
+            slot = next_slot(clock)
+            slots.append(slot)
+            posted_once(slack, pg_url, slot)
+            # Both bots came for the slot: the one that lost the claim stood back.
+            stood_back(slack, [first, second], slot)
         rows = settled(slack, pg_url)
-    logs = first.logs + second.logs
     posted = slots_posted(slack)
-    assert all(count == 1 for count in posted.values()), posted
-    assert len(posted) >= 2
+    assert posted == Counter({minute(slot): 1 for slot in slots}), posted
     assert {k for k, v in rows.items() if v == "posted"} == set(posted)
     # consecutive minutes, none skipped while both ran
     times = sorted(datetime.strptime(k, "%Y-%m-%d %H:%M") for k in posted)
     assert all(b - a == timedelta(minutes=1) for a, b in itertools.pairwise(times))
-    assert times[-1].replace(tzinfo=UTC) >= started.replace(second=0, microsecond=0)
-    # both processes competed for the slots; the losers stood back
-    assert logs.count(f"digest for {CHANNEL} on '* * * * *'") == 2
-    assert "taken by another process" in logs
+    # each bot scheduled the digest, and each slot was claimed by one and refused to the other
+    for bot in (first, second):
+        assert bot.logs.count(f"digest for {CHANNEL} on '* * * * *'") == 1, bot.logs
+    assert sum(taken(first.logs + second.logs, slot) for slot in slots) == len(slots)
     # every digest names the account and says what it found, chart and CSV in its thread
     for message in digests(slack):
         assert "1 of 1 account with a root access key" in message.args["text"]
@@ -118,34 +152,26 @@ def test_two_processes_post_exactly_one_digest_per_minute(
         assert any(f.endswith(".png") for f in thread) and any(f.endswith(".csv") for f in thread)
 
 
-def test_a_process_killed_and_restarted_after_a_missed_slot_posts_it_once(
+def test_a_slot_missed_while_no_bot_ran_is_posted_once_by_the_next_to_start(
     slack: SlackStandin, aws: SimulatedAws, pg_url: str
 ) -> None:
     env = digest_bot_env(slack, aws, pg_url)
-    bot = BotProcess(env).start()
-    try:
-        slack.wait_for(lambda: len(slots_posted(slack)) >= 1, timeout=120)
-        settled(slack, pg_url)
-    finally:
-        bot.kill()  # SIGKILL: no shutdown of any kind
-    killed_at = datetime.now(UTC)
-    missed = killed_at.replace(second=0, microsecond=0) + timedelta(minutes=1)
-    wait_until(missed + timedelta(seconds=3))  # the next slot passes while nobody runs
+    clock = a_clock()
+    with InProcessBot(env, clock=clock):
+        first = next_slot(clock)
+        posted_once(slack, pg_url, first)
+    # The next slot passes while no bot runs.
+    missed = first + timedelta(minutes=1)
+    clock.set(missed + timedelta(seconds=20))
     assert minute(missed) not in slots_posted(slack)
 
-    restarted = BotProcess(env).start()
-    replica = None
-    try:
-        slack.wait_for(lambda: minute(missed) in slots_posted(slack), timeout=60)
-        # another replica starting now does not post the missed slot again
-        replica = BotProcess(env).start()
-        slack.wait_for(lambda: "digest slot" in replica.logs or "missed" in replica.logs, 30)
+    with InProcessBot(env, clock=clock) as restarted:
+        posted_once(slack, pg_url, missed)
+        # Another replica starting now does not post the missed slot again: it finds it taken.
+        with InProcessBot(env, clock=clock) as replica:
+            stood_back(slack, [replica], missed)
         settled(slack, pg_url)
-    finally:
-        restarted.stop()
-        if replica is not None:
-            replica.stop()
     posted = slots_posted(slack)
-    assert posted[minute(missed)] == 1, posted
-    assert all(count == 1 for count in posted.values()), posted
+    assert posted == Counter({minute(first): 1, minute(missed): 1}), posted
     assert "was missed; posting it now" in restarted.logs, restarted.logs
+    assert "was missed" not in replica.logs, replica.logs

@@ -15,6 +15,12 @@ while it runs and put back when the last bot stops: in-process bots running at t
 time must agree on those variables (the harness refuses one that does not). A bot without
 ``DATABASE_URL`` gets a SQLite file in a directory of its own, as a process gets one in its
 working directory.
+
+Several bots may run side by side (replicas on one database, sharing one ``ManualClock``):
+each has its own Bolt app, services and port, and its own log. A thread belongs to the bot
+whose thread started it (the harness notes that on ``threading.Thread.start``), so
+``bot.logs`` holds the lines of that bot's threads only, plus those of threads no bot started
+(the test's own). The root logger stays at INFO until the last bot stops.
 """
 
 from __future__ import annotations
@@ -36,21 +42,73 @@ from bot.config import ConfigError, load_config
 from tests.support.botproc import BotExited, free_port
 
 AWS_PREFIX = "AWS_"
+OWNER = "rootkey_in_process_bot"  # the attribute naming the bot a thread belongs to
+
+
+def owner_of(thread: threading.Thread) -> object | None:
+    return getattr(thread, OWNER, None)
+
+
+def follow_thread_owners() -> None:
+    """From now on a thread started by a bot's thread belongs to that bot too (its pool
+    lanes, scheduler, HTTP server threads...). Installed once; a no-op for other threads."""
+    started = threading.Thread.start
+    if getattr(started, OWNER, False):
+        return
+
+    def start(self: threading.Thread) -> None:
+        if owner_of(self) is None:
+            owner = owner_of(threading.current_thread())
+            if owner is not None:
+                setattr(self, OWNER, owner)
+        started(self)
+
+    setattr(start, OWNER, True)
+    threading.Thread.start = start  # type: ignore[method-assign]
 
 
 class Captured(logging.Handler):
-    """Every record while the bot runs, formatted as the bot's own log would be."""
+    """Every record of ``owner``'s threads (and of threads no bot started) while the bot runs,
+    formatted as the bot's own log would be."""
 
-    def __init__(self, log_format: str) -> None:
+    def __init__(self, log_format: str, owner: object) -> None:
         super().__init__(logging.INFO)
         self.setFormatter(bot_logs.formatter(log_format))
+        self.owner = owner
         self.lines: list[str] = []
         self.guard = threading.Lock()
 
     def emit(self, record: logging.LogRecord) -> None:
+        owner = owner_of(threading.current_thread())
+        if owner is not None and owner is not self.owner:
+            return  # another bot's line
         line = self.format(record)
         with self.guard:
             self.lines.append(line)
+
+
+class RootLevel:
+    """The root logger at INFO while any in-process bot runs; its level put back after the
+    last one stops (bots may stop in any order)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.users = 0
+        self.saved = logging.WARNING
+
+    def enter(self) -> None:
+        with self.lock:
+            root = logging.getLogger()
+            if not self.users:
+                self.saved = root.level
+            self.users += 1
+            root.setLevel(logging.INFO)
+
+    def leave(self) -> None:
+        with self.lock:
+            self.users -= 1
+            if not self.users:
+                logging.getLogger().setLevel(self.saved)
 
 
 class AwsEnvironment:
@@ -86,6 +144,7 @@ class AwsEnvironment:
 
 
 AWS_ENVIRONMENT = AwsEnvironment()
+ROOT_LEVEL = RootLevel()
 
 
 class InProcessBot:
@@ -95,12 +154,13 @@ class InProcessBot:
         self.env = {"PORT": str(self.port), **env}
         self.env.setdefault("DATABASE_URL", f"sqlite:///{self.workdir / 'rootkey.db'}")
         self.build = build
-        self.handler = Captured(self.env.get("ROOTKEY_LOG_FORMAT", "text").strip() or "text")
+        log_format = self.env.get("ROOTKEY_LOG_FORMAT", "text").strip() or "text"
+        self.handler = Captured(log_format, owner=self)
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
         self.exit_code: int | None = None
         self._in_environment = False
-        self._level = logging.WARNING
+        self._logging = False
 
     @property
     def base_url(self) -> str:
@@ -126,18 +186,19 @@ class InProcessBot:
             self.exit_code = 2
 
     def start(self, wait: float = 30.0) -> InProcessBot:
+        follow_thread_owners()
         AWS_ENVIRONMENT.enter(self.env)
         self._in_environment = True
-        root = logging.getLogger()
-        self._level = root.level
-        root.addHandler(self.handler)
-        root.setLevel(logging.INFO)
+        ROOT_LEVEL.enter()
+        logging.getLogger().addHandler(self.handler)
+        self._logging = True
         try:
             config = load_config(self.env)
             config.require_slack()
             self.thread = threading.Thread(
                 target=self._run, args=(config,), name=f"rootkey-bot-{self.port}", daemon=True
             )
+            setattr(self.thread, OWNER, self)  # and so every thread it starts
             self.thread.start()
             self.wait_healthy(wait)
         except BaseException:
@@ -160,6 +221,10 @@ class InProcessBot:
                 raise TimeoutError(f"bot not healthy after {timeout} s:\n{self.logs}")
             time.sleep(0.02)
 
+    def alive(self) -> bool:
+        """Still serving (its thread has not returned)."""
+        return self.thread is not None and self.thread.is_alive() and not self.stopping.is_set()
+
     def stop(self, timeout: float = 30.0) -> int | None:
         """Set the bot's stop event (what SIGTERM does to a process) and wait for it."""
         try:
@@ -173,9 +238,10 @@ class InProcessBot:
             if self._in_environment:
                 self._in_environment = False
                 AWS_ENVIRONMENT.leave()
-            root = logging.getLogger()
-            root.removeHandler(self.handler)
-            root.setLevel(self._level)
+            if self._logging:
+                self._logging = False
+                logging.getLogger().removeHandler(self.handler)
+                ROOT_LEVEL.leave()
             shutil.rmtree(self.workdir, ignore_errors=True)
 
     kill = stop  # no process to kill: the quickest stop there is
