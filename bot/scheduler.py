@@ -50,6 +50,17 @@ def previous_slot(trigger: CronTrigger, now: datetime) -> datetime | None:
     return None
 
 
+class CronSchedule:
+    """When the digest's cron line fires (the ``DigestSchedule`` port of the Home tab)."""
+
+    def __init__(self, cron: str, timezone: str) -> None:
+        self.trigger = CronTrigger.from_crontab(cron, timezone=timezone)
+
+    def next_digest(self, after: datetime) -> datetime | None:
+        fire: datetime | None = self.trigger.get_next_fire_time(None, after)
+        return fire
+
+
 class Heartbeat:
     """Refreshes a slot claim (a scheduler job every ``every`` seconds) while a digest is
     being built and posted."""

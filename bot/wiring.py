@@ -28,7 +28,7 @@ from bot.process import ProcessIdentity
 from bot.remediation.rights import ApproverSpec
 from bot.remediation.states import Mode
 from bot.runtime import Lane, Runtime
-from bot.scheduler import DigestScheduler
+from bot.scheduler import CronSchedule, DigestScheduler
 from bot.services.accounts import AccountNames
 from bot.services.audit import Auditor, AuditService
 from bot.services.check import CheckRunner
@@ -327,7 +327,7 @@ def build_services(
             approvers=ApproverSpec.parse(config.approvers),
             group_members=directory.members,
             digest_channel=config.digest_channel,
-            digest_cron=config.digest_cron,
+            schedule=CronSchedule(config.digest_cron, config.timezone),
             timezone=config.timezone,
             # root-activity alerts of the last 7 days, where alerts are set up
             alerts=StoredAlerts(AlertStore(store.engine)) if config.events_queue_url else None,

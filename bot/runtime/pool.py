@@ -19,13 +19,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
-from typing import Any
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 
 MAX_THREADS = 32  # the lanes' workers together; a lane that would pass it is refused
 
 Job = Callable[[], object]
+T = TypeVar("T")
 
 
 class Lane:
@@ -117,6 +118,12 @@ class LaneExecutor(Executor):
         if not self.lane.submit(name, run):
             raise RuntimeError(f"{self.lane.name}: cannot take {name} now")
         return future
+
+    def within(self, seconds: float, fn: Callable[[], T]) -> T:
+        """``fn``'s result, run in the lane; ``TimeoutError`` after ``seconds`` (the
+        ``Deadline`` port of the use cases)."""
+        result: T = self.submit(fn).result(seconds)
+        return result
 
 
 class JobPool:

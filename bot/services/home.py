@@ -30,7 +30,7 @@ from bot.remediation.models import Request, RiskException
 from bot.remediation.rights import ApproverSpec
 from bot.remediation.states import State
 from bot.services.org_state import Counts, CurrentState, OrgState, Standing
-from bot.services.ports import KeyChangeSource
+from bot.services.ports import DigestSchedule, KeyChangeSource
 
 ALERT_DAYS = 7
 MINE_FIRST_STATES = frozenset(
@@ -117,15 +117,6 @@ class HomeSnapshot:
         return self.org.counts
 
 
-def next_fire(cron: str, timezone: str, now: datetime) -> datetime | None:
-    """When a 5-field cron line fires next after ``now`` (None if it never does)."""
-    from apscheduler.triggers.cron import CronTrigger
-
-    trigger = CronTrigger.from_crontab(cron, timezone=timezone)
-    fire = trigger.get_next_fire_time(None, now)
-    return fire if isinstance(fire, datetime) else None
-
-
 class HomeService:
     def __init__(
         self,
@@ -135,7 +126,7 @@ class HomeService:
         approvers: ApproverSpec | None = None,
         group_members: Callable[[str], Iterable[str]] | None = None,
         digest_channel: str | None = None,
-        digest_cron: str = "0 9 * * *",
+        schedule: DigestSchedule | None = None,
         timezone: str = "UTC",
         alerts: RecentAlerts | None = None,
         key_changes: KeyChangeSource | None = None,
@@ -147,7 +138,7 @@ class HomeService:
         self.approvers = approvers or ApproverSpec(frozenset(), ())
         self.group_members = group_members
         self.digest_channel = digest_channel
-        self.digest_cron = digest_cron
+        self.schedule = schedule  # when the digest is posted next
         self.timezone = timezone
         self.alerts = alerts
         self.key_changes = key_changes  # root keys created/reactivated, where alerts are on
@@ -184,7 +175,7 @@ class HomeService:
             accepted=accepted,
             alerts=alerts,
             next_digest=(
-                next_fire(self.digest_cron, self.timezone, now) if self.digest_channel else None
+                self.schedule.next_digest(now) if self.schedule and self.digest_channel else None
             ),
             digest_channel=self.digest_channel,
             approvers_known=known,

@@ -25,8 +25,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor
-from concurrent.futures import TimeoutError as CheckTookTooLong
 from dataclasses import replace
 from typing import Protocol
 
@@ -41,6 +39,7 @@ from bot.remediation.events import (
 )
 from bot.remediation.models import Request
 from bot.remediation.states import Kind, State
+from bot.services.ports import Deadline, JobQueue
 
 log = logging.getLogger(__name__)
 
@@ -58,18 +57,6 @@ class FormSource(Protocol):
     def prepare(self, form: RequestForm, user: str) -> NewRequest: ...
 
     def create(self, new: NewRequest) -> Request: ...
-
-
-class JobPool(Protocol):
-    """``bot.jobs.Jobs``: False (nothing queued) when full or stopping."""
-
-    def submit(self, name: str, fn: Callable[[], None]) -> bool: ...
-
-    def reserve(self, name: str) -> bool: ...
-
-    def run_reserved(self, name: str, fn: Callable[[], None]) -> bool: ...
-
-    def release(self) -> None: ...
 
 
 class KeyUsage(Protocol):
@@ -128,8 +115,8 @@ class RequestFormService:
         self,
         source: FormSource,
         screen: FormScreen,
-        pool: JobPool,
-        checks: Executor,
+        pool: JobQueue,
+        checks: Deadline,
         *,
         usage: KeyUsage | None = None,
         check_seconds: float = CHECK_SECONDS,
@@ -138,7 +125,7 @@ class RequestFormService:
         self.source = source
         self.screen = screen
         self.pool = pool
-        self.checks = checks  # a few threads, so that a check can be given up on
+        self.checks = checks  # a lane of its own, so that a check can be given up on
         self.usage = usage
         self.check_seconds = check_seconds
         self.monotonic = monotonic
@@ -199,8 +186,8 @@ class RequestFormService:
         """The submitted form's checks, before its ack: ``InvalidInput`` naming the field,
         ``FormNotChecked`` when they took too long, ``StoreError`` when the database failed."""
         try:
-            return self.checks.submit(self.source.prepare, form, user).result(self.check_seconds)
-        except CheckTookTooLong:
+            return self.checks.within(self.check_seconds, lambda: self.source.prepare(form, user))
+        except TimeoutError:
             raise FormNotChecked("the database is slow") from None
 
     def reserve(self) -> bool:

@@ -15,7 +15,8 @@ from bot.remediation.keys import KeyPrint
 from bot.remediation.models import Approval, Request, RiskException
 from bot.remediation.rights import ApproverSpec
 from bot.remediation.states import Kind, Mode, State
-from bot.services.home import AlertItem, HomeService, next_fire
+from bot.scheduler import CronSchedule
+from bot.services.home import AlertItem, HomeService
 from bot.slack.action_ids import ActionId
 from bot.slack.blocks.home import MAX_VIEW_BLOCKS, home_view
 from bot.slack.values import FindingRef
@@ -135,7 +136,7 @@ def service(**kw: object) -> HomeService:
         "approvers": ApproverSpec.parse([APPROVER, "S0GROUP001"]),
         "group_members": lambda g: [ME],
         "digest_channel": "C0DIGEST01",
-        "digest_cron": "0 9 * * *",
+        "schedule": CronSchedule("0 9 * * *", "Europe/Berlin"),
         "timezone": "Europe/Berlin",
         "clock": lambda: NOW,
     }
@@ -186,7 +187,7 @@ def test_a_group_slack_cannot_read_hides_nothing_silently() -> None:
 
 def test_next_digest_in_the_configured_zone() -> None:
     snap = service().snapshot(ME)
-    assert snap.next_digest == next_fire("0 9 * * *", "Europe/Berlin", NOW)
+    assert snap.next_digest == datetime(2026, 6, 2, 7, 0, tzinfo=UTC)  # 09:00 the next day
     assert snap.next_digest is not None and snap.next_digest.astimezone(UTC).hour == 7  # CEST
     assert "2026-06-02 09:00 CEST" in json.dumps(home_view(snap))
     assert service(digest_channel=None).snapshot(ME).next_digest is None

@@ -244,3 +244,13 @@ def test_a_lane_as_an_executor_hands_back_results_and_errors(runtime: Runtime) -
     runtime.stop()
     with pytest.raises(RuntimeError):
         checks.submit(lambda: None)
+
+
+def test_a_lane_gives_up_waiting_for_a_call_that_takes_too_long(runtime: Runtime) -> None:
+    checks = runtime.lane("form checks", workers=2).executor()
+    assert checks.within(5, lambda: "checked") == "checked"
+    release = threading.Event()
+    with pytest.raises(TimeoutError):
+        checks.within(0.05, release.wait)  # a check the database holds up
+    release.set()
+    assert runtime.wait_idle(5)

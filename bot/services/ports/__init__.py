@@ -28,7 +28,7 @@ from bot.services.ports.checks import (
 from bot.services.ports.metrics import NO_METRICS, Metrics, NoMetrics
 from bot.services.ports.people import ApproverDirectory, NotDelivered, RemediationNotifier
 from bot.services.ports.remediation import Identity, RequestRepository, RootAccess, RootSession
-from bot.services.ports.runtime import Clock, JobQueue, Timers
+from bot.services.ports.runtime import Clock, Deadline, DigestSchedule, JobQueue, Timers
 
 __all__ = [
     "NO_METRICS",
@@ -40,6 +40,8 @@ __all__ = [
     "CheckRequest",
     "CheckResult",
     "Clock",
+    "Deadline",
+    "DigestSchedule",
     "Identity",
     "JobQueue",
     "KeyChangeSource",

@@ -7,7 +7,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
+
+T = TypeVar("T")
 
 
 class Clock(Protocol):
@@ -56,4 +58,22 @@ class Timers(Protocol):
 
     def later(self, name: str, delay: timedelta, fn: Callable[[], object]) -> None:
         """Run ``fn`` once, ``delay`` from now."""
+        ...
+
+
+class Deadline(Protocol):
+    """Work the caller waits for, and may give up on (a submitted form's checks, within
+    Slack's 3 seconds): run in a lane of the bot's job pool (``bot.runtime``)."""
+
+    def within(self, seconds: float, fn: Callable[[], T]) -> T:
+        """``fn``'s result; ``TimeoutError`` when it takes longer than ``seconds`` (it may
+        still finish, unheard), ``RuntimeError`` when the lane refuses it (full, stopping)."""
+        ...
+
+
+class DigestSchedule(Protocol):
+    """When the scheduled digest is posted (``bot.scheduler.CronSchedule``)."""
+
+    def next_digest(self, after: datetime) -> datetime | None:
+        """The next digest's time after ``after``; None when its schedule never fires."""
         ...
