@@ -1,6 +1,7 @@
-"""The finding shows how it ended, end to end: the real bot process, signed commands, clicks and
-form submissions, the Slack stand-in (as strict as Slack: scopes, membership, message limits)
-and moto's server behind it.
+"""The finding shows how it ended, end to end: the real bot (in the test's process, the same
+start and stop as ``python -m bot``), signed commands, clicks and form submissions, the Slack
+stand-in (as strict as Slack: scopes, membership, message limits) and moto's server behind it.
+A tracked request's recheck comes when the test moves the bot's clock (``ManualClock``).
 
 `/rootkey check all` posts one message naming several noncompliant accounts, each with its
 "Request remediation" and "Accept risk" buttons. When a request from one of them ends
@@ -29,9 +30,11 @@ from bot.store.engine import create_store_engine
 from bot.store.remediation import RemediationStore
 from simulator.aws import RootKeySpec, SimulatedAws, days_ago
 from simulator.aws_root import RootAccessStandIn
+from simulator.clock import ManualClock
 from simulator.slack import Posted, SlackStandin
 from simulator.slack.scopes import granted_scopes
-from tests.support.botproc import BotProcess, bot_env
+from tests.support.botproc import bot_env
+from tests.support.inprocess import InProcessBot
 from tests.support.signing import TEST_SIGNING_SECRET, command_body, post_signed
 from tests.support.slackflow import (
     approve_as,
@@ -65,28 +68,37 @@ def root_access(moto_server: SimulatedAws) -> Iterator[RootAccessStandIn]:
 
 
 def start_bot(
-    slack: SlackStandin, aws: SimulatedAws, tmp_path: Path, **settings: str
-) -> tuple[BotProcess, RemediationStore]:
+    slack: SlackStandin,
+    aws: SimulatedAws,
+    tmp_path: Path,
+    build: dict[str, Any],
+    **settings: str,
+) -> tuple[InProcessBot, RemediationStore]:
     url = f"sqlite:///{tmp_path / 'rootkey.db'}"
     env = bot_env(slack, url, aws.env(), ROOTKEY_APPROVERS=APPROVER, **settings)
-    return BotProcess(env).start(), RemediationStore(create_store_engine(url))
+    return InProcessBot(env, **build).start(), RemediationStore(create_store_engine(url))
 
 
 @pytest.fixture
 def bot_with(
-    aws: SimulatedAws, tmp_path: Path
-) -> Iterator[Callable[..., tuple[BotProcess, RemediationStore]]]:
-    started: list[tuple[BotProcess, RemediationStore]] = []
+    slack: SlackStandin, aws: SimulatedAws, tmp_path: Path
+) -> Iterator[Callable[..., tuple[InProcessBot, RemediationStore]]]:
+    """``bot_with(slack, clock=None, **settings)``: a bot of the test's own, stopped at the end
+    before the ``slack`` fixture's stand-in (its last posts still reach a Slack that answers)."""
+    started: list[tuple[InProcessBot, RemediationStore]] = []
 
-    def start(slack: SlackStandin, **settings: str) -> tuple[BotProcess, RemediationStore]:
-        started.append(start_bot(slack, aws, tmp_path, **settings))
+    def start(
+        slack: SlackStandin, clock: ManualClock | None = None, **settings: str
+    ) -> tuple[InProcessBot, RemediationStore]:
+        build = {"clock": clock} if clock is not None else {}
+        started.append(start_bot(slack, aws, tmp_path, build, **settings))
         return started[-1]
 
     yield start
-    for process, store in started:
-        process.stop()
+    for bot, store in started:
+        bot.stop()
         store.engine.dispose()
-        assert TEST_SIGNING_SECRET not in process.logs and BOT_TOKEN not in process.logs
+        assert TEST_SIGNING_SECRET not in bot.logs and BOT_TOKEN not in bot.logs
 
 
 @pytest.fixture
@@ -103,12 +115,12 @@ def accounts_with_keys(aws: SimulatedAws, names: list[str]) -> list[str]:
     return accounts
 
 
-def check_all(process: BotProcess, slack: SlackStandin) -> Posted:
+def check_all(bot: InProcessBot, slack: SlackStandin) -> Posted:
     """``/rootkey check all`` and its result message (picked by its response_url's command:
     the one result in the channel that the test asked for)."""
     before = {m.ts for m in slack.messages(CHANNEL)}
     reply = post_signed(
-        process.events_url, command_body("check all", response_url=slack.response_url())
+        bot.events_url, command_body("check all", response_url=slack.response_url())
     )
     assert reply.status_code == 200 and "Auditing" in reply.json()["text"]
     return slack.wait_for(
@@ -171,39 +183,39 @@ def open_of(message: Posted) -> tuple[int, int]:
 
 
 def approve(
-    process: BotProcess, slack: SlackStandin, store: RemediationStore, account: str, kind: Kind
+    bot: InProcessBot, slack: SlackStandin, store: RemediationStore, account: str, kind: Kind
 ) -> Request:
     """The account's request, posted in the finding's thread, approved by the approver."""
     [req] = wait_until(lambda: store.find(account_id=account, kind=kind), 60.0)
     req = wait_until(lambda: (r := store.get(req.id)).message_ts and r, 60.0)
     message = now_message(slack, req.message_ts or "")
-    approve_as(process.events_url, slack, message, req.id, APPROVER)
+    approve_as(bot.events_url, slack, message, req.id, APPROVER)
     return req
 
 
 def remediate(
-    process: BotProcess, slack: SlackStandin, store: RemediationStore, finding: Posted,
+    bot: InProcessBot, slack: SlackStandin, store: RemediationStore, finding: Posted,
     account: str,
 ) -> Request:  # fmt: skip
     """Request remediation from ``finding``'s button; the approver approves it."""
     request = buttons(finding, account)[ActionId.REQUEST_REMEDIATION]
-    press(process.events_url, slack, request, ALICE, finding.ts)
+    press(bot.events_url, slack, request, ALICE, finding.ts)
     form = filled_form(slack, account, callback=CallbackId.REMEDIATION_REQUEST)
-    submit_ok(process.events_url, form, ALICE, {"reason": "unused", "ticket": None})
-    req = approve(process, slack, store, account, Kind.REMEDIATION)
+    submit_ok(bot.events_url, form, ALICE, {"reason": "unused", "ticket": None})
+    req = approve(bot, slack, store, account, Kind.REMEDIATION)
     assert req.thread_ts == finding.ts  # in the finding's thread
     return req
 
 
 def accept_risk(
-    process: BotProcess, slack: SlackStandin, store: RemediationStore, finding: Posted,
+    bot: InProcessBot, slack: SlackStandin, store: RemediationStore, finding: Posted,
     account: str, until: str,
 ) -> Request:  # fmt: skip
     accept = buttons(finding, account)[ActionId.ACCEPT_RISK]
-    press(process.events_url, slack, accept, ALICE, finding.ts)
+    press(bot.events_url, slack, accept, ALICE, finding.ts)
     form = filled_form(slack, account, callback=CallbackId.ACCEPT_RISK)
     submit_ok(
-        process.events_url, form, ALICE,
+        bot.events_url, form, ALICE,
         {
             "until": {"type": "datepicker", "selected_date": until},
             "owner": {"type": "users_select", "selected_user": OWNER},
@@ -211,7 +223,7 @@ def accept_risk(
             "ticket": None,
         },
     )  # fmt: skip
-    return approve(process, slack, store, account, Kind.EXCEPTION)
+    return approve(bot, slack, store, account, Kind.EXCEPTION)
 
 
 def entry_showing(slack: SlackStandin, ts: str, account: str, words: str) -> Posted:
@@ -237,14 +249,14 @@ def hhmm(at: datetime) -> str:
 
 
 def test_verified_and_accepted_update_only_their_own_entry_in_the_finding(
-    bot_with: Callable[..., tuple[BotProcess, RemediationStore]],
+    bot_with: Callable[..., tuple[InProcessBot, RemediationStore]],
     slack: SlackStandin,
     aws: SimulatedAws,
     root_access: RootAccessStandIn,
 ) -> None:
-    process, store = bot_with(slack, ROOTKEY_REMEDIATION="assume-root")
+    bot, store = bot_with(slack, ROOTKEY_REMEDIATION="assume-root")
     fixed, accepted, untouched = accounts_with_keys(aws, ["billing", "vendor", "sandbox"])
-    finding = check_all(process, slack)
+    finding = check_all(bot, slack)
     for account in (fixed, accepted, untouched):
         assert set(buttons(finding, account)) == {
             ActionId.REQUEST_REMEDIATION, ActionId.ACCEPT_RISK
@@ -253,7 +265,7 @@ def test_verified_and_accepted_update_only_their_own_entry_in_the_finding(
     open_before, total = open_of(finding)
 
     # Remediated through AssumeRoot: verified by the re-audit.
-    req = remediate(process, slack, store, finding, fixed)
+    req = remediate(bot, slack, store, finding, fixed)
     done = wait_state(store, req.id, State.VERIFIED, 60.0)
     updated = entry_showing(slack, finding.ts, fixed, "Fixed")
     text = finding_text(updated, fixed)
@@ -271,7 +283,7 @@ def test_verified_and_accepted_update_only_their_own_entry_in_the_finding(
 
     # Accept risk for another account of the same message.
     until = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
-    exc = accept_risk(process, slack, store, updated, accepted, until)
+    exc = accept_risk(bot, slack, store, updated, accepted, until)
     wait_state(store, exc.id, State.APPROVED, 60.0)
     after = entry_showing(slack, finding.ts, accepted, "Accepted risk")
     text = finding_text(after, accepted)
@@ -289,7 +301,7 @@ def test_verified_and_accepted_update_only_their_own_entry_in_the_finding(
 
     # The approver revokes the accepted risk early from /rootkey status: the entry no longer
     # says it is accepted; the account counts again. The other entries stay as they were.
-    answer = status(process.events_url, slack, APPROVER)
+    answer = status(bot.events_url, slack, APPROVER)
     revoke = next(
         e
         for b in answer["blocks"]
@@ -297,7 +309,7 @@ def test_verified_and_accepted_update_only_their_own_entry_in_the_finding(
         for e in b["elements"]
         if e["action_id"] == ActionId.REVOKE_EXCEPTION and e["value"] == str(exc.id)
     )
-    press(process.events_url, slack, revoke, APPROVER, "")
+    press(bot.events_url, slack, revoke, APPROVER, "")
     ended = wait_state(store, exc.id, State.EXPIRED, 60.0)
     revoked = entry_showing(slack, finding.ts, accepted, "Accepted risk ended")
     text = finding_text(revoked, accepted)
@@ -311,19 +323,24 @@ def test_verified_and_accepted_update_only_their_own_entry_in_the_finding(
 
 
 def test_a_tracked_manual_fix_shows_as_removed_by_hand(
-    bot_with: Callable[..., tuple[BotProcess, RemediationStore]],
+    bot_with: Callable[..., tuple[InProcessBot, RemediationStore]],
     slack: SlackStandin,
     aws: SimulatedAws,
 ) -> None:
-    process, store = bot_with(slack, ROOTKEY_REMEDIATION="tracked", ROOTKEY_RECHECK_INTERVAL="1s")
+    clock = ManualClock(datetime.now(UTC))
+    bot, store = bot_with(
+        slack, clock, ROOTKEY_REMEDIATION="tracked", ROOTKEY_RECHECK_INTERVAL="1h"
+    )
     fixed, other = accounts_with_keys(aws, ["billing", "sandbox"])
-    finding = check_all(process, slack)
+    finding = check_all(bot, slack)
     before = others(finding, {fixed})
     open_before, total = open_of(finding)
 
-    req = remediate(process, slack, store, finding, fixed)
+    req = remediate(bot, slack, store, finding, fixed)
     wait_state(store, req.id, State.TRACKING, 60.0)
     aws.set_root_keys(fixed, [])  # the root user deletes the key by hand
+    assert store.get(req.id).state is State.TRACKING  # nobody looks before the next recheck
+    clock.advance(timedelta(hours=1, minutes=1))  # the recheck is due
     done = wait_state(store, req.id, State.VERIFIED, 60.0)
     updated = entry_showing(slack, finding.ts, fixed, "Fixed")
     assert (
@@ -337,17 +354,17 @@ def test_a_tracked_manual_fix_shows_as_removed_by_hand(
 
 
 def test_a_finding_that_cannot_be_updated_never_stops_the_request(
-    bot_with: Callable[..., tuple[BotProcess, RemediationStore]],
+    bot_with: Callable[..., tuple[InProcessBot, RemediationStore]],
     aws: SimulatedAws,
     root_access: RootAccessStandIn,
 ) -> None:
     # An installation without channels:history: the finding cannot be read back to be edited.
     scopes = granted_scopes() - {"channels:history"}
     with SlackStandin(bot_token=BOT_TOKEN, scopes=scopes) as slack:
-        process, store = bot_with(slack, ROOTKEY_REMEDIATION="assume-root")
+        bot, store = bot_with(slack, ROOTKEY_REMEDIATION="assume-root")
         [account] = accounts_with_keys(aws, ["billing"])
-        finding = check_all(process, slack)
-        req = remediate(process, slack, store, finding, account)
+        finding = check_all(bot, slack)
+        req = remediate(bot, slack, store, finding, account)
         wait_state(store, req.id, State.VERIFIED, 60.0)
         slack.wait_for(lambda: any("*verified*" in t for t in thread(slack, CHANNEL, finding.ts)))
         slack.wait_for(
@@ -357,5 +374,5 @@ def test_a_finding_that_cannot_be_updated_never_stops_the_request(
             )
         )
         assert now_message(slack, finding.ts).args["blocks"] == finding.args["blocks"]
-        process.stop()
-        assert f"request #{req.id}: could not show the outcome on its finding" in process.logs
+        bot.stop()
+        assert f"request #{req.id}: could not show the outcome on its finding" in bot.logs
