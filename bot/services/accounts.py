@@ -8,15 +8,9 @@ the person picks the id: a command never acts on an account it had to guess.
 
 from __future__ import annotations
 
-from typing import Protocol
+from bot.services.ports import NamedAccounts
 
 MAX_LISTED = 10  # candidates listed when a name is ambiguous
-
-
-class NamedAccounts(Protocol):
-    """``bot.store.Store.accounts_named``."""
-
-    def accounts_named(self, name: str) -> list[tuple[str, str]]: ...
 
 
 class UnknownName(ValueError):

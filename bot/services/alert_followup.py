@@ -4,26 +4,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from functools import partial
-from typing import Protocol
 
 from bot.events.models import RootActivity
 from bot.remediation.models import Request
 from bot.remediation.states import TRACKED_STATES, Kind, State
-from bot.services.alert_ports import Placed
-from bot.services.ports import Timers
+from bot.services.ports import Placed, RequestFinder, Timers
 
 log = logging.getLogger(__name__)
 
 OPEN_STATES = (State.REQUESTED, State.APPROVED, *TRACKED_STATES)
-
-
-class OpenRequests(Protocol):
-    """The remediation store's view the follow-up needs."""
-
-    def find(self, states: Iterable[State], *, kind: Kind | None = None) -> list[Request]: ...
 
 
 class DeletionFollowUp:
@@ -37,7 +29,7 @@ class DeletionFollowUp:
 
     def __init__(
         self,
-        requests: OpenRequests,
+        requests: RequestFinder,
         recheck: Callable[[Request], object],
         timers: Timers,
         *,

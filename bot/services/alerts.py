@@ -37,13 +37,19 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from bot.events.classify import classify
-from bot.events.models import Activity, NotAnEvent, RootActivity
+from bot.events.models import Activity, ApiCall, NotAnEvent, RootActivity
 from bot.events.parse import parse_message
 from bot.records.alerts import NOTES, Alert, Claim, Pruned
 from bot.records.aws import Received
 from bot.records.errors import StoreError
-from bot.services.alert_ports import AlertNotifier, Placed, Queue, activity_of
-from bot.services.ports import NO_METRICS, AlertRepository, Metrics
+from bot.services.ports import (
+    NO_METRICS,
+    AlertNotifier,
+    AlertRepository,
+    Metrics,
+    Placed,
+    Queue,
+)
 
 log = logging.getLogger(__name__)
 
@@ -455,3 +461,18 @@ class AlertPoller:
             self.service.handle_batch(self.queue, messages)
         self.service.post_unposted()
         return len(messages)
+
+
+def activity_of(alert: Alert) -> RootActivity:
+    """A key's event as its stored alert keeps it: enough to build its message again."""
+    ip, agent = (*alert.origin, "", "")[:2]
+    call = ApiCall(
+        event_id=alert.event_id,
+        detail_type="AWS API Call via CloudTrail",
+        account_id=alert.account_id,
+        at=alert.at,
+        region="",
+        source_ip=ip,
+        user_agent=agent,
+    )
+    return RootActivity(Activity(alert.activity), call, alert.key_id)

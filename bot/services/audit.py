@@ -13,32 +13,17 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from bot.audit.models import AuditResult, Scope
 from bot.records.errors import AuditFailed, StoreError, error_code_in
-from bot.services.ports import Auditor, AuditRun
+from bot.services.ports import Auditor, AuditRun, LastMembers, RunStore
 
 log = logging.getLogger(__name__)
 
 __all__ = ["AuditFailed", "AuditRun", "AuditService", "Auditor", "with_known"]
 
 TRIGGERS = frozenset({"command", "schedule", "recheck", "button", "cli"})
-
-
-class RunStore(Protocol):
-    """The part of the store this use case needs."""
-
-    def save_run(
-        self, result: AuditResult, trigger: str, requested_by: str | None, channel: str | None
-    ) -> object: ...
-
-
-@runtime_checkable
-class LastMembers(Protocol):
-    """The store's memory of the Organization, where it has one."""
-
-    def last_org_accounts(self) -> tuple[str, ...]: ...
 
 
 def with_known(scope: Scope, store: object) -> Scope:

@@ -28,14 +28,19 @@ from bot.services.audit import with_known
 from bot.services.digest_report import (
     Digest,
     Excepted,
-    ExceptionView,
-    OpenRequestView,
     Published,
-    RemediationSource,
     digest_csv,
 )
 from bot.services.org_state import Counts, CurrentState, Standing
-from bot.services.ports import Auditor, KeyChangeSource, NotDelivered, RunRepository
+from bot.services.ports import (
+    Auditor,
+    ExceptionView,
+    KeyChangeSource,
+    NotDelivered,
+    OpenRequestView,
+    RemediationSource,
+    RunRepository,
+)
 
 log = logging.getLogger(__name__)
 

@@ -6,65 +6,17 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from typing import Protocol
 
 from bot.audit.models import Status, iso
 from bot.records.history import AccountState, RunInfo, TrendDay
 from bot.remediation.chain import Anchor
-from bot.remediation.keys import KeyPrint
 from bot.rules import csv_cell
 from bot.services.org_state import Counts
+from bot.services.ports import OpenRequestView
 
 # -- what the remediation part supplies ----------------------------------------------------
-
-
-class OpenRequestView(Protocol):
-    @property
-    def id(self) -> int: ...
-    @property
-    def account_id(self) -> str: ...
-    @property
-    def account_name(self) -> str | None: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def state(self) -> str: ...
-    @property
-    def requester(self) -> str: ...
-    @property
-    def assignee(self) -> str | None: ...
-    @property
-    def created_at(self) -> datetime: ...
-
-
-class ExceptionView(Protocol):
-    @property
-    def account_id(self) -> str: ...
-    @property
-    def owner(self) -> str: ...
-    @property
-    def reason(self) -> str: ...
-    @property
-    def expires_at(self) -> datetime: ...
-    @property
-    def starts_at(self) -> datetime: ...
-    @property
-    def key_prints(self) -> Sequence[KeyPrint] | None: ...
-
-
-class RemediationSource(Protocol):
-    """Open remediation requests and accepted risks (the remediation store answers this)."""
-
-    def open_requests(self) -> Sequence[OpenRequestView]: ...
-
-    def active_exceptions(self, now: datetime) -> Sequence[ExceptionView]: ...
-
-    def log_head(self) -> Anchor | None:
-        """The remediation log's last line (id and hash), None while it is empty."""
-        ...
 
 
 # -- the digest ----------------------------------------------------------------------------

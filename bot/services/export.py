@@ -9,26 +9,11 @@ fails is logged with each refused finding; the audit's result is returned all th
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Protocol
 
-from bot.audit.models import AuditResult, Scope, Verdict
-from bot.services.ports import Auditor
+from bot.audit.models import AuditResult, Scope
+from bot.services.ports import Auditor, FindingsExporter
 
 log = logging.getLogger(__name__)
-
-
-class ExportOutcome(Protocol):
-    @property
-    def ok(self) -> bool: ...
-
-    def summary(self) -> str: ...
-
-    def failure_lines(self) -> list[str]: ...
-
-
-class FindingsExporter(Protocol):
-    def export(self, verdicts: Sequence[Verdict]) -> ExportOutcome: ...
 
 
 class ExportingAuditor:

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Protocol
 
 from bot.audit.models import utcnow
 from bot.records.history import AccountState, HistoryEntry
 from bot.remediation.models import LogEntry, Request
 from bot.services.accounts import AccountNames
+from bot.services.ports import AuditHistory, RequestLog
 
 MAX_REQUESTS = 20  # an account's latest requests read into its timeline
 
@@ -49,22 +49,6 @@ class AccountHistory:
     state: AccountState | None
     requests: list[RequestLine]  # newest first
     as_of: datetime = field(default_factory=utcnow)
-
-
-class AuditHistory(Protocol):
-    """``bot.store.Store``."""
-
-    def history(self, account_id: str, limit: int = 100) -> list[HistoryEntry]: ...
-
-    def latest_state(self, account_id: str) -> AccountState | None: ...
-
-
-class RequestLog(Protocol):
-    """``bot.store.remediation.RemediationStore``."""
-
-    def find(self, *, account_id: str | None = None) -> list[Request]: ...
-
-    def log(self, request_id: int | None = None) -> list[LogEntry]: ...
 
 
 def request_line(req: Request, entry: LogEntry) -> RequestLine | None:

@@ -23,35 +23,24 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.audit.models import utcnow
-from bot.records.alerts import Alert
 from bot.records.history import AccountState, RunInfo
 from bot.remediation.errors import ApproverLookupFailed
 from bot.remediation.models import Request, RiskException
 from bot.remediation.rights import ApproverSpec
 from bot.remediation.states import State
 from bot.services.org_state import Counts, CurrentState, OrgState, Standing
-from bot.services.ports import DigestSchedule, KeyChangeSource
+from bot.services.ports import (
+    DigestSchedule,
+    KeyChangeSource,
+    PostedAlerts,
+    RequestReader,
+    RunReader,
+)
 
 ALERT_DAYS = 7
 MINE_FIRST_STATES = frozenset(
     {State.REQUESTED, State.APPROVED, State.EXECUTING, State.TRACKING, State.DEACTIVATED}
 )
-
-
-class RunReader(Protocol):
-    def last_run(
-        self, *, trigger: str | None = None, scope: str | None = None
-    ) -> RunInfo | None: ...
-
-    def current_states(
-        self, baseline: datetime | None = None
-    ) -> tuple[RunInfo | None, list[AccountState]]: ...
-
-
-class RequestReader(Protocol):
-    def open_requests(self) -> list[Request]: ...
-
-    def active_exceptions(self, now: datetime) -> list[RiskException]: ...
 
 
 @dataclass(frozen=True)
@@ -75,10 +64,6 @@ class RecentAlerts(Protocol):
     """Root-activity alerts since a time, newest first (the alerts feature implements it)."""
 
     def alerts_since(self, since: datetime) -> list[AlertItem]: ...
-
-
-class PostedAlerts(Protocol):
-    def posted_since(self, since: datetime, limit: int = 50) -> list[Alert]: ...
 
 
 class StoredAlerts:

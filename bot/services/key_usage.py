@@ -18,22 +18,12 @@ import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from bot.audit.models import KeySlot, Verdict
 from bot.events.usage import DAYS, ReportedUse, UsageReport, not_found, regions_to_read
+from bot.services.ports import UsageReader
 
 log = logging.getLogger(__name__)
-
-
-class UsageReader(Protocol):
-    def read(
-        self,
-        account_id: str,
-        *,
-        last_used_regions: Sequence[str | None] = (),
-        known_keys: Sequence[str] = (),
-    ) -> UsageReport: ...
 
 
 class KeyUsageLookup:

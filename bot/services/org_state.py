@@ -35,6 +35,7 @@ from typing import Protocol, TypeVar
 from bot.audit.models import Status, utcnow
 from bot.records.history import AccountState, RunInfo
 from bot.remediation.keys import NO_CHANGES, AcceptedRisk, KeyChanges, risk_coverage
+from bot.services.ports import MemberStates
 
 
 class Standing(StrEnum):
@@ -194,12 +195,6 @@ def org_state(
         standing, risk, why = standing_of(state, risk_of.get(state.account_id), changes)
         accounts.append(Current(state, standing, risk, why))
     return OrgState(now, tuple(accounts), whole_audit)
-
-
-class MemberStates(Protocol):
-    def current_states(
-        self, baseline: datetime | None = None
-    ) -> tuple[RunInfo | None, list[AccountState]]: ...
 
 
 class RisksInForce(Protocol):

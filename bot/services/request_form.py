@@ -39,7 +39,7 @@ from bot.remediation.events import (
 )
 from bot.remediation.models import Request
 from bot.remediation.states import Kind, State
-from bot.services.ports import Deadline, JobQueue
+from bot.services.ports import Deadline, FormScreen, JobQueue
 
 log = logging.getLogger(__name__)
 
@@ -65,39 +65,6 @@ class KeyUsage(Protocol):
     def __call__(self, verdict: Verdict) -> UsageReport: ...
 
     def account(self, account_id: str) -> UsageReport: ...
-
-
-class FormScreen(Protocol):
-    """The form as the person sees it. ``show*`` return False when the form could not be
-    updated (closed or submitted meanwhile: a person may close it at any time)."""
-
-    def open_loading(self, trigger_id: str, view_id: str | None) -> str | None:
-        """Show the form loading: opened with the click's trigger (``view_id`` None), else in
-        the open form ``view_id``. Its view id; None when the trigger was spent (too late, or
-        another replica opened the form with it)."""
-        ...
-
-    def no_channel(self, trigger_id: str, view_id: str | None) -> None:
-        """A note instead of a form: a request from the Home tab has nowhere to go."""
-        ...
-
-    def busy(self, view_id: str) -> None:
-        """The audit could not be queued: the pool is full."""
-        ...
-
-    def failed(self, view_id: str) -> bool:
-        """The audit failed in a way it does not turn into a verdict."""
-        ...
-
-    def show(self, view_id: str, outcome: FormOutcome) -> bool: ...
-
-    def show_usage(self, view_id: str, offer: RemediationOffer, report: UsageReport | None) -> bool:
-        """The remediation form with what used the keys (None: still looking it up)."""
-        ...
-
-    def post_usage(self, req: Request, report: UsageReport) -> None:
-        """The summary in the request's thread. Never raises."""
-        ...
 
 
 class FormNotChecked(Exception):

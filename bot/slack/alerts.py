@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, tzinfo
 
 from bot.events.fold import Uses
 from bot.events.models import RootActivity
-from bot.services.alert_ports import Placed
+from bot.services.ports import Placed
 from bot.slack.blocks import alerts as blocks
 from bot.slack.blocks.common import Message
 from bot.slack.poster import DeliveryError, Poster

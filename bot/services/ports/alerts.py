@@ -1,14 +1,20 @@
-"""Root-activity alerts: the events claimed once across replicas and the alert messages
-(``bot.store.alerts.AlertStore``). Raises ``StoreError`` when the database cannot answer.
+"""Root-activity alerts: the queue the events come from (``bot.aws.queue``), the events claimed
+once across replicas and the alert messages (``bot.store.alerts.AlertStore``, raising
+``StoreError`` when the database cannot answer), and the chat side they are told to
+(``bot.slack.alerts.SlackAlerts``), with where a message was posted (``Placed``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from bot.events.fold import Uses
+from bot.events.models import RootActivity
 from bot.records.alerts import Alert, Claimed, Folded, Pruned
+from bot.records.aws import Received
 
 
 class AlertRepository(Protocol):
@@ -76,3 +82,59 @@ class AlertRepository(Protocol):
     def recent(self, account_id: str, since: datetime) -> list[Alert]: ...
 
     def prune(self, events_before: datetime, alerts_before: datetime) -> Pruned: ...
+
+
+@dataclass(frozen=True)
+class Placed:
+    """Where an alert was posted."""
+
+    channel: str
+    ts: str
+
+
+class Queue(Protocol):
+    def receive(self) -> list[Received]: ...
+
+    def delete(self, messages: Sequence[Received]) -> list[str]: ...
+
+
+class AlertNotifier(Protocol):
+    """What the use case tells the chat side; ``delivery`` identifies a post across processes,
+    ``posted_since`` (a takeover) asks to look for an earlier post of it first."""
+
+    def key_alert(
+        self,
+        activity: RootActivity,
+        account_name: str | None,
+        *,
+        delivery: str,
+        posted_since: datetime | None,
+    ) -> Placed | None: ...
+
+    def uses_opened(
+        self,
+        uses: Uses,
+        account_name: str | None,
+        *,
+        delivery: str,
+        posted_since: datetime | None,
+    ) -> Placed | None: ...
+
+    def uses_updated(self, placed: Placed, uses: Uses, account_name: str | None) -> None: ...
+
+    def key_deleted(
+        self,
+        activity: RootActivity,
+        account_name: str | None,
+        threads: Sequence[Placed],
+        *,
+        delivery: str | None = None,
+        posted_since: datetime | None = None,
+    ) -> Placed | None:
+        """The note in each of ``threads``; where the notes are once all are in (None: not
+        all), ``ts`` the last one's, or empty with no thread."""
+        ...
+
+
+class PostedAlerts(Protocol):
+    def posted_since(self, since: datetime, limit: int = 50) -> list[Alert]: ...

@@ -1,12 +1,14 @@
-"""Who may decide, and how a request is placed and told: the remediation use case's ports to
-the chat side (``bot.slack.notifier.SlackRemediationNotifier``,
-``bot.slack.directory.SlackDirectory``).
+"""Who may decide, and how a request is asked for, placed and told: the remediation use case's
+ports to the chat side (``bot.slack.notifier.SlackRemediationNotifier``,
+``bot.slack.directory.SlackDirectory``, ``bot.slack.forms.SlackFormScreen``).
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
+from bot.events.usage import UsageReport
+from bot.remediation.events import FormOutcome, RemediationOffer
 from bot.remediation.models import Conversation, Request
 from bot.remediation.notices import Notice
 
@@ -54,4 +56,37 @@ class RemediationNotifier(Protocol):
 
     def notify(self, req: Request, notice: Notice) -> None:
         """Tell ``notice`` where ``req`` (as it stands after the event) lives."""
+        ...
+
+
+class FormScreen(Protocol):
+    """The form as the person sees it. ``show*`` return False when the form could not be
+    updated (closed or submitted meanwhile: a person may close it at any time)."""
+
+    def open_loading(self, trigger_id: str, view_id: str | None) -> str | None:
+        """Show the form loading: opened with the click's trigger (``view_id`` None), else in
+        the open form ``view_id``. Its view id; None when the trigger was spent (too late, or
+        another replica opened the form with it)."""
+        ...
+
+    def no_channel(self, trigger_id: str, view_id: str | None) -> None:
+        """A note instead of a form: a request from the Home tab has nowhere to go."""
+        ...
+
+    def busy(self, view_id: str) -> None:
+        """The audit could not be queued: the pool is full."""
+        ...
+
+    def failed(self, view_id: str) -> bool:
+        """The audit failed in a way it does not turn into a verdict."""
+        ...
+
+    def show(self, view_id: str, outcome: FormOutcome) -> bool: ...
+
+    def show_usage(self, view_id: str, offer: RemediationOffer, report: UsageReport | None) -> bool:
+        """The remediation form with what used the keys (None: still looking it up)."""
+        ...
+
+    def post_usage(self, req: Request, report: UsageReport) -> None:
+        """The summary in the request's thread. Never raises."""
         ...

@@ -1,5 +1,7 @@
-"""The remediation use case's ports to the outside: its requests (``bot.store.remediation``),
-centralized root access (``bot.aws.root``) and who this process is (``bot.process``).
+"""The remediation side's ports to the outside: the requests (``bot.store.remediation``, and
+the narrower reads of the digest, the Home tab, the history and the alerts' follow-up),
+centralized root access (``bot.aws.root``), who this process is (``bot.process``), and what
+used a root key (``bot.aws.cloudtrail``).
 
 The repository raises ``StoreError`` when the database cannot answer; only the methods the
 use case calls are named.
@@ -7,13 +9,16 @@ use case calls are named.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.audit.models import OrgFeatures
+from bot.events.usage import UsageReport
 from bot.records.aws import RootKey
 from bot.records.remediation import ApprovalOutcome, NewRequest
+from bot.remediation.chain import Anchor
+from bot.remediation.keys import KeyPrint
 from bot.remediation.models import Conversation, LogEntry, Request, RiskException
 from bot.remediation.states import Kind, State
 
@@ -161,4 +166,80 @@ class Identity(Protocol):
     def gone(self, owner: str | None) -> bool:
         """True when the lease holder ``owner`` is surely a process that no longer runs (never
         this one)."""
+        ...
+
+
+class RequestReader(Protocol):
+    def open_requests(self) -> list[Request]: ...
+
+    def active_exceptions(self, now: datetime) -> list[RiskException]: ...
+
+
+class RequestLog(Protocol):
+    """``bot.store.remediation.RemediationStore``."""
+
+    def find(self, *, account_id: str | None = None) -> list[Request]: ...
+
+    def log(self, request_id: int | None = None) -> list[LogEntry]: ...
+
+
+class UsageReader(Protocol):
+    def read(
+        self,
+        account_id: str,
+        *,
+        last_used_regions: Sequence[str | None] = (),
+        known_keys: Sequence[str] = (),
+    ) -> UsageReport: ...
+
+
+class RequestFinder(Protocol):
+    """The remediation store's view the follow-up needs."""
+
+    def find(self, states: Iterable[State], *, kind: Kind | None = None) -> list[Request]: ...
+
+
+class OpenRequestView(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def account_name(self) -> str | None: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def requester(self) -> str: ...
+    @property
+    def assignee(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+class ExceptionView(Protocol):
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def owner(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def expires_at(self) -> datetime: ...
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def key_prints(self) -> Sequence[KeyPrint] | None: ...
+
+
+class RemediationSource(Protocol):
+    """Open remediation requests and accepted risks (the remediation store answers this)."""
+
+    def open_requests(self) -> Sequence[OpenRequestView]: ...
+
+    def active_exceptions(self, now: datetime) -> Sequence[ExceptionView]: ...
+
+    def log_head(self) -> Anchor | None:
+        """The remediation log's last line (id and hash), None while it is empty."""
         ...

@@ -17,7 +17,8 @@ from typing import TypeVar
 from slack_sdk.models.blocks import SectionBlock
 
 from bot.rules import is_user_id
-from bot.services.digest_report import Digest, Excepted, OpenRequestView
+from bot.services.digest_report import Digest, Excepted
+from bot.services.ports import OpenRequestView
 from bot.slack.blocks.common import (
     MAX_MESSAGE_TEXT,
     MAX_SECTION_TEXT,
