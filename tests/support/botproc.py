@@ -136,6 +136,10 @@ class BotProcess:
                 raise TimeoutError(f"bot not healthy after {timeout} s:\n{self.logs}")
             time.sleep(0.05)
 
+    def alive(self) -> bool:
+        """Still running (not exited, not killed)."""
+        return self.proc is not None and self.proc.poll() is None
+
     def stop(self, timeout: float = 15.0) -> int | None:
         """SIGTERM, then SIGKILL if it does not stop in ``timeout`` seconds."""
         try:
