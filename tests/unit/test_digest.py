@@ -6,11 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import os
 import re
 import struct
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.audit.models import AuditResult, KeySlot, Status, Verdict
+from bot.cli import main
 from bot.remediation.chain import Anchor
 from bot.remediation.keys import KeyPrint
 from bot.remediation.models import Conversation
@@ -29,7 +29,6 @@ from bot.slack.blocks.history import history_message
 from bot.slack.chart import trend_png
 from bot.store import Store
 
-ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 KEY_MADE = datetime(2024, 5, 1, 8, 30, tzinfo=UTC)
 C, N, E = Status.COMPLIANT, Status.NONCOMPLIANT, Status.ERROR
@@ -435,35 +434,34 @@ def test_history_shows_the_changes_of_an_account(store: Store) -> None:
 
 
 def test_digest_print_writes_block_kit_json_from_the_last_saved_audit(
-    store: Store, tmp_path: Path
+    store: Store,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    # The command line's own entry point, in this process: the environment holds only what a
+    # fresh shell would (no settings of ours, no .env in the working directory).
     save(store, 0, {"111111111111": N, "222222222222": C})
-    env = {
-        **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")},
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'rootkey.db'}",
-        "PYTHONPATH": str(ROOT),
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "digest", "--print", "--no-audit"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    payload = json.loads(done.stdout)
+    for name in list(os.environ):
+        if name not in ("PATH", "HOME", "LANG"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'rootkey.db'}")
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    root = logging.getLogger()
+    level = root.level
+    try:
+        code = main(["digest", "--print", "--no-audit"])
+        done = capsys.readouterr()
+        refused = main(["digest"])
+        err = capsys.readouterr().err
+    finally:
+        root.setLevel(level)  # the command sets its own log level
+    assert code == 0, done.err
+    payload = json.loads(done.out)
     assert payload["text"].startswith("Root key digest: 1 of 2 accounts with a root access key")
     assert payload["blocks"][0]["type"] == "header"
-    refused = subprocess.run(
-        [sys.executable, "-m", "bot", "digest"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-    )
-    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert refused == 2 and err.count("\n") == 1, err
 
 
 def test_the_remediation_store_feeds_accepted_risks_and_open_requests(store: Store) -> None:

@@ -5,20 +5,18 @@ kept in a temporary folder, must be; a server database's URL (it may hold a pass
 from __future__ import annotations
 
 import json
-import os
+import logging
 import re
-import subprocess
-import sys
+import shlex
 from pathlib import Path
 
 import pytest
 
+from bot.cli import main
 from bot.slack.blocks.digest import digest_message
 from bot.store import Store
 from bot.store.engine import create_store_engine
 from tests.unit.test_digest import HEAD, C, N, Remediation, save, service
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def suggestion(store: Store) -> str:
@@ -47,7 +45,9 @@ def test_a_sqlite_database_is_named_in_the_suggested_command(
     assert printed.endswith(f"--anchor {HEAD.line_id}:{HEAD.hash}")
 
 
-def test_the_printed_command_reads_that_database_from_another_directory(tmp_path: Path) -> None:
+def test_the_printed_command_reads_that_database_from_another_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 'rootkey.db'}")
     try:
         printed = suggestion(store)
@@ -55,21 +55,27 @@ def test_the_printed_command_reads_that_database_from_another_directory(tmp_path
         store.close()
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env["PYTHONPATH"] = str(ROOT)
-    done = subprocess.run(
-        ["sh", "-c", printed],
-        cwd=elsewhere,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    # The command as a POSIX shell reads it (shlex splits words as sh does): one variable
+    # assignment, then ``python -m bot`` and its arguments, run here through the command line's
+    # own entry point from another directory.
+    assignment, *command = shlex.split(printed)
+    name, _, value = assignment.partition("=")
+    assert name == "DATABASE_URL" and value, printed
+    assert command[:3] == ["python", "-m", "bot"], printed
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv(name, value)
+    monkeypatch.chdir(elsewhere)
+    capsys.readouterr()
+    root = logging.getLogger()
+    level = root.level
+    try:
+        main(command[3:])
+    finally:
+        root.setLevel(level)  # a command may set its own log level
+    done = capsys.readouterr()
     # The database was found and read: the anchor (the test's own) names a line it lacks.
-    assert "no database at" not in done.stderr, done.stderr
-    assert f"log line {HEAD.line_id} of the anchor is gone" in done.stdout + done.stderr, done
+    assert "no database at" not in done.err, done.err
+    assert f"log line {HEAD.line_id} of the anchor is gone" in done.out + done.err, done
 
 
 def test_a_server_databases_url_is_never_shown() -> None:
