@@ -33,6 +33,7 @@ from bot.config import Config
 from bot.services.export import ExportingAuditor
 from simulator import aws_securityhub
 from simulator.aws import MANAGEMENT_ACCOUNT, REGION, RootKeySpec, SimulatedAws, days_ago
+from tests.support.waiting import wait_until
 
 PRODUCT_ARN = asff.Hub(MANAGEMENT_ACCOUNT, REGION).product_arn
 
@@ -352,6 +353,23 @@ def test_an_older_verdict_exported_last_leaves_the_newer_failed_finding_as_it_is
     ]
 
 
+class WatchedLock:
+    """The exporter's lock, telling which threads are waiting for it."""
+
+    def __init__(self, lock: Any) -> None:
+        self.lock = lock
+        self.waiting: set[int | None] = set()
+
+    def __enter__(self) -> None:
+        me = threading.get_ident()
+        self.waiting.add(me)
+        self.lock.acquire()
+        self.waiting.discard(me)
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+
 def test_two_exports_ending_together_judge_against_the_findings_one_after_the_other(
     aws: SimulatedAws, hub: Any
 ) -> None:
@@ -373,11 +391,18 @@ def test_two_exports_ending_together_judge_against_the_findings_one_after_the_ot
     assert sender.export([verdict(3, key=True)]).ok  # an earlier audit's FAILED, workflow NEW
     early, late = verdict(2, key=False), verdict(1, key=True)
     other = threading.Thread(target=sender.export, args=([late],), daemon=True)
+    watched = WatchedLock(sender.lock)
+    sender.lock = watched  # type: ignore[assignment]
 
     def named_check_meanwhile(**_: Any) -> None:
         if other.ident is None:  # the first import: the long audit's
             other.start()
-            other.join(timeout=3.0)  # ends at once unless it waits for this export
+            # it ends at once unless it waits for this export (the exporter's lock)
+            wait_until(
+                lambda: not other.is_alive() or other.ident in watched.waiting,
+                timeout=30,
+                what="the named check's export ended or waiting for this one",
+            )
 
     sender.hub_client.meta.events.register(
         "before-call.securityhub.BatchImportFindings", named_check_meanwhile
