@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from bot.audit.models import (
     Status,
     Verdict,
 )
+from bot.cli import main
 from bot.store import Store, UnknownRun
 from bot.store.models import RunRow, VerdictRow, table_of
 from simulator.slack import SlackStandin
@@ -305,17 +307,25 @@ def test_a_stale_claim_is_taken_over_a_fresh_one_is_not(store: Store) -> None:
     )
 
 
-def test_db_upgrade_command_migrates_an_empty_database(url: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "db", "upgrade", "--url", url],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "schema at revision" in done.stdout
-    assert "none" not in done.stdout
+def test_db_upgrade_command_migrates_an_empty_database(
+    url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # the command line's entry point in this process (no .env where it runs)
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    root = logging.getLogger()
+    level = root.level
+    try:
+        code = main(["db", "upgrade", "--url", url])
+    finally:
+        root.setLevel(level)  # the command sets its own log level
+    done = capsys.readouterr()
+    assert code == 0, done.err
+    assert "schema at revision" in done.out
+    assert "none" not in done.out
 
 
 def test_processes_starting_together_migrate_a_fresh_database_once(
