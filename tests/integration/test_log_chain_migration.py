@@ -3,14 +3,17 @@ hashes in id order; ``python -m bot log --verify`` then holds, and new lines con
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import sqlite3
-import subprocess
-import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import insert, text
 
+from bot.cli import main
 from bot.remediation import keys
 from bot.remediation.chain import GENESIS, LineContent, line_hash
 from bot.remediation.keys import KeyPrint
@@ -19,7 +22,26 @@ from bot.store import Store
 from bot.store.remediation import RemediationStore
 from bot.store.remediation_tables import R, X
 
-ROOT = Path(__file__).resolve().parents[2]
+
+@dataclass(frozen=True)
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def verify(url: str) -> Done:
+    """``python -m bot log --verify --url URL`` through the command line's entry point, in this
+    process, with its output captured."""
+    out, err = io.StringIO(), io.StringIO()
+    root = logging.getLogger()
+    level = root.level
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["log", "--verify", "--url", url])
+    finally:
+        root.setLevel(level)  # a command may set its own log level
+    return Done(code, out.getvalue(), err.getvalue())
 
 
 def test_lines_written_before_the_chain_are_chained_by_the_upgrade(tmp_path: Path) -> None:
@@ -57,25 +79,9 @@ def test_lines_written_before_the_chain_are_chained_by_the_upgrade(tmp_path: Pat
     assert [(line.account_id, line.kind) for line in lines] == [("111111111111", "remediation")] * 4
     assert [line.event for line in lines[2:]] == ["terms", "note"]
     assert len({line.hash for line in lines}) == 4
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "log", "--verify", "--url", url],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-    )
+    done = verify(url)
     assert done.returncode == 0, done.stderr
     assert "ok: 4 log lines, hash chain intact" in done.stdout
-
-
-def verify(url: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "log", "--verify", "--url", url],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-    )
 
 
 def test_lines_with_names_continue_a_chain_of_lines_without_and_history_is_kept(
