@@ -69,6 +69,10 @@ is what runs against it):
   throttling is LimitExceededException (HTTP 429) as Security Hub's.
 * Speed only: moto's ReceiveMessage recomputes every queue attribute for each message it
   returns; the retention check reads the one it needs.
+* SQS's clock: ``advance_sqs(seconds)`` moves the time moto's SQS reads (visibility timeouts,
+  delays, retention, the end of a long poll) ahead of the real time, so a test that needs a
+  message back after its visibility timeout says so instead of waiting for it. SQS's rules are
+  moto's, unchanged; ``reset()`` puts the clock back to the real time.
 * Speed only: moto's lookup of a request's account (a scan of every account) and its listing
   of its own package directory on every request are cached.
 """
@@ -212,6 +216,7 @@ class Simulation:
     empty_pages: bool = False
     calls: Counter[tuple[str, str]] = field(default_factory=Counter)
     key_accounts: dict[str, str] = field(default_factory=dict)
+    sqs_ahead: float = 0.0  # seconds SQS's clock is ahead of the real time (advance_sqs)
 
     def clear(self) -> None:
         with self.lock:
@@ -235,6 +240,7 @@ class Simulation:
             self.empty_pages = False
             self.calls.clear()
             self.key_accounts.clear()
+            self.sqs_ahead = 0.0
 
     def root(self, account_id: str) -> RootState:
         return self.roots.get(account_id, RootState())
@@ -261,6 +267,7 @@ STATE = Simulation()
 TRAIL = TrailHistory()
 _patch_lock = threading.Lock()
 _patched = False
+_sqs_clock = False
 
 
 def install_root_user_patch() -> None:
@@ -337,6 +344,25 @@ def install_root_user_patch() -> None:
         iam_models.IAMBackend.get_credential_report = patched_report  # type: ignore[method-assign]
         iam_responses.IamResponse.get_credential_report = patched_report_response  # type: ignore[method-assign]
         _patched = True
+
+
+def install_sqs_clock() -> None:
+    """moto's SQS reads the time through its module's ``unix_time`` and ``unix_time_millis``
+    (never with an argument); rebind those two names to the real time plus ``STATE.sqs_ahead``.
+    Nothing else in moto sees this clock. Idempotent."""
+    global _sqs_clock
+    with _patch_lock:
+        if _sqs_clock:
+            return
+        from moto.core import utils
+        from moto.sqs import models as sqs_models
+
+        def sqs_time(dt: datetime | None = None) -> float:
+            return utils.unix_time(dt) + (STATE.sqs_ahead if dt is None else 0.0)
+
+        sqs_models.unix_time = sqs_time
+        sqs_models.unix_time_millis = lambda dt=None: sqs_time(dt) * 1000.0
+        _sqs_clock = True
 
 
 # --------------------------------------------------------------------------- the HTTP layer
@@ -694,6 +720,7 @@ class SimulatedAws:
 
         install_root_user_patch()
         install_sqs_speedup()
+        install_sqs_clock()
         app = FaultLayer(DomainDispatcherApplication(create_backend_app), self.state)
         server = make_server(
             self.host, self.requested_port, app, threaded=True, request_handler=QuietHandler
@@ -734,6 +761,20 @@ class SimulatedAws:
         requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=30).raise_for_status()
         self.state.clear()
         self.trail.clear()
+
+    def advance_sqs(self, seconds: float) -> None:
+        """SQS's clock moves on ``seconds`` as if they had passed: a message in flight whose
+        visibility timeout runs out in them is received again (a long poll waiting for one
+        returns it at once), and a long poll whose wait runs out in them returns (within a second:
+        moto looks again once a second)."""
+        from moto.sqs.models import sqs_backends
+
+        with self.state.lock:
+            self.state.sqs_ahead += seconds
+        for _, _, backend in sqs_backends.iter_backends():
+            for queue in list(backend.queues.values()):  # type: ignore[attr-defined]
+                with queue._messages_lock:  # wake the long polls to look again
+                    queue._messages_lock.notify_all()
 
     @property
     def trail(self) -> TrailHistory:

@@ -261,13 +261,12 @@ def install_sqs_speedup() -> None:
     global _sqs_patched
     if _sqs_patched:
         return
-    from moto.core.utils import unix_time
     from moto.sqs import models as sqs_models
 
     def retained(self: Any, queue_name: str, message: Any) -> bool:
         queue = self.get_queue(queue_name)
         period = int(queue.message_retention_period)
-        return bool(period + message.sent_timestamp / 1000 > unix_time())
+        return bool(period + message.sent_timestamp / 1000 > sqs_models.unix_time())  # SQS's clock
 
     sqs_models.SQSBackend.is_message_valid_based_on_retention_period = retained  # type: ignore[method-assign]
     _sqs_patched = True

@@ -27,7 +27,7 @@ from sqlalchemy import text
 from bot.audit.models import KeySlot, Status
 from bot.aws.queue import EventQueue
 from bot.remediation.keys import KeyPrint, coverage
-from bot.remediation.models import Request
+from bot.remediation.models import Conversation, Request
 from bot.remediation.states import Kind, State
 from bot.runtime import Runtime
 from bot.services.alert_followup import DeletionFollowUp
@@ -41,7 +41,9 @@ from simulator.aws import SimulatedAws
 from simulator.slack import SlackStandin
 from tests.support.database import BACKENDS, database
 from tests.support.signing import FINDING_MESSAGE
+from tests.support.waiting import wait_until
 
+VISIBILITY = 1  # seconds: the queue's visibility timeout
 CHANNEL = "C0ALERTS01"
 ACCOUNT = "111111111111"
 OTHER_KEY = "AKIAI44QH8DHBEXAMPLE"
@@ -65,7 +67,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AlertStore
 def queues(aws: SimulatedAws) -> tuple[str, str]:
     """A queue (visibility timeout 1 s) whose redrive policy moves a message received three
     times to its dead-letter queue; (queue url, dead-letter queue url)."""
-    sqs = aws.client("sqs")
+    sqs = sqs_client(aws)
     dead = sqs.create_queue(QueueName="rootkey-events-dlq")["QueueUrl"]
     dead_arn = sqs.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
@@ -73,7 +75,7 @@ def queues(aws: SimulatedAws) -> tuple[str, str]:
     url = sqs.create_queue(
         QueueName="rootkey-events",
         Attributes={
-            "VisibilityTimeout": "1",
+            "VisibilityTimeout": str(VISIBILITY),
             "RedrivePolicy": json.dumps({"deadLetterTargetArn": dead_arn, "maxReceiveCount": 3}),
         },
     )["QueueUrl"]
@@ -86,7 +88,7 @@ def consumer(
     store: AlertStore,
     slack: SlackStandin,
     *,
-    wait: int = 1,
+    wait: int = 0,
     lease: timedelta = timedelta(minutes=2),
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> tuple[AlertPoller, AlertService]:
@@ -99,15 +101,36 @@ def consumer(
     return AlertPoller(service, queue), service
 
 
+def poll(poller: AlertPoller, aws: SimulatedAws) -> int:
+    """One poll, as a long poll of the visibility timeout would be: a short poll, and when it
+    receives nothing, that much of SQS's clock passes (a message in flight comes back by the
+    next poll) instead of the test waiting for it. The number received."""
+    received = poller.poll_once()
+    if not received:
+        aws.advance_sqs(VISIBILITY)
+    return received
+
+
+CLIENTS: dict[str, Any] = {}
+
+
+def sqs_client(aws: SimulatedAws) -> Any:
+    """The test's own SQS client, one per simulated AWS (building one costs a tenth of a
+    second: the tests read the queue's depth after every poll)."""
+    if aws.endpoint_url not in CLIENTS:
+        CLIENTS[aws.endpoint_url] = aws.client("sqs")
+    return CLIENTS[aws.endpoint_url]
+
+
 def send(aws: SimulatedAws, url: str, *bodies: str) -> None:
-    sqs = aws.client("sqs")
+    sqs = sqs_client(aws)
     for body in bodies:
         sqs.send_message(QueueUrl=url, MessageBody=body)
 
 
 def depth(aws: SimulatedAws, url: str) -> int:
     """Messages on the queue, visible or in flight."""
-    attributes = aws.client("sqs").get_queue_attributes(
+    attributes = sqs_client(aws).get_queue_attributes(
         QueueUrl=url,
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
     )["Attributes"]
@@ -120,10 +143,30 @@ def alerts(slack: SlackStandin) -> list[Any]:
     return [m for m in slack.messages(CHANNEL) if not m.thread_ts]
 
 
-def drain(poller: AlertPoller, aws: SimulatedAws, url: str, timeout: float = 20.0) -> None:
+def visible(aws: SimulatedAws, url: str) -> int:
+    """Messages on the queue that a receive would return now."""
+    attributes = sqs_client(aws).get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"])
+
+
+def drain(
+    poller: AlertPoller, aws: SimulatedAws, url: str, *, alone: bool = True, timeout: float = 20.0
+) -> None:
+    """Poll until the queue is empty. Alone, each poll is ``poll``'s; beside other consumers
+    (in threads) SQS's clock is left to the real time, and a poll that receives nothing waits
+    for the messages the others hold: deleted, or visible again after the timeout."""
     deadline = time.monotonic() + timeout
     while depth(aws, url) and time.monotonic() < deadline:
-        poller.poll_once()
+        if alone:
+            poll(poller, aws)
+        elif not poller.poll_once():
+            wait_until(
+                lambda: visible(aws, url) or not depth(aws, url),
+                timeout=max(deadline - time.monotonic(), 0.1),
+                what="the other consumer's messages deleted or visible again",
+            )
 
 
 def button_ids(message: Any) -> list[str]:
@@ -213,7 +256,9 @@ def test_two_consumers_on_one_queue_post_each_event_once(
     events = [trail.body(trail.key_created(f"AKIAEXAMPLE{i:09d}")) for i in range(12)]
     send(aws, url, *events, *events[:6])  # half of them delivered twice
     pollers = [consumer(aws, url, store, slack)[0] for _ in range(2)]
-    threads = [threading.Thread(target=drain, args=(p, aws, url)) for p in pollers]
+    threads = [
+        threading.Thread(target=drain, args=(p, aws, url), kwargs={"alone": False}) for p in pollers
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -229,10 +274,10 @@ def test_a_consumer_that_died_before_handling_leaves_the_event_to_the_next(
 ) -> None:
     url, _ = queues
     send(aws, url, trail.body(trail.key_created(OTHER_KEY)))
-    dead = EventQueue(url, region="us-east-1", session_factory=aws.session, wait_seconds=1)
+    dead = EventQueue(url, region="us-east-1", session_factory=aws.session, wait_seconds=0)
     assert len(dead.receive()) == 1  # received, then the process died: nothing deleted
     poller, _ = consumer(aws, url, store, slack)
-    drain(poller, aws, url)  # visible again after the 1 s visibility timeout
+    drain(poller, aws, url)  # visible again after the visibility timeout (SQS's clock)
     assert len(alerts(slack)) == 1
     assert depth(aws, url) == 0
 
@@ -292,9 +337,7 @@ def test_a_body_that_is_not_an_event_stays_for_the_dead_letter_queue_and_is_logg
     poller, service = consumer(aws, url, store, slack)
     send(aws, url, "this is not an event")
     caplog.set_level(logging.WARNING, logger="bot.services.alerts")
-    deadline = time.monotonic() + 20
-    while depth(aws, url) and time.monotonic() < deadline:
-        poller.poll_once()
+    drain(poller, aws, url)  # received again after each visibility timeout, then moved
     assert depth(aws, dead) == 1  # moved by the redrive policy, never deleted by rootkey
     assert service.counts["not_an_event"] >= 2  # received again after each visibility timeout
     logged = [r for r in caplog.records if "not an EventBridge event" in r.getMessage()]
@@ -315,7 +358,9 @@ def test_uses_of_one_key_fold_into_one_message_updated_in_place(
     later = trail.body(trail.key_used("s3:ListBuckets", at=start + timedelta(minutes=10)))
     send(aws, url, *uses, uses[0], later)  # one duplicate; one use in the next window
     pollers = [consumer(aws, url, store, slack)[0] for _ in range(2)]
-    threads = [threading.Thread(target=drain, args=(p, aws, url)) for p in pollers]
+    threads = [
+        threading.Thread(target=drain, args=(p, aws, url), kwargs={"alone": False}) for p in pollers
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -356,10 +401,12 @@ class Clock:
         return datetime.now(UTC) + self.ahead
 
 
-def poll_until(poller: AlertPoller, done: Callable[[], object], timeout: float = 20.0) -> None:
+def poll_until(
+    poller: AlertPoller, aws: SimulatedAws, done: Callable[[], object], timeout: float = 20.0
+) -> None:
     deadline = time.monotonic() + timeout
     while not done() and time.monotonic() < deadline:
-        poller.poll_once()
+        poll(poller, aws)
 
 
 def test_a_key_created_while_slack_refuses_past_the_redrive_limit_is_posted_once_it_is_back(
@@ -381,9 +428,9 @@ def test_a_key_created_while_slack_refuses_past_the_redrive_limit_is_posted_once
         trail.body(trail.key_created(OTHER_KEY)),
         trail.body(trail.key_updated(OTHER_KEY, "Active", account_id=other)),
     )
-    poll_until(poller, lambda: depth(aws, url) == 0)
+    poll_until(poller, aws, lambda: depth(aws, url) == 0)
     for _ in range(3):  # as long again as the queue would have redelivered them
-        poller.poll_once()
+        poll(poller, aws)
     assert alerts(slack) == [] and service.counts["undelivered"] >= 2
     changes = store.key_changes()  # recorded before any post
     assert {a: c.activity for a, c in changes.items()} == {
@@ -392,12 +439,12 @@ def test_a_key_created_while_slack_refuses_past_the_redrive_limit_is_posted_once
     }
     slack.stop_failing("chat.postMessage")  # Slack is back
     clock.ahead += timedelta(minutes=1)  # past the pause between two tries
-    poll_until(poller, lambda: len(alerts(slack)) >= 2)
+    poll_until(poller, aws, lambda: len(alerts(slack)) >= 2)
     for _ in range(3):
-        poller.poll_once()
+        poll(poller, aws)
     clock.ahead += timedelta(minutes=5)  # past any claim's lease: nothing is posted twice
     for _ in range(3):
-        poller.poll_once()
+        poll(poller, aws)
     shown = sorted(text_of(m) for m in alerts(slack))
     assert len(shown) == 2
     assert "Root access key created" in shown[0] and ACCOUNT in shown[0]
@@ -423,16 +470,16 @@ def test_a_deletion_noted_while_slack_refuses_is_noted_once_it_is_back(
         return [m for m in slack.messages(CHANNEL) if m.thread_ts == alert.ts]
 
     send(aws, url, trail.body(trail.key_deleted(OTHER_KEY, key=None)))
-    poll_until(poller, lambda: depth(aws, url) == 0)
+    poll_until(poller, aws, lambda: depth(aws, url) == 0)
     for _ in range(3):
-        poller.poll_once()
+        poll(poller, aws)
     assert notes() == []
     slack.stop_failing("chat.postMessage")
     clock.ahead += timedelta(minutes=1)
-    poll_until(poller, notes)
+    poll_until(poller, aws, notes)
     clock.ahead += timedelta(minutes=5)
     for _ in range(3):
-        poller.poll_once()
+        poll(poller, aws)
     (note,) = notes()
     assert "deleted access key AKIA************MPLE" in note.args["text"]
     assert len(alerts(slack)) == 1 and depth(aws, dead) == 0
@@ -604,15 +651,15 @@ def test_a_use_slack_refused_once_is_posted_once_when_slack_takes_posts_again(
     send(aws, url, trail.body(trail.key_used("s3:ListBuckets")))
     deadline = time.monotonic() + 20
     while service.counts["undelivered"] == 0 and time.monotonic() < deadline:
-        poller.poll_once()
+        poll(poller, aws)
     assert service.counts["undelivered"] >= 1
     deadline = time.monotonic() + 20
     while not alerts(slack) and time.monotonic() < deadline:
-        poller.poll_once()  # nothing more on the queue: the next polls post it
+        poll(poller, aws)  # nothing more on the queue: the next polls post it
     (alert,) = alerts(slack)
     assert "Root access key used: s3:ListBuckets" in text_of(alert)
     for _ in range(3):
-        poller.poll_once()
+        poll(poller, aws)
     assert len(alerts(slack)) == 1
     assert depth(aws, url) == 0
 
@@ -640,11 +687,11 @@ def test_a_use_counted_by_a_process_that_died_before_posting_is_posted_once_by_a
     second, _ = consumer(aws, url, store, slack, lease=timedelta(0))
     deadline = time.monotonic() + 20
     while not alerts(slack) and time.monotonic() < deadline:
-        second.poll_once()
+        poll(second, aws)
     (alert,) = alerts(slack)
     assert "Root access key used: iam:ListUsers" in text_of(alert)
     for _ in range(3):
-        second.poll_once()
+        poll(second, aws)
     assert len(alerts(slack)) == 1
     assert depth(aws, url) == 0
 
@@ -669,11 +716,11 @@ def test_a_note_whose_alert_was_deleted_in_slack_holds_back_no_later_alert(
     slack.fail("chat.postMessage", "account_inactive", times=10_000)  # a short outage
     other = "222222222222"
     send(aws, url, trail.body(trail.key_created("AKIAIOSFODNN7EXAMPLE", account_id=other)))
-    poll_until(poller, lambda: depth(aws, url) == 0)
+    poll_until(poller, aws, lambda: depth(aws, url) == 0)
     slack.stop_failing("chat.postMessage")
     for _ in range(6):  # Slack is back; polls past any pause between two tries, and any lease
         clock.ahead += timedelta(minutes=5)
-        poller.poll_once()
+        poll(poller, aws)
     created = [m for m in alerts(slack) if other in text_of(m)]
     assert len(created) == 1 and "Root access key created" in text_of(created[0])
     notes = [m for m in alerts(slack) if "deleted access key AKIA************MPLE" in text_of(m)]
@@ -710,19 +757,19 @@ def test_alerts_slack_refuses_for_ever_hold_back_no_later_alert(
     service.notifier = refusing  # type: ignore[assignment]
     keys = [f"AKIAEXAMPLE{i:09d}" for i in range(12)]
     send(aws, url, *(trail.body(trail.key_created(k, account_id="333333333333")) for k in keys))
-    poll_until(poller, lambda: depth(aws, url) == 0)
+    poll_until(poller, aws, lambda: depth(aws, url) == 0)
     slack.fail("chat.postMessage", "account_inactive", times=10_000)
     send(aws, url, trail.body(trail.key_created(OTHER_KEY)))
-    poll_until(poller, lambda: depth(aws, url) == 0)
+    poll_until(poller, aws, lambda: depth(aws, url) == 0)
     slack.stop_failing("chat.postMessage")
     for _ in range(4):
         clock.ahead += timedelta(minutes=1)
-        poller.poll_once()
+        poll(poller, aws)
     (alert,) = alerts(slack)
     assert "Root access key created" in text_of(alert) and ACCOUNT in text_of(alert)
     tried = refusing.refused
     for _ in range(3):  # no time passes: none of them is due again yet
-        poller.poll_once()
+        poll(poller, aws)
     assert refusing.refused == tried
 
 
@@ -790,11 +837,10 @@ def test_a_deletion_note_for_an_open_request_slack_refused_is_posted_once_it_is_
         state=State.REQUESTED,
         requester="U0REQUEST1",
         reason="a root key in use",
-        channel=channel,
+        where=Conversation(channel, thread),
         created_at=now,
         expires_at=now + timedelta(days=1),
         state_since=now,
-        thread_ts=thread,
     )
     follow_up = DeletionFollowUp(OneOpenRequest(req), lambda _: None, Runtime().scheduler)
     service.on_key_deleted = follow_up
@@ -804,16 +850,16 @@ def test_a_deletion_note_for_an_open_request_slack_refused_is_posted_once_it_is_
         return [m for m in slack.messages(channel) if m.thread_ts == thread]
 
     send(aws, url, trail.body(trail.key_deleted(OTHER_KEY, key=None)))
-    poll_until(poller, lambda: depth(aws, url) == 0)
+    poll_until(poller, aws, lambda: depth(aws, url) == 0)
     for _ in range(3):
-        poller.poll_once()
+        poll(poller, aws)
     assert notes() == []
     slack.stop_failing("chat.postMessage")
     clock.ahead += timedelta(minutes=1)
-    poll_until(poller, notes)
+    poll_until(poller, aws, notes)
     clock.ahead += timedelta(minutes=5)
     for _ in range(3):
-        poller.poll_once()
+        poll(poller, aws)
     (note,) = notes()
     assert "deleted access key AKIA************MPLE" in note.args["text"]
     assert depth(aws, dead) == 0
