@@ -101,7 +101,8 @@ def submit_rejection(
     try:
         services.remediation.reject(number, user, reason)
     except Exception as exc:  # decided meanwhile, or the database failing: told
-        errors.tell(services, user, exc, channel=services.remediation.channel_of(number))
+        where = services.remediation.where_of(number)
+        errors.tell(services, user, exc, channel=where.place if where else None)
 
 
 def register(app: App, services: Services) -> None:

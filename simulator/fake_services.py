@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from slack_bolt import BoltContext
 
 from bot.remediation.events import FormContext, RequestForm
-from bot.remediation.models import Request
+from bot.remediation.models import Conversation, Request
 from bot.remediation.states import Kind, State
 from bot.services.history import AccountHistory
 from bot.services.org_state import Counts
@@ -40,12 +40,10 @@ def request(
         state=state,
         requester=requester,
         reason="the key is unused",
-        channel="C0FINDINGS",
+        where=Conversation("C0FINDINGS", "1700000000.000100", "1700000000.000200"),
         created_at=NOW,
         expires_at=NOW + timedelta(days=1),
         state_since=NOW,
-        thread_ts="1700000000.000100",
-        message_ts="1700000000.000200",
     )
 
 
@@ -123,8 +121,8 @@ class FakeRemediation(Recording):
     def verify(self, number: int, user: str) -> Request:
         return self.decide("verify", number, user)
 
-    def channel_of(self, number: int) -> str | None:
-        return "C0FINDINGS"
+    def where_of(self, number: int) -> Conversation | None:
+        return Conversation("C0FINDINGS")
 
 
 class FakeForms(Recording):

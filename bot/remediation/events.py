@@ -177,8 +177,7 @@ class AlreadyRequested:
     account_id: str
     request_id: int
     state: str
-    channel: str
-    message_ts: str | None
+    where: Conversation  # the open request's (its message, once posted, to link to)
 
 
 @dataclass(frozen=True)

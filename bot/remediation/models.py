@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.audit.models import iso
 from bot.remediation.keys import KeyPrint
@@ -38,7 +38,8 @@ class Conversation:
 
 @dataclass(frozen=True)
 class Request:
-    """One remediation or risk-exception request and where it lives in Slack."""
+    """One remediation or risk-exception request, and where it lives (``where``: opaque to the
+    use cases, the chat adapter's to read)."""
 
     id: int
     kind: Kind
@@ -46,15 +47,13 @@ class Request:
     state: State
     requester: str
     reason: str
-    channel: str
+    where: Conversation  # where it was asked for and posted, as the notifier placed it
     created_at: datetime
     expires_at: datetime  # approval deadline (ROOTKEY_APPROVAL_TTL after creation)
     state_since: datetime
     account_name: str | None = None
     mode: Mode | None = None  # remediation only
     ticket_url: str | None = None
-    thread_ts: str | None = None  # the finding message the thread hangs off
-    message_ts: str | None = None  # the request message carrying the buttons
     assignee: str | None = None  # tracked: who removes the key
     owner: str | None = None  # exception: who owns the accepted risk
     exception_until: datetime | None = None
@@ -68,11 +67,20 @@ class Request:
     approvals: tuple[Approval, ...] = ()
     version: int = 0
 
-    @property
-    def where(self) -> Conversation:
-        """Where it lives (its stored channel, thread and message), for the use cases to pass
-        on without reading."""
-        return Conversation(self.channel, self.thread_ts, self.message_ts)
+    if not TYPE_CHECKING:  # read at run time by tests not yet moved to ``where``; the checker
+        # refuses them, so no module of bot/ or handlers/ can read Slack's fields again.
+
+        @property
+        def channel(self) -> str:
+            return self.where.place
+
+        @property
+        def thread_ts(self) -> str | None:
+            return self.where.thread
+
+        @property
+        def message_ts(self) -> str | None:
+            return self.where.message
 
     @property
     def approvers_so_far(self) -> tuple[str, ...]:

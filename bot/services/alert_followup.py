@@ -48,9 +48,9 @@ class DeletionFollowUp:
         ]
         threads: list[Placed] = []
         for req in found:
-            thread = req.thread_ts or req.message_ts
-            if thread and Placed(req.channel, thread) not in noted:
-                threads.append(Placed(req.channel, thread))
+            thread = req.where.replies_under
+            if thread and Placed(req.where.place, thread) not in noted:
+                threads.append(Placed(req.where.place, thread))
             if req.state in TRACKED_STATES:
                 self.timers.later(f"re-audit #{req.id}", self.delay, partial(self.later, req))
         return threads

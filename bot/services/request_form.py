@@ -218,7 +218,7 @@ class RequestFormService:
             return
         if req.kind is not Kind.REMEDIATION or req.state is not State.REQUESTED:
             return  # an exception request, or one that could not be posted
-        if not (req.thread_ts or req.message_ts):
+        if req.where.replies_under is None:
             return
         report = self.recent(req.account_id) or self.usage.account(req.account_id)
         self.screen.post_usage(req, report)

@@ -81,22 +81,22 @@ class SlackFormScreen:
         return self.update(view_id, with_usage(form_view(offer), report, self.zone))
 
     def post_usage(self, req: Request, report: UsageReport) -> None:
-        thread = req.thread_ts or req.message_ts
+        thread = req.where.replies_under
         if not thread:
             return
         try:
-            self.poster.post(req.channel, usage_note(report, self.zone), thread_ts=thread)
+            self.poster.post(req.where.place, usage_note(report, self.zone), thread_ts=thread)
         except DeliveryError as exc:
             log.error("request #%d: key usage not posted: %s", req.id, exc.error)
 
     def permalink(self, open_request: AlreadyRequested) -> str | None:
         """The open request message's link (``chat.getPermalink``), or None when it has no
         message yet or Slack cannot say (the request is then named without a link)."""
-        if not open_request.message_ts:
+        if not open_request.where.message:
             return None
         try:
             found = self.client.chat_getPermalink(
-                channel=open_request.channel, message_ts=open_request.message_ts
+                channel=open_request.where.place, message_ts=open_request.where.message
             )
         except (SlackApiError, *TRANSPORT_ERRORS) as exc:
             log.info("request #%d: no permalink (%s)", open_request.request_id, exc)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from bot.remediation import keys
-from bot.remediation.models import Approval, LogEntry, Request
+from bot.remediation.models import Approval, Conversation, LogEntry, Request
 from bot.remediation.states import Kind, Mode, State
 
 
@@ -25,9 +25,7 @@ def row_to_request(row: Any, approvals: Iterable[Approval] = ()) -> Request:
         requester=row.requester,
         reason=row.reason,
         ticket_url=row.ticket_url,
-        channel=row.channel,
-        thread_ts=row.thread_ts,
-        message_ts=row.message_ts,
+        where=Conversation(row.channel, row.thread_ts, row.message_ts),
         assignee=row.assignee,
         owner=row.owner,
         exception_until=row.exception_until,

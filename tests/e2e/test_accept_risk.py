@@ -142,9 +142,9 @@ def test_accept_risk_from_the_finding_shows_the_account_apart_until_it_ends(
         },
     )  # fmt: skip
     [req] = wait_until(lambda: store.find(account_id=account))
-    assert req.kind is Kind.EXCEPTION and req.thread_ts == first.ts
-    req = wait_until(lambda: (r := store.get(req.id)).message_ts and r)
-    request_message = next(m for m in slack.messages(CHANNEL) if m.ts == req.message_ts)
+    assert req.kind is Kind.EXCEPTION and req.where.thread == first.ts
+    req = wait_until(lambda: (r := store.get(req.id)).where.message and r)
+    request_message = next(m for m in slack.messages(CHANNEL) if m.ts == req.where.message)
     assert request_message.thread_ts == first.ts  # posted in the finding's thread
 
     # An approver approves: the exception is recorded.
@@ -219,8 +219,8 @@ def accept_risk(
         },
     )  # fmt: skip
     [req] = wait_until(lambda: store.find(account_id=account, kind=Kind.EXCEPTION))
-    req = wait_until(lambda: (r := store.get(req.id)).message_ts and r)
-    request_message = next(m for m in slack.messages(CHANNEL) if m.ts == req.message_ts)
+    req = wait_until(lambda: (r := store.get(req.id)).where.message and r)
+    request_message = next(m for m in slack.messages(CHANNEL) if m.ts == req.where.message)
     # The approvers see which keys they accept the risk for.
     shown = json.dumps(request_message.args["blocks"])
     assert "Key 1: deactivated" in shown

@@ -13,7 +13,7 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.audit.models import AuditResult, KeySlot, Scope, Status, Verdict
-from bot.remediation.models import Request
+from bot.remediation.models import Conversation, Request
 from bot.remediation.states import Kind, Mode, State
 from bot.slack.blocks.audit import audit_result
 from bot.slack.notifier.finding import FindingMessages
@@ -35,10 +35,10 @@ def slack() -> Iterator[SlackStandin]:
 def request(rid: int, account: str, thread_ts: str) -> Request:
     return Request(
         id=rid, kind=Kind.REMEDIATION, account_id=account, state=State.VERIFIED,
-        requester="U0ALICE001", reason="unused", channel=CHANNEL,
+        requester="U0ALICE001", reason="unused",
+        where=Conversation(CHANNEL, thread_ts, f"{1800000000 + rid}.000100"),
         created_at=NOW - timedelta(hours=1), expires_at=NOW + timedelta(days=1),
-        state_since=NOW, mode=Mode.ASSUME_ROOT, thread_ts=thread_ts,
-        message_ts=f"{1800000000 + rid}.000100",
+        state_since=NOW, mode=Mode.ASSUME_ROOT,
     )  # fmt: skip
 
 
@@ -77,7 +77,8 @@ def test_a_request_outside_its_findings_thread_or_not_ended_updates_nothing(
     findings = FindingMessages(Poster(client, sleep=lambda _s: None))
     req = request(1, ACCOUNTS[0], ts)
 
-    findings.settle(replace(req, message_ts=ts))  # ROOTKEY_REQUEST_CHANNEL: its own thread
+    own_thread = replace(req.where, message=ts)  # ROOTKEY_REQUEST_CHANNEL: its own thread
+    findings.settle(replace(req, where=own_thread))
     findings.settle(replace(req, state=State.FAILED))
     findings.settle(req)  # a message without the account's entry (e.g. an alert)
 

@@ -160,7 +160,7 @@ def test_a_check_result_fixed_in_place_counts_what_is_still_open(store: Store) -
     from slack_sdk import WebClient
 
     from bot.audit.models import Scope
-    from bot.remediation.models import Request
+    from bot.remediation.models import Conversation, Request
     from bot.remediation.states import Kind, Mode, State
     from bot.services.org_state import CurrentState
     from bot.slack.blocks.audit import audit_result
@@ -199,13 +199,11 @@ def test_a_check_result_fixed_in_place_counts_what_is_still_open(store: Store) -
                     state=State.VERIFIED,
                     requester="U0ALICE001",
                     reason="unused",
-                    channel="C0ROOTKEY1",
+                    where=Conversation("C0ROOTKEY1", ts, f"18000000{rid}.000100"),
                     created_at=T0,
                     expires_at=T0 + timedelta(days=1),
                     state_since=T0 + timedelta(minutes=10 + rid),
                     mode=Mode.ASSUME_ROOT,
-                    thread_ts=ts,
-                    message_ts=f"18000000{rid}.000100",
                 )
             )
         [now] = [m for m in slack.messages("C0ROOTKEY1") if m.ts == ts]

@@ -333,7 +333,7 @@ def socket_ask_for(
     ack = ws.wait_ack(ws.push("interactive", submission))
     assert not ack.get("payload"), ack  # no errors in the form
     request_id, ts = next(iter(slack.wait_for(lambda: decide_buttons(slack)).items()))
-    wait_until(lambda: bot.store.get(request_id).message_ts == ts, what="request message saved")
+    wait_until(lambda: bot.store.get(request_id).where.message == ts, what="request message saved")
     return request_id, ts
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.audit.models import AuditResult, KeySlot, Scope, Status, Verdict
-from bot.remediation.models import Approval, Request
+from bot.remediation.models import Approval, Conversation, Request
 from bot.remediation.states import Kind, Mode, State
 from bot.slack.blocks.audit import audit_result
 from bot.slack.blocks.outcome import outcome_line, outcome_text, settle, shown_label
@@ -34,9 +34,10 @@ def blocks() -> list[dict[str, Any]]:
 def request(**fields: Any) -> Request:
     base = Request(
         id=3, kind=Kind.REMEDIATION, account_id=A, state=State.VERIFIED, requester="U0ALICE001",
-        reason="unused", channel="C0SEC00001", created_at=NOW - timedelta(hours=1),
+        reason="unused", where=Conversation("C0SEC00001", "1700000000.000100"),
+        created_at=NOW - timedelta(hours=1),
         expires_at=NOW + timedelta(days=1), state_since=NOW, account_name="billing",
-        mode=Mode.ASSUME_ROOT, thread_ts="1700000000.000100",
+        mode=Mode.ASSUME_ROOT,
     )  # fmt: skip
     return replace(base, **fields)
 

@@ -12,7 +12,7 @@ import pytest
 from bot.audit.models import KeySlot, Status, Summary
 from bot.remediation.errors import ApproverLookupFailed
 from bot.remediation.keys import KeyPrint
-from bot.remediation.models import Approval, Request, RiskException
+from bot.remediation.models import Approval, Conversation, Request, RiskException
 from bot.remediation.rights import ApproverSpec
 from bot.remediation.states import Kind, Mode, State
 from bot.scheduler import CronSchedule
@@ -58,7 +58,7 @@ def request(
         state=state_,
         requester=requester,
         reason="why",
-        channel="C0SEC00001",
+        where=Conversation("C0SEC00001"),
         created_at=NOW - timedelta(hours=rid),
         expires_at=NOW + timedelta(days=2),
         state_since=NOW - timedelta(hours=rid),

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from bot.audit.models import AuditResult, KeySlot, Scope, Status, Verdict
 from bot.audit.render import to_csv
 from bot.cli.log import write_csv as log_csv
-from bot.remediation.models import Request, RiskException
+from bot.remediation.models import Conversation, Request, RiskException
 from bot.remediation.states import Kind, Mode, State
 from bot.services.digest import DigestService, digest_csv
 from bot.slack.blocks.audit import audit_failed, audit_result
@@ -162,14 +162,13 @@ def request(reason: str, name: str | None, state: State = State.REQUESTED) -> Re
         state=state,
         requester="U0ALICE001",
         reason=reason,
-        channel="C0ROOTKEY1",
+        where=Conversation("C0ROOTKEY1", "1700000000.000100"),
         created_at=NOW,
         expires_at=NOW + timedelta(hours=72),
         state_since=NOW,
         account_name=name,
         mode=Mode.TRACKED,
         ticket_url="https://tickets.example/SEC-1",
-        thread_ts="1700000000.000100",
         assignee="U0BOB00001",
     )
 

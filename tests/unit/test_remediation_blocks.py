@@ -12,7 +12,7 @@ import pytest
 
 from bot.audit.models import KeySlot, OrgFeatures, Status, Verdict
 from bot.cli.log import write_csv
-from bot.remediation.models import Approval, Request, RiskException
+from bot.remediation.models import Approval, Conversation, Request, RiskException
 from bot.remediation.progress import choose_mode
 from bot.remediation.states import Kind, Mode, State
 from bot.rules import csv_cell as neutralise
@@ -33,7 +33,7 @@ def request(**changes: object) -> Request:
         "state": State.REQUESTED,
         "requester": "UREQ",
         "reason": "unused",
-        "channel": "C1",
+        "where": Conversation("C1"),
         "created_at": NOW,
         "expires_at": NOW + timedelta(hours=72),
         "state_since": NOW,

@@ -92,9 +92,9 @@ def test_a_notice_without_a_renderer_is_refused_loudly() -> None:
 def request(**changes: Any) -> Request:
     base = Request(
         id=7, kind=Kind.REMEDIATION, account_id=ACCOUNT, state=State.TRACKING,
-        requester="U0ALICE001", reason="unused key", channel=CHANNEL, created_at=T0,
-        expires_at=T0 + timedelta(days=3), state_since=T0, thread_ts=THREAD,
-        message_ts="1700000000.000200", assignee="U0OWNER001",
+        requester="U0ALICE001", reason="unused key",
+        where=Conversation(CHANNEL, THREAD, "1700000000.000200"), created_at=T0,
+        expires_at=T0 + timedelta(days=3), state_since=T0, assignee="U0OWNER001",
     )  # fmt: skip
     return dataclasses.replace(base, **changes)
 
@@ -178,14 +178,14 @@ def test_requests_live_in_channels_never_in_a_direct_message(
 
 def test_a_request_posted_on_its_own_heads_its_thread(client: Mock) -> None:
     client.chat_postMessage.return_value = {"ok": True, "channel": CHANNEL, "ts": "1.5"}
-    where = slack_notifier(client).open(request(thread_ts=None, message_ts=None))
+    where = slack_notifier(client).open(request(where=Conversation(CHANNEL)))
     assert where == Conversation(CHANNEL, "1.5", "1.5")
     assert client.chat_postMessage.call_args.kwargs["thread_ts"] is None
 
 
 def test_a_request_posted_in_the_findings_thread_stays_there(client: Mock) -> None:
     client.chat_postMessage.return_value = {"ok": True, "channel": CHANNEL, "ts": "1.5"}
-    where = slack_notifier(client).open(request(message_ts=None))
+    where = slack_notifier(client).open(request(where=Conversation(CHANNEL, THREAD)))
     assert where == Conversation(CHANNEL, THREAD, "1.5")
     assert client.chat_postMessage.call_args.kwargs["thread_ts"] == THREAD
 

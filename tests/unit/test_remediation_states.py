@@ -10,7 +10,7 @@ import pytest
 from bot.audit.models import KeySlot, OrgFeatures, Status, Verdict
 from bot.remediation import progress, rights, states
 from bot.remediation.errors import InvalidInput, InvalidTransition, NotAllowed, StaleState
-from bot.remediation.models import Approval, Request
+from bot.remediation.models import Approval, Conversation, Request
 from bot.remediation.progress import KeyProgress
 from bot.remediation.states import Kind, Mode, State
 
@@ -25,7 +25,7 @@ def request(**changes: object) -> Request:
         "state": State.REQUESTED,
         "requester": "UREQ",
         "reason": "key unused",
-        "channel": "C1",
+        "where": Conversation("C1"),
         "created_at": NOW,
         "expires_at": NOW + timedelta(hours=72),
         "state_since": NOW,

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from bot.remediation.keys import KeyPrint
-from bot.remediation.models import Request
+from bot.remediation.models import Conversation, Request
 from bot.remediation.states import Kind, State
 from bot.remediation.terms import Logged, Terms, applied, disagreements
 
@@ -26,7 +26,7 @@ OLD_LINE = (
 def request(**fields: object) -> Request:
     base = Request(
         id=7, kind=Kind.REMEDIATION, account_id="111111111111", state=State.REQUESTED,
-        requester="U0ALICE001", reason="unused since 2019", channel="C0ROOTKEY1",
+        requester="U0ALICE001", reason="unused since 2019", where=Conversation("C0ROOTKEY1"),
         created_at=NOW, expires_at=NOW, state_since=NOW, ticket_url="SEC-1234",
         key_prints=(KEY,),
     )  # fmt: skip

@@ -20,6 +20,7 @@ from bot.remediation.events import (
     RemediationOffer,
     RequestForm,
 )
+from bot.remediation.models import Conversation
 from bot.remediation.states import Kind, Mode, State
 from bot.services.request_form import FormNotChecked, RequestFormService, Stopping
 from simulator.fake_services import request
@@ -213,7 +214,9 @@ def test_a_failing_audit_says_so_in_the_form() -> None:
 
 def test_an_open_request_is_shown_without_a_usage_lookup() -> None:
     screen, usage = Screen(), Usage()
-    open_one = AlreadyRequested(ACCOUNT, 7, "requested", "C0FINDINGS", "1700000000.000200")
+    open_one = AlreadyRequested(
+        ACCOUNT, 7, "requested", Conversation("C0FINDINGS", None, "1700000000.000200")
+    )
     service(Source(open_one), screen, usage=usage).fill(CTX, "U0BOB", "V0FORM0001")
     assert screen.shown == [("form", "V0FORM0001", "AlreadyRequested")] and usage.asked == []
 

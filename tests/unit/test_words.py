@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.audit.models import Evidence, KeySlot, Status, Verdict
-from bot.remediation.models import Kind, Request
+from bot.remediation.models import Conversation, Kind, Request
 from bot.remediation.states import State
 from bot.services.remediation.decisions import approvals_word
 from bot.services.remediation.execution import keys_word
@@ -41,7 +41,8 @@ def test_a_step_in_the_thread_is_a_sentence() -> None:
 def test_a_transition_note_starts_its_detail_with_a_capital() -> None:
     req = Request(
         id=1, kind=Kind.REMEDIATION, account_id="111111111111", state=State.EXECUTING,
-        requester="U0ALICE001", reason="unused", channel="C1", created_at=AT, expires_at=AT,
+        requester="U0ALICE001", reason="unused", where=Conversation("C1"),
+        created_at=AT, expires_at=AT,
         state_since=AT,
     )  # fmt: skip
     text = transition_note(req, State.APPROVED, "deleting through centralized root access", None)

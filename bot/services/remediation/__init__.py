@@ -25,7 +25,7 @@ from bot.records.history import AccountState
 from bot.records.remediation import NewRequest
 from bot.remediation.events import FormContext, FormOutcome, RequestForm
 from bot.remediation.keys import risk_coverage
-from bot.remediation.models import Request, RiskException
+from bot.remediation.models import Conversation, Request, RiskException
 from bot.remediation.states import State
 from bot.services.ports import (
     ApproverDirectory,
@@ -182,11 +182,11 @@ class RemediationService:
     def open_requests(self) -> list[Request]:
         return self.core.store.open_requests()
 
-    def channel_of(self, request_id: int) -> str | None:
-        """The channel request ``request_id`` lives in; None when it cannot be read (the
-        database failing, or no such request)."""
+    def where_of(self, request_id: int) -> Conversation | None:
+        """Where request ``request_id`` lives; None when it cannot be read (the database
+        failing, or no such request)."""
         try:
-            return self.core.store.get(request_id).channel
+            return self.core.store.get(request_id).where
         except Exception:  # told in a direct message instead
             return None
 

@@ -95,9 +95,7 @@ class Decisions:
         of the same kind is said before any audit (a form that could not be sent is never
         shown to be filled in)."""
         for other in self.open_for(ctx.kind, ctx.account_id):
-            return AlreadyRequested(
-                ctx.account_id, other.id, other.state.value, other.channel, other.message_ts
-            )
+            return AlreadyRequested(ctx.account_id, other.id, other.state.value, other.where)
         result = self.core.audit_one(ctx.account_id, "button", user)
         verdict = verdict_of(result, ctx.account_id)
         if verdict.status is Status.COMPLIANT:

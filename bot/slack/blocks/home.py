@@ -120,7 +120,7 @@ def finding_blocks(snap: HomeSnapshot) -> list[Block]:
 
 def request_line(req: Request, zone: str) -> str:
     what = "remediation" if req.kind is Kind.REMEDIATION else "risk exception"
-    where = f" in <#{req.channel}>" if req.channel else ""
+    where = f" in <#{req.where.place}>" if req.where.place else ""
     return (
         f"• #{req.id} {what} of *{escape(req.label)}*: {req.state.value} since "
         f"{when(req.state_since, zone)}{where}"

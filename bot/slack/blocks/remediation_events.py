@@ -160,7 +160,7 @@ def approvers_reminder(req: Request, approvers: str, waited: float) -> Message:
 
 def not_posted_message(req: Request, error: str) -> Message:
     return thread_note(
-        f":warning: rootkey could not post request #{req.id} in <#{req.channel}> "
+        f":warning: rootkey could not post request #{req.id} in <#{req.where.place}> "
         f"({escape(error)}), so nobody could approve it; it is closed. "
         "Invite the bot to the channel and ask again."
     )

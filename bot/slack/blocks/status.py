@@ -137,13 +137,12 @@ def organization_line(c: Counts) -> str:
 def request_link(req: Request, team_domain: str | None) -> str:
     """``#12`` linking to the request message (Slack's permalink form, built from the
     workspace's domain the command came with), plain ``#12`` when either is unknown."""
-    if not (team_domain and TEAM_DOMAIN.fullmatch(team_domain) and req.message_ts):
+    channel, thread, message = req.where.place, req.where.thread, req.where.message
+    if not (team_domain and TEAM_DOMAIN.fullmatch(team_domain) and message):
         return f"#{req.id}"
-    path = (
-        f"https://{team_domain}.slack.com/archives/{req.channel}/p{req.message_ts.replace('.', '')}"
-    )
-    if req.thread_ts and req.thread_ts != req.message_ts:
-        path += f"?thread_ts={req.thread_ts}&cid={req.channel}"
+    path = f"https://{team_domain}.slack.com/archives/{channel}/p{message.replace('.', '')}"
+    if thread and thread != message:
+        path += f"?thread_ts={thread}&cid={channel}"
     return f"<{path}|#{req.id}>"
 
 

@@ -44,13 +44,13 @@ class FindingMessages:
     def settle(self, req: Request) -> None:
         """Show how ``req`` ended on its finding; logged, never raised, when it cannot."""
         line = outcome_line(req)
-        ts = req.thread_ts
+        ts = req.where.thread
         # Without a thread of its own finding (ROOTKEY_REQUEST_CHANNEL), there is none to update.
-        if line is None or not ts or ts == req.message_ts:
+        if line is None or not ts or ts == req.where.message:
             return
         try:
-            with self.lock(req.channel, ts):
-                message = self.read(req.channel, ts)
+            with self.lock(req.where.place, ts):
+                message = self.read(req.where.place, ts)
                 shown = message.get("blocks") or []
                 text = outcome_text(req, line, shown_label(shown, req.account_id))
                 blocks = settle(shown, req.account_id, text)
@@ -63,7 +63,7 @@ class FindingMessages:
                 self.poster.call(
                     "chat.update",
                     lambda: self.poster.client.chat_update(
-                        channel=req.channel, ts=ts, blocks=blocks, text=fallback
+                        channel=req.where.place, ts=ts, blocks=blocks, text=fallback
                     ),
                 )
         except DeliveryError as exc:

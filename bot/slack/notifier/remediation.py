@@ -70,7 +70,7 @@ class SlackRemediationNotifier:
     def say(self, req: Request, message: Message) -> None:
         """Post in the request's thread; a Slack failure is logged, never undoes a move."""
         try:
-            self.poster.post(req.channel, message, thread_ts=req.where.replies_under)
+            self.poster.post(req.where.place, message, thread_ts=req.where.replies_under)
         except DeliveryError as exc:
             log.error("request #%d: could not post to its thread: %s", req.id, exc.error)
 
@@ -119,7 +119,7 @@ def not_posted(notice: RequestNotPosted, req: Request, slack: SlackRemediationNo
 @tell.register
 def changed(notice: RequestChanged, req: Request, slack: SlackRemediationNotifier) -> None:
     """Replace the request message in place (buttons while waiting, else the decision)."""
-    if not req.message_ts:
+    if not req.where.message:
         return
     message = (
         slack.request_message(req)
@@ -129,7 +129,7 @@ def changed(notice: RequestChanged, req: Request, slack: SlackRemediationNotifie
         )
     )
     try:
-        slack.poster.update(req.channel, req.message_ts, message)
+        slack.poster.update(req.where.place, req.where.message, message)
     except DeliveryError as exc:
         log.error("request #%d: could not update its message: %s", req.id, exc.error)
 
