@@ -29,6 +29,7 @@ from simulator.slack import SlackStandin
 from tests.support.botproc import bot_env
 from tests.support.database import postgres_database
 from tests.support.inprocess import InProcessBot
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -81,8 +82,12 @@ def a_clock() -> ManualClock:
     return ManualClock(datetime.now(UTC).replace(second=30, microsecond=0))
 
 
-def next_slot(clock: ManualClock) -> datetime:
-    """Move the clock to the start of the next minute, a slot of the minutely cron."""
+def next_slot(clock: ManualClock, bots: list[InProcessBot]) -> datetime:
+    """Move the clock to the start of the next minute, a slot of the minutely cron, once the
+    ``bots`` have ended the work of the last slot (a digest job still running when the next
+    slot comes due would skip it)."""
+    for bot in bots:
+        bot.wait_idle()
     slot = clock.now().replace(second=0, microsecond=0) + timedelta(minutes=1)
     clock.set(slot)
     return slot
@@ -93,9 +98,9 @@ def taken(logs: str, slot: datetime) -> int:
     return logs.count(f"digest slot {slot} for {CHANNEL}: taken by another process")
 
 
-def stood_back(slack: SlackStandin, bots: list[InProcessBot], slot: datetime) -> None:
+def stood_back(bots: list[InProcessBot], slot: datetime) -> None:
     """Exactly one of ``bots`` says it found ``slot`` taken by another."""
-    slack.wait_for(lambda: sum(taken(bot.logs, slot) for bot in bots) == 1, timeout=60)
+    wait_until(lambda: sum(taken(bot.logs, slot) for bot in bots) == 1, 60, f"{slot} refused")
 
 
 def settled(slack: SlackStandin, pg_url: str) -> dict[str, str]:
@@ -129,11 +134,11 @@ def test_two_bots_post_exactly_one_digest_per_slot(
     slots: list[datetime] = []
     with InProcessBot(env, clock=clock) as first, InProcessBot(env, clock=clock) as second:
         for _ in range(3):
-            slot = next_slot(clock)
+            slot = next_slot(clock, [first, second])
             slots.append(slot)
             posted_once(slack, pg_url, slot)
             # Both bots came for the slot: the one that lost the claim stood back.
-            stood_back(slack, [first, second], slot)
+            stood_back([first, second], slot)
         rows = settled(slack, pg_url)
     posted = slots_posted(slack)
     assert posted == Counter({minute(slot): 1 for slot in slots}), posted
@@ -157,8 +162,8 @@ def test_a_slot_missed_while_no_bot_ran_is_posted_once_by_the_next_to_start(
 ) -> None:
     env = digest_bot_env(slack, aws, pg_url)
     clock = a_clock()
-    with InProcessBot(env, clock=clock):
-        first = next_slot(clock)
+    with InProcessBot(env, clock=clock) as bot:
+        first = next_slot(clock, [bot])
         posted_once(slack, pg_url, first)
     # The next slot passes while no bot runs.
     missed = first + timedelta(minutes=1)
@@ -169,7 +174,7 @@ def test_a_slot_missed_while_no_bot_ran_is_posted_once_by_the_next_to_start(
         posted_once(slack, pg_url, missed)
         # Another replica starting now does not post the missed slot again: it finds it taken.
         with InProcessBot(env, clock=clock) as replica:
-            stood_back(slack, [replica], missed)
+            stood_back([replica], missed)
         settled(slack, pg_url)
     posted = slots_posted(slack)
     assert posted == Counter({minute(first): 1, minute(missed): 1}), posted

@@ -225,6 +225,20 @@ class InProcessBot:
         """Still serving (its thread has not returned)."""
         return self.thread is not None and self.thread.is_alive() and not self.stopping.is_set()
 
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Until ``/healthz`` reports no pending job (audits, a click's work, a digest or sweep
+        running). A job the scheduler has not started yet is not pending: after moving the
+        clock, first wait for something the job does, then for this (before moving the clock
+        again: a scheduled job still running when it comes due again skips that run)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            health = self.wait_healthy(max(0.0, deadline - time.monotonic()))
+            if health.get("pending_jobs") == 0:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"bot still busy after {timeout} s ({health}):\n{self.logs}")
+            time.sleep(0.02)
+
     def stop(self, timeout: float = 30.0) -> int | None:
         """Set the bot's stop event (what SIGTERM does to a process) and wait for it."""
         try:
