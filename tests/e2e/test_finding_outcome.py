@@ -187,8 +187,8 @@ def approve(
 ) -> Request:
     """The account's request, posted in the finding's thread, approved by the approver."""
     [req] = wait_until(lambda: store.find(account_id=account, kind=kind), 60.0)
-    req = wait_until(lambda: (r := store.get(req.id)).message_ts and r, 60.0)
-    message = now_message(slack, req.message_ts or "")
+    req = wait_until(lambda: (r := store.get(req.id)).where.message and r, 60.0)
+    message = now_message(slack, req.where.message or "")
     approve_as(bot.events_url, slack, message, req.id, APPROVER)
     return req
 
@@ -203,7 +203,7 @@ def remediate(
     form = filled_form(slack, account, callback=CallbackId.REMEDIATION_REQUEST)
     submit_ok(bot.events_url, form, ALICE, {"reason": "unused", "ticket": None})
     req = approve(bot, slack, store, account, Kind.REMEDIATION)
-    assert req.thread_ts == finding.ts  # in the finding's thread
+    assert req.where.thread == finding.ts  # in the finding's thread
     return req
 
 

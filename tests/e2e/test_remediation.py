@@ -1,6 +1,11 @@
-"""Remediation end to end: the real bot process, signed block_actions and view_submission
-payloads, the Slack stand-in recording every call, moto's server (with the centralized root
-access stand-in) behind it, the SQL store on disk.
+"""Remediation end to end: the real bot, signed block_actions and view_submission payloads, the
+Slack stand-in recording every call, moto's server (with the centralized root access stand-in)
+behind it, the SQL store on disk.
+
+The bot is a process (``BotProcess``) where the test kills it or runs replicas, else it runs
+in the test's process (``InProcessBot``, the same start and stop as ``python -m bot``). Where
+time matters (approval expiry, reminders, rechecks) the bot's clock is a ``ManualClock`` that
+the test moves past the time, then waits for the effect: no real timer runs out.
 
 Each scenario starts from a finding's "Request remediation" button and ends where a person
 would look: the thread, the request message, the AWS account, the exported log.
@@ -34,10 +39,12 @@ from bot.store.engine import create_store_engine
 from bot.store.remediation import RemediationStore
 from simulator.aws import RootKeySpec, SimulatedAws, days_ago
 from simulator.aws_root import RootAccessStandIn
+from simulator.clock import ManualClock
 from simulator.slack import TEAM, SlackStandin, SocketModeServer
 from tests.support import slackflow, waiting
 from tests.support.botproc import ROOT, BotProcess, bot_env, export_log
 from tests.support.database import postgres_database
+from tests.support.inprocess import InProcessBot
 from tests.support.signing import (
     FINDING_MESSAGE,
     TEST_SIGNING_SECRET,
@@ -76,17 +83,37 @@ def root_access(moto_server: SimulatedAws) -> RootAccessStandIn:
 
 
 class Bot:
-    """A bot configuration: its database survives restarts of the process."""
+    """A bot configuration: its database survives restarts. A real process when ``process``
+    (to be killed), else a bot in the test's process on ``clock`` (None: the system's)."""
 
-    def __init__(self, env: dict[str, str], db_url: str) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        db_url: str,
+        *,
+        process: bool = False,
+        clock: ManualClock | None = None,
+    ) -> None:
         self.db_url = db_url
         self.env = {**env, "DATABASE_URL": self.db_url}
-        self.process: BotProcess | None = None
+        self.in_process = not process
+        self.clock = clock
+        self.process: BotProcess | InProcessBot | None = None
         self.store = RemediationStore(create_store_engine(self.db_url))
 
     def start(self) -> Bot:
-        self.process = BotProcess(self.env).start()
+        if self.in_process:
+            build = {"clock": self.clock} if self.clock is not None else {}
+            self.process = InProcessBot(self.env, **build).start()
+        else:
+            self.process = BotProcess(self.env).start()
         return self
+
+    def restart(self, clock: ManualClock | None = None) -> Bot:
+        """After a kill: start again in the test's process (on ``clock``, if given). What is
+        tested is what the next bot does with what the killed one left in the database."""
+        self.in_process, self.clock = True, clock
+        return self.start()
 
     def stop(self) -> None:
         if self.process is not None:
@@ -95,7 +122,8 @@ class Bot:
             assert BOT_TOKEN not in self.process.logs
 
     def kill(self) -> None:
-        assert self.process is not None
+        """SIGKILL: no clean-up of any kind (a bot made with ``process=True``)."""
+        assert isinstance(self.process, BotProcess), "only a process can be killed"
         self.process.kill()
 
     @property
@@ -113,11 +141,15 @@ def make_bot(
     moto: SimulatedAws,
     tmp: pytest.TempPathFactory,
     db_url: str | None = None,
+    *,
+    process: bool = False,
+    clock: ManualClock | None = None,
     **settings: str,
 ) -> Bot:
     approvers = f"{APPROVER},{APPROVER_GROUP}"
     env = bot_env(slack, None, moto.env(), ROOTKEY_APPROVERS=approvers, **settings)
-    return Bot(env, db_url or f"sqlite:///{tmp.mktemp('bot') / 'rootkey.db'}").start()
+    db = db_url or f"sqlite:///{tmp.mktemp('bot') / 'rootkey.db'}"
+    return Bot(env, db, process=process, clock=clock).start()
 
 
 @pytest.fixture(scope="module")
@@ -144,13 +176,22 @@ def fresh(
 def own_bot(
     fresh: SlackStandin, moto_server: SimulatedAws, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Callable[..., Bot]]:
-    """Start a bot of the test's own (``own_bot(db_url=None, **settings)``) on the fresh Slack
-    stand-in; every one started is stopped at the end."""
+    """Start a bot of the test's own (``own_bot(db_url=None, process=False, clock=None,
+    **settings)``) on the fresh Slack stand-in; every one started is stopped at the end."""
     started: list[Bot] = []
 
-    def start(db_url: str | None = None, **settings: str) -> Bot:
-        started.append(make_bot(fresh, moto_server, tmp_path_factory, db_url, **settings))
-        return started[-1]
+    def start(
+        db_url: str | None = None,
+        *,
+        process: bool = False,
+        clock: ManualClock | None = None,
+        **settings: str,
+    ) -> Bot:
+        bot = make_bot(
+            fresh, moto_server, tmp_path_factory, db_url, process=process, clock=clock, **settings
+        )
+        started.append(bot)
+        return bot
 
     yield start
     for bot in started:
@@ -251,7 +292,7 @@ def ask_for_remediation(
     )
     decide = next(b for b in posted.args["blocks"] if b["type"] == "actions")
     request_id = int(decide["block_id"].split(":")[1])
-    wait_until(lambda: bot.store.get(request_id).message_ts == posted.ts)
+    wait_until(lambda: bot.store.get(request_id).where.message == posted.ts)
     return request_id, posted.ts
 
 
@@ -598,7 +639,7 @@ def test_a_request_from_a_direct_message_is_refused_and_blocks_nothing(
     ok = submit(bot.url, fresh_form, ALICE, {"reason": "unused", "ticket": None})
     assert ok.status_code == 200 and not ok.text
     [req] = slack.wait_for(lambda: bot.store.find(account_id=account))
-    assert req.channel == CHANNEL and req.thread_ts == FINDING_TS
+    assert req.where.place == CHANNEL and req.where.thread == FINDING_TS
 
 
 def test_with_a_request_channel_every_request_is_posted_there(
@@ -624,7 +665,7 @@ def test_with_a_request_channel_every_request_is_posted_there(
         )
         assert ok.status_code == 200 and not ok.text
         [req] = slack.wait_for(lambda: bot.store.find(account_id=account))
-        assert req.channel == approvals
+        assert req.where.place == approvals
         posted = slack.wait_for(
             lambda: [m for m in slack.messages(approvals) if f"request #{req.id}" in str(m.args)]
         )
@@ -658,10 +699,10 @@ def test_the_requester_withdraws_and_an_approver_cancels_from_status(
 
     # A new request is possible at once; an approver cancels it from /rootkey status.
     second, _ = ask_for_remediation(bot, slack, account)
-    wait_until(lambda: bot.store.get(second).message_ts)
+    wait_until(lambda: bot.store.get(second).where.message)
     reply = status_answer(bot, slack, APPROVER)
     text = json.dumps(reply)
-    msg_ts = str(bot.store.get(second).message_ts).replace(".", "")
+    msg_ts = str(bot.store.get(second).where.message).replace(".", "")
     assert f"https://example.slack.com/archives/{CHANNEL}/p{msg_ts}" in text  # a link to it
     [cancel] = [
         e for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"]
@@ -749,7 +790,7 @@ def test_a_process_killed_mid_way_resumes_after_restart(
     moves: list[str],
     note: str | None,
 ) -> None:
-    bot = own_bot(ROOTKEY_REMEDIATION="assume-root")
+    bot = own_bot(process=True, ROOTKEY_REMEDIATION="assume-root")
     try:
         account = member_with_key(aws)
         request_id, ts = ask_for_remediation(bot, slack, account)
@@ -761,7 +802,7 @@ def test_a_process_killed_mid_way_resumes_after_restart(
         root_access.release(held)
         assert bot.store.get(request_id).state is killed_in
 
-        bot.start()  # same database
+        bot.restart()  # same database
         wait_state(bot, request_id, State.VERIFIED, timeout=60)
     finally:
         root_access.release(held)
@@ -797,13 +838,13 @@ def test_dry_run_switched_on_before_a_restart_stops_a_pending_deletion(
     aws: SimulatedAws,
     root_access: RootAccessStandIn,
 ) -> None:
-    bot = own_bot(ROOTKEY_REMEDIATION="assume-root")
+    bot = own_bot(process=True, ROOTKEY_REMEDIATION="assume-root")
     try:
         account = member_with_key(aws)
         request_id = approved_not_started(bot, slack, root_access, account)
         assert not bot.store.get(request_id).dry_run  # requested before the switch
         bot.env["ROOTKEY_DRY_RUN"] = "true"  # the operator turns dry run on, then restarts
-        bot.start()
+        bot.restart()
         wait_state(bot, request_id, State.FAILED, timeout=60)
     finally:
         root_access.release("ListOrganizationsFeatures")
@@ -821,14 +862,14 @@ def test_an_approved_request_older_than_the_approval_ttl_expires_at_start_up(
     root_access: RootAccessStandIn,
 ) -> None:
     bot = own_bot(
-        ROOTKEY_REMEDIATION="assume-root", ROOTKEY_APPROVAL_TTL="3s",
+        process=True, ROOTKEY_REMEDIATION="assume-root", ROOTKEY_APPROVAL_TTL="1h",
     )  # fmt: skip
     try:
         account = member_with_key(aws)
         request_id = approved_not_started(bot, slack, root_access, account)
         made = bot.store.get(request_id).created_at
-        wait_until(lambda: datetime.now(UTC) > made + timedelta(seconds=4), timeout=10)
-        bot.start()
+        # Restarted when the approval is older than the TTL (by a clock set there).
+        bot.restart(ManualClock(made + timedelta(hours=1, seconds=1)))
         expired = wait_state(bot, request_id, State.EXPIRED, timeout=60)
     finally:
         root_access.release("ListOrganizationsFeatures")
@@ -882,6 +923,19 @@ def test_only_people_who_are_approvers_now_count(
 # -- tracked -----------------------------------------------------------------------------------
 
 
+RECHECK = timedelta(hours=1)  # the tracked bot's ROOTKEY_RECHECK_INTERVAL
+REMIND = timedelta(days=1)  # its ROOTKEY_REMINDER_AFTER: the assignee after 1 d, approvers after 2
+MINUTE = timedelta(minutes=1)  # more than a sweep's interval (min(recheck, TTL / 4, 60 s))
+
+
+def move_clock(bot: Bot, by: timedelta) -> None:
+    """Move the bot's clock on by ``by``, once the work of its last move has ended (a sweep
+    still running when the next comes due skips that one)."""
+    assert bot.clock is not None and isinstance(bot.process, InProcessBot), "a ManualClock bot"
+    bot.process.wait_idle()
+    bot.clock.advance(by)
+
+
 @pytest.fixture(scope="module")
 def owners_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("owners") / "owners.txt"
@@ -897,9 +951,9 @@ def tracked_bot(
     owners_file: Path,
 ) -> Iterator[Bot]:
     bot = make_bot(
-        slack, moto_server, tmp_path_factory,
-        ROOTKEY_REMEDIATION="tracked", ROOTKEY_RECHECK_INTERVAL="1s",
-        ROOTKEY_REMINDER_AFTER="2s", ROOTKEY_OWNERS=str(owners_file),
+        slack, moto_server, tmp_path_factory, clock=ManualClock(datetime.now(UTC)),
+        ROOTKEY_REMEDIATION="tracked", ROOTKEY_RECHECK_INTERVAL="1h",
+        ROOTKEY_REMINDER_AFTER="1d", ROOTKEY_OWNERS=str(owners_file),
     )  # fmt: skip
     yield bot
     bot.stop()
@@ -940,18 +994,25 @@ def test_tracked_run_goes_through_deactivated_to_verified_by_recheck(
     # The owner hears about it directly, where they can see it (the Messages tab is on);
     # reminders follow (assignee, then approvers).
     slack.wait_for(lambda: [m for m in slack.seen_by(OWNER) if "assigned" in m.args["text"]])
+    assert not any("still waits" in t for t in thread(slack))
+    move_clock(bot, REMIND + MINUTE)
     wait_thread(slack, f"<@{OWNER}>, request #{request_id} still waits")
+    move_clock(bot, REMIND)
     wait_thread(slack, f"request #{request_id} ({account}) is still tracking")
+    assert bot.store.get(request_id).state is State.TRACKING  # the key is still there
 
     # The root user deactivates the key: the recheck sees it and offers the back-out.
     aws.set_root_keys(account, [RootKeySpec(slot=1, active=False, created=days_ago(500))])
     aws.expire_report(account)  # a recheck reads it once AWS regenerates the report (4 hours)
+    move_clock(bot, RECHECK + MINUTE)
     wait_state(bot, request_id, State.DEACTIVATED)
     wait_thread(slack, "*tracking* → *deactivated*")
     back_out = wait_thread(slack, "Back-out")
     assert "update-access-key" in back_out and "never creates root keys" in back_out
     # ... and deletes it: verified.
     aws.set_root_keys(account, [])
+    assert bot.store.get(request_id).state is State.DEACTIVATED  # until the next recheck
+    move_clock(bot, RECHECK + MINUTE)
     wait_state(bot, request_id, State.VERIFIED)
     wait_thread(slack, "*deactivated* → *verified*")
     assert root_access.sessions() == []  # tracked mode never acts as root
@@ -985,8 +1046,9 @@ def test_accept_risk_records_an_exception_shown_apart(
     form = filled_form(slack, account, callback=CallbackId.ACCEPT_RISK)
     assert form["id"] == first["id"]  # the same modal, replaced in place
     assert len(slack.calls("views.open")) == 1
-    until = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
-    too_far = (datetime.now(UTC) + timedelta(days=120)).date().isoformat()
+    today = bot.clock.now() if bot.clock else datetime.now(UTC)  # the bot's today
+    until = (today + timedelta(days=30)).date().isoformat()
+    too_far = (today + timedelta(days=120)).date().isoformat()
     values: dict[str, Any] = {
         "until": {"type": "datepicker", "selected_date": too_far},
         "owner": {"type": "users_select", "selected_user": OWNER},
@@ -998,7 +1060,7 @@ def test_accept_risk_records_an_exception_shown_apart(
     values["until"]["selected_date"] = until
     assert submit(bot.url, form, ALICE, values).status_code == 200
     [req] = slack.wait_for(lambda: [r for r in bot.store.find() if r.account_id == account])
-    wait_until(lambda: bot.store.get(req.id).message_ts)
+    wait_until(lambda: bot.store.get(req.id).where.message)
     message = request_message(slack, req.id)
     click(bot, slack, ActionId.APPROVE, str(req.id), APPROVER, message["ts"])
     wait_state(bot, req.id, State.APPROVED)
@@ -1015,8 +1077,8 @@ def short_ttl_bot(
     slack: SlackStandin, moto_server: SimulatedAws, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Bot]:
     bot = make_bot(
-        slack, moto_server, tmp_path_factory,
-        ROOTKEY_APPROVAL_TTL="10s", ROOTKEY_RECHECK_INTERVAL="1h",
+        slack, moto_server, tmp_path_factory, clock=ManualClock(datetime.now(UTC)),
+        ROOTKEY_APPROVAL_TTL="1h", ROOTKEY_RECHECK_INTERVAL="1h",
     )  # fmt: skip
     yield bot
     bot.stop()
@@ -1028,6 +1090,7 @@ def test_an_undecided_request_expires(
     bot, slack = short_ttl_bot, fresh
     account = member_with_key(aws)
     request_id, ts = ask_for_remediation(bot, slack, account)
+    move_clock(bot, timedelta(hours=1) + MINUTE)  # past the approval TTL
 
     wait_state(bot, request_id, State.EXPIRED)  # by the scheduler's sweep, nobody clicked
     wait_thread(slack, "*requested* → *expired*")
@@ -1105,8 +1168,8 @@ def test_two_processes_on_postgres_execute_once(
     root_access: RootAccessStandIn,
 ) -> None:
     with postgres_database("rootkey_remediation") as url:
-        one = own_bot(url, ROOTKEY_REMEDIATION="assume-root")
-        two = own_bot(url, ROOTKEY_REMEDIATION="assume-root")
+        one = own_bot(url, process=True, ROOTKEY_REMEDIATION="assume-root")
+        two = own_bot(url, process=True, ROOTKEY_REMEDIATION="assume-root")
         try:
             account = member_with_key(aws)
             request_id, ts = ask_for_remediation(one, slack, account)
