@@ -8,10 +8,13 @@ but the client would be a connection error instead.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs
 
 import boto3
+import botocore.endpoint
+import botocore.session
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
@@ -20,10 +23,33 @@ from bot.aws.root import ROOT_SESSION_CALLS, RootAccess, RootAccessError, refuse
 CLOSED = "http://127.0.0.1:9"
 
 
+# botocore reads its service models once for this module, not once per test's session
+LOADER = botocore.session.get_session().get_component("data_loader")
+
+
+def session(region: str) -> boto3.session.Session:
+    """A fresh boto3 Session (its own events and credentials) sharing the model loader."""
+    core = botocore.session.Session()
+    core.register_component("data_loader", LOADER)
+    return boto3.session.Session(
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name=region,
+        botocore_session=core,
+    )
+
+
+@pytest.fixture(autouse=True)
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """botocore's pauses between retries of a connection error are recorded, not slept: the
+    attempts are the same, only their spacing is gone."""
+    pauses: list[float] = []
+    monkeypatch.setattr(botocore.endpoint, "time", SimpleNamespace(sleep=pauses.append))
+    return pauses
+
+
 def root_client() -> Any:
-    iam = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-    ).client("iam", endpoint_url=CLOSED)
+    iam = session("us-east-1").client("iam", endpoint_url=CLOSED)
     iam.meta.events.register("before-parameter-build.iam", refuse_other_calls)
     return iam
 
@@ -76,10 +102,8 @@ def test_assume_root_names_the_task_policy_of_the_regions_partition(
 ) -> None:
     sent: list[dict[str, list[str]]] = []
 
-    def session() -> boto3.session.Session:
-        made = boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
-        )
+    def factory() -> boto3.session.Session:
+        made = session(region)
 
         def capture(request: Any, **_: Any) -> None:
             body = request.body or b""
@@ -90,7 +114,7 @@ def test_assume_root_names_the_task_policy_of_the_regions_partition(
         return made
 
     with pytest.raises(RootAccessError, match="sts:AssumeRoot"):
-        RootAccess(region, session_factory=session).open("111111111111")
+        RootAccess(region, session_factory=factory).open("111111111111")
     assert sent  # every attempt (the connection error is retried) names the same policy
     for body in sent:
         assert body["TaskPolicyArn.arn"] == [
