@@ -1,5 +1,7 @@
-"""The real bot process in HTTP mode: signed requests in, Web API calls out to the stand-in,
-moto's server behind it."""
+"""The real bot in HTTP mode (in the test's process: the same start and stop as
+``python -m bot``): signed requests in, Web API calls out to the stand-in, moto's server behind
+it. What must not happen (a refused command audited after all) is looked for once the bot has
+no pending work, not after a pause."""
 
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ import requests
 from bot.slack.action_ids import ActionId
 from simulator.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws, days_ago
 from simulator.slack import TEAM, SlackStandin
-from tests.support.botproc import BotProcess, bot_env
+from tests.support.botproc import bot_env
+from tests.support.inprocess import InProcessBot
 from tests.support.signing import (
     FINDING_MESSAGE,
     TEST_SIGNING_SECRET,
@@ -39,21 +42,21 @@ def slack() -> Iterator[SlackStandin]:
 
 
 @pytest.fixture(scope="module")
-def bot(slack: SlackStandin, moto_server: SimulatedAws) -> Iterator[BotProcess]:
+def bot(slack: SlackStandin, moto_server: SimulatedAws) -> Iterator[InProcessBot]:
     env = bot_env(slack, None, moto_server.env(), ROOTKEY_SCOPE="account", SLACK_TEAM_ID=TEAM)
-    with BotProcess(env) as process:
-        yield process
-    assert TEST_SIGNING_SECRET not in process.logs
-    assert BOT_TOKEN not in process.logs
+    with InProcessBot(env) as running:
+        yield running
+    assert TEST_SIGNING_SECRET not in running.logs
+    assert BOT_TOKEN not in running.logs
 
 
 @pytest.fixture
-def fresh(slack: SlackStandin, aws: SimulatedAws, bot: BotProcess) -> SlackStandin:
+def fresh(slack: SlackStandin, aws: SimulatedAws, bot: InProcessBot) -> SlackStandin:
     slack.reset()
     return slack
 
 
-def command(bot: BotProcess, slack: SlackStandin, text: str, **kw: Any) -> requests.Response:
+def command(bot: InProcessBot, slack: SlackStandin, text: str, **kw: Any) -> requests.Response:
     body = command_body(text, response_url=kw.pop("response_url", slack.response_url()), **kw)
     return post_signed(bot.events_url, body)
 
@@ -101,7 +104,7 @@ def org_with_one_key(aws: SimulatedAws) -> tuple[str, str]:
 
 
 def test_check_all_acks_then_posts_the_finding_with_its_button(
-    bot: BotProcess, fresh: SlackStandin, aws: SimulatedAws
+    bot: InProcessBot, fresh: SlackStandin, aws: SimulatedAws
 ) -> None:
     bad, good = org_with_one_key(aws)
 
@@ -126,7 +129,7 @@ def test_check_all_acks_then_posts_the_finding_with_its_button(
 
 
 def test_bare_check_audits_the_configured_scope_and_names_the_account(
-    bot: BotProcess, fresh: SlackStandin, aws: SimulatedAws
+    bot: InProcessBot, fresh: SlackStandin, aws: SimulatedAws
 ) -> None:
     ack = command(bot, fresh, "check")
 
@@ -137,7 +140,7 @@ def test_bare_check_audits_the_configured_scope_and_names_the_account(
 
 
 def test_named_accounts_are_audited_and_bad_ids_refused_privately(
-    bot: BotProcess, fresh: SlackStandin, aws: SimulatedAws
+    bot: InProcessBot, fresh: SlackStandin, aws: SimulatedAws
 ) -> None:
     bad, good = org_with_one_key(aws)
 
@@ -152,13 +155,13 @@ def test_named_accounts_are_audited_and_bad_ids_refused_privately(
     assert "Auditing 2 accounts" in ack.json()["text"]
     [message] = result_in(fresh)
     assert message.args["blocks"][0]["text"]["text"] == "Root access keys in 1 of 2 accounts"
-    time.sleep(0.5)  # let a wrongly started audit of the refused command surface
+    bot.wait_idle()  # an audit of the refused command would have been posted by now
     assert len(fresh.messages()) == 1
 
 
 @pytest.mark.parametrize("text", ["help", "", "frobnicate now"])
 def test_help_and_unknown_commands_answer_privately(
-    bot: BotProcess, fresh: SlackStandin, text: str
+    bot: InProcessBot, fresh: SlackStandin, text: str
 ) -> None:
     ack = command(bot, fresh, text)
 
@@ -172,7 +175,7 @@ def test_help_and_unknown_commands_answer_privately(
 
 
 def test_bad_signature_and_stale_timestamp_are_refused(
-    bot: BotProcess, fresh: SlackStandin
+    bot: InProcessBot, fresh: SlackStandin
 ) -> None:
     body = command_body("check", response_url=fresh.response_url())
     wrong = post_signed(bot.events_url, body, "not-the-secret")
@@ -200,7 +203,7 @@ def test_bad_signature_and_stale_timestamp_are_refused(
 
 
 def test_a_slack_retry_never_starts_a_second_audit(
-    bot: BotProcess, fresh: SlackStandin, aws: SimulatedAws
+    bot: InProcessBot, fresh: SlackStandin, aws: SimulatedAws
 ) -> None:
     body = command_body("check", response_url=fresh.response_url())
 
@@ -215,13 +218,13 @@ def test_a_slack_retry_never_starts_a_second_audit(
     result_in(fresh, count=2)
 
     assert first.status_code == retry.status_code == later.status_code == 200
-    time.sleep(0.5)
+    bot.wait_idle()  # the retry, audited by mistake, would have been posted by now
     assert len(fresh.messages()) == 2
 
 
 @pytest.mark.parametrize("error", ["not_in_channel", "channel_not_found"])
 def test_a_channel_the_bot_cannot_post_in_gets_the_result_through_response_url(
-    bot: BotProcess, fresh: SlackStandin, aws: SimulatedAws, error: str
+    bot: InProcessBot, fresh: SlackStandin, aws: SimulatedAws, error: str
 ) -> None:
     bad, _ = org_with_one_key(aws)
     fresh.refuse_channel("C0PRIVATE1", error)
@@ -238,7 +241,7 @@ def test_a_channel_the_bot_cannot_post_in_gets_the_result_through_response_url(
 
 
 def test_rate_limits_and_server_errors_are_retried_and_delivered_once(
-    bot: BotProcess, fresh: SlackStandin
+    bot: InProcessBot, fresh: SlackStandin
 ) -> None:
     fresh.fail("chat.postMessage", "ratelimited", retry_after=1)
     fresh.fail("chat.postMessage", "server_error")
@@ -252,7 +255,9 @@ def test_rate_limits_and_server_errors_are_retried_and_delivered_once(
     assert len(fresh.messages()) == 1
 
 
-def test_when_posting_fails_for_good_the_user_is_told(bot: BotProcess, fresh: SlackStandin) -> None:
+def test_when_posting_fails_for_good_the_user_is_told(
+    bot: InProcessBot, fresh: SlackStandin
+) -> None:
     fresh.fail("chat.postMessage", "invalid_blocks")
 
     command(bot, fresh, "check")
@@ -264,7 +269,7 @@ def test_when_posting_fails_for_good_the_user_is_told(bot: BotProcess, fresh: Sl
 
 
 def test_a_large_organization_stays_within_slack_limits_and_gets_the_csv(
-    bot: BotProcess, fresh: SlackStandin, aws: SimulatedAws
+    bot: InProcessBot, fresh: SlackStandin, aws: SimulatedAws
 ) -> None:
     org = aws.create_organization(members=60)
     noncompliant = [m.account_id for m in org.members[:50]]
@@ -291,7 +296,7 @@ def test_a_large_organization_stays_within_slack_limits_and_gets_the_csv(
 
 
 def test_rerun_button_audits_again_and_the_finding_button_opens_the_request_form(
-    bot: BotProcess, fresh: SlackStandin, aws: SimulatedAws
+    bot: InProcessBot, fresh: SlackStandin, aws: SimulatedAws
 ) -> None:
     bad, _ = org_with_one_key(aws)
     command(bot, fresh, "check all")
@@ -332,7 +337,7 @@ def test_rerun_button_audits_again_and_the_finding_button_opens_the_request_form
 
 
 def test_an_audit_that_cannot_run_says_so_and_marks_nothing_compliant(
-    bot: BotProcess, fresh: SlackStandin, aws: SimulatedAws
+    bot: InProcessBot, fresh: SlackStandin, aws: SimulatedAws
 ) -> None:
     aws.create_organization(members=2)
     aws.deny(None, "ListAccounts")
@@ -345,17 +350,17 @@ def test_an_audit_that_cannot_run_says_so_and_marks_nothing_compliant(
     assert "Nothing was marked compliant" in message.args["text"]
 
 
-def test_a_request_for_another_workspace_is_refused(bot: BotProcess, fresh: SlackStandin) -> None:
+def test_a_request_for_another_workspace_is_refused(bot: InProcessBot, fresh: SlackStandin) -> None:
     foreign = command(bot, fresh, "check", team="T0STRANGER")
     assert foreign.status_code == 403
     ours = command(bot, fresh, "check")
     assert ours.status_code == 200
     result_in(fresh)
-    time.sleep(0.5)
+    bot.wait_idle()  # the foreign request, audited by mistake, would have been posted by now
     assert len(fresh.messages()) == 1
 
 
-def test_health_check_and_unknown_paths(bot: BotProcess) -> None:
+def test_health_check_and_unknown_paths(bot: InProcessBot) -> None:
     health = requests.get(f"{bot.base_url}/healthz", timeout=5)
     assert health.status_code == 200
     assert health.json()["ok"] is True and health.json()["mode"] == "http"
@@ -370,7 +375,7 @@ def test_health_check_and_unknown_paths(bot: BotProcess) -> None:
     conn.close()
 
 
-def test_url_verification_is_answered(bot: BotProcess) -> None:
+def test_url_verification_is_answered(bot: InProcessBot) -> None:
     import json
 
     body = json.dumps({"type": "url_verification", "challenge": "abc123", "token": "x"})
@@ -389,7 +394,7 @@ def test_url_verification_is_answered(bot: BotProcess) -> None:
 
 
 def test_check_all_in_a_public_channel_the_bot_was_never_invited_to_gets_the_csv(
-    bot: BotProcess, fresh: SlackStandin, aws: SimulatedAws
+    bot: InProcessBot, fresh: SlackStandin, aws: SimulatedAws
 ) -> None:
     uninvited = "C0UNINVITE1"
     fresh.workspace.add_channel(uninvited, bot_member=False)
@@ -408,7 +413,7 @@ def test_check_all_in_a_public_channel_the_bot_was_never_invited_to_gets_the_csv
 
 
 def test_check_all_in_a_private_channel_the_bot_is_not_in_says_to_invite_it(
-    bot: BotProcess, fresh: SlackStandin, aws: SimulatedAws
+    bot: InProcessBot, fresh: SlackStandin, aws: SimulatedAws
 ) -> None:
     private = "C0PRIVATE2"
     fresh.workspace.add_channel(private, private=True, bot_member=False)
