@@ -103,8 +103,11 @@ class DemoServer:
         self.relay = Relay(self.workspace, self.api, bot_url, signing_secret)
 
     def start(self) -> None:
+        # a stop request is seen within 50 ms (socketserver's default is 0.5 s)
         self.thread = threading.Thread(
-            target=self.httpd.serve_forever, name="demo-http", daemon=True
+            target=lambda: self.httpd.serve_forever(poll_interval=0.05),
+            name="demo-http",
+            daemon=True,
         )
         self.thread.start()
 

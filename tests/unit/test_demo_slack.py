@@ -53,7 +53,10 @@ class Listener:
                 self.wfile.write(ack)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        # looks for a stop request every 50 ms (socketserver's default 0.5 s is paid at close)
+        threading.Thread(
+            target=lambda: self.httpd.serve_forever(poll_interval=0.05), daemon=True
+        ).start()
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/slack/events"
 
     def close(self) -> None:
