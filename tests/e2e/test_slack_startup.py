@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from simulator.aws import SimulatedAws
 from simulator.slack import SlackStandin
 from tests.support.botproc import BotProcess, run_bot_once
 from tests.support.signing import TEST_SIGNING_SECRET, command_body, post_signed
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -142,17 +142,12 @@ def test_audit_workers_do_not_outlive_a_killed_bot(aws: SimulatedAws) -> None:
         assert bot.proc is not None
         body = command_body("check all", response_url=slack.response_url())
         assert post_signed(bot.events_url, body).status_code == 200
-        deadline = time.monotonic() + 30
-        while not (workers := children_of(bot.proc.pid)) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert workers, "no audit worker process started"
+        pid = bot.proc.pid
+        workers = wait_until(lambda: children_of(pid), 30, "an audit worker process")
 
         bot.kill()  # SIGKILL: no clean-up code runs in the bot
 
-        deadline = time.monotonic() + 15
-        while any(alive(p) for p in workers) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not any(alive(p) for p in workers), bot.logs
+        wait_until(lambda: not any(alive(p) for p in workers), 15, "the audit workers' end")
         assert not bot.workdir.exists(), "the killed bot's temp folder was left behind"
 
 
