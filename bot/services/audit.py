@@ -13,11 +13,10 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import Protocol
 
 from bot.audit.models import AuditResult, Scope
 from bot.records.errors import AuditFailed, StoreError, error_code_in
-from bot.services.ports import Auditor, AuditRun, LastMembers, RunStore
+from bot.services.ports import AuditMetrics, Auditor, AuditRun, LastMembers, RunStore
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +37,6 @@ def with_known(scope: Scope, store: object) -> Scope:
         log.warning("last audit's accounts not read, listing first: %s", exc)
         return scope
     return replace(scope, known=known)
-
-
-class AuditMetrics(Protocol):
-    """The part of ``bot.services.ports.Metrics`` this use case tells."""
-
-    def audit_done(self, scope: str, trigger: str, seconds: float, *, failed: bool) -> None: ...
-
-    def aws_error(self, reason: str) -> None: ...
 
 
 class AuditService:

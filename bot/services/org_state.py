@@ -30,12 +30,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from bot.audit.models import Status, utcnow
 from bot.records.history import AccountState, RunInfo
-from bot.remediation.keys import NO_CHANGES, AcceptedRisk, KeyChanges, risk_coverage
-from bot.services.ports import MemberStates
+from bot.remediation.keys import NO_CHANGES, KeyChanges, risk_coverage
+from bot.services.ports import MemberStates, Risk, RisksInForce
 
 
 class Standing(StrEnum):
@@ -45,23 +45,6 @@ class Standing(StrEnum):
     NONCOMPLIANT = "noncompliant"
     ACCEPTED = "accepted risk"
     ERROR = "error"
-
-
-class Risk(AcceptedRisk, Protocol):
-    """What the read model reads of an accepted risk (a stored exception): its account, end,
-    owner and reason, and what ``risk_coverage`` reads."""
-
-    @property
-    def account_id(self) -> str: ...
-
-    @property
-    def expires_at(self) -> datetime: ...
-
-    @property
-    def owner(self) -> str: ...
-
-    @property
-    def reason(self) -> str: ...
 
 
 R = TypeVar("R", bound=Risk)
@@ -195,10 +178,6 @@ def org_state(
         standing, risk, why = standing_of(state, risk_of.get(state.account_id), changes)
         accounts.append(Current(state, standing, risk, why))
     return OrgState(now, tuple(accounts), whole_audit)
-
-
-class RisksInForce(Protocol):
-    def active_exceptions(self, now: datetime) -> Sequence[Risk]: ...
 
 
 class CurrentState:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.remediation.models import Request, RiskException
-from bot.services.org_state import Counts, OrgState, Risk
+from bot.services.org_state import Counts, OrgState
+from bot.services.ports import Risk
 
 
 class OpenRequests(Protocol):

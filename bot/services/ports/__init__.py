@@ -43,7 +43,7 @@ from bot.services.ports.checks import (
     KeyChangeSource,
     RequestGuard,
 )
-from bot.services.ports.metrics import NO_METRICS, Metrics, NoMetrics
+from bot.services.ports.metrics import NO_METRICS, AuditMetrics, Metrics, NoMetrics
 from bot.services.ports.people import (
     ApproverDirectory,
     FormScreen,
@@ -59,6 +59,8 @@ from bot.services.ports.remediation import (
     RequestLog,
     RequestReader,
     RequestRepository,
+    Risk,
+    RisksInForce,
     RootAccess,
     RootSession,
     UsageReader,
@@ -71,6 +73,7 @@ __all__ = [
     "AlertRepository",
     "ApproverDirectory",
     "AuditHistory",
+    "AuditMetrics",
     "AuditRun",
     "Auditor",
     "CheckNotifier",
@@ -103,6 +106,8 @@ __all__ = [
     "RequestLog",
     "RequestReader",
     "RequestRepository",
+    "Risk",
+    "RisksInForce",
     "RootAccess",
     "RootSession",
     "RunReader",

@@ -69,3 +69,11 @@ class NoMetrics:
 
 
 NO_METRICS: Metrics = NoMetrics()
+
+
+class AuditMetrics(Protocol):
+    """The part of ``bot.services.ports.Metrics`` this use case tells."""
+
+    def audit_done(self, scope: str, trigger: str, seconds: float, *, failed: bool) -> None: ...
+
+    def aws_error(self, reason: str) -> None: ...

@@ -18,7 +18,7 @@ from bot.events.usage import UsageReport
 from bot.records.aws import RootKey
 from bot.records.remediation import ApprovalOutcome, NewRequest
 from bot.remediation.chain import Anchor
-from bot.remediation.keys import KeyPrint
+from bot.remediation.keys import AcceptedRisk, KeyPrint
 from bot.remediation.models import Conversation, LogEntry, Request, RiskException
 from bot.remediation.states import Kind, State
 
@@ -243,3 +243,24 @@ class RemediationSource(Protocol):
     def log_head(self) -> Anchor | None:
         """The remediation log's last line (id and hash), None while it is empty."""
         ...
+
+
+class Risk(AcceptedRisk, Protocol):
+    """What the read model reads of an accepted risk (a stored exception): its account, end,
+    owner and reason, and what ``risk_coverage`` reads."""
+
+    @property
+    def account_id(self) -> str: ...
+
+    @property
+    def expires_at(self) -> datetime: ...
+
+    @property
+    def owner(self) -> str: ...
+
+    @property
+    def reason(self) -> str: ...
+
+
+class RisksInForce(Protocol):
+    def active_exceptions(self, now: datetime) -> Sequence[Risk]: ...
