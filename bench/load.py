@@ -127,7 +127,7 @@ def ask_for(bot: BotProcess, slack: SlackStandin, store: RemediationStore, accou
     new = slack.wait_for(lambda: set(decide_buttons(slack)) - known, timeout=60)
     request_id = max(new)
     wait_until(
-        lambda: store.get(request_id).message_ts == decide_buttons(slack)[request_id],
+        lambda: store.get(request_id).where.message == decide_buttons(slack)[request_id],
         what=f"request #{request_id} saved with its message",
     )
     return request_id
