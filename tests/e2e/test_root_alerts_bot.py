@@ -1,5 +1,7 @@
-"""Root-activity alerts through the running bot: events put on moto's SQS queue, the real bot
-processes long-polling it, the Slack stand-in recording what they post.
+"""Root-activity alerts through the running bot: events put on moto's SQS queue, the bot
+long-polling it, the Slack stand-in recording what it posts. Two replicas are two processes;
+the other tests run the bot in the test's process (``InProcessBot``: the same start, wiring
+and stop as ``python -m bot``).
 
 No assertion waits for something not to happen: a root event sent after the others marks the
 point by which everything before it was read (one queue, handled in order of arrival is not
@@ -26,6 +28,7 @@ from simulator.slack import SlackStandin
 from tests.e2e.test_slack_home import home_opened, post_event
 from tests.support import slackflow
 from tests.support.botproc import BotProcess, bot_env
+from tests.support.inprocess import InProcessBot
 from tests.support.signing import FINDING_MESSAGE
 from tests.support.slackflow import filled_form, submit_ok
 
@@ -131,7 +134,7 @@ def test_a_root_keys_uses_fold_into_one_message(
     )
     start = datetime.now(UTC).replace(second=0, microsecond=0)
     start = start.replace(minute=start.minute - start.minute % 10)
-    with BotProcess(settings):
+    with InProcessBot(settings):
         uses = [
             trail.key_used(action, account_id=account, at=start + timedelta(seconds=i))
             for i, action in enumerate(["s3:ListBuckets"] * 3 + ["iam:ListUsers"] * 2)
@@ -154,12 +157,12 @@ def test_without_a_channel_the_bot_says_alerts_are_off(
     settings = bot_env(
         slack, f"sqlite:///{tmp_path / 'rootkey.db'}", aws.env(), ROOTKEY_EVENTS_QUEUE_URL=queue
     )
-    with BotProcess(settings) as bot:
+    with InProcessBot(settings) as bot:
         slack.wait_for(lambda: "alerts are off" in bot.logs or None)
 
 
 def click(
-    bot: BotProcess, slack: SlackStandin, action: str, value: str, user: str, ts: str
+    bot: BotProcess | InProcessBot, slack: SlackStandin, action: str, value: str, user: str, ts: str
 ) -> None:
     """A click on a button of an alert (in the alert channel)."""
     reply = slackflow.click(bot.events_url, slack, action, value, user, ts, channel=ALERTS)
@@ -185,7 +188,7 @@ def test_a_root_deletion_moves_the_tracked_request_to_verified(
         ROOTKEY_APPROVERS=APPROVER,
         ROOTKEY_REMEDIATION="tracked",
     )
-    with BotProcess(settings) as bot:
+    with InProcessBot(settings) as bot:
         send(aws, queue, trail.key_created(NEW_KEY, account_id=account))
         (alert,) = slack.wait_for(lambda: alerts(slack) or None)
         click(bot, slack, ActionId.REQUEST_REMEDIATION.value, f"{account}:", REQUESTER, alert.ts)
@@ -280,7 +283,7 @@ def test_the_request_form_and_thread_show_what_used_the_key(
         ROOTKEY_APPROVERS=APPROVER,
         ROOTKEY_REMEDIATION="tracked",
     )
-    with BotProcess(settings) as bot:
+    with InProcessBot(settings) as bot:
         send(aws, queue, trail.key_used("s3:ListBuckets", account_id=account))
         (alert,) = slack.wait_for(lambda: alerts(slack) or None)
         click(bot, slack, ActionId.REQUEST_REMEDIATION.value, f"{account}:", REQUESTER, alert.ts)
