@@ -35,8 +35,8 @@ C, N, E = Status.COMPLIANT, Status.NONCOMPLIANT, Status.ERROR
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store.open(f"sqlite:///{tmp_path / 'rootkey.db'}")
+def store(sqlite_url: str) -> Iterator[Store]:
+    opened = Store.open(sqlite_url)
     yield opened
     opened.close()
 

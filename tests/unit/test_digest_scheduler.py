@@ -9,7 +9,6 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from apscheduler.triggers.cron import CronTrigger
@@ -57,8 +56,8 @@ def slack() -> Iterator[SlackStandin]:
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'rootkey.db'}"
+def db_url(sqlite_url: str) -> str:
+    return sqlite_url
 
 
 class Bot:

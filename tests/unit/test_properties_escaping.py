@@ -12,7 +12,6 @@ import csv
 import io
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -233,8 +232,8 @@ def test_remediation_reason_keeps_non_latin_text() -> None:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    store = Store.open(f"sqlite:///{tmp_path / 'rootkey.db'}")
+def store(sqlite_url: str) -> Store:
+    store = Store.open(sqlite_url)
     yield store
     store.close()
 
