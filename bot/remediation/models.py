@@ -67,8 +67,9 @@ class Request:
     approvals: tuple[Approval, ...] = ()
     version: int = 0
 
-    if not TYPE_CHECKING:  # read at run time by tests not yet moved to ``where``; the checker
-        # refuses them, so no module of bot/ or handlers/ can read Slack's fields again.
+    if not TYPE_CHECKING:  # read at run time by a test helper not yet moved to ``where``
+        # (tests/reliability/harness.py's ask_for: delete these once it reads where.message);
+        # the type checker refuses them, so no module of bot/ or handlers/ can read them.
 
         @property
         def channel(self) -> str:

@@ -198,7 +198,7 @@ def test_a_root_deletion_moves_the_tracked_request_to_verified(
         store = RemediationStore(create_store_engine(f"sqlite:///{db}"))
         (req,) = slack.wait_for(lambda: store.open_requests() or None)
         assert req.where.thread == alert.ts  # the request lives in the alert's thread
-        slack.wait_for(lambda: store.get(req.id).message_ts)
+        slack.wait_for(lambda: store.get(req.id).where.message)
         click(bot, slack, ActionId.APPROVE.value, str(req.id), APPROVER, alert.ts)
         slack.wait_for(lambda: store.get(req.id).state is State.TRACKING or None)
 
