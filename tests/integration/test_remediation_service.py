@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import boto3
+import botocore.session
 import pytest
 from slack_sdk import WebClient
 
@@ -28,7 +30,14 @@ from bot.slack.payloads import request_form
 from bot.slack.poster import Poster
 from bot.store import Store
 from bot.store.remediation import RemediationStore
-from simulator.aws import RootKeySpec, SimulatedAws
+from simulator.aws import (
+    FAKE_KEY_ID,
+    FAKE_SECRET,
+    REGION,
+    EndpointSession,
+    RootKeySpec,
+    SimulatedAws,
+)
 from simulator.slack import SlackStandin
 from tests.support.signing import FINDING_MESSAGE
 
@@ -53,19 +62,45 @@ def slack() -> Iterator[SlackStandin]:
         yield standin
 
 
+# botocore reads its service models once for the module, not once per audit's session
+LOADER = botocore.session.get_session().get_component("data_loader")
+
+
+def session(aws: SimulatedAws) -> boto3.session.Session:
+    """``aws.session()`` (a fresh Session to the simulated endpoint) sharing the model loader."""
+    core = botocore.session.Session()
+    core.register_component("data_loader", LOADER)
+    return EndpointSession(
+        aws.endpoint_url,
+        aws_access_key_id=FAKE_KEY_ID,
+        aws_secret_access_key=FAKE_SECRET,
+        region_name=REGION,
+        botocore_session=core,
+    )
+
+
+@pytest.fixture(scope="module")
+def account(moto_server: SimulatedAws) -> Iterator[str]:
+    """One Organization for the module (no test here changes AWS): a member with a root key."""
+    moto_server.reset()
+    org = moto_server.create_organization(members=["prod"])
+    member = org.members[0].account_id
+    moto_server.set_root_keys(member, [RootKeySpec(slot=1, active=True)])
+    yield member
+    moto_server.clear_faults()
+
+
 @pytest.fixture
 def service(
-    slack: SlackStandin, aws: SimulatedAws, tmp_path: Path
+    slack: SlackStandin, moto_server: SimulatedAws, account: str, tmp_path: Path
 ) -> Iterator[tuple[RemediationService, Clock, str]]:
-    org = aws.create_organization(members=["prod"])
-    account = org.members[0].account_id
-    aws.set_root_keys(account, [RootKeySpec(slot=1, active=True)])
+    aws = moto_server
     config = load_config(
         {"ROOTKEY_APPROVERS": "U0APPROVE1", "ROOTKEY_REMINDER_AFTER": "1d", **aws.env()}
     )
     store = Store.open(f"sqlite:///{tmp_path / 'rootkey.db'}")
     client = WebClient(token="xoxb-test", base_url=slack.base_url)
-    auditor = AwsAuditor(config, session_factory=aws.session)
+    auditor = AwsAuditor(config, session_factory=lambda: session(aws))
     clock = Clock()
     runtime = Runtime()  # the bot's job pool: the work after a click runs in its lane
     remediation = RemediationService(
