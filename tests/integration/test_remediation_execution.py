@@ -42,6 +42,7 @@ from bot.store.remediation import NewRequest, RemediationStore
 from simulator.aws import RootKeySpec, SimulatedAws, days_ago
 from simulator.aws_root import RootAccessStandIn
 from simulator.slack import SlackStandin
+from tests.support.sessions import sim_session
 from tests.support.signing import FINDING_MESSAGE
 
 CHANNEL = "C0ROOTKEY1"
@@ -114,7 +115,7 @@ def rig(
     )
     store = Store.open(f"sqlite:///{tmp_path / 'rootkey.db'}")
     client = WebClient(token="xoxb-test", base_url=slack.base_url)
-    auditor = AwsAuditor(config, session_factory=aws.session)
+    auditor = AwsAuditor(config, session_factory=lambda: sim_session(aws))
     audit = FlakyAudit(AuditService(auditor, store))
     rem_store = FlakyStore(store.engine)
     runtime = Runtime()  # the bot's job pool: the work after a click runs in its lane
@@ -130,7 +131,7 @@ def rig(
         SlackDirectory(client),
         audit,
         identity=ProcessIdentity(),
-        root_access=RootAccess(config.aws_region, session_factory=aws.session),
+        root_access=RootAccess(config.aws_region, session_factory=lambda: sim_session(aws)),
         latest=store.latest_state,
         jobs=runtime.lane("remediation", workers=2),
         now=Clock(),

@@ -8,8 +8,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
-import botocore.session
 import pytest
 from slack_sdk import WebClient
 
@@ -30,15 +28,9 @@ from bot.slack.payloads import request_form
 from bot.slack.poster import Poster
 from bot.store import Store
 from bot.store.remediation import RemediationStore
-from simulator.aws import (
-    FAKE_KEY_ID,
-    FAKE_SECRET,
-    REGION,
-    EndpointSession,
-    RootKeySpec,
-    SimulatedAws,
-)
+from simulator.aws import RootKeySpec, SimulatedAws
 from simulator.slack import SlackStandin
+from tests.support.sessions import sim_session
 from tests.support.signing import FINDING_MESSAGE
 
 CHANNEL = "C0ROOTKEY1"
@@ -62,23 +54,6 @@ def slack() -> Iterator[SlackStandin]:
         yield standin
 
 
-# botocore reads its service models once for the module, not once per audit's session
-LOADER = botocore.session.get_session().get_component("data_loader")
-
-
-def session(aws: SimulatedAws) -> boto3.session.Session:
-    """``aws.session()`` (a fresh Session to the simulated endpoint) sharing the model loader."""
-    core = botocore.session.Session()
-    core.register_component("data_loader", LOADER)
-    return EndpointSession(
-        aws.endpoint_url,
-        aws_access_key_id=FAKE_KEY_ID,
-        aws_secret_access_key=FAKE_SECRET,
-        region_name=REGION,
-        botocore_session=core,
-    )
-
-
 @pytest.fixture(scope="module")
 def account(moto_server: SimulatedAws) -> Iterator[str]:
     """One Organization for the module (no test here changes AWS): a member with a root key."""
@@ -100,7 +75,7 @@ def service(
     )
     store = Store.open(f"sqlite:///{tmp_path / 'rootkey.db'}")
     client = WebClient(token="xoxb-test", base_url=slack.base_url)
-    auditor = AwsAuditor(config, session_factory=lambda: session(aws))
+    auditor = AwsAuditor(config, session_factory=lambda: sim_session(aws))
     clock = Clock()
     runtime = Runtime()  # the bot's job pool: the work after a click runs in its lane
     remediation = RemediationService(
