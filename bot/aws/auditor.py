@@ -122,11 +122,15 @@ class AwsAuditor:
         *,
         now: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        retry_sleep: Callable[[float], None] | None = None,
         max_attempts: int = 5,
         membership: str = "required",
     ) -> None:
         """``max_attempts``: tries per AWS call (botocore standard retry mode, backoff between).
-        ``membership``: ``"required"`` or ``"when-readable"`` (see the module's docstring)."""
+        ``membership``: ``"required"`` or ``"when-readable"`` (see the module's docstring).
+        ``sleep`` and ``clock``: the waits for a credential report and the time its deadline is
+        kept on; ``retry_sleep``: botocore's back-off between attempts (None: botocore's own)."""
         if membership not in MEMBERSHIP_MODES:
             raise ValueError(f"membership must be one of {sorted(MEMBERSHIP_MODES)}")
         self.config = config
@@ -137,9 +141,11 @@ class AwsAuditor:
             session_factory,
             max_attempts,
             on_throttle=lambda op: self.pacer.gate(op).throttled(),
+            retry_sleep=retry_sleep,
         )
         self.now = now
         self.sleep = sleep
+        self.clock = clock
         self.lock = threading.Lock()
         self.pool: ThreadPoolExecutor | None = None
         self.caller: Caller | None = None
@@ -415,6 +421,7 @@ class AwsAuditor:
                     min(self.config.report_deadline, deadline.remaining()),
                     account_deadline=deadline,
                     sleep=self.sleep,
+                    clock=self.clock,
                 )
                 generated = report.generated_at
                 try:

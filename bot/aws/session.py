@@ -30,6 +30,7 @@ from botocore.credentials import (
     Credentials,
     ReadOnlyCredentials,
 )
+from botocore.retries import standard as standard_retries
 from botocore.utils import parse_timestamp as botocore_timestamp
 
 from bot.aws.http import LeanHttp
@@ -137,10 +138,35 @@ class ThreadCredentialProvider(CredentialProvider):
         return self.credentials
 
 
+def pause_retries_with(client: Any, sleep: Callable[[float], None]) -> None:
+    """botocore's standard retries on ``client`` (attempts, throttling detection, retry quota
+    and back-off, all botocore's), each back-off taken by ``sleep`` instead of botocore's own
+    ``time.sleep``: the retry handler botocore registered is replaced by one made the same way,
+    whose delay is handed to ``sleep`` and none left for botocore to wait."""
+    service = client.meta.service_model.service_id.hyphenize()
+    event, unique_id = f"needs-retry.{service}", f"retry-config-{service}"
+    events = client.meta.events
+    events.unregister(event, unique_id=unique_id)
+    attempts = client.meta.config.retries.get("total_max_attempts")
+    handler = standard_retries.register_retry_handler(client, max_attempts=attempts)
+    events.unregister(event, unique_id=unique_id)
+
+    def needs_retry(**kwargs: Any) -> Any:
+        delay = handler.needs_retry(**kwargs)
+        if delay:  # botocore's back-off before the next attempt
+            sleep(delay)
+            return 0  # retry, with nothing more to wait
+        return delay
+
+    events.register(event, needs_retry, unique_id=unique_id)
+
+
 class Clients:
     """One session and one client per service for every thread, made from ``session_factory``.
 
-    ``on_throttle(operation)`` hears each throttling answer botocore is about to retry."""
+    ``on_throttle(operation)`` hears each throttling answer botocore is about to retry.
+    ``retry_sleep`` takes botocore's back-off between two attempts of a call (tests: a clock
+    of their own); None, botocore waits it out itself."""
 
     def __init__(
         self,
@@ -148,6 +174,7 @@ class Clients:
         session_factory: SessionFactory | None = None,
         max_attempts: int = 5,
         on_throttle: Callable[[str], None] | None = None,
+        retry_sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.config = config
         # One loader for every session this object makes: service models are parsed once.
@@ -157,6 +184,7 @@ class Clients:
         self.session_factory = session_factory or self.default_session
         self.boto_config = boto_config(config, max_attempts)
         self.on_throttle = on_throttle
+        self.retry_sleep = retry_sleep
         self.local = threading.local()
         self.lock = threading.Lock()
         self.shared_session: boto3.session.Session | None = None
@@ -196,6 +224,8 @@ class Clients:
 
     def watch(self, client: Any) -> Any:
         LeanHttp.install(client)
+        if self.retry_sleep is not None:
+            pause_retries_with(client, self.retry_sleep)
         client.meta.events.register("before-send", self.on_send)
         client.meta.events.register("needs-retry", self.on_retry)
         return client

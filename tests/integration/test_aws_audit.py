@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import boto3
@@ -25,9 +26,45 @@ from simulator.aws import (
 from simulator.fast_org import FastOrg
 
 
-def auditor(aws: SimulatedAws, max_attempts: int = 5, **settings: object) -> AwsAuditor:
+class Pauses:
+    """The audit's waits on a clock of the test's own: each pause is recorded and moves the
+    clock on at once, so a test sees the back-off taken without waiting it out."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.at = 0.0
+        self.taken: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        with self.lock:
+            self.taken.append(seconds)
+            self.at += seconds
+
+    def clock(self) -> float:
+        with self.lock:
+            return self.at
+
+
+def auditor(
+    aws: SimulatedAws,
+    max_attempts: int = 5,
+    *,
+    reports: Pauses | None = None,
+    retries: Pauses | None = None,
+    **settings: object,
+) -> AwsAuditor:
+    """An auditor whose waits for a credential report (``reports``) and botocore's back-off
+    between attempts (``retries``) are taken on the test's clocks, not waited out."""
     config = Config(**{"report_deadline": 5.0, **settings})  # type: ignore[arg-type]
-    return AwsAuditor(config, aws.session_factory(), max_attempts=max_attempts)
+    reports = reports or Pauses()
+    return AwsAuditor(
+        config,
+        aws.session_factory(),
+        max_attempts=max_attempts,
+        sleep=reports.sleep,
+        clock=reports.clock,
+        retry_sleep=(retries or Pauses()).sleep,
+    )
 
 
 def by_id(result: AuditResult) -> dict[str, Verdict]:
@@ -142,19 +179,25 @@ def test_throttling_within_the_retry_budget_is_invisible(aws: SimulatedAws) -> N
     target = org.members[0].account_id
     aws.throttle(target, "GetAccountSummary", times=2)
     aws.throttle(None, "ListAccounts", times=1)
-    result = auditor(aws).audit(Scope("org"))
+    retries = Pauses()
+    result = auditor(aws, retries=retries).audit(Scope("org"))
     assert all(v.status is Status.COMPLIANT for v in result.verdicts)
     assert aws.call_count(target, "GetAccountSummary") == 3
+    # botocore's throttling back-off before each retry: up to 1 s, then up to 2 s
+    assert len(retries.taken) == 3 and all(0 < p <= 2 for p in retries.taken)
 
 
 def test_throttling_beyond_the_retry_budget_is_an_error(aws: SimulatedAws) -> None:
     org = aws.create_organization(2)
     target = org.members[0].account_id
     aws.throttle(target, "*")
-    v = by_id(auditor(aws, max_attempts=3).audit(Scope("org")))
+    retries = Pauses()
+    v = by_id(auditor(aws, max_attempts=3, retries=retries).audit(Scope("org")))
     assert v[target].status is Status.ERROR
     assert "GetAccountSummary: Throttling (after 2 retries)" in v[target].reason
     assert aws.call_count(target, "GetAccountSummary") == 3
+    first, second = retries.taken  # botocore's back-off: up to 1 s, then up to 2 s
+    assert 0 < first <= 1 and 0 < second <= 2
     assert v[org.members[1].account_id].status is Status.COMPLIANT
 
 
@@ -165,7 +208,8 @@ def test_report_never_ready(aws: SimulatedAws) -> None:
     aws.report_never_ready(keyed)
     aws.deny(hidden, "GetAccountSummary")
     aws.report_never_ready(hidden)
-    v = by_id(auditor(aws, report_deadline=1.0).audit(Scope("org")))
+    reports = Pauses()
+    v = by_id(auditor(aws, reports=reports, report_deadline=1.0).audit(Scope("org")))
     # presence is known from the summary; only the details are missing
     assert v[keyed].status is Status.NONCOMPLIANT
     assert "ReportNotReady" in v[keyed].reason
@@ -173,6 +217,7 @@ def test_report_never_ready(aws: SimulatedAws) -> None:
     assert "ReportNotReady" in v[hidden].reason and "AccessDenied" in v[hidden].reason
     # it polled with backoff, not in a busy loop
     assert aws.call_count(keyed, "GenerateCredentialReport") <= 6
+    assert max(reports.taken) > min(reports.taken)  # the waits grew
 
 
 def test_per_account_time_limit(aws: SimulatedAws) -> None:
