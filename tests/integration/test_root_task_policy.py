@@ -11,11 +11,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import botocore.loaders
+import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 
 from bot.aws.root import RootAccess, RootAccessError
-from simulator.aws import REGION, EndpointSession, RootKeySpec, SimulatedAws
+from simulator.aws import (
+    FAKE_KEY_ID,
+    FAKE_SECRET,
+    REGION,
+    EndpointSession,
+    RootKeySpec,
+    SimulatedAws,
+)
 from simulator.aws_root import (
     DELETE_KEYS_POLICY,
     RootAccessStandIn,
@@ -41,30 +50,49 @@ def member(sim: SimulatedAws) -> str:
     return account
 
 
+# Every client of these tests reads botocore's models through one loader: a session of its own
+# parses them again (a tenth of a second a client, most of this file's time under coverage).
+LOADER = botocore.loaders.create_loader()
+
+
+def session_with(sim: SimulatedAws, **credentials: str) -> EndpointSession:
+    """A boto3 session of its own, with ``credentials``, aimed at ``sim``."""
+    core = botocore.session.get_session()
+    core.register_component("data_loader", LOADER)
+    return EndpointSession(
+        sim.endpoint_url, botocore_session=core, region_name=REGION, **credentials
+    )
+
+
+def sts(sim: SimulatedAws) -> Any:
+    """STS as the management account (``sim.client("sts")``, its models read once)."""
+    return session_with(
+        sim, aws_access_key_id=FAKE_KEY_ID, aws_secret_access_key=FAKE_SECRET
+    ).client("sts")
+
+
 def raw_root_iam(sim: SimulatedAws, account_id: str, policy: str = DELETE_KEYS_POLICY) -> Any:
     """An IAM client with a root session's credentials, as any script could open one."""
-    creds = sim.client("sts").assume_root(
+    creds = sts(sim).assume_root(
         TargetPrincipal=account_id, TaskPolicyArn={"arn": policy}, DurationSeconds=900
     )["Credentials"]
-    return EndpointSession(
-        sim.endpoint_url,
+    return session_with(
+        sim,
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],
-        region_name=REGION,
     ).client("iam")
 
 
 def summary(sim: SimulatedAws, account_id: str) -> dict[str, int]:
-    creds = sim.client("sts").assume_role(
+    creds = sts(sim).assume_role(
         RoleArn=f"arn:aws:iam::{account_id}:role/RootkeyAudit", RoleSessionName="check"
     )["Credentials"]
-    iam = EndpointSession(
-        sim.endpoint_url,
+    iam = session_with(
+        sim,
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],
-        region_name=REGION,
     ).client("iam")
     return iam.get_account_summary()["SummaryMap"]
 
