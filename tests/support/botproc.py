@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -56,6 +57,27 @@ def bot_env(
 
 class BotExited(RuntimeError):
     pass
+
+
+def wait_healthy(
+    base_url: str, exited: Callable[[], str | None], logs: Callable[[], str], timeout: float
+) -> dict[str, object]:
+    """``GET /healthz``'s answer once it is 200; ``BotExited`` as soon as ``exited()`` says why
+    the bot is gone, ``TimeoutError`` after ``timeout`` seconds (both with the bot's log)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        gone = exited()
+        if gone is not None:
+            raise BotExited(f"{gone}:\n{logs()}")
+        try:
+            reply = requests.get(f"{base_url}/healthz", timeout=1)
+            if reply.status_code == 200:
+                return dict(reply.json())
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"bot not healthy after {timeout} s:\n{logs()}")
+        time.sleep(0.02)
 
 
 class BotProcess:
@@ -122,19 +144,12 @@ class BotProcess:
         return self
 
     def wait_healthy(self, timeout: float) -> dict[str, object]:
-        deadline = time.monotonic() + timeout
-        while True:
+        def exited() -> str | None:
             if self.proc is not None and self.proc.poll() is not None:
-                raise BotExited(f"bot exited with {self.proc.returncode}:\n{self.logs}")
-            try:
-                reply = requests.get(f"{self.base_url}/healthz", timeout=1)
-                if reply.status_code == 200:
-                    return dict(reply.json())
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"bot not healthy after {timeout} s:\n{self.logs}")
-            time.sleep(0.05)
+                return f"bot exited with {self.proc.returncode}"
+            return None
+
+        return wait_healthy(self.base_url, exited, lambda: self.logs, timeout)
 
     def alive(self) -> bool:
         """Still running (not exited, not killed)."""

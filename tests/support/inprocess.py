@@ -34,12 +34,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from bot import logs as bot_logs
 from bot.cli.run import serve
 from bot.config import ConfigError, load_config
-from tests.support.botproc import BotExited, free_port
+from tests.support.botproc import free_port, wait_healthy
 
 AWS_PREFIX = "AWS_"
 OWNER = "rootkey_in_process_bot"  # the attribute naming the bot a thread belongs to
@@ -207,19 +205,12 @@ class InProcessBot:
         return self
 
     def wait_healthy(self, timeout: float) -> dict[str, object]:
-        deadline = time.monotonic() + timeout
-        while True:
+        def exited() -> str | None:
             if self.thread is not None and not self.thread.is_alive():
-                raise BotExited(f"bot exited with {self.exit_code}:\n{self.logs}")
-            try:
-                reply = requests.get(f"{self.base_url}/healthz", timeout=1)
-                if reply.status_code == 200:
-                    return dict(reply.json())
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"bot not healthy after {timeout} s:\n{self.logs}")
-            time.sleep(0.02)
+                return f"bot exited with {self.exit_code}"
+            return None
+
+        return wait_healthy(self.base_url, exited, lambda: self.logs, timeout)
 
     def alive(self) -> bool:
         """Still serving (its thread has not returned)."""
