@@ -771,10 +771,12 @@ class SimulatedAws:
 
         with self.state.lock:
             self.state.sqs_ahead += seconds
-        for _, _, backend in sqs_backends.iter_backends():
-            for queue in list(backend.queues.values()):  # type: ignore[attr-defined]
-                with queue._messages_lock:  # wake the long polls to look again
-                    queue._messages_lock.notify_all()
+        # copies of each level: a server thread may add a backend or a queue meanwhile
+        for regions in list(dict.values(sqs_backends)):
+            for backend in list(dict.values(regions)):
+                for queue in list(backend.queues.values()):
+                    with queue._messages_lock:  # wake the long polls to look again
+                        queue._messages_lock.notify_all()
 
     @property
     def trail(self) -> TrailHistory:
