@@ -93,6 +93,7 @@ from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 import boto3
+import botocore.session
 import requests
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -683,11 +684,23 @@ class SimOrg:
         return (SimAccount(self.management_id, "management"), *self.members)
 
 
+# botocore's loader of service models, shared by every session to the simulator: a fresh
+# botocore session parses the endpoint and service model files again for each client (about
+# 0.1 s a session, paid by every test that reads or sets up AWS). Only the parsed files are
+# shared; credentials, events and clients stay each session's own.
+MODEL_LOADER = botocore.session.get_session().get_component("data_loader")
+
+
 class EndpointSession(boto3.session.Session):
     """A real boto3 Session whose clients default to the simulated endpoint (like setting
-    AWS_ENDPOINT_URL, without touching this process's environment)."""
+    AWS_ENDPOINT_URL, without touching this process's environment); its service models come
+    from the shared ``MODEL_LOADER`` unless ``botocore_session`` is given."""
 
     def __init__(self, endpoint_url: str, **kwargs: Any) -> None:
+        if "botocore_session" not in kwargs:
+            core = botocore.session.Session()
+            core.register_component("data_loader", MODEL_LOADER)
+            kwargs["botocore_session"] = core
         super().__init__(**kwargs)
         self.endpoint_url = endpoint_url
 

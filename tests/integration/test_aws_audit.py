@@ -7,8 +7,6 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import boto3
-import botocore.loaders
-import botocore.session
 import pytest
 
 from bot.audit.models import AuditResult, Scope, Status, Verdict
@@ -48,15 +46,8 @@ class Pauses:
             return self.at
 
 
-# The auditors of these tests read botocore's models through one loader: a session of its own
-# parses them again (about 0.3 s an auditor).
-LOADER = botocore.loaders.create_loader()
-
-
 def session_to(endpoint_url: str, **credentials: str) -> EndpointSession:
-    core = botocore.session.get_session()
-    core.register_component("data_loader", LOADER)
-    return EndpointSession(endpoint_url, botocore_session=core, region_name=REGION, **credentials)
+    return EndpointSession(endpoint_url, region_name=REGION, **credentials)
 
 
 def sessions(aws: SimulatedAws) -> Callable[[], boto3.session.Session]:

@@ -42,7 +42,6 @@ from bot.store.remediation import NewRequest, RemediationStore
 from simulator.aws import RootKeySpec, SimulatedAws, days_ago
 from simulator.aws_root import RootAccessStandIn
 from simulator.slack import SlackStandin
-from tests.support.sessions import sim_session
 from tests.support.signing import FINDING_MESSAGE
 
 CHANNEL = "C0ROOTKEY1"
@@ -115,7 +114,7 @@ def rig(
     )
     store = Store.open(f"sqlite:///{tmp_path / 'rootkey.db'}")
     client = WebClient(token="xoxb-test", base_url=slack.base_url)
-    auditor = AwsAuditor(config, session_factory=lambda: sim_session(aws))
+    auditor = AwsAuditor(config, session_factory=aws.session)
     audit = FlakyAudit(AuditService(auditor, store))
     rem_store = FlakyStore(store.engine)
     runtime = Runtime()  # the bot's job pool: the work after a click runs in its lane
@@ -131,7 +130,7 @@ def rig(
         SlackDirectory(client),
         audit,
         identity=ProcessIdentity(),
-        root_access=RootAccess(config.aws_region, session_factory=lambda: sim_session(aws)),
+        root_access=RootAccess(config.aws_region, session_factory=aws.session),
         latest=store.latest_state,
         jobs=runtime.lane("remediation", workers=2),
         now=Clock(),

@@ -30,7 +30,6 @@ from bot.store import Store
 from bot.store.remediation import RemediationStore
 from simulator.aws import RootKeySpec, SimulatedAws
 from simulator.slack import SlackStandin
-from tests.support.sessions import sim_session
 from tests.support.signing import FINDING_MESSAGE
 
 CHANNEL = "C0ROOTKEY1"
@@ -75,7 +74,7 @@ def service(
     )
     store = Store.open(f"sqlite:///{tmp_path / 'rootkey.db'}")
     client = WebClient(token="xoxb-test", base_url=slack.base_url)
-    auditor = AwsAuditor(config, session_factory=lambda: sim_session(aws))
+    auditor = AwsAuditor(config, session_factory=aws.session)
     clock = Clock()
     runtime = Runtime()  # the bot's job pool: the work after a click runs in its lane
     remediation = RemediationService(

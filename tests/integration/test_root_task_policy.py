@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import botocore.loaders
-import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 
@@ -50,18 +48,9 @@ def member(sim: SimulatedAws) -> str:
     return account
 
 
-# Every client of these tests reads botocore's models through one loader: a session of its own
-# parses them again (a tenth of a second a client, most of this file's time under coverage).
-LOADER = botocore.loaders.create_loader()
-
-
 def session_with(sim: SimulatedAws, **credentials: str) -> EndpointSession:
     """A boto3 session of its own, with ``credentials``, aimed at ``sim``."""
-    core = botocore.session.get_session()
-    core.register_component("data_loader", LOADER)
-    return EndpointSession(
-        sim.endpoint_url, botocore_session=core, region_name=REGION, **credentials
-    )
+    return EndpointSession(sim.endpoint_url, region_name=REGION, **credentials)
 
 
 def sts(sim: SimulatedAws) -> Any:

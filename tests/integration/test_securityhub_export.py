@@ -33,7 +33,6 @@ from bot.config import Config
 from bot.services.export import ExportingAuditor
 from simulator import aws_securityhub
 from simulator.aws import MANAGEMENT_ACCOUNT, REGION, RootKeySpec, SimulatedAws, days_ago
-from tests.support.sessions import sim_session
 from tests.support.waiting import wait_until
 
 PRODUCT_ARN = asff.Hub(MANAGEMENT_ACCOUNT, REGION).product_arn
@@ -42,7 +41,7 @@ PRODUCT_ARN = asff.Hub(MANAGEMENT_ACCOUNT, REGION).product_arn
 @pytest.fixture
 def hub(aws: SimulatedAws) -> Iterator[Any]:
     """The management account's Security Hub, enabled; its boto3 client."""
-    client = sim_session(aws).client("securityhub")
+    client = aws.session().client("securityhub")
     client.enable_security_hub()
     yield client
 
@@ -51,12 +50,12 @@ def exporter(
     aws: SimulatedAws, sleeps: list[float] | None = None, **kw: Any
 ) -> SecurityHubExporter:
     pauses = sleeps if sleeps is not None else []
-    return SecurityHubExporter(sim_session(aws), REGION, sleep=pauses.append, **kw)
+    return SecurityHubExporter(aws.session(), REGION, sleep=pauses.append, **kw)
 
 
 def audit_org(aws: SimulatedAws) -> tuple[Any, ...]:
     config = Config(report_deadline=5.0)
-    return AwsAuditor(config, lambda: sim_session(aws)).audit(Scope("org")).verdicts
+    return AwsAuditor(config, aws.session).audit(Scope("org")).verdicts
 
 
 def findings(client: Any, **filters: str) -> dict[str, dict[str, Any]]:
@@ -294,9 +293,7 @@ def test_a_verdict_not_read_live_never_reaches_security_hub(aws: SimulatedAws, h
 def test_the_bots_audits_are_exported_when_enabled(aws: SimulatedAws, hub: Any) -> None:
     """ROOTKEY_SECURITYHUB: every audit through the shared auditor also reaches Security Hub."""
     accounts = org_with_every_verdict(aws)
-    auditor = ExportingAuditor(
-        AwsAuditor(Config(report_deadline=5.0), lambda: sim_session(aws)), exporter(aws)
-    )
+    auditor = ExportingAuditor(AwsAuditor(Config(report_deadline=5.0), aws.session), exporter(aws))
     result = auditor.audit(Scope("accounts", (accounts["active"],)))
     assert [v.status for v in result.verdicts] == [Status.NONCOMPLIANT]
     assert findings(hub)[accounts["active"]]["Compliance"]["Status"] == "FAILED"
@@ -313,14 +310,14 @@ def test_an_older_verdict_exported_last_leaves_the_newer_failed_finding_as_it_is
     (member,) = aws.create_organization(1).members
     x = member.account_id
     config = Config(report_deadline=5.0)
-    named = ExportingAuditor(AwsAuditor(config, lambda: sim_session(aws)), exporter(aws))
+    named = ExportingAuditor(AwsAuditor(config, aws.session), exporter(aws))
 
     class CheckAll:
         """The long audit: X is read, and before the audit ends the key is created and the
         named check of X runs and exports."""
 
         def audit(self, scope: Scope) -> AuditResult:
-            result = AwsAuditor(config, lambda: sim_session(aws)).audit(scope)
+            result = AwsAuditor(config, aws.session).audit(scope)
             aws.set_root_keys(x, [RootKeySpec(slot=1, created=days_ago(0.01))])
             named.audit(Scope("accounts", (x,)))
             return result
@@ -457,7 +454,7 @@ def test_the_stand_in_refuses_a_malformed_or_foreign_finding(
     finding = valid_finding()
     change(finding)
     # past botocore's own checks, as a hand-made request (or another SDK) would arrive
-    raw = sim_session(aws).client("securityhub", config=BotoConfig(parameter_validation=False))
+    raw = aws.session().client("securityhub", config=BotoConfig(parameter_validation=False))
     answer = raw.batch_import_findings(Findings=[finding])
     assert answer["FailedCount"] == 1
     assert answer["FailedFindings"][0]["ErrorCode"] == code
@@ -493,7 +490,7 @@ def test_the_stand_in_ignores_an_import_older_than_the_stored_finding(hub: Any) 
 
 
 def test_the_stand_in_answers_unknown_findings_and_disabled_hubs(aws: SimulatedAws) -> None:
-    client = sim_session(aws).client("securityhub")
+    client = aws.session().client("securityhub")
     with pytest.raises(ClientError) as caught:
         client.get_findings()
     assert caught.value.response["Error"]["Code"] == "InvalidAccessException"

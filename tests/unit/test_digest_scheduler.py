@@ -26,7 +26,6 @@ from bot.store import Store
 from simulator.aws import MANAGEMENT_ACCOUNT, RootKeySpec, SimulatedAws
 from simulator.clock import ManualClock as Clock
 from simulator.slack import SlackStandin
-from tests.support.sessions import sim_session
 from tests.support.waiting import wait_until
 
 CHANNEL = "C0DIGEST01"
@@ -77,7 +76,7 @@ class Bot:
         )
         self.store = Store.open(db_url)
         self.sleeps: list[float] = []
-        self.auditor = AwsAuditor(self.config, lambda: sim_session(aws))
+        self.auditor = AwsAuditor(self.config, aws.session)
         poster = Poster(
             WebClient(token="xoxb-test-token", base_url=slack.base_url),
             attempts=3,
