@@ -298,3 +298,26 @@ def test_a_request_is_refused_where_the_notifier_says_none_may_live(
     with pytest.raises(InvalidInput, match="not from a direct message"):
         remediation.prepare(exception_form(), "U0ALICE001")
     assert told.opened == [] and told.told == []
+
+
+def test_a_submitted_forms_checks_never_wait_on_slack_for_the_requesters_name(
+    service: tuple[RemediationService, RecordingNotifier],
+) -> None:
+    """The checks before a form's ack have 1.5 s and say "database not available" when they
+    run out: asking Slack for the requester's name there made a slow ``users.info`` refuse the
+    form with the wrong reason. The name is asked for once the form is acked, and still lands in
+    the request's logged line."""
+    remediation, _told = service
+    asked: list[str] = []
+
+    def people(user: str) -> str:
+        asked.append(user)
+        return "Riley Requester"
+
+    remediation.core.people = people
+    new = remediation.prepare(exception_form(), "U0ALICE001")
+    assert asked == [], "the checks before the ack asked Slack for a name"
+    req = remediation.create(new)
+    assert asked == ["U0ALICE001"]
+    (opened,) = [e for e in remediation.store.log(req.id) if e.to_state == "requested"]
+    assert opened.actor_name == "Riley Requester"

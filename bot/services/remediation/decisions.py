@@ -144,8 +144,7 @@ class Decisions:
             exception_until=until,
             dry_run=kind is Kind.REMEDIATION and config.dry_run,
             key_prints=prints,
-            requester_name=self.core.name_of(user),
-        )
+        )  # the requester's name is asked of Slack in ``create``, after the form's ack
 
     def where_to_post(self, where: Conversation) -> Conversation:
         """Where a request is posted: in ``ROOTKEY_REQUEST_CHANNEL`` when set, else in the
@@ -246,6 +245,7 @@ class Decisions:
         requests for one account submitted at the same moment: the second is refused with the
         same line as the form gives."""
         core = self.core
+        new = replace(new, requester_name=core.name_of(new.requester))
         if new.kind is Kind.REMEDIATION:
             new = replace(new, mode=core.mode_for(core.features())[0])
         try:
