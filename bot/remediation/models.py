@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.audit.models import iso
 from bot.remediation.keys import KeyPrint
@@ -66,22 +66,6 @@ class Request:
     key_prints: tuple[KeyPrint, ...] | None = None  # the keys it is about (None: not recorded)
     approvals: tuple[Approval, ...] = ()
     version: int = 0
-
-    if not TYPE_CHECKING:  # read at run time by a test helper not yet moved to ``where``
-        # (tests/reliability/harness.py's ask_for: delete these once it reads where.message);
-        # the type checker refuses them, so no module of bot/ or handlers/ can read them.
-
-        @property
-        def channel(self) -> str:
-            return self.where.place
-
-        @property
-        def thread_ts(self) -> str | None:
-            return self.where.thread
-
-        @property
-        def message_ts(self) -> str | None:
-            return self.where.message
 
     @property
     def approvers_so_far(self) -> tuple[str, ...]:

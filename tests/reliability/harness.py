@@ -82,6 +82,18 @@ class Bot:
         self.stop()
         return self.start()
 
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Until ``/healthz`` reports no pending job: the work an earlier click started (an
+        audit, a request's steps) has ended and cannot land in what the next test reads."""
+        assert self.process is not None, "the bot is not running"
+        process = self.process
+
+        def idle() -> bool:
+            health = process.wait_healthy(timeout)
+            return health.get("pending_jobs") == 0 and health.get("pending_audits") == 0
+
+        wait_until(idle, timeout, what="the bot idle")
+
     @property
     def url(self) -> str:
         assert self.process is not None, "the bot is not running"
@@ -167,7 +179,7 @@ def ask_for(
     new = slack.wait_for(lambda: set(decide_buttons(slack)) - known)
     request_id = max(new)
     ts = decide_buttons(slack)[request_id]
-    wait_until(lambda: bot.store.get(request_id).message_ts == ts, what="request message saved")
+    wait_until(lambda: bot.store.get(request_id).where.message == ts, what="request message saved")
     return request_id, ts
 
 
