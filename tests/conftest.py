@@ -14,21 +14,11 @@ TESTS = Path(__file__).resolve().parent
 TIERS = ("unit", "integration", "e2e", "reliability")
 
 
-# The order files are handed to the workers (``-n 4 --dist loadfile`` takes them in collection
-# order): the tiers whose files run longest first, so that no long file starts last and runs on
-# alone while the other workers have nothing left; within a tier, the order as collected.
-LONGEST_FIRST = ("reliability", "e2e", "integration", "templates", "unit")
-
-
-def tier_of(item: pytest.Item) -> str:
-    parts = item.path.resolve().relative_to(TESTS).parts
-    return parts[0] if len(parts) > 1 and parts[0] in TIERS else "templates"
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        item.add_marker(tier_of(item))
-    items.sort(key=lambda item: LONGEST_FIRST.index(tier_of(item)))  # stable: files stay whole
+        parts = item.path.resolve().relative_to(TESTS).parts
+        tier = parts[0] if len(parts) > 1 and parts[0] in TIERS else "templates"
+        item.add_marker(tier)
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
