@@ -18,7 +18,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +26,7 @@ import requests
 
 from simulator.slack import SlackStandin
 from tests.support.signing import TEST_SIGNING_SECRET
+from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 PASS_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR")
@@ -64,20 +64,21 @@ def wait_healthy(
 ) -> dict[str, object]:
     """``GET /healthz``'s answer once it is 200; ``BotExited`` as soon as ``exited()`` says why
     the bot is gone, ``TimeoutError`` after ``timeout`` seconds (both with the bot's log)."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def answer() -> dict[str, object] | None:
         gone = exited()
         if gone is not None:
             raise BotExited(f"{gone}:\n{logs()}")
         try:
             reply = requests.get(f"{base_url}/healthz", timeout=1)
-            if reply.status_code == 200:
-                return dict(reply.json())
         except requests.RequestException:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"bot not healthy after {timeout} s:\n{logs()}")
-        time.sleep(0.02)
+            return None
+        return dict(reply.json()) if reply.status_code == 200 else None
+
+    try:
+        return wait_until(answer, timeout, what="bot healthy")
+    except AssertionError:
+        raise TimeoutError(f"bot not healthy after {timeout} s:\n{logs()}") from None
 
 
 class BotProcess:

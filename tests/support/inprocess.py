@@ -38,6 +38,7 @@ from bot import logs as bot_logs
 from bot.cli.run import serve
 from bot.config import ConfigError, load_config
 from tests.support.botproc import free_port, wait_healthy
+from tests.support.waiting import wait_until
 
 AWS_PREFIX = "AWS_"
 OWNER = "rootkey_in_process_bot"  # the attribute naming the bot a thread belongs to
@@ -222,13 +223,15 @@ class InProcessBot:
         clock, first wait for something the job does, then for this (before moving the clock
         again: a scheduled job still running when it comes due again skips that run)."""
         deadline = time.monotonic() + timeout
-        while True:
+
+        def idle() -> bool:
             health = self.wait_healthy(max(0.0, deadline - time.monotonic()))
-            if health.get("pending_jobs") == 0:
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"bot still busy after {timeout} s ({health}):\n{self.logs}")
-            time.sleep(0.02)
+            return health.get("pending_jobs") == 0
+
+        try:
+            wait_until(idle, timeout, what="bot idle")
+        except AssertionError:
+            raise TimeoutError(f"bot still busy after {timeout} s:\n{self.logs}") from None
 
     def stop(self, timeout: float = 30.0) -> int | None:
         """Set the bot's stop event (what SIGTERM does to a process) and wait for it."""
